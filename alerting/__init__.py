@@ -1,0 +1,1 @@
+"""Cases, rules, alerts, escalation and the situational board (to come)."""

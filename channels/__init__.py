@@ -1,0 +1,1 @@
+"""Operations, channels, membership and messages."""

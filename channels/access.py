@@ -1,0 +1,79 @@
+"""The one authorization gate, used by REST routes and WebSocket frames alike.
+
+Each check loads what it needs, asks :func:`channels.permissions.decide`, and
+on refusal writes an ``authz.denied`` audit record before raising. A thing the
+caller may not see raises exactly the same :class:`NotFound` as a thing that
+does not exist.
+"""
+
+from __future__ import annotations
+
+from channels.permissions import Action, Decision, decide
+from hub.auditor import Auditor
+from hub.auth import Principal
+from hub.engine.port import Store
+from hub.errors import Forbidden, NotFound
+from hub.models import Channel, ChannelId, Operation, OperationId, Role
+
+__all__ = ["Access"]
+
+
+class Access:
+    def __init__(self, store: Store, auditor: Auditor) -> None:
+        self._store = store
+        self._audit = auditor
+
+    async def role(self, principal: Principal, op_id: OperationId) -> Role | None:
+        m = await self._store.get_membership(op_id, principal.user_id)
+        return m.role if m else None
+
+    async def operation(self, principal: Principal, op_id: str, action: Action, *,
+                        client: str = "") -> tuple[Operation, Role | None]:
+        op = await self._store.get_operation(OperationId(op_id)) if op_id else None
+        if op is None:
+            await self._deny(principal, action, f"operation:{op_id[:64]}", "", "not_found",
+                             client)
+            raise NotFound()
+        role = await self.role(principal, op.id)
+        decision = decide(action, is_admin=principal.is_admin, role=role,
+                          in_scope=principal.in_scope(op.id), agency=principal.agency,
+                          operation_open=op.status != "closed")
+        await self._enforce(decision, principal, action, f"operation:{op.id}", op.id, client)
+        return op, role
+
+    async def channel(self, principal: Principal, ch_id: str, action: Action, *,
+                      client: str = "") -> tuple[Channel, Operation, Role | None]:
+        ch = await self._store.get_channel(ChannelId(ch_id)) if ch_id else None
+        op = await self._store.get_operation(ch.operation_id) if ch else None
+        if ch is None or op is None:
+            await self._deny(principal, action, f"channel:{ch_id[:64]}", "", "not_found", client)
+            raise NotFound()
+        role = await self.role(principal, op.id)
+        decision = decide(action, is_admin=principal.is_admin, role=role,
+                          in_scope=principal.in_scope(op.id), agency=principal.agency,
+                          channel_agencies=ch.agencies, operation_open=op.status != "closed")
+        await self._enforce(decision, principal, action, f"channel:{ch.id}", op.id, client)
+        return ch, op, role
+
+    def visible(self, principal: Principal, role: Role | None, ch: Channel) -> bool:
+        """Whether the channel appears in the caller's channel list (no audit)."""
+        decision = decide(Action.READ_CHANNEL, is_admin=principal.is_admin, role=role,
+                          in_scope=principal.in_scope(ch.operation_id), agency=principal.agency,
+                          channel_agencies=ch.agencies)
+        return decision is not Decision.HIDE
+
+    async def _enforce(self, decision: Decision, principal: Principal, action: Action,
+                       target: str, op_id: str, client: str) -> None:
+        if decision is Decision.ALLOW:
+            return
+        outcome = "hidden" if decision is Decision.HIDE else "forbidden"
+        await self._deny(principal, action, target, op_id, outcome, client)
+        if decision is Decision.HIDE:
+            raise NotFound()
+        raise Forbidden(f"your role does not allow {action}")
+
+    async def _deny(self, principal: Principal, action: Action, target: str, op_id: str,
+                    outcome: str, client: str) -> None:
+        await self._audit.record(actor=principal.username, action="authz.denied",
+                                 target=target, outcome=outcome, client=client,
+                                 operation_id=op_id, details={"attempted": str(action)})

@@ -1,0 +1,197 @@
+"""REST routes for operations, membership, channels and messages (JSON).
+
+Each handler resolves the caller, then calls :class:`channels.service.ChannelService`,
+which authorizes through the same gate as the WebSocket frames.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.context import Hub
+from hub.errors import BadRequest
+from hub.http import client_address, principal_of, read_json
+from hub.models import Membership, Priority, Role, User
+
+__all__ = ["routes"]
+
+
+def _ctx(request: Request) -> tuple[Hub, str]:
+    hub: Hub = request.app.state.hub
+    return hub, client_address(request, hub.settings)
+
+
+def _member(m: Membership, u: User) -> dict[str, object]:
+    return {"username": u.username, "display_name": u.display_name, "agency": u.agency,
+            "role": str(m.role), "is_bot": u.is_bot}
+
+
+def _int_param(request: Request, name: str, *, default: int | None = None,
+               low: int = 0, high: int = 2**53) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"'{name}' must be an integer between {low} and {high}")
+    return int(raw)
+
+
+async def list_operations(request: Request) -> Response:
+    hub, _ = _ctx(request)
+    principal = await principal_of(request)
+    items = await hub.channels.list_operations(principal)
+    return JSONResponse({"operations": [
+        {**op.public(), "role": str(role) if role else None} for op, role in items]})
+
+
+async def create_operation(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    body = await read_json(request, hub.settings.max_body_bytes)
+    op = await hub.channels.create_operation(principal, body, client)
+    return JSONResponse(op.public(), status_code=201)
+
+
+async def get_operation(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    op, role = await hub.channels.get_operation(
+        principal, request.path_params["op_id"], client)
+    return JSONResponse({**op.public(), "role": str(role) if role else None})
+
+
+async def update_operation(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    body = await read_json(request, hub.settings.max_body_bytes)
+    op = await hub.channels.update_operation(
+        principal, request.path_params["op_id"], body, client)
+    return JSONResponse(op.public())
+
+
+async def list_members(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    items = await hub.channels.list_members(
+        principal, request.path_params["op_id"], client)
+    return JSONResponse({"members": [_member(m, u) for m, u in items]})
+
+
+async def put_member(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    body = await read_json(request, hub.settings.max_body_bytes)
+    m = await hub.channels.set_member(
+        principal, request.path_params["op_id"], request.path_params["username"],
+        body.get("role", str(Role.MEMBER)), client)
+    return JSONResponse({"operation_id": m.operation_id, "username":
+                         request.path_params["username"], "role": str(m.role)})
+
+
+async def delete_member(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    await hub.channels.remove_member(
+        principal, request.path_params["op_id"], request.path_params["username"], client)
+    return Response(status_code=204)
+
+
+async def list_channels(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    items = await hub.channels.list_channels(
+        principal, request.path_params["op_id"], client)
+    return JSONResponse({"channels": [ch.public() for ch in items]})
+
+
+async def create_channel(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    body = await read_json(request, hub.settings.max_body_bytes)
+    ch = await hub.channels.create_channel(
+        principal, request.path_params["op_id"], body, client)
+    return JSONResponse(ch.public(), status_code=201)
+
+
+async def get_channel(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    ch, _ = await hub.channels.get_channel(
+        principal, request.path_params["ch_id"], client)
+    return JSONResponse(ch.public())
+
+
+async def update_channel(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    body = await read_json(request, hub.settings.max_body_bytes)
+    ch = await hub.channels.update_channel(
+        principal, request.path_params["ch_id"], body, client)
+    return JSONResponse(ch.public())
+
+
+async def channel_members(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    items = await hub.channels.channel_members(
+        principal, request.path_params["ch_id"], client)
+    return JSONResponse({"members": [_member(m, u) for m, u in items]})
+
+
+async def list_messages(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    limit = _int_param(request, "limit", default=50, low=1, high=500)
+    before = _int_param(request, "before_seq")
+    after = _int_param(request, "after_seq")
+    assert limit is not None
+    items = await hub.channels.history(
+        principal, request.path_params["ch_id"], before_seq=before, after_seq=after,
+        limit=limit, client=client)
+    frames = [m.frame() for m in items]
+    for frame in frames:
+        del frame["type"]
+    return JSONResponse({"messages": frames,
+                         "has_more": len(items) == limit})
+
+
+async def post_message(request: Request) -> Response:
+    hub, client = _ctx(request)
+    principal = await principal_of(request)
+    body = await read_json(request, hub.settings.max_body_bytes)
+    text, cmid = body.get("text"), body.get("client_msg_id")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("'text' must be a non-empty string")
+    if not isinstance(cmid, str) or not 0 < len(cmid) <= 64:
+        raise BadRequest("'client_msg_id' must be a string of 1-64 characters")
+    try:
+        priority = Priority(body.get("priority", "normal"))
+    except ValueError:
+        raise BadRequest("'priority' must be normal, high or urgent") from None
+    message, created = await hub.channels.publish(
+        principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
+        priority=priority, client=client)
+    frame = message.frame()
+    del frame["type"]
+    return JSONResponse({**frame, "duplicate": not created},
+                        status_code=201 if created else 200)
+
+
+routes = [
+    Route("/api/operations", list_operations, methods=["GET"]),
+    Route("/api/operations", create_operation, methods=["POST"]),
+    Route("/api/operations/{op_id}", get_operation, methods=["GET"]),
+    Route("/api/operations/{op_id}", update_operation, methods=["PATCH"]),
+    Route("/api/operations/{op_id}/members", list_members, methods=["GET"]),
+    Route("/api/operations/{op_id}/members/{username}", put_member, methods=["PUT"]),
+    Route("/api/operations/{op_id}/members/{username}", delete_member, methods=["DELETE"]),
+    Route("/api/operations/{op_id}/channels", list_channels, methods=["GET"]),
+    Route("/api/operations/{op_id}/channels", create_channel, methods=["POST"]),
+    Route("/api/channels/{ch_id}", get_channel, methods=["GET"]),
+    Route("/api/channels/{ch_id}", update_channel, methods=["PATCH"]),
+    Route("/api/channels/{ch_id}/members", channel_members, methods=["GET"]),
+    Route("/api/channels/{ch_id}/messages", list_messages, methods=["GET"]),
+    Route("/api/channels/{ch_id}/messages", post_message, methods=["POST"]),
+]

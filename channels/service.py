@@ -1,0 +1,310 @@
+"""Operations, membership, channels and messages: authorize -> store -> broadcast.
+
+Every entry point takes the caller's :class:`~hub.auth.Principal` and goes
+through :class:`channels.access.Access` first; both the REST routes and the
+WebSocket gateway call these methods, so the two paths cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from channels.access import Access
+from channels.permissions import Action
+from hub.auditor import Auditor
+from hub.auth import Principal
+from hub.clock import Clock
+from hub.config import Settings
+from hub.engine.port import Broker, NewMessage, Store
+from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
+from hub.models import (
+    CONTROL_TOPIC,
+    Channel,
+    ChannelId,
+    ControlEvent,
+    Membership,
+    Message,
+    MessageEvent,
+    Operation,
+    OperationId,
+    Priority,
+    Role,
+    TypingEvent,
+    User,
+    new_id,
+)
+from hub.ratelimit import RateLimiter
+
+__all__ = ["ChannelService"]
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
+STATUSES = ("planned", "active", "closed")
+
+
+def _text(value: object, field: str, max_len: int, *, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadRequest(f"'{field}' must be a non-empty string")
+    if len(value) > max_len:
+        raise BadRequest(f"'{field}' is longer than {max_len} characters")
+    return value.strip()
+
+
+def _agencies(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(a, str) and 0 < len(a) <= 64
+                                              for a in value) or len(value) > 64:
+        raise BadRequest("'agencies' must be a list of agency names")
+    return tuple(dict.fromkeys(a.strip() for a in value))
+
+
+class ChannelService:
+    def __init__(self, *, settings: Settings, store: Store, broker: Broker, clock: Clock,
+                 auditor: Auditor, access: Access) -> None:
+        self._settings = settings
+        self._store = store
+        self._broker = broker
+        self._clock = clock
+        self._audit = auditor
+        self.access = access
+        self._publish_limit = RateLimiter(clock, rate=settings.publish_rate,
+                                          burst=settings.publish_burst)
+        self._typing_limit = RateLimiter(clock, rate=0.5, burst=2)
+
+    # --- operations --------------------------------------------------------------
+
+    async def create_operation(self, principal: Principal, data: dict[str, object],
+                               client: str) -> Operation:
+        if not principal.is_admin:
+            await self._audit.record(actor=principal.username, action="authz.denied",
+                                     target="operation:create", outcome="forbidden",
+                                     client=client)
+            raise NotFound()
+        code = _text(data.get("code"), "code", 32)
+        if not _CODE.match(code):
+            raise BadRequest("'code': letters, digits, '.', '_' or '-', at most 32")
+        status = _text(data.get("status", "active"), "status", 16)
+        if status not in STATUSES:
+            raise BadRequest(f"'status' must be one of {', '.join(STATUSES)}")
+        op = Operation(id=OperationId(new_id("op")), code=code,
+                       name=_text(data.get("name"), "name", 200), status=status,
+                       classification=_text(data.get("classification", "UNCLASSIFIED"),
+                                            "classification", 64),
+                       agencies=_agencies(data.get("agencies")), created_at=self._clock.now())
+        if await self._store.get_operation_by_code(code):
+            raise Conflict(f"operation code {code} is taken")
+        await self._store.create_operation(op)
+        await self._audit.record(actor=principal.username, action="operation.create",
+                                 target=op.id, outcome="ok", client=client, operation_id=op.id,
+                                 details={"code": code})
+        return op
+
+    async def update_operation(self, principal: Principal, op_id: str, data: dict[str, object],
+                               client: str) -> Operation:
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_OPERATION,
+                                            client=client)
+        fields: dict[str, object] = {}
+        for key, limit in (("name", 200), ("classification", 64), ("status", 16)):
+            if key in data:
+                fields[key] = _text(data[key], key, limit)
+        if "status" in fields and fields["status"] not in STATUSES:
+            raise BadRequest(f"'status' must be one of {', '.join(STATUSES)}")
+        if "agencies" in data:
+            fields["agencies"] = _agencies(data["agencies"])
+        unknown = set(data) - {"name", "classification", "status", "agencies"}
+        if unknown:
+            raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+        await self._store.update_operation(op.id, **fields)
+        await self._audit.record(actor=principal.username, action="operation.update",
+                                 target=op.id, outcome="ok", client=client, operation_id=op.id,
+                                 details={"fields": sorted(fields)})
+        updated = await self._store.get_operation(op.id)
+        assert updated is not None
+        return updated
+
+    async def list_operations(self, principal: Principal) -> list[tuple[Operation, Role | None]]:
+        if principal.is_admin:
+            ops = await self._store.list_operations()
+        else:
+            ops = [op for op in await self._store.list_operations(principal.user_id)
+                   if principal.in_scope(op.id)]
+        return [(op, await self.access.role(principal, op.id)) for op in ops]
+
+    async def get_operation(self, principal: Principal, op_id: str,
+                            client: str) -> tuple[Operation, Role | None]:
+        return await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+                                           client=client)
+
+    # --- membership ----------------------------------------------------------------
+
+    async def list_members(self, principal: Principal, op_id: str,
+                           client: str) -> list[tuple[Membership, User]]:
+        op, _ = await self.access.operation(principal, op_id, Action.VIEW_MEMBERS, client=client)
+        return await self._store.list_members(op.id)
+
+    async def set_member(self, principal: Principal, op_id: str, username: str,
+                         role_name: object, client: str) -> Membership:
+        op, my_role = await self.access.operation(principal, op_id, Action.MANAGE_MEMBERS,
+                                                  client=client)
+        try:
+            role = Role(str(role_name))
+        except ValueError:
+            raise BadRequest("'role' must be coordinator, member or observer") from None
+        user = await self._store.get_user_by_name(username)
+        if user is None:
+            raise NotFound("no such user")
+        if op.agencies and user.agency not in op.agencies:
+            raise BadRequest(f"agency {user.agency} does not take part in {op.code}")
+        if not principal.is_admin and user.id == principal.user_id and role is not my_role:
+            raise BadRequest("coordinators cannot change their own role")
+        m = Membership(op.id, user.id, role)
+        await self._store.set_membership(m)
+        await self._audit.record(actor=principal.username, action="membership.set",
+                                 target=user.username, outcome="ok", client=client,
+                                 operation_id=op.id, details={"role": str(role)})
+        await self._broker.publish(CONTROL_TOPIC, ControlEvent(user_id=user.id,
+                                                               reason="membership"))
+        return m
+
+    async def remove_member(self, principal: Principal, op_id: str, username: str,
+                            client: str) -> None:
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_MEMBERS,
+                                            client=client)
+        user = await self._store.get_user_by_name(username)
+        if user is None or not await self._store.remove_membership(op.id, user.id):
+            raise NotFound("no such member")
+        await self._audit.record(actor=principal.username, action="membership.remove",
+                                 target=user.username, outcome="ok", client=client,
+                                 operation_id=op.id)
+        await self._broker.publish(CONTROL_TOPIC, ControlEvent(user_id=user.id,
+                                                               reason="membership"))
+
+    # --- channels ------------------------------------------------------------------
+
+    async def create_channel(self, principal: Principal, op_id: str, data: dict[str, object],
+                             client: str) -> Channel:
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                            client=client)
+        name = _text(data.get("name"), "name", 48).lower()
+        if not _NAME.match(name):
+            raise BadRequest("'name': lower-case letters, digits, '.', '_' or '-', at most 48")
+        agencies = _agencies(data.get("agencies"))
+        if op.agencies and set(agencies) - set(op.agencies):
+            raise BadRequest("'agencies' must take part in the operation")
+        ch = Channel(id=ChannelId(new_id("ch")), operation_id=op.id, name=name,
+                     topic=_text(data.get("topic"), "topic", 500, required=False),
+                     agencies=agencies, created_at=self._clock.now())
+        await self._store.create_channel(ch)
+        await self._audit.record(actor=principal.username, action="channel.create",
+                                 target=ch.id, outcome="ok", client=client, operation_id=op.id,
+                                 details={"name": name, "agencies": list(agencies)})
+        return ch
+
+    async def update_channel(self, principal: Principal, ch_id: str, data: dict[str, object],
+                             client: str) -> Channel:
+        ch = await self._store.get_channel(ChannelId(ch_id))
+        if ch is None:
+            await self.access.channel(principal, ch_id, Action.MANAGE_CHANNELS, client=client)
+            raise NotFound()
+        op, _ = await self.access.operation(principal, ch.operation_id, Action.MANAGE_CHANNELS,
+                                            client=client)
+        if not self.access.visible(principal, await self.access.role(principal, op.id), ch) \
+                and not principal.is_admin:
+            raise NotFound()
+        fields: dict[str, object] = {}
+        if "topic" in data:
+            fields["topic"] = _text(data["topic"], "topic", 500, required=False)
+        if "agencies" in data:
+            fields["agencies"] = _agencies(data["agencies"])
+        unknown = set(data) - {"topic", "agencies"}
+        if unknown:
+            raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+        await self._store.update_channel(ch.id, **fields)
+        await self._audit.record(actor=principal.username, action="channel.update",
+                                 target=ch.id, outcome="ok", client=client, operation_id=op.id,
+                                 details={"fields": sorted(fields)})
+        if "agencies" in fields:
+            await self._broker.publish(CONTROL_TOPIC, ControlEvent(reason="membership"))
+        updated = await self._store.get_channel(ch.id)
+        assert updated is not None
+        return updated
+
+    async def list_channels(self, principal: Principal, op_id: str,
+                            client: str) -> list[Channel]:
+        op, role = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+                                               client=client)
+        return [ch for ch in await self._store.list_channels(op.id)
+                if principal.is_admin or self.access.visible(principal, role, ch)]
+
+    async def get_channel(self, principal: Principal, ch_id: str, client: str,
+                          action: Action = Action.READ_CHANNEL) -> tuple[Channel, Role | None]:
+        ch, _, role = await self.access.channel(principal, ch_id, action, client=client)
+        return ch, role
+
+    async def channel_members(self, principal: Principal, ch_id: str,
+                              client: str) -> list[tuple[Membership, User]]:
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL, client=client)
+        return [(m, u) for m, u in await self._store.list_members(ch.operation_id)
+                if not ch.agencies or u.agency in ch.agencies]
+
+    # --- messages ------------------------------------------------------------------
+
+    async def history(self, principal: Principal, ch_id: str, *, before_seq: int | None,
+                      after_seq: int | None, limit: int, client: str) -> list[Message]:
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL, client=client)
+        if after_seq is not None:
+            return await self._store.read_messages(ch.id, after_seq=after_seq,
+                                                   before_seq=before_seq, limit=limit)
+        newest = await self._store.read_messages(ch.id, before_seq=before_seq, limit=limit,
+                                                 newest_first=True)
+        return newest[::-1]
+
+    async def publish(self, principal: Principal, ch_id: str, *, text: str, client_msg_id: str,
+                      priority: Priority, client: str) -> tuple[Message, bool]:
+        """Store a message and broadcast it; returns (message, created).
+
+        Safe to retry with the same ``client_msg_id``: the second call returns
+        the stored message with ``created=False`` and broadcasts nothing.
+        """
+        wait = self._publish_limit.take(principal.user_id)
+        if wait > 0:
+            raise LimitExceeded("publishing too fast", code=ErrorCode.RATE_LIMITED,
+                                retry_after=round(wait, 3))
+        if len(text) > self._settings.max_text_chars:
+            raise LimitExceeded(f"text longer than {self._settings.max_text_chars} characters")
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
+        user = principal.user
+        new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
+                         sender=user.username, sender_name=user.display_name,
+                         agency=user.agency, text=text, ts=self._clock.now(), priority=priority,
+                         client_msg_id=client_msg_id)
+        message, created = await self._store.append_message(
+            new, retain=self._settings.retention_messages)
+        if created:
+            await self._broker.publish(ch.broker_topic,
+                                       MessageEvent(message, published_at=time.perf_counter()))
+        return message, created
+
+    async def bounds(self, ch_id: ChannelId) -> tuple[int, int]:
+        """(first retained seq, last seq) of a channel, read now; no authorization."""
+        ch = await self._store.get_channel(ch_id)
+        if ch is None:
+            raise NotFound()
+        return ch.first_seq, ch.last_seq
+
+    async def read_after(self, ch_id: ChannelId, after_seq: int, limit: int) -> list[Message]:
+        """Messages after ``after_seq`` for a subscription already authorized."""
+        return await self._store.read_messages(ch_id, after_seq=after_seq, limit=limit)
+
+    async def typing(self, principal: Principal, ch_id: str, client: str) -> None:
+        """Tell the channel the caller is typing (ephemeral, at most one per 2 s)."""
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
+        if self._typing_limit.take(f"{principal.user_id}:{ch.id}") > 0:
+            return
+        user = principal.user
+        await self._broker.publish(ch.broker_topic, TypingEvent(ch.id, user.username,
+                                                         user.display_name, user.agency))

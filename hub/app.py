@@ -1,0 +1,137 @@
+"""The composition root: :func:`create_app` builds one hub from its settings.
+
+It is deliberately one straight-line function so the whole object graph can
+be read top to bottom in one place; nothing else constructs these parts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from channels import routes as channel_routes
+from channels.access import Access
+from channels.service import ChannelService
+from hub import routes as hub_routes
+from hub.auditor import Auditor
+from hub.auth import Authenticator, Passwords
+from hub.clock import Clock, SystemClock
+from hub.config import Settings
+from hub.context import Hub
+from hub.endpoint import websocket_endpoint
+from hub.engine import Engine, build_engine
+from hub.errors import HubError
+from hub.http import error_response
+from hub.metrics import Metrics
+from hub.node import Node
+
+__all__ = ["WEB_DIR", "create_app", "server_config"]
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+       "object-src 'none'")
+
+
+class SecurityHeaders:
+    """Adds CSP and friends to every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"cache-control", b"no-store"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    return JSONResponse({"error": {"code": code, "message": str(exc.detail),
+                                   "retryable": False}}, status_code=exc.status_code)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               engine: Engine | None = None) -> Starlette:
+    """Wire one hub: engine -> audit -> auth -> access -> services -> node -> routes."""
+    clock = clock or SystemClock()
+    engine = engine or build_engine(settings)
+    metrics = Metrics()
+    auditor = Auditor(engine.store, clock)
+    auth = Authenticator(settings=settings, store=engine.store, clock=clock, auditor=auditor,
+                         passwords=Passwords(settings))
+    access = Access(engine.store, auditor)
+    channels = ChannelService(settings=settings, store=engine.store, broker=engine.broker,
+                              clock=clock, auditor=auditor, access=access)
+    node = Node(store=engine.store, broker=engine.broker, presence=engine.presence,
+                clock=clock, metrics=metrics,
+                revocation_poll_seconds=settings.revocation_poll_seconds)
+    hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
+              auth=auth, channels=channels, node=node)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await engine.store.open()
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.stop()
+            await engine.store.close()
+
+    app = Starlette(
+        routes=[
+            *hub_routes.routes,
+            *channel_routes.routes,
+            WebSocketRoute("/ws", websocket_endpoint),
+            Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HubError: _hub_error, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    return app
+
+
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """uvicorn settings for the hub: frame limit, no deflate, no proxy headers."""
+    return uvicorn.Config(
+        app, host=settings.host, port=settings.port, ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes, ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval, ws_ping_timeout=settings.ws_ping_interval,
+        log_config=None, access_log=False, proxy_headers=False, server_header=False,
+        lifespan="on", timeout_graceful_shutdown=5,
+    )

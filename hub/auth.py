@@ -1,0 +1,377 @@
+"""Identity: password hashing, login, sessions, API tokens and who a request is.
+
+* Passwords are argon2id (argon2-cffi) with the configured cost, rehashed on
+  login when the parameters changed; hashing runs in worker threads behind a
+  semaphore so a login flood cannot take more than ``argon2_max_concurrent``
+  x ``argon2_memory_kib`` of memory.
+* A login returns an opaque random token (256 bits). Only its SHA-256 is
+  stored. Sessions have an idle and an absolute lifetime; API tokens (for
+  bots) have neither but are scoped to named operations and revocable.
+* Unknown user and wrong password give the same error after the same work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import argon2
+import pyotp
+from argon2.low_level import Type
+
+from hub.auditor import Auditor
+from hub.clock import Clock
+from hub.config import Settings
+from hub.engine.port import Store
+from hub.errors import (
+    BadRequest,
+    ErrorCode,
+    Throttled,
+    TotpRequired,
+    Unauthenticated,
+)
+from hub.models import OperationId, Role, Session, User, UserId, new_id
+
+__all__ = ["Authenticator", "Passwords", "Principal", "hash_token"]
+
+T = TypeVar("T")
+
+SESSION_PREFIX = "lhs_"
+API_TOKEN_PREFIX = "lht_"  # noqa: S105 - a prefix, not a secret
+TOUCH_EVERY = 60.0
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a user, through a login session or an API token."""
+
+    user: User
+    session_id: str
+    kind: str  # "session" | "token"
+    scope: tuple[OperationId, ...] | None
+    expires_at: float | None
+
+    @property
+    def user_id(self) -> UserId:
+        return self.user.id
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def agency(self) -> str:
+        return self.user.agency
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.is_admin and self.kind == "session"
+
+    def in_scope(self, op_id: OperationId) -> bool:
+        return self.scope is None or op_id in self.scope
+
+
+class Passwords:
+    """argon2id hashing with bounded concurrency."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._hasher = argon2.PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            type=Type.ID,
+        )
+        self._slots = asyncio.Semaphore(settings.argon2_max_concurrent)
+        self._dummy: str | None = None
+
+    async def _in_thread(self, fn: Callable[..., T], *args: object) -> T:
+        async with self._slots:
+            return await asyncio.to_thread(fn, *args)
+
+    async def hash(self, password: str) -> str:
+        return await self._in_thread(self._hasher.hash, password)
+
+    def hash_sync(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """Check a password; with ``stored=None`` spend the same effort and fail."""
+        if stored is None:
+            if self._dummy is None:
+                self._dummy = await self.hash(secrets.token_hex(16))
+            stored = self._dummy
+            password = password + "\x00never"
+        try:
+            return bool(await self._in_thread(self._hasher.verify, stored, password))
+        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self._hasher.check_needs_rehash(stored)
+
+
+class _Window:
+    """Failures in a sliding time window, per key."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+
+    def _trim(self, key: str, now: float) -> deque[float]:
+        hits = self._hits[key]
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if not hits:
+            self._hits.pop(key, None)
+        return hits
+
+    def blocked(self, key: str, now: float) -> bool:
+        return len(self._trim(key, now)) >= self.limit
+
+    def hit(self, key: str, now: float) -> None:
+        self._trim(key, now)
+        self._hits[key].append(now)
+
+    def clear(self, key: str) -> None:
+        self._hits.pop(key, None)
+
+
+class Authenticator:
+    def __init__(self, *, settings: Settings, store: Store, clock: Clock,
+                 auditor: Auditor, passwords: Passwords) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._audit = auditor
+        self.passwords = passwords
+        self._per_account = _Window(settings.login_failures_per_account,
+                                    settings.login_window_seconds)
+        self._per_address = _Window(settings.login_failures_per_address,
+                                    settings.login_window_seconds)
+        self._totp_used: dict[UserId, int] = {}
+
+    # --- login ---------------------------------------------------------------------
+
+    async def login(self, username: str, password: str, totp: str | None,
+                    client: str) -> tuple[str, Session, User]:
+        """Check credentials and open a session.
+
+        Returns:
+            (token, session, user). The token is shown to the caller once.
+        Raises:
+            Throttled, Unauthenticated, TotpRequired.
+        """
+        now = self._clock.now()
+        account_key = username.strip().lower()
+        if (self._per_account.blocked(account_key, now)
+                or self._per_address.blocked(client, now)):
+            await self._audit.record(actor=username[:64], action="login", target=username[:64],
+                                     outcome="throttled", client=client)
+            raise Throttled(retry_after=self._settings.login_window_seconds)
+
+        user = await self._store.get_user_by_name(username) if username else None
+        ok = await self.passwords.verify(user.password_hash if user else None, password)
+        if not ok or user is None or user.disabled or user.is_bot:
+            self._per_account.hit(account_key, now)
+            self._per_address.hit(client, now)
+            await self._audit.record(actor=username[:64], action="login", target=username[:64],
+                                     outcome="failed", client=client)
+            raise Unauthenticated("wrong username or password")
+
+        await self._check_second_factor(user, totp, client, now)
+        self._per_account.clear(account_key)
+
+        if self.passwords.needs_rehash(user.password_hash):
+            await self._store.update_user(user.id,
+                                          password_hash=await self.passwords.hash(password))
+        token = _new_token(SESSION_PREFIX)
+        session = Session(
+            id=new_id("ses"), token_hash=hash_token(token), user_id=user.id, kind="session",
+            created_at=now, last_seen_at=now,
+            expires_at=now + self._settings.session_absolute_seconds,
+        )
+        await self._store.create_session(session)
+        await self._audit.record(actor=user.username, action="login", target=session.id,
+                                 outcome="ok", client=client)
+        return token, session, user
+
+    async def _check_second_factor(self, user: User, code: str | None, client: str,
+                                   now: float) -> None:
+        if user.totp_secret is None:
+            required = set(self._settings.require_totp_for)
+            if "admin" in required and user.is_admin:
+                raise TotpRequired("an administrator must enrol a TOTP second factor first",
+                                   code=ErrorCode.TOTP_ENROLLMENT_REQUIRED)
+            if "coordinator" in required and await self._is_coordinator(user.id):
+                raise TotpRequired("a coordinator must enrol a TOTP second factor first",
+                                   code=ErrorCode.TOTP_ENROLLMENT_REQUIRED)
+            return
+        if not code:
+            raise TotpRequired("a TOTP code is required")
+        step = self.verify_totp(user, code, now)
+        if step is None:
+            self._per_account.hit(user.username.lower(), now)
+            await self._audit.record(actor=user.username, action="login.totp",
+                                     target=user.username, outcome="failed", client=client)
+            raise TotpRequired("wrong TOTP code")
+        self._totp_used[user.id] = step
+
+    def verify_totp(self, user: User, code: str, now: float) -> int | None:
+        """Return the accepted time step, refusing reuse of an already used code."""
+        assert user.totp_secret is not None
+        totp = pyotp.TOTP(user.totp_secret)
+        for drift in (0, -1, 1):
+            at = now + drift * totp.interval
+            step = int(at // totp.interval)
+            if hmac.compare_digest(totp.at(at), code.strip()) and \
+                    step > self._totp_used.get(user.id, -1):
+                return step
+        return None
+
+    async def _is_coordinator(self, user_id: UserId) -> bool:
+        for op in await self._store.list_operations(user_id):
+            m = await self._store.get_membership(op.id, user_id)
+            if m is not None and m.role is Role.COORDINATOR:
+                return True
+        return False
+
+    # --- resolving credentials -------------------------------------------------------
+
+    async def authenticate(self, token: str | None) -> Principal:
+        """Resolve a session or API token; raise Unauthenticated if not valid now."""
+        if not token or len(token) > 256:
+            raise Unauthenticated("missing or invalid credentials")
+        digest = hash_token(token)
+        session = await self._store.get_session(digest)
+        if session is None or not hmac.compare_digest(session.token_hash, digest):
+            raise Unauthenticated("missing or invalid credentials")
+        now = self._clock.now()
+        if self.expired(session, now):
+            raise Unauthenticated("session expired")
+        user = await self._store.get_user(session.user_id)
+        if user is None or user.disabled:
+            raise Unauthenticated("missing or invalid credentials")
+        if now - session.last_seen_at > TOUCH_EVERY:
+            await self._store.touch_session(session.id, now)
+        return Principal(user, session.id, session.kind, session.scope, session.expires_at)
+
+    def expired(self, session: Session, now: float) -> bool:
+        if session.revoked_at is not None:
+            return True
+        if session.expires_at is not None and now >= session.expires_at:
+            return True
+        return (session.kind == "session"
+                and now - session.last_seen_at > self._settings.session_idle_seconds)
+
+    async def still_valid(self, principal: Principal) -> bool:
+        session = await self._store.get_session_by_id(principal.session_id)
+        user = await self._store.get_user(principal.user_id)
+        if session is None or user is None or user.disabled:
+            return False
+        return not self.expired(session, self._clock.now())
+
+    async def keep_alive(self, principal: Principal) -> None:
+        """Count an open socket as activity on its session."""
+        await self._store.touch_session(principal.session_id, self._clock.now())
+
+    # --- logout, tokens, user administration -------------------------------------------
+
+    async def logout(self, principal: Principal, client: str) -> None:
+        await self._store.revoke_session(principal.session_id, self._clock.now())
+        await self._audit.record(actor=principal.username, action="logout",
+                                 target=principal.session_id, outcome="ok", client=client)
+
+    async def create_api_token(self, user: User, *, name: str,
+                               scope: tuple[OperationId, ...], actor: str,
+                               client: str = "cli") -> tuple[str, Session]:
+        if not scope:
+            raise BadRequest("an API token needs at least one operation in its scope")
+        now = self._clock.now()
+        token = _new_token(API_TOKEN_PREFIX)
+        session = Session(id=new_id("tok"), token_hash=hash_token(token), user_id=user.id,
+                          kind="token", created_at=now, last_seen_at=now, expires_at=None,
+                          name=name, scope=scope)
+        await self._store.create_session(session)
+        await self._audit.record(actor=actor, action="token.create", target=session.id,
+                                 outcome="ok", client=client,
+                                 details={"user": user.username, "name": name,
+                                          "scope": list(scope)})
+        return token, session
+
+    async def revoke(self, session_id: str, *, actor: str, client: str = "cli") -> bool:
+        done = await self._store.revoke_session(session_id, self._clock.now())
+        await self._audit.record(actor=actor, action="token.revoke", target=session_id,
+                                 outcome="ok" if done else "unknown", client=client)
+        return done
+
+    async def set_password(self, user: User, password: str, *, actor: str,
+                           client: str = "cli") -> None:
+        check_password_strength(password)
+        await self._store.update_user(user.id, password_hash=await self.passwords.hash(password))
+        await self._store.revoke_user_sessions(user.id, self._clock.now(), kinds=("session",))
+        await self._audit.record(actor=actor, action="user.password", target=user.username,
+                                 outcome="ok", client=client)
+
+    async def set_disabled(self, user: User, disabled: bool, *, actor: str,
+                           client: str = "cli") -> None:
+        await self._store.update_user(user.id, disabled=disabled)
+        if disabled:
+            await self._store.revoke_user_sessions(user.id, self._clock.now())
+        await self._audit.record(actor=actor, action="user.disable" if disabled
+                                 else "user.enable", target=user.username, outcome="ok",
+                                 client=client)
+
+    async def create_user(self, *, username: str, display_name: str, agency: str,
+                          password: str | None, is_admin: bool = False, is_bot: bool = False,
+                          actor: str, client: str = "cli") -> User:
+        check_username(username)
+        if not agency.strip():
+            raise BadRequest("agency is required")
+        if password is not None:
+            check_password_strength(password)
+        stored = await self.passwords.hash(password if password is not None
+                                           else secrets.token_urlsafe(32))
+        user = User(id=UserId(new_id("usr")), username=username,
+                    display_name=display_name or username, agency=agency.strip(),
+                    is_admin=is_admin, is_bot=is_bot, password_hash=stored,
+                    created_at=self._clock.now())
+        await self._store.create_user(user)
+        await self._audit.record(actor=actor, action="user.create", target=username,
+                                 outcome="ok", client=client,
+                                 details={"agency": user.agency, "admin": is_admin,
+                                          "bot": is_bot})
+        return user
+
+    async def enroll_totp(self, user: User, *, actor: str, client: str = "cli") -> str:
+        secret = pyotp.random_base32()
+        await self._store.update_user(user.id, totp_secret=secret)
+        await self._audit.record(actor=actor, action="user.totp.enroll", target=user.username,
+                                 outcome="ok", client=client)
+        return secret
+
+
+def check_username(username: str) -> None:
+    if not (1 <= len(username) <= 64) or not all(c.isalnum() or c in "._-" for c in username):
+        raise BadRequest("username: 1-64 letters, digits, '.', '_' or '-'")
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < 10:
+        raise BadRequest("password must be at least 10 characters")
+    if len(password) > 1024:
+        raise BadRequest("password must be at most 1024 characters")

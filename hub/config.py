@@ -1,0 +1,162 @@
+"""Settings: read once at start-up into one frozen object.
+
+Sources, later ones winning: built-in defaults, a TOML file (``LIAISON_CONFIG`` or
+``--config``), then ``LIAISON_*`` environment variables. Nothing below
+:func:`hub.app.create_app` reads the environment; everything receives a
+:class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+
+class ConfigError(ValueError):
+    """Raised when a configuration value is missing, malformed or out of range."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # --- Network -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Origins (scheme://host[:port]) allowed to open a cookie-authenticated
+    #: WebSocket besides the hub's own origin (taken from the Host header).
+    allowed_origins: tuple[str, ...] = ()
+    #: Peer addresses whose X-Forwarded-For header is believed. Empty: never.
+    trusted_proxies: tuple[str, ...] = ()
+
+    # --- Storage -----------------------------------------------------------
+    data_dir: Path = Path("liaison-data")
+    #: "embedded" (SQLite + in-process broker). The Redis engine comes next.
+    engine: str = "embedded"
+    #: SQLite ``synchronous`` pragma in WAL mode: FULL survives power loss,
+    #: NORMAL survives process crashes only.
+    sqlite_synchronous: str = "FULL"
+    #: Messages kept per channel; 0 keeps everything.
+    retention_messages: int = 0
+
+    # --- Limits ------------------------------------------------------------
+    max_frame_bytes: int = 64 * 1024
+    max_text_chars: int = 4000
+    max_subscriptions: int = 100
+    max_connections_per_user: int = 20
+    publish_rate: float = 10.0  # sustained publishes per second per user
+    publish_burst: int = 30
+    send_queue_frames: int = 1000
+    send_timeout_seconds: float = 30.0
+    hello_timeout_seconds: float = 10.0
+    max_body_bytes: int = 64 * 1024
+
+    # --- Sessions and login ---------------------------------------------------
+    session_idle_seconds: int = 3600
+    session_absolute_seconds: int = 12 * 3600
+    #: "auto" marks the cookie Secure when the request came over https.
+    cookie_secure: str = "auto"
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    login_window_seconds: int = 600
+    #: Roles that must use a TOTP second factor: any of "admin", "coordinator".
+    require_totp_for: tuple[str, ...] = ()
+    revocation_poll_seconds: float = 2.0
+
+    # --- Password hashing (argon2id) ----------------------------------------------
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    argon2_max_concurrent: int = 2
+
+    # --- Logging -------------------------------------------------------------
+    log_level: str = "INFO"
+
+    # --- WebSocket transport ------------------------------------------------
+    ws_ping_interval: float = 20.0
+
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536 and self.port != 0:
+            raise ConfigError(f"port out of range: {self.port}")
+        if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
+            raise ConfigError("sqlite_synchronous must be FULL, NORMAL or EXTRA")
+        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
+            raise ConfigError("argon2 parameters below the OWASP minimum (m=19456 KiB, t=2)")
+        if self.max_frame_bytes > 1024 * 1024:
+            raise ConfigError("max_frame_bytes above 1 MiB is refused")
+        if self.cookie_secure not in {"auto", "always", "never"}:
+            raise ConfigError("cookie_secure must be auto, always or never")
+        bad = set(self.require_totp_for) - {"admin", "coordinator"}
+        if bad:
+            raise ConfigError(f"require_totp_for: unknown role(s) {sorted(bad)}")
+        for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive")
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hub.db"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+        if isinstance(default, tuple):
+            if isinstance(raw, list | tuple):
+                return tuple(str(x) for x in raw)
+            return tuple(part.strip() for part in str(raw).split(",") if part.strip())
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: cannot read {raw!r}") from exc
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build :class:`Settings` from a TOML file, ``LIAISON_*`` variables and overrides."""
+    environ = os.environ if environ is None else environ
+    defaults = Settings()
+    names = {f.name for f in dataclasses.fields(Settings)} - {"extra"}
+    values: dict[str, Any] = {}
+
+    path = config_file or environ.get("LIAISON_CONFIG")
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        for key, raw in data.items():
+            if key not in names:
+                raise ConfigError(f"unknown setting in {path}: {key}")
+            values[key] = _coerce(key, raw, getattr(defaults, key))
+
+    for key in names:
+        env_name = "LIAISON_" + key.upper()
+        if env_name in environ:
+            values[key] = _coerce(env_name, environ[env_name], getattr(defaults, key))
+
+    for key, raw in overrides.items():
+        if raw is not None:
+            values[key] = raw
+    return Settings(**values)

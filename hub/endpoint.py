@@ -1,0 +1,157 @@
+"""The WebSocket endpoint: the only module that touches Starlette's WebSocket.
+
+Order of events for one socket:
+
+1. Before accepting: an ``Origin`` header that is present must match the hub's
+   own host or the allowlist, else the upgrade is refused (HTTP 403) and
+   audited. Browsers always send Origin; the session cookie is only looked at
+   when it passed, so a foreign page cannot ride a user's cookie.
+2. Accept with the first subprotocol we speak (JSON if none offered).
+3. The first frame must be ``hello`` (with a token unless the cookie already
+   authenticated) within ``hello_timeout_seconds``; anything else closes the
+   socket with 4001 (4002 on timeout). Tokens are never read from the URL.
+4. Then frames are handled in order until the socket closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hub.auth import Principal
+from hub.errors import CloseCode, FrameError, HubError
+from hub.gateway import Connection
+from hub.http import COOKIE_NAME, client_address, origin_allowed
+from hub.protocol import Hello, WireFormat, choose_format, decode, encode
+
+__all__ = ["websocket_endpoint"]
+
+log = logging.getLogger("hub.endpoint")
+
+
+class StarletteTransport:
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def send(self, data: str | bytes) -> None:
+        if isinstance(data, str):
+            await self._ws.send_text(data)
+        else:
+            await self._ws.send_bytes(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._ws.close(code, reason)
+
+
+def _payload(message: dict[str, object]) -> str | bytes | None:
+    text = message.get("text")
+    if isinstance(text, str):
+        return text
+    data = message.get("bytes")
+    return data if isinstance(data, bytes) else None
+
+
+async def _refuse(websocket: WebSocket, fmt: WireFormat, code: CloseCode, reason: str) -> None:
+    """Send an error frame saying why, then close with ``code``."""
+    frame = encode({"type": "error", "code": "unauthenticated", "reason": reason, "ref": None,
+                    "retryable": code.retryable}, fmt)
+    with contextlib.suppress(Exception):
+        await StarletteTransport(websocket).send(frame)
+        await websocket.close(int(code), reason)
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    hub = websocket.app.state.hub
+    settings = hub.settings
+    client = client_address(websocket, settings)
+    origin = websocket.headers.get("origin")
+
+    if origin is not None and not origin_allowed(origin, websocket.headers.get("host", ""),
+                                                 settings):
+        hub.metrics.refusals.labels("origin").inc()
+        await hub.auditor.record(actor="-", action="ws.origin_refused", target=origin[:200],
+                                 outcome="refused", client=client)
+        await websocket.close(int(CloseCode.POLICY))  # before accept: HTTP 403
+        return
+
+    principal: Principal | None = None
+    cookie = websocket.cookies.get(COOKIE_NAME) if origin is not None else None
+    if cookie:
+        with contextlib.suppress(HubError):
+            principal = await hub.auth.authenticate(cookie)
+
+    subprotocol, fmt = choose_format(list(websocket.scope.get("subprotocols", [])))
+    await websocket.accept(subprotocol=subprotocol)
+
+    try:
+        first = await asyncio.wait_for(websocket.receive(),
+                                       settings.hello_timeout_seconds)
+    except TimeoutError:
+        hub.metrics.refusals.labels("auth_timeout").inc()
+        await _refuse(websocket, fmt, CloseCode.AUTH_TIMEOUT, "no hello in time")
+        return
+    if first["type"] == "websocket.disconnect":
+        return
+    data = _payload(first)
+    try:
+        if data is None:
+            raise FrameError("empty frame")
+        hello = decode(data, fmt, max_bytes=settings.max_frame_bytes,
+                       max_text=settings.max_text_chars)
+        if not isinstance(hello, Hello):
+            raise FrameError("the first frame must be hello")
+        if hello.token:
+            principal = await hub.auth.authenticate(hello.token)
+        if principal is None:
+            raise FrameError("hello needs a token (or a session cookie)")
+    except HubError as exc:
+        hub.metrics.refusals.labels("unauthenticated").inc()
+        await hub.auditor.record(actor="-", action="ws.auth", target="-", outcome="failed",
+                                 client=client)
+        await _refuse(websocket, fmt, CloseCode.UNAUTHENTICATED, exc.message)
+        return
+
+    if hub.node.user_connection_count(principal.user_id) >= settings.max_connections_per_user:
+        hub.metrics.refusals.labels("too_many_connections").inc()
+        await _refuse(websocket, fmt, CloseCode.TOO_MANY_CONNECTIONS,
+                      f"at most {settings.max_connections_per_user} connections per user")
+        return
+
+    conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
+                      node=hub.node, service=hub.channels, settings=settings, client=client)
+    hub.node.register(conn)
+    conn.start()
+    user = principal.user
+    conn.send({"type": "welcome", "ref": hello.ref, "connection_id": conn.id,
+               "protocol": 1, "format": str(fmt), "server_time": hub.clock.now(),
+               "user": {"username": user.username, "display_name": user.display_name,
+                        "agency": user.agency},
+               "session_expires_at": principal.expires_at,
+               "limits": {"max_frame_bytes": settings.max_frame_bytes,
+                          "max_text_chars": settings.max_text_chars,
+                          "max_subscriptions": settings.max_subscriptions,
+                          "publish_rate": settings.publish_rate,
+                          "publish_burst": settings.publish_burst}})
+    closed = asyncio.ensure_future(conn.closed.wait())
+    try:
+        while True:
+            receive = asyncio.ensure_future(websocket.receive())
+            done, _ = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                break
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                break
+            payload = _payload(message)
+            if payload is not None:
+                await conn.handle(payload)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        closed.cancel()
+        await conn.finish()

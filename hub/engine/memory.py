@@ -1,0 +1,78 @@
+"""The embedded engine's broker and presence: in-process, for a single hub process.
+
+Delivery is synchronous and in publish order: ``publish`` hands the event to
+the node's handler before it returns, so within one process nothing is lost
+or reordered. It still only promises what the port promises (at-most-once),
+so code above it never depends on the stronger behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from hub.engine.port import EventHandler, PresenceEntry
+from hub.models import ChannelId, Event
+
+__all__ = ["MemoryBroker", "MemoryPresence"]
+
+log = logging.getLogger("hub.engine.memory")
+
+
+class MemoryBroker:
+    def __init__(self) -> None:
+        self._handler: EventHandler | None = None
+        self._topics: set[str] = set()
+
+    async def start(self, handler: EventHandler) -> None:
+        self._handler = handler
+
+    async def close(self) -> None:
+        self._handler = None
+        self._topics.clear()
+
+    async def subscribe(self, topic: str) -> None:
+        self._topics.add(topic)
+
+    async def unsubscribe(self, topic: str) -> None:
+        self._topics.discard(topic)
+
+    async def publish(self, topic: str, event: Event) -> None:
+        if self._handler is not None and topic in self._topics:
+            try:
+                self._handler(topic, event)
+            except Exception:  # a handler bug must not fail the publisher's ack
+                log.exception("event handler failed", extra={"topic": topic})
+
+    def healthy(self) -> bool:
+        return self._handler is not None
+
+
+class MemoryPresence:
+    def __init__(self) -> None:
+        self._conns: dict[ChannelId, dict[str, set[str]]] = defaultdict(dict)
+        self._who: dict[ChannelId, dict[str, PresenceEntry]] = defaultdict(dict)
+
+    async def join(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
+        conns = self._conns[ch_id].setdefault(who.username, set())
+        first = not conns
+        conns.add(conn_id)
+        self._who[ch_id][who.username] = who
+        return first
+
+    async def leave(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
+        users = self._conns.get(ch_id)
+        if not users or who.username not in users:
+            return False
+        users[who.username].discard(conn_id)
+        if users[who.username]:
+            return False
+        del users[who.username]
+        self._who[ch_id].pop(who.username, None)
+        if not users:
+            self._conns.pop(ch_id, None)
+            self._who.pop(ch_id, None)
+        return True
+
+    async def list(self, ch_id: ChannelId) -> list[PresenceEntry]:
+        return sorted(self._who.get(ch_id, {}).values(), key=lambda e: e.username)

@@ -1,0 +1,215 @@
+"""The engine port: the narrow interfaces every engine implements.
+
+An engine is a :class:`Store` (durable records), a :class:`Broker` (fan-out
+of events between connections and hub processes) and a :class:`Presence`
+registry. The embedded engine (SQLite + in-process broker) implements them in
+:mod:`hub.engine.sqlite` and :mod:`hub.engine.memory`; nothing outside
+``hub/engine`` knows which engine runs.
+
+Guarantees every engine must keep (the engine contract tests check them):
+
+* **Durability before acknowledgement.** A write method returns only after its
+  record is durably stored under the engine's documented durability setting.
+  Callers acknowledge to clients only after the call returns.
+* **Per-channel sequence.** ``append_message`` assigns ``seq = last_seq + 1``
+  atomically with storing the message: seqs are strictly increasing with no
+  gaps in a channel, and two concurrent appends never get the same seq.
+* **Idempotency.** ``append_message`` with a ``(channel, sender, client_msg_id)``
+  already stored returns the stored message and ``created=False``; nothing new
+  is written and no seq is consumed.
+* **Store before broadcast.** The channel service calls ``Broker.publish`` only
+  after ``append_message`` returned, so every event a subscriber receives can
+  also be read back from the store; gaps are filled from the store.
+* **Broker delivery is at-most-once and may reorder across publishers.**
+  Subscribers detect gaps by seq and fill them with ``read_messages``.
+* **Audit is append-only and chained** (see :mod:`hub.audit`): ``append_audit``
+  assigns the next seq and hash in the same transaction as the chain head.
+* **Failure.** When the backing service cannot be reached, methods raise
+  :class:`hub.errors.Unavailable`; no partial write is acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from hub.models import (
+    AuditRecord,
+    Channel,
+    ChannelId,
+    Event,
+    Membership,
+    Message,
+    Operation,
+    OperationId,
+    Priority,
+    Session,
+    User,
+    UserId,
+)
+
+__all__ = ["AuditEntry", "Broker", "Engine", "EventHandler", "NewMessage", "Presence",
+           "PresenceEntry", "Revocation", "Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    channel_id: ChannelId
+    id: str
+    sender_id: UserId
+    sender: str
+    sender_name: str
+    agency: str
+    text: str
+    ts: float
+    priority: Priority
+    client_msg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    ts: float
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    operation_id: str = ""
+    client: str = ""
+    details: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    seq: int
+    session_id: str | None
+    user_id: UserId | None
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceEntry:
+    username: str
+    display_name: str
+    agency: str
+
+
+class Store(Protocol):
+    """Durable records. All methods are coroutines and safe to call concurrently."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """Raise :class:`Unavailable` unless the store answers."""
+
+    # Users
+    async def create_user(self, user: User) -> None:
+        """Store a new user; raise Conflict if the username is taken."""
+
+    async def get_user(self, user_id: UserId) -> User | None: ...
+    async def get_user_by_name(self, username: str) -> User | None:
+        """Look a user up by username, case-insensitively."""
+
+    async def update_user(self, user_id: UserId, **fields: object) -> None: ...
+    async def list_users(self) -> list[User]: ...
+
+    # Sessions and API tokens
+    async def create_session(self, session: Session) -> None: ...
+    async def get_session(self, token_hash: str) -> Session | None: ...
+    async def get_session_by_id(self, session_id: str) -> Session | None: ...
+    async def touch_session(self, session_id: str, at: float) -> None: ...
+    async def revoke_session(self, session_id: str, at: float) -> bool:
+        """Mark revoked and record a :class:`Revocation`; False if unknown/already revoked."""
+
+    async def revoke_user_sessions(self, user_id: UserId, at: float,
+                                   kinds: Sequence[str] = ("session", "token")) -> int:
+        """Revoke every live session of the user and record one :class:`Revocation`."""
+
+    async def list_sessions(self, user_id: UserId | None = None,
+                            kind: str | None = None) -> list[Session]: ...
+    async def revocations_since(self, seq: int) -> list[Revocation]:
+        """Revocations with a seq above ``seq``, in order (nodes poll this)."""
+
+    # Operations, membership, channels
+    async def create_operation(self, op: Operation) -> None: ...
+    async def get_operation(self, op_id: OperationId) -> Operation | None: ...
+    async def get_operation_by_code(self, code: str) -> Operation | None: ...
+    async def update_operation(self, op_id: OperationId, **fields: object) -> None: ...
+    async def list_operations(self, user_id: UserId | None = None) -> list[Operation]:
+        """All operations, or those the user is a member of."""
+
+    async def set_membership(self, m: Membership) -> None: ...
+    async def remove_membership(self, op_id: OperationId, user_id: UserId) -> bool: ...
+    async def get_membership(self, op_id: OperationId, user_id: UserId) -> Membership | None: ...
+    async def list_members(self, op_id: OperationId) -> list[tuple[Membership, User]]: ...
+
+    async def create_channel(self, ch: Channel) -> None:
+        """Store a new channel; raise Conflict if the name is taken in its operation."""
+
+    async def get_channel(self, ch_id: ChannelId) -> Channel | None: ...
+    async def update_channel(self, ch_id: ChannelId, **fields: object) -> None: ...
+    async def list_channels(self, op_id: OperationId) -> list[Channel]: ...
+
+    # Messages
+    async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
+        """Assign the next seq and store ``msg`` atomically; idempotent (see module doc).
+
+        ``retain`` > 0 drops the channel's oldest messages beyond that count in
+        the same transaction and advances ``first_seq``.
+
+        Returns:
+            The stored message, and True if it was written now (False: a retry).
+        """
+
+    async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
+                            before_seq: int | None = None, limit: int = 100,
+                            newest_first: bool = False) -> list[Message]:
+        """Messages with ``after_seq < seq < before_seq``, oldest first unless asked."""
+
+    # Audit
+    async def append_audit(self, entry: AuditEntry) -> AuditRecord: ...
+    def iter_audit(self) -> AsyncIterator[AuditRecord]: ...
+    async def audit_head(self) -> tuple[int, str] | None: ...
+
+
+EventHandler = Callable[[str, Event], None]
+
+
+class Broker(Protocol):
+    """Carries events between connections, on this process and (engine allowing) others.
+
+    Topics are strings built by the hub from ids (``ch:<channel id>``,
+    ``control``); the broker never interprets them. Delivery is at-most-once:
+    a subscriber may miss an event (and must fill gaps from the store), never
+    receive one twice from a single publish. ``publish`` returns once the event
+    has been handed to the transport, not when subscribers processed it.
+    """
+
+    async def start(self, handler: EventHandler) -> None:
+        """Begin delivering events of subscribed topics to ``handler`` (on the event loop)."""
+
+    async def close(self) -> None: ...
+    async def subscribe(self, topic: str) -> None: ...
+    async def unsubscribe(self, topic: str) -> None: ...
+    async def publish(self, topic: str, event: Event) -> None: ...
+    def healthy(self) -> bool:
+        """True while events published anywhere reach this process."""
+
+
+class Presence(Protocol):
+    """Who is online where: connection counts per (channel, user)."""
+
+    async def join(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
+        """Record a connection; True if the user was not present before."""
+
+    async def leave(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
+        """Forget a connection; True if it was the user's last one."""
+
+    async def list(self, ch_id: ChannelId) -> list[PresenceEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    store: Store
+    broker: Broker
+    presence: Presence
+    name: str

@@ -1,0 +1,454 @@
+"""The embedded engine's store: SQLite in WAL mode, driven from one thread.
+
+Every call runs on a single dedicated thread holding the one connection, so
+transactions never interleave and the event loop never blocks on disk. Each
+write method is one transaction; it returns after COMMIT, which with the
+default ``synchronous=FULL`` means the WAL was fsynced: an acknowledged
+message survives a process kill and a power loss. ``NORMAL`` survives a
+process kill only (documented in README's configuration table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from hub.audit import GENESIS, chain_hash
+from hub.engine.port import AuditEntry, NewMessage, Revocation
+from hub.errors import Conflict, Unavailable
+from hub.models import (
+    AuditRecord,
+    Channel,
+    ChannelId,
+    Membership,
+    Message,
+    Operation,
+    OperationId,
+    Priority,
+    Role,
+    Session,
+    User,
+    UserId,
+)
+
+__all__ = ["SqliteStore"]
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL, agency TEXT NOT NULL, is_admin INTEGER NOT NULL,
+    is_bot INTEGER NOT NULL, disabled INTEGER NOT NULL, password_hash TEXT NOT NULL,
+    totp_secret TEXT, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL,
+    kind TEXT NOT NULL, name TEXT NOT NULL, scope TEXT, created_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL, expires_at REAL, revoked_at REAL);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+CREATE TABLE IF NOT EXISTS revocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, user_id TEXT, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
+    status TEXT NOT NULL, classification TEXT NOT NULL, agencies TEXT NOT NULL,
+    created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS memberships (
+    operation_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (operation_id, user_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
+CREATE TABLE IF NOT EXISTS channels (
+    id TEXT PRIMARY KEY, operation_id TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE,
+    topic TEXT NOT NULL, agencies TEXT NOT NULL, created_at REAL NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0, first_seq INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (operation_id, name));
+CREATE TABLE IF NOT EXISTS messages (
+    channel_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
+    sender TEXT NOT NULL, sender_name TEXT NOT NULL, agency TEXT NOT NULL, text TEXT NOT NULL,
+    ts REAL NOT NULL, priority TEXT NOT NULL, client_msg_id TEXT NOT NULL,
+    PRIMARY KEY (channel_id, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_idem ON messages(channel_id, sender_id, client_msg_id);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, outcome TEXT NOT NULL, operation_id TEXT NOT NULL,
+    client TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+"""
+
+_USER_FIELDS = {"display_name", "agency", "is_admin", "disabled", "password_hash", "totp_secret"}
+_OP_FIELDS = {"name", "status", "classification", "agencies"}
+_CH_FIELDS = {"topic", "agencies"}
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(UserId(row["id"]), row["username"], row["display_name"], row["agency"],
+                bool(row["is_admin"]), bool(row["is_bot"]), bool(row["disabled"]),
+                row["password_hash"], row["totp_secret"], row["created_at"])
+
+
+def _session(row: sqlite3.Row) -> Session:
+    scope = tuple(json.loads(row["scope"])) if row["scope"] is not None else None
+    return Session(row["id"], row["token_hash"], UserId(row["user_id"]), row["kind"],
+                   row["created_at"], row["last_seen_at"], row["expires_at"], row["name"],
+                   scope, row["revoked_at"])
+
+
+def _operation(row: sqlite3.Row) -> Operation:
+    return Operation(OperationId(row["id"]), row["code"], row["name"], row["status"],
+                     row["classification"], tuple(json.loads(row["agencies"])),
+                     row["created_at"])
+
+
+def _channel(row: sqlite3.Row) -> Channel:
+    return Channel(ChannelId(row["id"]), OperationId(row["operation_id"]), row["name"],
+                   row["topic"], tuple(json.loads(row["agencies"])), row["created_at"],
+                   row["last_seq"], row["first_seq"])
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(ChannelId(row["channel_id"]), row["seq"], row["id"],
+                   UserId(row["sender_id"]), row["sender"], row["sender_name"], row["agency"],
+                   row["text"], row["ts"], Priority(row["priority"]), row["client_msg_id"])
+
+
+def _audit(row: sqlite3.Row) -> AuditRecord:
+    return AuditRecord(row["seq"], row["ts"], row["actor"], row["action"], row["target"],
+                       row["outcome"], row["operation_id"], row["client"],
+                       json.loads(row["details"]), row["prev_hash"], row["hash"])
+
+
+def _db_value(value: object) -> object:
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class SqliteStore:
+    """:class:`hub.engine.port.Store` on one SQLite file."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self._path = path
+        self._synchronous = synchronous.upper()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+
+    # --- plumbing ---------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, fn)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._db is None:
+            raise Unavailable("store is closed")
+        try:
+            return fn(self._db)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("already exists") from exc
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"store unavailable: {exc}") from exc
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        def tx(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        return tx
+
+    def _open_sync(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._open_sync)
+
+    async def close(self) -> None:
+        def shut(db: sqlite3.Connection) -> None:
+            db.close()
+
+        if self._db is not None:
+            await self._run(shut)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    # --- users ---------------------------------------------------------------------
+
+    async def create_user(self, user: User) -> None:
+        def do(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (user.id, user.username, user.display_name, user.agency, int(user.is_admin),
+                 int(user.is_bot), int(user.disabled), user.password_hash, user.totp_secret,
+                 user.created_at))
+        await self._run(self._write(do))
+
+    async def get_user(self, user_id: UserId) -> User | None:
+        row = await self._run(
+            lambda db: db.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone())
+        return _user(row) if row else None
+
+    async def get_user_by_name(self, username: str) -> User | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM users WHERE username=?", (username,)).fetchone())
+        return _user(row) if row else None
+
+    async def update_user(self, user_id: UserId, **fields: object) -> None:
+        await self._update("users", _USER_FIELDS, user_id, fields)
+
+    async def list_users(self) -> list[User]:
+        rows = await self._run(
+            lambda db: db.execute("SELECT * FROM users ORDER BY username").fetchall())
+        return [_user(r) for r in rows]
+
+    async def _update(self, table: str, allowed: set[str], key: str,
+                      fields: dict[str, object]) -> None:
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)} on {table}")
+        if not fields:
+            return
+        names = sorted(fields)
+        assignments = ", ".join(f"{name}=?" for name in names)
+        params = [_db_value(fields[name]) for name in names] + [key]
+        sql = f"UPDATE {table} SET {assignments} WHERE id=?"  # noqa: S608 - names are whitelisted
+        await self._run(self._write(lambda db: db.execute(sql, params)))
+
+    # --- sessions ----------------------------------------------------------------
+
+    async def create_session(self, session: Session) -> None:
+        scope = json.dumps(list(session.scope)) if session.scope is not None else None
+
+        def do(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (session.id, session.token_hash, session.user_id, session.kind,
+                        session.name, scope, session.created_at, session.last_seen_at,
+                        session.expires_at, session.revoked_at))
+        await self._run(self._write(do))
+
+    async def get_session(self, token_hash: str) -> Session | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM sessions WHERE token_hash=?", (token_hash,)).fetchone())
+        return _session(row) if row else None
+
+    async def get_session_by_id(self, session_id: str) -> Session | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM sessions WHERE id=?", (session_id,)).fetchone())
+        return _session(row) if row else None
+
+    async def touch_session(self, session_id: str, at: float) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "UPDATE sessions SET last_seen_at=? WHERE id=? AND last_seen_at<?",
+            (at, session_id, at))))
+
+    async def revoke_session(self, session_id: str, at: float) -> bool:
+        def do(db: sqlite3.Connection) -> bool:
+            cur = db.execute("UPDATE sessions SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
+                             (at, session_id))
+            if cur.rowcount:
+                db.execute("INSERT INTO revocations (session_id, user_id, at) VALUES (?,?,?)",
+                           (session_id, None, at))
+            return cur.rowcount > 0
+        return await self._run(self._write(do))
+
+    async def revoke_user_sessions(self, user_id: UserId, at: float,
+                                   kinds: Sequence[str] = ("session", "token")) -> int:
+        marks = ",".join("?" for _ in kinds)
+
+        def do(db: sqlite3.Connection) -> int:
+            cur = db.execute(
+                f"UPDATE sessions SET revoked_at=? WHERE user_id=? AND revoked_at IS NULL "  # noqa: S608
+                f"AND kind IN ({marks})", (at, user_id, *kinds))
+            db.execute("INSERT INTO revocations (session_id, user_id, at) VALUES (?,?,?)",
+                       (None, user_id, at))
+            return cur.rowcount
+        return await self._run(self._write(do))
+
+    async def list_sessions(self, user_id: UserId | None = None,
+                            kind: str | None = None) -> list[Session]:
+        sql, params = "SELECT * FROM sessions WHERE 1=1", []
+        if user_id is not None:
+            sql += " AND user_id=?"
+            params.append(user_id)
+        if kind is not None:
+            sql += " AND kind=?"
+            params.append(kind)
+        rows = await self._run(lambda db: db.execute(sql + " ORDER BY created_at",
+                                                     params).fetchall())
+        return [_session(r) for r in rows]
+
+    async def revocations_since(self, seq: int) -> list[Revocation]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT * FROM revocations WHERE seq>? ORDER BY seq", (seq,)).fetchall())
+        return [Revocation(r["seq"], r["session_id"],
+                           UserId(r["user_id"]) if r["user_id"] else None) for r in rows]
+
+    # --- operations, membership, channels ---------------------------------------
+
+    async def create_operation(self, op: Operation) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO operations VALUES (?,?,?,?,?,?,?)",
+            (op.id, op.code, op.name, op.status, op.classification,
+             json.dumps(list(op.agencies)), op.created_at))))
+
+    async def get_operation(self, op_id: OperationId) -> Operation | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM operations WHERE id=?", (op_id,)).fetchone())
+        return _operation(row) if row else None
+
+    async def get_operation_by_code(self, code: str) -> Operation | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM operations WHERE code=?", (code,)).fetchone())
+        return _operation(row) if row else None
+
+    async def update_operation(self, op_id: OperationId, **fields: object) -> None:
+        await self._update("operations", _OP_FIELDS, op_id, fields)
+
+    async def list_operations(self, user_id: UserId | None = None) -> list[Operation]:
+        if user_id is None:
+            rows = await self._run(lambda db: db.execute(
+                "SELECT * FROM operations ORDER BY code").fetchall())
+        else:
+            rows = await self._run(lambda db: db.execute(
+                "SELECT o.* FROM operations o JOIN memberships m ON m.operation_id=o.id "
+                "WHERE m.user_id=? ORDER BY o.code", (user_id,)).fetchall())
+        return [_operation(r) for r in rows]
+
+    async def set_membership(self, m: Membership) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO memberships VALUES (?,?,?) ON CONFLICT (operation_id, user_id) "
+            "DO UPDATE SET role=excluded.role", (m.operation_id, m.user_id, str(m.role)))))
+
+    async def remove_membership(self, op_id: OperationId, user_id: UserId) -> bool:
+        cur = await self._run(self._write(lambda db: db.execute(
+            "DELETE FROM memberships WHERE operation_id=? AND user_id=?", (op_id, user_id))))
+        return cur.rowcount > 0
+
+    async def get_membership(self, op_id: OperationId, user_id: UserId) -> Membership | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM memberships WHERE operation_id=? AND user_id=?",
+            (op_id, user_id)).fetchone())
+        return Membership(op_id, user_id, Role(row["role"])) if row else None
+
+    async def list_members(self, op_id: OperationId) -> list[tuple[Membership, User]]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT u.*, m.role AS role FROM memberships m JOIN users u ON u.id=m.user_id "
+            "WHERE m.operation_id=? ORDER BY u.username", (op_id,)).fetchall())
+        return [(Membership(op_id, UserId(r["id"]), Role(r["role"])), _user(r)) for r in rows]
+
+    async def create_channel(self, ch: Channel) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO channels VALUES (?,?,?,?,?,?,?,?)",
+            (ch.id, ch.operation_id, ch.name, ch.topic, json.dumps(list(ch.agencies)),
+             ch.created_at, ch.last_seq, ch.first_seq))))
+
+    async def get_channel(self, ch_id: ChannelId) -> Channel | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM channels WHERE id=?", (ch_id,)).fetchone())
+        return _channel(row) if row else None
+
+    async def update_channel(self, ch_id: ChannelId, **fields: object) -> None:
+        await self._update("channels", _CH_FIELDS, ch_id, fields)
+
+    async def list_channels(self, op_id: OperationId) -> list[Channel]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT * FROM channels WHERE operation_id=? ORDER BY name", (op_id,)).fetchall())
+        return [_channel(r) for r in rows]
+
+    # --- messages ----------------------------------------------------------------
+
+    async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
+        def do(db: sqlite3.Connection) -> tuple[Message, bool]:
+            row = db.execute(
+                "SELECT * FROM messages WHERE channel_id=? AND sender_id=? AND client_msg_id=?",
+                (msg.channel_id, msg.sender_id, msg.client_msg_id)).fetchone()
+            if row is not None:
+                return _message(row), False
+            row = db.execute("UPDATE channels SET last_seq=last_seq+1 WHERE id=? "
+                             "RETURNING last_seq, first_seq", (msg.channel_id,)).fetchone()
+            if row is None:
+                raise Conflict("channel does not exist")
+            seq = row[0]
+            db.execute("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (msg.channel_id, seq, msg.id, msg.sender_id, msg.sender, msg.sender_name,
+                        msg.agency, msg.text, msg.ts, str(msg.priority), msg.client_msg_id))
+            if retain > 0 and seq - row[1] + 1 > retain:
+                first = seq - retain + 1
+                db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",
+                           (msg.channel_id, first))
+                db.execute("UPDATE channels SET first_seq=? WHERE id=?", (first, msg.channel_id))
+            return Message(msg.channel_id, seq, msg.id, msg.sender_id, msg.sender,
+                           msg.sender_name, msg.agency, msg.text, msg.ts, msg.priority,
+                           msg.client_msg_id), True
+        return await self._run(self._write(do))
+
+    async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
+                            before_seq: int | None = None, limit: int = 100,
+                            newest_first: bool = False) -> list[Message]:
+        order = "DESC" if newest_first else "ASC"
+        upper = before_seq if before_seq is not None else 2**62
+        sql = (f"SELECT * FROM messages WHERE channel_id=? AND seq>? AND seq<? "  # noqa: S608
+               f"ORDER BY seq {order} LIMIT ?")
+        rows = await self._run(lambda db: db.execute(
+            sql, (ch_id, after_seq, upper, limit)).fetchall())
+        return [_message(r) for r in rows]
+
+    # --- audit ---------------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> AuditRecord:
+        details = entry.details or {}
+
+        def do(db: sqlite3.Connection) -> AuditRecord:
+            head = db.execute("SELECT seq, hash FROM audit_head WHERE id=1").fetchone()
+            seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            digest = chain_hash(prev, seq, entry.ts, entry.actor, entry.action, entry.target,
+                                entry.outcome, entry.operation_id, entry.client, details)
+            db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (seq, entry.ts, entry.actor, entry.action, entry.target, entry.outcome,
+                        entry.operation_id, entry.client, json.dumps(details, sort_keys=True),
+                        prev, digest))
+            db.execute("INSERT INTO audit_head VALUES (1,?,?) ON CONFLICT (id) DO UPDATE "
+                       "SET seq=excluded.seq, hash=excluded.hash", (seq, digest))
+            return AuditRecord(seq, entry.ts, entry.actor, entry.action, entry.target,
+                               entry.outcome, entry.operation_id, entry.client, details,
+                               prev, digest)
+        return await self._run(self._write(do))
+
+    async def iter_audit(self) -> AsyncIterator[AuditRecord]:
+        after = 0
+        while True:
+            rows = await self._run(lambda db, start=after: db.execute(
+                "SELECT * FROM audit WHERE seq>? ORDER BY seq LIMIT 1000", (start,)).fetchall())
+            if not rows:
+                return
+            for row in rows:
+                yield _audit(row)
+            after = rows[-1]["seq"]
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT seq, hash FROM audit_head WHERE id=1").fetchone())
+        return (row[0], row[1]) if row else None

@@ -1,0 +1,355 @@
+"""One authenticated WebSocket connection: frames in, frames out.
+
+The endpoint authenticates the socket and then feeds each received message to
+:meth:`Connection.handle`, which decodes it and calls one ``handle_<type>``.
+Everything sent goes through one bounded queue drained by a writer task.
+
+Recovery (the heart of "never lose a message"): each subscription remembers
+the last seq it delivered. A live message with the next seq is queued at
+once; an older one is a duplicate and dropped; a newer one means a gap
+(a missed broker event, or the replay of a fresh subscription still running)
+and switches the subscription to *catching up*: messages are read from the
+store after the last delivered seq until the store is exhausted, while live
+events meanwhile are parked, then the parked ones are merged by seq and the
+subscription goes live again. The store always has what the broker carried,
+so this ends with no gap and no duplicate, whatever the broker dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hub.auth import Principal
+from hub.config import Settings
+from hub.errors import CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
+from hub.models import Channel, ChannelId, Message, new_id
+from hub.protocol import (
+    ClientFrame,
+    Encoded,
+    Hello,
+    Ping,
+    Publish,
+    Subscribe,
+    Typing,
+    Unsubscribe,
+    WireFormat,
+    decode,
+    encode,
+)
+from hub.transport import Transport
+
+if TYPE_CHECKING:
+    from channels.service import ChannelService
+    from hub.node import Node
+
+__all__ = ["Connection", "Subscription"]
+
+log = logging.getLogger("hub.gateway")
+
+REPLAY_PAGE = 500
+PARKED_MAX = 2000
+FLOOD_CLOSE_AFTER = 50  # consecutive rate-limited publishes before closing
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    channel: Channel
+    last_seq: int
+    live: bool = False
+    parked: list[Message] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+class Connection:
+    def __init__(self, *, transport: Transport, fmt: WireFormat, principal: Principal,
+                 node: Node, service: ChannelService, settings: Settings, client: str) -> None:
+        self.id = new_id("conn")
+        self.transport = transport
+        self.fmt = fmt
+        self.principal = principal
+        self.node = node
+        self.service = service
+        self.settings = settings
+        self.client = client
+        self.subs: dict[ChannelId, Subscription] = {}
+        self.closed = asyncio.Event()
+        self.close_code: int | None = None
+        self._queue: asyncio.Queue[str | bytes] = asyncio.Queue(settings.send_queue_frames)
+        self._writer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[None] | None = None
+        self._recheck: asyncio.Task[None] | None = None
+        self._flood = 0
+        self._metrics = node.metrics
+
+    # --- sending -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
+
+    async def _write_loop(self) -> None:
+        timeout = self.settings.send_timeout_seconds
+        while True:
+            data = await self._queue.get()
+            try:
+                await asyncio.wait_for(self.transport.send(data), timeout)
+            except TimeoutError:
+                self.close(CloseCode.SLOW_CONSUMER, "send timed out")
+                return
+            except Exception:
+                self.close(CloseCode.INTERNAL, "send failed")
+                return
+
+    def send(self, frame: dict[str, object]) -> None:
+        """Queue a reply frame; overflowing the queue closes the connection."""
+        self._metrics.frames_out.labels(str(frame.get("type"))).inc()
+        self._put(encode(frame, self.fmt))
+
+    def _put(self, data: str | bytes) -> bool:
+        if self.closed.is_set():
+            return False
+        try:
+            self._queue.put_nowait(data)
+            return True
+        except asyncio.QueueFull:
+            self._metrics.refusals.labels("slow_consumer").inc()
+            self.close(CloseCode.SLOW_CONSUMER, "send queue overflow; resume with since_seq")
+            return False
+
+    def send_error(self, code: ErrorCode, reason: str, ref: str | None,
+                   retry_after: float | None = None) -> None:
+        frame: dict[str, object] = {"type": "error", "code": str(code), "reason": reason,
+                                    "ref": ref, "retryable": code.retryable}
+        if retry_after is not None:
+            frame["retry_after"] = retry_after
+        self._metrics.refusals.labels(str(code)).inc()
+        self.send(frame)
+
+    def offer_message(self, message: Message, encoded: Encoded) -> None:
+        """Called by the node for every live message of a subscribed channel."""
+        sub = self.subs.get(message.channel_id)
+        if sub is None:
+            return
+        if not sub.live:
+            if len(sub.parked) < PARKED_MAX:
+                sub.parked.append(message)  # the catch-up reads the store anyway
+            return
+        if message.seq <= sub.last_seq:
+            return
+        if message.seq == sub.last_seq + 1:
+            if self._put(encoded.get(self.fmt)):
+                sub.last_seq = message.seq
+                self._metrics.out_message.inc()
+            return
+        sub.live = False
+        sub.parked.append(message)
+        self._start_catch_up(sub)
+
+    def offer_ephemeral(self, encoded: Encoded, kind: str) -> None:
+        """Typing and presence: best effort, dropped rather than closing when full."""
+        if self.closed.is_set() or self._queue.full():
+            return
+        self._queue.put_nowait(encoded.get(self.fmt))
+        self._metrics.frames_out.labels(kind).inc()
+
+    # --- closing -------------------------------------------------------------------
+
+    def close(self, code: CloseCode, reason: str) -> None:
+        """Stop sending and close the socket with ``code``; safe to call twice."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        self.close_code = int(code)
+        for sub in self.subs.values():
+            if sub.task is not None:
+                sub.task.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
+        if self._recheck is not None:
+            self._recheck.cancel()
+        self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: CloseCode, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.transport.close(int(code), reason),
+                                   self.settings.send_timeout_seconds)
+
+    async def finish(self) -> None:
+        """Release everything once the socket is gone (called by the endpoint)."""
+        if not self.closed.is_set():
+            self.close(CloseCode.NORMAL, "")
+        await self.node.unregister(self)
+        tasks = [t for t in (self._writer, self._closer, self._recheck) if t is not None]
+        tasks += [s.task for s in self.subs.values() if s.task is not None]
+        for task in tasks:
+            if task is not self._closer:
+                task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.subs.clear()
+
+    # --- receiving -----------------------------------------------------------------
+
+    async def handle(self, data: str | bytes) -> None:
+        """Decode one client message and act on it; errors become error frames."""
+        try:
+            frame = decode(data, self.fmt, max_bytes=self.settings.max_frame_bytes,
+                           max_text=self.settings.max_text_chars)
+        except FrameError as exc:
+            self._metrics.frames_in.labels("invalid").inc()
+            self.send_error(exc.code, exc.message, exc.ref)
+            return
+        self._metrics.frames_in.labels(frame.type).inc()
+        try:
+            await self._dispatch(frame)
+        except LimitExceeded as exc:
+            self.send_error(exc.code, exc.message, frame.ref, exc.retry_after)
+            if exc.code is ErrorCode.RATE_LIMITED:
+                self._flood += 1
+                if self._flood >= FLOOD_CLOSE_AFTER:
+                    self.close(CloseCode.FLOODING, "publishing far above the rate limit")
+        except HubError as exc:
+            self.send_error(exc.code, exc.message, frame.ref)
+        except Exception:
+            log.exception("frame handler failed", extra={"frame": frame.type, "conn": self.id})
+            self.send_error(ErrorCode.INTERNAL, "internal error", frame.ref)
+
+    async def _dispatch(self, frame: ClientFrame) -> None:
+        if isinstance(frame, Publish):
+            await self.handle_publish(frame)
+        elif isinstance(frame, Subscribe):
+            await self.handle_subscribe(frame)
+        elif isinstance(frame, Unsubscribe):
+            await self.handle_unsubscribe(frame)
+        elif isinstance(frame, Typing):
+            await self.handle_typing(frame)
+        elif isinstance(frame, Ping):
+            self.send({"type": "pong", "ref": frame.ref, "ts": self.node.clock.now()})
+        elif isinstance(frame, Hello):
+            self.send_error(ErrorCode.BAD_REQUEST, "already authenticated", frame.ref)
+
+    async def handle_publish(self, frame: Publish) -> None:
+        message, created = await self.service.publish(
+            self.principal, frame.channel, text=frame.text, client_msg_id=frame.client_msg_id,
+            priority=frame.priority, client=self.client)
+        self._flood = 0
+        if created:
+            self._metrics.messages_stored.inc()
+        self.send({"type": "ack", "ref": frame.ref, "channel": message.channel_id,
+                   "client_msg_id": message.client_msg_id, "seq": message.seq,
+                   "id": message.id, "ts": message.ts, "duplicate": not created})
+
+    async def handle_subscribe(self, frame: Subscribe) -> None:
+        old = self.subs.get(ChannelId(frame.channel))
+        if old is None and len(self.subs) >= self.settings.max_subscriptions:
+            raise LimitExceeded(f"at most {self.settings.max_subscriptions} subscriptions",
+                                code=ErrorCode.TOO_MANY_SUBSCRIPTIONS)
+        ch, _ = await self.service.get_channel(self.principal, frame.channel, self.client)
+        if old is not None:
+            await self._drop(old)
+        sub = Subscription(ch, last_seq=0)
+        self.subs[ch.id] = sub
+        await self.node.add_subscription(self, ch.id, ch.broker_topic)
+        # Bounds are read after registering: anything newer is parked or in the store.
+        first, head = await self.service.bounds(ch.id)
+        reset = None
+        if frame.since_seq is None:
+            start = head
+        elif frame.since_seq > head:
+            start, reset = head, "ahead"
+        elif frame.since_seq < first - 1:
+            start, reset = head, "retention"
+        else:
+            start = frame.since_seq
+        sub.last_seq = start
+        self.send({"type": "subscribed", "ref": frame.ref, "channel": ch.id,
+                   "operation": ch.operation_id, "since_seq": start, "head_seq": head,
+                   "first_seq": first})
+        if reset is not None:
+            self.send({"type": "reset", "channel": ch.id, "reason": reset, "first_seq": first,
+                       "head_seq": head})
+        self._start_catch_up(sub)
+
+    async def handle_unsubscribe(self, frame: Unsubscribe) -> None:
+        sub = self.subs.get(ChannelId(frame.channel))
+        if sub is None:
+            raise HubError("not subscribed to this channel", code=ErrorCode.NOT_SUBSCRIBED)
+        await self._drop(sub)
+        self.send({"type": "unsubscribed", "ref": frame.ref, "channel": frame.channel,
+                   "reason": "requested"})
+
+    async def handle_typing(self, frame: Typing) -> None:
+        sub = self.subs.get(ChannelId(frame.channel))
+        if sub is None:
+            raise HubError("subscribe before sending typing", code=ErrorCode.NOT_SUBSCRIBED)
+        await self.service.typing(self.principal, sub.channel.id, self.client)
+
+    async def _drop(self, sub: Subscription) -> None:
+        if sub.task is not None:
+            sub.task.cancel()
+        self.subs.pop(sub.channel.id, None)
+        await self.node.remove_subscription(self, sub.channel.id, sub.channel.broker_topic)
+
+    # --- recovery ------------------------------------------------------------------
+
+    def _start_catch_up(self, sub: Subscription) -> None:
+        if sub.task is None or sub.task.done():
+            sub.task = asyncio.get_running_loop().create_task(self._catch_up(sub))
+
+    async def _catch_up(self, sub: Subscription) -> None:
+        """Fill from the store until live; see the module docstring."""
+        ch_id = sub.channel.id
+        while not self.closed.is_set():
+            rows = await self.service.read_after(ch_id, sub.last_seq, REPLAY_PAGE)
+            if rows and rows[0].seq != sub.last_seq + 1:
+                self._reset(sub, rows[0].seq)
+                continue
+            for message in rows:
+                data = Encoded(message.frame()).get(self.fmt)
+                await self._queue.put(data)  # replay waits for room instead of overflowing
+                sub.last_seq = message.seq
+                self._metrics.out_message.inc()
+            if len(rows) == REPLAY_PAGE:
+                continue
+            parked = sorted(sub.parked, key=lambda m: m.seq)
+            sub.parked.clear()
+            gap = False
+            for message in parked:
+                if message.seq <= sub.last_seq:
+                    continue
+                if message.seq != sub.last_seq + 1:
+                    gap = True
+                    break
+                if not self._put(Encoded(message.frame()).get(self.fmt)):
+                    return
+                sub.last_seq = message.seq
+            if not gap:
+                sub.live = True
+                return
+
+    def _reset(self, sub: Subscription, first_available: int) -> None:
+        """Messages after last_seq were dropped by retention: tell the client."""
+        self.send({"type": "reset", "channel": sub.channel.id, "reason": "retention",
+                   "first_seq": first_available, "head_seq": None})
+        sub.last_seq = first_available - 1
+
+    # --- authorization changes -----------------------------------------------------
+
+    def schedule_recheck(self) -> None:
+        if self.closed.is_set():
+            return
+        if self._recheck is None or self._recheck.done():
+            self._recheck = asyncio.get_running_loop().create_task(self._recheck_access())
+
+    async def _recheck_access(self) -> None:
+        for sub in list(self.subs.values()):
+            try:
+                await self.service.get_channel(self.principal, sub.channel.id, self.client)
+            except HubError:
+                await self._drop(sub)
+                self.send({"type": "unsubscribed", "ref": None, "channel": sub.channel.id,
+                           "reason": "access_revoked"})

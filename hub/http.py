@@ -1,0 +1,101 @@
+"""HTTP helpers shared by the REST routes and the WebSocket endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse
+
+from hub.auth import Principal
+from hub.config import Settings
+from hub.errors import BadRequest, HubError, LimitExceeded, Throttled, Unauthenticated
+
+__all__ = ["COOKIE_NAME", "client_address", "error_response", "origin_allowed",
+           "principal_of", "read_json", "token_of"]
+
+COOKIE_NAME = "liaison_session"
+
+
+def client_address(conn: HTTPConnection, settings: Settings) -> str:
+    """The peer address; X-Forwarded-For is believed only from a trusted proxy."""
+    peer = conn.client.host if conn.client else ""
+    if peer and peer in settings.trusted_proxies:
+        forwarded = conn.headers.get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in settings.trusted_proxies:
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    break
+    return peer
+
+
+def origin_allowed(origin: str, host: str, settings: Settings) -> bool:
+    """Exact match of the Origin against the hub's own host or the allowlist."""
+    if origin in settings.allowed_origins:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.path or parts.query:
+        return False
+    return bool(host) and parts.netloc.lower() == host.lower()
+
+
+def token_of(conn: HTTPConnection) -> str | None:
+    """Credentials from ``Authorization: Bearer`` or the session cookie; never the URL."""
+    header = conn.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return conn.cookies.get(COOKIE_NAME)
+
+
+async def principal_of(request: Request) -> Principal:
+    hub = request.app.state.hub
+    token = token_of(request)
+    if token is None:
+        raise Unauthenticated("log in first")
+    principal: Principal = await hub.auth.authenticate(token)
+    if token == request.cookies.get(COOKIE_NAME) and request.method not in ("GET", "HEAD"):
+        # Cookie-authenticated writes must come from our own pages (CSRF defence in
+        # depth beside SameSite=Strict and the JSON content type).
+        origin = request.headers.get("origin")
+        if origin is not None and not origin_allowed(origin, request.headers.get("host", ""),
+                                                     hub.settings):
+            raise Unauthenticated("cross-origin request refused")
+    return principal
+
+
+async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise BadRequest("send a JSON body with Content-Type: application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise LimitExceeded(f"body larger than {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise LimitExceeded(f"body larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    try:
+        data = json.loads(b"".join(chunks) or b"null")
+    except (ValueError, RecursionError):
+        raise BadRequest("malformed JSON body") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the JSON body must be an object")
+    return data
+
+
+def error_response(exc: HubError) -> JSONResponse:
+    headers = {}
+    if isinstance(exc, Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, LimitExceeded) and exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)

@@ -1,0 +1,222 @@
+"""Records the engine stores and the events its broker carries.
+
+Plain frozen dataclasses with no behaviour beyond conversion to wire dicts;
+this module imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import NewType
+
+__all__ = [
+    "CONTROL_TOPIC",
+    "AuditRecord",
+    "Channel",
+    "ChannelId",
+    "ControlEvent",
+    "Event",
+    "Membership",
+    "Message",
+    "MessageEvent",
+    "Operation",
+    "OperationId",
+    "PresenceEvent",
+    "Priority",
+    "Role",
+    "Session",
+    "TypingEvent",
+    "User",
+    "UserId",
+    "new_id",
+]
+
+UserId = NewType("UserId", str)
+OperationId = NewType("OperationId", str)
+ChannelId = NewType("ChannelId", str)
+
+
+#: Broker topic for revocations and membership changes.
+CONTROL_TOPIC = "control"
+
+
+def new_id(prefix: str) -> str:
+    """A short random identifier (72 bits) such as ``ch_Zk3...``."""
+    return f"{prefix}_{secrets.token_urlsafe(9)}"
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    MEMBER = "member"
+    OBSERVER = "observer"
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UserId
+    username: str
+    display_name: str
+    agency: str
+    is_admin: bool = False
+    is_bot: bool = False
+    disabled: bool = False
+    password_hash: str = field(default="", repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
+    created_at: float = 0.0
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "username": self.username, "display_name": self.display_name,
+                "agency": self.agency, "is_admin": self.is_admin, "is_bot": self.is_bot,
+                "disabled": self.disabled, "totp_enabled": self.totp_secret is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A login session or an API token; only the SHA-256 of the secret is stored."""
+
+    id: str  # public identifier, safe to log and show
+    token_hash: str = field(repr=False)
+    user_id: UserId
+    kind: str  # "session" | "token"
+    created_at: float
+    last_seen_at: float
+    expires_at: float | None  # absolute expiry; None = no absolute expiry (tokens)
+    name: str = ""
+    scope: tuple[OperationId, ...] | None = None  # tokens: operations they may touch
+    revoked_at: float | None = None
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "kind": self.kind, "name": self.name, "user_id": self.user_id,
+                "scope": list(self.scope) if self.scope is not None else None,
+                "created_at": self.created_at, "expires_at": self.expires_at,
+                "revoked": self.revoked_at is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    id: OperationId
+    code: str
+    name: str
+    status: str  # "planned" | "active" | "closed"
+    classification: str
+    agencies: tuple[str, ...]
+    created_at: float
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "code": self.code, "name": self.name, "status": self.status,
+                "classification": self.classification, "agencies": list(self.agencies),
+                "created_at": self.created_at}
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    operation_id: OperationId
+    user_id: UserId
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    id: ChannelId
+    operation_id: OperationId
+    name: str
+    topic: str
+    #: Agencies allowed to see the channel; empty means every agency of the operation.
+    agencies: tuple[str, ...]
+    created_at: float
+    last_seq: int = 0
+    first_seq: int = 1  # oldest seq still retained
+
+    @property
+    def broker_topic(self) -> str:
+        """Broker topic, derived server-side from the operation and channel ids."""
+        return f"ch:{self.operation_id}:{self.id}"
+
+    def public(self) -> dict[str, object]:
+        return {"id": self.id, "operation_id": self.operation_id, "name": self.name,
+                "topic": self.topic, "agencies": list(self.agencies),
+                "restricted": bool(self.agencies), "last_seq": self.last_seq,
+                "first_seq": self.first_seq, "created_at": self.created_at}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    channel_id: ChannelId
+    seq: int
+    id: str
+    sender_id: UserId
+    sender: str  # username at send time
+    sender_name: str  # display name at send time
+    agency: str
+    text: str
+    ts: float
+    priority: Priority
+    client_msg_id: str
+
+    def frame(self) -> dict[str, object]:
+        return {"type": "message", "channel": self.channel_id, "seq": self.seq, "id": self.id,
+                "sender": self.sender, "sender_name": self.sender_name, "agency": self.agency,
+                "text": self.text, "ts": self.ts, "priority": str(self.priority)}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    seq: int
+    ts: float
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    operation_id: str
+    client: str
+    details: dict[str, object]
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
+                "target": self.target, "outcome": self.outcome,
+                "operation_id": self.operation_id, "client": self.client,
+                "details": self.details, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+# --- Broker events -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    message: Message
+    published_at: float  # monotonic-free wall clock; for the fan-out latency metric
+
+
+@dataclass(frozen=True, slots=True)
+class TypingEvent:
+    channel_id: ChannelId
+    user: str
+    display_name: str
+    agency: str
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceEvent:
+    channel_id: ChannelId
+
+
+@dataclass(frozen=True, slots=True)
+class ControlEvent:
+    """Tells every node to close sockets of a revoked session or user."""
+
+    session_id: str | None = None
+    user_id: UserId | None = None
+    reason: str = "revoked"
+
+
+Event = MessageEvent | TypingEvent | PresenceEvent | ControlEvent

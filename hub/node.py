@@ -1,0 +1,219 @@
+"""This hub process's connections and their fan-out.
+
+The broker hands every event of a subscribed topic to :meth:`Node.handle_event`
+on the event loop. A message event is encoded once per wire format
+(:class:`hub.protocol.Encoded`) and offered to each local subscriber, which
+only appends to its own bounded queue: a slow subscriber never delays the
+others, and overflowing its queue closes that connection alone
+(:data:`CloseCode.SLOW_CONSUMER`).
+
+The node also closes sockets whose session was revoked (control events from
+this process, plus a poll of the store's revocation log so revocations made
+by the CLI or another process take effect within ``revocation_poll_seconds``),
+and closes sockets whose session lifetime ran out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from hub.clock import Clock
+from hub.engine.port import Broker, Presence, PresenceEntry, Store
+from hub.errors import CloseCode
+from hub.metrics import Metrics
+from hub.models import (
+    CONTROL_TOPIC,
+    ChannelId,
+    ControlEvent,
+    Event,
+    MessageEvent,
+    PresenceEvent,
+    TypingEvent,
+    UserId,
+)
+from hub.protocol import Encoded
+
+if TYPE_CHECKING:
+    from hub.gateway import Connection
+
+__all__ = ["Node"]
+
+log = logging.getLogger("hub.node")
+
+KEEPALIVE_SECONDS = 300.0
+
+
+class Node:
+    def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
+                 metrics: Metrics, revocation_poll_seconds: float) -> None:
+        self.store = store
+        self.broker = broker
+        self.presence = presence
+        self.clock = clock
+        self.metrics = metrics
+        self._poll_every = revocation_poll_seconds
+        self.connections: set[Connection] = set()
+        self._by_user: dict[UserId, set[Connection]] = defaultdict(set)
+        self._topics: dict[str, set[Connection]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._revocation_seq = 0
+        self._last_keepalive = 0.0
+        self.started = False
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start(self.handle_event)
+        await self.broker.subscribe(CONTROL_TOPIC)
+        revs = await self.store.revocations_since(0)
+        self._revocation_seq = revs[-1].seq if revs else 0
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="node-housekeeping"))
+        self.started = True
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for conn in list(self.connections):
+            conn.close(CloseCode.GOING_AWAY, "hub shutting down")
+        await self.broker.close()
+        self.started = False
+
+    # --- registry ------------------------------------------------------------------
+
+    def user_connection_count(self, user_id: UserId) -> int:
+        return len(self._by_user.get(user_id, ()))
+
+    def register(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        self._by_user[conn.principal.user_id].add(conn)
+        self.metrics.connections.set(len(self.connections))
+
+    async def unregister(self, conn: Connection) -> None:
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        users = self._by_user.get(conn.principal.user_id)
+        if users is not None:
+            users.discard(conn)
+            if not users:
+                del self._by_user[conn.principal.user_id]
+        self.metrics.connections.set(len(self.connections))
+        for sub in list(conn.subs.values()):
+            await self.remove_subscription(conn, sub.channel.id, sub.channel.broker_topic)
+
+    async def add_subscription(self, conn: Connection, ch_id: ChannelId, topic: str) -> None:
+        conns = self._topics.get(topic)
+        if conns is None:
+            conns = self._topics[topic] = set()
+            await self.broker.subscribe(topic)
+        conns.add(conn)
+        if await self.presence.join(ch_id, self._who(conn), conn.id):
+            await self.broker.publish(topic, PresenceEvent(ch_id))
+        else:
+            await self.send_presence(conn, ch_id)
+
+    async def remove_subscription(self, conn: Connection, ch_id: ChannelId, topic: str) -> None:
+        conns = self._topics.get(topic)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self._topics[topic]
+                await self.broker.unsubscribe(topic)
+        if await self.presence.leave(ch_id, self._who(conn), conn.id):
+            await self.broker.publish(topic, PresenceEvent(ch_id))
+
+    @staticmethod
+    def _who(conn: Connection) -> PresenceEntry:
+        user = conn.principal.user
+        return PresenceEntry(user.username, user.display_name, user.agency)
+
+    # --- fan-out -------------------------------------------------------------------
+
+    def handle_event(self, topic: str, event: Event) -> None:
+        """Broker callback: deliver one event to every local subscriber of ``topic``."""
+        if isinstance(event, ControlEvent):
+            self._apply_control(event)
+            return
+        conns = self._topics.get(topic)
+        if not conns:
+            return
+        if isinstance(event, MessageEvent):
+            encoded = Encoded(event.message.frame())
+            for conn in tuple(conns):
+                conn.offer_message(event.message, encoded)
+            self.metrics.fanout_latency.observe(time.perf_counter() - event.published_at)
+        elif isinstance(event, TypingEvent):
+            encoded = Encoded({"type": "typing", "channel": event.channel_id,
+                               "user": event.user, "display_name": event.display_name,
+                               "agency": event.agency})
+            for conn in tuple(conns):
+                if conn.principal.username != event.user:
+                    conn.offer_ephemeral(encoded, "typing")
+        elif isinstance(event, PresenceEvent):
+            task = asyncio.get_running_loop().create_task(self._broadcast_presence(topic,
+                                                                                   event))
+            self._tasks.append(task)
+            task.add_done_callback(self._forget_task)
+
+    def _forget_task(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
+    async def _presence_frame(self, ch_id: ChannelId) -> Encoded:
+        users = await self.presence.list(ch_id)
+        return Encoded({"type": "presence", "channel": ch_id,
+                        "users": [{"username": u.username, "display_name": u.display_name,
+                                   "agency": u.agency} for u in users]})
+
+    async def _broadcast_presence(self, topic: str, event: PresenceEvent) -> None:
+        encoded = await self._presence_frame(event.channel_id)
+        for conn in tuple(self._topics.get(topic, ())):
+            conn.offer_ephemeral(encoded, "presence")
+
+    async def send_presence(self, conn: Connection, ch_id: ChannelId) -> None:
+        conn.offer_ephemeral(await self._presence_frame(ch_id), "presence")
+
+    # --- revocation and expiry -----------------------------------------------------
+
+    def _apply_control(self, event: ControlEvent) -> None:
+        if event.reason == "membership":
+            targets = (self._by_user.get(event.user_id, set()) if event.user_id
+                       else self.connections)
+            for conn in tuple(targets):
+                conn.schedule_recheck()
+            return
+        for conn in tuple(self.connections):
+            if (event.session_id and conn.principal.session_id == event.session_id) or \
+                    (event.user_id and conn.principal.user_id == event.user_id):
+                conn.close(CloseCode.POLICY, "session revoked")
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_every)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("housekeeping failed")
+
+    async def sweep(self) -> None:
+        """Apply new revocations, close expired sessions, keep live sessions alive."""
+        for rev in await self.store.revocations_since(self._revocation_seq):
+            self._revocation_seq = rev.seq
+            self._apply_control(ControlEvent(session_id=rev.session_id, user_id=rev.user_id))
+        now = self.clock.now()
+        for conn in tuple(self.connections):
+            expires = conn.principal.expires_at
+            if expires is not None and now >= expires:
+                conn.close(CloseCode.SESSION_EXPIRED, "session expired")
+        if now - self._last_keepalive >= KEEPALIVE_SECONDS:
+            self._last_keepalive = now
+            for session_id in {c.principal.session_id for c in self.connections}:
+                await self.store.touch_session(session_id, now)

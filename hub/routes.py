@@ -1,0 +1,93 @@
+"""Hub-level HTTP routes: login, logout, who am I, health, readiness, metrics."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from hub.errors import BadRequest, HubError
+from hub.http import COOKIE_NAME, client_address, principal_of, read_json
+from hub.metrics import CONTENT_TYPE_LATEST
+
+__all__ = ["routes"]
+
+
+def _secure(request: Request) -> bool:
+    mode = request.app.state.hub.settings.cookie_secure
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+async def login(request: Request) -> Response:
+    hub = request.app.state.hub
+    body = await read_json(request, hub.settings.max_body_bytes)
+    username, password, totp = body.get("username"), body.get("password"), body.get("totp")
+    if not isinstance(username, str) or not isinstance(password, str) or \
+            len(username) > 64 or len(password) > 1024:
+        raise BadRequest("'username' and 'password' must be strings")
+    if totp is not None and not isinstance(totp, str):
+        raise BadRequest("'totp' must be a string")
+    client = client_address(request, hub.settings)
+    token, session, user = await hub.auth.login(username, password, totp, client)
+    result: dict[str, object] = {"user": user.public(), "session_id": session.id,
+                                 "expires_at": session.expires_at}
+    if body.get("bearer") is True:
+        result["token"] = token
+        return JSONResponse(result)
+    response = JSONResponse(result)
+    response.set_cookie(COOKIE_NAME, token, max_age=hub.settings.session_absolute_seconds,
+                        httponly=True, samesite="strict", secure=_secure(request), path="/")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    hub = request.app.state.hub
+    principal = await principal_of(request)
+    if principal.kind != "session":
+        raise BadRequest("API tokens are revoked with 'liaison token revoke', not logout")
+    await hub.auth.logout(principal, client_address(request, hub.settings))
+    await hub.revoke_session(principal.session_id)
+    response = JSONResponse({"ok": True})
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    return response
+
+
+async def me(request: Request) -> Response:
+    principal = await principal_of(request)
+    return JSONResponse({"user": principal.user.public(), "session_id": principal.session_id,
+                         "kind": principal.kind, "expires_at": principal.expires_at,
+                         "scope": list(principal.scope) if principal.scope else None})
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    hub = request.app.state.hub
+    checks: dict[str, str] = {}
+    try:
+        await hub.engine.store.ping()
+        checks["store"] = "ok"
+    except HubError as exc:
+        checks["store"] = exc.message
+    checks["broker"] = "ok" if hub.engine.broker.healthy() else "not receiving"
+    checks["node"] = "ok" if hub.node.started else "starting"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not ready", "engine": hub.engine.name,
+                         "checks": checks}, status_code=200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(request.app.state.hub.metrics.render(),
+                             media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/me", me, methods=["GET"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]
