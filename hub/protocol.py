@@ -149,7 +149,6 @@ def _load(data: str | bytes, fmt: WireFormat, max_bytes: int) -> Any:
             raw=False,
             strict_map_key=True,
             ext_hook=_ext_refused,
-            max_buffer_size=max_bytes,
             max_str_len=max_bytes,
             max_bin_len=0,
             max_array_len=1024,

@@ -1,0 +1,235 @@
+"""Shared fixtures: a real hub (uvicorn on an ephemeral port) and real clients.
+
+``running_hub`` starts the app in this event loop on 127.0.0.1:<free port>
+with its own data directory, and seeds a small world of two operations:
+
+* operation A (agencies POLICE, ARMY): alice (POLICE, coordinator), bruno
+  (ARMY, member), olga (POLICE, observer); channels ``general`` (everyone) and
+  ``police`` (POLICE only);
+* operation B: xavier (POLICE, member); channel ``general``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+
+from hub.app import create_app, server_config
+from hub.auth import Principal
+from hub.config import Settings
+from hub.context import Hub
+from hub.models import Channel, Operation
+
+PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
+STRICT = os.environ.get("LIAISON_TEST_STRICT") == "1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class WsClient:
+    """A real `websockets` client speaking the hub's JSON or msgpack frames."""
+
+    def __init__(self, ws: ClientConnection, fmt: str) -> None:
+        self.ws = ws
+        self.fmt = fmt
+        self.pending: list[dict[str, Any]] = []  # frames read while waiting for an ack
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if self.fmt == "json":
+            await self.ws.send(json.dumps(frame))
+        else:
+            await self.ws.send(msgpack.packb(frame))
+
+    async def send_raw(self, data: str | bytes) -> None:
+        await self.ws.send(data)
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        if self.pending:
+            return self.pending.pop(0)
+        return await self._recv_wire(timeout)
+
+    async def _recv_wire(self, timeout: float) -> dict[str, Any]:
+        data = await asyncio.wait_for(self.ws.recv(), timeout)
+        if isinstance(data, bytes):
+            assert self.fmt == "msgpack", "binary frame on a JSON connection"
+            return msgpack.unpackb(data)
+        assert self.fmt == "json", "text frame on a msgpack connection"
+        return json.loads(data)
+
+    async def recv_type(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Receive until a frame of ``kind`` arrives (skipping presence/typing)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - loop.time()))
+            if frame["type"] == kind:
+                return frame
+            if frame["type"] not in ("presence", "typing"):
+                raise AssertionError(f"expected {kind}, got {frame}")
+
+    async def messages(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(out) < count:
+            frame = await self.recv(max(0.01, deadline - loop.time()))
+            if frame["type"] == "message":
+                out.append(frame)
+            elif frame["type"] not in ("presence", "typing", "ack", "subscribed"):
+                raise AssertionError(f"unexpected frame {frame}")
+        return out
+
+    async def subscribe(self, channel: str, since_seq: int | None = None) -> dict[str, Any]:
+        frame: dict[str, Any] = {"type": "subscribe", "channel": channel, "ref": "s-" + channel}
+        if since_seq is not None:
+            frame["since_seq"] = since_seq
+        await self.send(frame)
+        return await self.recv_type("subscribed")
+
+    async def publish(self, channel: str, text: str, cmid: str | None = None,
+                      **extra: Any) -> dict[str, Any]:
+        cmid = cmid or uuid.uuid4().hex
+        await self.send({"type": "publish", "channel": channel, "text": text,
+                         "client_msg_id": cmid, "ref": cmid, **extra})
+        while True:
+            frame = await self._recv_wire(5.0)
+            if frame["type"] in ("ack", "error") and frame.get("ref") == cmid:
+                return frame
+            self.pending.append(frame)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+@dataclass
+class RunningHub:
+    url: str
+    ws_url: str
+    hub: Hub
+    settings: Settings
+    ops: dict[str, Operation] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    _tokens: dict[str, str] = field(default_factory=dict)
+    http: httpx.AsyncClient | None = None
+    _clients: list[WsClient] = field(default_factory=list)
+
+    async def login(self, username: str, password: str = PASSWORD) -> str:
+        if username not in self._tokens:
+            assert self.http is not None
+            r = await self.http.post("/api/auth/login", json={
+                "username": username, "password": password, "bearer": True})
+            assert r.status_code == 200, r.text
+            self._tokens[username] = r.json()["token"]
+        return self._tokens[username]
+
+    async def api(self, method: str, path: str, user: str | None = None,
+                  **kwargs: Any) -> httpx.Response:
+        assert self.http is not None
+        headers = kwargs.pop("headers", {})
+        if user is not None:
+            headers["Authorization"] = f"Bearer {await self.login(user)}"
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def raw_ws(self, fmt: str = "json", **kwargs: Any) -> ClientConnection:
+        sub = "liaison.v1.json" if fmt == "json" else "liaison.v1.msgpack"
+        return await connect(self.ws_url, subprotocols=[sub], **kwargs)  # type: ignore[list-item]
+
+    async def client(self, username: str, fmt: str = "json", **kwargs: Any) -> WsClient:
+        token = await self.login(username)
+        c = WsClient(await self.raw_ws(fmt, **kwargs), fmt)
+        await c.send({"type": "hello", "token": token, "ref": "h"})
+        welcome = await c.recv()
+        assert welcome["type"] == "welcome", welcome
+        self._clients.append(c)
+        return c
+
+    def ch(self, key: str) -> str:
+        return self.channels[key].id
+
+
+async def seed(hub: Hub) -> tuple[dict[str, Operation], dict[str, Channel]]:
+    auth, svc = hub.auth, hub.channels
+    admin = await auth.create_user(username="root", display_name="Root", agency="HUB",
+                                   password=PASSWORD, is_admin=True, actor="test")
+    root = Principal(admin, "test", "session", None, None)
+    people = {"alice": ("POLICE", "coordinator", "A"), "bruno": ("ARMY", "member", "A"),
+              "olga": ("POLICE", "observer", "A"), "xavier": ("POLICE", "member", "B")}
+    op_a = await svc.create_operation(root, {"code": "OP-A", "name": "Alpha",
+                                             "agencies": ["POLICE", "ARMY"]}, "test")
+    op_b = await svc.create_operation(root, {"code": "OP-B", "name": "Bravo"}, "test")
+    ops = {"A": op_a, "B": op_b}
+    for name, (agency, role, op) in people.items():
+        await auth.create_user(username=name, display_name=name.title(), agency=agency,
+                               password=PASSWORD, actor="test")
+        await svc.set_member(root, ops[op].id, name, role, "test")
+    chans = {
+        "A/general": await svc.create_channel(root, op_a.id, {"name": "general"}, "test"),
+        "A/police": await svc.create_channel(root, op_a.id, {"name": "police",
+                                                             "agencies": ["POLICE"]}, "test"),
+        "B/general": await svc.create_channel(root, op_b.id, {"name": "general"}, "test"),
+    }
+    return ops, chans
+
+
+@pytest.fixture
+def hub_settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
+                    publish_burst=10_000, revocation_poll_seconds=0.2)
+
+
+@pytest.fixture
+async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    """Factory: ``await start_hub(settings, clock=None)`` -> RunningHub."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None], RunningHub]] = []
+
+    async def start(settings: Settings, *, clock: Any = None, seeded: bool = True) -> RunningHub:
+        port = free_port()
+        settings = settings.replace(port=port)
+        app = create_app(settings, clock=clock)
+        server = uvicorn.Server(server_config(app, settings))
+        task = asyncio.create_task(server.serve())
+        for _ in range(500):
+            if server.started:
+                break
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        hub: Hub = app.state.hub
+        running = RunningHub(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", hub,
+                             settings)
+        running.http = httpx.AsyncClient(base_url=running.url, timeout=10)
+        if seeded:
+            running.ops, running.channels = await seed(hub)
+        servers.append((server, task, running))
+        return running
+
+    yield start
+    for server, task, running in servers:
+        for c in running._clients:
+            await c.ws.close()
+        if running.http is not None:
+            await running.http.aclose()
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def running_hub(start_hub: Callable[..., Any], hub_settings: Settings) -> RunningHub:
+    return await start_hub(hub_settings)  # type: ignore[no-any-return]

@@ -1,0 +1,95 @@
+"""Live chat between agencies over both wire formats, against a real hub."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import RunningHub
+
+
+@pytest.mark.parametrize("fmt", ["json", "msgpack"])
+async def test_two_agencies_chat_live(running_hub: RunningHub, fmt: str) -> None:
+    ch = running_hub.ch("A/general")
+    alice = await running_hub.client("alice", fmt)
+    bruno = await running_hub.client("bruno", fmt)
+    await alice.subscribe(ch)
+    await bruno.subscribe(ch)
+
+    ack = await alice.publish(ch, "Bridge 4 is closed, reroute convoys", priority="urgent")
+    assert ack["type"] == "ack" and ack["seq"] == 1 and ack["duplicate"] is False
+    got = (await bruno.messages(1))[0]
+    assert got["text"] == "Bridge 4 is closed, reroute convoys"
+    assert (got["sender"], got["agency"], got["priority"]) == ("alice", "POLICE", "urgent")
+    assert got["seq"] == 1 and got["id"] == ack["id"] and got["channel"] == ch
+
+    ack2 = await bruno.publish(ch, "Copy, sending engineers")
+    assert ack2["seq"] == 2
+    mine = await alice.messages(2)  # alice receives her own message too, then bruno's
+    assert [m["seq"] for m in mine] == [1, 2]
+    assert mine[1]["sender"] == "bruno" and mine[1]["agency"] == "ARMY"
+
+
+async def test_json_and_msgpack_clients_share_a_channel(running_hub: RunningHub) -> None:
+    ch = running_hub.ch("A/general")
+    alice = await running_hub.client("alice", "json")
+    bruno = await running_hub.client("bruno", "msgpack")
+    await alice.subscribe(ch)
+    await bruno.subscribe(ch)
+    await alice.publish(ch, "héllo ✓")
+    assert (await bruno.messages(1))[0]["text"] == "héllo ✓"
+    await bruno.publish(ch, "reçu")
+    texts = [m["text"] for m in await alice.messages(2)]
+    assert texts == ["héllo ✓", "reçu"]
+
+
+async def test_observer_reads_but_cannot_publish(running_hub: RunningHub) -> None:
+    ch = running_hub.ch("A/general")
+    olga = await running_hub.client("olga")
+    await olga.subscribe(ch)
+    reply = await olga.publish(ch, "may I?")
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    r = await running_hub.api("POST", f"/api/channels/{ch}/messages", "olga",
+                              json={"text": "may I?", "client_msg_id": "x1"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    history = await running_hub.api("GET", f"/api/channels/{ch}/messages", "olga")
+    assert history.status_code == 200 and history.json()["messages"] == []
+
+
+async def test_presence_and_typing(running_hub: RunningHub) -> None:
+    ch = running_hub.ch("A/general")
+    alice = await running_hub.client("alice")
+    await alice.subscribe(ch)
+    bruno = await running_hub.client("bruno")
+    await bruno.subscribe(ch)
+
+    async def presence_with(client, names: set[str]) -> dict:  # type: ignore[no-untyped-def]
+        while True:
+            frame = await client.recv()
+            if frame["type"] == "presence" and {u["username"] for u in frame["users"]} == names:
+                return frame
+
+    frame = await presence_with(alice, {"alice", "bruno"})
+    assert {u["agency"] for u in frame["users"]} == {"POLICE", "ARMY"}
+    await bruno.send({"type": "typing", "channel": ch})
+    while (typing := await alice.recv())["type"] != "typing":
+        pass
+    assert typing["user"] == "bruno"
+    await bruno.close()
+    await presence_with(alice, {"alice"})
+
+
+async def test_rest_history_is_paged(running_hub: RunningHub) -> None:
+    ch = running_hub.ch("A/general")
+    alice = await running_hub.client("alice")
+    for i in range(7):
+        await alice.publish(ch, f"m{i}")
+    r = await running_hub.api("GET", f"/api/channels/{ch}/messages?limit=3", "bruno")
+    page = r.json()
+    assert [m["seq"] for m in page["messages"]] == [5, 6, 7] and page["has_more"]
+    r = await running_hub.api("GET", f"/api/channels/{ch}/messages?limit=3&before_seq=5",
+                              "bruno")
+    assert [m["seq"] for m in r.json()["messages"]] == [2, 3, 4]
+    r = await running_hub.api("GET", f"/api/channels/{ch}/messages?after_seq=5", "bruno")
+    assert [m["seq"] for m in r.json()["messages"]] == [6, 7]
+    bad = await running_hub.api("GET", f"/api/channels/{ch}/messages?limit=abc", "bruno")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
