@@ -33,7 +33,7 @@ from hub.config import Settings
 from hub.context import Hub
 from hub.models import Channel, Operation
 
-PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
+PASSWORD = "correct horse battery"
 STRICT = os.environ.get("LIAISON_TEST_STRICT") == "1"
 
 

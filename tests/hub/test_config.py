@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.config import ConfigError, Settings, load_settings
+
+
+def test_defaults_are_secure() -> None:
+    s = Settings()
+    assert s.host == "127.0.0.1" and s.max_frame_bytes == 64 * 1024
+    assert s.argon2_memory_kib >= 19456 and s.argon2_time_cost >= 2
+    assert s.sqlite_synchronous == "FULL" and s.allowed_origins == ()
+
+
+def test_file_then_environment(tmp_path: Path) -> None:
+    f = tmp_path / "hub.toml"
+    f.write_text('port = 9000\nallowed_origins = ["https://ops.example"]\nmax_text_chars = 10\n')
+    s = load_settings({"LIAISON_PORT": "9100", "LIAISON_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2"},
+                      config_file=f)
+    assert s.port == 9100 and s.max_text_chars == 10
+    assert s.allowed_origins == ("https://ops.example",)
+    assert s.trusted_proxies == ("10.0.0.1", "10.0.0.2")
+
+
+@pytest.mark.parametrize("env", [
+    {"LIAISON_PORT": "abc"}, {"LIAISON_ARGON2_MEMORY_KIB": "1024"},
+    {"LIAISON_SQLITE_SYNCHRONOUS": "OFF"}, {"LIAISON_MAX_FRAME_BYTES": "99999999"},
+    {"LIAISON_REQUIRE_TOTP_FOR": "everyone"},
+])
+def test_bad_values_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(env)
+
+
+def test_unknown_file_key_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "hub.toml"
+    f.write_text("prot = 1\n")
+    with pytest.raises(ConfigError, match="prot"):
+        load_settings({}, config_file=f)

@@ -1,0 +1,163 @@
+"""The engine contract: every engine must pass these (see hub/engine/port.py).
+
+The ``engine`` fixture is parametrized by engine name, so a new engine joins by
+adding its name to ENGINES and cannot quietly weaken a guarantee.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.audit import verify_chain
+from hub.config import Settings
+from hub.engine import Engine, build_engine
+from hub.engine.port import AuditEntry, NewMessage, PresenceEntry
+from hub.errors import Conflict
+from hub.models import (
+    Channel,
+    ChannelId,
+    MessageEvent,
+    Operation,
+    OperationId,
+    Priority,
+    Session,
+    User,
+    UserId,
+)
+
+ENGINES = ["embedded"]
+
+
+@pytest.fixture(params=ENGINES)
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
+    eng = build_engine(Settings(data_dir=tmp_path, engine=request.param))
+    await eng.store.open()
+    yield eng
+    await eng.broker.close()
+    await eng.store.close()
+
+
+async def _channel(engine: Engine, name: str = "general") -> Channel:
+    op = Operation(OperationId("op_1"), "OP-1", "One", "active", "U", (), 0.0)
+    if await engine.store.get_operation(op.id) is None:
+        await engine.store.create_operation(op)
+    ch = Channel(ChannelId(f"ch_{name}"), op.id, name, "", (), 0.0)
+    await engine.store.create_channel(ch)
+    return ch
+
+
+def _msg(ch: Channel, cmid: str, sender: str = "usr_1") -> NewMessage:
+    return NewMessage(ch.id, f"msg_{cmid}", UserId(sender), "u", "U", "POLICE", f"text {cmid}",
+                      1.0, Priority.NORMAL, cmid)
+
+
+async def test_concurrent_appends_get_unique_gap_free_seqs(engine: Engine) -> None:
+    ch = await _channel(engine)
+    results = await asyncio.gather(*(engine.store.append_message(_msg(ch, str(i)))
+                                     for i in range(200)))
+    seqs = sorted(m.seq for m, created in results)
+    assert seqs == list(range(1, 201)) and all(created for _, created in results)
+    stored = await engine.store.read_messages(ch.id, limit=500)
+    assert [m.seq for m in stored] == list(range(1, 201))
+    assert (await engine.store.get_channel(ch.id)).last_seq == 200  # type: ignore[union-attr]
+
+
+async def test_append_is_idempotent_per_sender(engine: Engine) -> None:
+    ch = await _channel(engine)
+    first, created = await engine.store.append_message(_msg(ch, "same"))
+    again, created2 = await engine.store.append_message(_msg(ch, "same"))
+    assert created and not created2 and again == first
+    other, created3 = await engine.store.append_message(_msg(ch, "same", sender="usr_2"))
+    assert created3 and other.seq == first.seq + 1
+    many = await asyncio.gather(*(engine.store.append_message(_msg(ch, "race"))
+                                  for _ in range(20)))
+    assert len({m.seq for m, _ in many}) == 1 and sum(c for _, c in many) == 1
+
+
+async def test_read_ranges(engine: Engine) -> None:
+    ch = await _channel(engine)
+    for i in range(10):
+        await engine.store.append_message(_msg(ch, str(i)))
+    read = engine.store.read_messages
+    assert [m.seq for m in await read(ch.id, after_seq=7)] == [8, 9, 10]
+    assert [m.seq for m in await read(ch.id, before_seq=4)] == [1, 2, 3]
+    assert [m.seq for m in await read(ch.id, limit=2, newest_first=True)] == [10, 9]
+    assert [m.seq for m in await read(ch.id, after_seq=2, before_seq=5)] == [3, 4]
+
+
+async def test_retention_drops_oldest_and_moves_first_seq(engine: Engine) -> None:
+    ch = await _channel(engine)
+    for i in range(12):
+        await engine.store.append_message(_msg(ch, str(i)), retain=5)
+    stored = await engine.store.read_messages(ch.id, limit=100)
+    assert [m.seq for m in stored] == [8, 9, 10, 11, 12]
+    again = await engine.store.get_channel(ch.id)
+    assert again is not None and (again.first_seq, again.last_seq) == (8, 12)
+
+
+async def test_unique_names(engine: Engine) -> None:
+    user = User(UserId("usr_a"), "Alice", "Alice", "POLICE", password_hash="x")
+    await engine.store.create_user(user)
+    with pytest.raises(Conflict):
+        await engine.store.create_user(User(UserId("usr_b"), "alice", "A", "P",
+                                            password_hash="x"))
+    assert (await engine.store.get_user_by_name("ALICE")) == user
+    await _channel(engine, "ops")
+    with pytest.raises(Conflict):
+        await engine.store.create_channel(Channel(ChannelId("ch_other"), OperationId("op_1"),
+                                                  "ops", "", (), 0.0))
+
+
+async def test_revocations_are_logged_in_order(engine: Engine) -> None:
+    store = engine.store
+    for i in range(3):
+        await store.create_session(Session(f"ses_{i}", f"hash{i}", UserId("usr_a"), "session",
+                                           0.0, 0.0, 100.0))
+    assert await store.revoke_session("ses_1", 5.0)
+    assert not await store.revoke_session("ses_1", 6.0)
+    assert await store.revoke_user_sessions(UserId("usr_a"), 7.0) == 2
+    revs = await store.revocations_since(0)
+    assert [(r.session_id, r.user_id) for r in revs] == [("ses_1", None), (None, "usr_a")]
+    assert await store.revocations_since(revs[0].seq) == revs[1:]
+    assert all(s.revoked_at for s in await store.list_sessions(UserId("usr_a")))
+
+
+async def test_audit_chain_and_head(engine: Engine) -> None:
+    entries = [AuditEntry(float(i), "a", "login", f"t{i}", "ok") for i in range(50)]
+    await asyncio.gather(*(engine.store.append_audit(e) for e in entries))
+    records = [r async for r in engine.store.iter_audit()]
+    assert [r.seq for r in records] == list(range(1, 51))
+    result = verify_chain(records, await engine.store.audit_head())
+    assert result.ok and result.count == 50
+
+
+async def test_broker_delivers_subscribed_topics_only(engine: Engine) -> None:
+    got: list[tuple[str, object]] = []
+    await engine.broker.start(lambda topic, event: got.append((topic, event)))
+    await engine.broker.subscribe("ch:op:1")
+    ch = await _channel(engine)
+    msg, _ = await engine.store.append_message(_msg(ch, "x"))
+    await engine.broker.publish("ch:op:1", MessageEvent(msg, 0.0))
+    await engine.broker.publish("ch:op:2", MessageEvent(msg, 0.0))
+    for _ in range(100):
+        if got:
+            break
+        await asyncio.sleep(0.01)
+    assert got == [("ch:op:1", MessageEvent(msg, 0.0))]
+    assert engine.broker.healthy()
+
+
+async def test_presence_counts_connections(engine: Engine) -> None:
+    p = engine.presence
+    who = PresenceEntry("alice", "Alice", "POLICE")
+    ch = ChannelId("ch_1")
+    assert await p.join(ch, who, "c1") is True
+    assert await p.join(ch, who, "c2") is False
+    assert await p.list(ch) == [who]
+    assert await p.leave(ch, who, "c1") is False
+    assert await p.leave(ch, who, "c2") is True
+    assert await p.list(ch) == []

@@ -1,0 +1,100 @@
+"""The codec, without sockets: bytes in, frames out."""
+
+from __future__ import annotations
+
+import json
+
+import msgpack
+import pytest
+
+from hub.errors import ErrorCode, FrameError
+from hub.models import Priority
+from hub.protocol import (
+    Encoded,
+    Hello,
+    Publish,
+    Subscribe,
+    WireFormat,
+    choose_format,
+    decode,
+    encode,
+)
+
+J, M = WireFormat.JSON, WireFormat.MSGPACK
+
+
+def dec(obj: object, fmt: WireFormat = J) -> object:
+    data = json.dumps(obj) if fmt is J else msgpack.packb(obj)
+    return decode(data, fmt, max_bytes=65536, max_text=4000)
+
+
+@pytest.mark.parametrize("fmt", [J, M])
+def test_decodes_every_client_frame(fmt: WireFormat) -> None:
+    assert dec({"type": "hello", "token": "t"}, fmt) == Hello("hello", None, "t", "")
+    assert dec({"type": "subscribe", "channel": "c", "since_seq": 4, "ref": "r"}, fmt) == \
+        Subscribe("subscribe", "r", "c", 4)
+    pub = dec({"type": "publish", "channel": "c", "text": "hi", "client_msg_id": "m"}, fmt)
+    assert pub == Publish("publish", None, "c", "hi", "m", Priority.NORMAL)
+    assert dec({"type": "ping"}, fmt).type == "ping"  # type: ignore[attr-defined]
+    assert dec({"type": "typing", "channel": "c"}, fmt).type == "typing"  # type: ignore[attr-defined]
+    assert dec({"type": "unsubscribe", "channel": "c"}, fmt).type == "unsubscribe"  # type: ignore[attr-defined]
+
+
+def test_errors_carry_code_and_ref() -> None:
+    with pytest.raises(FrameError) as info:
+        dec({"type": "publish", "ref": "r9", "channel": "c", "text": 5, "client_msg_id": "m"})
+    assert info.value.code is ErrorCode.BAD_REQUEST and info.value.ref == "r9"
+    with pytest.raises(FrameError) as info:
+        dec({"type": "nope", "ref": "r1"})
+    assert info.value.code is ErrorCode.UNKNOWN_TYPE and info.value.ref == "r1"
+    with pytest.raises(FrameError) as info:
+        decode("x" * 100, J, max_bytes=10, max_text=5)
+    assert info.value.code is ErrorCode.TOO_LARGE
+
+
+def test_text_limit_and_blank_text() -> None:
+    with pytest.raises(FrameError) as info:
+        decode(json.dumps({"type": "publish", "channel": "c", "text": "abcdef",
+                           "client_msg_id": "m"}), J, max_bytes=1000, max_text=5)
+    assert info.value.code is ErrorCode.TOO_LARGE
+    with pytest.raises(FrameError):
+        dec({"type": "publish", "channel": "c", "text": "   ", "client_msg_id": "m"})
+
+
+def test_nesting_is_bounded() -> None:
+    deep: object = "x"
+    for _ in range(20):
+        deep = {"a": deep}
+    with pytest.raises(FrameError):
+        dec({"type": "ping", "extra": deep})
+    with pytest.raises(FrameError):
+        dec({"type": "ping", "extra": deep}, M)
+
+
+def test_json_constants_are_refused() -> None:
+    with pytest.raises(FrameError):
+        decode('{"type": "ping", "x": NaN}', J, max_bytes=100, max_text=10)
+
+
+def test_format_mismatch() -> None:
+    with pytest.raises(FrameError):
+        decode(b'{"type":"ping"}', J, max_bytes=100, max_text=10)
+    with pytest.raises(FrameError):
+        decode('{"type":"ping"}', M, max_bytes=100, max_text=10)
+
+
+def test_choose_format() -> None:
+    assert choose_format(["x", "liaison.v1.msgpack"]) == ("liaison.v1.msgpack", M)
+    assert choose_format([]) == (None, J)
+
+
+def test_encoded_encodes_once_per_format() -> None:
+    frame = {"type": "message", "seq": 1, "text": "é"}
+    enc = Encoded(frame)
+    first = enc.get(J)
+    assert enc.get(J) is first  # cached, not re-encoded
+    assert json.loads(first) == frame
+    packed = enc.get(M)
+    assert enc.get(M) is packed
+    assert msgpack.unpackb(packed) == frame
+    assert encode(frame, J) == first

@@ -1,0 +1,60 @@
+"""The minimal chat page in a real headless Chromium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.errors import CloseCode
+from tests.conftest import PASSWORD, RunningHub
+
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+async def _login(browser: Any, hub: RunningHub, username: str) -> Any:
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    await page.wait_for_selector("#channels button[aria-current=true]")
+    return page
+
+
+async def test_two_agencies_chat_in_the_browser(browser: Any, running_hub: RunningHub) -> None:
+    alice = await _login(browser, running_hub, "alice")
+    bruno = await _login(browser, running_hub, "bruno")
+    assert await alice.text_content("#classification") == "UNCLASSIFIED"
+
+    await alice.fill("#text", "Convoy leaves at 14:00")
+    await alice.press("#text", "Enter")
+    await bruno.wait_for_selector("#messages li[data-seq='1']")
+    assert "Convoy leaves at 14:00" in (await bruno.text_content("#messages li[data-seq='1']"))
+
+    # Hostile text shows as text and runs nothing.
+    await bruno.fill("#text", XSS)
+    await bruno.press("#text", "Enter")
+    await alice.wait_for_selector("#messages li[data-seq='2']")
+    shown = await alice.text_content("#messages li[data-seq='2'] .text")
+    assert shown == XSS
+    assert await alice.evaluate("window.__pwned") is None
+    assert await alice.locator("#messages img").count() == 0
+
+
+async def test_page_recovers_after_the_hub_drops_it(browser: Any,
+                                                    running_hub: RunningHub) -> None:
+    ch = running_hub.ch("A/general")
+    bruno = await _login(browser, running_hub, "bruno")
+    for conn in list(running_hub.hub.node.connections):
+        conn.close(CloseCode.GOING_AWAY, "test restart")
+    await bruno.wait_for_selector("#conn.reconnecting", timeout=5000)
+    for i in range(5):  # published while bruno's page is away
+        r = await running_hub.api("POST", f"/api/channels/{ch}/messages", "alice",
+                                  json={"text": f"missed {i}", "client_msg_id": f"m{i}"})
+        assert r.status_code == 201
+    await bruno.wait_for_selector("#conn.live", timeout=10_000)
+    await bruno.wait_for_selector("#messages li[data-seq='5']", timeout=5000)
+    seqs = await bruno.eval_on_selector_all("#messages li[data-seq]",
+                                            "els => els.map(e => Number(e.dataset.seq))")
+    assert seqs == [1, 2, 3, 4, 5]

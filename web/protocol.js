@@ -1,0 +1,156 @@
+// Liaison Hub client protocol: connect, authenticate, subscribe with since_seq,
+// recover after reconnects, resend unacknowledged publishes with their
+// client_msg_id. Shared by every screen (and later the mobile client).
+// It mirrors docs/protocol.md; no framework, no dependencies.
+
+const RETRYABLE_CLOSE = new Set([1001, 1006, 1011, 1012, 4008, 4029, 4030]);
+const TERMINAL_CLOSE = new Set([1008, 4001, 4003]);
+
+function newId() {
+  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+export class HubClient extends EventTarget {
+  constructor({ url, token = null } = {}) {
+    super();
+    this.url = url || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    this.token = token;            // bots pass a token; browsers use the session cookie
+    this.state = "offline";        // offline | connecting | live | reconnecting | ended
+    this.lastSeq = new Map();      // channel -> last seq delivered to the app
+    this.wanted = new Set();       // channels to (re)subscribe
+    this.outbox = new Map();       // client_msg_id -> publish frame, until acked
+    this.attempt = 0;
+    this.ws = null;
+    this.timer = null;
+  }
+
+  emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  setState(state, detail) {
+    this.state = state;
+    this.emit("state", { state, ...detail });
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.setState(this.attempt ? "reconnecting" : "connecting");
+    const ws = new WebSocket(this.url, ["liaison.v1.json"]);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(this.token ? { type: "hello", token: this.token }
+                                                         : { type: "hello" }));
+    ws.onmessage = (ev) => this.onFrame(JSON.parse(ev.data));
+    ws.onclose = (ev) => this.onClose(ev);
+  }
+
+  onClose(ev) {
+    if (this.ws === null) return;
+    this.ws = null;
+    if (TERMINAL_CLOSE.has(ev.code)) {
+      this.setState("ended", { code: ev.code, reason: ev.reason });
+      return;
+    }
+    // Exponential backoff with full jitter, capped at 30 s.
+    this.attempt += 1;
+    const cap = Math.min(30000, 500 * 2 ** Math.min(this.attempt, 6));
+    const delay = Math.random() * cap;
+    this.setState("reconnecting", { code: ev.code, retryInMs: Math.round(delay) });
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  close() {
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close(1000);
+    this.setState("offline");
+  }
+
+  send(frame) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN && this.state === "live") {
+      this.ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  onFrame(f) {
+    switch (f.type) {
+      case "welcome":
+        this.attempt = 0;
+        this.user = f.user;
+        this.setState("live", { user: f.user });
+        for (const ch of this.wanted) this.sendSubscribe(ch);
+        for (const frame of this.outbox.values()) this.send(frame);   // same client_msg_id
+        break;
+      case "message": {
+        const last = this.lastSeq.get(f.channel) ?? 0;
+        if (f.seq <= last) return;                     // duplicate after a replay
+        this.lastSeq.set(f.channel, f.seq);
+        this.emit("message", f);
+        break;
+      }
+      case "ack":
+        this.outbox.delete(f.client_msg_id);
+        this.emit("ack", f);
+        break;
+      case "reset":
+        // The hub no longer has what we missed: reload history over REST.
+        this.lastSeq.set(f.channel, f.head_seq ?? f.first_seq - 1);
+        this.emit("reset", f);
+        break;
+      case "error":
+        if (f.ref && this.outbox.has(f.ref) && !f.retryable) this.outbox.delete(f.ref);
+        this.emit("hub-error", f);
+        break;
+      default:
+        this.emit(f.type, f);   // subscribed, unsubscribed, presence, typing, pong
+    }
+  }
+
+  sendSubscribe(channel) {
+    const frame = { type: "subscribe", channel, ref: `sub:${channel}` };
+    if (this.lastSeq.has(channel)) frame.since_seq = this.lastSeq.get(channel);
+    this.send(frame);
+  }
+
+  subscribe(channel, sinceSeq) {
+    this.wanted.add(channel);
+    if (sinceSeq !== undefined) this.lastSeq.set(channel, sinceSeq);
+    this.sendSubscribe(channel);
+  }
+
+  unsubscribe(channel) {
+    this.wanted.delete(channel);
+    this.send({ type: "unsubscribe", channel });
+  }
+
+  publish(channel, text, priority = "normal") {
+    const id = newId();
+    const frame = { type: "publish", channel, text, priority, client_msg_id: id, ref: id };
+    this.outbox.set(id, frame);           // kept until acked; resent after reconnect
+    this.send(frame);
+    return id;
+  }
+
+  typing(channel) { this.send({ type: "typing", channel }); }
+}
+
+export async function api(path, options = {}) {
+  const init = { credentials: "same-origin", ...options };
+  if (options.body !== undefined) {
+    init.method = init.method || "POST";
+    init.headers = { "Content-Type": "application/json", ...(options.headers || {}) };
+    init.body = JSON.stringify(options.body);
+  }
+  const r = await fetch(path, init);
+  const data = r.status === 204 ? null : await r.json().catch(() => null);
+  if (!r.ok) {
+    const err = new Error((data && data.error && data.error.message) || r.statusText);
+    err.status = r.status;
+    err.code = data && data.error && data.error.code;
+    throw err;
+  }
+  return data;
+}
