@@ -6,10 +6,13 @@ which authorizes through the same gate as the WebSocket frames.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.auth import Principal
 from hub.context import Hub
 from hub.errors import BadRequest
 from hub.http import client_address, principal_of, read_json
@@ -18,9 +21,15 @@ from hub.models import Membership, Priority, Role, User
 __all__ = ["routes"]
 
 
-def _ctx(request: Request) -> tuple[Hub, str]:
+async def _caller(request: Request) -> tuple[Hub, Principal, str]:
+    """The hub, the authenticated caller and their client address."""
     hub: Hub = request.app.state.hub
-    return hub, client_address(request, hub.settings)
+    return hub, await principal_of(request), client_address(request, hub.settings)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    hub: Hub = request.app.state.hub
+    return await read_json(request, hub.settings.max_body_bytes)
 
 
 def _member(m: Membership, u: User) -> dict[str, object]:
@@ -39,50 +48,44 @@ def _int_param(request: Request, name: str, *, default: int | None = None,
 
 
 async def list_operations(request: Request) -> Response:
-    hub, _ = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, _ = await _caller(request)
     items = await hub.channels.list_operations(principal)
     return JSONResponse({"operations": [
         {**op.public(), "role": str(role) if role else None} for op, role in items]})
 
 
 async def create_operation(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
-    body = await read_json(request, hub.settings.max_body_bytes)
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
     op = await hub.channels.create_operation(principal, body, client)
     return JSONResponse(op.public(), status_code=201)
 
 
 async def get_operation(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     op, role = await hub.channels.get_operation(
         principal, request.path_params["op_id"], client)
     return JSONResponse({**op.public(), "role": str(role) if role else None})
 
 
 async def update_operation(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
-    body = await read_json(request, hub.settings.max_body_bytes)
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
     op = await hub.channels.update_operation(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(op.public())
 
 
 async def list_members(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     items = await hub.channels.list_members(
         principal, request.path_params["op_id"], client)
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
 async def put_member(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
-    body = await read_json(request, hub.settings.max_body_bytes)
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
     m = await hub.channels.set_member(
         principal, request.path_params["op_id"], request.path_params["username"],
         body.get("role", str(Role.MEMBER)), client)
@@ -91,58 +94,59 @@ async def put_member(request: Request) -> Response:
 
 
 async def delete_member(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     await hub.channels.remove_member(
         principal, request.path_params["op_id"], request.path_params["username"], client)
     return Response(status_code=204)
 
 
+async def operation_presence(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    online = await hub.channels.operation_presence(principal, request.path_params["op_id"],
+                                                   client)
+    return JSONResponse({"online": [{"username": e.username, "display_name": e.display_name,
+                                     "agency": e.agency} for e in online]})
+
+
 async def list_channels(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     items = await hub.channels.list_channels(
         principal, request.path_params["op_id"], client)
     return JSONResponse({"channels": [ch.public() for ch in items]})
 
 
 async def create_channel(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
-    body = await read_json(request, hub.settings.max_body_bytes)
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
     ch = await hub.channels.create_channel(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(ch.public(), status_code=201)
 
 
 async def get_channel(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     ch, _ = await hub.channels.get_channel(
         principal, request.path_params["ch_id"], client)
     return JSONResponse(ch.public())
 
 
 async def update_channel(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
-    body = await read_json(request, hub.settings.max_body_bytes)
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
     ch = await hub.channels.update_channel(
         principal, request.path_params["ch_id"], body, client)
     return JSONResponse(ch.public())
 
 
 async def channel_members(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     items = await hub.channels.channel_members(
         principal, request.path_params["ch_id"], client)
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
 async def list_messages(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
+    hub, principal, client = await _caller(request)
     limit = _int_param(request, "limit", default=50, low=1, high=500)
     before = _int_param(request, "before_seq")
     after = _int_param(request, "after_seq")
@@ -158,9 +162,8 @@ async def list_messages(request: Request) -> Response:
 
 
 async def post_message(request: Request) -> Response:
-    hub, client = _ctx(request)
-    principal = await principal_of(request)
-    body = await read_json(request, hub.settings.max_body_bytes)
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
     text, cmid = body.get("text"), body.get("client_msg_id")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'text' must be a non-empty string")
@@ -187,6 +190,7 @@ routes = [
     Route("/api/operations/{op_id}/members", list_members, methods=["GET"]),
     Route("/api/operations/{op_id}/members/{username}", put_member, methods=["PUT"]),
     Route("/api/operations/{op_id}/members/{username}", delete_member, methods=["DELETE"]),
+    Route("/api/operations/{op_id}/presence", operation_presence, methods=["GET"]),
     Route("/api/operations/{op_id}/channels", list_channels, methods=["GET"]),
     Route("/api/operations/{op_id}/channels", create_channel, methods=["POST"]),
     Route("/api/channels/{ch_id}", get_channel, methods=["GET"]),

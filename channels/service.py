@@ -16,7 +16,7 @@ from hub.auditor import Auditor
 from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
-from hub.engine.port import Broker, NewMessage, Store
+from hub.engine.port import Broker, NewMessage, Presence, PresenceEntry, Store
 from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
 from hub.models import (
     CONTROL_TOPIC,
@@ -63,11 +63,12 @@ def _agencies(value: object) -> tuple[str, ...]:
 
 
 class ChannelService:
-    def __init__(self, *, settings: Settings, store: Store, broker: Broker, clock: Clock,
-                 auditor: Auditor, access: Access) -> None:
+    def __init__(self, *, settings: Settings, store: Store, broker: Broker,
+                 presence: Presence, clock: Clock, auditor: Auditor, access: Access) -> None:
         self._settings = settings
         self._store = store
         self._broker = broker
+        self._presence = presence
         self._clock = clock
         self._audit = auditor
         self.access = access
@@ -250,6 +251,15 @@ class ChannelService:
         ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL, client=client)
         return [(m, u) for m, u in await self._store.list_members(ch.operation_id)
                 if not ch.agencies or u.agency in ch.agencies]
+
+    async def operation_presence(self, principal: Principal, op_id: str,
+                                 client: str) -> list[PresenceEntry]:
+        """Who is online in the operation's channels the caller may see."""
+        seen: dict[str, PresenceEntry] = {}
+        for ch in await self.list_channels(principal, op_id, client):
+            for entry in await self._presence.list(ch.id):
+                seen.setdefault(entry.username, entry)
+        return sorted(seen.values(), key=lambda e: e.username)
 
     # --- messages ------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ be read top to bottom in one place; nothing else constructs these parts.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,10 +34,13 @@ from hub.endpoint import websocket_endpoint
 from hub.engine import Engine, build_engine
 from hub.errors import HubError
 from hub.http import error_response
+from hub.logs import silence_frame_traces
 from hub.metrics import Metrics
 from hub.node import Node
 
 __all__ = ["WEB_DIR", "create_app", "server_config"]
+
+log = logging.getLogger("hub.app")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -83,6 +87,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
                                    "retryable": False}}, status_code=exc.status_code)
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+    return JSONResponse({"error": {"code": "internal", "message": "internal error",
+                                   "retryable": True}}, status_code=500)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None,
                engine: Engine | None = None) -> Starlette:
     """Wire one hub: engine -> audit -> auth -> access -> services -> node -> routes."""
@@ -94,7 +104,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                          passwords=Passwords(settings))
     access = Access(engine.store, auditor)
     channels = ChannelService(settings=settings, store=engine.store, broker=engine.broker,
-                              clock=clock, auditor=auditor, access=access)
+                              presence=engine.presence, clock=clock, auditor=auditor,
+                              access=access)
     node = Node(store=engine.store, broker=engine.broker, presence=engine.presence,
                 clock=clock, metrics=metrics,
                 revocation_poll_seconds=settings.revocation_poll_seconds)
@@ -119,7 +130,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"),
         ],
         middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={HubError: _hub_error, HTTPException: _http_error},
+        exception_handlers={HubError: _hub_error, HTTPException: _http_error,
+                            Exception: _unexpected},
         lifespan=lifespan,
     )
     app.state.hub = hub
@@ -128,6 +140,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
 def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     """uvicorn settings for the hub: frame limit, no deflate, no proxy headers."""
+    silence_frame_traces()
     return uvicorn.Config(
         app, host=settings.host, port=settings.port, ws="websockets-sansio",
         ws_max_size=settings.max_frame_bytes, ws_per_message_deflate=False,

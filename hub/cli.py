@@ -178,7 +178,8 @@ class _Admin:
         self.auth = Authenticator(settings=settings, store=engine.store, clock=clock,
                                   auditor=self.auditor, passwords=Passwords(settings))
         self.channels = ChannelService(settings=settings, store=engine.store,
-                                       broker=engine.broker, clock=clock,
+                                       broker=engine.broker, presence=engine.presence,
+                                       clock=clock,
                                        auditor=self.auditor,
                                        access=Access(engine.store, self.auditor))
 

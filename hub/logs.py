@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["DropFrameTraces", "JsonFormatter", "configure_logging", "silence_frame_traces"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName",
                                                      "color_message"}
@@ -33,6 +33,24 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=True)
+
+
+class DropFrameTraces(logging.Filter):
+    """Drops the WebSocket library's per-frame debug traces.
+
+    At DEBUG, the websockets protocol (which uvicorn runs with its
+    ``uvicorn.error`` logger) logs every frame it sends and receives, which
+    would put hello tokens and message bodies in the logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg[:2] in ("< ", "> "))
+
+
+def silence_frame_traces() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, DropFrameTraces) for f in logger.filters):
+        logger.addFilter(DropFrameTraces())
 
 
 def configure_logging(level: str = "INFO") -> None:

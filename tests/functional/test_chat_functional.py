@@ -93,3 +93,20 @@ async def test_rest_history_is_paged(running_hub: RunningHub) -> None:
     assert [m["seq"] for m in r.json()["messages"]] == [6, 7]
     bad = await running_hub.api("GET", f"/api/channels/{ch}/messages?limit=abc", "bruno")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
+
+
+async def test_operation_presence_respects_agency_restrictions(running_hub: RunningHub) -> None:
+    op_a = running_hub.ops["A"].id
+    alice = await running_hub.client("alice")
+    await alice.subscribe(running_hub.ch("A/police"))
+    bruno = await running_hub.client("bruno")
+    await bruno.subscribe(running_hub.ch("A/general"))
+    seen_by_alice = (await running_hub.api("GET", f"/api/operations/{op_a}/presence",
+                                           "alice")).json()["online"]
+    assert [u["username"] for u in seen_by_alice] == ["alice", "bruno"]
+    # bruno (ARMY) cannot see the POLICE channel, so not who is in it either.
+    seen_by_bruno = (await running_hub.api("GET", f"/api/operations/{op_a}/presence",
+                                           "bruno")).json()["online"]
+    assert [u["username"] for u in seen_by_bruno] == ["bruno"]
+    foreign = await running_hub.api("GET", f"/api/operations/{op_a}/presence", "xavier")
+    assert foreign.status_code == 404
