@@ -108,7 +108,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                               access=access)
     node = Node(store=engine.store, broker=engine.broker, presence=engine.presence,
                 clock=clock, metrics=metrics,
-                revocation_poll_seconds=settings.revocation_poll_seconds)
+                revocation_poll_seconds=settings.revocation_poll_seconds,
+                presence_heartbeat_seconds=settings.presence_ttl_seconds / 3)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, channels=channels, node=node)
 

@@ -36,8 +36,15 @@ class Settings:
 
     # --- Storage -----------------------------------------------------------
     data_dir: Path = Path("liaison-data")
-    #: "embedded" (SQLite + in-process broker). The Redis engine comes next.
+    #: "embedded" (SQLite + in-process broker, one process) or a Redis URL
+    #: such as "redis://127.0.0.1:6379/0" (several processes act as one hub).
     engine: str = "embedded"
+    #: Prefix of every Redis key and channel, so hubs can share a server.
+    redis_prefix: str = "liaison:"
+    #: How long a client_msg_id is remembered for idempotent retries (Redis engine).
+    redis_idempotency_seconds: int = 7 * 86400
+    #: A crashed process's users leave presence within this many seconds.
+    presence_ttl_seconds: float = 30.0
     #: SQLite ``synchronous`` pragma in WAL mode: FULL survives power loss,
     #: NORMAL survives process crashes only.
     sqlite_synchronous: str = "FULL"
@@ -85,6 +92,9 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536 and self.port != 0:
             raise ConfigError(f"port out of range: {self.port}")
+        if self.engine != "embedded" and not self.engine.startswith(("redis://", "rediss://",
+                                                                     "unix://")):
+            raise ConfigError("engine must be 'embedded' or a redis:// URL")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("sqlite_synchronous must be FULL, NORMAL or EXTRA")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:

@@ -62,6 +62,8 @@ class Subscription:
     live: bool = False
     parked: list[Message] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
+    #: Set when the broker may have dropped events: check the store once more.
+    dirty: bool = False
 
 
 class Connection:
@@ -296,6 +298,13 @@ class Connection:
 
     # --- recovery ------------------------------------------------------------------
 
+    def resync(self) -> None:
+        """The broker reconnected: events may be lost, so re-read every channel's tail."""
+        for sub in self.subs.values():
+            sub.dirty = True
+            sub.live = False
+            self._start_catch_up(sub)
+
     def _start_catch_up(self, sub: Subscription) -> None:
         if sub.task is None or sub.task.done():
             sub.task = asyncio.get_running_loop().create_task(self._catch_up(sub))
@@ -304,6 +313,7 @@ class Connection:
         """Fill from the store until live; see the module docstring."""
         ch_id = sub.channel.id
         while not self.closed.is_set():
+            sub.dirty = False
             rows = await self.service.read_after(ch_id, sub.last_seq, REPLAY_PAGE)
             if rows and rows[0].seq != sub.last_seq + 1:
                 self._reset(sub, rows[0].seq)
@@ -327,7 +337,7 @@ class Connection:
                 if not self._put(Encoded(message.frame()).get(self.fmt)):
                     return
                 sub.last_seq = message.seq
-            if not gap:
+            if not gap and not sub.dirty:
                 sub.live = True
                 return
 

@@ -25,6 +25,7 @@ __all__ = [
     "OperationId",
     "PresenceEvent",
     "Priority",
+    "ResyncEvent",
     "Role",
     "Session",
     "TypingEvent",
@@ -219,4 +220,9 @@ class ControlEvent:
     reason: str = "revoked"
 
 
-Event = MessageEvent | TypingEvent | PresenceEvent | ControlEvent
+@dataclass(frozen=True, slots=True)
+class ResyncEvent:
+    """The broker may have missed events (it reconnected): fill every gap from the store."""
+
+
+Event = MessageEvent | TypingEvent | PresenceEvent | ControlEvent | ResyncEvent

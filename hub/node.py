@@ -33,6 +33,7 @@ from hub.models import (
     Event,
     MessageEvent,
     PresenceEvent,
+    ResyncEvent,
     TypingEvent,
     UserId,
 )
@@ -41,16 +42,29 @@ from hub.protocol import Encoded
 if TYPE_CHECKING:
     from hub.gateway import Connection
 
-__all__ = ["Node"]
+__all__ = ["Node", "cancel_all"]
 
 log = logging.getLogger("hub.node")
 
 KEEPALIVE_SECONDS = 300.0
 
 
+async def cancel_all(tasks: list[asyncio.Task[None]], grace: float = 5.0) -> None:
+    """Cancel tasks and wait for them, without trusting every library to honour it.
+
+    Some client libraries swallow a CancelledError raised inside their I/O; the
+    loops here also check a stop flag, and the wait is bounded regardless.
+    """
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=grace)
+
+
 class Node:
     def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
-                 metrics: Metrics, revocation_poll_seconds: float) -> None:
+                 metrics: Metrics, revocation_poll_seconds: float,
+                 presence_heartbeat_seconds: float = 10.0) -> None:
         self.store = store
         self.broker = broker
         self.presence = presence
@@ -63,6 +77,10 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
         self._revocation_seq = 0
         self._last_keepalive = 0.0
+        self._heartbeat_every = presence_heartbeat_seconds
+        self._last_heartbeat = 0.0
+        self._local_topics: dict[ChannelId, str] = {}
+        self._stopping = False
         self.started = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -76,11 +94,9 @@ class Node:
         self.started = True
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._stopping = True
+        tasks, self._tasks = list(self._tasks), []
+        await cancel_all(tasks)
         for conn in list(self.connections):
             conn.close(CloseCode.GOING_AWAY, "hub shutting down")
         await self.broker.close()
@@ -113,6 +129,7 @@ class Node:
         conns = self._topics.get(topic)
         if conns is None:
             conns = self._topics[topic] = set()
+            self._local_topics[ch_id] = topic
             await self.broker.subscribe(topic)
         conns.add(conn)
         if await self.presence.join(ch_id, self._who(conn), conn.id):
@@ -126,6 +143,7 @@ class Node:
             conns.discard(conn)
             if not conns:
                 del self._topics[topic]
+                self._local_topics.pop(ch_id, None)
                 await self.broker.unsubscribe(topic)
         if await self.presence.leave(ch_id, self._who(conn), conn.id):
             await self.broker.publish(topic, PresenceEvent(ch_id))
@@ -141,6 +159,10 @@ class Node:
         """Broker callback: deliver one event to every local subscriber of ``topic``."""
         if isinstance(event, ControlEvent):
             self._apply_control(event)
+            return
+        if isinstance(event, ResyncEvent):
+            for conn in tuple(self.connections):
+                conn.resync()
             return
         conns = self._topics.get(topic)
         if not conns:
@@ -196,7 +218,7 @@ class Node:
                 conn.close(CloseCode.POLICY, "session revoked")
 
     async def _housekeeping(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self._poll_every)
             try:
                 await self.sweep()
@@ -213,6 +235,15 @@ class Node:
             expires = conn.principal.expires_at
             if expires is not None and now >= expires:
                 conn.close(CloseCode.SESSION_EXPIRED, "session expired")
+        if now - self._last_heartbeat >= self._heartbeat_every:
+            self._last_heartbeat = now
+            await self.presence.heartbeat(
+                (sub.channel.id, self._who(conn), conn.id)
+                for conn in tuple(self.connections) for sub in tuple(conn.subs.values()))
+            for ch_id in await self.presence.sweep():
+                topic = self._local_topics.get(ch_id)
+                if topic is not None:
+                    await self.broker.publish(topic, PresenceEvent(ch_id))
         if now - self._last_keepalive >= KEEPALIVE_SECONDS:
             self._last_keepalive = now
             for session_id in {c.principal.session_id for c in self.connections}:

@@ -16,7 +16,7 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from hub.auth import Principal
 from hub.config import Settings
 from hub.context import Hub
 from hub.models import Channel, Operation
+from tests.redis_support import cleanup, new_prefix, redis_url
 
 PASSWORD = "correct horse battery"
 STRICT = os.environ.get("LIAISON_TEST_STRICT") == "1"
@@ -188,10 +189,17 @@ async def seed(hub: Hub) -> tuple[dict[str, Operation], dict[str, Channel]]:
     return ops, chans
 
 
-@pytest.fixture
-def hub_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
+@pytest.fixture(params=["embedded", "redis"])
+def hub_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a test hub; every functional test runs once per engine."""
+    base = Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
                     publish_burst=10_000, revocation_poll_seconds=0.2)
+    if request.param == "embedded":
+        yield base
+        return
+    url, prefix = redis_url(), new_prefix()
+    yield base.replace(engine=url, redis_prefix=prefix)
+    cleanup(url, prefix)
 
 
 @pytest.fixture
@@ -227,7 +235,12 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         if running.http is not None:
             await running.http.aclose()
         server.should_exit = True
-        await asyncio.wait_for(task, 15)
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 15)
+        except TimeoutError:
+            for t in asyncio.all_tasks():
+                t.print_stack(limit=6)
+            raise
 
 
 @pytest.fixture

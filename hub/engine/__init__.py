@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hub.config import ConfigError, Settings
 from hub.engine.port import Engine
+from hub.models import new_id
 
 __all__ = ["Engine", "build_engine"]
 
@@ -21,4 +22,29 @@ def build_engine(settings: Settings) -> Engine:
         store = SqliteStore(settings.database_path, synchronous=settings.sqlite_synchronous)
         return Engine(store=store, broker=MemoryBroker(), presence=MemoryPresence(),
                       name="embedded")
-    raise ConfigError(f"unknown engine {settings.engine!r} (supported: embedded)")
+    if settings.engine.startswith(("redis://", "rediss://", "unix://")):
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        from hub.engine.redis_broker import RedisBroker
+        from hub.engine.redis_presence import RedisPresence
+        from hub.engine.redis_store import RedisStore
+
+        # A blocking pool: a burst waits for a free connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.engine, max_connections=64, timeout=5, decode_responses=True,
+            socket_timeout=5, socket_connect_timeout=3)
+        client = aioredis.Redis(connection_pool=pool)
+        # The listener must see a broken connection, not have it silently re-made.
+        listener = aioredis.from_url(settings.engine, decode_responses=False,
+                                     socket_connect_timeout=3, retry=Retry(NoBackoff(), 0))
+        prefix = settings.redis_prefix
+        return Engine(
+            store=RedisStore(client, prefix=prefix,
+                             idempotency_seconds=settings.redis_idempotency_seconds),
+            broker=RedisBroker(client=client, listener=listener, prefix=prefix,
+                               node_id=new_id("node")),
+            presence=RedisPresence(client, prefix=prefix, ttl=settings.presence_ttl_seconds),
+            name="redis")
+    raise ConfigError(f"unknown engine {settings.engine!r}")

@@ -30,7 +30,7 @@ Guarantees every engine must keep (the engine contract tests check them):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -205,6 +205,12 @@ class Presence(Protocol):
         """Forget a connection; True if it was the user's last one."""
 
     async def list(self, ch_id: ChannelId) -> list[PresenceEntry]: ...
+
+    async def heartbeat(self, live: Iterable[tuple[ChannelId, PresenceEntry, str]]) -> None:
+        """Refresh this process's live connections (engines whose entries expire)."""
+
+    async def sweep(self) -> list[ChannelId]:
+        """Drop entries of processes that died; return the channels that changed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,20 +25,26 @@ from hub.models import (
     OperationId,
     Priority,
     Session,
+    TypingEvent,
     User,
     UserId,
 )
+from tests.redis_support import cleanup, new_prefix, redis_url
 
-ENGINES = ["embedded"]
+ENGINES = ["embedded", "redis"]
 
 
 @pytest.fixture(params=ENGINES)
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
-    eng = build_engine(Settings(data_dir=tmp_path, engine=request.param))
+    prefix = new_prefix()
+    url = redis_url() if request.param == "redis" else "embedded"
+    eng = build_engine(Settings(data_dir=tmp_path, engine=url, redis_prefix=prefix))
     await eng.store.open()
     yield eng
     await eng.broker.close()
     await eng.store.close()
+    if request.param == "redis":
+        cleanup(url, prefix)
 
 
 async def _channel(engine: Engine, name: str = "general") -> Channel:
@@ -138,17 +144,29 @@ async def test_audit_chain_and_head(engine: Engine) -> None:
 async def test_broker_delivers_subscribed_topics_only(engine: Engine) -> None:
     got: list[tuple[str, object]] = []
     await engine.broker.start(lambda topic, event: got.append((topic, event)))
-    await engine.broker.subscribe("ch:op:1")
     ch = await _channel(engine)
-    msg, _ = await engine.store.append_message(_msg(ch, "x"))
-    await engine.broker.publish("ch:op:1", MessageEvent(msg, 0.0))
-    await engine.broker.publish("ch:op:2", MessageEvent(msg, 0.0))
-    for _ in range(100):
-        if got:
+    other = await _channel(engine, "other")
+    await engine.broker.subscribe(ch.broker_topic)
+    for _ in range(200):  # the Redis listener subscribes asynchronously
+        if engine.broker.healthy():
             break
         await asyncio.sleep(0.01)
-    assert got == [("ch:op:1", MessageEvent(msg, 0.0))]
     assert engine.broker.healthy()
+    msg, _ = await engine.store.append_message(_msg(ch, "x"))
+    await engine.broker.publish(ch.broker_topic, MessageEvent(msg, 0.0))
+    msg2, _ = await engine.store.append_message(_msg(other, "y"))
+    await engine.broker.publish(other.broker_topic, MessageEvent(msg2, 0.0))
+    typing = TypingEvent(ch.id, "alice", "Alice", "POLICE")
+    await engine.broker.publish(ch.broker_topic, typing)
+    for _ in range(200):
+        if len(got) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert [topic for topic, _ in got] == [ch.broker_topic, ch.broker_topic]
+    delivered = got[0][1]
+    assert isinstance(delivered, MessageEvent) and delivered.message == msg
+    assert got[1][1] == typing
 
 
 async def test_presence_counts_connections(engine: Engine) -> None:
