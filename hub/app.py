@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -38,7 +39,7 @@ from hub.logs import silence_frame_traces
 from hub.metrics import Metrics
 from hub.node import Node
 
-__all__ = ["WEB_DIR", "create_app", "server_config"]
+__all__ = ["WEB_DIR", "app_from_env", "create_app", "server_config", "server_options"]
 
 log = logging.getLogger("hub.app")
 
@@ -139,13 +140,29 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     return app
 
 
-def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn settings for the hub: frame limit, no deflate, no proxy headers."""
+    return {
+        "host": settings.host, "port": settings.port, "ws": "websockets-sansio",
+        "ws_max_size": settings.max_frame_bytes, "ws_per_message_deflate": False,
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_ping_interval,
+        "log_config": None, "access_log": False, "proxy_headers": False,
+        "server_header": False, "lifespan": "on", "timeout_graceful_shutdown": 5,
+    }
+
+
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     silence_frame_traces()
-    return uvicorn.Config(
-        app, host=settings.host, port=settings.port, ws="websockets-sansio",
-        ws_max_size=settings.max_frame_bytes, ws_per_message_deflate=False,
-        ws_ping_interval=settings.ws_ping_interval, ws_ping_timeout=settings.ws_ping_interval,
-        log_config=None, access_log=False, proxy_headers=False, server_header=False,
-        lifespan="on", timeout_graceful_shutdown=5,
-    )
+    return uvicorn.Config(app, **server_options(settings))
+
+
+def app_from_env() -> Starlette:
+    """App factory for worker processes: settings from the environment, as the CLI left it."""
+    from hub.config import load_settings
+    from hub.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    silence_frame_traces()
+    return create_app(settings)

@@ -34,9 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the hub")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="hub processes sharing the port (Redis engine only)")
     demo = sub.add_parser("demo", help="seed a demo operation (once) and run the hub")
     demo.add_argument("--host")
     demo.add_argument("--port", type=int)
+
+    sub.add_parser("seed-demo", help="seed the demo operation once and print its credentials")
 
     init = sub.add_parser("init", help="create the first administrator")
     init.add_argument("username")
@@ -121,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"liaison: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "seed-demo":
+        _print_demo(settings, asyncio.run(_seed(settings)))
+        return 0
     if args.command in ("serve", "demo"):
-        return _serve(settings, demo=args.command == "demo")
+        return _serve(settings, demo=args.command == "demo",
+                      workers=getattr(args, "workers", 1), args=args)
     try:
         return asyncio.run(_admin(settings, args))
     except Exception as exc:  # report, don't dump a trace at an operator
@@ -134,23 +142,47 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
-def _serve(settings: Settings, *, demo: bool) -> int:
+def _serve(settings: Settings, *, demo: bool, workers: int,
+           args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
-    from hub.app import create_app, server_config
+    from hub.app import create_app, server_config, server_options
     from hub.logs import configure_logging
 
+    if workers < 1:
+        print("liaison: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and settings.engine == "embedded":
+        print("liaison: --workers needs the Redis engine (set LIAISON_ENGINE=redis://...): "
+              "the embedded engine's broker lives inside one process", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     if demo:
-        creds = asyncio.run(_seed(settings))
-        host = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
-        print(f"\nLiaison Hub demo: open http://{host}:{settings.port}/\n", flush=True)
-        print("Demo users (operation OP-DELTA):", flush=True)
-        for username, password, agency in creds:
-            print(f"  {username:<8} {password:<20} {agency}", flush=True)
-        print("(also in", settings.data_dir / "demo-credentials.txt", ")\n", flush=True)
+        _print_demo(settings, asyncio.run(_seed(settings)))
+    if workers > 1:
+        # Worker processes build their app from the environment: hand them our view.
+        for key, value in (("LIAISON_CONFIG", args.config),
+                           ("LIAISON_DATA_DIR", args.data_dir),
+                           ("LIAISON_HOST", getattr(args, "host", None)),
+                           ("LIAISON_PORT", getattr(args, "port", None))):
+            if value is not None:
+                os.environ[key] = str(value)
+        uvicorn.run("hub.app:app_from_env", factory=True, workers=workers,
+                    **server_options(settings))
+        return 0
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
+
+
+def _print_demo(settings: Settings, creds: list[tuple[str, str, str]]) -> None:
+    host = "localhost" if settings.host in ("127.0.0.1", "::1") else settings.host
+    print(f"\nLiaison Hub demo: open http://{host}:{settings.port}/\n", flush=True)
+    print("Demo users (operation OP-DELTA):", flush=True)
+    for username, password, agency in creds:
+        print(f"  {username:<8} {password:<20} {agency}", flush=True)
+    print("(also in", settings.data_dir / "demo-credentials.txt", ")\n", flush=True)
 
 
 async def _seed(settings: Settings) -> list[tuple[str, str, str]]:

@@ -127,6 +127,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     conn.start()
     user = principal.user
     conn.send({"type": "welcome", "ref": hello.ref, "connection_id": conn.id,
+               "node": hub.node.id,
                "protocol": 1, "format": str(fmt), "server_time": hub.clock.now(),
                "user": {"username": user.username, "display_name": user.display_name,
                         "agency": user.agency},

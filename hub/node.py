@@ -36,6 +36,7 @@ from hub.models import (
     ResyncEvent,
     TypingEvent,
     UserId,
+    new_id,
 )
 from hub.protocol import Encoded
 
@@ -65,6 +66,7 @@ class Node:
     def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
                  metrics: Metrics, revocation_poll_seconds: float,
                  presence_heartbeat_seconds: float = 10.0) -> None:
+        self.id = new_id("node")
         self.store = store
         self.broker = broker
         self.presence = presence

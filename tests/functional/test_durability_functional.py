@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,30 +10,10 @@ import pytest
 
 from hub.app import create_app
 from hub.config import Settings
-from tests.conftest import PASSWORD, WsClient, free_port, seed
+from tests.conftest import PASSWORD, WsClient, seed
+from tests.procs import HubProcess
 
 pytestmark = pytest.mark.slow
-
-
-def _spawn(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LIAISON_DATA_DIR": str(data_dir), "LIAISON_PORT": str(port),
-           "LIAISON_PUBLISH_RATE": "100000", "LIAISON_PUBLISH_BURST": "100000"}
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-
-
-async def _wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            assert proc.poll() is None, "hub exited during start-up"
-            try:
-                if (await http.get(url + "/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("hub never became ready")
 
 
 async def test_kill9_after_acks_loses_nothing(tmp_path: Path) -> None:
@@ -50,12 +25,10 @@ async def test_kill9_after_acks_loses_nothing(tmp_path: Path) -> None:
     await hub.engine.store.close()
     ch = chans["A/general"].id
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "hub.log"
-    proc = _spawn(data_dir, port, log)
+    node = await HubProcess(log, data_dir=data_dir).start()
+    url = node.url
     try:
-        await _wait_ready(url, proc)
         async with httpx.AsyncClient(base_url=url) as http:
             token = (await http.post("/api/auth/login", json={
                 "username": "alice", "password": PASSWORD, "bearer": True})).json()["token"]
@@ -89,19 +62,14 @@ async def test_kill9_after_acks_loses_nothing(tmp_path: Path) -> None:
                 await client.send({"type": "publish", "channel": ch,
                                    "text": f"report {cmid}", "client_msg_id": cmid,
                                    "ref": cmid})
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        node.kill9()
         await ws.close()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        node.stop()
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = _spawn(data_dir, port, log)
+    node = await HubProcess(log, data_dir=data_dir).start()
+    url = node.url
     try:
-        await _wait_ready(url, proc)
         async with httpx.AsyncClient(base_url=url) as http:
             token = (await http.post("/api/auth/login", json={
                 "username": "bruno", "password": PASSWORD, "bearer": True})).json()["token"]
@@ -121,8 +89,4 @@ async def test_kill9_after_acks_loses_nothing(tmp_path: Path) -> None:
         seqs = sorted(stored.values())
         assert seqs == list(range(1, len(seqs) + 1))  # gap-free after the crash too
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        node.stop()
