@@ -71,6 +71,7 @@ async def seed_demo(store: Store, auth: Authenticator, channels: ChannelService,
     for spec in DEMO_CHANNELS:
         if spec["name"] not in existing:
             await channels.create_channel(principal, op.id, dict(spec), "demo")
+    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at seeding
     fd = os.open(creds_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.writelines(f"{u}\t{p}\t{a}\n" for u, p, a in creds)
