@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -56,6 +57,8 @@ from hub.models import (
 )
 
 __all__ = ["RedisStore", "load_script"]
+
+log = logging.getLogger("hub.engine.redis")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -145,7 +148,31 @@ class RedisStore:
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
-        return None
+        await self.check_persistence()
+
+    async def check_persistence(self) -> str:
+        """Warn at start-up when the server would not keep acknowledged writes.
+
+        Returns "always", "everysec", "no-aof" or "unknown" (CONFIG refused, as
+        on some managed services).
+        """
+        try:
+            conf = await self.r.config_get("append*")
+        except RedisError as exc:
+            log.warning("cannot read the Redis persistence settings (%s); make sure AOF "
+                        "with appendfsync always is on, or acknowledged messages can be "
+                        "lost", type(exc).__name__)
+            return "unknown"
+        if conf.get("appendonly") != "yes":
+            log.warning("Redis is not persisting (appendonly no): acknowledged messages are "
+                        "lost if Redis restarts. Run it with --appendonly yes "
+                        "--appendfsync always (see docs/architecture.md)")
+            return "no-aof"
+        fsync = conf.get("appendfsync", "")
+        if fsync != "always":
+            log.warning("Redis appendfsync is %s: up to about a second of acknowledged "
+                        "messages can be lost on a crash of the Redis host", fsync)
+        return fsync
 
     async def close(self) -> None:
         await self.r.aclose(close_connection_pool=True)

@@ -179,3 +179,24 @@ async def test_presence_counts_connections(engine: Engine) -> None:
     assert await p.leave(ch, who, "c1") is False
     assert await p.leave(ch, who, "c2") is True
     assert await p.list(ch) == []
+
+
+async def test_redis_persistence_is_checked_at_start(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from tests.redis_support import RedisServer
+
+    for appendonly, fsync, expected in ((False, "always", "no-aof"),
+                                        (True, "everysec", "everysec"),
+                                        (True, "always", "always")):
+        server = RedisServer(appendonly=appendonly, fsync=fsync).start()
+        try:
+            eng = build_engine(Settings(data_dir=tmp_path, engine=server.url))
+            caplog.clear()
+            await eng.store.open()
+            assert await eng.store.check_persistence() == expected  # type: ignore[attr-defined]
+            warned = [r for r in caplog.records if r.levelname == "WARNING"]
+            assert bool(warned) == (expected != "always")
+            await eng.broker.close()
+            await eng.store.close()
+        finally:
+            server.stop()
