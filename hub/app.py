@@ -34,6 +34,7 @@ from hub.context import Hub
 from hub.endpoint import websocket_endpoint
 from hub.engine import Engine, build_engine
 from hub.errors import HubError
+from hub.gcpolicy import GcPolicy
 from hub.http import error_response
 from hub.logs import silence_frame_traces
 from hub.metrics import Metrics
@@ -110,7 +111,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     node = Node(store=engine.store, broker=engine.broker, presence=engine.presence,
                 clock=clock, metrics=metrics,
                 revocation_poll_seconds=settings.revocation_poll_seconds,
-                presence_heartbeat_seconds=settings.presence_ttl_seconds / 3)
+                presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,
+                gc_policy=GcPolicy(enabled=settings.gc_freeze,
+                                   full_every=settings.gc_full_collect_seconds))
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, channels=channels, node=node)
 

@@ -81,6 +81,10 @@ class Settings:
     argon2_parallelism: int = 1
     argon2_max_concurrent: int = 2
 
+    # --- Garbage collection (see hub/gcpolicy.py) ---------------------------------
+    gc_freeze: bool = True
+    gc_full_collect_seconds: float = 600.0
+
     # --- Logging -------------------------------------------------------------
     log_level: str = "INFO"
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from hub.clock import Clock
 from hub.engine.port import Broker, Presence, PresenceEntry, Store
 from hub.errors import CloseCode
+from hub.gcpolicy import GcPolicy
 from hub.metrics import Metrics
 from hub.models import (
     CONTROL_TOPIC,
@@ -65,7 +66,8 @@ async def cancel_all(tasks: list[asyncio.Task[None]], grace: float = 5.0) -> Non
 class Node:
     def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
                  metrics: Metrics, revocation_poll_seconds: float,
-                 presence_heartbeat_seconds: float = 10.0) -> None:
+                 presence_heartbeat_seconds: float = 10.0,
+                 gc_policy: GcPolicy | None = None) -> None:
         self.id = new_id("node")
         self.store = store
         self.broker = broker
@@ -83,6 +85,7 @@ class Node:
         self._last_heartbeat = 0.0
         self._local_topics: dict[ChannelId, str] = {}
         self._stopping = False
+        self._gc = gc_policy or GcPolicy(enabled=False, full_every=600.0)
         self.started = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -99,6 +102,7 @@ class Node:
         self._stopping = True
         tasks, self._tasks = list(self._tasks), []
         await cancel_all(tasks)
+        self._gc.release()
         for conn in list(self.connections):
             conn.close(CloseCode.GOING_AWAY, "hub shutting down")
         await self.broker.close()
@@ -226,6 +230,7 @@ class Node:
                 await self.sweep()
             except Exception:
                 log.exception("housekeeping failed")
+            self._gc.tick()
 
     async def sweep(self) -> None:
         """Apply new revocations, close expired sessions, keep live sessions alive."""
@@ -239,9 +244,7 @@ class Node:
                 conn.close(CloseCode.SESSION_EXPIRED, "session expired")
         if now - self._last_heartbeat >= self._heartbeat_every:
             self._last_heartbeat = now
-            await self.presence.heartbeat(
-                (sub.channel.id, self._who(conn), conn.id)
-                for conn in tuple(self.connections) for sub in tuple(conn.subs.values()))
+            await self.presence.heartbeat()
             for ch_id in await self.presence.sweep():
                 topic = self._local_topics.get(ch_id)
                 if topic is not None:

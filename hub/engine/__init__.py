@@ -40,11 +40,13 @@ def build_engine(settings: Settings) -> Engine:
         listener = aioredis.from_url(settings.engine, decode_responses=False,
                                      socket_connect_timeout=3, retry=Retry(NoBackoff(), 0))
         prefix = settings.redis_prefix
+        node_id = new_id("node")
         return Engine(
             store=RedisStore(client, prefix=prefix,
                              idempotency_seconds=settings.redis_idempotency_seconds),
             broker=RedisBroker(client=client, listener=listener, prefix=prefix,
-                               node_id=new_id("node")),
-            presence=RedisPresence(client, prefix=prefix, ttl=settings.presence_ttl_seconds),
+                               node_id=node_id),
+            presence=RedisPresence(client, prefix=prefix, node_id=node_id,
+                                   ttl=settings.presence_ttl_seconds),
             name="redis")
     raise ConfigError(f"unknown engine {settings.engine!r}")

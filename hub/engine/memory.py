@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 
 from hub.engine.port import EventHandler, PresenceEntry
 from hub.models import ChannelId, Event
@@ -78,7 +77,7 @@ class MemoryPresence:
     async def list(self, ch_id: ChannelId) -> list[PresenceEntry]:
         return sorted(self._who.get(ch_id, {}).values(), key=lambda e: e.username)
 
-    async def heartbeat(self, live: Iterable[tuple[ChannelId, PresenceEntry, str]]) -> None:
+    async def heartbeat(self) -> None:
         return None  # one process: entries live exactly as long as their connections
 
     async def sweep(self) -> list[ChannelId]:

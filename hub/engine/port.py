@@ -30,7 +30,7 @@ Guarantees every engine must keep (the engine contract tests check them):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -206,8 +206,8 @@ class Presence(Protocol):
 
     async def list(self, ch_id: ChannelId) -> list[PresenceEntry]: ...
 
-    async def heartbeat(self, live: Iterable[tuple[ChannelId, PresenceEntry, str]]) -> None:
-        """Refresh this process's live connections (engines whose entries expire)."""
+    async def heartbeat(self) -> None:
+        """Refresh this process's entries (engines whose entries expire)."""
 
     async def sweep(self) -> list[ChannelId]:
         """Drop entries of processes that died; return the channels that changed."""

@@ -1,16 +1,17 @@
-"""The Redis engine's presence: connection entries with an expiry.
+"""The Redis engine's presence: one entry per (channel, user, node), with an expiry.
 
-Each node refreshes the entries of its live connections (``heartbeat``)
-well within ``ttl``; entries of a node that died stop being refreshed and
-drop out within ``ttl`` seconds (``list`` ignores them, ``sweep`` removes
-them and reports the channels whose presence changed).
+A node counts its own connections per (channel, user) in memory and touches
+Redis only when that count goes from 0 to 1 (join) or 1 to 0 (leave), so
+5,000 sockets of one user in 50 channels are 50 entries, not 5,000. Each node
+refreshes its entries (``heartbeat``) well within ``ttl``; entries of a node
+that died stop being refreshed and drop out within ``ttl`` seconds (``list``
+ignores them, ``sweep`` removes them and reports the channels that changed).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 
@@ -22,31 +23,45 @@ __all__ = ["RedisPresence"]
 
 
 class RedisPresence:
-    def __init__(self, client: aioredis.Redis, *, prefix: str, ttl: float = 30.0) -> None:
+    def __init__(self, client: aioredis.Redis, *, prefix: str, node_id: str,
+                 ttl: float = 30.0) -> None:
         self._r = client
         self._p = prefix
+        self._node = node_id
         self.ttl = ttl
         self._script = client.register_script(load_script("presence"))
+        self._local: dict[tuple[ChannelId, str], tuple[PresenceEntry, set[str]]] = {}
 
     def _key(self, ch_id: str) -> str:
         return f"{self._p}presence:{{{ch_id}}}"
 
-    async def _run(self, op: str, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
+    async def _run(self, op: str, ch_id: ChannelId, who: PresenceEntry) -> bool:
         now = time.time()
         entry = json.dumps([who.username, who.display_name, who.agency])
         changed = await self._script(keys=[self._key(ch_id)],
-                                     args=[op, who.username, conn_id, repr(now),
+                                     args=[op, who.username, self._node, repr(now),
                                            repr(now + self.ttl), entry])
         await self._r.sadd(f"{self._p}presence:channels", ch_id)
         return bool(changed)
 
     @guarded
     async def join(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
-        return await self._run("join", ch_id, who, conn_id)
+        _, conns = self._local.setdefault((ch_id, who.username), (who, set()))
+        first_here = not conns
+        conns.add(conn_id)
+        return await self._run("join", ch_id, who) if first_here else False
 
     @guarded
     async def leave(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
-        return await self._run("leave", ch_id, who, conn_id)
+        key = (ch_id, who.username)
+        local = self._local.get(key)
+        if local is None or conn_id not in local[1]:
+            return False
+        local[1].discard(conn_id)
+        if local[1]:
+            return False
+        del self._local[key]
+        return await self._run("leave", ch_id, who)
 
     @staticmethod
     def _parse(value: str) -> tuple[float, PresenceEntry]:
@@ -65,12 +80,12 @@ class RedisPresence:
         return sorted(seen.values(), key=lambda e: e.username)
 
     @guarded
-    async def heartbeat(self, live: Iterable[tuple[ChannelId, PresenceEntry, str]]) -> None:
+    async def heartbeat(self) -> None:
         expires = repr(time.time() + self.ttl)
         async with self._r.pipeline(transaction=False) as pipe:
-            for ch_id, who, conn_id in live:
+            for (ch_id, username), (who, _) in self._local.items():
                 entry = json.dumps([who.username, who.display_name, who.agency])
-                pipe.hset(self._key(ch_id), f"{who.username}\t{conn_id}",
+                pipe.hset(self._key(ch_id), f"{username}\t{self._node}",
                           f"{expires}\t{entry}")
             await pipe.execute()
 

@@ -1,8 +1,8 @@
 -- Join or leave a channel's presence; tells whether the user's presence changed.
--- KEYS[1] presence hash: field "<username>\t<conn id>" -> "<expires at>\t<entry JSON>"
--- ARGV[1] "join" | "leave"   ARGV[2] username   ARGV[3] conn id
+-- KEYS[1] presence hash: field "<username>\t<node id>" -> "<expires at>\t<entry JSON>"
+-- ARGV[1] "join" | "leave"   ARGV[2] username   ARGV[3] node id
 -- ARGV[4] now   ARGV[5] expires at   ARGV[6] entry JSON
--- Returns 1 if this was the user's first live connection (join) or last (leave).
+-- Returns 1 if this was the user's first live node (join) or last (leave).
 local prefix = ARGV[2] .. '\t'
 local function live_others()
   local n = 0
