@@ -21,6 +21,8 @@ __all__ = [
     "Membership",
     "Message",
     "MessageEvent",
+    "OpEvent",
+    "OpEventPosted",
     "Operation",
     "OperationId",
     "PresenceEvent",
@@ -32,6 +34,7 @@ __all__ = [
     "User",
     "UserId",
     "new_id",
+    "ops_topic",
 ]
 
 UserId = NewType("UserId", str)
@@ -162,10 +165,42 @@ class Message:
     priority: Priority
     client_msg_id: str
 
+    @property
+    def feed_key(self) -> str:
+        return self.channel_id
+
     def frame(self) -> dict[str, object]:
         return {"type": "message", "channel": self.channel_id, "seq": self.seq, "id": self.id,
                 "sender": self.sender, "sender_name": self.sender_name, "agency": self.agency,
                 "text": self.text, "ts": self.ts, "priority": str(self.priority)}
+
+
+@dataclass(frozen=True, slots=True)
+class OpEvent:
+    """One change to an operation's shared record (a case, an alert...), in order.
+
+    Every operation has one event log; ``seq`` is gap-free within it, like a
+    channel's message seq, and clients subscribe to it as feed ``ops:<op id>``.
+    """
+
+    operation_id: OperationId
+    seq: int
+    kind: str  # "case", "alert", ...
+    action: str  # "created", "updated", "commented", ...
+    record_id: str
+    version: int  # the record's version after this change
+    actor: str
+    ts: float
+    data: dict[str, object]  # {"record": {...}, "changes": {...}, ...}
+
+    @property
+    def feed_key(self) -> str:
+        return f"ops:{self.operation_id}"
+
+    def frame(self) -> dict[str, object]:
+        return {"type": "op_event", "feed": self.feed_key, "seq": self.seq,
+                "kind": self.kind, "action": self.action, "id": self.record_id,
+                "version": self.version, "actor": self.actor, "ts": self.ts, **self.data}
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +234,12 @@ class MessageEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class OpEventPosted:
+    event: OpEvent
+    published_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class TypingEvent:
     channel_id: ChannelId
     user: str
@@ -225,4 +266,10 @@ class ResyncEvent:
     """The broker may have missed events (it reconnected): fill every gap from the store."""
 
 
-Event = MessageEvent | TypingEvent | PresenceEvent | ControlEvent | ResyncEvent
+Event = (MessageEvent | OpEventPosted | TypingEvent | PresenceEvent | ControlEvent
+         | ResyncEvent)
+
+
+def ops_topic(operation_id: str) -> str:
+    """Broker topic of an operation's event log."""
+    return f"ops:{operation_id}"

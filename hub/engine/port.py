@@ -43,6 +43,7 @@ from hub.models import (
     Message,
     Operation,
     OperationId,
+    OpEvent,
     Priority,
     Session,
     User,
@@ -50,7 +51,7 @@ from hub.models import (
 )
 
 __all__ = ["AuditEntry", "Broker", "Engine", "EventHandler", "NewMessage", "Presence",
-           "PresenceEntry", "Revocation", "Store"]
+           "PresenceEntry", "RecordWrite", "Revocation", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,28 @@ class NewMessage:
     ts: float
     priority: Priority
     client_msg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    """Create or replace a record of an operation and append its event, atomically.
+
+    ``expected_version`` None means "create": the record must not exist.
+    Otherwise the stored version must equal it (optimistic concurrency).
+    ``idempotency_key`` (per operation and actor) makes a retry return the
+    first write's event instead of writing again.
+    """
+
+    operation_id: OperationId
+    kind: str
+    record_id: str
+    doc: dict[str, object]
+    expected_version: int | None
+    action: str
+    actor: str
+    ts: float
+    extra: dict[str, object]
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +187,26 @@ class Store(Protocol):
                             before_seq: int | None = None, limit: int = 100,
                             newest_first: bool = False) -> list[Message]:
         """Messages with ``after_seq < seq < before_seq``, oldest first unless asked."""
+
+    # Operation records (cases, alerts, ...) and the operation event log
+    async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+        """Write the record with version+1 and append its event (next op seq), atomically.
+
+        Returns the event and True, or the earlier event and False for a retry
+        with the same idempotency key. Raises Conflict (version mismatch, or
+        create of an existing record) and NotFound (update of a missing one).
+        """
+
+    async def get_record(self, op_id: OperationId, kind: str,
+                         record_id: str) -> tuple[dict[str, object], int] | None:
+        """The record and its version, only if it belongs to that operation."""
+
+    async def list_records(self, op_id: OperationId,
+                           kind: str) -> list[tuple[dict[str, object], int]]: ...
+    async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
+                             limit: int = 100) -> list[OpEvent]: ...
+    async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
+        """(first retained seq, last seq) of the operation's event log."""
 
     # Audit
     async def append_audit(self, entry: AuditEntry) -> AuditRecord: ...

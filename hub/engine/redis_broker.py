@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from typing import Any
@@ -40,6 +41,9 @@ from hub.models import (
     Event,
     Message,
     MessageEvent,
+    OperationId,
+    OpEvent,
+    OpEventPosted,
     PresenceEvent,
     Priority,
     ResyncEvent,
@@ -76,6 +80,8 @@ class RedisBroker:
         """Shard channel for a topic; channel topics carry their op and channel ids."""
         if topic == CONTROL_TOPIC:
             return f"{self._p}control"
+        if topic.startswith("ops:"):
+            return f"{self._p}op:{{{topic[4:]}}}:events"  # = RedisStore.ops_channel
         _kind, op_id, ch_id = topic.split(":", 2)
         return f"{self._p}op:{op_id}:ch:{{{ch_id}}}"
 
@@ -122,8 +128,8 @@ class RedisBroker:
                 await self._pubsub.sunsubscribe(chan)
 
     async def publish(self, topic: str, event: Event) -> None:
-        if isinstance(event, MessageEvent):
-            return  # already published by the append script, atomically with the write
+        if isinstance(event, MessageEvent | OpEventPosted):
+            return  # already published by the write script, atomically with the write
         payload = _encode(event)
         try:
             await self._r.spublish(self.channel_of(topic), payload)
@@ -219,6 +225,11 @@ def _decode(data: bytes) -> Event:
         return MessageEvent(Message(ChannelId(ch_id), int(seq), mid,
                                     UserId(sender_id), sender, sender_name, agency, text,
                                     float(ts), Priority(priority), cmid), time.perf_counter())
+    if kind == "e":
+        _, op_id, seq, rkind, action, record_id, version, actor, ts, data = item
+        return OpEventPosted(OpEvent(OperationId(op_id), int(seq), rkind, action, record_id,
+                                     int(version), actor, float(ts), json.loads(data)),
+                             time.perf_counter())
     if kind == "t":
         return TypingEvent(ChannelId(item[1]), item[2], item[3], item[4])
     if kind == "p":

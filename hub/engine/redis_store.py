@@ -39,8 +39,8 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.audit import GENESIS, chain_hash
-from hub.engine.port import AuditEntry, NewMessage, Revocation
-from hub.errors import Conflict, Unavailable
+from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
+from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import (
     AuditRecord,
     Channel,
@@ -49,6 +49,7 @@ from hub.models import (
     Message,
     Operation,
     OperationId,
+    OpEvent,
     Priority,
     Role,
     Session,
@@ -134,12 +135,20 @@ class RedisStore:
         self._idem_ttl = idempotency_seconds
         self._append = client.register_script(load_script("append_message"))
         self._revoke = client.register_script(load_script("revoke_session"))
+        self._write_record = client.register_script(load_script("write_record"))
         self._ops_of_channel: dict[str, str] = {}
 
     # --- keys ----------------------------------------------------------------------
 
     def ch_key(self, ch_id: str) -> str:
         return f"{self.p}ch:{{{ch_id}}}"
+
+    def op_key(self, op_id: str, suffix: str) -> str:
+        """Keys of an operation's records and event log share one cluster slot."""
+        return f"{self.p}op:{{{op_id}}}:{suffix}"
+
+    def ops_channel(self, op_id: str) -> str:
+        return self.op_key(op_id, "events")
 
     def pub_channel(self, op_id: str, ch_id: str) -> str:
         """The shard channel a channel's events travel on (same slot as its keys)."""
@@ -461,6 +470,68 @@ class RedisStore:
         else:
             rows = await self.r.xrange(log, min=low, max=high, count=limit)
         return [self._message(ch_id, eid, fields) for eid, fields in rows]
+
+    # --- operation records and event log -------------------------------------------
+
+    @guarded
+    async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+        op = w.operation_id
+        data = {"record": w.doc, **w.extra}
+        idem = w.idempotency_key
+        result = await self._write_record(
+            keys=[self.op_key(op, f"rec:{w.kind}:{w.record_id}"), self.op_key(op, "meta"),
+                  self.op_key(op, "log"), self.op_key(op, f"idem:{w.actor}:{idem or ''}"),
+                  self.op_key(op, f"kind:{w.kind}")],
+            args=["" if w.expected_version is None else w.expected_version,
+                  json.dumps(w.doc), w.kind, w.action, w.record_id, w.actor, repr(w.ts),
+                  json.dumps(data), self.ops_channel(op), "1" if idem else "0",
+                  self._idem_ttl, op])
+        status = result[0]
+        if status == "ok":
+            return OpEvent(op, int(result[1]), w.kind, w.action, w.record_id, int(result[2]),
+                           w.actor, w.ts, data), True
+        if status == "dup":
+            seq = int(result[1])
+            events = await self.read_op_events(op, after_seq=seq - 1, limit=1)
+            return events[0], False
+        if status == "missing":
+            raise NotFound()
+        raise Conflict(f"{w.kind} was changed by someone else (now version {int(result[1])})"
+                       if w.expected_version is not None
+                       else f"{w.kind} {w.record_id} exists already")
+
+    @guarded
+    async def get_record(self, op_id: OperationId, kind: str,
+                         record_id: str) -> tuple[dict[str, object], int] | None:
+        raw = await self.r.hmget(self.op_key(op_id, f"rec:{kind}:{record_id}"), "doc",
+                                 "version")
+        if raw[0] is None:
+            return None
+        return json.loads(raw[0]), int(raw[1])
+
+    @guarded
+    async def list_records(self, op_id: OperationId,
+                           kind: str) -> list[tuple[dict[str, object], int]]:
+        out = []
+        for rid in sorted(await self.r.smembers(self.op_key(op_id, f"kind:{kind}"))):
+            raw = await self.r.hmget(self.op_key(op_id, f"rec:{kind}:{rid}"), "doc", "version")
+            if raw[0] is not None:
+                out.append((json.loads(raw[0]), int(raw[1])))
+        return out
+
+    @guarded
+    async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
+                             limit: int = 100) -> list[OpEvent]:
+        rows = await self.r.xrange(self.op_key(op_id, "log"), min=f"{after_seq + 1}-0",
+                                   max="+", count=limit)
+        return [OpEvent(op_id, int(eid.split("-")[0]), f["kind"], f["action"], f["record_id"],
+                        int(f["version"]), f["actor"], float(f["ts"]), json.loads(f["data"]))
+                for eid, f in rows]
+
+    @guarded
+    async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
+        last = await self.r.hget(self.op_key(op_id, "meta"), "last_seq")
+        return 1, int(last or 0)
 
     # --- audit --------------------------------------------------------------------------
 

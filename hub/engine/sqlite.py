@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from hub.audit import GENESIS, chain_hash
-from hub.engine.port import AuditEntry, NewMessage, Revocation
-from hub.errors import Conflict, Unavailable
+from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
+from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import (
     AuditRecord,
     Channel,
@@ -29,6 +29,7 @@ from hub.models import (
     Message,
     Operation,
     OperationId,
+    OpEvent,
     Priority,
     Role,
     Session,
@@ -72,6 +73,18 @@ CREATE TABLE IF NOT EXISTS messages (
     ts REAL NOT NULL, priority TEXT NOT NULL, client_msg_id TEXT NOT NULL,
     PRIMARY KEY (channel_id, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_idem ON messages(channel_id, sender_id, client_msg_id);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, operation_id TEXT NOT NULL, version INTEGER NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_op ON records(operation_id, kind);
+CREATE TABLE IF NOT EXISTS op_log (
+    operation_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, action TEXT NOT NULL,
+    record_id TEXT NOT NULL, version INTEGER NOT NULL, actor TEXT NOT NULL, ts REAL NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (operation_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS op_seq (operation_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS op_idem (
+    operation_id TEXT NOT NULL, actor TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (operation_id, actor, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, outcome TEXT NOT NULL, operation_id TEXT NOT NULL,
@@ -114,6 +127,12 @@ def _message(row: sqlite3.Row) -> Message:
     return Message(ChannelId(row["channel_id"]), row["seq"], row["id"],
                    UserId(row["sender_id"]), row["sender"], row["sender_name"], row["agency"],
                    row["text"], row["ts"], Priority(row["priority"]), row["client_msg_id"])
+
+
+def _op_event(row: sqlite3.Row) -> OpEvent:
+    return OpEvent(OperationId(row["operation_id"]), row["seq"], row["kind"], row["action"],
+                   row["record_id"], row["version"], row["actor"], row["ts"],
+                   json.loads(row["data"]))
 
 
 def _audit(row: sqlite3.Row) -> AuditRecord:
@@ -415,6 +434,74 @@ class SqliteStore:
         rows = await self._run(lambda db: db.execute(
             sql, (ch_id, after_seq, upper, limit)).fetchall())
         return [_message(r) for r in rows]
+
+    # --- operation records and event log ----------------------------------------
+
+    async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+        def do(db: sqlite3.Connection) -> tuple[OpEvent, bool]:
+            if w.idempotency_key is not None:
+                row = db.execute("SELECT seq FROM op_idem WHERE operation_id=? AND actor=? "
+                                 "AND key=?", (w.operation_id, w.actor,
+                                               w.idempotency_key)).fetchone()
+                if row is not None:
+                    prev = db.execute("SELECT * FROM op_log WHERE operation_id=? AND seq=?",
+                                      (w.operation_id, row[0])).fetchone()
+                    return _op_event(prev), False
+            row = db.execute("SELECT version, operation_id FROM records WHERE kind=? AND id=?",
+                             (w.kind, w.record_id)).fetchone()
+            if row is not None and row[1] != w.operation_id:
+                raise Conflict(f"{w.kind} {w.record_id} belongs to another operation")
+            if w.expected_version is None and row is not None:
+                raise Conflict(f"{w.kind} {w.record_id} exists already")
+            if w.expected_version is not None:
+                if row is None:
+                    raise NotFound()
+                if row[0] != w.expected_version:
+                    raise Conflict(f"{w.kind} was changed by someone else "
+                                   f"(now version {row[0]})")
+            version = (row[0] if row else 0) + 1
+            db.execute("INSERT INTO records VALUES (?,?,?,?,?) ON CONFLICT (kind, id) DO UPDATE "
+                       "SET version=excluded.version, doc=excluded.doc",
+                       (w.kind, w.record_id, w.operation_id, version, json.dumps(w.doc)))
+            seq = db.execute("INSERT INTO op_seq VALUES (?, 1) ON CONFLICT (operation_id) "
+                             "DO UPDATE SET last_seq=last_seq+1 RETURNING last_seq",
+                             (w.operation_id,)).fetchone()[0]
+            data = {"record": w.doc, **w.extra}
+            db.execute("INSERT INTO op_log VALUES (?,?,?,?,?,?,?,?,?)",
+                       (w.operation_id, seq, w.kind, w.action, w.record_id, version, w.actor,
+                        w.ts, json.dumps(data)))
+            if w.idempotency_key is not None:
+                db.execute("INSERT INTO op_idem VALUES (?,?,?,?)",
+                           (w.operation_id, w.actor, w.idempotency_key, seq))
+            return OpEvent(w.operation_id, seq, w.kind, w.action, w.record_id, version,
+                           w.actor, w.ts, data), True
+        return await self._run(self._write(do))
+
+    async def get_record(self, op_id: OperationId, kind: str,
+                         record_id: str) -> tuple[dict[str, object], int] | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT doc, version FROM records WHERE kind=? AND id=? AND operation_id=?",
+            (kind, record_id, op_id)).fetchone())
+        return (json.loads(row[0]), row[1]) if row else None
+
+    async def list_records(self, op_id: OperationId,
+                           kind: str) -> list[tuple[dict[str, object], int]]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT doc, version FROM records WHERE operation_id=? AND kind=? ORDER BY id",
+            (op_id, kind)).fetchall())
+        return [(json.loads(r[0]), r[1]) for r in rows]
+
+    async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
+                             limit: int = 100) -> list[OpEvent]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT * FROM op_log WHERE operation_id=? AND seq>? ORDER BY seq LIMIT ?",
+            (op_id, after_seq, limit)).fetchall())
+        return [_op_event(r) for r in rows]
+
+    async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
+        row = await self._run(lambda db: db.execute(
+            "SELECT last_seq FROM op_seq WHERE operation_id=?", (op_id,)).fetchone())
+        return 1, row[0] if row else 0
 
     # --- audit ---------------------------------------------------------------------
 

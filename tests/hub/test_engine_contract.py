@@ -15,19 +15,21 @@ import pytest
 from hub.audit import verify_chain
 from hub.config import Settings
 from hub.engine import Engine, build_engine
-from hub.engine.port import AuditEntry, NewMessage, PresenceEntry
-from hub.errors import Conflict
+from hub.engine.port import AuditEntry, NewMessage, PresenceEntry, RecordWrite
+from hub.errors import Conflict, NotFound
 from hub.models import (
     Channel,
     ChannelId,
     MessageEvent,
     Operation,
     OperationId,
+    OpEventPosted,
     Priority,
     Session,
     TypingEvent,
     User,
     UserId,
+    ops_topic,
 )
 from tests.redis_support import cleanup, new_prefix, redis_url
 
@@ -200,3 +202,68 @@ async def test_redis_persistence_is_checked_at_start(tmp_path: Path,
             await eng.store.close()
         finally:
             server.stop()
+
+
+def _write(op: str, rid: str, doc: dict, expected: int | None, **kw: object) -> RecordWrite:  # type: ignore[type-arg]
+    return RecordWrite(OperationId(op), "case", rid, doc, expected, kw.pop("action", "created"),  # type: ignore[arg-type]
+                       "alice", 1.0, {}, **kw)  # type: ignore[arg-type]
+
+
+async def test_records_versioned_with_an_ordered_gap_free_op_log(engine: Engine) -> None:
+    store = engine.store
+    ev, created = await store.write_record(_write("op_1", "c1", {"title": "a"}, None))
+    assert created and ev.seq == 1 and ev.version == 1 and ev.data["record"] == {"title": "a"}
+    with pytest.raises(Conflict):
+        await store.write_record(_write("op_1", "c1", {"title": "again"}, None))
+    ev2, _ = await store.write_record(_write("op_1", "c1", {"title": "b"}, 1, action="updated"))
+    assert (ev2.seq, ev2.version) == (2, 2)
+    with pytest.raises(Conflict):  # a second writer still holding version 1 loses
+        await store.write_record(_write("op_1", "c1", {"title": "stale"}, 1))
+    with pytest.raises(NotFound):
+        await store.write_record(_write("op_1", "nope", {"title": "x"}, 3))
+    assert await store.get_record(OperationId("op_1"), "case", "c1") == ({"title": "b"}, 2)
+    assert await store.get_record(OperationId("op_2"), "case", "c1") is None  # other op
+    racers = await asyncio.gather(*(store.write_record(_write("op_1", f"r{i}", {"i": i}, None))
+                                    for i in range(30)), return_exceptions=True)
+    assert all(not isinstance(r, BaseException) for r in racers)
+    events = await store.read_op_events(OperationId("op_1"), limit=100)
+    assert [e.seq for e in events] == list(range(1, 33))
+    assert await store.op_event_bounds(OperationId("op_1")) == (1, 32)
+    assert await store.op_event_bounds(OperationId("op_9")) == (1, 0)
+    assert len(await store.list_records(OperationId("op_1"), "case")) == 31
+    # Concurrent updates of one version: exactly one wins.
+    _doc, version = await store.get_record(OperationId("op_1"), "case", "r0")  # type: ignore[misc]
+    outcomes = await asyncio.gather(
+        *(store.write_record(_write("op_1", "r0", {"n": n}, version, action="updated"))
+          for n in range(10)), return_exceptions=True)
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+
+
+async def test_record_writes_are_idempotent(engine: Engine) -> None:
+    store = engine.store
+    first, c1 = await store.write_record(_write("op_1", "c1", {"t": 1}, None,
+                                                idempotency_key="k1"))
+    again, c2 = await store.write_record(_write("op_1", "c1", {"t": 1}, None,
+                                                idempotency_key="k1"))
+    assert c1 and not c2 and again == first
+    assert len(await store.read_op_events(OperationId("op_1"))) == 1
+
+
+async def test_op_events_reach_broker_subscribers(engine: Engine) -> None:
+    got: list[object] = []
+    await engine.broker.start(lambda topic, event: got.append((topic, event)))
+    await engine.broker.subscribe(ops_topic("op_1"))
+    for _ in range(200):
+        if engine.broker.healthy():
+            break
+        await asyncio.sleep(0.01)
+    ev, _ = await engine.store.write_record(_write("op_1", "c1", {"t": 1}, None))
+    await engine.broker.publish(ops_topic("op_1"), OpEventPosted(ev, 0.0))
+    for _ in range(200):
+        if got:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert len(got) == 1
+    topic, event = got[0]  # type: ignore[misc]
+    assert topic == ops_topic("op_1") and event.event == ev
