@@ -18,6 +18,7 @@ from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Broker, NewMessage, Presence, PresenceEntry, Store
 from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
+from hub.feeds import Feed, FeedItem
 from hub.models import (
     CONTROL_TOPIC,
     Channel,
@@ -299,16 +300,21 @@ class ChannelService:
                                        MessageEvent(message, published_at=time.perf_counter()))
         return message, created
 
-    async def bounds(self, ch_id: ChannelId) -> tuple[int, int]:
-        """(first retained seq, last seq) of a channel, read now; no authorization."""
-        ch = await self._store.get_channel(ch_id)
+    # --- chat channels as feeds (hub.feeds.FeedSource) ------------------------------
+
+    async def open_feed(self, principal: Principal, key: str, client: str) -> Feed:
+        ch, _ = await self.get_channel(principal, key, client)
+        return Feed(key=ch.id, operation_id=ch.operation_id, topic=ch.broker_topic, chat=True)
+
+    async def feed_bounds(self, feed: Feed) -> tuple[int, int]:
+        ch = await self._store.get_channel(ChannelId(feed.key))
         if ch is None:
             raise NotFound()
         return ch.first_seq, ch.last_seq
 
-    async def read_after(self, ch_id: ChannelId, after_seq: int, limit: int) -> list[Message]:
-        """Messages after ``after_seq`` for a subscription already authorized."""
-        return await self._store.read_messages(ch_id, after_seq=after_seq, limit=limit)
+    async def read_feed(self, feed: Feed, after_seq: int, limit: int) -> list[FeedItem]:
+        return list(await self._store.read_messages(ChannelId(feed.key), after_seq=after_seq,
+                                                    limit=limit))
 
     async def typing(self, principal: Principal, ch_id: str, client: str) -> None:
         """Tell the channel the caller is typing (ephemeral, at most one per 2 s)."""

@@ -34,6 +34,7 @@ from hub.context import Hub
 from hub.endpoint import websocket_endpoint
 from hub.engine import Engine, build_engine
 from hub.errors import HubError
+from hub.feeds import Feeds
 from hub.gcpolicy import GcPolicy
 from hub.http import error_response
 from hub.logs import silence_frame_traces
@@ -114,8 +115,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                 presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds))
+    feeds = Feeds(default=channels, by_prefix={})
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
-              auth=auth, channels=channels, node=node)
+              auth=auth, channels=channels, feeds=feeds, node=node)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from hub.auth import Authenticator
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Engine
+from hub.feeds import Feeds
 from hub.metrics import Metrics
 from hub.models import CONTROL_TOPIC, ControlEvent
 from hub.node import Node
@@ -29,6 +30,7 @@ class Hub:
     auditor: Auditor
     auth: Authenticator
     channels: ChannelService
+    feeds: Feeds
     node: Node
 
     async def revoke_session(self, session_id: str) -> None:

@@ -122,7 +122,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
 
     conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
-                      node=hub.node, service=hub.channels, settings=settings, client=client)
+                      node=hub.node, service=hub.channels, feeds=hub.feeds, settings=settings,
+                      client=client)
     hub.node.register(conn)
     conn.start()
     user = principal.user

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
-from hub.models import Channel, ChannelId, Message, new_id
+from hub.feeds import Feed, FeedItem, Feeds
+from hub.models import new_id
 from hub.protocol import (
     ClientFrame,
     Encoded,
@@ -57,10 +58,10 @@ FLOOD_CLOSE_AFTER = 50  # consecutive rate-limited publishes before closing
 
 @dataclass(eq=False, slots=True)
 class Subscription:
-    channel: Channel
+    feed: Feed
     last_seq: int
     live: bool = False
-    parked: list[Message] = field(default_factory=list)
+    parked: list[FeedItem] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     #: Set when the broker may have dropped events: check the store once more.
     dirty: bool = False
@@ -68,16 +69,18 @@ class Subscription:
 
 class Connection:
     def __init__(self, *, transport: Transport, fmt: WireFormat, principal: Principal,
-                 node: Node, service: ChannelService, settings: Settings, client: str) -> None:
+                 node: Node, service: ChannelService, feeds: Feeds, settings: Settings,
+                 client: str) -> None:
         self.id = new_id("conn")
         self.transport = transport
         self.fmt = fmt
         self.principal = principal
         self.node = node
         self.service = service
+        self.feeds = feeds
         self.settings = settings
         self.client = client
-        self.subs: dict[ChannelId, Subscription] = {}
+        self.subs: dict[str, Subscription] = {}  # by feed key
         self.closed = asyncio.Event()
         self.close_code: int | None = None
         self._queue: asyncio.Queue[str | bytes] = asyncio.Queue(settings.send_queue_frames)
@@ -130,24 +133,24 @@ class Connection:
         self._metrics.refusals.labels(str(code)).inc()
         self.send(frame)
 
-    def offer_message(self, message: Message, encoded: Encoded) -> None:
-        """Called by the node for every live message of a subscribed channel."""
-        sub = self.subs.get(message.channel_id)
+    def offer_item(self, item: FeedItem, encoded: Encoded) -> None:
+        """Called by the node for every live item (message, op event) of a subscribed feed."""
+        sub = self.subs.get(item.feed_key)
         if sub is None:
             return
         if not sub.live:
             if len(sub.parked) < PARKED_MAX:
-                sub.parked.append(message)  # the catch-up reads the store anyway
+                sub.parked.append(item)  # the catch-up reads the store anyway
             return
-        if message.seq <= sub.last_seq:
+        if item.seq <= sub.last_seq:
             return
-        if message.seq == sub.last_seq + 1:
+        if item.seq == sub.last_seq + 1:
             if self._put(encoded.get(self.fmt)):
-                sub.last_seq = message.seq
+                sub.last_seq = item.seq
                 self._metrics.out_message.inc()
             return
         sub.live = False
-        sub.parked.append(message)
+        sub.parked.append(item)
         self._start_catch_up(sub)
 
     def offer_ephemeral(self, encoded: Encoded, kind: str) -> None:
@@ -246,18 +249,18 @@ class Connection:
                    "id": message.id, "ts": message.ts, "duplicate": not created})
 
     async def handle_subscribe(self, frame: Subscribe) -> None:
-        old = self.subs.get(ChannelId(frame.channel))
+        old = self.subs.get(frame.channel)
         if old is None and len(self.subs) >= self.settings.max_subscriptions:
             raise LimitExceeded(f"at most {self.settings.max_subscriptions} subscriptions",
                                 code=ErrorCode.TOO_MANY_SUBSCRIPTIONS)
-        ch, _ = await self.service.get_channel(self.principal, frame.channel, self.client)
+        feed = await self.feeds.open_feed(self.principal, frame.channel, self.client)
         if old is not None:
             await self._drop(old)
-        sub = Subscription(ch, last_seq=0)
-        self.subs[ch.id] = sub
-        await self.node.add_subscription(self, ch.id, ch.broker_topic)
+        sub = Subscription(feed, last_seq=0)
+        self.subs[feed.key] = sub
+        await self.node.add_subscription(self, feed)
         # Bounds are read after registering: anything newer is parked or in the store.
-        first, head = await self.service.bounds(ch.id)
+        first, head = await self.feeds.feed_bounds(feed)
         reset = None
         if frame.since_seq is None:
             start = head
@@ -268,16 +271,16 @@ class Connection:
         else:
             start = frame.since_seq
         sub.last_seq = start
-        self.send({"type": "subscribed", "ref": frame.ref, "channel": ch.id,
-                   "operation": ch.operation_id, "since_seq": start, "head_seq": head,
+        self.send({"type": "subscribed", "ref": frame.ref, "channel": feed.key,
+                   "operation": feed.operation_id, "since_seq": start, "head_seq": head,
                    "first_seq": first})
         if reset is not None:
-            self.send({"type": "reset", "channel": ch.id, "reason": reset, "first_seq": first,
-                       "head_seq": head})
+            self.send({"type": "reset", "channel": feed.key, "reason": reset,
+                       "first_seq": first, "head_seq": head})
         self._start_catch_up(sub)
 
     async def handle_unsubscribe(self, frame: Unsubscribe) -> None:
-        sub = self.subs.get(ChannelId(frame.channel))
+        sub = self.subs.get(frame.channel)
         if sub is None:
             raise HubError("not subscribed to this channel", code=ErrorCode.NOT_SUBSCRIBED)
         await self._drop(sub)
@@ -285,16 +288,17 @@ class Connection:
                    "reason": "requested"})
 
     async def handle_typing(self, frame: Typing) -> None:
-        sub = self.subs.get(ChannelId(frame.channel))
-        if sub is None:
-            raise HubError("subscribe before sending typing", code=ErrorCode.NOT_SUBSCRIBED)
-        await self.service.typing(self.principal, sub.channel.id, self.client)
+        sub = self.subs.get(frame.channel)
+        if sub is None or not sub.feed.chat:
+            raise HubError("subscribe to the chat channel before sending typing",
+                           code=ErrorCode.NOT_SUBSCRIBED)
+        await self.service.typing(self.principal, sub.feed.key, self.client)
 
     async def _drop(self, sub: Subscription) -> None:
         if sub.task is not None:
             sub.task.cancel()
-        self.subs.pop(sub.channel.id, None)
-        await self.node.remove_subscription(self, sub.channel.id, sub.channel.broker_topic)
+        self.subs.pop(sub.feed.key, None)
+        await self.node.remove_subscription(self, sub.feed)
 
     # --- recovery ------------------------------------------------------------------
 
@@ -311,39 +315,38 @@ class Connection:
 
     async def _catch_up(self, sub: Subscription) -> None:
         """Fill from the store until live; see the module docstring."""
-        ch_id = sub.channel.id
         while not self.closed.is_set():
             sub.dirty = False
-            rows = await self.service.read_after(ch_id, sub.last_seq, REPLAY_PAGE)
+            rows = await self.feeds.read_feed(sub.feed, sub.last_seq, REPLAY_PAGE)
             if rows and rows[0].seq != sub.last_seq + 1:
                 self._reset(sub, rows[0].seq)
                 continue
-            for message in rows:
-                data = Encoded(message.frame()).get(self.fmt)
+            for item in rows:
+                data = Encoded(item.frame()).get(self.fmt)
                 await self._queue.put(data)  # replay waits for room instead of overflowing
-                sub.last_seq = message.seq
+                sub.last_seq = item.seq
                 self._metrics.out_message.inc()
             if len(rows) == REPLAY_PAGE:
                 continue
             parked = sorted(sub.parked, key=lambda m: m.seq)
             sub.parked.clear()
             gap = False
-            for message in parked:
-                if message.seq <= sub.last_seq:
+            for item in parked:
+                if item.seq <= sub.last_seq:
                     continue
-                if message.seq != sub.last_seq + 1:
+                if item.seq != sub.last_seq + 1:
                     gap = True
                     break
-                if not self._put(Encoded(message.frame()).get(self.fmt)):
+                if not self._put(Encoded(item.frame()).get(self.fmt)):
                     return
-                sub.last_seq = message.seq
+                sub.last_seq = item.seq
             if not gap and not sub.dirty:
                 sub.live = True
                 return
 
     def _reset(self, sub: Subscription, first_available: int) -> None:
         """Messages after last_seq were dropped by retention: tell the client."""
-        self.send({"type": "reset", "channel": sub.channel.id, "reason": "retention",
+        self.send({"type": "reset", "channel": sub.feed.key, "reason": "retention",
                    "first_seq": first_available, "head_seq": None})
         sub.last_seq = first_available - 1
 
@@ -358,8 +361,8 @@ class Connection:
     async def _recheck_access(self) -> None:
         for sub in list(self.subs.values()):
             try:
-                await self.service.get_channel(self.principal, sub.channel.id, self.client)
+                await self.feeds.open_feed(self.principal, sub.feed.key, self.client)
             except HubError:
                 await self._drop(sub)
-                self.send({"type": "unsubscribed", "ref": None, "channel": sub.channel.id,
+                self.send({"type": "unsubscribed", "ref": None, "channel": sub.feed.key,
                            "reason": "access_revoked"})

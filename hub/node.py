@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from hub.clock import Clock
 from hub.engine.port import Broker, Presence, PresenceEntry, Store
 from hub.errors import CloseCode
+from hub.feeds import Feed
 from hub.gcpolicy import GcPolicy
 from hub.metrics import Metrics
 from hub.models import (
@@ -33,6 +34,7 @@ from hub.models import (
     ControlEvent,
     Event,
     MessageEvent,
+    OpEventPosted,
     PresenceEvent,
     ResyncEvent,
     TypingEvent,
@@ -129,30 +131,36 @@ class Node:
                 del self._by_user[conn.principal.user_id]
         self.metrics.connections.set(len(self.connections))
         for sub in list(conn.subs.values()):
-            await self.remove_subscription(conn, sub.channel.id, sub.channel.broker_topic)
+            await self.remove_subscription(conn, sub.feed)
 
-    async def add_subscription(self, conn: Connection, ch_id: ChannelId, topic: str) -> None:
+    async def add_subscription(self, conn: Connection, feed: Feed) -> None:
+        topic = feed.topic
         conns = self._topics.get(topic)
         if conns is None:
             conns = self._topics[topic] = set()
-            self._local_topics[ch_id] = topic
             await self.broker.subscribe(topic)
         conns.add(conn)
+        if not feed.chat:
+            return
+        ch_id = ChannelId(feed.key)
+        self._local_topics[ch_id] = topic
         if await self.presence.join(ch_id, self._who(conn), conn.id):
             await self.broker.publish(topic, PresenceEvent(ch_id))
         else:
             await self.send_presence(conn, ch_id)
 
-    async def remove_subscription(self, conn: Connection, ch_id: ChannelId, topic: str) -> None:
+    async def remove_subscription(self, conn: Connection, feed: Feed) -> None:
+        topic = feed.topic
         conns = self._topics.get(topic)
         if conns is not None:
             conns.discard(conn)
             if not conns:
                 del self._topics[topic]
-                self._local_topics.pop(ch_id, None)
+                self._local_topics.pop(ChannelId(feed.key), None)
                 await self.broker.unsubscribe(topic)
-        if await self.presence.leave(ch_id, self._who(conn), conn.id):
-            await self.broker.publish(topic, PresenceEvent(ch_id))
+        if feed.chat and await self.presence.leave(ChannelId(feed.key), self._who(conn),
+                                                   conn.id):
+            await self.broker.publish(topic, PresenceEvent(ChannelId(feed.key)))
 
     @staticmethod
     def _who(conn: Connection) -> PresenceEntry:
@@ -173,10 +181,11 @@ class Node:
         conns = self._topics.get(topic)
         if not conns:
             return
-        if isinstance(event, MessageEvent):
-            encoded = Encoded(event.message.frame())
+        if isinstance(event, MessageEvent | OpEventPosted):
+            item = event.message if isinstance(event, MessageEvent) else event.event
+            encoded = Encoded(item.frame())
             for conn in tuple(conns):
-                conn.offer_message(event.message, encoded)
+                conn.offer_item(item, encoded)
             self.metrics.fanout_latency.observe(time.perf_counter() - event.published_at)
         elif isinstance(event, TypingEvent):
             encoded = Encoded({"type": "typing", "channel": event.channel_id,
