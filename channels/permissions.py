@@ -10,8 +10,9 @@ Rules:
 * Members (any role) see their operation, its member list, and the channels
   open to their agency. Global admins see and manage every operation, its
   members and channels, but read or post in channels only as members.
-* Coordinators (and admins) manage channels and members; members post;
-  observers only read. Nobody posts in a closed operation.
+* Coordinators (and admins) manage channels and members; members post and
+  edit the operation's records (cases, alerts); observers only read. Nobody
+  posts or edits in a closed operation.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Action(StrEnum):
     MANAGE_CHANNELS = "manage_channels"
     READ_CHANNEL = "read_channel"
     POST = "post"
+    EDIT_RECORDS = "edit_records"  # create and change cases, acknowledge alerts
 
 
 class Decision(Enum):
@@ -66,6 +68,6 @@ def decide(action: Action, *, is_admin: bool, role: Role | None, in_scope: bool,
         return Decision.FORBID  # an admin who is not a member
     if action is Action.READ_CHANNEL:
         return Decision.ALLOW
-    if role in _POSTERS and operation_open:
+    if action in (Action.POST, Action.EDIT_RECORDS) and role in _POSTERS and operation_open:
         return Decision.ALLOW
     return Decision.FORBID

@@ -22,6 +22,8 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerting import routes as case_routes
+from alerting.service import CaseService
 from channels import routes as channel_routes
 from channels.access import Access
 from channels.service import ChannelService
@@ -115,9 +117,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                 presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds))
-    feeds = Feeds(default=channels, by_prefix={})
+    cases = CaseService(store=engine.store, broker=engine.broker, clock=clock, access=access)
+    feeds = Feeds(default=channels, by_prefix={"ops": cases})
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
-              auth=auth, channels=channels, feeds=feeds, node=node)
+              auth=auth, channels=channels, cases=cases, feeds=feeds, node=node)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -133,6 +136,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         routes=[
             *hub_routes.routes,
             *channel_routes.routes,
+            *case_routes.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"),
         ],

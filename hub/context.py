@@ -16,6 +16,7 @@ from hub.models import CONTROL_TOPIC, ControlEvent
 from hub.node import Node
 
 if TYPE_CHECKING:
+    from alerting.service import CaseService
     from channels.service import ChannelService
 
 __all__ = ["Hub"]
@@ -30,6 +31,7 @@ class Hub:
     auditor: Auditor
     auth: Authenticator
     channels: ChannelService
+    cases: CaseService
     feeds: Feeds
     node: Node
 

@@ -1,0 +1,109 @@
+"""REST routes for cases and the operation event log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from hub.auth import Principal
+from hub.context import Hub
+from hub.errors import BadRequest
+from hub.http import client_address, principal_of, read_json
+from hub.models import OpEvent
+
+__all__ = ["routes"]
+
+
+async def _caller(request: Request) -> tuple[Hub, Principal, str]:
+    hub: Hub = request.app.state.hub
+    return hub, await principal_of(request), client_address(request, hub.settings)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    hub: Hub = request.app.state.hub
+    return await read_json(request, hub.settings.max_body_bytes)
+
+
+def _event(e: OpEvent) -> dict[str, object]:
+    frame = e.frame()
+    del frame["type"]
+    return frame
+
+
+def _written(event: OpEvent, created: bool) -> Response:
+    record = dict(event.data["record"])  # type: ignore[call-overload]
+    return JSONResponse({**record, "version": event.version, "event_seq": event.seq,
+                         "duplicate": not created},
+                        status_code=201 if created and event.action == "created" else 200)
+
+
+async def list_cases(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    cases = await hub.cases.list_cases(principal, request.path_params["op_id"], client)
+    return JSONResponse({"cases": cases})
+
+
+async def create_case(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
+    return _written(*await hub.cases.create_case(principal, request.path_params["op_id"],
+                                                 body, client))
+
+
+async def get_case(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    case = await hub.cases.get_case(principal, request.path_params["op_id"],
+                                    request.path_params["case_id"], client)
+    return JSONResponse(case, headers={"ETag": f'"{case["version"]}"'})
+
+
+async def update_case(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
+    if "version" not in body and request.headers.get("if-match"):
+        tag = request.headers["if-match"].strip('"W/ ')
+        if not tag.isdigit():
+            raise BadRequest("If-Match must be the case version")
+        body["version"] = int(tag)
+    return _written(*await hub.cases.update_case(
+        principal, request.path_params["op_id"], request.path_params["case_id"], body, client))
+
+
+async def comment_case(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
+    return _written(*await hub.cases.comment(principal, request.path_params["op_id"],
+                                             request.path_params["case_id"], body, client))
+
+
+async def case_timeline(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    events = await hub.cases.timeline(principal, request.path_params["op_id"],
+                                      request.path_params["case_id"], client)
+    return JSONResponse({"timeline": [_event(e) for e in events]})
+
+
+async def op_events(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    raw_after, raw_limit = request.query_params.get("after_seq", "0"), \
+        request.query_params.get("limit", "100")
+    if not raw_after.isdigit() or not raw_limit.isdigit() or not 0 < int(raw_limit) <= 500:
+        raise BadRequest("'after_seq' must be an integer, 'limit' 1-500")
+    events = await hub.cases.events(principal, request.path_params["op_id"], int(raw_after),
+                                    int(raw_limit), client)
+    return JSONResponse({"events": [_event(e) for e in events],
+                         "has_more": len(events) == int(raw_limit)})
+
+
+routes = [
+    Route("/api/operations/{op_id}/cases", list_cases, methods=["GET"]),
+    Route("/api/operations/{op_id}/cases", create_case, methods=["POST"]),
+    Route("/api/operations/{op_id}/cases/{case_id}", get_case, methods=["GET"]),
+    Route("/api/operations/{op_id}/cases/{case_id}", update_case, methods=["PATCH"]),
+    Route("/api/operations/{op_id}/cases/{case_id}/comments", comment_case, methods=["POST"]),
+    Route("/api/operations/{op_id}/cases/{case_id}/timeline", case_timeline, methods=["GET"]),
+    Route("/api/operations/{op_id}/events", op_events, methods=["GET"]),
+]

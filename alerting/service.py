@@ -1,0 +1,196 @@
+"""Cases of an operation: authorize -> validate (alerting.cases) -> store -> broadcast.
+
+Every change is one record write plus one event in the operation's event log
+(feed ``ops:<operation id>``), delivered live and recoverable with since_seq
+exactly like chat. Writes carry the version the writer saw; a stale version
+is refused with 409 and the current case, so two officers never silently
+overwrite each other.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from alerting.cases import apply_update, new_case
+from channels.access import Access
+from channels.permissions import Action
+from hub.auth import Principal
+from hub.clock import Clock
+from hub.engine.port import Broker, RecordWrite, Store
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.feeds import Feed, FeedItem
+from hub.models import OperationId, OpEvent, OpEventPosted, new_id, ops_topic
+
+__all__ = ["CaseConflict", "CaseService"]
+
+CASE = "case"
+MAX_COMMENT = 4000
+
+
+class CaseConflict(Conflict):
+    """Raised when a case changed since the version the writer saw."""
+
+    def __init__(self, current: dict[str, Any], version: int) -> None:
+        super().__init__(f"the case was changed by someone else (now version {version})")
+        self.current = current
+        self.version = version
+
+    def body(self) -> dict[str, object]:
+        body = super().body()
+        body["current"] = {**self.current, "version": self.version}
+        return body
+
+
+def _version(data: dict[str, Any]) -> int:
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise BadRequest("'version' (the version you last saw) is required")
+    return version
+
+
+def _idem(data: dict[str, Any]) -> str | None:
+    key = data.get("idempotency_key")
+    if key is None:
+        return None
+    if not isinstance(key, str) or not 0 < len(key) <= 64:
+        raise BadRequest("'idempotency_key' must be a string of 1-64 characters")
+    return key
+
+
+class CaseService:
+    def __init__(self, *, store: Store, broker: Broker, clock: Clock, access: Access) -> None:
+        self._store = store
+        self._broker = broker
+        self._clock = clock
+        self.access = access
+
+    # --- the operation feed (hub.feeds.FeedSource for "ops:") ------------------------
+
+    async def open_feed(self, principal: Principal, key: str, client: str) -> Feed:
+        op, _ = await self.access.operation(principal, key.removeprefix("ops:"),
+                                            Action.VIEW_OPERATION, client=client)
+        return Feed(key=f"ops:{op.id}", operation_id=op.id, topic=ops_topic(op.id),
+                    chat=False)
+
+    async def feed_bounds(self, feed: Feed) -> tuple[int, int]:
+        return await self._store.op_event_bounds(OperationId(feed.operation_id))
+
+    async def read_feed(self, feed: Feed, after_seq: int, limit: int) -> list[FeedItem]:
+        return list(await self._store.read_op_events(OperationId(feed.operation_id),
+                                                     after_seq=after_seq, limit=limit))
+
+    async def events(self, principal: Principal, op_id: str, after_seq: int, limit: int,
+                     client: str) -> list[OpEvent]:
+        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+                                            client=client)
+        return await self._store.read_op_events(op.id, after_seq=after_seq, limit=limit)
+
+    # --- reading -------------------------------------------------------------------
+
+    async def list_cases(self, principal: Principal, op_id: str,
+                         client: str) -> list[dict[str, Any]]:
+        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+                                            client=client)
+        return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, CASE)]
+
+    async def get_case(self, principal: Principal, op_id: str, case_id: str,
+                       client: str) -> dict[str, Any]:
+        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+                                            client=client)
+        found = await self._store.get_record(op.id, CASE, case_id)
+        if found is None:
+            raise NotFound()
+        doc, version = found
+        return {**doc, "version": version}
+
+    async def timeline(self, principal: Principal, op_id: str, case_id: str,
+                       client: str) -> list[OpEvent]:
+        await self.get_case(principal, op_id, case_id, client)
+        out, after = [], 0
+        while True:
+            page = await self._store.read_op_events(OperationId(op_id), after_seq=after,
+                                                    limit=500)
+            out += [e for e in page if e.kind == CASE and e.record_id == case_id]
+            if len(page) < 500:
+                return out
+            after = page[-1].seq
+
+    # --- writing -------------------------------------------------------------------
+
+    async def _write(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+        try:
+            event, created = await self._store.write_record(w)
+        except Conflict:
+            if w.expected_version is None:
+                raise
+            found = await self._store.get_record(w.operation_id, CASE, w.record_id)
+            if found is None:
+                raise NotFound() from None
+            raise CaseConflict(found[0], found[1]) from None
+        if created:
+            await self._broker.publish(ops_topic(w.operation_id),
+                                       OpEventPosted(event, time.perf_counter()))
+        return event, created
+
+    async def create_case(self, principal: Principal, op_id: str, data: dict[str, Any],
+                          client: str) -> tuple[OpEvent, bool]:
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        case_id = new_id("case")
+        doc = new_case(data, case_id=case_id, operation_id=op.id, actor=principal.username,
+                       agency=principal.agency, now=self._clock.now())
+        return await self._write(RecordWrite(op.id, CASE, case_id, doc, None, "created",
+                                             principal.username, self._clock.now(), {},
+                                             _idem(data)))
+
+    async def update_case(self, principal: Principal, op_id: str, case_id: str,
+                          data: dict[str, Any], client: str,
+                          action: str = "updated") -> tuple[OpEvent, bool]:
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        expected = _version(data)
+        changes_in = {k: v for k, v in data.items() if k not in ("version", "idempotency_key")}
+        found = await self._store.get_record(op.id, CASE, case_id)
+        if found is None:
+            raise NotFound()
+        doc, version = found
+        if version != expected:
+            raise CaseConflict(doc, version)
+        updated, changes = apply_update(doc, changes_in, actor=principal.username,
+                                        now=self._clock.now())
+        if not changes:
+            raise BadRequest("nothing to change")
+        if action == "updated" and set(changes) == {"assignees"}:
+            action = "assigned"
+        if changes.get("status", [None, None])[1] == "closed":
+            action = "closed"
+        return await self._write(RecordWrite(op.id, CASE, case_id, updated, expected, action,
+                                             principal.username, self._clock.now(),
+                                             {"changes": changes}, _idem(data)))
+
+    async def comment(self, principal: Principal, op_id: str, case_id: str,
+                      data: dict[str, Any], client: str) -> tuple[OpEvent, bool]:
+        """Append a comment. Comments never conflict: retried on a concurrent change."""
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT:
+            raise BadRequest(f"'text' must be 1-{MAX_COMMENT} characters")
+        for _ in range(5):
+            found = await self._store.get_record(op.id, CASE, case_id)
+            if found is None:
+                raise NotFound()
+            doc, version = found
+            updated = {**doc, "comments": int(doc.get("comments", 0)) + 1,  # type: ignore[call-overload]
+                       "updated_by": principal.username, "updated_at": self._clock.now()}
+            try:
+                return await self._write(RecordWrite(
+                    op.id, CASE, case_id, updated, version, "commented", principal.username,
+                    self._clock.now(), {"comment": {"text": text.strip(),
+                                                    "by": principal.username,
+                                                    "agency": principal.agency}},
+                    _idem(data)))
+            except CaseConflict:
+                continue
+        raise Conflict("the case is changing too fast; try again")
