@@ -122,8 +122,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
 
     conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
-                      node=hub.node, service=hub.channels, feeds=hub.feeds, settings=settings,
-                      client=client)
+                      node=hub.node, service=hub.channels, cases=hub.cases, feeds=hub.feeds,
+                      settings=settings, client=client)
     hub.node.register(conn)
     conn.start()
     user = principal.user

@@ -29,6 +29,7 @@ from hub.errors import CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
 from hub.models import new_id
 from hub.protocol import (
+    CaseCommand,
     ClientFrame,
     Encoded,
     Hello,
@@ -44,6 +45,7 @@ from hub.protocol import (
 from hub.transport import Transport
 
 if TYPE_CHECKING:
+    from alerting.service import CaseService
     from channels.service import ChannelService
     from hub.node import Node
 
@@ -69,14 +71,15 @@ class Subscription:
 
 class Connection:
     def __init__(self, *, transport: Transport, fmt: WireFormat, principal: Principal,
-                 node: Node, service: ChannelService, feeds: Feeds, settings: Settings,
-                 client: str) -> None:
+                 node: Node, service: ChannelService, cases: CaseService, feeds: Feeds,
+                 settings: Settings, client: str) -> None:
         self.id = new_id("conn")
         self.transport = transport
         self.fmt = fmt
         self.principal = principal
         self.node = node
         self.service = service
+        self.cases = cases
         self.feeds = feeds
         self.settings = settings
         self.client = client
@@ -232,6 +235,8 @@ class Connection:
             await self.handle_unsubscribe(frame)
         elif isinstance(frame, Typing):
             await self.handle_typing(frame)
+        elif isinstance(frame, CaseCommand):
+            await self.handle_case(frame)
         elif isinstance(frame, Ping):
             self.send({"type": "pong", "ref": frame.ref, "ts": self.node.clock.now()})
         elif isinstance(frame, Hello):
@@ -247,6 +252,21 @@ class Connection:
         self.send({"type": "ack", "ref": frame.ref, "channel": message.channel_id,
                    "client_msg_id": message.client_msg_id, "seq": message.seq,
                    "id": message.id, "ts": message.ts, "duplicate": not created})
+
+    async def handle_case(self, frame: CaseCommand) -> None:
+        cases = self.cases
+        if frame.action == "create":
+            event, created = await cases.create_case(self.principal, frame.operation,
+                                                     frame.data, self.client)
+        elif frame.action == "update":
+            event, created = await cases.update_case(self.principal, frame.operation,
+                                                     frame.case or "", frame.data, self.client)
+        else:
+            event, created = await cases.comment(self.principal, frame.operation,
+                                                 frame.case or "", frame.data, self.client)
+        self.send({"type": "case_ack", "ref": frame.ref, "operation": event.operation_id,
+                   "id": event.record_id, "action": event.action, "version": event.version,
+                   "event_seq": event.seq, "duplicate": not created})
 
     async def handle_subscribe(self, frame: Subscribe) -> None:
         old = self.subs.get(frame.channel)

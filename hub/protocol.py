@@ -23,6 +23,7 @@ from hub.models import Priority
 
 __all__ = [
     "SUBPROTOCOLS",
+    "CaseCommand",
     "ClientFrame",
     "Encoded",
     "Hello",
@@ -52,6 +53,7 @@ MAX_REF = 64
 MAX_ID = 64
 MAX_TOKEN = 256
 MAX_DEPTH = 8
+CASE_ACTIONS = ("create", "update", "comment")
 
 
 def choose_format(offered: list[str]) -> tuple[str | None, WireFormat]:
@@ -106,12 +108,24 @@ class Typing:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseCommand:
+    """Create, update or comment on a case (the same operations as REST)."""
+
+    type: Literal["case"]
+    ref: str | None
+    operation: str
+    action: str  # "create" | "update" | "comment"
+    case: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     type: Literal["ping"]
     ref: str | None
 
 
-ClientFrame = Hello | Subscribe | Unsubscribe | Publish | Typing | Ping
+ClientFrame = Hello | Subscribe | Unsubscribe | Publish | Typing | CaseCommand | Ping
 
 
 # --- Decoding --------------------------------------------------------------------
@@ -239,6 +253,19 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
         return Typing("typing", ref, _channel(obj, ref))
     if kind == "ping":
         return Ping("ping", ref)
+    if kind == "case":
+        op = _str(obj, "operation", ref, max_len=MAX_ID)
+        action = _str(obj, "action", ref, max_len=16)
+        if action not in CASE_ACTIONS:
+            raise FrameError("field 'action' must be create, update or comment",
+                             code=ErrorCode.BAD_REQUEST, ref=ref)
+        case = _str(obj, "case", ref, max_len=MAX_ID, required=action != "create")
+        data = obj.get("data")
+        if not isinstance(data, dict):
+            raise FrameError("field 'data' must be an object", code=ErrorCode.BAD_REQUEST,
+                             ref=ref)
+        assert op is not None and action is not None
+        return CaseCommand("case", ref, op, action, case, data)
     raise FrameError(f"unknown frame type '{kind[:32]}'", code=ErrorCode.UNKNOWN_TYPE, ref=ref)
 
 

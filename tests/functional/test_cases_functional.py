@@ -135,3 +135,41 @@ async def test_case_validation_and_idempotent_create(running_hub: RunningHub) ->
     assert two.json()["duplicate"] is True and two.json()["id"] == one.json()["id"]
     cases = (await running_hub.api("GET", url, "bruno")).json()["cases"]
     assert len(cases) == 1
+
+
+async def _next(client, kind: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """The next frame of ``kind``, passing over live op events of other changes."""
+    while True:
+        frame = await client.recv()
+        if frame["type"] == kind:
+            return frame  # type: ignore[no-any-return]
+        assert frame["type"] in ("op_event", "presence"), frame
+
+
+async def test_cases_over_websocket(running_hub: RunningHub) -> None:
+    op = running_hub.ops["A"].id
+    bruno = await running_hub.client("bruno", "msgpack")
+    await bruno.subscribe(f"ops:{op}")
+    await bruno.send({"type": "case", "ref": "c1", "operation": op, "action": "create",
+                      "data": {**FLOOD, "severity": "minor"}})
+    first, second = await bruno.recv(), await bruno.recv()
+    ack, ev = (first, second) if first["type"] == "case_ack" else (second, first)
+    assert ack["ref"] == "c1" and ack["action"] == "created" and ack["version"] == 1
+    assert ev["id"] == ack["id"] and ev["record"]["severity"] == "minor"
+    await bruno.send({"type": "case", "ref": "c2", "operation": op, "action": "update",
+                      "case": ack["id"], "data": {"version": 1, "severity": "critical"}})
+    assert (await _next(bruno, "case_ack"))["version"] == 2
+    await bruno.send({"type": "case", "ref": "c3", "operation": op, "action": "update",
+                      "case": ack["id"], "data": {"version": 1, "severity": "info"}})
+    err = await _next(bruno, "error")
+    assert err["code"] == "conflict" and err["ref"] == "c3"
+    await bruno.send({"type": "case", "ref": "c4", "operation": op, "action": "comment",
+                      "case": ack["id"], "data": {"text": "on my way"}})
+    assert (await _next(bruno, "case_ack"))["action"] == "commented"
+    olga = await running_hub.client("olga")
+    await olga.send({"type": "case", "ref": "o", "operation": op, "action": "create",
+                     "data": FLOOD})
+    assert (await olga.recv_type("error"))["code"] == "forbidden"
+    await olga.send({"type": "case", "ref": "o2", "operation": op, "action": "create",
+                     "data": "not an object"})
+    assert (await olga.recv_type("error"))["code"] == "bad_request"
