@@ -239,13 +239,15 @@ class _Parser:
     def _timed(left: Fn, op: str, right: Fn, source: str) -> Fn:
         """``since_update > 15m``: also report when the answer will flip."""
         fn = _CMP[op]
+        # ">" and "<=" change their answer just after the limit, the others at it.
+        after = 0.001 if op in (">", "<=") else 0.0
 
         def compare(e: Env, n: float, t: list[float]) -> bool:
             elapsed, limit = left(e, n, t), right(e, n, t)
             at = e.get(source)
             if elapsed is None or not isinstance(at, int | float):
                 return False
-            flip = at + limit
+            flip = at + limit + after
             if flip > n:
                 t.append(flip)
             return bool(fn(elapsed, limit))

@@ -46,7 +46,7 @@ def test_time_comparisons_report_when_they_flip() -> None:
     stale = compile_expr('severity == "major" and since_update > 15m')
     times: list[float] = []
     assert not stale(CASE, 1200.0, times)
-    assert times == [1000.0 + 900]
+    assert times == [pytest.approx(1000.0 + 900.001)]
     assert stale(CASE, 1901.0, [])
 
 

@@ -1,0 +1,292 @@
+"""The rule engine: cases and a clock in, decisions out. No I/O, no asyncio.
+
+Two kinds of rule, both written as data (API, TOML or JSON):
+
+* **case rules** — a condition over one case (``when``); one alert per
+  matching case. ``severity == "critical"`` fires when a case becomes
+  critical and not again while it stays critical; ``fields.casualties >= 10``
+  is a threshold; ``severity == "critical" and since_update > 15m`` is
+  staleness.
+* **rate rules** — ``threshold`` or more cases created within ``window``,
+  counted per ``group_by`` value (say 3 cases of one category in an hour),
+  optionally only those matching ``when``.
+
+Both take ``for`` (the condition must hold that long before firing, like
+Prometheus) and ``keep_firing_for`` (stay firing that long after it clears).
+
+Each (rule, key) — key being a case id or a group value — is tracked through
+pending -> firing -> (clearing) -> resolved. :meth:`RuleEngine.evaluate`
+returns :class:`Fire` and :class:`Resolve` decisions and remembers when it
+must look again (:meth:`RuleEngine.next_deadline`): time-dependent
+conditions report when they will flip, so nothing polls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
+
+__all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "parse_rule"]
+
+ALERT_SEVERITIES = ("info", "minor", "major", "critical")
+_RULE_KEYS = {"id", "name", "kind", "when", "for", "keep_firing_for", "severity", "summary",
+              "window", "group_by", "threshold", "route", "escalation", "enabled"}
+
+
+class RuleError(ValueError):
+    """Raised when a rule is invalid; the message names the rule and the part."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    name: str
+    kind: str  # "case" | "rate"
+    when: Compiled | None
+    hold: float = 0.0
+    keep: float = 0.0
+    severity: str = "major"
+    summary: str = ""
+    window: float = 0.0
+    group_by: str | None = None
+    threshold: int = 0
+    route: Mapping[str, Any] = field(default_factory=dict)
+    escalation: str | None = None
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self, case: Mapping[str, Any] | None, group: str | None, count: int) -> str:
+        values = {"count": count, "group": group or "", "rule": self.name}
+        if case is not None:
+            values.update({k: v for k, v in case.items() if isinstance(v, str | int | float)})
+        try:
+            return (self.summary or self.name).format_map(_Missing(values))
+        except (ValueError, IndexError):
+            return self.summary or self.name
+
+
+class _Missing(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def parse_rule(data: Mapping[str, Any]) -> Rule:
+    """Build a rule from data, or raise RuleError naming the offending part."""
+    if not isinstance(data, Mapping):
+        raise RuleError("a rule must be an object")
+    rid = data.get("id")
+    if not isinstance(rid, str) or not rid or len(rid) > 64 or \
+            not all(c.isalnum() or c in "-_." for c in rid):
+        raise RuleError("rule: 'id' must be 1-64 letters, digits, '-', '_' or '.'")
+
+    def bad(part: str, why: str) -> RuleError:
+        return RuleError(f"rule '{rid}': {part}: {why}")
+
+    unknown = set(data) - _RULE_KEYS
+    if unknown:
+        raise bad(sorted(unknown)[0], "unknown setting")
+    kind = data.get("kind", "case")
+    if kind not in ("case", "rate"):
+        raise bad("kind", "must be 'case' or 'rate'")
+    when = None
+    if data.get("when") is not None or kind == "case":
+        try:
+            when = compile_expr(data.get("when"))
+        except ExprError as exc:
+            raise bad("when", str(exc)) from None
+    try:
+        hold = parse_duration(data.get("for", 0))
+        keep = parse_duration(data.get("keep_firing_for", 0))
+        window = parse_duration(data.get("window", 0))
+    except ExprError as exc:
+        raise bad("duration", str(exc)) from None
+    severity = data.get("severity", "major")
+    if severity not in ALERT_SEVERITIES:
+        raise bad("severity", f"must be one of {', '.join(ALERT_SEVERITIES)}")
+    summary = data.get("summary", "")
+    if not isinstance(summary, str) or len(summary) > 500:
+        raise bad("summary", "must be a string of at most 500 characters")
+    name = data.get("name", rid)
+    if not isinstance(name, str) or len(name) > 200:
+        raise bad("name", "must be a string of at most 200 characters")
+    threshold, group_by = 0, None
+    if kind == "rate":
+        threshold = data.get("threshold")
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+            raise bad("threshold", "must be a positive integer")
+        if window <= 0:
+            raise bad("window", "a rate rule needs a window, like 1h")
+        group_by = data.get("group_by")
+        if group_by is not None and (not isinstance(group_by, str) or not group_by.isidentifier()):
+            raise bad("group_by", "must be a case field name")
+    route = data.get("route", {})
+    if not isinstance(route, Mapping):
+        raise bad("route", "must be an object")
+    escalation = data.get("escalation")
+    if escalation is not None and not isinstance(escalation, str):
+        raise bad("escalation", "must be the id of an escalation policy")
+    return Rule(rid, name, kind, when, hold, keep, severity, summary, window, group_by,
+                threshold, dict(route), escalation, dict(data))
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    rule: str
+    key: str
+    case_id: str | None
+    severity: str
+    summary: str
+    at: float
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    rule: str
+    key: str
+    case_id: str | None
+    at: float
+
+
+Decision = Fire | Resolve
+
+
+@dataclass(slots=True)
+class _Track:
+    state: str  # "pending" | "firing"
+    since: float
+    clearing: float | None = None
+    wake: float | None = None
+
+
+class RuleEngine:
+    """Evaluates rules over an operation's cases; holds only in-memory state.
+
+    ``snapshot()``/``restore()`` carry the state across restarts (the caller
+    stores it), so a ``for`` hold or a ``keep_firing_for`` survives them.
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = {r.id: r for r in rules}
+        self._tracks: dict[tuple[str, str], _Track] = {}
+        self._wakes: dict[tuple[str, str], float] = {}  # untracked keys to look at again
+
+    # --- state ---------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"tracks": [[r, k, t.state, t.since, t.clearing, t.wake]
+                           for (r, k), t in self._tracks.items()],
+                "wakes": [[r, k, w] for (r, k), w in self._wakes.items()]}
+
+    def restore(self, snap: Mapping[str, Any]) -> None:
+        self._tracks = {(r, k): _Track(s, since, clearing, wake)
+                        for r, k, s, since, clearing, wake in snap.get("tracks", [])
+                        if r in self.rules}
+        self._wakes = {(r, k): w for r, k, w in snap.get("wakes", []) if r in self.rules}
+
+    def firing(self) -> set[tuple[str, str]]:
+        return {key for key, t in self._tracks.items() if t.state == "firing"}
+
+    def next_deadline(self) -> float | None:
+        times = [t.wake for t in self._tracks.values() if t.wake is not None]
+        times += self._wakes.values()
+        return min(times) if times else None
+
+    # --- evaluation ----------------------------------------------------------------
+
+    def evaluate(self, cases: Mapping[str, Mapping[str, Any]], now: float, *,
+                 changed: Iterable[str] | None = None,
+                 previous: Mapping[str, Mapping[str, Any]] | None = None) -> list[Decision]:
+        """Re-evaluate after a change (``changed`` case ids) or a timer (none).
+
+        Without ``changed`` every case is looked at; with it, only those cases
+        plus every key whose deadline has come. ``previous`` gives the cases'
+        state before the change, for conditions on ``prev``.
+        """
+        decisions: list[Decision] = []
+        due = {key for key, t in self._tracks.items() if t.wake is not None and t.wake <= now}
+        due |= {key for key, w in self._wakes.items() if w <= now}
+        changed_ids = set(cases) if changed is None else set(changed)
+        for rule in self.rules.values():
+            if rule.kind == "case":
+                ids = changed_ids | {k for r, k in due if r == rule.id}
+                for case_id in sorted(ids):
+                    case = cases.get(case_id)
+                    env = dict(case) if case is not None else None
+                    if env is not None and previous is not None:
+                        env["__prev__"] = previous.get(case_id)
+                    self._step_case(rule, case_id, env, now, decisions)
+            elif changed_ids or any(r == rule.id for r, _ in due):
+                self._step_rate(rule, cases, now, decisions)
+        return decisions
+
+    def _step_case(self, rule: Rule, case_id: str, env: dict[str, Any] | None, now: float,
+                   out: list[Decision]) -> None:
+        times: list[float] = []
+        holds = env is not None and rule.when is not None and rule.when(env, now, times)
+        key = (rule.id, case_id)
+        wake = min(times) if times else None
+        self._advance(rule, key, holds, now, wake, out,
+                      lambda: rule.describe(env, None, 0), case_id, 0)
+
+    def _step_rate(self, rule: Rule, cases: Mapping[str, Mapping[str, Any]], now: float,
+                   out: list[Decision]) -> None:
+        groups: dict[str, list[float]] = {}
+        for case in cases.values():
+            created = case.get("created_at")
+            if not isinstance(created, int | float) or not now - rule.window < created <= now:
+                continue
+            if rule.when is not None and not rule.when(case, now):
+                continue
+            group = str(case.get(rule.group_by, "")) if rule.group_by else "*"
+            groups.setdefault(group, []).append(created)
+        keys = {k for r, k in self._tracks if r == rule.id} | set(groups)
+        for group in sorted(keys):
+            created = sorted(groups.get(group, []))
+            count = len(created)
+            holds = count >= rule.threshold
+            # The count drops when the oldest counted case leaves the window.
+            wake = created[0] + rule.window if created else None
+            self._advance(rule, (rule.id, group), holds, now, wake, out,
+                          lambda g=group, c=count: rule.describe(None, g, c), None, count)
+
+    def _advance(self, rule: Rule, key: tuple[str, str], holds: bool, now: float,
+                 wake: float | None, out: list[Decision], summary: Any,
+                 case_id: str | None, count: int) -> None:
+        track = self._tracks.get(key)
+        self._wakes.pop(key, None)
+        if holds:
+            if track is None:
+                track = self._tracks[key] = _Track("pending", now)
+            track.clearing = None
+            if track.state == "pending" and now - track.since >= rule.hold:
+                track.state, track.since = "firing", now
+                out.append(Fire(rule.id, key[1], case_id, rule.severity, summary(), now, count))
+            track.wake = _earliest(wake, track.since + rule.hold
+                                   if track.state == "pending" else None)
+            return
+        if track is None:
+            if wake is not None:
+                self._wakes[key] = wake
+            return
+        if track.state == "pending":
+            del self._tracks[key]
+            if wake is not None:
+                self._wakes[key] = wake
+            return
+        if track.clearing is None:
+            track.clearing = now
+        if now - track.clearing >= rule.keep:
+            del self._tracks[key]
+            out.append(Resolve(rule.id, key[1], case_id, now))
+            if wake is not None:
+                self._wakes[key] = wake
+            return
+        track.wake = _earliest(wake, track.clearing + rule.keep)
+
+
+def _earliest(*times: float | None) -> float | None:
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
