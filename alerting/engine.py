@@ -23,6 +23,7 @@ conditions report when they will flip, so nothing polls.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,8 +171,14 @@ class RuleEngine:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = {r.id: r for r in rules}
+        self._case_rules = [r for r in self.rules.values() if r.kind == "case"]
+        self._rate_rules = [r for r in self.rules.values() if r.kind == "rate"]
+        self._keys_by_rule: dict[str, set[str]] = {}
         self._tracks: dict[tuple[str, str], _Track] = {}
         self._wakes: dict[tuple[str, str], float] = {}  # untracked keys to look at again
+        # Every key's next look, as a heap with lazy deletion: (time, rule, key).
+        self._heap: list[tuple[float, str, str]] = []
+        self._due_at: dict[tuple[str, str], float] = {}
 
     # --- state ---------------------------------------------------------------------
 
@@ -184,15 +191,41 @@ class RuleEngine:
         self._tracks = {(r, k): _Track(s, since, clearing, wake)
                         for r, k, s, since, clearing, wake in snap.get("tracks", [])
                         if r in self.rules}
+        self._keys_by_rule = {}
+        for r, k in self._tracks:
+            self._keys_by_rule.setdefault(r, set()).add(k)
         self._wakes = {(r, k): w for r, k, w in snap.get("wakes", []) if r in self.rules}
+        self._heap, self._due_at = [], {}
+        for key, t in self._tracks.items():
+            self._schedule(key, t.wake)
+        for key, w in self._wakes.items():
+            self._schedule(key, w)
+
+    def _schedule(self, key: tuple[str, str], at: float | None) -> None:
+        if at is None:
+            self._due_at.pop(key, None)
+            return
+        if self._due_at.get(key) != at:
+            self._due_at[key] = at
+            heapq.heappush(self._heap, (at, key[0], key[1]))
+
+    def _pop_due(self, now: float) -> dict[str, set[str]]:
+        due: dict[str, set[str]] = {}
+        while self._heap and self._heap[0][0] <= now:
+            at, rule, key = heapq.heappop(self._heap)
+            if self._due_at.get((rule, key)) == at:  # not superseded since
+                del self._due_at[(rule, key)]
+                due.setdefault(rule, set()).add(key)
+        return due
 
     def firing(self) -> set[tuple[str, str]]:
         return {key for key, t in self._tracks.items() if t.state == "firing"}
 
     def next_deadline(self) -> float | None:
-        times = [t.wake for t in self._tracks.values() if t.wake is not None]
-        times += self._wakes.values()
-        return min(times) if times else None
+        while self._heap and self._due_at.get((self._heap[0][1], self._heap[0][2])) != \
+                self._heap[0][0]:
+            heapq.heappop(self._heap)  # drop superseded entries
+        return self._heap[0][0] if self._heap else None
 
     # --- evaluation ----------------------------------------------------------------
 
@@ -206,19 +239,21 @@ class RuleEngine:
         state before the change, for conditions on ``prev``.
         """
         decisions: list[Decision] = []
-        due = {key for key, t in self._tracks.items() if t.wake is not None and t.wake <= now}
-        due |= {key for key, w in self._wakes.items() if w <= now}
+        due = self._pop_due(now)
         changed_ids = set(cases) if changed is None else set(changed)
-        for rule in self.rules.values():
-            if rule.kind == "case":
-                ids = changed_ids | {k for r, k in due if r == rule.id}
-                for case_id in sorted(ids):
-                    case = cases.get(case_id)
-                    env = dict(case) if case is not None else None
-                    if env is not None and previous is not None:
-                        env["__prev__"] = previous.get(case_id)
+        due_cases = set().union(*(due.get(r.id, ()) for r in self._case_rules))
+        for case_id in sorted(changed_ids | due_cases):
+            case = cases.get(case_id)
+            env: dict[str, Any] | None = None
+            if case is not None:
+                env = dict(case)
+                if previous is not None:
+                    env["__prev__"] = previous.get(case_id)
+            for rule in self._case_rules:
+                if case_id in changed_ids or case_id in due.get(rule.id, ()):
                     self._step_case(rule, case_id, env, now, decisions)
-            elif changed_ids or any(r == rule.id for r, _ in due):
+        for rule in self._rate_rules:
+            if changed_ids or rule.id in due:
                 self._step_rate(rule, cases, now, decisions)
         return decisions
 
@@ -227,6 +262,8 @@ class RuleEngine:
         times: list[float] = []
         holds = env is not None and rule.when is not None and rule.when(env, now, times)
         key = (rule.id, case_id)
+        if not holds and not times and key not in self._tracks and key not in self._wakes:
+            return  # the common case: nothing to track, nothing to wake for
         wake = min(times) if times else None
         self._advance(rule, key, holds, now, wake, out,
                       lambda: rule.describe(env, None, 0), case_id, 0)
@@ -242,7 +279,7 @@ class RuleEngine:
                 continue
             group = str(case.get(rule.group_by, "")) if rule.group_by else "*"
             groups.setdefault(group, []).append(created)
-        keys = {k for r, k in self._tracks if r == rule.id} | set(groups)
+        keys = self._keys_by_rule.get(rule.id, set()) | set(groups)
         for group in sorted(keys):
             created = sorted(groups.get(group, []))
             count = len(created)
@@ -257,9 +294,23 @@ class RuleEngine:
                  case_id: str | None, count: int) -> None:
         track = self._tracks.get(key)
         self._wakes.pop(key, None)
+        self._step(rule, key, track, holds, now, wake, out, summary, case_id, count)
+        current = self._tracks.get(key)
+        self._schedule(key, current.wake if current is not None else self._wakes.get(key))
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        del self._tracks[key]
+        keys = self._keys_by_rule.get(key[0])
+        if keys is not None:
+            keys.discard(key[1])
+
+    def _step(self, rule: Rule, key: tuple[str, str], track: _Track | None, holds: bool,
+              now: float, wake: float | None, out: list[Decision], summary: Any,
+              case_id: str | None, count: int) -> None:
         if holds:
             if track is None:
                 track = self._tracks[key] = _Track("pending", now)
+                self._keys_by_rule.setdefault(key[0], set()).add(key[1])
             track.clearing = None
             if track.state == "pending" and now - track.since >= rule.hold:
                 track.state, track.since = "firing", now
@@ -272,14 +323,14 @@ class RuleEngine:
                 self._wakes[key] = wake
             return
         if track.state == "pending":
-            del self._tracks[key]
+            self._forget(key)
             if wake is not None:
                 self._wakes[key] = wake
             return
         if track.clearing is None:
             track.clearing = now
         if now - track.clearing >= rule.keep:
-            del self._tracks[key]
+            self._forget(key)
             out.append(Resolve(rule.id, key[1], case_id, now))
             if wake is not None:
                 self._wakes[key] = wake

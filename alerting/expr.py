@@ -97,6 +97,10 @@ class _Sev(int):
     """A severity rank that compares with severity names."""
 
 
+_RANKS = {s.name.lower(): int(s) for s in Severity}
+_SEVS = [_Sev(int(s)) for s in Severity]
+
+
 Env = Mapping[str, Any]
 Fn = Callable[[Env, float, list[float]], Any]
 
@@ -119,10 +123,8 @@ def _lookup(path: tuple[str, ...]) -> Fn:
         return since
     if head == "severity":
         def sev(env: Env, now: float, times: list[float]) -> Any:
-            try:
-                return _Sev(Severity.parse(env.get("severity", "info")))
-            except ValueError:
-                return None
+            rank = _RANKS.get(env.get("severity", "info"))
+            return None if rank is None else _SEVS[rank]
         return sev
 
     def get(env: Env, now: float, times: list[float]) -> Any:
@@ -137,10 +139,8 @@ def _lookup(path: tuple[str, ...]) -> Fn:
 
 def _coerce(a: Any, b: Any) -> tuple[Any, Any]:
     if isinstance(a, _Sev) and isinstance(b, str):
-        try:
-            return int(a), int(Severity.parse(b))
-        except ValueError:
-            return a, b
+        rank = _RANKS.get(b.lower())
+        return (a, b) if rank is None else (int(a), rank)
     if isinstance(b, _Sev) and isinstance(a, str):
         bb, aa = _coerce(b, a)
         return aa, bb
