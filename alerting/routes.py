@@ -98,7 +98,65 @@ async def op_events(request: Request) -> Response:
                          "has_more": len(events) == int(raw_limit)})
 
 
+async def list_rules(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    rules = await hub.alerts.list_rules(principal, request.path_params["op_id"], client)
+    return JSONResponse({"rules": rules})
+
+
+async def put_rule(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
+    event = await hub.alerts.put_rule(principal, request.path_params["op_id"], body, client)
+    return JSONResponse({**event.data["record"], "version": event.version},  # type: ignore[dict-item]
+                        status_code=201 if event.action == "created" else 200)
+
+
+async def dry_run_rule(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
+    matches = await hub.alerts.dry_run(principal, request.path_params["op_id"], body, client)
+    return JSONResponse({"matches": matches})
+
+
+async def list_alerts(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    state = request.query_params.get("state")
+    alerts = await hub.alerts.list_alerts(principal, request.path_params["op_id"], client,
+                                          state)
+    return JSONResponse({"alerts": alerts})
+
+
+async def push_alert(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    body = await _body(request)
+    event, created = await hub.alerts.push(principal, request.path_params["op_id"], body,
+                                           client)
+    return JSONResponse({**event.data["record"], "version": event.version,  # type: ignore[dict-item]
+                         "duplicate": not created}, status_code=201 if created else 200)
+
+
+async def alert_action(request: Request) -> Response:
+    hub, principal, client = await _caller(request)
+    action = request.path_params["action"]
+    op_id, alert_id = request.path_params["op_id"], request.path_params["alert_id"]
+    if action == "ack":
+        event = await hub.alerts.acknowledge(principal, op_id, alert_id, client)
+    elif action == "resolve":
+        event = await hub.alerts.resolve(principal, op_id, alert_id, client)
+    else:
+        raise BadRequest("action must be ack or resolve")
+    return JSONResponse({**event.data["record"], "version": event.version})  # type: ignore[dict-item]
+
+
 routes = [
+    Route("/api/operations/{op_id}/rules", list_rules, methods=["GET"]),
+    Route("/api/operations/{op_id}/rules", put_rule, methods=["POST"]),
+    Route("/api/operations/{op_id}/rules/dry-run", dry_run_rule, methods=["POST"]),
+    Route("/api/operations/{op_id}/alerts", list_alerts, methods=["GET"]),
+    Route("/api/operations/{op_id}/alerts", push_alert, methods=["POST"]),
+    Route("/api/operations/{op_id}/alerts/{alert_id}/{action}", alert_action,
+          methods=["POST"]),
     Route("/api/operations/{op_id}/cases", list_cases, methods=["GET"]),
     Route("/api/operations/{op_id}/cases", create_case, methods=["POST"]),
     Route("/api/operations/{op_id}/cases/{case_id}", get_case, methods=["GET"]),

@@ -10,6 +10,7 @@ overwrite each other.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alerting.cases import apply_update, new_case
@@ -64,6 +65,8 @@ class CaseService:
         self._broker = broker
         self._clock = clock
         self.access = access
+        #: Called with every new case event (the alert pipeline listens here).
+        self.listeners: list[Callable[[OpEvent], Awaitable[None]]] = []
 
     # --- the operation feed (hub.feeds.FeedSource for "ops:") ------------------------
 
@@ -111,7 +114,9 @@ class CaseService:
         while True:
             page = await self._store.read_op_events(OperationId(op_id), after_seq=after,
                                                     limit=500)
-            out += [e for e in page if e.kind == CASE and e.record_id == case_id]
+            out += [e for e in page if (e.kind == CASE and e.record_id == case_id)
+                    or (e.kind == "alert"
+                        and e.data.get("record", {}).get("case_id") == case_id)]  # type: ignore[union-attr]
             if len(page) < 500:
                 return out
             after = page[-1].seq
@@ -131,6 +136,8 @@ class CaseService:
         if created:
             await self._broker.publish(ops_topic(w.operation_id),
                                        OpEventPosted(event, time.perf_counter()))
+            for listener in self.listeners:
+                await listener(event)
         return event, created
 
     async def create_case(self, principal: Principal, op_id: str, data: dict[str, Any],

@@ -6,6 +6,7 @@ be read top to bottom in one place; nothing else constructs these parts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerting import routes as case_routes
 from alerting.service import CaseService
+from alerting.service_alerts import AlertService
 from channels import routes as channel_routes
 from channels.access import Access
 from channels.service import ChannelService
@@ -98,6 +100,16 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
                                    "retryable": True}}, status_code=500)
 
 
+async def _run_timers(alerts: AlertService) -> None:
+    """Drive rule timers (staleness, holds, windows) once a second."""
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await alerts.tick()
+        except Exception:
+            log.exception("alert timers failed")
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None,
                engine: Engine | None = None) -> Starlette:
     """Wire one hub: engine -> audit -> auth -> access -> services -> node -> routes."""
@@ -118,17 +130,24 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds))
     cases = CaseService(store=engine.store, broker=engine.broker, clock=clock, access=access)
+    alerts = AlertService(store=engine.store, broker=engine.broker, clock=clock, access=access,
+                          auditor=auditor)
+    cases.listeners.append(alerts.on_case_event)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
-              auth=auth, channels=channels, cases=cases, feeds=feeds, node=node)
+              auth=auth, channels=channels, cases=cases, alerts=alerts, feeds=feeds, node=node)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.store.open()
         await node.start()
+        await alerts.start()
+        timers = asyncio.create_task(_run_timers(alerts), name="alert-timers")
         try:
             yield
         finally:
+            timers.cancel()
+            await asyncio.wait([timers], timeout=5)
             await node.stop()
             await engine.store.close()
 

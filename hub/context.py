@@ -17,6 +17,7 @@ from hub.node import Node
 
 if TYPE_CHECKING:
     from alerting.service import CaseService
+    from alerting.service_alerts import AlertService
     from channels.service import ChannelService
 
 __all__ = ["Hub"]
@@ -32,6 +33,7 @@ class Hub:
     auth: Authenticator
     channels: ChannelService
     cases: CaseService
+    alerts: AlertService
     feeds: Feeds
     node: Node
 

@@ -208,6 +208,11 @@ class Store(Protocol):
     async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
         """(first retained seq, last seq) of the operation's event log."""
 
+    async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
+        """Keep an internal document of an operation (no event; last write wins)."""
+
+    async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None: ...
+
     # Audit
     async def append_audit(self, entry: AuditEntry) -> AuditRecord: ...
     def iter_audit(self) -> AsyncIterator[AuditRecord]: ...

@@ -533,6 +533,15 @@ class RedisStore:
         last = await self.r.hget(self.op_key(op_id, "meta"), "last_seq")
         return 1, int(last or 0)
 
+    @guarded
+    async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
+        await self.r.hset(self.op_key(op_id, "state"), name, json.dumps(doc))
+
+    @guarded
+    async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
+        raw = await self.r.hget(self.op_key(op_id, "state"), name)
+        return json.loads(raw) if raw else None
+
     # --- audit --------------------------------------------------------------------------
 
     @guarded

@@ -85,6 +85,9 @@ CREATE TABLE IF NOT EXISTS op_seq (operation_id TEXT PRIMARY KEY, last_seq INTEG
 CREATE TABLE IF NOT EXISTS op_idem (
     operation_id TEXT NOT NULL, actor TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (operation_id, actor, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS op_state (
+    operation_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (operation_id, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, outcome TEXT NOT NULL, operation_id TEXT NOT NULL,
@@ -502,6 +505,16 @@ class SqliteStore:
         row = await self._run(lambda db: db.execute(
             "SELECT last_seq FROM op_seq WHERE operation_id=?", (op_id,)).fetchone())
         return 1, row[0] if row else 0
+
+    async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO op_state VALUES (?,?,?) ON CONFLICT (operation_id, name) DO UPDATE "
+            "SET doc=excluded.doc", (op_id, name, json.dumps(doc)))))
+
+    async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT doc FROM op_state WHERE operation_id=? AND name=?", (op_id, name)).fetchone())
+        return json.loads(row[0]) if row else None
 
     # --- audit ---------------------------------------------------------------------
 

@@ -1,0 +1,84 @@
+"""Alerts and their lifecycle. Pure: documents in, documents out.
+
+    firing --ack--> acknowledged --resolve--> resolved
+       \\____________resolve____________________/
+
+* The same fingerprint while an alert is firing or acknowledged updates that
+  alert (``occurrences`` + 1, ``last_at``) instead of raising another.
+* Resolving wins over acknowledging: an acknowledgement that reaches an
+  already resolved alert is refused, and a resolution of an acknowledged alert
+  resolves it (keeping who acknowledged). With the store's version check,
+  an acknowledgement racing an automatic resolution always ends ``resolved``,
+  acknowledged first or not at all, never reopened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from hub.errors import BadRequest, Conflict
+
+__all__ = ["AlertState", "acknowledge", "fingerprint", "new_alert", "repeat", "resolve"]
+
+SEVERITIES = ("info", "minor", "major", "critical")
+
+
+class AlertState(StrEnum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+def fingerprint(labels: Mapping[str, object]) -> str:
+    """A stable 16-hex-digit identity of an alert's labels (like Alertmanager's)."""
+    blob = json.dumps({k: str(v) for k, v in labels.items()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severity: str,
+              summary: str, details: str, now: float, rule_id: str | None = None,
+              case_id: str | None = None, exercise: bool = False,
+              labels: Mapping[str, object] | None = None) -> dict[str, Any]:
+    if severity not in SEVERITIES:
+        raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
+    return {"id": alert_id, "operation_id": operation_id, "source": source,
+            "rule_id": rule_id, "case_id": case_id, "fingerprint": fp,
+            "severity": severity, "summary": summary, "details": details,
+            "labels": dict(labels or {}), "state": str(AlertState.FIRING),
+            "occurrences": 1, "first_at": now, "last_at": now, "acked_by": None,
+            "acked_at": None, "resolved_by": None, "resolved_at": None,
+            "resolution": None, "exercise": exercise}
+
+
+def repeat(alert: Mapping[str, Any], *, now: float, summary: str | None = None,
+           severity: str | None = None) -> dict[str, Any]:
+    """The same fingerprint again while active: count it, don't raise another."""
+    if alert["state"] == AlertState.RESOLVED:
+        raise Conflict("a resolved alert does not repeat; raise a new one")
+    out = {**alert, "occurrences": int(alert["occurrences"]) + 1, "last_at": now}
+    if summary:
+        out["summary"] = summary
+    if severity in SEVERITIES:
+        out["severity"] = severity
+    return out
+
+
+def acknowledge(alert: Mapping[str, Any], *, actor: str, now: float) -> dict[str, Any]:
+    state = alert["state"]
+    if state == AlertState.RESOLVED:
+        raise Conflict("the alert is already resolved")
+    if state == AlertState.ACKNOWLEDGED:
+        return dict(alert)
+    return {**alert, "state": str(AlertState.ACKNOWLEDGED), "acked_by": actor, "acked_at": now}
+
+
+def resolve(alert: Mapping[str, Any], *, actor: str, now: float,
+            resolution: str) -> dict[str, Any]:
+    if alert["state"] == AlertState.RESOLVED:
+        return dict(alert)
+    return {**alert, "state": str(AlertState.RESOLVED), "resolved_by": actor,
+            "resolved_at": now, "resolution": resolution}
