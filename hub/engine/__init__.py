@@ -32,9 +32,11 @@ def build_engine(settings: Settings) -> Engine:
         from hub.engine.redis_store import RedisStore
 
         # A blocking pool: a burst waits for a free connection instead of failing.
+        # health_check_interval: a connection idle for a while is pinged before use, so
+        # connections broken by a Redis restart are replaced instead of failing a write.
         pool = aioredis.BlockingConnectionPool.from_url(
             settings.engine, max_connections=64, timeout=5, decode_responses=True,
-            socket_timeout=5, socket_connect_timeout=3)
+            socket_timeout=5, socket_connect_timeout=3, health_check_interval=2)
         client = aioredis.Redis(connection_pool=pool)
         # The listener must see a broken connection, not have it silently re-made.
         listener = aioredis.from_url(settings.engine, decode_responses=False,
