@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hub.auth import Principal
-from hub.context import Hub
 from hub.errors import BadRequest
-from hub.http import client_address, principal_of, read_json
+from hub.http import caller, json_body
 from hub.models import OpEvent
 
 __all__ = ["routes"]
-
-
-async def _caller(request: Request) -> tuple[Hub, Principal, str]:
-    hub: Hub = request.app.state.hub
-    return hub, await principal_of(request), client_address(request, hub.settings)
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    hub: Hub = request.app.state.hub
-    return await read_json(request, hub.settings.max_body_bytes)
 
 
 def _event(e: OpEvent) -> dict[str, object]:
@@ -41,28 +27,28 @@ def _written(event: OpEvent, created: bool) -> Response:
 
 
 async def list_cases(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     cases = await hub.cases.list_cases(principal, request.path_params["op_id"], client)
     return JSONResponse({"cases": cases})
 
 
 async def create_case(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     return _written(*await hub.cases.create_case(principal, request.path_params["op_id"],
                                                  body, client))
 
 
 async def get_case(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     case = await hub.cases.get_case(principal, request.path_params["op_id"],
                                     request.path_params["case_id"], client)
     return JSONResponse(case, headers={"ETag": f'"{case["version"]}"'})
 
 
 async def update_case(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     if "version" not in body and request.headers.get("if-match"):
         tag = request.headers["if-match"].strip('"W/ ')
         if not tag.isdigit():
@@ -73,21 +59,21 @@ async def update_case(request: Request) -> Response:
 
 
 async def comment_case(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     return _written(*await hub.cases.comment(principal, request.path_params["op_id"],
                                              request.path_params["case_id"], body, client))
 
 
 async def case_timeline(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     events = await hub.cases.timeline(principal, request.path_params["op_id"],
                                       request.path_params["case_id"], client)
     return JSONResponse({"timeline": [_event(e) for e in events]})
 
 
 async def op_events(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     raw_after, raw_limit = request.query_params.get("after_seq", "0"), \
         request.query_params.get("limit", "100")
     if not raw_after.isdigit() or not raw_limit.isdigit() or not 0 < int(raw_limit) <= 500:
@@ -99,28 +85,28 @@ async def op_events(request: Request) -> Response:
 
 
 async def list_rules(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     rules = await hub.alerts.list_rules(principal, request.path_params["op_id"], client)
     return JSONResponse({"rules": rules})
 
 
 async def put_rule(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     event = await hub.alerts.put_rule(principal, request.path_params["op_id"], body, client)
     return JSONResponse({**event.data["record"], "version": event.version},  # type: ignore[dict-item]
                         status_code=201 if event.action == "created" else 200)
 
 
 async def dry_run_rule(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     matches = await hub.alerts.dry_run(principal, request.path_params["op_id"], body, client)
     return JSONResponse({"matches": matches})
 
 
 async def list_alerts(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     state = request.query_params.get("state")
     alerts = await hub.alerts.list_alerts(principal, request.path_params["op_id"], client,
                                           state)
@@ -128,8 +114,8 @@ async def list_alerts(request: Request) -> Response:
 
 
 async def push_alert(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     event, created = await hub.alerts.push(principal, request.path_params["op_id"], body,
                                            client)
     return JSONResponse({**event.data["record"], "version": event.version,  # type: ignore[dict-item]
@@ -137,7 +123,7 @@ async def push_alert(request: Request) -> Response:
 
 
 async def alert_action(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     action = request.path_params["action"]
     op_id, alert_id = request.path_params["op_id"], request.path_params["alert_id"]
     if action == "ack":

@@ -6,30 +6,15 @@ which authorizes through the same gate as the WebSocket frames.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hub.auth import Principal
-from hub.context import Hub
 from hub.errors import BadRequest
-from hub.http import client_address, principal_of, read_json
+from hub.http import caller, json_body
 from hub.models import Membership, Priority, Role, User
 
 __all__ = ["routes"]
-
-
-async def _caller(request: Request) -> tuple[Hub, Principal, str]:
-    """The hub, the authenticated caller and their client address."""
-    hub: Hub = request.app.state.hub
-    return hub, await principal_of(request), client_address(request, hub.settings)
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    hub: Hub = request.app.state.hub
-    return await read_json(request, hub.settings.max_body_bytes)
 
 
 def _member(m: Membership, u: User) -> dict[str, object]:
@@ -48,44 +33,44 @@ def _int_param(request: Request, name: str, *, default: int | None = None,
 
 
 async def list_operations(request: Request) -> Response:
-    hub, principal, _ = await _caller(request)
+    hub, principal, _ = await caller(request)
     items = await hub.channels.list_operations(principal)
     return JSONResponse({"operations": [
         {**op.public(), "role": str(role) if role else None} for op, role in items]})
 
 
 async def create_operation(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     op = await hub.channels.create_operation(principal, body, client)
     return JSONResponse(op.public(), status_code=201)
 
 
 async def get_operation(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     op, role = await hub.channels.get_operation(
         principal, request.path_params["op_id"], client)
     return JSONResponse({**op.public(), "role": str(role) if role else None})
 
 
 async def update_operation(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     op = await hub.channels.update_operation(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(op.public())
 
 
 async def list_members(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     items = await hub.channels.list_members(
         principal, request.path_params["op_id"], client)
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
 async def put_member(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     m = await hub.channels.set_member(
         principal, request.path_params["op_id"], request.path_params["username"],
         body.get("role", str(Role.MEMBER)), client)
@@ -94,14 +79,14 @@ async def put_member(request: Request) -> Response:
 
 
 async def delete_member(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     await hub.channels.remove_member(
         principal, request.path_params["op_id"], request.path_params["username"], client)
     return Response(status_code=204)
 
 
 async def operation_presence(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     online = await hub.channels.operation_presence(principal, request.path_params["op_id"],
                                                    client)
     return JSONResponse({"online": [{"username": e.username, "display_name": e.display_name,
@@ -109,44 +94,44 @@ async def operation_presence(request: Request) -> Response:
 
 
 async def list_channels(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     items = await hub.channels.list_channels(
         principal, request.path_params["op_id"], client)
     return JSONResponse({"channels": [ch.public() for ch in items]})
 
 
 async def create_channel(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     ch = await hub.channels.create_channel(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(ch.public(), status_code=201)
 
 
 async def get_channel(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     ch, _ = await hub.channels.get_channel(
         principal, request.path_params["ch_id"], client)
     return JSONResponse(ch.public())
 
 
 async def update_channel(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     ch = await hub.channels.update_channel(
         principal, request.path_params["ch_id"], body, client)
     return JSONResponse(ch.public())
 
 
 async def channel_members(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     items = await hub.channels.channel_members(
         principal, request.path_params["ch_id"], client)
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
 async def list_messages(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
+    hub, principal, client = await caller(request)
     limit = _int_param(request, "limit", default=50, low=1, high=500)
     before = _int_param(request, "before_seq")
     after = _int_param(request, "after_seq")
@@ -162,8 +147,8 @@ async def list_messages(request: Request) -> Response:
 
 
 async def post_message(request: Request) -> Response:
-    hub, principal, client = await _caller(request)
-    body = await _body(request)
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
     text, cmid = body.get("text"), body.get("client_msg_id")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'text' must be a non-empty string")

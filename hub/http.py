@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
@@ -14,8 +14,11 @@ from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest, HubError, LimitExceeded, Throttled, Unauthenticated
 
-__all__ = ["COOKIE_NAME", "client_address", "error_response", "origin_allowed",
-           "principal_of", "read_json", "token_of"]
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+__all__ = ["COOKIE_NAME", "caller", "client_address", "error_response", "json_body",
+           "origin_allowed", "principal_of", "read_json", "token_of"]
 
 COOKIE_NAME = "liaison_session"
 
@@ -90,6 +93,17 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("the JSON body must be an object")
     return data
+
+
+async def caller(request: Request) -> tuple[Hub, Principal, str]:
+    """The hub, the authenticated caller and their client address, for a route."""
+    hub: Hub = request.app.state.hub
+    return hub, await principal_of(request), client_address(request, hub.settings)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    hub: Hub = request.app.state.hub
+    return await read_json(request, hub.settings.max_body_bytes)
 
 
 def error_response(exc: HubError) -> JSONResponse:
