@@ -105,9 +105,6 @@ class Passwords:
     async def hash(self, password: str) -> str:
         return await self._in_thread(self._hasher.hash, password)
 
-    def hash_sync(self, password: str) -> str:
-        return self._hasher.hash(password)
-
     async def verify(self, stored: str | None, password: str) -> bool:
         """Check a password; with ``stored=None`` spend the same effort and fail."""
         if stored is None:
@@ -277,17 +274,6 @@ class Authenticator:
             return True
         return (session.kind == "session"
                 and now - session.last_seen_at > self._settings.session_idle_seconds)
-
-    async def still_valid(self, principal: Principal) -> bool:
-        session = await self._store.get_session_by_id(principal.session_id)
-        user = await self._store.get_user(principal.user_id)
-        if session is None or user is None or user.disabled:
-            return False
-        return not self.expired(session, self._clock.now())
-
-    async def keep_alive(self, principal: Principal) -> None:
-        """Count an open socket as activity on its session."""
-        await self._store.touch_session(principal.session_id, self._clock.now())
 
     # --- logout, tokens, user administration -------------------------------------------
 
