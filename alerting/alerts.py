@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
+from alerting.escalation import initial_state
 from hub.errors import BadRequest, Conflict
 
-__all__ = ["AlertState", "acknowledge", "fingerprint", "new_alert", "repeat", "resolve"]
+__all__ = ["AlertState", "acknowledge", "alert_id_for", "fingerprint", "new_alert", "repeat",
+           "resolve"]
 
 SEVERITIES = ("info", "minor", "major", "critical")
 
@@ -39,10 +41,21 @@ def fingerprint(labels: Mapping[str, object]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def alert_id_for(operation_id: str, fp: str, generation: int) -> str:
+    """The id of the ``generation``-th alert with fingerprint ``fp``.
+
+    Deterministic, so two nodes raising the same alert at once write the same
+    record and the store's version check lets exactly one of them create it.
+    """
+    digest = hashlib.sha256(f"{operation_id}\n{fp}".encode()).hexdigest()[:16]
+    return f"al-{digest}-{generation}"
+
+
 def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severity: str,
               summary: str, details: str, now: float, rule_id: str | None = None,
               case_id: str | None = None, exercise: bool = False,
-              labels: Mapping[str, object] | None = None) -> dict[str, Any]:
+              labels: Mapping[str, object] | None = None,
+              route: Sequence[str] = (), policy: str | None = None) -> dict[str, Any]:
     if severity not in SEVERITIES:
         raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
     return {"id": alert_id, "operation_id": operation_id, "source": source,
@@ -51,7 +64,14 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             "labels": dict(labels or {}), "state": str(AlertState.FIRING),
             "occurrences": 1, "first_at": now, "last_at": now, "acked_by": None,
             "acked_at": None, "resolved_by": None, "resolved_at": None,
-            "resolution": None, "exercise": exercise}
+            "resolution": None, "exercise": exercise, "route": list(route),
+            "escalation": initial_state(policy, now), "silenced_by": None,
+            "last_notice": None}
+
+
+def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:
+    """Escalation ends with acknowledgement or resolution."""
+    return {**(alert.get("escalation") or {}), "next_at": None}
 
 
 def repeat(alert: Mapping[str, Any], *, now: float, summary: str | None = None,
@@ -73,7 +93,8 @@ def acknowledge(alert: Mapping[str, Any], *, actor: str, now: float) -> dict[str
         raise Conflict("the alert is already resolved")
     if state == AlertState.ACKNOWLEDGED:
         return dict(alert)
-    return {**alert, "state": str(AlertState.ACKNOWLEDGED), "acked_by": actor, "acked_at": now}
+    return {**alert, "state": str(AlertState.ACKNOWLEDGED), "acked_by": actor, "acked_at": now,
+            "escalation": _stopped(alert)}
 
 
 def resolve(alert: Mapping[str, Any], *, actor: str, now: float,
@@ -81,4 +102,4 @@ def resolve(alert: Mapping[str, Any], *, actor: str, now: float,
     if alert["state"] == AlertState.RESOLVED:
         return dict(alert)
     return {**alert, "state": str(AlertState.RESOLVED), "resolved_by": actor,
-            "resolved_at": now, "resolution": resolution}
+            "resolved_at": now, "resolution": resolution, "escalation": _stopped(alert)}

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
+from alerting.routing import TargetError, check_targets
 
 __all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "parse_rule"]
 
@@ -54,7 +55,7 @@ class Rule:
     window: float = 0.0
     group_by: str | None = None
     threshold: int = 0
-    route: Mapping[str, Any] = field(default_factory=dict)
+    route: tuple[str, ...] = ()
     escalation: str | None = None
     source: Mapping[str, Any] = field(default_factory=dict)
 
@@ -122,14 +123,15 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
         group_by = data.get("group_by")
         if group_by is not None and (not isinstance(group_by, str) or not group_by.isidentifier()):
             raise bad("group_by", "must be a case field name")
-    route = data.get("route", {})
-    if not isinstance(route, Mapping):
-        raise bad("route", "must be an object")
+    try:
+        route = check_targets(data.get("route", []), f"rule '{rid}': route")
+    except TargetError as exc:
+        raise RuleError(str(exc)) from None
     escalation = data.get("escalation")
     if escalation is not None and not isinstance(escalation, str):
         raise bad("escalation", "must be the id of an escalation policy")
     return Rule(rid, name, kind, when, hold, keep, severity, summary, window, group_by,
-                threshold, dict(route), escalation, dict(data))
+                threshold, route, escalation, dict(data))
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,12 +90,16 @@ async def list_rules(request: Request) -> Response:
     return JSONResponse({"rules": rules})
 
 
+def _record(event: OpEvent) -> Response:
+    return JSONResponse({**event.data["record"], "version": event.version},  # type: ignore[dict-item]
+                        status_code=201 if event.action == "created" else 200)
+
+
 async def put_rule(request: Request) -> Response:
     hub, principal, client = await caller(request)
     body = await json_body(request)
-    event = await hub.alerts.put_rule(principal, request.path_params["op_id"], body, client)
-    return JSONResponse({**event.data["record"], "version": event.version},  # type: ignore[dict-item]
-                        status_code=201 if event.action == "created" else 200)
+    return _record(await hub.alerts.put_rule(principal, request.path_params["op_id"], body,
+                                             client))
 
 
 async def dry_run_rule(request: Request) -> Response:
@@ -103,6 +107,40 @@ async def dry_run_rule(request: Request) -> Response:
     body = await json_body(request)
     matches = await hub.alerts.dry_run(principal, request.path_params["op_id"], body, client)
     return JSONResponse({"matches": matches})
+
+
+async def list_policies(request: Request) -> Response:
+    hub, principal, client = await caller(request)
+    items = await hub.alerts.list_policies(principal, request.path_params["op_id"], client)
+    return JSONResponse({"policies": items})
+
+
+async def put_policy(request: Request) -> Response:
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
+    event = await hub.alerts.put_policy(principal, request.path_params["op_id"], body, client)
+    return _record(event)
+
+
+async def list_silences(request: Request) -> Response:
+    hub, principal, client = await caller(request)
+    items = await hub.alerts.list_silences(principal, request.path_params["op_id"], client)
+    return JSONResponse({"silences": items})
+
+
+async def create_silence(request: Request) -> Response:
+    hub, principal, client = await caller(request)
+    body = await json_body(request)
+    event = await hub.alerts.create_silence(principal, request.path_params["op_id"], body,
+                                            client)
+    return _record(event)
+
+
+async def expire_silence(request: Request) -> Response:
+    hub, principal, client = await caller(request)
+    event = await hub.alerts.expire_silence(principal, request.path_params["op_id"],
+                                            request.path_params["silence_id"], client)
+    return _record(event)
 
 
 async def list_alerts(request: Request) -> Response:
@@ -139,6 +177,12 @@ routes = [
     Route("/api/operations/{op_id}/rules", list_rules, methods=["GET"]),
     Route("/api/operations/{op_id}/rules", put_rule, methods=["POST"]),
     Route("/api/operations/{op_id}/rules/dry-run", dry_run_rule, methods=["POST"]),
+    Route("/api/operations/{op_id}/policies", list_policies, methods=["GET"]),
+    Route("/api/operations/{op_id}/policies", put_policy, methods=["POST"]),
+    Route("/api/operations/{op_id}/silences", list_silences, methods=["GET"]),
+    Route("/api/operations/{op_id}/silences", create_silence, methods=["POST"]),
+    Route("/api/operations/{op_id}/silences/{silence_id}/expire", expire_silence,
+          methods=["POST"]),
     Route("/api/operations/{op_id}/alerts", list_alerts, methods=["GET"]),
     Route("/api/operations/{op_id}/alerts", push_alert, methods=["POST"]),
     Route("/api/operations/{op_id}/alerts/{alert_id}/{action}", alert_action,

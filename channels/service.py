@@ -33,6 +33,7 @@ from hub.models import (
     Role,
     TypingEvent,
     User,
+    UserId,
     new_id,
 )
 from hub.ratelimit import RateLimiter
@@ -42,6 +43,7 @@ __all__ = ["ChannelService"]
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
 STATUSES = ("planned", "active", "closed")
+HUB_SENDER = UserId("hub")  # the sender of messages the hub posts itself
 
 
 def _text(value: object, field: str, max_len: int, *, required: bool = True) -> str:
@@ -299,6 +301,28 @@ class ChannelService:
             await self._broker.publish(ch.broker_topic,
                                        MessageEvent(message, published_at=time.perf_counter()))
         return message, created
+
+    async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
+                          client_msg_id: str, priority: Priority) -> Message | None:
+        """The hub itself posts into an operation's channel (alert notices).
+
+        Idempotent by ``client_msg_id`` like any publish, so a notice retried
+        or raced by two nodes appears once. None if there is no such channel.
+        """
+        chosen = [c for c in await self._store.list_channels(op_id) if c.name == channel_name]
+        if not chosen:
+            return None
+        ch = chosen[0]
+        new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=HUB_SENDER,
+                         sender="hub", sender_name="Liaison Hub", agency="HUB",
+                         text=text[:self._settings.max_text_chars], ts=self._clock.now(),
+                         priority=priority, client_msg_id=client_msg_id)
+        message, created = await self._store.append_message(
+            new, retain=self._settings.retention_messages)
+        if created:
+            await self._broker.publish(ch.broker_topic,
+                                       MessageEvent(message, published_at=time.perf_counter()))
+        return message
 
     # --- chat channels as feeds (hub.feeds.FeedSource) ------------------------------
 

@@ -24,6 +24,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerting import routes as case_routes
+from alerting.evaluator import Evaluator
+from alerting.records import AlertRecords
+from alerting.rulefile import RuleFile, load_rule_file
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from channels import routes as channel_routes
@@ -43,7 +46,7 @@ from hub.gcpolicy import GcPolicy
 from hub.http import error_response
 from hub.logs import silence_frame_traces
 from hub.metrics import Metrics
-from hub.node import Node
+from hub.node import Node, cancel_all
 
 __all__ = ["WEB_DIR", "app_from_env", "create_app", "server_config", "server_options"]
 
@@ -100,16 +103,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
                                    "retryable": True}}, status_code=500)
 
 
-async def _run_timers(alerts: AlertService) -> None:
-    """Drive rule timers (staleness, holds, windows) once a second."""
-    while True:
-        await asyncio.sleep(1.0)
-        try:
-            await alerts.tick()
-        except Exception:
-            log.exception("alert timers failed")
-
-
 def create_app(settings: Settings, *, clock: Clock | None = None,
                engine: Engine | None = None) -> Starlette:
     """Wire one hub: engine -> audit -> auth -> access -> services -> node -> routes."""
@@ -130,9 +123,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds))
     cases = CaseService(store=engine.store, broker=engine.broker, clock=clock, access=access)
-    alerts = AlertService(store=engine.store, broker=engine.broker, clock=clock, access=access,
-                          auditor=auditor)
-    cases.listeners.append(alerts.on_case_event)
+    defaults = load_rule_file(settings.rules_file) if settings.rules_file else RuleFile()
+    records = AlertRecords(store=engine.store, broker=engine.broker, clock=clock,
+                           auditor=auditor)
+    evaluator = Evaluator(store=engine.store, broker=engine.broker, clock=clock,
+                          records=records, channels=channels, node_id=node.id,
+                          lease_seconds=settings.alerting_lease_seconds,
+                          global_rules=defaults.rules, global_policies=defaults.policies)
+    alerts = AlertService(store=engine.store, clock=clock, access=access, auditor=auditor,
+                          records=records, evaluator=evaluator, global_rules=defaults.rules)
+    cases.listeners.append(evaluator.written)
+    node.wake_listeners.append(evaluator.wake)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, channels=channels, cases=cases, alerts=alerts, feeds=feeds, node=node)
@@ -141,13 +142,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.store.open()
         await node.start()
-        await alerts.start()
-        timers = asyncio.create_task(_run_timers(alerts), name="alert-timers")
+        await evaluator.tick()  # take the lease if free and catch up before serving
+        pipeline = asyncio.create_task(evaluator.run(), name="alert-pipeline")
         try:
             yield
         finally:
-            timers.cancel()
-            await asyncio.wait([timers], timeout=5)
+            await cancel_all([pipeline])
+            await evaluator.stop()
             await node.stop()
             await engine.store.close()
 

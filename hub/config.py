@@ -51,6 +51,14 @@ class Settings:
     #: Messages kept per channel; 0 keeps everything.
     retention_messages: int = 0
 
+    # --- Alerting --------------------------------------------------------------
+    #: A TOML or YAML file of rules and escalation policies every operation
+    #: starts with (an operation's own rule or policy of the same id wins).
+    rules_file: str = ""
+    #: The node running the alert pipeline renews its lease this often x 1/3;
+    #: another node takes over this long after it vanished.
+    alerting_lease_seconds: float = 10.0
+
     # --- Limits ------------------------------------------------------------
     max_frame_bytes: int = 64 * 1024
     max_text_chars: int = 4000
@@ -110,7 +118,8 @@ class Settings:
         bad = set(self.require_totp_for) - {"admin", "coordinator"}
         if bad:
             raise ConfigError(f"require_totp_for: unknown role(s) {sorted(bad)}")
-        for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions"):
+        for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions",
+                     "alerting_lease_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hub.clock import Clock
@@ -39,6 +40,7 @@ from hub.models import (
     ResyncEvent,
     TypingEvent,
     UserId,
+    WakeEvent,
     new_id,
 )
 from hub.protocol import Encoded
@@ -89,6 +91,8 @@ class Node:
         self._stopping = False
         self._gc = gc_policy or GcPolicy(enabled=False, full_every=600.0)
         self.started = False
+        #: Called with the operation id of every WakeEvent (the alert pipeline listens).
+        self.wake_listeners: list[Callable[[str], None]] = []
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -177,6 +181,12 @@ class Node:
         if isinstance(event, ResyncEvent):
             for conn in tuple(self.connections):
                 conn.resync()
+            for listener in self.wake_listeners:
+                listener("*")
+            return
+        if isinstance(event, WakeEvent):
+            for listener in self.wake_listeners:
+                listener(event.operation_id)
             return
         conns = self._topics.get(topic)
         if not conns:

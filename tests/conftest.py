@@ -130,6 +130,17 @@ class RunningHub:
     _tokens: dict[str, str] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
     _clients: list[WsClient] = field(default_factory=list)
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def stop(self) -> None:
+        """Shut this hub down as a restart would (the test fixture also does it at the end)."""
+        for c in self._clients:
+            await c.ws.close()
+        self._clients.clear()
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await asyncio.wait_for(asyncio.shield(self._task), 15)
 
     async def login(self, username: str, password: str = PASSWORD) -> str:
         if username not in self._tokens:
@@ -223,6 +234,7 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         running = RunningHub(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", hub,
                              settings)
         running.http = httpx.AsyncClient(base_url=running.url, timeout=10)
+        running._server, running._task = server, task
         if seeded:
             running.ops, running.channels = await seed(hub)
         servers.append((server, task, running))

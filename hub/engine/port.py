@@ -213,6 +213,18 @@ class Store(Protocol):
 
     async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None: ...
 
+    # Leases: one holder at a time for a piece of work shared by every node.
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew ``name`` for ``holder`` until ``now + ttl``.
+
+        True if ``holder`` holds it afterwards: it was free, expired (by the
+        clock passed in, so nodes need roughly synchronised clocks), or already
+        held by ``holder``. Atomic across nodes.
+        """
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up if ``holder`` holds it, so another node takes over at once."""
+
     # Audit
     async def append_audit(self, entry: AuditEntry) -> AuditRecord: ...
     def iter_audit(self) -> AsyncIterator[AuditRecord]: ...

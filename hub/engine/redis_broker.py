@@ -49,6 +49,7 @@ from hub.models import (
     ResyncEvent,
     TypingEvent,
     UserId,
+    WakeEvent,
 )
 
 __all__ = ["RedisBroker"]
@@ -213,6 +214,8 @@ def _encode(event: Event) -> bytes:
         return msgpack.packb(["p", event.channel_id])
     if isinstance(event, ControlEvent):
         return msgpack.packb(["c", event.session_id, event.user_id, event.reason])
+    if isinstance(event, WakeEvent):
+        return msgpack.packb(["w", event.operation_id])
     raise TypeError(f"cannot publish {type(event).__name__}")
 
 
@@ -236,4 +239,6 @@ def _decode(data: bytes) -> Event:
         return PresenceEvent(ChannelId(item[1]))
     if kind == "c":
         return ControlEvent(item[1], UserId(item[2]) if item[2] else None, item[3])
+    if kind == "w":
+        return WakeEvent(OperationId(item[1]))
     raise ValueError(f"unknown event kind {kind!r}")

@@ -136,6 +136,7 @@ class RedisStore:
         self._append = client.register_script(load_script("append_message"))
         self._revoke = client.register_script(load_script("revoke_session"))
         self._write_record = client.register_script(load_script("write_record"))
+        self._lease = client.register_script(load_script("lease"))
         self._ops_of_channel: dict[str, str] = {}
 
     # --- keys ----------------------------------------------------------------------
@@ -541,6 +542,17 @@ class RedisStore:
     async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
         raw = await self.r.hget(self.op_key(op_id, "state"), name)
         return json.loads(raw) if raw else None
+
+    @guarded
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        held = await self._lease(keys=[f"{self.p}lease:{name}"],
+                                 args=["claim", holder, repr(now), repr(now + ttl),
+                                       max(1000, int(ttl * 3000))])
+        return bool(held)
+
+    @guarded
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._lease(keys=[f"{self.p}lease:{name}"], args=["release", holder, 0, 0, 0])
 
     # --- audit --------------------------------------------------------------------------
 

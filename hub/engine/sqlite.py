@@ -88,6 +88,8 @@ CREATE TABLE IF NOT EXISTS op_idem (
 CREATE TABLE IF NOT EXISTS op_state (
     operation_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (operation_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, outcome TEXT NOT NULL, operation_id TEXT NOT NULL,
@@ -515,6 +517,21 @@ class SqliteStore:
         row = await self._run(lambda db: db.execute(
             "SELECT doc FROM op_state WHERE operation_id=? AND name=?", (op_id, name)).fetchone())
         return json.loads(row[0]) if row else None
+
+    async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
+        def do(db: sqlite3.Connection) -> bool:
+            db.execute("INSERT INTO leases VALUES (?,?,?) ON CONFLICT (name) DO UPDATE SET "
+                       "holder=excluded.holder, expires_at=excluded.expires_at "
+                       "WHERE leases.holder=excluded.holder OR leases.expires_at<=?",
+                       (name, holder, now + ttl, now))
+            row = db.execute("SELECT holder FROM leases WHERE name=?", (name,)).fetchone()
+            return bool(row and row[0] == holder)
+
+        return await self._run(self._write(do))
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "DELETE FROM leases WHERE name=? AND holder=?", (name, holder))))
 
     # --- audit ---------------------------------------------------------------------
 

@@ -64,10 +64,10 @@ async def test_critical_case_raises_one_alert_live_and_resolves(running_hub: Run
     timeline = (await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/cases/"
                               f"{case['id']}/timeline", "olga")).json()["timeline"]
     assert [(e["kind"], e["action"]) for e in timeline if e["kind"] == "alert"] == \
-        [("alert", "fired"), ("alert", "resolved")]
+        [("alert", "fired"), ("alert", "notified"), ("alert", "resolved")]
     audited = [r.action async for r in hub.hub.engine.store.iter_audit()
                if r.action.startswith("alert.")]
-    assert audited == ["alert.fired", "alert.resolved"]
+    assert audited == ["alert.fired", "alert.notified", "alert.resolved"]
 
 
 async def test_staleness_fires_from_a_timer(start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
@@ -77,14 +77,14 @@ async def test_staleness_fires_from_a_timer(start_hub, hub_settings) -> None:  #
                       "summary": "{title}: no update for 15 minutes"})
     await _case(hub, severity="critical")
     clock.advance(15 * 60)
-    await hub.hub.alerts.tick()
+    await hub.hub.alerts.evaluator.tick()
     assert await _alerts(hub) == []
     clock.advance(1)
-    await hub.hub.alerts.tick()
+    await hub.hub.alerts.evaluator.tick()
     [alert] = await _alerts(hub)
     assert alert["summary"] == "Bridge 4 collapse: no update for 15 minutes"
     clock.advance(1800)
-    await hub.hub.alerts.tick()
+    await hub.hub.alerts.evaluator.tick()
     assert len(await _alerts(hub)) == 1  # fired once
 
 
@@ -95,11 +95,12 @@ async def test_timers_survive_a_restart(start_hub, hub_settings) -> None:  # typ
     await _case(first, fields={"casualties": 14})
     assert await _alerts(first) == []
     clock.advance(120)
-    # A second hub on the same data (same engine), as after a restart.
+    await first.stop()
+    # A new hub on the same data (same engine): the restart.
     second: RunningHub = await start_hub(hub_settings, clock=clock, seeded=False)
     second.ops, second.channels = first.ops, first.channels
     clock.advance(180)
-    await second.hub.alerts.tick()
+    await second.hub.alerts.evaluator.tick()
     [alert] = await _alerts(second)
     assert alert["state"] == "firing" and alert["rule_id"] == "held"
 

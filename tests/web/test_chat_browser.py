@@ -46,6 +46,7 @@ async def test_page_recovers_after_the_hub_drops_it(browser: Any,
                                                     running_hub: RunningHub) -> None:
     ch = running_hub.ch("A/general")
     bruno = await _login(browser, running_hub, "bruno")
+    await bruno.wait_for_selector("#conn.live", timeout=10_000)  # its socket is open
     for conn in list(running_hub.hub.node.connections):
         conn.close(CloseCode.GOING_AWAY, "test restart")
     await bruno.wait_for_selector("#conn.reconnecting", timeout=5000)

@@ -1,0 +1,142 @@
+"""Alert records in the store: raise, change, publish and audit them, safely under races.
+
+Every alert change is a versioned record write plus an operation event, so it
+is live, recoverable with since_seq, on the case's timeline, and audited.
+Two nodes (or two requests) acting on the same alert at once cannot both
+win: writes carry the version they read, and the loser re-reads.
+
+Alert ids are derived from the operation, the fingerprint and a generation
+number (:func:`alerting.alerts.alert_id_for`), so raising is idempotent
+across nodes without any in-memory registry: the active alert of a
+fingerprint is the newest generation that is not resolved.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from alerting.alerts import AlertState, alert_id_for, repeat
+from hub.auditor import Auditor
+from hub.clock import Clock
+from hub.engine.port import Broker, RecordWrite, Store
+from hub.errors import Conflict, NotFound
+from hub.models import OperationId, OpEvent, OpEventPosted, ops_topic
+
+__all__ = ["ALERT", "AlertRecords"]
+
+ALERT = "alert"
+MAX_RETRIES = 10
+
+
+class AlertRecords:
+    def __init__(self, *, store: Store, broker: Broker, clock: Clock,
+                 auditor: Auditor) -> None:
+        self._store = store
+        self._broker = broker
+        self._clock = clock
+        self._audit = auditor
+        self._generation: dict[tuple[str, str], int] = {}  # a hint; the store decides
+
+    async def publish(self, event: OpEvent) -> None:
+        await self._broker.publish(ops_topic(event.operation_id),
+                                   OpEventPosted(event, time.perf_counter()))
+
+    async def active(self, op_id: OperationId,
+                     fp: str) -> tuple[dict[str, Any], int] | None:
+        """The firing or acknowledged alert with fingerprint ``fp``, with its version."""
+        found, _ = await self._scan(op_id, fp)
+        return found
+
+    async def _scan(self, op_id: OperationId,
+                    fp: str) -> tuple[tuple[dict[str, Any], int] | None, int]:
+        gen = self._generation.get((op_id, fp), 1)
+        while True:
+            found = await self._store.get_record(op_id, ALERT, alert_id_for(op_id, fp, gen))
+            if found is None:
+                self._generation[(op_id, fp)] = gen
+                return None, gen  # the next free generation
+            if found[0]["state"] != AlertState.RESOLVED:
+                self._generation[(op_id, fp)] = gen
+                return found, gen
+            gen += 1
+
+    async def raise_alert(self, op_id: OperationId, fp: str,
+                          build: Callable[[str], dict[str, Any]], *, actor: str,
+                          count_repeat: bool) -> tuple[OpEvent, bool]:
+        """Create the alert ``build(id)`` unless ``fp`` is active already.
+
+        Returns (event, created). An active alert counts an occurrence
+        (``count_repeat``, for pushes) or is left as it is (for rules, which
+        fire once per condition episode, so a repeat is a replayed event).
+        """
+        for _ in range(MAX_RETRIES):
+            found, gen = await self._scan(op_id, fp)
+            if found is not None:
+                doc, version = found
+                if not count_repeat:
+                    return self._unchanged(op_id, doc, version, actor), False
+                fresh = build(str(doc["id"]))
+                try:
+                    event = await self.transition(
+                        op_id, str(doc["id"]), "repeated", actor,
+                        lambda a, f=fresh: repeat(a, now=self._clock.now(),
+                                                  summary=f["summary"], severity=f["severity"]))
+                    return event, False
+                except Conflict:
+                    continue  # resolved meanwhile: raise the next generation
+            alert = build(alert_id_for(op_id, fp, gen))
+            try:
+                event, _ = await self._store.write_record(RecordWrite(
+                    op_id, ALERT, alert["id"], alert, None, "fired", actor,
+                    self._clock.now(), {}))
+            except Conflict:
+                continue  # another node raised it first: look again
+            self._generation[(op_id, fp)] = gen
+            await self.publish(event)
+            await self._audit.record(actor=actor, action="alert.fired", target=alert["id"],
+                                     outcome="ok", operation_id=op_id,
+                                     details={"fingerprint": fp,
+                                              "severity": alert["severity"]})
+            return event, True
+        raise Conflict("the alert is changing too fast; try again")
+
+    def _unchanged(self, op_id: OperationId, doc: dict[str, Any], version: int,
+                   actor: str) -> OpEvent:
+        return OpEvent(op_id, 0, ALERT, "unchanged", str(doc["id"]), version, actor,
+                       self._clock.now(), {"record": doc})
+
+    async def transition(self, op_id: OperationId, alert_id: str, action: str, actor: str,
+                         change: Callable[[dict[str, Any]], dict[str, Any]], client: str = "",
+                         data: dict[str, object] | None = None,
+                         expect: int | None = None) -> OpEvent:
+        """Apply ``change`` to the stored alert, re-reading and re-applying on a race.
+
+        With ``expect``, the change applies to that version only: a race is
+        lost rather than retried (Conflict), for steps that must run once.
+        """
+        for _ in range(MAX_RETRIES):
+            found = await self._store.get_record(op_id, ALERT, alert_id)
+            if found is None:
+                raise NotFound()
+            doc, version = found
+            if expect is not None and version != expect:
+                raise Conflict("the alert changed meanwhile")
+            updated = change(doc)
+            if updated == doc:
+                return self._unchanged(op_id, doc, version, actor)
+            extra = {"changes": {"state": [doc["state"], updated["state"]]}, **(data or {})}
+            try:
+                event, _ = await self._store.write_record(RecordWrite(
+                    op_id, ALERT, alert_id, updated, version, action, actor,
+                    self._clock.now(), extra))
+            except Conflict:
+                if expect is not None:
+                    raise
+                continue
+            await self.publish(event)
+            await self._audit.record(actor=actor, action=f"alert.{action}", target=alert_id,
+                                     outcome="ok", operation_id=op_id, client=client)
+            return event
+        raise Conflict("the alert is changing too fast; try again")

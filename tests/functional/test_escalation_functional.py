@@ -1,0 +1,196 @@
+"""Routing, escalation, reminders and silences through a real hub, with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.clock import ManualClock
+from hub.config import Settings
+from hub.models import ChannelId
+from tests.conftest import RunningHub
+from tests.redis_support import cleanup, new_prefix, redis_url
+
+POLICY = {"id": "default", "steps": [
+    {"notify": ["assignees", "channel:alerts"], "wait": "5m"},
+    {"notify": ["coordinators", "channel:alerts"], "wait": "10m"},
+    {"notify": ["everyone", "channel:alerts"]}], "repeat_every": "15m"}
+RULE = {"id": "critical-case", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical"}
+
+
+async def _setup(hub: RunningHub) -> None:
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/channels", "alice", json={"name": "alerts"})
+    assert r.status_code == 201, r.text
+    channel = await hub.hub.engine.store.get_channel(ChannelId(r.json()["id"]))
+    assert channel is not None
+    hub.channels["A/alerts"] = channel
+    for path, body in (("policies", POLICY), ("rules", RULE)):
+        r = await hub.api("POST", f"/api/operations/{op}/{path}", "alice", json=body)
+        assert r.status_code == 201, r.text
+
+
+async def _critical_case(hub: RunningHub, title: str = "Dam breach") -> dict[str, Any]:
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/cases", "bruno",
+                      json={"title": title, "severity": "critical", "assignees": ["bruno"]})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def _events(hub: RunningHub, kind: str = "alert") -> list[dict[str, Any]]:
+    r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/events?limit=500", "olga")
+    return [e for e in r.json()["events"] if e["kind"] == kind]
+
+
+async def _notices(hub: RunningHub) -> list[tuple[int, int, list[str]]]:
+    return [(e["notice"]["step"], e["notice"]["reminder"], e["notice"]["users"])
+            for e in await _events(hub) if e["action"] == "notified"]
+
+
+async def _channel_texts(hub: RunningHub) -> list[str]:
+    r = await hub.api("GET", f"/api/channels/{hub.ch('A/alerts')}/messages", "olga")
+    assert r.status_code == 200, r.text
+    return [m["text"] for m in r.json()["messages"]]
+
+
+async def test_escalation_runs_step_by_step_and_stops_at_acknowledgement(
+        start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    hub: RunningHub = await start_hub(hub_settings, clock=clock)
+    await _setup(hub)
+    alice = await hub.client("alice")
+    await alice.subscribe(f"ops:{hub.ops['A'].id}")
+    await _critical_case(hub)
+    # Step 0 at once: the assignee, and a notice in the alerts channel.
+    assert await _notices(hub) == [(0, 0, ["bruno"])]
+    notified = None
+    while notified is None:
+        ev = await alice.recv_type("op_event")
+        if ev["kind"] == "alert" and ev["action"] == "notified":
+            notified = ev
+    assert notified["record"]["escalation"]["step"] == 1
+    [text] = await _channel_texts(hub)
+    assert text.startswith("CRITICAL alert: Dam breach is critical") and "@bruno" in text
+    clock.advance(299)
+    await hub.hub.alerts.evaluator.tick()
+    assert len(await _notices(hub)) == 1  # not before its time
+    clock.advance(1)
+    await hub.hub.alerts.evaluator.tick()
+    assert (await _notices(hub))[1] == (1, 0, ["alice"])
+    clock.advance(600)
+    await hub.hub.alerts.evaluator.tick()
+    assert (await _notices(hub))[2] == (2, 0, ["alice", "bruno", "olga"])
+    clock.advance(900)
+    await hub.hub.alerts.evaluator.tick()
+    assert (await _notices(hub))[3] == (2, 1, ["alice", "bruno", "olga"])  # a reminder
+    assert len(await _channel_texts(hub)) == 4
+    [alert] = (await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/alerts",
+                             "olga")).json()["alerts"]
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/alerts/{alert['id']}/ack",
+                      "alice")
+    assert r.status_code == 200 and r.json()["escalation"]["next_at"] is None
+    for _ in range(4):
+        clock.advance(900)
+        await hub.hub.alerts.evaluator.tick()
+    assert len(await _notices(hub)) == 4 and len(await _channel_texts(hub)) == 4
+    audited = [r.action async for r in hub.hub.engine.store.iter_audit()
+               if r.action.startswith("alert.")]
+    assert audited == ["alert.fired"] + ["alert.notified"] * 4 + ["alert.acknowledged"]
+
+
+async def test_a_silence_suppresses_notifications_but_keeps_the_record(
+        start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    hub: RunningHub = await start_hub(hub_settings, clock=clock)
+    await _setup(hub)
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/silences", "bruno", json={
+        "matchers": [{"label": "rule", "value": "critical-case"}], "duration": "1h",
+        "reason": "dam crews already on site"})
+    assert r.status_code == 201, r.text
+    silence = r.json()
+    assert silence["created_by"] == "bruno" and silence["ends_at"] == clock.now() + 3600
+    r = await hub.api("POST", f"/api/operations/{op}/silences", "olga", json={
+        "matchers": [{"label": "rule", "value": "x"}], "duration": "1h", "reason": "r"})
+    assert r.status_code == 403  # observers cannot silence
+    await _critical_case(hub)
+    [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "olga")).json()["alerts"]
+    assert alert["state"] == "firing" and alert["silenced_by"] == silence["id"]
+    assert await _notices(hub) == [] and await _channel_texts(hub) == []
+    clock.advance(1800)
+    await hub.hub.alerts.evaluator.tick()
+    assert await _notices(hub) == []
+    # Ending the silence early resumes the escalation at once.
+    r = await hub.api("POST", f"/api/operations/{op}/silences/{silence['id']}/expire", "bruno")
+    assert r.status_code == 200 and r.json()["expired_by"] == "bruno"
+    assert await _notices(hub) == [(0, 0, ["bruno"])]
+    [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "olga")).json()["alerts"]
+    assert alert["silenced_by"] is None
+    actions = [e["action"] for e in await _events(hub)]
+    assert actions == ["fired", "silenced", "unsilenced", "notified"]
+
+
+async def test_a_silence_that_ends_by_itself_resumes_notifications(
+        start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    hub: RunningHub = await start_hub(hub_settings, clock=clock)
+    await _setup(hub)
+    op = hub.ops["A"].id
+    await _critical_case(hub)
+    [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "olga")).json()["alerts"]
+    r = await hub.api("POST", f"/api/operations/{op}/silences", "alice", json={
+        "matchers": [{"label": "alert", "value": alert["id"]}], "duration": "20m",
+        "reason": "handled by phone"})
+    assert r.status_code == 201
+    clock.advance(300)  # step 1 falls due inside the silence: held back
+    await hub.hub.alerts.evaluator.tick()
+    assert await _notices(hub) == [(0, 0, ["bruno"])]
+    clock.advance(900)  # the silence is over: step 1 now
+    await hub.hub.alerts.evaluator.tick()
+    assert await _notices(hub) == [(0, 0, ["bruno"]), (1, 0, ["alice"])]
+
+
+@pytest.fixture
+def shared_redis(tmp_path: Path) -> Any:
+    url, prefix = redis_url(), new_prefix()
+    yield Settings(data_dir=tmp_path / "data", port=0, engine=url, redis_prefix=prefix,
+                   publish_rate=10_000.0, publish_burst=10_000, revocation_poll_seconds=0.2,
+                   alerting_lease_seconds=30.0)
+    cleanup(url, prefix)
+
+
+@pytest.mark.slow
+async def test_two_nodes_raise_each_alert_and_notify_each_step_exactly_once(
+        start_hub, shared_redis) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    a: RunningHub = await start_hub(shared_redis, clock=clock)
+    b: RunningHub = await start_hub(shared_redis, clock=clock, seeded=False)
+    b.ops, b.channels = a.ops, a.channels
+    await _setup(a)
+    assert a.hub.alerts.evaluator.leader and not b.hub.alerts.evaluator.leader
+    # Cases written through the node that does not run the pipeline: it wakes the other.
+    for i in range(5):
+        await _critical_case(b, f"Case {i}")
+    for _ in range(200):
+        if len(await _notices(a)) == 5:
+            break
+        await asyncio.sleep(0.02)
+    for _ in range(2):  # step 1 and 2, both nodes ticking together
+        clock.advance(600)
+        await asyncio.gather(a.hub.alerts.evaluator.tick(), b.hub.alerts.evaluator.tick())
+    # The pipeline's node stops; the other takes the lease over and goes on.
+    await a.stop()
+    clock.advance(900)
+    await b.hub.alerts.evaluator.tick()
+    assert b.hub.alerts.evaluator.leader
+    alerts = [e for e in await _events(b) if e["action"] == "fired"]
+    assert len(alerts) == 5 and len({e["id"] for e in alerts}) == 5
+    notices = [(e["id"], e["notice"]["step"], e["notice"]["reminder"])
+               for e in await _events(b) if e["action"] == "notified"]
+    assert len(notices) == len(set(notices)) == 20  # 3 steps + 1 reminder, once each
+    texts = await _channel_texts(b)
+    assert len(texts) == len(set(texts)) == 20
