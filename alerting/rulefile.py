@@ -28,8 +28,10 @@ import yaml
 
 from alerting.engine import RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
+from hub.engine.port import RecordWrite, Store
+from hub.models import OperationId
 
-__all__ = ["RuleFile", "RuleFileError", "load_rule_file"]
+__all__ = ["RuleFile", "RuleFileError", "apply_rule_file", "load_rule_file"]
 
 
 class RuleFileError(ValueError):
@@ -68,3 +70,23 @@ def load_rule_file(path: str | Path) -> RuleFile:
                 raise RuleFileError(f"{path}: {kind} '{parsed.id}' is defined twice")
             seen.add(parsed.id)
     return RuleFile([dict(r) for r in rules], [dict(p) for p in policies])
+
+
+async def apply_rule_file(store: Store, op_id: OperationId, rule_file: RuleFile, *,
+                          actor: str, now: float) -> list[str]:
+    """Create or replace the file's policies and rules in an operation; what changed.
+
+    Records identical to the stored ones are left alone, so applying the same
+    file twice changes nothing (configuration as code, re-run on every deploy).
+    """
+    changed = []
+    for kind, items in (("policy", rule_file.policies), ("rule", rule_file.rules)):
+        for item in items:
+            current = await store.get_record(op_id, kind, str(item["id"]))
+            if current is not None and current[0] == item:
+                continue
+            await store.write_record(RecordWrite(
+                op_id, kind, str(item["id"]), dict(item), current[1] if current else None,
+                "updated" if current else "created", actor, now, {"source": "file"}))
+            changed.append(f"{kind} {item['id']}")
+    return changed
