@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from alerting.board import TAIL_EVENTS, assemble
 from alerting.cases import apply_update, new_case
 from channels.access import Access
 from channels.permissions import Action
@@ -82,6 +83,24 @@ class CaseService:
     async def read_feed(self, feed: Feed, after_seq: int, limit: int) -> list[FeedItem]:
         return list(await self._store.read_op_events(OperationId(feed.operation_id),
                                                      after_seq=after_seq, limit=limit))
+
+    async def board_snapshot(self, feed: Feed) -> dict[str, Any]:
+        """The operation's board at a version; see :func:`alerting.board.assemble`."""
+        op_id = OperationId(feed.operation_id)
+        _, head = await self._store.op_event_bounds(op_id)
+        cases = await self._store.list_records(op_id, CASE)
+        alerts = await self._store.list_records(op_id, "alert")
+        tail = await self._store.read_op_events(op_id, after_seq=max(0, head - TAIL_EVENTS),
+                                                limit=TAIL_EVENTS)
+        after: list[dict[str, object]] = []
+        while True:
+            page = await self._store.read_op_events(
+                op_id, after_seq=int(after[-1]["seq"]) if after else head,  # type: ignore[call-overload]
+                limit=500)
+            after += [e.frame() for e in page]
+            if len(page) < 500:
+                break
+        return assemble(op_id, head, cases, alerts, [e.frame() for e in tail], after)
 
     async def events(self, principal: Principal, op_id: str, after_seq: int, limit: int,
                      client: str) -> list[OpEvent]:

@@ -23,9 +23,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from alerting.board import view
 from hub.auth import Principal
 from hub.config import Settings
-from hub.errors import CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
+from hub.errors import BadRequest, CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
 from hub.models import new_id
 from hub.protocol import (
@@ -290,10 +291,27 @@ class Connection:
             start, reset = head, "retention"
         else:
             start = frame.since_seq
+        board = None
+        if frame.board:
+            if not feed.key.startswith("ops:"):
+                await self._drop(sub)
+                raise BadRequest("a board is an operation's: subscribe to ops:<operation id>")
+            board = await self.cases.board_snapshot(feed)
+            start, reset = int(board["version"]), None
         sub.last_seq = start
         self.send({"type": "subscribed", "ref": frame.ref, "channel": feed.key,
                    "operation": feed.operation_id, "since_seq": start, "head_seq": head,
                    "first_seq": first})
+        if board is not None:
+            online = await self.service.operation_presence(self.principal, feed.operation_id,
+                                                           self.client)
+            self.send({"type": "board", "ref": frame.ref, "channel": feed.key,
+                       "operation": feed.operation_id, "version": board["version"],
+                       "cases": list(board["cases"].values()),
+                       "alerts": list(board["alerts"].values()), "events": board["events"],
+                       "counts": view(board)["counts"],
+                       "online": [{"username": e.username, "display_name": e.display_name,
+                                   "agency": e.agency} for e in online]})
         if reset is not None:
             self.send({"type": "reset", "channel": feed.key, "reason": reset,
                        "first_seq": first, "head_seq": head})

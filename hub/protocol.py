@@ -81,6 +81,8 @@ class Subscribe:
     ref: str | None
     channel: str
     since_seq: int | None
+    #: On an operation feed: start with a ``board`` snapshot instead of since_seq.
+    board: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,12 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
         return Hello("hello", ref, _str(obj, "token", ref, max_len=MAX_TOKEN, required=False),
                      _str(obj, "client", ref, max_len=MAX_ID, required=False) or "")
     if kind == "subscribe":
-        return Subscribe("subscribe", ref, _channel(obj, ref), _int(obj, "since_seq", ref))
+        board = obj.get("board", False)
+        if not isinstance(board, bool):
+            raise FrameError("field 'board' must be true or false", code=ErrorCode.BAD_REQUEST,
+                             ref=ref)
+        return Subscribe("subscribe", ref, _channel(obj, ref), _int(obj, "since_seq", ref),
+                         board)
     if kind == "unsubscribe":
         return Unsubscribe("unsubscribe", ref, _channel(obj, ref))
     if kind == "publish":

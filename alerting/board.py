@@ -1,0 +1,164 @@
+"""The live situational board of an operation: a pure projection of its event log.
+
+The board is rows (one per case, one per active alert) plus the latest
+significant events, at a **version**: the seq of the last operation event
+folded in. A client gets a snapshot at version V, then applies every
+``op_event`` frame with seq V+1, V+2, ... using :func:`apply` — the same
+function the server uses, mirrored in ``web/board.js``. Everything else the
+board shows (counts by severity x status, the ranking of open cases, which
+alerts are active) is derived from the rows by :func:`view`, so the client
+and a recomputation from the store cannot drift apart.
+
+Rows carry their record version and :func:`apply` never replaces a newer row
+with an older one, which makes folding an event twice harmless: that is what
+lets the snapshot read records after it read the log head (see
+:meth:`alerting.service.CaseService.board`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["EVENTS_KEPT", "TAIL_EVENTS", "alert_row", "apply", "assemble", "case_row", "empty",
+           "event_item", "from_frame", "view"]
+
+EVENTS_KEPT = 20
+TAIL_EVENTS = 500  # the events log of a snapshot looks this far back
+SEVERITY_RANK = {"critical": 3, "major": 2, "minor": 1, "info": 0}
+STATUSES = ("open", "in_progress", "resolved", "closed")
+OPEN_STATUSES = ("open", "in_progress")
+
+
+def empty(operation_id: str) -> dict[str, Any]:
+    return {"operation": operation_id, "version": 0, "cases": {}, "alerts": {}, "events": []}
+
+
+def case_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
+    location = record.get("location") or {}
+    return {"id": record["id"], "version": version, "title": record.get("title", ""),
+            "severity": record.get("severity", "info"), "status": record.get("status", "open"),
+            "category": record.get("category", ""), "place": location.get("place"),
+            "assignees": list(record.get("assignees") or []),
+            "reporting_agency": record.get("reporting_agency", ""),
+            "updated_at": record.get("updated_at", 0), "created_at": record.get("created_at", 0),
+            "exercise": bool(record.get("exercise"))}
+
+
+def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
+    escalation = record.get("escalation") or {}
+    notice = record.get("last_notice") or {}
+    return {"id": record["id"], "version": version, "summary": record.get("summary", ""),
+            "severity": record.get("severity", "major"), "state": record.get("state"),
+            "case_id": record.get("case_id"), "source": record.get("source"),
+            "acked_by": record.get("acked_by"), "acked_at": record.get("acked_at"),
+            "step": notice.get("step"), "reminder": notice.get("reminder", 0),
+            "next_at": escalation.get("next_at"), "silenced_by": record.get("silenced_by"),
+            "first_at": record.get("first_at", 0), "occurrences": record.get("occurrences", 1),
+            "exercise": bool(record.get("exercise"))}
+
+
+def event_item(frame: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A line for the significant-events log, or None if the event is routine."""
+    kind, action = frame.get("kind"), frame.get("action")
+    record = frame.get("record") or {}
+    changes = frame.get("changes") or {}
+    text = None
+    if kind == "case":
+        title = record.get("title", "")
+        if action == "created":
+            text = f"new {record.get('severity', '')} case: {title}"
+        elif "severity" in changes:
+            old, new = changes["severity"]
+            text = f"{title}: severity {old} -> {new}"
+        elif "status" in changes:
+            text = f"{title}: {changes['status'][1].replace('_', ' ')}"
+    elif kind == "alert":
+        summary = record.get("summary", "")
+        if action == "fired":
+            text = f"alert: {summary}"
+        elif action in ("acknowledged", "resolved"):
+            text = f"alert {action}: {summary}"
+        elif action == "notified" and (frame.get("notice") or {}).get("step", 0) > 0:
+            text = f"alert escalated (step {frame['notice']['step'] + 1}): {summary}"
+    elif kind == "silence" and action == "created":
+        text = f"silence: {record.get('reason', '')}"
+    if text is None:
+        return None
+    return {"seq": frame["seq"], "ts": frame.get("ts"), "kind": kind, "action": action,
+            "id": frame.get("id"), "actor": frame.get("actor"), "text": text,
+            "exercise": bool(record.get("exercise"))}
+
+
+def apply(board: dict[str, Any], frame: Mapping[str, Any]) -> dict[str, Any]:
+    """Fold one op_event frame into the board (in place) and return it."""
+    seq = int(frame["seq"])
+    if seq <= board["version"]:
+        return board  # already folded in
+    record = frame.get("record")
+    version = int(frame.get("version", 0))
+    if isinstance(record, Mapping):
+        table = {"case": "cases", "alert": "alerts"}.get(str(frame.get("kind")))
+        if table is not None:
+            rows = board[table]
+            current = rows.get(frame["id"])
+            if current is None or current["version"] <= version:
+                rows[frame["id"]] = (case_row if table == "cases" else alert_row)(record,
+                                                                                  version)
+    item = event_item(frame)
+    if item is not None:
+        board["events"] = [*board["events"], item][-EVENTS_KEPT:]
+    board["version"] = seq
+    return board
+
+
+def assemble(operation_id: str, head: int,
+             cases: Iterable[tuple[Mapping[str, Any], int]],
+             alerts: Iterable[tuple[Mapping[str, Any], int]],
+             tail: Iterable[Mapping[str, Any]],
+             after: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A snapshot from reads made in this order: the log head, the records, the log again.
+
+    ``tail`` is the log up to ``head`` (for the events list), ``after`` every
+    event after ``head`` read once the records were read. The records may
+    already include some of ``after``; folding them again changes nothing.
+    """
+    board = empty(operation_id)
+    board["cases"] = {str(r["id"]): case_row(r, v) for r, v in cases}
+    board["alerts"] = {str(r["id"]): alert_row(r, v) for r, v in alerts}
+    items = [i for f in tail if int(f["seq"]) <= head and (i := event_item(f)) is not None]
+    board["events"] = items[-EVENTS_KEPT:]
+    board["version"] = head
+    for frame in after:
+        apply(board, frame)
+    return board
+
+
+def from_frame(frame: Mapping[str, Any]) -> dict[str, Any]:
+    """A client's board state from the ``board`` frame it received."""
+    return {"operation": frame["operation"], "version": int(frame["version"]),
+            "cases": {r["id"]: dict(r) for r in frame["cases"]},
+            "alerts": {r["id"]: dict(r) for r in frame["alerts"]},
+            "events": list(frame["events"])}
+
+
+def _case_order(row: Mapping[str, Any]) -> tuple[int, float, str]:
+    """Most urgent first: severity, then longest without an update."""
+    return (-SEVERITY_RANK.get(row["severity"], 0), float(row["updated_at"]), row["id"])
+
+
+def view(board: Mapping[str, Any], online: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """What the board shows, derived from its rows."""
+    cases = list(board["cases"].values())
+    counts = {sev: dict.fromkeys(STATUSES, 0) for sev in SEVERITY_RANK}
+    for row in cases:
+        if row["severity"] in counts and row["status"] in STATUSES:
+            counts[row["severity"]][row["status"]] += 1
+    open_cases = sorted((r for r in cases if r["status"] in OPEN_STATUSES), key=_case_order)
+    active = sorted((a for a in board["alerts"].values() if a["state"] != "resolved"),
+                    key=lambda a: (a["state"] != "firing",
+                                   -SEVERITY_RANK.get(a["severity"], 0), a["first_at"],
+                                   a["id"]))
+    return {"operation": board["operation"], "version": board["version"], "counts": counts,
+            "open_cases": open_cases, "alerts": active, "events": list(board["events"]),
+            "online": list(online)}
