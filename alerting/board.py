@@ -58,36 +58,57 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "exercise": bool(record.get("exercise"))}
 
 
+_TEXTS = {
+    "ev.case_created": "new {severity} case: {title}",
+    "ev.case_severity": "{title}: severity {from} -> {to}",
+    "ev.case_status": "{title}: {status}",
+    "ev.alert_fired": "alert: {summary}",
+    "ev.alert_acknowledged": "alert acknowledged by {actor}: {summary}",
+    "ev.alert_resolved": "alert resolved by {actor}: {summary}",
+    "ev.alert_escalated": "alert escalated (step {step}): {summary}",
+    "ev.silence": "silence: {reason}",
+}
+
+
 def event_item(frame: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A line for the significant-events log, or None if the event is routine."""
+    """A line for the significant-events log, or None if the event is routine.
+
+    ``key`` and ``values`` let clients show it in their language (the keys
+    are in ``web/i18n.js``); ``text`` is the English line for bots.
+    """
     kind, action = frame.get("kind"), frame.get("action")
     record = frame.get("record") or {}
     changes = frame.get("changes") or {}
-    text = None
+    key, values = None, {}
     if kind == "case":
-        title = record.get("title", "")
         if action == "created":
-            text = f"new {record.get('severity', '')} case: {title}"
+            key, values = "ev.case_created", {"title": record.get("title"),
+                                              "severity": record.get("severity")}
         elif "severity" in changes:
-            old, new = changes["severity"]
-            text = f"{title}: severity {old} -> {new}"
+            key, values = "ev.case_severity", {"title": record.get("title"),
+                                               "from": changes["severity"][0],
+                                               "to": changes["severity"][1]}
         elif "status" in changes:
-            text = f"{title}: {changes['status'][1].replace('_', ' ')}"
+            key, values = "ev.case_status", {"title": record.get("title"),
+                                             "status": changes["status"][1]}
     elif kind == "alert":
-        summary = record.get("summary", "")
+        summary = record.get("summary")
         if action == "fired":
-            text = f"alert: {summary}"
+            key, values = "ev.alert_fired", {"summary": summary}
         elif action in ("acknowledged", "resolved"):
-            text = f"alert {action}: {summary}"
+            key, values = f"ev.alert_{action}", {"summary": summary,
+                                                 "actor": frame.get("actor")}
         elif action == "notified" and (frame.get("notice") or {}).get("step", 0) > 0:
-            text = f"alert escalated (step {frame['notice']['step'] + 1}): {summary}"
+            key, values = "ev.alert_escalated", {"summary": summary,
+                                                 "step": frame["notice"]["step"] + 1}
     elif kind == "silence" and action == "created":
-        text = f"silence: {record.get('reason', '')}"
-    if text is None:
+        key, values = "ev.silence", {"reason": record.get("reason")}
+    if key is None:
         return None
+    text = _TEXTS[key].format_map({k: "" if v is None else v for k, v in values.items()})
     return {"seq": frame["seq"], "ts": frame.get("ts"), "kind": kind, "action": action,
-            "id": frame.get("id"), "actor": frame.get("actor"), "text": text,
-            "exercise": bool(record.get("exercise"))}
+            "id": frame.get("id"), "actor": frame.get("actor"), "key": key, "values": values,
+            "text": text, "exercise": bool(record.get("exercise"))}
 
 
 def apply(board: dict[str, Any], frame: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ export class HubClient extends EventTarget {
     this.state = "offline";        // offline | connecting | live | reconnecting | ended
     this.lastSeq = new Map();      // channel -> last seq delivered to the app
     this.wanted = new Set();       // channels to (re)subscribe
+    this.boards = new Set();       // operation feeds wanted as a board: a fresh snapshot each time
     this.outbox = new Map();       // client_msg_id -> publish frame, until acked
     this.attempt = 0;
     this.ws = null;
@@ -91,13 +92,27 @@ export class HubClient extends EventTarget {
         this.emit("message", f);
         break;
       }
+      case "op_event": {
+        // Cases, alerts, rules, silences: the operation feed, recovered exactly like chat.
+        const last = this.lastSeq.get(f.feed) ?? 0;
+        if (f.seq <= last) return;
+        this.lastSeq.set(f.feed, f.seq);
+        this.emit("op_event", f);
+        break;
+      }
+      case "board":
+        this.lastSeq.set(f.channel, f.version);   // deltas follow from this version
+        this.emit("board", f);
+        break;
       case "ack":
         this.outbox.delete(f.client_msg_id);
         this.emit("ack", f);
         break;
       case "reset":
-        // The hub no longer has what we missed: reload history over REST.
+        // The hub no longer has what we missed: reload history over REST (a board
+        // subscription asks for a new snapshot instead).
         this.lastSeq.set(f.channel, f.head_seq ?? f.first_seq - 1);
+        if (this.boards.has(f.channel)) this.sendSubscribe(f.channel);
         this.emit("reset", f);
         break;
       case "error":
@@ -111,8 +126,17 @@ export class HubClient extends EventTarget {
 
   sendSubscribe(channel) {
     const frame = { type: "subscribe", channel, ref: `sub:${channel}` };
-    if (this.lastSeq.has(channel)) frame.since_seq = this.lastSeq.get(channel);
+    if (this.boards.has(channel)) frame.board = true;
+    else if (this.lastSeq.has(channel)) frame.since_seq = this.lastSeq.get(channel);
     this.send(frame);
+  }
+
+  // The operation's live board: a "board" snapshot, then its op_event deltas.
+  subscribeBoard(operationId) {
+    const feed = `ops:${operationId}`;
+    this.boards.add(feed);
+    this.wanted.add(feed);
+    this.sendSubscribe(feed);
   }
 
   subscribe(channel, sinceSeq) {
@@ -123,6 +147,7 @@ export class HubClient extends EventTarget {
 
   unsubscribe(channel) {
     this.wanted.delete(channel);
+    this.boards.delete(channel);
     this.send({ type: "unsubscribe", channel });
   }
 

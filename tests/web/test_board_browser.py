@@ -1,0 +1,88 @@
+"""The full-screen board page in a real headless Chromium: live alerts, acknowledgement."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from hub.auth import Principal
+from hub.models import ChannelId
+from tests.conftest import PASSWORD, RunningHub
+
+CRITICAL = {"id": "critical-case", "when": 'severity == "critical"', "severity": "critical",
+            "summary": "{title} is critical", "route": ["channel:alerts", "coordinators"]}
+
+
+async def _board_page(browser: Any, hub: RunningHub, username: str) -> Any:
+    page = await (await browser.new_context()).new_page()
+    base = hub.url.replace("127.0.0.1", "localhost")
+    await page.goto(base + "/")
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    await page.goto(f"{base}/board.html?op={hub.ops['A'].id}")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    await page.wait_for_selector("#board[data-version]", timeout=5000)
+    return page
+
+
+async def test_a_bot_raised_critical_case_shows_on_the_board_and_its_ack_live(
+        browser: Any, running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/channels", "alice", json={"name": "alerts"})
+    assert r.status_code == 201
+    alerts_channel = ChannelId(r.json()["id"])
+    assert (await hub.api("POST", f"/api/operations/{op}/rules", "alice",
+                          json=CRITICAL)).status_code == 201
+    bot = await hub.hub.auth.create_user(username="sensor", display_name="Sensor",
+                                         agency="POLICE", password=None, is_bot=True,
+                                         actor="test")
+    root = await hub.hub.engine.store.get_user_by_name("root")
+    await hub.hub.channels.set_member(Principal(root, "t", "session", None, None), op,  # type: ignore[arg-type]
+                                      "sensor", "member", "t")
+    token, _ = await hub.hub.auth.create_api_token(bot, name="s", scope=(op,), actor="test")
+    olga, alice = await _board_page(browser, hub, "olga"), await _board_page(browser, hub,
+                                                                              "alice")
+    assert hub.http is not None
+    r = await hub.http.post(f"/api/operations/{op}/cases",
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"title": "Dam breach at Kerns", "severity": "critical",
+                                  "location": {"place": "Kerns dam"}})
+    assert r.status_code == 201, r.text
+    started = time.monotonic()
+    for page in (olga, alice):
+        await page.wait_for_selector("#b-alerts li[data-state=firing]", timeout=1000)
+    shown_within = time.monotonic() - started
+    assert shown_within < 1.0
+    text = await olga.text_content("#b-alerts li[data-state=firing]")
+    assert "Dam breach at Kerns is critical" in (text or "")
+    assert await olga.text_content("#b-counts tr[data-severity=critical] td[data-status=open]") \
+        == "1"
+    assert "Dam breach at Kerns" in (await olga.text_content("#b-cases") or "")
+    [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
+    r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", "alice")
+    assert r.status_code == 200
+    for page in (olga, alice):
+        await page.wait_for_selector("#b-alerts li[data-state=acknowledged]", timeout=2000)
+    assert "alice" in (await olga.text_content("#b-alerts li[data-state=acknowledged]") or "")
+    messages = await hub.hub.engine.store.read_messages(alerts_channel, after_seq=0, limit=10)
+    assert [m.sender for m in messages] == ["hub"]
+    assert messages[0].text.startswith("CRITICAL alert: Dam breach at Kerns is critical")
+    await asyncio.sleep(0)
+
+
+async def test_the_board_of_someone_elses_operation_is_refused(browser: Any,
+                                                               running_hub: RunningHub) -> None:
+    page = await (await browser.new_context()).new_page()
+    base = running_hub.url.replace("127.0.0.1", "localhost")
+    await page.goto(base + "/")
+    await page.fill("#login input[name=username]", "xavier")
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    await page.goto(f"{base}/board.html?op={running_hub.ops['A'].id}")
+    await page.wait_for_selector("#board-message:not([hidden])", timeout=5000)
+    assert await page.locator("#board li").count() == 0

@@ -1,0 +1,88 @@
+// The live board as a client holds it: the same fold and view as alerting/board.py
+// (keep the two in step; tests/web checks the browser against the hub).
+
+export const EVENTS_KEPT = 20;
+const SEVERITY_RANK = { critical: 3, major: 2, minor: 1, info: 0 };
+export const SEVERITIES = ["critical", "major", "minor", "info"];
+export const STATUSES = ["open", "in_progress", "resolved", "closed"];
+const OPEN = new Set(["open", "in_progress"]);
+
+export function fromFrame(f) {
+  return {
+    operation: f.operation, version: f.version,
+    cases: new Map(f.cases.map((r) => [r.id, r])),
+    alerts: new Map(f.alerts.map((r) => [r.id, r])),
+    events: [...f.events], online: f.online || [],
+  };
+}
+
+function caseRow(r, version) {
+  return {
+    id: r.id, version, title: r.title || "", severity: r.severity || "info",
+    status: r.status || "open", category: r.category || "", place: (r.location || {}).place ?? null,
+    assignees: r.assignees || [], reporting_agency: r.reporting_agency || "",
+    updated_at: r.updated_at || 0, created_at: r.created_at || 0, exercise: !!r.exercise,
+  };
+}
+
+function alertRow(r, version) {
+  const esc = r.escalation || {};
+  const notice = r.last_notice || {};
+  return {
+    id: r.id, version, summary: r.summary || "", severity: r.severity || "major", state: r.state,
+    case_id: r.case_id ?? null, source: r.source ?? null, acked_by: r.acked_by ?? null,
+    acked_at: r.acked_at ?? null, step: notice.step ?? null, reminder: notice.reminder ?? 0,
+    next_at: esc.next_at ?? null, silenced_by: r.silenced_by ?? null, first_at: r.first_at || 0,
+    occurrences: r.occurrences || 1, exercise: !!r.exercise,
+  };
+}
+
+// A line of the significant-events log (or null); the text is a message key and values.
+export function eventItem(f) {
+  const rec = f.record || {};
+  const ch = f.changes || {};
+  let key = null;
+  let values = {};
+  if (f.kind === "case") {
+    if (f.action === "created") { key = "ev.case_created"; values = { title: rec.title, severity: rec.severity }; }
+    else if (ch.severity) { key = "ev.case_severity"; values = { title: rec.title, from: ch.severity[0], to: ch.severity[1] }; }
+    else if (ch.status) { key = "ev.case_status"; values = { title: rec.title, status: ch.status[1] }; }
+  } else if (f.kind === "alert") {
+    if (f.action === "fired") { key = "ev.alert_fired"; values = { summary: rec.summary }; }
+    else if (f.action === "acknowledged" || f.action === "resolved") { key = `ev.alert_${f.action}`; values = { summary: rec.summary, actor: f.actor }; }
+    else if (f.action === "notified" && (f.notice || {}).step > 0) { key = "ev.alert_escalated"; values = { summary: rec.summary, step: f.notice.step + 1 }; }
+  } else if (f.kind === "silence" && f.action === "created") {
+    key = "ev.silence"; values = { reason: rec.reason };
+  }
+  if (!key) return null;
+  return { seq: f.seq, ts: f.ts, kind: f.kind, action: f.action, id: f.id, actor: f.actor, key, values, exercise: !!rec.exercise };
+}
+
+// Fold one op_event into the board; returns false if it was already folded in.
+export function apply(board, f) {
+  if (f.seq <= board.version) return false;
+  const table = f.kind === "case" ? board.cases : f.kind === "alert" ? board.alerts : null;
+  if (table && f.record) {
+    const current = table.get(f.id);
+    if (!current || current.version <= f.version) {
+      table.set(f.id, f.kind === "case" ? caseRow(f.record, f.version) : alertRow(f.record, f.version));
+    }
+  }
+  const item = eventItem(f);
+  if (item) board.events = [...board.events, item].slice(-EVENTS_KEPT);
+  board.version = f.seq;
+  return true;
+}
+
+export function view(board) {
+  const cases = [...board.cases.values()];
+  const counts = {};
+  for (const s of SEVERITIES) counts[s] = Object.fromEntries(STATUSES.map((st) => [st, 0]));
+  for (const r of cases) if (counts[r.severity] && r.status in counts[r.severity]) counts[r.severity][r.status] += 1;
+  const openCases = cases.filter((r) => OPEN.has(r.status)).sort((a, b) =>
+    (SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]) || (a.updated_at - b.updated_at) || (a.id < b.id ? -1 : 1));
+  const alerts = [...board.alerts.values()].filter((a) => a.state !== "resolved").sort((a, b) =>
+    ((a.state !== "firing") - (b.state !== "firing")) || (SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])
+    || (a.first_at - b.first_at) || (a.id < b.id ? -1 : 1));
+  return { counts, openCases, alerts, events: board.events, online: board.online };
+}

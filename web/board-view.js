@@ -1,0 +1,88 @@
+// Renders a board model (board-model.js) into a container. Used by the full-screen
+// board page and the board tab of the main client. Only textContent, never markup.
+import { view, SEVERITIES, STATUSES } from "/board-model.js";
+import { t, word, ago } from "/i18n.js";
+
+const STALE_SECONDS = 15 * 60;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") node.textContent = v;
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function section(id, titleKey, body) {
+  return el("section", { class: "board-part", "aria-labelledby": `${id}-h`, id },
+    el("h2", { id: `${id}-h`, text: t(titleKey) }), body);
+}
+
+function sevBadge(sev) { return el("span", { class: `sev sev-${sev}`, text: word("sev", sev) }); }
+
+function countsTable(counts) {
+  const head = el("tr", {}, el("th", { scope: "col", text: t("board.severity") }),
+    ...STATUSES.map((s) => el("th", { scope: "col", text: word("status", s) })));
+  const rows = SEVERITIES.map((sev) => el("tr", { "data-severity": sev },
+    el("th", { scope: "row" }, sevBadge(sev)),
+    ...STATUSES.map((s) => el("td", { "data-status": s, text: String(counts[sev][s]) }))));
+  return el("table", { class: "counts" }, el("thead", {}, head), el("tbody", {}, ...rows));
+}
+
+function eventText(item) {
+  if (!item.key) return item.text || "";
+  const v = { ...item.values };
+  for (const k of ["severity", "from", "to"]) if (v[k]) v[k] = word("sev", v[k]);
+  if (v.status) v.status = word("status", v.status);
+  return t(item.key, v);
+}
+
+export function renderBoard(container, board, { now = Date.now() / 1000, onAlert = null } = {}) {
+  const v = view(board);
+  const cases = v.openCases.length ? el("ol", { class: "ranked" }, ...v.openCases.map((c) => {
+    const idle = now - c.updated_at;
+    const stale = c.severity === "critical" && idle >= STALE_SECONDS;
+    return el("li", { class: `case-row sev-${c.severity}${stale ? " stale" : ""}`, "data-case": c.id },
+      sevBadge(c.severity),
+      c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+      el("strong", { class: "title", text: c.title }),
+      el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ` }),
+      el("span", { class: "age", text: stale ? t("board.stale", { ago: ago(idle) }) : t("board.updated", { ago: ago(idle) }) }));
+  })) : el("p", { class: "none", text: t("board.none") });
+
+  const alerts = v.alerts.length ? el("ul", { class: "alerts" }, ...v.alerts.map((a) => {
+    const parts = [word("alert", a.state)];
+    if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
+    if (a.step !== null && a.step !== undefined) parts.push(t("board.step", { step: a.step + 1 }));
+    if (a.reminder) parts.push(t("board.reminder", { n: a.reminder }));
+    if (a.silenced_by) parts.push(t("board.silenced"));
+    if (a.occurrences > 1) parts.push(t("board.occurrences", { n: a.occurrences }));
+    const li = el("li", { class: `alert-row ${a.state} sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
+      sevBadge(a.severity),
+      a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+      el("strong", { class: "summary", text: a.summary }),
+      el("span", { class: "meta", text: ` ${parts.join(" · ")}` }));
+    if (onAlert) onAlert(li, a);
+    return li;
+  })) : el("p", { class: "none", text: t("board.none") });
+
+  const online = v.online.length ? el("ul", { class: "online" }, ...v.online.map((u) =>
+    el("li", { text: `${u.display_name} (${u.agency})` }))) : el("p", { class: "none", text: t("board.none") });
+
+  const events = v.events.length ? el("ol", { class: "events", reversed: "" }, ...[...v.events].reverse().map((e) =>
+    el("li", { class: `event ${e.kind}` },
+      el("time", { text: e.ts ? new Date(e.ts * 1000).toLocaleTimeString() : "" }),
+      el("span", { text: ` ${eventText(e)}` })))) : el("p", { class: "none", text: t("board.none") });
+
+  container.replaceChildren(
+    section("b-counts", "board.counts", countsTable(v.counts)),
+    section("b-alerts", "board.alerts", alerts),
+    section("b-cases", "board.open_cases", cases),
+    section("b-online", "board.online", online),
+    section("b-events", "board.events", events),
+  );
+  container.dataset.version = String(board.version);
+}

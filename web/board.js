@@ -1,0 +1,67 @@
+// The full-screen situation board for a wall display: /board.html?op=<operation id>.
+// A snapshot on (re)connect, then live deltas; staleness ticks every 15 s.
+import { HubClient, api } from "/protocol.js";
+import { fromFrame, apply } from "/board-model.js";
+import { renderBoard } from "/board-view.js";
+import { t, translatePage } from "/i18n.js";
+import { applyTheme } from "/theme.js";
+
+const $ = (id) => document.getElementById(id);
+let board = null;
+let scheduled = false;
+
+function render() {
+  scheduled = false;
+  if (board) renderBoard($("board"), board);
+  $("clock").textContent = new Date().toLocaleTimeString();
+}
+
+function schedule() {
+  if (!scheduled) { scheduled = true; requestAnimationFrame(render); }
+}
+
+function fail(key) {
+  const msg = $("board-message");
+  msg.textContent = t(key);
+  msg.hidden = false;
+}
+
+async function refreshOnline(opId) {
+  try {
+    const { online } = await api(`/api/operations/${encodeURIComponent(opId)}/presence`);
+    if (board) { board.online = online; schedule(); }
+  } catch { /* shown as offline by the connection indicator */ }
+}
+
+async function boot() {
+  applyTheme();
+  translatePage();
+  $("fullscreen").addEventListener("click", () => document.documentElement.requestFullscreen?.());
+  const opId = new URLSearchParams(location.search).get("op");
+  try { await api("/api/me"); } catch { fail("board.login"); return; }
+  let op;
+  try { op = await api(`/api/operations/${encodeURIComponent(opId || "-")}`); } catch { fail("board.unknown_op"); return; }
+  $("op-name").textContent = `${op.code} — ${op.name}`;
+  if (op.classification) { $("classification").textContent = op.classification; $("classification").hidden = false; }
+  const client = new HubClient();
+  client.addEventListener("state", (e) => {
+    const s = e.detail.state;
+    $("conn").className = `conn ${s}`;
+    $("conn").textContent = t(`conn.${s}`);
+  });
+  client.addEventListener("board", (e) => {
+    board = fromFrame(e.detail);
+    schedule();
+  });
+  client.addEventListener("op_event", (e) => {
+    if (board && e.detail.feed === `ops:${op.id}` && apply(board, e.detail)) schedule();
+  });
+  document.addEventListener("languagechange", () => { translatePage(); schedule(); });
+  client.subscribeBoard(op.id);
+  client.connect();
+  setInterval(() => { schedule(); }, 15000);
+  setInterval(() => refreshOnline(op.id), 15000);
+  refreshOnline(op.id);
+}
+
+boot();
