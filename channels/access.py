@@ -30,6 +30,8 @@ class Access:
     async def operation(self, principal: Principal, op_id: str, action: Action, *,
                         client: str = "") -> tuple[Operation, Role | None]:
         op = await self._store.get_operation(OperationId(op_id)) if op_id else None
+        if op is None and op_id:  # bots and scripts may name it by its code: OP-DELTA
+            op = await self._store.get_operation_by_code(op_id[:64])
         if op is None:
             await self._deny(principal, action, f"operation:{op_id[:64]}", "", "not_found",
                              client)

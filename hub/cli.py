@@ -190,7 +190,10 @@ def _print_demo(settings: Settings, creds: list[tuple[str, str, str]]) -> None:
     print("Demo users (operation OP-DELTA):", flush=True)
     for username, password, agency in creds:
         print(f"  {username:<8} {password:<20} {agency}", flush=True)
-    print("(also in", settings.data_dir / "demo-credentials.txt", ")\n", flush=True)
+    print("(also in", settings.data_dir / "demo-credentials.txt", ")", flush=True)
+    print(f"Live board: http://{host}:{settings.port}/board.html?op=OP-DELTA", flush=True)
+    print("Bot token (to push cases and alerts, see README):",
+          settings.data_dir / "demo-bot-token.txt", "\n", flush=True)
 
 
 async def _seed(settings: Settings) -> list[tuple[str, str, str]]:

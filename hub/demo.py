@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
+from alerting.rulefile import RuleFile, apply_rule_file
 from channels.service import ChannelService
 from hub.auth import Authenticator, Principal
 from hub.engine.port import Store
 from hub.models import Role, User
 
-__all__ = ["DEMO_USERS", "seed_demo"]
+__all__ = ["DEMO_POLICIES", "DEMO_RULES", "DEMO_USERS", "seed_demo"]
 
 DEMO_OPERATION = {"code": "OP-DELTA", "name": "Delta river flood response",
                   "classification": "RESTRICTED - EXERCISE",
@@ -32,7 +34,33 @@ DEMO_CHANNELS = [
     {"name": "logistics", "topic": "Boats, fuel, shelters and supplies"},
     {"name": "police-army", "topic": "Security liaison (police and army only)",
      "agencies": ["POLICE", "ARMY"]},
+    {"name": "alerts", "topic": "Alert notices from the hub: acknowledge them on the board"},
 ]
+#: Tell the assignees and the alerts channel, then the coordinators, then everyone;
+#: short waits so a newcomer sees the escalation happen.
+DEMO_POLICIES = [
+    {"id": "default", "name": "Demo escalation",
+     "steps": [{"notify": ["assignees", "channel:alerts"], "wait": "2m"},
+               {"notify": ["coordinators", "channel:alerts"], "wait": "3m"},
+               {"notify": ["everyone", "channel:alerts"]}],
+     "repeat_every": "5m"},
+]
+DEMO_RULES = [
+    {"id": "critical-case", "name": "A case became critical",
+     "when": 'severity == "critical" and status != "closed" and status != "resolved"',
+     "severity": "critical", "summary": "{title} is critical",
+     "route": ["channel:alerts", "coordinators"]},
+    {"id": "mass-casualties", "name": "Ten or more casualties",
+     "when": "fields.casualties >= 10", "severity": "critical",
+     "summary": "{title}: {casualties} casualties reported"},
+    {"id": "stale-critical", "name": "Critical case without an update for 15 minutes",
+     "when": 'severity == "critical" and status == "open" and since_update > 15m',
+     "severity": "major", "summary": "{title}: no update for 15 minutes"},
+    {"id": "incident-burst", "name": "Three or more new cases of one category in an hour",
+     "kind": "rate", "threshold": 3, "window": "1h", "group_by": "category",
+     "severity": "major", "summary": "{count} new {group} cases within an hour"},
+]
+BOT = ("river-gauge", "River gauge bot", "POLICE")
 
 
 def _admin_principal(admin: User) -> Principal:
@@ -71,9 +99,24 @@ async def seed_demo(store: Store, auth: Authenticator, channels: ChannelService,
     for spec in DEMO_CHANNELS:
         if spec["name"] not in existing:
             await channels.create_channel(principal, op.id, dict(spec), "demo")
+    await apply_rule_file(store, op.id, RuleFile(DEMO_RULES, DEMO_POLICIES), actor="demo",
+                          now=time.time())
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at seeding
-    fd = os.open(creds_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.writelines(f"{u}\t{p}\t{a}\n" for u, p, a in creds)
+    bot = await store.get_user_by_name(BOT[0])
+    if bot is None:
+        bot = await auth.create_user(username=BOT[0], display_name=BOT[1], agency=BOT[2],
+                                     password=None, is_bot=True, actor="demo")
+        await channels.set_member(principal, op.id, BOT[0], str(Role.MEMBER), "demo")
+        token, _ = await auth.create_api_token(bot, name="demo gauge", scope=(op.id,),
+                                               actor="demo")
+        _write_private(data_dir / "demo-bot-token.txt", token + "\n")
+    _write_private(creds_file, "".join(f"{u}\t{p}\t{a}\n" for u, p, a in creds))
     return creds
+
+
+def _write_private(path: Path, text: str) -> None:
+    """A file only its owner reads (demo secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
