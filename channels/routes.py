@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from hub.errors import BadRequest
 from hub.http import caller, json_body
-from hub.models import Membership, Priority, Role, User
+from hub.models import ACK_PREFIX, Membership, Message, Priority, Role, User
 
 __all__ = ["routes"]
 
@@ -152,8 +152,9 @@ async def post_message(request: Request) -> Response:
     text, cmid = body.get("text"), body.get("client_msg_id")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'text' must be a non-empty string")
-    if not isinstance(cmid, str) or not 0 < len(cmid) <= 64:
-        raise BadRequest("'client_msg_id' must be a string of 1-64 characters")
+    if not isinstance(cmid, str) or not 0 < len(cmid) <= 64 or cmid.startswith(ACK_PREFIX):
+        raise BadRequest("'client_msg_id' must be a string of 1-64 characters "
+                         f"(not starting with {ACK_PREFIX!r})")
     try:
         priority = Priority(body.get("priority", "normal"))
     except ValueError:
@@ -161,10 +162,26 @@ async def post_message(request: Request) -> Response:
     message, created = await hub.channels.publish(
         principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
         priority=priority, client=client)
+    return _posted(message, created)
+
+
+def _posted(message: Message, created: bool) -> Response:
     frame = message.frame()
     del frame["type"]
     return JSONResponse({**frame, "duplicate": not created},
                         status_code=201 if created else 200)
+
+
+async def acknowledge_message(request: Request) -> Response:
+    """Acknowledge an urgent message (once per person; retries return the first)."""
+    hub, principal, client = await caller(request)
+    raw = request.path_params["seq"]
+    if not raw.isdigit():
+        raise BadRequest("the message seq must be a number")
+    message, created = await hub.channels.publish(
+        principal, request.path_params["ch_id"], text="", client_msg_id="",
+        priority=Priority.NORMAL, client=client, ack_of=int(raw))
+    return _posted(message, created)
 
 
 routes = [
@@ -183,4 +200,5 @@ routes = [
     Route("/api/channels/{ch_id}/members", channel_members, methods=["GET"]),
     Route("/api/channels/{ch_id}/messages", list_messages, methods=["GET"]),
     Route("/api/channels/{ch_id}/messages", post_message, methods=["POST"]),
+    Route("/api/channels/{ch_id}/messages/{seq}/ack", acknowledge_message, methods=["POST"]),
 ]

@@ -34,6 +34,7 @@ from hub.models import (
     TypingEvent,
     User,
     UserId,
+    ack_client_msg_id,
     new_id,
 )
 from hub.ratelimit import RateLimiter
@@ -277,7 +278,8 @@ class ChannelService:
         return newest[::-1]
 
     async def publish(self, principal: Principal, ch_id: str, *, text: str, client_msg_id: str,
-                      priority: Priority, client: str) -> tuple[Message, bool]:
+                      priority: Priority, client: str,
+                      ack_of: int | None = None) -> tuple[Message, bool]:
         """Store a message and broadcast it; returns (message, created).
 
         Safe to retry with the same ``client_msg_id``: the second call returns
@@ -290,6 +292,8 @@ class ChannelService:
         if len(text) > self._settings.max_text_chars:
             raise LimitExceeded(f"text longer than {self._settings.max_text_chars} characters")
         ch, _, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
+        if ack_of is not None:
+            text, client_msg_id, priority = await self._acknowledgement(ch, ack_of)
         user = principal.user
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
                          sender=user.username, sender_name=user.display_name,
@@ -301,6 +305,13 @@ class ChannelService:
             await self._broker.publish(ch.broker_topic,
                                        MessageEvent(message, published_at=time.perf_counter()))
         return message, created
+
+    async def _acknowledgement(self, ch: Channel, seq: int) -> tuple[str, str, Priority]:
+        """Text, client_msg_id and priority of an acknowledgement of urgent message ``seq``."""
+        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1)
+        if not found or found[0].seq != seq or found[0].priority != Priority.URGENT:
+            raise BadRequest("only an urgent message of this channel can be acknowledged")
+        return f"acknowledged message #{seq}", ack_client_msg_id(seq), Priority.NORMAL
 
     async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
                           client_msg_id: str, priority: Priority) -> Message | None:

@@ -246,7 +246,7 @@ class Connection:
     async def handle_publish(self, frame: Publish) -> None:
         message, created = await self.service.publish(
             self.principal, frame.channel, text=frame.text, client_msg_id=frame.client_msg_id,
-            priority=frame.priority, client=self.client)
+            priority=frame.priority, client=self.client, ack_of=frame.ack_of)
         self._flood = 0
         if created:
             self._metrics.messages_stored.inc()

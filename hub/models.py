@@ -151,6 +151,15 @@ class Channel:
                 "first_seq": self.first_seq, "created_at": self.created_at}
 
 
+#: An acknowledgement of an urgent message is a message of its own, whose
+#: client_msg_id is ``ack:<seq>``: one per person and message, retries included.
+ACK_PREFIX = "ack:"
+
+
+def ack_client_msg_id(seq: int) -> str:
+    return f"{ACK_PREFIX}{seq}"
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     channel_id: ChannelId
@@ -170,9 +179,13 @@ class Message:
         return self.channel_id
 
     def frame(self) -> dict[str, object]:
-        return {"type": "message", "channel": self.channel_id, "seq": self.seq, "id": self.id,
-                "sender": self.sender, "sender_name": self.sender_name, "agency": self.agency,
-                "text": self.text, "ts": self.ts, "priority": str(self.priority)}
+        frame: dict[str, object] = {
+            "type": "message", "channel": self.channel_id, "seq": self.seq, "id": self.id,
+            "sender": self.sender, "sender_name": self.sender_name, "agency": self.agency,
+            "text": self.text, "ts": self.ts, "priority": str(self.priority)}
+        if self.client_msg_id.startswith(ACK_PREFIX):
+            frame["ack_of"] = int(self.client_msg_id[len(ACK_PREFIX):])
+        return frame
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import msgpack
 
 from hub.errors import ErrorCode, FrameError
-from hub.models import Priority
+from hub.models import ACK_PREFIX, Priority, ack_client_msg_id
 
 __all__ = [
     "SUBPROTOCOLS",
@@ -100,6 +100,8 @@ class Publish:
     text: str
     client_msg_id: str
     priority: Priority
+    #: Acknowledge the urgent message with this seq instead (text and id are the hub's).
+    ack_of: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +241,11 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
                          board)
     if kind == "unsubscribe":
         return Unsubscribe("unsubscribe", ref, _channel(obj, ref))
+    if kind == "publish" and obj.get("ack_of") is not None:
+        seq = _int(obj, "ack_of", ref)
+        assert seq is not None
+        return Publish("publish", ref, _channel(obj, ref), "", ack_client_msg_id(seq),
+                       Priority.NORMAL, seq)
     if kind == "publish":
         text = _str(obj, "text", ref, max_len=max_text)
         assert text is not None
@@ -246,9 +253,9 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
             raise FrameError("field 'text' is empty", code=ErrorCode.BAD_REQUEST, ref=ref)
         cmid = _str(obj, "client_msg_id", ref, max_len=MAX_ID)
         assert cmid is not None
-        if not cmid:
-            raise FrameError("field 'client_msg_id' is empty", code=ErrorCode.BAD_REQUEST,
-                             ref=ref)
+        if not cmid or cmid.startswith(ACK_PREFIX):
+            raise FrameError("field 'client_msg_id' is empty or reserved",
+                             code=ErrorCode.BAD_REQUEST, ref=ref)
         raw_priority = _str(obj, "priority", ref, max_len=16, required=False) or "normal"
         try:
             priority = Priority(raw_priority)

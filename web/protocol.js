@@ -13,8 +13,9 @@ function newId() {
 }
 
 export class HubClient extends EventTarget {
-  constructor({ url, token = null } = {}) {
+  constructor({ url, token = null, outboxKey = null } = {}) {
     super();
+    this.outboxKey = outboxKey;    // where unsent publishes survive a reload (localStorage)
     this.url = url || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     this.token = token;            // bots pass a token; browsers use the session cookie
     this.state = "offline";        // offline | connecting | live | reconnecting | ended
@@ -25,7 +26,25 @@ export class HubClient extends EventTarget {
     this.attempt = 0;
     this.ws = null;
     this.timer = null;
+    if (outboxKey) {
+      try {
+        for (const f of JSON.parse(localStorage.getItem(outboxKey) || "[]")) this.outbox.set(f.client_msg_id, f);
+      } catch { /* a damaged outbox is dropped rather than blocking the client */ }
+      // Back online (or the tab wakes up): try at once instead of waiting out the backoff.
+      globalThis.addEventListener?.("online", () => this.kick());
+    }
   }
+
+  saveOutbox() {
+    if (this.outboxKey) localStorage.setItem(this.outboxKey, JSON.stringify([...this.outbox.values()]));
+  }
+
+  // Reconnect now if we are waiting to (network back, user asked).
+  kick() {
+    if (this.state === "reconnecting" && !this.ws) { clearTimeout(this.timer); this.connect(); }
+  }
+
+  pending(channel) { return [...this.outbox.values()].filter((f) => f.channel === channel); }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
 
@@ -106,6 +125,7 @@ export class HubClient extends EventTarget {
         break;
       case "ack":
         this.outbox.delete(f.client_msg_id);
+        this.saveOutbox();
         this.emit("ack", f);
         break;
       case "reset":
@@ -116,7 +136,13 @@ export class HubClient extends EventTarget {
         this.emit("reset", f);
         break;
       case "error":
-        if (f.ref && this.outbox.has(f.ref) && !f.retryable) this.outbox.delete(f.ref);
+        if (f.ref && this.outbox.has(f.ref) && !f.retryable) {
+          // Refused for good (too long, not allowed): drop it so it cannot block the rest.
+          const frame = this.outbox.get(f.ref);
+          this.outbox.delete(f.ref);
+          this.saveOutbox();
+          this.emit("rejected", { frame, error: f });
+        }
         this.emit("hub-error", f);
         break;
       default:
@@ -151,10 +177,10 @@ export class HubClient extends EventTarget {
     this.send({ type: "unsubscribe", channel });
   }
 
-  publish(channel, text, priority = "normal") {
-    const id = newId();
+  publish(channel, text, priority = "normal", id = newId()) {
     const frame = { type: "publish", channel, text, priority, client_msg_id: id, ref: id };
     this.outbox.set(id, frame);           // kept until acked; resent after reconnect
+    this.saveOutbox();
     this.send(frame);
     return id;
   }

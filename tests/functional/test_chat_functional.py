@@ -110,3 +110,30 @@ async def test_operation_presence_respects_agency_restrictions(running_hub: Runn
     assert [u["username"] for u in seen_by_bruno] == ["bruno"]
     foreign = await running_hub.api("GET", f"/api/operations/{op_a}/presence", "xavier")
     assert foreign.status_code == 404
+
+
+async def test_urgent_messages_are_acknowledged_once_per_person(running_hub: RunningHub) -> None:
+    hub = running_hub
+    ch = hub.ch("A/general")
+    alice, bruno = await hub.client("alice"), await hub.client("bruno")
+    await alice.subscribe(ch)
+    urgent = await alice.publish(ch, "Evacuate sector 4 now", priority="urgent")
+    normal = await alice.publish(ch, "Coffee is ready")
+    await alice.messages(2)
+    for _ in range(2):  # a retry is the same acknowledgement
+        await bruno.send({"type": "publish", "channel": ch, "ack_of": urgent["seq"], "ref": "a"})
+        ack = await bruno.recv_type("ack")
+    assert ack["duplicate"] is True
+    [receipt] = await alice.messages(1)
+    assert receipt["ack_of"] == urgent["seq"] and receipt["sender"] == "bruno"
+    await bruno.send({"type": "publish", "channel": ch, "ack_of": normal["seq"], "ref": "b"})
+    assert (await bruno.recv_type("error"))["code"] == "bad_request"
+    await bruno.send({"type": "publish", "channel": ch, "text": "forged",
+                      "client_msg_id": f"ack:{urgent['seq']}", "ref": "c"})
+    assert (await bruno.recv_type("error"))["code"] == "bad_request"
+    r = await hub.api("POST", f"/api/channels/{ch}/messages/{urgent['seq']}/ack", "olga")
+    assert r.status_code == 403  # observers read but do not post
+    r = await hub.api("POST", f"/api/channels/{ch}/messages/{urgent['seq']}/ack", "alice")
+    assert r.status_code == 201 and r.json()["ack_of"] == urgent["seq"]
+    r = await hub.api("POST", f"/api/channels/{ch}/messages/{urgent['seq']}/ack", "xavier")
+    assert r.status_code == 404

@@ -1,0 +1,61 @@
+// Small DOM helpers shared by the screens. Text always goes in with textContent;
+// the only markup we make is elements we create ourselves.
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+}
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+// Message text as nodes: plain text, with http(s) URLs as links (nothing else becomes markup).
+export function richText(text, { mentions = [] } = {}) {
+  const frag = document.createDocumentFragment();
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    appendMentions(frag, text.slice(last, m.index), mentions);
+    let href = m[0].replace(/[.,;:!?)]+$/, "");
+    try {
+      const u = new URL(href);
+      if (u.protocol === "http:" || u.protocol === "https:") {
+        frag.append(el("a", { href: u.href, rel: "noopener noreferrer nofollow", target: "_blank", text: href }));
+      } else frag.append(href);
+    } catch { frag.append(href); }
+    last = m.index + href.length;
+  }
+  appendMentions(frag, text.slice(last), mentions);
+  return frag;
+}
+
+function appendMentions(frag, text, mentions) {
+  if (!mentions.length || !text) { if (text) frag.append(text); return; }
+  const re = new RegExp(`(@(?:${mentions.map(escapeRe).join("|")}))\\b`, "gi");
+  let last = 0;
+  for (const m of text.matchAll(re)) {
+    frag.append(text.slice(last, m.index));
+    frag.append(el("mark", { class: "mention-me", text: m[0] }));
+    last = m.index + m[0].length;
+  }
+  frag.append(text.slice(last));
+}
+
+function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+
+// Does this text mention one of the names (@alice, @POLICE)?
+export function mentions(text, names) {
+  return names.some((n) => new RegExp(`@${escapeRe(n)}\\b`, "i").test(text));
+}
+
+export function fmtTime(ts) {
+  return ts ? new Date(ts * 1000).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short" }) : "";
+}
