@@ -218,8 +218,9 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Factory: ``await start_hub(settings, clock=None)`` -> RunningHub."""
     servers: list[tuple[uvicorn.Server, asyncio.Task[None], RunningHub]] = []
 
-    async def start(settings: Settings, *, clock: Any = None, seeded: bool = True) -> RunningHub:
-        port = free_port()
+    async def start(settings: Settings, *, clock: Any = None, seeded: bool = True,
+                    port: int | None = None) -> RunningHub:
+        port = port or free_port()
         settings = settings.replace(port=port)
         app = create_app(settings, clock=clock)
         server = uvicorn.Server(server_config(app, settings))

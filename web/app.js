@@ -1,32 +1,67 @@
-// The minimal chat page: log in, pick an operation and channel, read history,
-// chat live, survive reconnects. Text is only ever set with textContent.
+// The browser client: log in, pick an operation, then chat, cases, alerts and the
+// live board over one WebSocket (web/protocol.js). Text is only ever set with
+// textContent; every visible string comes from web/i18n.js.
 import { HubClient, api } from "/protocol.js";
+import { $, el } from "/dom.js";
+import { t, translatePage, setLanguage, language, LANGUAGES } from "/i18n.js";
+import { applyTheme, theme, THEMES } from "/theme.js";
+import { fromFrame, apply } from "/board-model.js";
+import { renderBoard } from "/board-view.js";
+import { Chat } from "/chat.js";
+import { Cases } from "/cases.js";
+import { Alerts } from "/alerts.js";
 
-const $ = (id) => document.getElementById(id);
-const state = { client: null, operation: null, channel: null, oldest: null, typingTimer: null };
-
-function show(el, on) { el.hidden = !on; }
+const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null };
+const TABS = ["chat", "cases", "alerts", "board"];
 
 function setConn(s) {
-  const el = $("conn");
-  el.className = `conn ${s}`;
-  el.textContent = s;
+  $("conn").className = `conn ${s}`;
+  $("conn").textContent = t(`conn.${s}`);
+  $("conn").dataset.state = s;
+}
+
+function fillPrefs() {
+  $("lang").replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) =>
+    el("option", { value: code, text: name, selected: code === language() })));
+  $("theme").replaceChildren(...THEMES.map((th) => el("option", { value: th, text: t(`theme.${th}`), selected: th === theme() })));
+}
+
+function retranslate() {
+  translatePage();
+  fillPrefs();
+  setConn(state.client ? state.client.state : "offline");
+  if (state.me) $("whoami").textContent = `${state.me.display_name} (${state.me.agency})`;
+  state.chat?.renderChannels();
+  state.chat?.renderMessages({ follow: false });
+  state.cases?.retranslate();
+  state.alerts?.render();
+  renderBoardTab();
 }
 
 async function boot() {
+  applyTheme();
+  translatePage();
+  fillPrefs();
+  setConn("offline");
+  $("lang").addEventListener("change", () => setLanguage($("lang").value));
+  $("theme").addEventListener("change", () => applyTheme($("theme").value));
+  document.addEventListener("languagechange", retranslate);
   $("login").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", onLogout);
   $("operations").addEventListener("change", () => openOperation($("operations").value));
-  $("composer").addEventListener("submit", onSend);
-  $("text").addEventListener("input", () => state.channel && state.client.typing(state.channel.id));
-  $("older").addEventListener("click", loadOlder);
+  $("notify").addEventListener("click", askNotifications);
+  $("sound").checked = localStorage.getItem("liaison.sound") === "on";
+  $("sound").addEventListener("change", () => localStorage.setItem("liaison.sound", $("sound").checked ? "on" : "off"));
+  setupTabs();
   try {
     const me = await api("/api/me");
     await start(me.user);
   } catch {
-    show($("login"), true);
+    $("login").hidden = false;
   }
 }
+
+// --- login -------------------------------------------------------------------------
 
 async function onLogin(ev) {
   ev.preventDefault();
@@ -39,8 +74,13 @@ async function onLogin(ev) {
     ev.target.reset();
     await start(res.user);
   } catch (err) {
-    if (err.code === "totp_required") show($("totp-row"), true);
-    $("login-error").textContent = err.message;
+    if (err.code === "totp_required") {
+      $("totp-row").hidden = false;
+      $("login-error").textContent = t("auth.totp_needed");
+      ev.target.elements.totp.focus();
+      return;
+    }
+    $("login-error").textContent = err.status === 429 ? t("auth.throttled") : t("auth.failed");
   }
 }
 
@@ -49,147 +89,158 @@ async function onLogout() {
   location.reload();
 }
 
+// --- notifications -------------------------------------------------------------------
+
+function askNotifications() {
+  if (!("Notification" in window)) return;
+  Notification.requestPermission().then(() => { $("notify").hidden = Notification.permission !== "default"; });
+}
+
+let audio = null;
+function beep() {
+  if ($("sound").checked !== true) return;
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.value = 0.15;
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.4);
+  } catch { /* no audio: the banner and the notification remain */ }
+}
+
+function notify(kind, title, body) {
+  if (kind !== "mention") beep();
+  if ("Notification" in window && Notification.permission === "granted" && document.visibilityState !== "visible") {
+    try { new Notification(title, { body, tag: `${kind}:${title}` }); } catch { /* not allowed here */ }
+  }
+}
+
+// --- the session ---------------------------------------------------------------------
+
 async function start(user) {
-  show($("login"), false);
-  show($("chat"), true);
-  show($("logout"), true);
+  state.me = { ...user, canPost: false };
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  $("op-picker").hidden = false;
+  $("sound-row").hidden = false;
+  $("notify").hidden = !("Notification" in window) || Notification.permission !== "default";
   $("whoami").textContent = `${user.display_name} (${user.agency})`;
-  const client = new HubClient();
+  const client = new HubClient({ outboxKey: `liaison.outbox.${user.username}` });
   state.client = client;
   client.addEventListener("state", (e) => {
     setConn(e.detail.state);
-    if (e.detail.state === "ended") $("chat-error").textContent = "Your session ended. Log in again.";
+    if (e.detail.state === "ended") {
+      $("session-msg").textContent = t("auth.session_ended");
+      $("session-msg").hidden = false;
+    }
   });
-  client.addEventListener("message", (e) => onMessage(e.detail));
-  client.addEventListener("ack", (e) => markAcked(e.detail));
-  client.addEventListener("presence", (e) => onPresence(e.detail));
-  client.addEventListener("typing", (e) => onTyping(e.detail));
-  client.addEventListener("reset", (e) => { if (state.channel && e.detail.channel === state.channel.id) openChannel(state.channel); });
-  client.addEventListener("hub-error", (e) => { $("chat-error").textContent = `${e.detail.code}: ${e.detail.reason}`; });
+  client.addEventListener("hub-error", (e) => {
+    if (e.detail.ref && String(e.detail.ref).startsWith("ack:")) return;
+    $("chat-error").textContent = `${e.detail.code}: ${e.detail.reason}`;
+  });
+  client.addEventListener("board", (e) => {
+    if (!state.op || e.detail.operation !== state.op.id) return;
+    state.board = fromFrame(e.detail);
+    refreshAll();
+  });
+  client.addEventListener("op_event", (e) => {
+    const f = e.detail;
+    if (!state.op || !state.board || f.feed !== `ops:${state.op.id}`) return;
+    apply(state.board, f);
+    state.cases.onEvent(f);
+    state.alerts.onEvent(f);
+    renderBoardTab();
+  });
+  client.addEventListener("presence", () => refreshOnline());
+  state.chat = new Chat({ client, me: state.me, notify });
+  state.cases = new Cases({ me: state.me, getBoard: () => state.board });
+  state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify });
   client.connect();
   const { operations } = await api("/api/operations");
-  const select = $("operations");
-  select.replaceChildren(...operations.map((op) => {
-    const o = document.createElement("option");
-    o.value = op.id;
-    o.textContent = `${op.code} — ${op.name}`;
-    return o;
-  }));
   state.operations = new Map(operations.map((op) => [op.id, op]));
-  if (operations.length) await openOperation(operations[0].id);
+  $("operations").replaceChildren(...operations.map((op) => el("option", { value: op.id, text: `${op.code} — ${op.name}` })));
+  const saved = localStorage.getItem("liaison.operation");
+  const first = operations.find((op) => op.id === saved) || operations[0];
+  if (first) { $("operations").value = first.id; await openOperation(first.id); }
 }
 
 async function openOperation(opId) {
   const op = state.operations.get(opId);
-  state.operation = op;
-  const banner = $("classification");
-  banner.textContent = op.classification;
-  show(banner, Boolean(op.classification));
-  const { channels } = await api(`/api/operations/${encodeURIComponent(opId)}/channels`);
-  $("channels").replaceChildren(...channels.map((ch) => {
-    const li = document.createElement("li");
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = `# ${ch.name}${ch.restricted ? " (restricted)" : ""}`;
-    b.dataset.channel = ch.id;
-    b.addEventListener("click", () => openChannel(ch));
-    li.append(b);
-    return li;
-  }));
-  if (channels.length) await openChannel(channels[0]);
+  if (state.op) state.client.unsubscribe(`ops:${state.op.id}`);
+  state.op = op;
+  state.board = null;
+  localStorage.setItem("liaison.operation", op.id);
+  state.me.canPost = op.role === "coordinator" || op.role === "member" || (state.me.is_admin && !op.role);
+  $("classification").textContent = op.classification;
+  $("classification").hidden = !op.classification;
+  $("board-link").href = `/board.html?op=${encodeURIComponent(op.id)}`;
+  $("composer").hidden = !state.me.canPost;
+  $("new-case").hidden = !state.me.canPost;
+  state.client.subscribeBoard(op.id);
+  state.cases.setOperation(op);
+  state.alerts.setOperation(op);
+  await state.chat.setOperation(op);
 }
 
-async function openChannel(ch) {
-  if (state.channel && state.channel.id !== ch.id) state.client.unsubscribe(state.channel.id);
-  state.channel = ch;
-  for (const b of $("channels").querySelectorAll("button")) {
-    b.setAttribute("aria-current", String(b.dataset.channel === ch.id));
+function refreshAll() {
+  state.cases.renderList();
+  state.alerts.render();
+  renderBoardTab();
+}
+
+function renderBoardTab() {
+  if (state.board && !$("panel-board").hidden) renderBoard($("board"), state.board);
+}
+
+let onlineTimer = null;
+// Who is online in the operation (for the board): after presence changes, at most every 2 s.
+function refreshOnline() {
+  if (onlineTimer) return;
+  onlineTimer = setTimeout(async () => {
+    onlineTimer = null;
+    if (!state.op || !state.board) return;
+    try {
+      const { online } = await api(`/api/operations/${encodeURIComponent(state.op.id)}/presence`);
+      state.board.online = online;
+      renderBoardTab();
+    } catch { /* the connection indicator says what is wrong */ }
+  }, 2000);
+}
+
+setInterval(() => { renderBoardTab(); refreshOnline(); }, 15000);   // staleness moves on
+
+// --- tabs (arrow keys move between them, as WAI-ARIA tabs do) -------------------------
+
+function selectTab(name, focus = false) {
+  for (const n of TABS) {
+    const tab = $(`tab-${n}`);
+    const on = n === name;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`panel-${n}`).hidden = !on;
+    if (on && focus) tab.focus();
   }
-  $("channel-title").textContent = `# ${ch.name}`;
-  $("channel-topic").textContent = ch.topic || "";
-  $("messages").replaceChildren();
-  $("presence").replaceChildren();
-  const { messages, has_more } = await api(`/api/channels/${encodeURIComponent(ch.id)}/messages?limit=50`);
-  for (const m of messages) appendMessage(m);
-  state.oldest = messages.length ? messages[0].seq : null;
-  show($("older"), has_more);
-  const last = messages.length ? messages[messages.length - 1].seq : 0;
-  state.client.lastSeq.set(ch.id, last);
-  state.client.subscribe(ch.id, last);
+  if (name === "board") renderBoardTab();
+  if (name === "alerts") state.alerts?.loadSilences();
+  if (name === "chat" && state.chat?.current) state.chat.renderMessages();
 }
 
-async function loadOlder() {
-  if (!state.channel || state.oldest === null) return;
-  const { messages, has_more } = await api(
-    `/api/channels/${encodeURIComponent(state.channel.id)}/messages?limit=50&before_seq=${state.oldest}`);
-  const list = $("messages");
-  const first = list.firstChild;
-  for (const m of messages) list.insertBefore(renderMessage(m), first);
-  if (messages.length) state.oldest = messages[0].seq;
-  show($("older"), has_more);
-}
-
-function renderMessage(m) {
-  const li = document.createElement("li");
-  li.dataset.seq = m.seq;
-  li.className = m.priority;
-  const meta = document.createElement("span");
-  meta.className = "meta";
-  meta.textContent = `${new Date(m.ts * 1000).toLocaleTimeString()} ${m.sender_name} · ${m.agency}`;
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = m.text;            // never interpreted as HTML
-  li.append(meta, text);
-  return li;
-}
-
-function appendMessage(m) {
-  const list = $("messages");
-  const pending = m.client_msg_id ? list.querySelector(`li[data-pending="${CSS.escape(m.client_msg_id)}"]`) : null;
-  if (pending) pending.remove();
-  list.append(renderMessage(m));
-  list.scrollTop = list.scrollHeight;
-}
-
-function onMessage(m) {
-  if (!state.channel || m.channel !== state.channel.id) return;
-  if ($("messages").querySelector(`li[data-seq="${m.seq}"]`)) return;
-  appendMessage(m);
-}
-
-function markAcked(ack) {
-  const li = $("messages").querySelector(`li[data-pending="${CSS.escape(ack.client_msg_id)}"]`);
-  if (li) li.remove();     // the live message frame shows it with its seq
-}
-
-function onSend(ev) {
-  ev.preventDefault();
-  const input = $("text");
-  const text = input.value.trim();
-  if (!text || !state.channel) return;
-  const id = state.client.publish(state.channel.id, text, $("priority").value);
-  const li = document.createElement("li");
-  li.className = "pending";
-  li.dataset.pending = id;
-  li.textContent = `${text} (sending…)`;
-  $("messages").append(li);
-  input.value = "";
-}
-
-function onPresence(p) {
-  if (!state.channel || p.channel !== state.channel.id) return;
-  $("presence").replaceChildren(...p.users.map((u) => {
-    const li = document.createElement("li");
-    li.textContent = `${u.display_name} · ${u.agency}`;
-    return li;
-  }));
-}
-
-function onTyping(t) {
-  if (!state.channel || t.channel !== state.channel.id) return;
-  $("typing").textContent = `${t.display_name} is typing…`;
-  clearTimeout(state.typingTimer);
-  state.typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 3000);
+function setupTabs() {
+  for (const n of TABS) {
+    const tab = $(`tab-${n}`);
+    tab.addEventListener("click", () => selectTab(n));
+    tab.addEventListener("keydown", (ev) => {
+      const i = TABS.indexOf(n);
+      if (ev.key === "ArrowRight") selectTab(TABS[(i + 1) % TABS.length], true);
+      else if (ev.key === "ArrowLeft") selectTab(TABS[(i + TABS.length - 1) % TABS.length], true);
+      else return;
+      ev.preventDefault();
+    });
+  }
 }
 
 boot();

@@ -201,6 +201,7 @@ export async function api(path, options = {}) {
     const err = new Error((data && data.error && data.error.message) || r.statusText);
     err.status = r.status;
     err.code = data && data.error && data.error.code;
+    err.body = data;
     throw err;
   }
   return data;

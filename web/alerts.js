@@ -1,0 +1,132 @@
+// Alerts: the panel (acknowledge, resolve, silence with a reason), the banner that
+// keeps firing critical alerts in sight until acknowledged, and their notifications.
+import { api } from "/protocol.js";
+import { $, el, fmtTime } from "/dom.js";
+import { t, word } from "/i18n.js";
+import { view } from "/board-model.js";
+
+const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
+
+export class Alerts {
+  constructor({ me, getBoard, notify }) {
+    this.me = me;
+    this.getBoard = getBoard;
+    this.notify = notify;
+    this.op = null;
+    this.silences = [];
+    this.told = new Set();           // alert:step:reminder already notified
+  }
+
+  setOperation(op) {
+    this.op = op;
+    this.silences = [];
+    this.loadSilences();
+  }
+
+  base() { return `/api/operations/${encodeURIComponent(this.op.id)}`; }
+
+  async loadSilences() {
+    if (!this.op) return;
+    try {
+      ({ silences: this.silences } = await api(`${this.base()}/silences`));
+    } catch { this.silences = []; }
+    this.render();
+  }
+
+  onEvent(f) {
+    if (f.kind === "silence") { this.loadSilences(); return; }
+    if (f.kind !== "alert") return;
+    const a = f.record || {};
+    if (f.action === "fired" && a.severity === "critical") {
+      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary);
+    }
+    if (f.action === "notified" && (f.notice?.users || []).includes(this.me.username)) {
+      this.tell(`${f.id}:${f.notice.step}:${f.notice.reminder}`,
+        t("alert.notify_you", { step: f.notice.step + 1 }), a.summary);
+    }
+    this.render();
+  }
+
+  tell(key, title, body) {
+    if (this.told.has(key)) return;
+    this.told.add(key);
+    this.notify("alert", title, body);
+  }
+
+  render() {
+    const board = this.getBoard();
+    if (!board) return;
+    const active = view(board).alerts;
+    const resolved = [...board.alerts.values()].filter((a) => a.state === "resolved")
+      .sort((a, b) => b.first_at - a.first_at).slice(0, 10);
+    const count = active.filter((a) => a.state === "firing").length;
+    $("alert-count").textContent = String(count);
+    $("alert-count").hidden = count === 0;
+    document.title = count ? `(${count}) ${t("app.title")}` : t("app.title");
+    $("alert-list").replaceChildren(...(active.length ? active.map((a) => this.item(a)) : [el("li", { class: "none", text: t("board.none") })]));
+    $("resolved-list").replaceChildren(...resolved.map((a) => this.item(a)));
+    const now = Date.now() / 1000;
+    const live = this.silences.filter((s) => s.ends_at === null || s.ends_at > now);
+    $("silence-list").replaceChildren(...(live.length ? live.map((s) => el("li", {},
+      el("span", { text: `${s.reason} · ${s.created_by} · ${s.matchers.map((m) => `${m.label}${m.op}${m.value}`).join(", ")} · ${s.ends_at ? t("alert.until", { time: fmtTime(s.ends_at) }) : t("alert.until_resolved")}` }),
+      this.me.canPost ? el("button", { type: "button", onclick: () => this.expire(s), text: t("alert.end_silence") }) : null))
+      : [el("li", { class: "none", text: t("board.none") })]));
+    this.renderBanner(active);
+  }
+
+  item(a) {
+    const parts = [word("alert", a.state)];
+    if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
+    if (a.step !== null && a.step !== undefined) parts.push(t("board.step", { step: a.step + 1 }));
+    if (a.silenced_by) parts.push(t("board.silenced"));
+    if (a.occurrences > 1) parts.push(t("board.occurrences", { n: a.occurrences }));
+    const li = el("li", { class: `alert-row ${a.state} sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
+      el("span", { class: `sev sev-${a.severity}`, text: word("sev", a.severity) }),
+      a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+      el("strong", { text: a.summary }),
+      el("span", { class: "meta", text: ` ${parts.join(" · ")} · ${fmtTime(a.first_at)}` }));
+    if (this.me.canPost && a.state !== "resolved") {
+      const actions = el("div", { class: "row" });
+      if (a.state === "firing") actions.append(el("button", { type: "button", class: "primary ack", onclick: () => this.act(a, "ack"), text: t("alert.ack") }));
+      actions.append(el("button", { type: "button", class: "resolve", onclick: () => this.act(a, "resolve"), text: t("alert.resolve") }));
+      if (!a.silenced_by) actions.append(this.silenceForm(a));
+      li.append(actions);
+    }
+    return li;
+  }
+
+  silenceForm(a) {
+    const reason = el("input", { name: "reason", required: true, maxlength: 500, "aria-label": t("alert.silence_reason"), placeholder: t("alert.silence_reason") });
+    const duration = el("select", { name: "duration", "aria-label": t("alert.silence_for") },
+      ...DURATIONS.map((d) => el("option", { value: d, text: d })));
+    return el("form", { class: "row silence", onsubmit: (ev) => { ev.preventDefault(); this.silence(a, reason.value, duration.value); } },
+      reason, duration, el("button", { type: "submit", text: t("alert.silence") }));
+  }
+
+  renderBanner(active) {
+    const critical = active.filter((a) => a.state === "firing" && a.severity === "critical");
+    const banner = $("critical");
+    banner.hidden = critical.length === 0;
+    banner.replaceChildren(...critical.slice(0, 3).map((a) => el("div", { class: "row", "data-alert": a.id },
+      el("strong", { text: `${t("alert.critical_now")}: ${a.summary}` }),
+      this.me.canPost ? el("button", { type: "button", onclick: () => this.act(a, "ack"), text: t("alert.ack") }) : null)));
+  }
+
+  async act(a, action) {
+    try {
+      await api(`${this.base()}/alerts/${encodeURIComponent(a.id)}/${action}`, { body: {} });
+      $("alert-msg").textContent = "";
+    } catch (err) { $("alert-msg").textContent = err.message; }
+  }
+
+  async silence(a, reason, duration) {
+    try {
+      await api(`${this.base()}/silences`, { body: { matchers: [{ label: "alert", value: a.id }], duration, reason } });
+      $("alert-msg").textContent = "";
+    } catch (err) { $("alert-msg").textContent = err.message; }
+  }
+
+  async expire(s) {
+    try { await api(`${this.base()}/silences/${encodeURIComponent(s.id)}/expire`, { body: {} }); } catch (err) { $("alert-msg").textContent = err.message; }
+  }
+}

@@ -1,0 +1,252 @@
+// Cases: a list ranked by urgency (from the live board), a detail view with the
+// timeline, and create/update/comment/assign/close with conflict handling.
+import { api } from "/protocol.js";
+import { $, el, richText, fmtTime } from "/dom.js";
+import { t, word } from "/i18n.js";
+import { view } from "/board-model.js";
+
+// JSON with sorted keys, to compare values whatever order their keys came in.
+function canon(v) {
+  if (Array.isArray(v)) return `[${v.map(canon).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon(v[k])}`).join(",")}}`;
+  return JSON.stringify(v ?? null);
+}
+
+const CATEGORIES = ["incident", "request", "complaint", "casualty", "detention", "other"];
+const SEVERITIES = ["info", "minor", "major", "critical"];
+const STATUSES = ["open", "in_progress", "resolved", "closed"];
+
+export class Cases {
+  constructor({ me, getBoard, members }) {
+    this.me = me;
+    this.getBoard = getBoard;
+    this.members = members;          // () -> [{username, display_name, agency}]
+    this.op = null;
+    this.openId = null;
+    this.editing = null;             // {id, version} while the form edits a case
+    $("new-case").addEventListener("click", () => this.showForm(null));
+    $("case-filter").addEventListener("change", () => this.renderList());
+    $("case-form").addEventListener("submit", (ev) => { ev.preventDefault(); this.save(); });
+    $("case-cancel").addEventListener("click", () => this.hideForm());
+    $("comment-form").addEventListener("submit", (ev) => { ev.preventDefault(); this.comment(); });
+    $("case-back").addEventListener("click", () => this.closeDetail());
+    this.fillSelect($("case-category"), CATEGORIES, "cat");
+    this.fillSelect($("case-severity"), SEVERITIES, "sev");
+    this.fillSelect($("case-status"), STATUSES, "status");
+  }
+
+  fillSelect(select, values, kind) {
+    select.replaceChildren(...values.map((v) => el("option", { value: v, text: word(kind, v) })));
+  }
+
+  retranslate() {
+    this.fillSelect($("case-category"), CATEGORIES, "cat");
+    this.fillSelect($("case-severity"), SEVERITIES, "sev");
+    this.fillSelect($("case-status"), STATUSES, "status");
+    this.renderList();
+    if (this.openId) this.openDetail(this.openId);
+  }
+
+  setOperation(op) {
+    this.op = op;
+    this.closeDetail();
+    this.hideForm();
+    this.renderList();
+  }
+
+  base() { return `/api/operations/${encodeURIComponent(this.op.id)}/cases`; }
+
+  // --- list -----------------------------------------------------------------------
+
+  renderList() {
+    const board = this.getBoard();
+    if (!board) return;
+    const all = $("case-filter").value === "all";
+    const rows = all
+      ? [...board.cases.values()].sort((a, b) => b.updated_at - a.updated_at)
+      : view(board).openCases;
+    $("case-list").replaceChildren(...(rows.length ? rows.map((c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
+      el("button", { type: "button", class: "linkish", onclick: () => this.openDetail(c.id) },
+        el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
+        c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+        el("strong", { text: c.title })),
+      el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ${fmtTime(c.updated_at)}` })))
+      : [el("li", { class: "none", text: t("board.none") })]));
+  }
+
+  // --- live updates ---------------------------------------------------------------
+
+  onEvent(f) {
+    if (f.kind !== "case" && f.kind !== "alert") return;
+    this.renderList();
+    const touches = f.kind === "case" ? f.id === this.openId : f.record?.case_id === this.openId;
+    if (!touches) return;
+    if (this.editing && this.editing.id === f.id && f.version > this.editing.version) {
+      $("case-form-msg").textContent = t("case.changed_meanwhile", { actor: f.actor });
+    }
+    this.openDetail(this.openId, { keepForm: true });
+  }
+
+  // --- detail ---------------------------------------------------------------------
+
+  async openDetail(id, { keepForm = false } = {}) {
+    this.openId = id;
+    let c;
+    let timeline;
+    try {
+      c = await api(`${this.base()}/${encodeURIComponent(id)}`);
+      ({ timeline } = await api(`${this.base()}/${encodeURIComponent(id)}/timeline`));
+    } catch (err) {
+      $("case-msg").textContent = err.message;
+      return;
+    }
+    if (this.openId !== id) return;
+    this.current = c;
+    $("case-list-part").hidden = true;
+    $("case-detail").hidden = false;
+    if (!keepForm) this.hideForm();
+    $("case-title").textContent = c.title;
+    const loc = c.location || {};
+    const fields = Object.entries(c.fields || {}).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    $("case-facts").replaceChildren(
+      el("dt", { text: t("case.severity") }), el("dd", {}, el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) })),
+      el("dt", { text: t("case.status") }), el("dd", { text: word("status", c.status) }),
+      el("dt", { text: t("case.category") }), el("dd", { text: word("cat", c.category) }),
+      el("dt", { text: t("case.place") }), el("dd", { text: [loc.place, loc.lat !== undefined ? `${loc.lat}, ${loc.lon}` : null].filter(Boolean).join(" · ") || "—" }),
+      el("dt", { text: t("case.assignees") }), el("dd", { text: (c.assignees || []).join(", ") || "—" }),
+      el("dt", { text: t("case.fields") }), el("dd", { text: fields || "—" }),
+      el("dt", { text: t("case.reported") }), el("dd", { text: `${c.reporting_agency} · ${c.created_by} · ${fmtTime(c.created_at)}` }),
+      el("dt", { text: t("case.updated") }), el("dd", { text: `${c.updated_by} · ${fmtTime(c.updated_at)} · v${c.version}` }),
+      ...(c.exercise ? [el("dt", { text: t("board.exercise") }), el("dd", { text: t("case.exercise") })] : []),
+    );
+    $("case-description").replaceChildren(richText(c.description || ""));
+    $("case-actions").replaceChildren(...(this.me.canPost ? [
+      el("button", { type: "button", onclick: () => this.showForm(this.current), text: t("case.edit") }),
+      el("button", { type: "button", onclick: () => this.assignMe(), text: t("case.assign_me") }),
+      c.status !== "closed" ? el("button", { type: "button", class: "danger", onclick: () => this.quick({ status: "closed" }), text: t("case.close") }) : null,
+    ].filter(Boolean) : []));
+    $("comment-form").hidden = !this.me.canPost;
+    $("timeline").replaceChildren(...timeline.map((e) => el("li", { class: e.kind },
+      el("span", { class: "meta", text: `${fmtTime(e.ts)} · ${e.actor} · ` }),
+      el("span", { text: this.describe(e) }))));
+  }
+
+  describe(e) {
+    if (e.kind === "alert") return t(`case.tl.alert_${e.action}`, { summary: e.record?.summary || "" }) ;
+    if (e.action === "commented") return `${t("case.tl.commented")}: ${e.comment?.text || ""}`;
+    const changes = Object.entries(e.changes || {}).map(([k, [a, b]]) => {
+      const kind = k === "severity" ? "sev" : k === "status" ? "status" : k === "category" ? "cat" : null;
+      const show = (v) => (kind ? word(kind, v) : (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v ?? "—")));
+      return `${t(`case.${k}`)}: ${show(a)} → ${show(b)}`;
+    });
+    return [t(`case.tl.${e.action}`), ...changes].join(" · ");
+  }
+
+  closeDetail() {
+    this.openId = null;
+    $("case-detail").hidden = true;
+    $("case-list-part").hidden = false;
+  }
+
+  // --- writing --------------------------------------------------------------------
+
+  showForm(c) {
+    // base: the case as it was when editing began; only what the user changed from it is sent,
+    // so a save after a conflict keeps the other person's changes to other fields.
+    this.editing = c ? { id: c.id, version: c.version, base: c } : null;
+    const f = $("case-form");
+    f.hidden = false;
+    $("case-form-msg").textContent = "";
+    $("case-form-title").textContent = c ? t("case.edit") : t("case.new");
+    f.elements.title.value = c?.title || "";
+    f.elements.description.value = c?.description || "";
+    f.elements.category.value = c?.category || "incident";
+    f.elements.severity.value = c?.severity || "major";
+    f.elements.status.value = c?.status || "open";
+    f.elements.status.disabled = !c;
+    f.elements.place.value = c?.location?.place || "";
+    f.elements.lat.value = c?.location?.lat ?? "";
+    f.elements.lon.value = c?.location?.lon ?? "";
+    f.elements.assignees.value = (c?.assignees || []).join(", ");
+    f.elements.casualties.value = c?.fields?.casualties ?? "";
+    f.elements.people_affected.value = c?.fields?.people_affected ?? "";
+    f.elements.exercise.checked = !!c?.exercise;
+    f.elements.title.focus();
+  }
+
+  hideForm() { $("case-form").hidden = true; this.editing = null; }
+
+  formData() {
+    const f = $("case-form").elements;
+    const location = {};
+    if (f.place.value.trim()) location.place = f.place.value.trim();
+    if (f.lat.value !== "" && f.lon.value !== "") { location.lat = Number(f.lat.value); location.lon = Number(f.lon.value); }
+    const fields = {};
+    for (const k of ["casualties", "people_affected"]) if (f[k].value !== "") fields[k] = Number(f[k].value);
+    const data = {
+      title: f.title.value.trim(), description: f.description.value, category: f.category.value,
+      severity: f.severity.value, assignees: f.assignees.value.split(",").map((s) => s.trim()).filter(Boolean),
+      location: Object.keys(location).length ? location : null, fields, exercise: f.exercise.checked,
+    };
+    if (this.editing) data.status = f.status.value;
+    return data;
+  }
+
+  async save() {
+    const data = this.formData();
+    try {
+      if (this.editing) {
+        const base = this.editing.base;
+        const before = (k, v) => (k === "fields"
+          ? Object.fromEntries(Object.keys(v).map((f) => [f, (base.fields || {})[f]]))
+          : base[k] ?? (k === "location" ? null : base[k]));
+        const changed = Object.fromEntries(Object.entries(data).filter(([k, v]) => canon(v) !== canon(before(k, v))));
+        if (!Object.keys(changed).length) { this.hideForm(); return; }
+        const res = await api(`${this.base()}/${encodeURIComponent(this.editing.id)}`,
+          { method: "PATCH", body: { ...changed, version: this.editing.version } });
+        this.hideForm();
+        await this.openDetail(res.id);
+      } else {
+        const res = await api(this.base(), { body: data });
+        this.hideForm();
+        await this.openDetail(res.id);
+      }
+    } catch (err) {
+      if (err.status === 409 && err.body?.current) {
+        // Someone else saved first: keep what was typed, show theirs, save again knowingly.
+        this.editing.version = err.body.current.version;
+        $("case-form-msg").textContent = t("case.conflict", { actor: err.body.current.updated_by });
+        this.current = err.body.current;
+      } else {
+        $("case-form-msg").textContent = err.message;
+      }
+    }
+  }
+
+  async quick(changes) {
+    try {
+      await api(`${this.base()}/${encodeURIComponent(this.current.id)}`,
+        { method: "PATCH", body: { ...changes, version: this.current.version } });
+    } catch (err) {
+      $("case-msg").textContent = err.status === 409 ? t("case.conflict", { actor: err.body?.current?.updated_by }) : err.message;
+    }
+    await this.openDetail(this.current.id);
+  }
+
+  assignMe() {
+    const set = new Set(this.current.assignees || []);
+    set.add(this.me.username);
+    return this.quick({ assignees: [...set] });
+  }
+
+  async comment() {
+    const input = $("comment-text");
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      await api(`${this.base()}/${encodeURIComponent(this.openId)}/comments`, { body: { text } });
+      input.value = "";
+    } catch (err) { $("case-msg").textContent = err.message; }
+    await this.openDetail(this.openId);
+  }
+}

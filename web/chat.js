@@ -1,0 +1,242 @@
+// The chat panel: channel list with unread and mention badges, message pane with
+// scroll-back, live messages, presence, typing, @mentions, urgent messages with
+// acknowledgements, and a composer that keeps drafts and queues while offline.
+import { api } from "/protocol.js";
+import { $, el, richText, mentions, fmtTime } from "/dom.js";
+import { t } from "/i18n.js";
+
+const PAGE = 50;
+
+export class Chat {
+  constructor({ client, me, notify }) {
+    this.client = client;
+    this.me = me;
+    this.notify = notify;            // (kind, title, body) for desktop notifications
+    this.channels = new Map();       // id -> channel
+    this.cache = new Map();          // id -> Map(seq -> message)
+    this.receipts = new Map();       // id -> Map(seq of urgent -> Set(display))
+    this.unread = new Map();
+    this.mentioned = new Map();
+    this.current = null;
+    this.oldest = new Map();
+    this.hasMore = new Map();
+    this.typingTimer = null;
+    this.names = [me.username, me.agency];
+
+    client.addEventListener("message", (e) => this.onMessage(e.detail));
+    client.addEventListener("ack", () => this.renderPending());
+    client.addEventListener("rejected", (e) => this.onRejected(e.detail));
+    client.addEventListener("presence", (e) => this.onPresence(e.detail));
+    client.addEventListener("typing", (e) => this.onTyping(e.detail));
+    client.addEventListener("reset", (e) => { if (this.current && e.detail.channel === this.current.id) this.open(this.current); });
+    client.addEventListener("state", () => this.renderPending());
+
+    $("composer").addEventListener("submit", (ev) => { ev.preventDefault(); this.send(); });
+    $("text").addEventListener("input", () => this.onInput());
+    $("text").addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); this.send(); }
+    });
+    $("older").addEventListener("click", () => this.loadOlder());
+  }
+
+  // --- channels -------------------------------------------------------------------
+
+  async setOperation(op) {
+    for (const id of this.channels.keys()) this.client.unsubscribe(id);
+    this.channels.clear();
+    this.cache.clear();
+    this.current = null;
+    const { channels } = await api(`/api/operations/${encodeURIComponent(op.id)}/channels`);
+    for (const ch of channels) {
+      this.channels.set(ch.id, ch);
+      this.cache.set(ch.id, new Map());
+      const read = Number(localStorage.getItem(this.readKey(ch.id)) ?? ch.last_seq);
+      this.unread.set(ch.id, Math.max(0, ch.last_seq - read));
+      this.mentioned.set(ch.id, 0);
+      this.client.subscribe(ch.id, ch.last_seq);     // live from now; history over REST
+    }
+    this.renderChannels();
+    const first = channels.find((c) => c.id === localStorage.getItem(`liaison.channel.${op.id}`)) || channels[0];
+    if (first) await this.open(first);
+  }
+
+  readKey(id) { return `liaison.read.${this.me.username}.${id}`; }
+
+  renderChannels() {
+    $("channels").replaceChildren(...[...this.channels.values()].map((ch) => {
+      const unread = this.unread.get(ch.id) || 0;
+      const mention = this.mentioned.get(ch.id) || 0;
+      const label = `# ${ch.name}${ch.restricted ? ` (${t("chat.restricted")})` : ""}`;
+      return el("li", {},
+        el("button", { type: "button", "data-channel": ch.id, "aria-current": String(this.current?.id === ch.id),
+          onclick: () => this.open(ch) },
+          el("span", { text: label }),
+          el("span", {},
+            mention ? el("span", { class: "badge mention", title: t("chat.mentions"), text: `@${mention}` }) : null,
+            unread ? el("span", { class: "badge unread", title: t("chat.unread"), text: String(unread) }) : null)));
+    }));
+  }
+
+  async open(ch) {
+    this.current = ch;
+    localStorage.setItem(`liaison.channel.${ch.operation_id}`, ch.id);
+    $("channel-title").textContent = `# ${ch.name}`;
+    $("channel-topic").textContent = ch.topic || "";
+    $("presence").replaceChildren();
+    $("typing").textContent = "";
+    $("text").value = localStorage.getItem(this.draftKey()) || "";
+    const { messages, has_more } = await api(`/api/channels/${encodeURIComponent(ch.id)}/messages?limit=${PAGE}`);
+    if (this.current !== ch) return;
+    for (const m of messages) this.store(m);
+    this.oldest.set(ch.id, messages.length ? messages[0].seq : null);
+    this.hasMore.set(ch.id, has_more);
+    this.markRead(ch.id);
+    this.renderMessages();
+    this.renderChannels();
+    this.client.sendSubscribe(ch.id);   // presence for this channel comes with (re)subscribing
+  }
+
+  markRead(id) {
+    const cache = this.cache.get(id);
+    const last = Math.max(this.channels.get(id)?.last_seq || 0, ...(cache ? cache.keys() : []));
+    localStorage.setItem(this.readKey(id), String(last));
+    this.unread.set(id, 0);
+    this.mentioned.set(id, 0);
+  }
+
+  async loadOlder() {
+    const ch = this.current;
+    if (!ch || this.oldest.get(ch.id) === null) return;
+    const { messages, has_more } = await api(
+      `/api/channels/${encodeURIComponent(ch.id)}/messages?limit=${PAGE}&before_seq=${this.oldest.get(ch.id)}`);
+    for (const m of messages) this.store(m);
+    if (messages.length) this.oldest.set(ch.id, messages[0].seq);
+    this.hasMore.set(ch.id, has_more);
+    this.renderMessages({ keepScroll: true });
+  }
+
+  // --- messages -------------------------------------------------------------------
+
+  store(m) {
+    const cache = this.cache.get(m.channel);
+    if (!cache) return false;
+    if (cache.has(m.seq)) return false;
+    cache.set(m.seq, m);
+    if (m.ack_of) {
+      const byChannel = this.receipts.get(m.channel) || new Map();
+      this.receipts.set(m.channel, byChannel);
+      const who = byChannel.get(m.ack_of) || new Map();
+      who.set(m.sender, `${m.sender_name} (${m.agency})`);
+      byChannel.set(m.ack_of, who);
+    }
+    return true;
+  }
+
+  onMessage(m) {
+    if (!this.store(m)) return;
+    const ch = this.channels.get(m.channel);
+    if (!ch) return;
+    ch.last_seq = Math.max(ch.last_seq, m.seq);
+    const mine = m.sender === this.me.username;
+    const forMe = !mine && !m.ack_of && mentions(m.text, this.names);
+    if (!mine && !m.ack_of && (m.priority === "urgent" || forMe)) {
+      this.notify(m.priority === "urgent" ? "urgent" : "mention",
+        `${m.sender_name} (${m.agency}) · #${ch.name}`, m.text);
+    }
+    if (this.current && m.channel === this.current.id && document.visibilityState !== "hidden") {
+      this.markRead(m.channel);
+      this.renderMessages({ follow: true });
+    } else if (!mine && !m.ack_of) {
+      this.unread.set(m.channel, (this.unread.get(m.channel) || 0) + 1);
+      if (forMe) this.mentioned.set(m.channel, (this.mentioned.get(m.channel) || 0) + 1);
+    }
+    if (m.ack_of && this.current && m.channel === this.current.id) this.renderMessages({ follow: false });
+    this.renderChannels();
+  }
+
+  renderMessages({ follow = true, keepScroll = false } = {}) {
+    const ch = this.current;
+    if (!ch) return;
+    const list = $("messages");
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const before = list.scrollHeight - list.scrollTop;
+    const msgs = [...this.cache.get(ch.id).values()].filter((m) => !m.ack_of).sort((a, b) => a.seq - b.seq);
+    list.replaceChildren(...msgs.map((m) => this.renderMessage(m)), ...this.pendingItems(ch.id));
+    $("older").hidden = !this.hasMore.get(ch.id);
+    if (keepScroll) list.scrollTop = list.scrollHeight - before;
+    else if (follow || atBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  renderMessage(m) {
+    const mine = m.sender === this.me.username;
+    const forMe = !mine && mentions(m.text, this.names);
+    const li = el("li", { "data-seq": m.seq, class: `${m.priority}${forMe ? " mention" : ""}` },
+      el("span", { class: "meta", text: `${fmtTime(m.ts)} · ${m.sender_name} (${m.agency})` }),
+      m.priority !== "normal" ? el("strong", { class: "prio", text: `${t(`msg.${m.priority}`)} ` }) : null,
+      el("span", { class: "text" }, richText(m.text, { mentions: this.names })));
+    if (m.priority === "urgent") {
+      const who = this.receipts.get(m.channel)?.get(m.seq) || new Map();
+      const acked = who.has(this.me.username);
+      li.append(el("div", { class: "acks" },
+        el("span", { text: who.size ? t("chat.acked_by", { names: [...who.values()].join(", ") }) : t("chat.not_acked") }),
+        !mine && !acked && this.me.canPost
+          ? el("button", { type: "button", class: "ack-msg", onclick: () => this.acknowledge(m) , text: t("chat.acknowledge") })
+          : null));
+    }
+    return li;
+  }
+
+  pendingItems(channel) {
+    const queued = this.client.state !== "live";
+    return this.client.pending(channel).map((f) => el("li", { class: `pending ${f.priority}`, "data-pending": f.client_msg_id },
+      el("span", { class: "meta", text: queued ? t("chat.queued") : t("chat.sending") }),
+      el("span", { class: "text", text: f.text })));
+  }
+
+  renderPending() { if (this.current) this.renderMessages({ follow: false }); }
+
+  acknowledge(m) {
+    this.client.send({ type: "publish", channel: m.channel, ack_of: m.seq, ref: `ack:${m.seq}` })
+      || api(`/api/channels/${encodeURIComponent(m.channel)}/messages/${m.seq}/ack`, { body: {} }).catch(() => {});
+  }
+
+  onRejected({ frame, error }) {
+    $("chat-error").textContent = t("chat.rejected", { text: frame.text.slice(0, 40), reason: error.reason });
+    this.renderPending();
+  }
+
+  // --- composer -------------------------------------------------------------------
+
+  draftKey() { return `liaison.draft.${this.me.username}.${this.current?.id}`; }
+
+  onInput() {
+    if (!this.current) return;
+    localStorage.setItem(this.draftKey(), $("text").value);
+    this.client.typing(this.current.id);
+  }
+
+  send() {
+    const input = $("text");
+    const text = input.value.trim();
+    if (!text || !this.current) return;
+    this.client.publish(this.current.id, text, $("priority").value);   // queued if offline
+    input.value = "";
+    localStorage.removeItem(this.draftKey());
+    $("priority").value = "normal";
+    this.renderMessages({ follow: true });
+  }
+
+  // --- presence and typing ----------------------------------------------------------
+
+  onPresence(p) {
+    if (!this.current || p.channel !== this.current.id) return;
+    $("presence").replaceChildren(...p.users.map((u) => el("li", { text: `${u.display_name} (${u.agency})` })));
+  }
+
+  onTyping(x) {
+    if (!this.current || x.channel !== this.current.id) return;
+    $("typing").textContent = t("chat.typing", { name: x.display_name });
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 3000);
+  }
+}
