@@ -221,3 +221,31 @@ async def test_the_french_catalogue_switches_every_visible_string(
             "[data-i18n]", "els => els.map(e => [e.dataset.i18n, e.textContent])")
         assert all(text == fr[key] for key, text in keyed), keyed
     assert await page.text_content("#conn") == fr["conn.live"]
+
+
+async def test_air_gapped_keyboard_usable_and_readable_at_200_percent(
+        browser: Any, running_hub: RunningHub) -> None:
+    # 200% zoom of a 1280-pixel window is a 640-pixel layout.
+    context = await browser.new_context(viewport={"width": 640, "height": 720})
+    page = await context.new_page()
+    origins: set[str] = set()
+    page.on("request", lambda req: origins.add(req.url.split("/", 3)[2]))
+    base = running_hub.url.replace("127.0.0.1", "localhost")
+    await page.goto(base + "/")
+    await page.fill("#login input[name=username]", "alice")
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.press("#login input[name=password]", "Enter")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    for tab in ("chat", "cases", "alerts", "board"):
+        await page.click(f"#tab-{tab}")
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the {tab} screen scrolls sideways at 200%"
+    assert origins == {base.split("/", 3)[2]}  # nothing from anywhere else: no CDN, no fonts
+    # Keyboard: the tabs follow the arrow keys, and focus is visible.
+    await page.focus("#tab-board")
+    await page.keyboard.press("ArrowRight")
+    assert await page.evaluate("document.activeElement.id") == "tab-chat"
+    assert not await page.is_hidden("#panel-chat")
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
