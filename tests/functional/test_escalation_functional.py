@@ -6,12 +6,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hub.clock import ManualClock
 from hub.config import Settings
 from hub.models import ChannelId
-from tests.conftest import RunningHub
+from tests.conftest import PASSWORD, RunningHub
+from tests.procs import HubProcess
 from tests.redis_support import cleanup, new_prefix, redis_url
 
 POLICY = {"id": "default", "steps": [
@@ -194,3 +196,61 @@ async def test_two_nodes_raise_each_alert_and_notify_each_step_exactly_once(
     assert len(notices) == len(set(notices)) == 20  # 3 steps + 1 reminder, once each
     texts = await _channel_texts(b)
     assert len(texts) == len(set(texts)) == 20
+
+
+@pytest.mark.slow
+async def test_two_hub_processes_notify_each_step_once_across_a_kill(
+        start_hub, shared_redis, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Real `liaison serve` processes (so real time, in seconds): the lease holder is
+    killed with SIGKILL in the middle of the escalations; the other finishes them."""
+    seeded: RunningHub = await start_hub(shared_redis)
+    await _setup(seeded)
+    op = seeded.ops["A"].id
+    fast = {"id": "default", "steps": [
+        {"notify": ["assignees", "channel:alerts"], "wait": "1s"},
+        {"notify": ["coordinators", "channel:alerts"], "wait": "2s"},
+        {"notify": ["everyone", "channel:alerts"]}]}
+    r = await seeded.api("POST", f"/api/operations/{op}/policies", "alice", json=fast)
+    assert r.status_code == 200, r.text
+    await seeded.stop()  # releases the lease: the first process takes it
+    settings = {"engine": shared_redis.engine, "redis_prefix": shared_redis.redis_prefix,
+                "alerting_lease_seconds": 2}
+    first = await HubProcess(tmp_path / "1.log", data_dir=tmp_path / "1", **settings).start()
+    second = await HubProcess(tmp_path / "2.log", data_dir=tmp_path / "2", **settings).start()
+    try:
+        async with httpx.AsyncClient(base_url=second.url, timeout=10) as http:
+            r = await http.post("/api/auth/login", json={"username": "bruno",
+                                                         "password": PASSWORD, "bearer": True})
+            auth = {"Authorization": f"Bearer {r.json()['token']}"}
+            for i in range(3):
+                r = await http.post(f"/api/operations/{op}/cases", headers=auth, json={
+                    "title": f"Case {i}", "severity": "critical", "assignees": ["bruno"]})
+                assert r.status_code == 201, r.text
+
+            async def notices() -> list[tuple[str, int]]:
+                r = await http.get(f"/api/operations/{op}/events?limit=500", headers=auth)
+                return [(e["id"], e["notice"]["step"]) for e in r.json()["events"]
+                        if e["kind"] == "alert" and e["action"] == "notified"]
+
+            for _ in range(100):
+                if len(await notices()) >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            first.kill9()  # the lease holder dies mid-escalation
+            for _ in range(200):
+                if len(await notices()) >= 9:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.5)  # anything extra would show up by now
+            seen = await notices()
+            assert len(seen) == len(set(seen)) == 9  # 3 alerts x 3 steps, each once
+            r = await http.get(f"/api/operations/{op}/events?limit=500", headers=auth)
+            fired = [e for e in r.json()["events"] if e["action"] == "fired"]
+            assert len(fired) == 3
+            r = await http.get(f"/api/channels/{seeded.ch('A/alerts')}/messages?limit=100",
+                               headers=auth)
+            texts = [m["text"] for m in r.json()["messages"]]
+            assert len(texts) == len(set(texts)) == 9
+    finally:
+        first.stop()
+        second.stop()
