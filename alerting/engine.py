@@ -31,7 +31,8 @@ from typing import Any
 from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
 from alerting.routing import TargetError, check_targets
 
-__all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "parse_rule"]
+__all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "is_config_id",
+           "parse_rule"]
 
 ALERT_SEVERITIES = ("info", "minor", "major", "critical")
 _RULE_KEYS = {"id", "name", "kind", "when", "for", "keep_firing_for", "severity", "summary",
@@ -74,13 +75,18 @@ class _Missing(dict[str, Any]):
         return "{" + key + "}"
 
 
+def is_config_id(value: object) -> bool:
+    """Ids of rules and policies: 1-64 letters, digits, '-', '_' or '.'."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and \
+        all(c.isalnum() or c in "-_." for c in value)
+
+
 def parse_rule(data: Mapping[str, Any]) -> Rule:
     """Build a rule from data, or raise RuleError naming the offending part."""
     if not isinstance(data, Mapping):
         raise RuleError("a rule must be an object")
     rid = data.get("id")
-    if not isinstance(rid, str) or not rid or len(rid) > 64 or \
-            not all(c.isalnum() or c in "-_." for c in rid):
+    if not is_config_id(rid):
         raise RuleError("rule: 'id' must be 1-64 letters, digits, '-', '_' or '.'")
 
     def bad(part: str, why: str) -> RuleError:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alerting.engine import is_config_id
 from alerting.expr import ExprError, parse_duration
 from alerting.routing import TargetError, check_targets
 
@@ -67,8 +68,7 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
     if not isinstance(data, Mapping):
         raise PolicyError("a policy must be an object")
     pid = data.get("id")
-    if not isinstance(pid, str) or not pid or len(pid) > 64 or \
-            not all(c.isalnum() or c in "-_." for c in pid):
+    if not is_config_id(pid):
         raise PolicyError("policy: 'id' must be 1-64 letters, digits, '-', '_' or '.'")
     unknown = set(data) - _KEYS
     if unknown:

@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import Any
 
-from hub.auth import Principal
 from hub.models import ChannelId
 from tests.conftest import PASSWORD, RunningHub
+from tests.web.pages import bot_token
 
 CRITICAL = {"id": "critical-case", "when": 'severity == "critical"', "severity": "critical",
             "summary": "{title} is critical", "route": ["channel:alerts", "coordinators"]}
@@ -37,13 +37,7 @@ async def test_a_bot_raised_critical_case_shows_on_the_board_and_its_ack_live(
     alerts_channel = ChannelId(r.json()["id"])
     assert (await hub.api("POST", f"/api/operations/{op}/rules", "alice",
                           json=CRITICAL)).status_code == 201
-    bot = await hub.hub.auth.create_user(username="sensor", display_name="Sensor",
-                                         agency="POLICE", password=None, is_bot=True,
-                                         actor="test")
-    root = await hub.hub.engine.store.get_user_by_name("root")
-    await hub.hub.channels.set_member(Principal(root, "t", "session", None, None), op,  # type: ignore[arg-type]
-                                      "sensor", "member", "t")
-    token, _ = await hub.hub.auth.create_api_token(bot, name="s", scope=(op,), actor="test")
+    token = await bot_token(hub)
     olga, alice = await _board_page(browser, hub, "olga"), await _board_page(browser, hub,
                                                                               "alice")
     assert hub.http is not None

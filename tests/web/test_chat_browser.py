@@ -5,26 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from hub.errors import CloseCode
-from tests.conftest import PASSWORD, RunningHub
+from tests.conftest import RunningHub
+from tests.web.pages import login
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
 
-async def _login(browser: Any, hub: RunningHub, username: str) -> Any:
-    context = await browser.new_context()
-    page = await context.new_page()
-    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("#login button[type=submit]")
-    await page.wait_for_selector("#conn.live", timeout=10_000)
-    await page.wait_for_selector("#channels button[aria-current=true]")
-    return page
-
-
 async def test_two_agencies_chat_in_the_browser(browser: Any, running_hub: RunningHub) -> None:
-    alice = await _login(browser, running_hub, "alice")
-    bruno = await _login(browser, running_hub, "bruno")
+    alice = await login(browser, running_hub, "alice")
+    bruno = await login(browser, running_hub, "bruno")
     assert await alice.text_content("#classification") == "UNCLASSIFIED"
 
     await alice.fill("#text", "Convoy leaves at 14:00")
@@ -45,7 +34,7 @@ async def test_two_agencies_chat_in_the_browser(browser: Any, running_hub: Runni
 async def test_page_recovers_after_the_hub_drops_it(browser: Any,
                                                     running_hub: RunningHub) -> None:
     ch = running_hub.ch("A/general")
-    bruno = await _login(browser, running_hub, "bruno")
+    bruno = await login(browser, running_hub, "bruno")
     await bruno.wait_for_selector("#conn.live", timeout=10_000)  # its socket is open
     for conn in list(running_hub.hub.node.connections):
         conn.close(CloseCode.GOING_AWAY, "test restart")

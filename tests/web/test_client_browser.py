@@ -7,24 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hub.auth import Principal
 from tests.conftest import PASSWORD, RunningHub
+from tests.web.pages import bot_token, login
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 CRITICAL = {"id": "critical-case", "when": 'severity == "critical"', "severity": "critical",
             "summary": "{title} is critical", "route": ["channel:alerts", "coordinators"]}
-
-
-async def login(browser: Any, hub: RunningHub, username: str, **context: Any) -> Any:
-    page = await (await browser.new_context(**context)).new_page()
-    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
-    await page.fill("#login input[name=username]", username)
-    await page.fill("#login input[name=password]", PASSWORD)
-    await page.click("#login button[type=submit]")
-    await page.wait_for_selector("#conn.live", timeout=10_000)
-    await page.wait_for_selector("#channels button[aria-current=true]")
-    return page
 
 
 async def shot(page: Any, name: str) -> None:
@@ -102,18 +91,6 @@ async def test_a_message_sent_while_the_hub_restarts_arrives_exactly_once(
     assert await bruno.evaluate("localStorage.getItem('liaison.outbox.bruno')") == "[]"
 
 
-async def _bot(hub: RunningHub) -> str:
-    op = hub.ops["A"].id
-    bot = await hub.hub.auth.create_user(username="sensor", display_name="Sensor",
-                                         agency="POLICE", password=None, is_bot=True,
-                                         actor="test")
-    root = await hub.hub.engine.store.get_user_by_name("root")
-    await hub.hub.channels.set_member(Principal(root, "t", "session", None, None), op,  # type: ignore[arg-type]
-                                      "sensor", "member", "t")
-    token, _ = await hub.hub.auth.create_api_token(bot, name="s", scope=(op,), actor="test")
-    return token
-
-
 async def test_a_bot_critical_case_alerts_both_browsers_and_the_ack_shows_live(
         browser: Any, running_hub: RunningHub) -> None:
     hub = running_hub
@@ -122,7 +99,7 @@ async def test_a_bot_critical_case_alerts_both_browsers_and_the_ack_shows_live(
                           json={"name": "alerts"})).status_code == 201
     assert (await hub.api("POST", f"/api/operations/{op}/rules", "alice",
                           json=CRITICAL)).status_code == 201
-    token = await _bot(hub)
+    token = await bot_token(hub)
     alice = await login(browser, hub, "alice")
     bruno = await login(browser, hub, "bruno")
     for page in (alice, bruno):

@@ -1,0 +1,34 @@
+"""Helpers for the browser tests: a logged-in page, a bot with a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.auth import Principal
+from tests.conftest import PASSWORD, RunningHub
+
+
+async def login(browser: Any, hub: RunningHub, username: str, **context: Any) -> Any:
+    """A new browser context logged in as ``username`` on the main client, once live."""
+    page = await (await browser.new_context(**context)).new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    await page.wait_for_selector("#channels button[aria-current=true]")
+    return page
+
+
+async def bot_token(hub: RunningHub, username: str = "sensor") -> str:
+    """A bot member of operation A with an API token scoped to it."""
+    op = hub.ops["A"].id
+    bot = await hub.hub.auth.create_user(username=username, display_name=username.title(),
+                                         agency="POLICE", password=None, is_bot=True,
+                                         actor="test")
+    root = await hub.hub.engine.store.get_user_by_name("root")
+    await hub.hub.channels.set_member(Principal(root, "t", "session", None, None), op,  # type: ignore[arg-type]
+                                      username, "member", "t")
+    token, _ = await hub.hub.auth.create_api_token(bot, name=username, scope=(op,),
+                                                   actor="test")
+    return token
