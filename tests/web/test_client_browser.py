@@ -35,8 +35,22 @@ async def texts(page: Any) -> list[str]:
 
 async def test_two_agencies_chat_and_an_outsider_sees_nothing(browser: Any,
                                                               running_hub: RunningHub) -> None:
+    r = await running_hub.api("POST", f"/api/operations/{running_hub.ops['A'].id}/channels",
+                              "alice", json={"name": "logistics"})
+    logistics = r.json()["id"]
     alice = await login(browser, running_hub, "alice")
     bruno = await login(browser, running_hub, "bruno")
+    # Elsewhere than the open channel: an unread count and a mention badge.
+    for text in ("Fuel truck at 16:00", "@bruno can the army escort it?"):
+        r = await running_hub.api("POST", f"/api/channels/{logistics}/messages", "alice",
+                                  json={"text": text, "client_msg_id": text[:10]})
+        assert r.status_code == 201
+    badge = f"#channels button[data-channel='{logistics}']"
+    await bruno.wait_for_selector(f"{badge} .badge.unread:has-text('2')", timeout=5000)
+    await bruno.wait_for_selector(f"{badge} .badge.mention:has-text('@1')")
+    await bruno.click(badge)
+    await bruno.wait_for_selector(f"{badge} .badge", state="detached")
+    await bruno.click(f"#channels button:has-text('general')")
     xavier = await login(browser, running_hub, "xavier")
     await send(alice, "Roadblock at the north bridge, @ARMY please confirm")
     await bruno.wait_for_selector("#messages li.mention", timeout=5000)
