@@ -50,7 +50,7 @@ async def test_two_agencies_chat_and_an_outsider_sees_nothing(browser: Any,
     await bruno.wait_for_selector(f"{badge} .badge.mention:has-text('@1')")
     await bruno.click(badge)
     await bruno.wait_for_selector(f"{badge} .badge", state="detached")
-    await bruno.click(f"#channels button:has-text('general')")
+    await bruno.click("#channels button:has-text('general')")
     xavier = await login(browser, running_hub, "xavier")
     await send(alice, "Roadblock at the north bridge, @ARMY please confirm")
     await bruno.wait_for_selector("#messages li.mention", timeout=5000)
