@@ -93,13 +93,13 @@ class CaseService:
         tail = await self._store.read_op_events(op_id, after_seq=max(0, head - TAIL_EVENTS),
                                                 limit=TAIL_EVENTS)
         after: list[dict[str, object]] = []
+        seq = head
         while True:
-            page = await self._store.read_op_events(
-                op_id, after_seq=int(after[-1]["seq"]) if after else head,  # type: ignore[call-overload]
-                limit=500)
+            page = await self._store.read_op_events(op_id, after_seq=seq, limit=500)
             after += [e.frame() for e in page]
             if len(page) < 500:
                 break
+            seq = page[-1].seq
         return assemble(op_id, head, cases, alerts, [e.frame() for e in tail], after)
 
     async def events(self, principal: Principal, op_id: str, after_seq: int, limit: int,
@@ -128,10 +128,11 @@ class CaseService:
 
     async def timeline(self, principal: Principal, op_id: str, case_id: str,
                        client: str) -> list[OpEvent]:
-        await self.get_case(principal, op_id, case_id, client)
+        case = await self.get_case(principal, op_id, case_id, client)
+        op = OperationId(case["operation_id"])  # op_id may be the operation's code
         out, after = [], 0
         while True:
-            page = await self._store.read_op_events(OperationId(op_id), after_seq=after,
+            page = await self._store.read_op_events(op, after_seq=after,
                                                     limit=500)
             out += [e for e in page if (e.kind == CASE and e.record_id == case_id)
                     or (e.kind == "alert"

@@ -270,11 +270,11 @@ class Connection:
                    "event_seq": event.seq, "duplicate": not created})
 
     async def handle_subscribe(self, frame: Subscribe) -> None:
-        old = self.subs.get(frame.channel)
+        feed = await self.feeds.open_feed(self.principal, frame.channel, self.client)
+        old = self.subs.get(feed.key)  # by the canonical key: an operation may be named by code
         if old is None and len(self.subs) >= self.settings.max_subscriptions:
             raise LimitExceeded(f"at most {self.settings.max_subscriptions} subscriptions",
                                 code=ErrorCode.TOO_MANY_SUBSCRIPTIONS)
-        feed = await self.feeds.open_feed(self.principal, frame.channel, self.client)
         if old is not None:
             await self._drop(old)
         sub = Subscription(feed, last_seq=0)

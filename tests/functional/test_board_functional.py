@@ -117,3 +117,20 @@ async def test_a_member_of_b_sees_nothing_of_a_alerting(running_hub: RunningHub)
     assert r.status_code == 201
     [still] = (await hub.api("GET", f"/api/operations/{op}/alerts", "bruno")).json()["alerts"]
     assert still["state"] == "firing"
+
+
+async def test_naming_an_operation_by_code_or_id_is_one_subscription(
+        start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
+    hub: RunningHub = await start_hub(hub_settings.replace(max_subscriptions=2))
+    op = hub.ops["A"]
+    bruno = await hub.client("bruno")
+    assert (await bruno.subscribe(f"ops:{op.code}"))["channel"] == f"ops:{op.id}"
+    await bruno.subscribe(hub.ch("A/general"))
+    # Re-subscribing by either name replaces the one subscription: no limit hit.
+    for name in (f"ops:{op.id}", f"ops:{op.code}"):
+        sub = await bruno.subscribe(name)
+        assert sub["type"] == "subscribed", sub
+    r = await hub.api("POST", f"/api/operations/{op.code}/cases", "bruno",
+                      json={"title": "Fuel leak", "severity": "minor"})
+    assert r.status_code == 201
+    assert (await bruno.recv_type("op_event"))["seq"] == 1

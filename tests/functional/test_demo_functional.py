@@ -29,9 +29,8 @@ async def test_the_demo_alert_path(start_hub, hub_settings, tmp_path: Path) -> N
     assert (tmp_path / "demo-bot-token.txt").stat().st_mode & 0o077 == 0
     await h.alerts.evaluator.tick()  # the running hub notices the seeded rules
 
-    alice_token = await hub.login("alice", passwords["alice"])
-    chloe_token = await hub.login("chloe", passwords["chloe"])
-    del alice_token, chloe_token
+    for user in ("alice", "chloe"):  # the demo's passwords, not the test seed's
+        await hub.login(user, passwords[user])
     wall = await hub.client("chloe")
     await wall.send({"type": "subscribe", "channel": "ops:OP-DELTA", "board": True})
     assert (await wall.recv_type("subscribed"))["channel"].startswith("ops:op_")
@@ -67,6 +66,11 @@ async def test_the_demo_alert_path(start_hub, hub_settings, tmp_path: Path) -> N
     step2 = await watcher.recv_type("message", timeout=1.0)
     assert "escalation step 2" in step2["text"] and "@alice" in step2["text"]
 
+    case_id = r.json()["id"]
+    timeline = (await hub.api("GET", f"/api/operations/OP-DELTA/cases/{case_id}/timeline",
+                              "alice")).json()["timeline"]  # addressed by code, as bots do
+    assert [(e["kind"], e["action"]) for e in timeline][:3] == \
+        [("case", "created"), ("alert", "fired"), ("alert", "notified")]
     op = (await hub.api("GET", "/api/operations/OP-DELTA", "alice")).json()["id"]
     [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts?state=firing",
                              "alice")).json()["alerts"]
