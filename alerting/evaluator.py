@@ -235,7 +235,7 @@ class Evaluator:
     @staticmethod
     def _add_policy(rt: _Op, doc: Mapping[str, Any]) -> None:
         try:
-            policy = parse_policy({k: v for k, v in doc.items() if k != "updated_by"})
+            policy = parse_policy(doc)
         except PolicyError:
             log.warning("stored policy no longer valid", extra={"policy": doc.get("id")})
             return

@@ -35,11 +35,9 @@ import httpx
 from websockets.asyncio.client import connect
 
 from alerting.rulefile import RuleFile, apply_rule_file
-from hub.app import create_app
-from hub.auth import Principal
+from bench.common import PASSWORD, bench_operation, free_port
 from hub.config import Settings
 
-PASSWORD = "bench password 1"
 SHAPES = [
     'severity == "critical" and fields.casualties >= {n}',
     "fields.casualties >= {n}",
@@ -49,27 +47,8 @@ SHAPES = [
 ]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def seed(settings: Settings, rules: int) -> str:
-    hub = create_app(settings).state.hub
-    await hub.engine.store.open()
-    try:
-        root = await hub.auth.create_user(username="bench-admin", display_name="Bench",
-                                          agency="HUB", password=PASSWORD, is_admin=True,
-                                          actor="bench")
-        admin = Principal(root, "bench", "session", None, None)
-        op = await hub.channels.create_operation(admin, {"code": "BENCH", "name": "Bench"},
-                                                 "bench")
-        await hub.auth.create_user(username="officer", display_name="Officer", agency="BENCH",
-                                   password=PASSWORD, actor="bench")
-        await hub.channels.set_member(admin, op.id, "officer", "member", "bench")
+    async with bench_operation(settings, ("officer",)) as (hub, _, op):
         docs = [{"id": f"r{i}", "when": SHAPES[i % len(SHAPES)].format(n=i % 50 + 1)}
                 for i in range(rules)]
         docs.append({"id": "critical", "when": 'severity == "critical"',
@@ -77,9 +56,6 @@ async def seed(settings: Settings, rules: int) -> str:
         await apply_rule_file(hub.engine.store, op.id, RuleFile(docs, []), actor="bench",
                               now=time.time())
         return str(op.id)
-    finally:
-        await hub.engine.broker.close()
-        await hub.engine.store.close()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -45,19 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from websockets.asyncio.client import connect
 
-from hub.app import create_app
-from hub.auth import Principal
+from bench.common import PASSWORD, bench_operation, free_port
 from hub.config import Settings
-
-PASSWORD = "bench password 1"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:
@@ -82,27 +71,9 @@ def _ppid(stat: Path) -> int:
 
 
 async def seed(settings: Settings, channels: int) -> list[str]:
-    hub = create_app(settings).state.hub
-    await hub.engine.store.open()
-    try:
-        root = await hub.auth.create_user(username="bench-admin", display_name="Bench",
-                                          agency="HUB", password=PASSWORD, is_admin=True,
-                                          actor="bench")
-        admin = Principal(root, "bench", "session", None, None)
-        op = await hub.channels.create_operation(admin, {"code": "BENCH", "name": "Bench"},
-                                                 "bench")
-        for name in ("reader", "writer"):
-            await hub.auth.create_user(username=name, display_name=name, agency="BENCH",
-                                       password=PASSWORD, actor="bench")
-            await hub.channels.set_member(admin, op.id, name, "member", "bench")
-        ids = []
-        for i in range(channels):
-            ch = await hub.channels.create_channel(admin, op.id, {"name": f"c{i}"}, "bench")
-            ids.append(ch.id)
-        return ids
-    finally:
-        await hub.engine.broker.close()
-        await hub.engine.store.close()
+    async with bench_operation(settings, ("reader", "writer")) as (hub, admin, op):
+        return [(await hub.channels.create_channel(admin, op.id, {"name": f"c{i}"}, "bench")).id
+                for i in range(channels)]
 
 
 class Subscriber:

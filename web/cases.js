@@ -199,7 +199,7 @@ export class Cases {
         const base = this.editing.base;
         const before = (k, v) => (k === "fields"
           ? Object.fromEntries(Object.keys(v).map((f) => [f, (base.fields || {})[f]]))
-          : base[k] ?? (k === "location" ? null : base[k]));
+          : base[k] ?? null);
         const changed = Object.fromEntries(Object.entries(data).filter(([k, v]) => canon(v) !== canon(before(k, v))));
         if (!Object.keys(changed).length) { this.hideForm(); return; }
         const res = await api(`${this.base()}/${encodeURIComponent(this.editing.id)}`,

@@ -80,7 +80,7 @@ async def test_the_board_of_another_operation_is_not_found(running_hub: RunningH
                        "ref": "x"})
     err = await xavier.recv_type("error")
     assert err["code"] == "not_found"
-    await xavier.send({"type": "subscribe", "channel": f"ops:{'op_missing'}", "board": True,
+    await xavier.send({"type": "subscribe", "channel": "ops:op_missing", "board": True,
                        "ref": "y"})
     assert (await xavier.recv_type("error"))["reason"] == err["reason"]
     await xavier.send({"type": "subscribe", "channel": hub.ch("B/general"), "board": True,

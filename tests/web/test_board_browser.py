@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -65,7 +64,6 @@ async def test_a_bot_raised_critical_case_shows_on_the_board_and_its_ack_live(
     messages = await hub.hub.engine.store.read_messages(alerts_channel, after_seq=0, limit=10)
     assert [m.sender for m in messages] == ["hub"]
     assert messages[0].text.startswith("CRITICAL alert: Dam breach at Kerns is critical")
-    await asyncio.sleep(0)
 
 
 async def test_the_board_of_someone_elses_operation_is_refused(browser: Any,

@@ -1,0 +1,47 @@
+"""What the benchmarks share: a free port, and a bench operation seeded in the store."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from hub.app import create_app
+from hub.auth import Principal
+from hub.config import Settings
+from hub.models import Operation
+
+PASSWORD = "bench password 1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def bench_operation(settings: Settings, members: tuple[str, ...]) -> AsyncIterator[
+        tuple[Any, Principal, Operation]]:
+    """Open the store, create an admin, operation BENCH and its members; yield (hub, admin, op).
+
+    The hub is not served: the benchmark starts real processes on the same data afterwards.
+    """
+    hub = create_app(settings).state.hub
+    await hub.engine.store.open()
+    try:
+        root = await hub.auth.create_user(username="bench-admin", display_name="Bench",
+                                          agency="HUB", password=PASSWORD, is_admin=True,
+                                          actor="bench")
+        admin = Principal(root, "bench", "session", None, None)
+        op = await hub.channels.create_operation(admin, {"code": "BENCH", "name": "Bench"},
+                                                 "bench")
+        for name in members:
+            await hub.auth.create_user(username=name, display_name=name, agency="BENCH",
+                                       password=PASSWORD, actor="bench")
+            await hub.channels.set_member(admin, op.id, name, "member", "bench")
+        yield hub, admin, op
+    finally:
+        await hub.engine.broker.close()
+        await hub.engine.store.close()
