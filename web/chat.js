@@ -97,9 +97,7 @@ export class Chat {
   }
 
   markRead(id) {
-    const cache = this.cache.get(id);
-    const last = Math.max(this.channels.get(id)?.last_seq || 0, ...(cache ? cache.keys() : []));
-    localStorage.setItem(this.readKey(id), String(last));
+    localStorage.setItem(this.readKey(id), String(this.channels.get(id)?.last_seq || 0));
     this.unread.set(id, 0);
     this.mentioned.set(id, 0);
   }
@@ -143,15 +141,32 @@ export class Chat {
       this.notify(m.priority === "urgent" ? "urgent" : "mention",
         `${m.sender_name} (${m.agency}) · #${ch.name}`, m.text);
     }
-    if (this.current && m.channel === this.current.id && document.visibilityState !== "hidden") {
+    const here = this.current && m.channel === this.current.id;
+    if (here) this.showLive(m);
+    if (here && document.visibilityState !== "hidden") {
       this.markRead(m.channel);
-      this.renderMessages({ follow: true });
     } else if (!mine && !m.ack_of) {
       this.unread.set(m.channel, (this.unread.get(m.channel) || 0) + 1);
       if (forMe) this.mentioned.set(m.channel, (this.mentioned.get(m.channel) || 0) + 1);
     }
-    if (m.ack_of && this.current && m.channel === this.current.id) this.renderMessages({ follow: false });
     this.renderChannels();
+  }
+
+  // One live message: append it (or refresh the urgent message it acknowledges) without
+  // rebuilding the list, so a long channel costs the same per message as a short one.
+  showLive(m) {
+    const list = $("messages");
+    if (m.ack_of) {
+      const target = this.cache.get(m.channel).get(m.ack_of);
+      const li = list.querySelector(`li[data-seq="${m.ack_of}"]`);
+      if (target && li) li.replaceWith(this.renderMessage(target));
+      return;
+    }
+    if (m.seq < this.renderedLast) { this.renderMessages({ follow: false }); return; }  // fills a gap
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.insertBefore(this.renderMessage(m), list.querySelector("li.pending"));
+    this.renderedLast = m.seq;
+    if (atBottom || m.sender === this.me.username) list.scrollTop = list.scrollHeight;
   }
 
   renderMessages({ follow = true, keepScroll = false } = {}) {
@@ -162,6 +177,7 @@ export class Chat {
     const before = list.scrollHeight - list.scrollTop;
     const msgs = [...this.cache.get(ch.id).values()].filter((m) => !m.ack_of).sort((a, b) => a.seq - b.seq);
     list.replaceChildren(...msgs.map((m) => this.renderMessage(m)), ...this.pendingItems(ch.id));
+    this.renderedLast = msgs.length ? msgs[msgs.length - 1].seq : 0;
     $("older").hidden = !this.hasMore.get(ch.id);
     if (keepScroll) list.scrollTop = list.scrollHeight - before;
     else if (follow || atBottom) list.scrollTop = list.scrollHeight;
@@ -193,7 +209,13 @@ export class Chat {
       el("span", { class: "text", text: f.text })));
   }
 
-  renderPending() { if (this.current) this.renderMessages({ follow: false }); }
+  // Queued and unacknowledged messages sit at the end of the list; only they are redrawn.
+  renderPending() {
+    if (!this.current) return;
+    const list = $("messages");
+    for (const li of list.querySelectorAll("li.pending")) li.remove();
+    list.append(...this.pendingItems(this.current.id));
+  }
 
   acknowledge(m) {
     this.client.send({ type: "publish", channel: m.channel, ack_of: m.seq, ref: `ack:${m.seq}` })
@@ -223,7 +245,8 @@ export class Chat {
     input.value = "";
     localStorage.removeItem(this.draftKey());
     $("priority").value = "normal";
-    this.renderMessages({ follow: true });
+    this.renderPending();
+    $("messages").scrollTop = $("messages").scrollHeight;
   }
 
   // --- presence and typing ----------------------------------------------------------
