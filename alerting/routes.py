@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.models import OpEvent
@@ -50,10 +51,8 @@ async def update_case(request: Request) -> Response:
     hub, principal, client = await caller(request)
     body = await json_body(request)
     if "version" not in body and request.headers.get("if-match"):
-        tag = request.headers["if-match"].strip('"W/ ')
-        if not tag.isdigit():
-            raise BadRequest("If-Match must be the case version")
-        body["version"] = int(tag)
+        body["version"] = int_param(request.headers["if-match"].strip('"W/ '), "If-Match",
+                                    low=1)
     return _written(*await hub.cases.update_case(
         principal, request.path_params["op_id"], request.path_params["case_id"], body, client))
 
@@ -74,14 +73,14 @@ async def case_timeline(request: Request) -> Response:
 
 async def op_events(request: Request) -> Response:
     hub, principal, client = await caller(request)
-    raw_after, raw_limit = request.query_params.get("after_seq", "0"), \
-        request.query_params.get("limit", "100")
-    if not raw_after.isdigit() or not raw_limit.isdigit() or not 0 < int(raw_limit) <= 500:
-        raise BadRequest("'after_seq' must be an integer, 'limit' 1-500")
-    events = await hub.cases.events(principal, request.path_params["op_id"], int(raw_after),
-                                    int(raw_limit), client)
+    after = int_param(request.query_params.get("after_seq"), "after_seq", default=0)
+    limit = int_param(request.query_params.get("limit"), "limit", default=100, low=1,
+                      high=500)
+    assert after is not None and limit is not None
+    events = await hub.cases.events(principal, request.path_params["op_id"], after, limit,
+                                    client)
     return JSONResponse({"events": [_event(e) for e in events],
-                         "has_more": len(events) == int(raw_limit)})
+                         "has_more": len(events) == limit})
 
 
 async def list_rules(request: Request) -> Response:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.models import ACK_PREFIX, Membership, Message, Priority, Role, User
@@ -22,14 +23,9 @@ def _member(m: Membership, u: User) -> dict[str, object]:
             "role": str(m.role), "is_bot": u.is_bot}
 
 
-def _int_param(request: Request, name: str, *, default: int | None = None,
-               low: int = 0, high: int = 2**53) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadRequest(f"'{name}' must be an integer between {low} and {high}")
-    return int(raw)
+def _query_int(request: Request, name: str, *, default: int | None = None,
+               low: int = 0) -> int | None:
+    return int_param(request.query_params.get(name), name, default=default, low=low)
 
 
 async def list_operations(request: Request) -> Response:
@@ -132,9 +128,9 @@ async def channel_members(request: Request) -> Response:
 
 async def list_messages(request: Request) -> Response:
     hub, principal, client = await caller(request)
-    limit = _int_param(request, "limit", default=50, low=1, high=500)
-    before = _int_param(request, "before_seq")
-    after = _int_param(request, "after_seq")
+    limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
+    before = _query_int(request, "before_seq")
+    after = _query_int(request, "after_seq")
     assert limit is not None
     items = await hub.channels.history(
         principal, request.path_params["ch_id"], before_seq=before, after_seq=after,
@@ -175,12 +171,11 @@ def _posted(message: Message, created: bool) -> Response:
 async def acknowledge_message(request: Request) -> Response:
     """Acknowledge an urgent message (once per person; retries return the first)."""
     hub, principal, client = await caller(request)
-    raw = request.path_params["seq"]
-    if not raw.isdigit():
-        raise BadRequest("the message seq must be a number")
+    seq = int_param(request.path_params["seq"], "seq", low=1)
+    assert seq is not None
     message, created = await hub.channels.publish(
         principal, request.path_params["ch_id"], text="", client_msg_id="",
-        priority=Priority.NORMAL, client=client, ack_of=int(raw))
+        priority=Priority.NORMAL, client=client, ack_of=seq)
     return _posted(message, created)
 
 

@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from hub.auth import Principal
+from hub.boundary import check_value
 from hub.config import Settings
 from hub.errors import BadRequest, HubError, LimitExceeded, Throttled, Unauthenticated
 
@@ -61,7 +62,8 @@ async def principal_of(request: Request) -> Principal:
     token = token_of(request)
     if token is None:
         raise Unauthenticated("log in first")
-    principal: Principal = await hub.auth.authenticate(token)
+    principal: Principal = await hub.auth.authenticate_from(
+        token, client_address(request, hub.settings), "http")
     if token == request.cookies.get(COOKIE_NAME) and request.method not in ("GET", "HEAD"):
         # Cookie-authenticated writes must come from our own pages (CSRF defence in
         # depth beside SameSite=Strict and the JSON content type).
@@ -87,12 +89,18 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
             raise LimitExceeded(f"body larger than {max_bytes} bytes")
         chunks.append(chunk)
     try:
-        data = json.loads(b"".join(chunks) or b"null")
+        data = json.loads(b"".join(chunks) or b"null", parse_constant=_constant)
     except (ValueError, RecursionError):
         raise BadRequest("malformed JSON body") from None
     if not isinstance(data, dict):
         raise BadRequest("the JSON body must be an object")
+    check_value(data)
     return data
+
+
+def _constant(name: str) -> float:
+    """NaN and ±Infinity parse (so the field can be named), then check_value refuses them."""
+    return float(name)
 
 
 async def caller(request: Request) -> tuple[Hub, Principal, str]:

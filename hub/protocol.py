@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 import msgpack
 
-from hub.errors import ErrorCode, FrameError
+from hub.boundary import check_value, is_clean_text, note_repaired, sanitize
+from hub.errors import BadRequest, ErrorCode, FrameError
 from hub.models import ACK_PREFIX, Priority, ack_client_msg_id
 
 __all__ = [
@@ -139,16 +140,6 @@ def _ext_refused(code: int, data: bytes) -> Any:
     raise ValueError("msgpack ext types are not accepted")
 
 
-def _depth_ok(obj: Any, depth: int = 0) -> bool:
-    if depth > MAX_DEPTH:
-        return False
-    if isinstance(obj, dict):
-        return all(_depth_ok(v, depth + 1) for v in obj.values())
-    if isinstance(obj, list):
-        return all(_depth_ok(v, depth + 1) for v in obj)
-    return True
-
-
 def _load(data: str | bytes, fmt: WireFormat, max_bytes: int) -> Any:
     if len(data) > max_bytes:
         raise FrameError(f"frame larger than {max_bytes} bytes", code=ErrorCode.TOO_LARGE)
@@ -157,7 +148,12 @@ def _load(data: str | bytes, fmt: WireFormat, max_bytes: int) -> Any:
             raise FrameError("this connection speaks JSON in text messages")
         try:
             return json.loads(data, parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
+        except ValueError as exc:
+            if "Exceeds the limit" in str(exc):
+                raise FrameError("an integer has too many digits",
+                                 code=ErrorCode.BAD_REQUEST) from None
+            raise FrameError("malformed JSON") from exc
+        except RecursionError as exc:
             raise FrameError("malformed JSON") from exc
     if not isinstance(data, bytes):
         raise FrameError("this connection speaks msgpack in binary messages")
@@ -218,13 +214,16 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
     obj = _load(data, fmt, max_bytes)
     if not isinstance(obj, dict):
         raise FrameError("a frame must be an object")
-    if not _depth_ok(obj):
-        raise FrameError("frame nested too deeply")
     raw_ref = obj.get("ref")
-    ref = raw_ref if isinstance(raw_ref, str) and len(raw_ref) <= MAX_REF else None
+    ref = raw_ref if isinstance(raw_ref, str) and len(raw_ref) <= MAX_REF \
+        and is_clean_text(raw_ref) else None
     if raw_ref is not None and ref is None:
         raise FrameError(f"'ref' must be a string of at most {MAX_REF} characters",
                          code=ErrorCode.BAD_REQUEST)
+    try:
+        check_value(obj, max_depth=MAX_DEPTH)
+    except BadRequest as exc:
+        raise FrameError(exc.message, code=ErrorCode.BAD_REQUEST, ref=ref) from None
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise FrameError("field 'type' is required", code=ErrorCode.BAD_REQUEST, ref=ref)
@@ -292,11 +291,28 @@ def _channel(obj: dict[str, Any], ref: str | None) -> str:
 # --- Encoding --------------------------------------------------------------------
 
 
-def encode(frame: dict[str, Any], fmt: WireFormat) -> str | bytes:
-    """Encode a server frame: a JSON string or msgpack bytes."""
+def _encode(frame: dict[str, Any], fmt: WireFormat) -> str | bytes:
     if fmt is WireFormat.JSON:
-        return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return msgpack.packb(frame, use_bin_type=True)
+        text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        if not is_clean_text(text):
+            raise ValueError("lone surrogate")
+        return text
+    data: bytes = msgpack.packb(frame, use_bin_type=True)
+    return data
+
+
+def encode(frame: dict[str, Any], fmt: WireFormat) -> str | bytes:
+    """Encode a server frame: a JSON string or msgpack bytes.
+
+    Never fails on a value that slipped past the boundary (a NaN or a lone
+    surrogate in an old record): such a frame is sent repaired and counted.
+    """
+    try:
+        return _encode(frame, fmt)
+    except (ValueError, TypeError, OverflowError):
+        clean, _ = sanitize(frame)
+        note_repaired(f"{frame.get('type', 'frame')} frame")
+        return _encode(clean, fmt)
 
 
 class Encoded:

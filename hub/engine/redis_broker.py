@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from typing import Any
@@ -32,6 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from hub.engine import jsondoc
 from hub.engine.port import EventHandler
 from hub.errors import Unavailable
 from hub.models import (
@@ -231,7 +231,7 @@ def _decode(data: bytes) -> Event:
     if kind == "e":
         _, op_id, seq, rkind, action, record_id, version, actor, ts, data = item
         return OpEventPosted(OpEvent(OperationId(op_id), int(seq), rkind, action, record_id,
-                                     int(version), actor, float(ts), json.loads(data)),
+                                     int(version), actor, float(ts), jsondoc.load(data, "event")),
                              time.perf_counter())
     if kind == "t":
         return TypingEvent(ChannelId(item[1]), item[2], item[3], item[4])

@@ -39,6 +39,7 @@ from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.audit import GENESIS, chain_hash
+from hub.engine import jsondoc
 from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
 from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import (
@@ -137,6 +138,7 @@ class RedisStore:
         self._revoke = client.register_script(load_script("revoke_session"))
         self._write_record = client.register_script(load_script("write_record"))
         self._lease = client.register_script(load_script("lease"))
+        self._marker = client.register_script(load_script("advance_marker"))
         self._ops_of_channel: dict[str, str] = {}
 
     # --- keys ----------------------------------------------------------------------
@@ -478,14 +480,15 @@ class RedisStore:
     async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
         op = w.operation_id
         data = {"record": w.doc, **w.extra}
+        doc, event_data = jsondoc.dump(w.doc), jsondoc.dump(data, "event")
         idem = w.idempotency_key
         result = await self._write_record(
             keys=[self.op_key(op, f"rec:{w.kind}:{w.record_id}"), self.op_key(op, "meta"),
                   self.op_key(op, "log"), self.op_key(op, f"idem:{w.actor}:{idem or ''}"),
                   self.op_key(op, f"kind:{w.kind}")],
             args=["" if w.expected_version is None else w.expected_version,
-                  json.dumps(w.doc), w.kind, w.action, w.record_id, w.actor, repr(w.ts),
-                  json.dumps(data), self.ops_channel(op), "1" if idem else "0",
+                  doc, w.kind, w.action, w.record_id, w.actor, repr(w.ts),
+                  event_data, self.ops_channel(op), "1" if idem else "0",
                   self._idem_ttl, op])
         status = result[0]
         if status == "ok":
@@ -508,7 +511,7 @@ class RedisStore:
                                  "version")
         if raw[0] is None:
             return None
-        return json.loads(raw[0]), int(raw[1])
+        return jsondoc.load(raw[0]), int(raw[1])
 
     @guarded
     async def list_records(self, op_id: OperationId,
@@ -517,7 +520,7 @@ class RedisStore:
         for rid in sorted(await self.r.smembers(self.op_key(op_id, f"kind:{kind}"))):
             raw = await self.r.hmget(self.op_key(op_id, f"rec:{kind}:{rid}"), "doc", "version")
             if raw[0] is not None:
-                out.append((json.loads(raw[0]), int(raw[1])))
+                out.append((jsondoc.load(raw[0]), int(raw[1])))
         return out
 
     @guarded
@@ -526,7 +529,8 @@ class RedisStore:
         rows = await self.r.xrange(self.op_key(op_id, "log"), min=f"{after_seq + 1}-0",
                                    max="+", count=limit)
         return [OpEvent(op_id, int(eid.split("-")[0]), f["kind"], f["action"], f["record_id"],
-                        int(f["version"]), f["actor"], float(f["ts"]), json.loads(f["data"]))
+                        int(f["version"]), f["actor"], float(f["ts"]),
+                        jsondoc.load(f["data"], "event"))
                 for eid, f in rows]
 
     @guarded
@@ -536,12 +540,12 @@ class RedisStore:
 
     @guarded
     async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
-        await self.r.hset(self.op_key(op_id, "state"), name, json.dumps(doc))
+        await self.r.hset(self.op_key(op_id, "state"), name, jsondoc.dump(doc, "state"))
 
     @guarded
     async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
         raw = await self.r.hget(self.op_key(op_id, "state"), name)
-        return json.loads(raw) if raw else None
+        return jsondoc.load(raw, "state") if raw else None
 
     @guarded
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
@@ -549,6 +553,12 @@ class RedisStore:
                                  args=["claim", holder, repr(now), repr(now + ttl),
                                        max(1000, int(ttl * 3000))])
         return bool(held)
+
+    @guarded
+    async def advance_marker(self, name: str, value: int) -> bool:
+        raised = await self._marker(keys=[f"{self.p}marker:{name}"],
+                                    args=[value, 7 * 86400 * 1000])
+        return bool(raised)
 
     @guarded
     async def release_lease(self, name: str, holder: str) -> None:

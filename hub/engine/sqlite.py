@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hub.audit import GENESIS, chain_hash
+from hub.engine import jsondoc
 from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
 from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import (
@@ -88,6 +89,7 @@ CREATE TABLE IF NOT EXISTS op_idem (
 CREATE TABLE IF NOT EXISTS op_state (
     operation_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (operation_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leases (
     name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit (
@@ -137,7 +139,7 @@ def _message(row: sqlite3.Row) -> Message:
 def _op_event(row: sqlite3.Row) -> OpEvent:
     return OpEvent(OperationId(row["operation_id"]), row["seq"], row["kind"], row["action"],
                    row["record_id"], row["version"], row["actor"], row["ts"],
-                   json.loads(row["data"]))
+                   jsondoc.load(row["data"], "event"))
 
 
 def _audit(row: sqlite3.Row) -> AuditRecord:
@@ -443,6 +445,9 @@ class SqliteStore:
     # --- operation records and event log ----------------------------------------
 
     async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+        data = {"record": w.doc, **w.extra}
+        doc, event_data = jsondoc.dump(w.doc), jsondoc.dump(data, "event")
+
         def do(db: sqlite3.Connection) -> tuple[OpEvent, bool]:
             if w.idempotency_key is not None:
                 row = db.execute("SELECT seq FROM op_idem WHERE operation_id=? AND actor=? "
@@ -467,14 +472,13 @@ class SqliteStore:
             version = (row[0] if row else 0) + 1
             db.execute("INSERT INTO records VALUES (?,?,?,?,?) ON CONFLICT (kind, id) DO UPDATE "
                        "SET version=excluded.version, doc=excluded.doc",
-                       (w.kind, w.record_id, w.operation_id, version, json.dumps(w.doc)))
+                       (w.kind, w.record_id, w.operation_id, version, doc))
             seq = db.execute("INSERT INTO op_seq VALUES (?, 1) ON CONFLICT (operation_id) "
                              "DO UPDATE SET last_seq=last_seq+1 RETURNING last_seq",
                              (w.operation_id,)).fetchone()[0]
-            data = {"record": w.doc, **w.extra}
             db.execute("INSERT INTO op_log VALUES (?,?,?,?,?,?,?,?,?)",
                        (w.operation_id, seq, w.kind, w.action, w.record_id, version, w.actor,
-                        w.ts, json.dumps(data)))
+                        w.ts, event_data))
             if w.idempotency_key is not None:
                 db.execute("INSERT INTO op_idem VALUES (?,?,?,?)",
                            (w.operation_id, w.actor, w.idempotency_key, seq))
@@ -487,14 +491,14 @@ class SqliteStore:
         row = await self._run(lambda db: db.execute(
             "SELECT doc, version FROM records WHERE kind=? AND id=? AND operation_id=?",
             (kind, record_id, op_id)).fetchone())
-        return (json.loads(row[0]), row[1]) if row else None
+        return (jsondoc.load(row[0]), row[1]) if row else None
 
     async def list_records(self, op_id: OperationId,
                            kind: str) -> list[tuple[dict[str, object], int]]:
         rows = await self._run(lambda db: db.execute(
             "SELECT doc, version FROM records WHERE operation_id=? AND kind=? ORDER BY id",
             (op_id, kind)).fetchall())
-        return [(json.loads(r[0]), r[1]) for r in rows]
+        return [(jsondoc.load(r[0]), r[1]) for r in rows]
 
     async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
                              limit: int = 100) -> list[OpEvent]:
@@ -511,12 +515,21 @@ class SqliteStore:
     async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
         await self._run(self._write(lambda db: db.execute(
             "INSERT INTO op_state VALUES (?,?,?) ON CONFLICT (operation_id, name) DO UPDATE "
-            "SET doc=excluded.doc", (op_id, name, json.dumps(doc)))))
+            "SET doc=excluded.doc", (op_id, name, jsondoc.dump(doc, "state")))))
 
     async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
         row = await self._run(lambda db: db.execute(
             "SELECT doc FROM op_state WHERE operation_id=? AND name=?", (op_id, name)).fetchone())
-        return json.loads(row[0]) if row else None
+        return jsondoc.load(row[0], "state") if row else None
+
+    async def advance_marker(self, name: str, value: int) -> bool:
+        def do(db: sqlite3.Connection) -> bool:
+            cur = db.execute("INSERT INTO markers VALUES (?,?) ON CONFLICT (name) DO UPDATE "
+                             "SET value=excluded.value WHERE markers.value < excluded.value",
+                             (name, value))
+            return cur.rowcount == 1
+
+        return await self._run(self._write(do))
 
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
         def do(db: sqlite3.Connection) -> bool:

@@ -1,0 +1,55 @@
+"""Documents (records, events, state) as both engines store them.
+
+Writes are strict: :func:`dump` refuses anything :func:`hub.boundary.check_value`
+refuses, so no new record can be stored that a list, a replay or a board
+snapshot could not serve back.
+
+Reads are forgiving: :func:`load` serves a document written before those
+checks existed (a NaN label, a lone surrogate in a title) after replacing
+what cannot be encoded (see :func:`hub.boundary.sanitize`), logs it and
+counts it in ``liaison_poisoned_records_total``. One bad row never takes an
+operation down; ``liaison repair`` rewrites such rows for good.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from hub.boundary import check_value, note_repaired, sanitize
+
+__all__ = ["dump", "load"]
+
+# What a stored document that needs a closer look contains: an escaped surrogate
+# (a lone one, or half of a pair written by an older ensure_ascii encoder) or a
+# number with 16 or more digits.
+_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]|\d{16}")
+
+def dump(doc: Any, what: str = "record") -> str:
+    """Strict JSON of a document about to be stored.
+
+    Raises:
+        BadRequest: naming the field that cannot be stored.
+    """
+    check_value(doc, what, max_depth=32)
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def load(raw: str | bytes, what: str = "record") -> Any:
+    """A stored document, repaired (and counted) if it cannot be served as stored."""
+    flagged = False
+
+    def constant(name: str) -> float:
+        nonlocal flagged
+        flagged = True
+        return float(name)
+
+    doc = json.loads(raw, parse_constant=constant)
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+    if not flagged and _SUSPECT.search(text) is None:
+        return doc
+    clean, changed = sanitize(doc)
+    if changed:
+        note_repaired(f"stored {what}")
+    return clean
