@@ -30,6 +30,7 @@ from typing import Any
 
 from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
 from alerting.routing import TargetError, check_targets
+from alerting.template import CASE_NAMES, RATE_FIELDS, Template, TemplateError, compile_template
 
 __all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "is_config_id",
            "parse_rule"]
@@ -37,6 +38,11 @@ __all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "is
 ALERT_SEVERITIES = ("info", "minor", "major", "critical")
 _RULE_KEYS = {"id", "name", "kind", "when", "for", "keep_firing_for", "severity", "summary",
               "window", "group_by", "threshold", "route", "escalation", "enabled"}
+
+
+MAX_THRESHOLD = 100_000
+#: Case fields a rate rule may count by.
+GROUPABLE = frozenset({"category", "severity", "status", "reporting_agency", "created_by"})
 
 
 class RuleError(ValueError):
@@ -59,20 +65,17 @@ class Rule:
     route: tuple[str, ...] = ()
     escalation: str | None = None
     source: Mapping[str, Any] = field(default_factory=dict)
+    template: Template | None = None
 
     def describe(self, case: Mapping[str, Any] | None, group: str | None, count: int) -> str:
-        values = {"count": count, "group": group or "", "rule": self.name}
+        """The alert's summary; never raises (see :mod:`alerting.template`)."""
+        if self.template is None:
+            return self.name
+        values: dict[str, Any] = {"count": count, "group": group or "", "rule": self.name}
         if case is not None:
-            values.update({k: v for k, v in case.items() if isinstance(v, str | int | float)})
-        try:
-            return (self.summary or self.name).format_map(_Missing(values))
-        except (ValueError, IndexError):
-            return self.summary or self.name
-
-
-class _Missing(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+            values.update(case)
+            values["rule"] = self.name
+        return self.template.render(values) or self.name
 
 
 def is_config_id(value: object) -> bool:
@@ -104,40 +107,49 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
             when = compile_expr(data.get("when"))
         except ExprError as exc:
             raise bad("when", str(exc)) from None
-    try:
-        hold = parse_duration(data.get("for", 0))
-        keep = parse_duration(data.get("keep_firing_for", 0))
-        window = parse_duration(data.get("window", 0))
-    except ExprError as exc:
-        raise bad("duration", str(exc)) from None
+    durations = {}
+    for part in ("for", "keep_firing_for", "window"):
+        try:
+            durations[part] = parse_duration(data.get(part, "0s"))
+        except ExprError as exc:
+            raise bad(part, str(exc)) from None
+    hold, keep, window = durations["for"], durations["keep_firing_for"], durations["window"]
     severity = data.get("severity", "major")
     if severity not in ALERT_SEVERITIES:
         raise bad("severity", f"must be one of {', '.join(ALERT_SEVERITIES)}")
     summary = data.get("summary", "")
-    if not isinstance(summary, str) or len(summary) > 500:
-        raise bad("summary", "must be a string of at most 500 characters")
+    template = None
+    if summary:
+        try:
+            template = compile_template(summary, CASE_NAMES if kind == "case" else RATE_FIELDS)
+        except TemplateError as exc:
+            raise bad("summary", str(exc)) from None
     name = data.get("name", rid)
     if not isinstance(name, str) or len(name) > 200:
         raise bad("name", "must be a string of at most 200 characters")
     threshold, group_by = 0, None
     if kind == "rate":
         threshold = data.get("threshold")
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
-            raise bad("threshold", "must be a positive integer")
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or \
+                not 1 <= threshold <= MAX_THRESHOLD:
+            raise bad("threshold", f"must be an integer from 1 to {MAX_THRESHOLD}")
         if window <= 0:
             raise bad("window", "a rate rule needs a window, like 1h")
         group_by = data.get("group_by")
-        if group_by is not None and (not isinstance(group_by, str) or not group_by.isidentifier()):
-            raise bad("group_by", "must be a case field name")
+        if group_by is not None and group_by not in GROUPABLE:
+            raise bad("group_by", f"must be one of {', '.join(sorted(GROUPABLE))}")
     try:
         route = check_targets(data.get("route", []), f"rule '{rid}': route")
     except TargetError as exc:
         raise RuleError(str(exc)) from None
     escalation = data.get("escalation")
-    if escalation is not None and not isinstance(escalation, str):
+    if escalation is not None and not is_config_id(escalation):
         raise bad("escalation", "must be the id of an escalation policy")
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise bad("enabled", "must be true or false")
     return Rule(rid, name, kind, when, hold, keep, severity, summary, window, group_by,
-                threshold, route, escalation, dict(data))
+                threshold, route, escalation, dict(data), template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,13 +199,17 @@ class RuleEngine:
         # Every key's next look, as a heap with lazy deletion: (time, rule, key).
         self._heap: list[tuple[float, str, str]] = []
         self._due_at: dict[tuple[str, str], float] = {}
+        #: Rules that failed at run time: id -> {"errors": n, "last_error": text, "at": t}.
+        #: A failing rule is skipped for that case; every other rule keeps firing.
+        self.failures: dict[str, dict[str, Any]] = {}
 
     # --- state ---------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
         return {"tracks": [[r, k, t.state, t.since, t.clearing, t.wake]
                            for (r, k), t in self._tracks.items()],
-                "wakes": [[r, k, w] for (r, k), w in self._wakes.items()]}
+                "wakes": [[r, k, w] for (r, k), w in self._wakes.items()],
+                "failures": {r: dict(f) for r, f in self.failures.items() if r in self.rules}}
 
     def restore(self, snap: Mapping[str, Any]) -> None:
         self._tracks = {(r, k): _Track(s, since, clearing, wake)
@@ -203,6 +219,10 @@ class RuleEngine:
         for r, k in self._tracks:
             self._keys_by_rule.setdefault(r, set()).add(k)
         self._wakes = {(r, k): w for r, k, w in snap.get("wakes", []) if r in self.rules}
+        failures = snap.get("failures")
+        if isinstance(failures, Mapping):
+            self.failures = {r: dict(f) for r, f in failures.items()
+                             if r in self.rules and isinstance(f, Mapping)}
         self._heap, self._due_at = [], {}
         for key, t in self._tracks.items():
             self._schedule(key, t.wake)
@@ -259,11 +279,21 @@ class RuleEngine:
                     env["__prev__"] = previous.get(case_id)
             for rule in self._case_rules:
                 if case_id in changed_ids or case_id in due.get(rule.id, ()):
-                    self._step_case(rule, case_id, env, now, decisions)
+                    self._isolated(rule, now, self._step_case, rule, case_id, env, now,
+                                   decisions)
         for rule in self._rate_rules:
             if changed_ids or rule.id in due:
-                self._step_rate(rule, cases, now, decisions)
+                self._isolated(rule, now, self._step_rate, rule, cases, now, decisions)
         return decisions
+
+    def _isolated(self, rule: Rule, now: float, step: Any, *args: Any) -> None:
+        """Run one rule's step; a failure is recorded against that rule only."""
+        try:
+            step(*args)
+        except Exception as exc:  # one rule's defect must never cost another alert
+            entry = self.failures.setdefault(rule.id, {"errors": 0})
+            entry.update(errors=entry["errors"] + 1, at=now,
+                         last_error=f"{type(exc).__name__}: {str(exc)[:200]}")
 
     def _step_case(self, rule: Rule, case_id: str, env: dict[str, Any] | None, now: float,
                    out: list[Decision]) -> None:

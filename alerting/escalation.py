@@ -83,7 +83,7 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
             raise PolicyError(f"{where}: a step is {{notify: [...], wait: '5m'}}")
         try:
             targets = check_targets(raw.get("notify"), f"{where}.notify")
-            wait = parse_duration(raw.get("wait", 0))
+            wait = parse_duration(raw.get("wait", "0s"))
         except (TargetError, ExprError) as exc:
             raise PolicyError(str(exc) if isinstance(exc, TargetError)
                               else f"{where}.wait: {exc}") from None
@@ -93,7 +93,7 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
             raise PolicyError(f"{where}.wait: every step but the last needs a wait, like 5m")
         steps.append(Step(targets, wait))
     try:
-        repeat = parse_duration(data.get("repeat_every", 0))
+        repeat = parse_duration(data.get("repeat_every", "0s"))
     except ExprError as exc:
         raise PolicyError(f"policy '{pid}': repeat_every: {exc}") from None
     if 0 < repeat < 60:

@@ -146,11 +146,21 @@ class Evaluator:
     # --- wake-ups ------------------------------------------------------------------
 
     async def written(self, event: OpEvent) -> None:
-        """A service wrote to an operation's log: evaluate now here, or wake the leader."""
-        if self.leader:
-            await self.pump(event.operation_id)
-        else:
-            await self._broker.publish(CONTROL_TOPIC, WakeEvent(event.operation_id))
+        """A service wrote to an operation's log: evaluate now here, or wake the leader.
+
+        Never raises: the write is stored whatever the pipeline does next, and
+        a failed evaluation is retried by the background loop.
+        """
+        try:
+            if self.leader:
+                await self.pump(event.operation_id)
+            else:
+                await self._broker.publish(CONTROL_TOPIC, WakeEvent(event.operation_id))
+        except Exception:
+            log.exception("alert pipeline failed after a write; retrying in the background",
+                          extra={"operation": event.operation_id})
+            self._dirty.add(event.operation_id)
+            self._woken.set()
 
     def wake(self, op_id: str) -> None:
         """Node callback for WakeEvents ("*": the broker may have lost some)."""

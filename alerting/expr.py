@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from alerting.cases import Severity
+from alerting.cases import CATEGORIES, Severity, Status
 
 __all__ = ["CASE_NAMES", "Compiled", "ExprError", "compile_expr", "parse_duration"]
 
@@ -45,17 +45,29 @@ TIME_NAMES = {"since_update": "updated_at", "age": "created_at"}
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
-  | (?P<duration>\d+(?:\.\d+)?(?:s|m|h|d)\b)
-  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<duration>[0-9]+(?:\.[0-9]+)?(?:s|m|h|d)\b)
+  | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,|\.)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<name>[^\W\d]\w*)
 """, re.VERBOSE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
         ">": operator.gt, ">=": operator.ge}
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
+#: The longest duration anywhere (rule holds and windows, waits, silences): 90 days.
+MAX_DURATION = 90 * 86400
+#: Names whose values come from a fixed set; only severity is ordered.
+ENUMS: dict[str, tuple[str, ...]] = {
+    "severity": tuple(s.name.lower() for s in Severity),
+    "status": tuple(str(s) for s in Status),
+    "category": CATEGORIES,
+}
+_ORDER = {"<", "<=", ">", ">="}
+MAX_NUMBER = 2**53 - 1
+MAX_LIST = 100
+_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
 
 
 class ExprError(ValueError):
@@ -63,13 +75,42 @@ class ExprError(ValueError):
 
 
 def parse_duration(text: object) -> float:
-    if isinstance(text, int | float) and not isinstance(text, bool) and text >= 0:
-        return float(text)
+    """Seconds in a duration written with its unit (``90s``, ``15m``, ``2h``, ``1d``).
+
+    Bare numbers are refused (is ``30`` seconds or minutes?), and so is
+    anything longer than :data:`MAX_DURATION`.
+    """
     if isinstance(text, str):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)(s|m|h|d)", text.strip())
+        m = re.fullmatch(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)(s|m|h|d)", text.strip())
         if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ExprError(f"{text!r} is not a duration (like 90s, 15m, 2h, 1d)")
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+            if seconds > MAX_DURATION:
+                raise ExprError(f"{text.strip()!r} is longer than the maximum of "
+                                f"{MAX_DURATION // 86400}d")
+            return seconds
+    shown = repr(text) if isinstance(text, str | int | float) else type(text).__name__
+    raise ExprError(f"{shown[:40]} is not a duration: write a number with its unit, "
+                    "like 90s, 15m, 2h or 1d")
+
+
+def _unquote(token: str, col: int) -> str:
+    """The value of a string literal; the escapes are \\\\, \\", \\', \\n and \\t."""
+    out: list[str] = []
+    body = token[1:-1]
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\":
+            nxt = body[i + 1:i + 2]
+            if nxt not in _ESCAPES:
+                raise ExprError(f"unknown escape '\\{nxt}' at column {col + i + 1} "
+                                "(use \\\\, \\\", \\', \\n or \\t)")
+            out.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +189,34 @@ def _coerce(a: Any, b: Any) -> tuple[Any, Any]:
 
 
 def _compatible(a: Any, b: Any) -> bool:
-    num = (int, float)
+    """Whether ``a`` and ``b`` can be ordered: two numbers or two strings."""
     if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool)
-    return (isinstance(a, num) and isinstance(b, num)) or type(a) is type(b)
+        return False
+    num = (int, float)
+    return (isinstance(a, num) and isinstance(b, num)) or (isinstance(a, str)
+                                                             and isinstance(b, str))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    return bool(a == b)
+
+
+def _plain(value: Any) -> Any:
+    """A severity rank back to its name (for ``in`` lists of names)."""
+    if isinstance(value, _Sev):
+        return Severity(int(value)).name.lower()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    fn: Fn
+    timed: str | None = None  # the time field a since_update/age name reads
+    name: str | None = None  # a plain field name (prev. stripped)
+    literal: bool = False
+    value: Any = None
 
 
 class _Parser:
@@ -202,38 +267,83 @@ class _Parser:
     def not_(self) -> Fn:
         if self.tok.text == "not":
             self.take("not")
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ExprError("expression nested too deeply")
             inner = self.not_()
+            self.depth -= 1
             return lambda e, n, t: not inner(e, n, t)
         return self.cmp()
 
     def cmp(self) -> Fn:
         left_tok = self.tok
-        left, left_time = self.atom()
+        left = self.atom()
         op = self.tok.text
         if op in _CMP:
-            self.take()
+            op_tok = self.take()
             right_tok = self.tok
-            right, right_time = self.atom()
-            if left_time and right_tok.kind == "duration":
-                return self._timed(left, op, right, left_time)
-            if right_time and left_tok.kind == "duration":
+            right = self.atom()
+            self._check_enum(left, op, right, right_tok.col)
+            self._check_enum(right, op, left, left_tok.col)
+            if left.timed and right_tok.kind == "duration":
+                return self._timed(left.fn, op, right.fn, left.timed)
+            if right.timed and left_tok.kind == "duration":
                 flipped = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
-                return self._timed(right, flipped, left, right_time)
+                return self._timed(right.fn, flipped, left.fn, right.timed)
+            if (left.timed or right.timed) and op in _ORDER and not (
+                    right_tok.kind in ("duration", "number")
+                    or left_tok.kind in ("duration", "number")):
+                raise ExprError(f"{op!r} at column {op_tok.col} compares a time with "
+                                "something that is not a duration")
             fn = _CMP[op]
+            lf, rf = left.fn, right.fn
+            if op in ("==", "!="):
+                negate = op == "!="
+
+                def equal(e: Env, n: float, t: list[float]) -> bool:
+                    a, b = _coerce(lf(e, n, t), rf(e, n, t))
+                    return _equal(a, b) != negate
+                return equal
 
             def compare(e: Env, n: float, t: list[float]) -> bool:
-                a, b = _coerce(left(e, n, t), right(e, n, t))
+                a, b = _coerce(lf(e, n, t), rf(e, n, t))
                 return _compatible(a, b) and bool(fn(a, b))
             return compare
         if op == "in":
             self.take()
-            right, _ = self.atom()
+            right_tok = self.tok
+            right = self.atom()
+            if right.literal and isinstance(right.value, list):
+                for item in right.value:
+                    self._check_enum(left, "==", _Atom(right.fn, literal=True, value=item),
+                                     right_tok.col)
+            lf, rf = left.fn, right.fn
 
             def contains(e: Env, n: float, t: list[float]) -> bool:
-                haystack = right(e, n, t)
-                return isinstance(haystack, list | tuple) and left(e, n, t) in haystack
+                haystack = rf(e, n, t)
+                if not isinstance(haystack, list | tuple):
+                    return False
+                needle = _plain(lf(e, n, t))
+                return any(_equal(needle, item) for item in haystack)
             return contains
-        return left
+        return left.fn
+
+    @staticmethod
+    def _check_enum(name: _Atom, op: str, other: _Atom, col: int) -> None:
+        """``severity == "catastrophic"`` or ``status > "open"`` can never hold: refuse."""
+        values = ENUMS.get(name.name or "")
+        if values is None or not other.literal:
+            return
+        if op in _ORDER and name.name != "severity":
+            raise ExprError(f"'{name.name}' has no order; compare it with == or != "
+                            f"(column {col})")
+        value = other.value
+        if value is None and op in ("==", "!="):
+            return  # prev.severity == null: the case was just created
+        if not isinstance(value, str) or value.lower() not in values:
+            shown = repr(value) if value is not None else "null"
+            raise ExprError(f"{shown[:40]} at column {col} is not a {name.name} "
+                            f"({', '.join(values)})")
 
     @staticmethod
     def _timed(left: Fn, op: str, right: Fn, source: str) -> Fn:
@@ -253,7 +363,7 @@ class _Parser:
             return bool(fn(elapsed, limit))
         return compare
 
-    def atom(self) -> tuple[Fn, str | None]:
+    def atom(self) -> _Atom:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ExprError("expression nested too deeply")
@@ -262,39 +372,47 @@ class _Parser:
         finally:
             self.depth -= 1
 
-    def _atom(self) -> tuple[Fn, str | None]:
+    def _atom(self) -> _Atom:
         tok = self.tok
         if tok.kind == "duration":
             self.take()
             value: Any = parse_duration(tok.text)
-            return (lambda e, n, t: value), None
+            return _Atom(lambda e, n, t: value, literal=True, value=value)
         if tok.kind == "number":
             self.take()
             value = float(tok.text) if "." in tok.text else int(tok.text)
-            return (lambda e, n, t: value), None
+            if not abs(value) <= MAX_NUMBER:
+                raise ExprError(f"number at column {tok.col} is too large")
+            return _Atom(lambda e, n, t: value, literal=True, value=value)
         if tok.kind == "string":
             self.take()
-            value = bytes(tok.text[1:-1], "utf-8").decode("unicode_escape")
-            return (lambda e, n, t: value), None
+            value = _unquote(tok.text, tok.col)
+            return _Atom(lambda e, n, t: value, literal=True, value=value)
         if tok.text == "(":
             self.take("(")
             inner = self.or_()
             self.take(")")
-            return inner, None
+            return _Atom(inner)
         if tok.text == "[":
             self.take("[")
-            items: list[Fn] = []
+            items: list[_Atom] = []
             while self.tok.text != "]":
-                items.append(self.atom()[0])
+                if len(items) >= MAX_LIST:
+                    raise ExprError(f"a list is limited to {MAX_LIST} items "
+                                    f"(column {self.tok.col})")
+                items.append(self.atom())
                 if self.tok.text != "]":
                     self.take(",")
             self.take("]")
-            return (lambda e, n, t: [f(e, n, t) for f in items]), None
+            fns = [a.fn for a in items]
+            literal = all(a.literal for a in items)
+            return _Atom(lambda e, n, t: [f(e, n, t) for f in fns], literal=literal,
+                         value=[a.value for a in items] if literal else None)
         if tok.kind == "name":
             if tok.text in ("true", "false", "null"):
                 self.take()
                 value = {"true": True, "false": False, "null": None}[tok.text]
-                return (lambda e, n, t: value), None
+                return _Atom(lambda e, n, t: value, literal=True, value=value)
             if tok.text in ("and", "or", "not", "in"):
                 raise ExprError(f"unexpected {tok.text!r} at column {tok.col}")
             parts = [self.take(kind="name").text]
@@ -304,7 +422,8 @@ class _Parser:
             self._check_name(parts, tok.col)
             base = parts[1] if parts[0] == "prev" and len(parts) > 1 else parts[0]
             timed = TIME_NAMES.get(base) if parts[0] != "prev" else None
-            return _lookup(tuple(parts)), timed
+            plain = ".".join(parts[1:] if parts[0] == "prev" else parts)
+            return _Atom(_lookup(tuple(parts)), timed, plain)
         found = repr(tok.text) if tok.text else "the end"
         raise ExprError(f"expected a value at column {tok.col}, found {found}")
 

@@ -69,6 +69,12 @@ def load_rule_file(path: str | Path) -> RuleFile:
             if parsed.id in seen:
                 raise RuleFileError(f"{path}: {kind} '{parsed.id}' is defined twice")
             seen.add(parsed.id)
+    policy_ids = {str(p["id"]) for p in policies}
+    for rule in rules:
+        escalation = rule.get("escalation")
+        if escalation is not None and escalation not in policy_ids:
+            raise RuleFileError(f"{path}: rule '{rule['id']}': escalation: no policy "
+                                f"'{escalation}' in this file")
     return RuleFile([dict(r) for r in rules], [dict(p) for p in policies])
 
 

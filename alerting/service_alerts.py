@@ -9,15 +9,15 @@ if it holds the alerting lease, or wakes the node that does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from alerting.alerts import acknowledge, fingerprint, new_alert, resolve
-from alerting.engine import Fire, RuleEngine, RuleError, parse_rule
+from alerting.alerts import SEVERITIES, acknowledge, fingerprint, new_alert, resolve
+from alerting.engine import Fire, RuleEngine, RuleError, is_config_id, parse_rule
 from alerting.escalation import PolicyError, parse_policy
-from alerting.evaluator import CASE, POLICY, RULE, SILENCE, Evaluator
+from alerting.evaluator import CASE, POLICY, RULE, SILENCE, STATE, Evaluator
 from alerting.records import ALERT, AlertRecords
-from alerting.routing import TargetError, check_targets
+from alerting.routing import TargetError, channels_of, check_targets
 from alerting.silences import SilenceError, new_silence
 from channels.access import Access
 from channels.permissions import Action
@@ -25,7 +25,7 @@ from hub.auditor import Auditor
 from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
-from hub.errors import BadRequest, Conflict, NotFound
+from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.models import Operation, OpEvent, new_id
 
 __all__ = ["AlertService"]
@@ -34,7 +34,8 @@ __all__ = ["AlertService"]
 class AlertService:
     def __init__(self, *, store: Store, clock: Clock, access: Access, auditor: Auditor,
                  records: AlertRecords, evaluator: Evaluator,
-                 global_rules: list[dict[str, Any]] | None = None) -> None:
+                 global_rules: list[dict[str, Any]] | None = None,
+                 global_policies: list[dict[str, Any]] | None = None) -> None:
         self._store = store
         self._clock = clock
         self.access = access
@@ -42,6 +43,7 @@ class AlertService:
         self._records = records
         self.evaluator = evaluator
         self._global_rules = global_rules or []
+        self._global_policy_ids = {str(p.get("id")) for p in global_policies or []}
 
     async def _put(self, principal: Principal, op: Operation, kind: str, doc: dict[str, Any],
                    client: str) -> OpEvent:
@@ -57,9 +59,33 @@ class AlertService:
         await self.evaluator.written(event)
         return event
 
+    async def _check_channels(self, principal: Principal, op: Operation,
+                              targets: Sequence[str], where: str) -> None:
+        """Every ``channel:`` target must be a channel of the operation the caller may post in.
+
+        A missing channel and one hidden from the caller get the same answer.
+        """
+        by_name = {ch.name: ch for ch in await self._store.list_channels(op.id)}
+        for name in channels_of(targets):
+            ch = by_name.get(name)
+            try:
+                if ch is None:
+                    raise NotFound()
+                await self.access.channel(principal, ch.id, Action.POST)
+            except (NotFound, Forbidden):
+                raise BadRequest(f"{where}: 'channel:{name}' is not a channel of this "
+                                 "operation that you may post in") from None
+
+    async def _check_policy(self, op: Operation, policy: str | None, where: str) -> None:
+        if policy is None or policy in self._global_policy_ids:
+            return
+        if await self._store.get_record(op.id, POLICY, policy) is None:
+            raise BadRequest(f"{where}: no escalation policy '{policy[:64]}' in this operation "
+                             "(create it first)")
+
     async def _list(self, principal: Principal, op_id: str, kind: str,
                     client: str) -> list[dict[str, Any]]:
-        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, kind)]
 
@@ -67,27 +93,52 @@ class AlertService:
 
     async def list_rules(self, principal: Principal, op_id: str,
                          client: str) -> list[dict[str, Any]]:
-        own = await self._list(principal, op_id, RULE, client)
+        """The operation's rules and the global ones, each with its run-time ``health``."""
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
+                                            client=client)
+        own = [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, RULE)]
         ids = {r["id"] for r in own}
-        return own + [{**r, "global": True} for r in self._global_rules if r["id"] not in ids]
+        rules = own + [{**r, "global": True} for r in self._global_rules if r["id"] not in ids]
+        state = await self._store.get_state(op.id, STATE) or {}
+        engine = state.get("engine")
+        failures = engine.get("failures") if isinstance(engine, dict) else None
+        for rule in rules:
+            failed = failures.get(rule["id"]) if isinstance(failures, dict) else None
+            rule["health"] = {"state": "failing", **failed} if isinstance(failed, dict) \
+                else {"state": "ok", "errors": 0}
+            try:  # saved under older, looser checks: it is not evaluated, say so
+                parse_rule({k: v for k, v in rule.items()
+                            if k not in ("version", "global", "health")})
+            except RuleError as exc:
+                rule["health"] = {"state": "invalid", "errors": 0, "last_error": str(exc)}
+        return rules
+
+    async def _parse_rule(self, principal: Principal, op: Operation,
+                          data: dict[str, Any]) -> None:
+        try:
+            rule = parse_rule(data)
+        except RuleError as exc:
+            raise BadRequest(str(exc)) from None
+        await self._check_policy(op, rule.escalation, f"rule '{rule.id}': escalation")
+        await self._check_channels(principal, op, rule.route, f"rule '{rule.id}': route")
 
     async def put_rule(self, principal: Principal, op_id: str, data: dict[str, Any],
                        client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
-        try:
-            parse_rule(data)
-        except RuleError as exc:
-            raise BadRequest(str(exc)) from None
+        await self._parse_rule(principal, op, data)
         return await self._put(principal, op, RULE, dict(data), client)
 
     async def dry_run(self, principal: Principal, op_id: str, data: dict[str, Any],
                       client: str) -> list[dict[str, Any]]:
-        """Which current cases (or groups) the rule's condition matches now, ignoring holds."""
-        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+        """Which current cases (or groups) the rule's condition matches now, ignoring holds.
+
+        Needs the same right as saving the rule: it is how rules are written.
+        """
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
         try:
-            rule = parse_rule({**data, "for": 0, "keep_firing_for": 0})
+            rule = parse_rule({**data, "for": "0s", "keep_firing_for": "0s"})
         except RuleError as exc:
             raise BadRequest(str(exc)) from None
         cases = {str(doc["id"]): doc for doc, _ in await self._store.list_records(op.id, CASE)}
@@ -106,9 +157,12 @@ class AlertService:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
         try:
-            parse_policy(data)
+            policy = parse_policy(data)
         except PolicyError as exc:
             raise BadRequest(str(exc)) from None
+        for i, step in enumerate(policy.steps):
+            await self._check_channels(principal, op, step.notify,
+                                       f"policy '{policy.id}': steps[{i}].notify")
         return await self._put(principal, op, POLICY, dict(data), client)
 
     # --- silences --------------------------------------------------------------------
@@ -196,9 +250,14 @@ class AlertService:
             route = check_targets(data.get("route", []), "'route'")
         except TargetError as exc:
             raise BadRequest(str(exc)) from None
+        await self._check_channels(principal, op, route, "'route'")
         policy = data.get("escalation")
-        if policy is not None and not isinstance(policy, str):
+        if policy is not None and not is_config_id(policy):
             raise BadRequest("'escalation' must be the id of an escalation policy")
+        await self._check_policy(op, policy, "'escalation'")
+        severity = data.get("severity", "major")
+        if severity not in SEVERITIES:
+            raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
         fp = given or fingerprint({**labels, "summary": summary})
         case_id = data.get("case")
         if case_id is not None and (not isinstance(case_id, str)
@@ -211,7 +270,7 @@ class AlertService:
 
         def build(alert_id: str) -> dict[str, Any]:
             return new_alert(alert_id=alert_id, operation_id=op.id, source="bot", fp=fp,
-                             severity=data.get("severity", "major"), summary=summary,
+                             severity=severity, summary=summary,
                              details=details, now=now, case_id=case_id,
                              exercise=bool(data.get("exercise")), labels=labels,
                              route=route, policy=policy)

@@ -131,7 +131,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                           lease_seconds=settings.alerting_lease_seconds,
                           global_rules=defaults.rules, global_policies=defaults.policies)
     alerts = AlertService(store=engine.store, clock=clock, access=access, auditor=auditor,
-                          records=records, evaluator=evaluator, global_rules=defaults.rules)
+                          records=records, evaluator=evaluator, global_rules=defaults.rules,
+                          global_policies=defaults.policies)
     cases.listeners.append(evaluator.written)
     node.wake_listeners.append(evaluator.wake)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})

@@ -52,7 +52,7 @@ DEMO_RULES = [
      "route": ["channel:alerts", "coordinators"]},
     {"id": "mass-casualties", "name": "Ten or more casualties",
      "when": "fields.casualties >= 10", "severity": "critical",
-     "summary": "{title}: {casualties} casualties reported"},
+     "summary": "{title}: {fields.casualties} casualties reported"},
     {"id": "stale-critical", "name": "Critical case without an update for 15 minutes",
      "when": 'severity == "critical" and status == "open" and since_update > 15m',
      "severity": "major", "summary": "{title}: no update for 15 minutes"},

@@ -138,7 +138,7 @@ def test_many_cases_each_get_their_own_alert() -> None:
 @pytest.mark.parametrize("rule,needle", [
     ({"id": "x", "when": "sevrity > 1"}, "rule 'x': when: unknown name 'sevrity'"),
     ({"id": "x", "when": "severity >"}, "rule 'x': when: expected a value"),
-    ({"id": "x", "when": "true", "for": "soon"}, "rule 'x': duration"),
+    ({"id": "x", "when": "true", "for": "soon"}, "rule 'x': for: 'soon' is not a duration"),
     ({"id": "x", "kind": "rate", "window": "1h"}, "rule 'x': threshold"),
     ({"id": "x", "kind": "rate", "threshold": 3}, "rule 'x': window"),
     ({"id": "x", "when": "true", "severity": "apocalyptic"}, "rule 'x': severity"),

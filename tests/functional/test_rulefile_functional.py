@@ -21,7 +21,7 @@ id = "casualties"
 name = "Ten or more casualties"
 when = "fields.casualties >= 10"
 severity = "critical"
-summary = "{title}: {casualties} casualties"
+summary = "{title}: {fields.casualties} casualties"
 '''
 
 YAML = '''
