@@ -7,9 +7,11 @@ does not exist: 404 / ``not_found``).
 
 Rules:
 * An API token only reaches operations in its scope, and never acts as admin.
-* Members (any role) see their operation, its member list, and the channels
-  open to their agency. Global admins see and manage every operation, its
-  members and channels, but read or post in channels only as members.
+* Members (any role) see their operation, its member list, its shared record
+  (cases, alerts, rules, the board, the event log) and the channels open to
+  their agency. Global admins see and manage every operation, its members and
+  channels, but read its content (channel messages and the shared record)
+  only as members: to a non-member admin those answer ``forbidden``.
 * Coordinators (and admins) manage channels and members; members post and
   edit the operation's records (cases, alerts); observers only read. Nobody
   posts or edits in a closed operation.
@@ -32,6 +34,7 @@ class Action(StrEnum):
     MANAGE_CHANNELS = "manage_channels"
     READ_CHANNEL = "read_channel"
     POST = "post"
+    READ_RECORDS = "read_records"  # cases, alerts, rules, board, the operation's event log
     EDIT_RECORDS = "edit_records"  # create and change cases, acknowledge alerts
 
 
@@ -55,6 +58,8 @@ def decide(action: Action, *, is_admin: bool, role: Role | None, in_scope: bool,
 
     if action in (Action.VIEW_OPERATION, Action.VIEW_MEMBERS):
         return Decision.ALLOW
+    if action is Action.READ_RECORDS:
+        return Decision.ALLOW if role is not None else Decision.FORBID
     if action is Action.MANAGE_OPERATION:
         return Decision.ALLOW if is_admin else Decision.FORBID
     if action in (Action.MANAGE_MEMBERS, Action.MANAGE_CHANNELS):

@@ -211,20 +211,16 @@ class ChannelService:
 
     async def update_channel(self, principal: Principal, ch_id: str, data: dict[str, object],
                              client: str) -> Channel:
-        ch = await self._store.get_channel(ChannelId(ch_id))
-        if ch is None:
-            await self.access.channel(principal, ch_id, Action.MANAGE_CHANNELS, client=client)
-            raise NotFound()
-        op, _ = await self.access.operation(principal, ch.operation_id, Action.MANAGE_CHANNELS,
-                                            client=client)
-        if not self.access.visible(principal, await self.access.role(principal, op.id), ch) \
-                and not principal.is_admin:
-            raise NotFound()
+        # One gate for missing and hidden channels: both answer 404, on every verb.
+        ch, op, _ = await self.access.channel(principal, ch_id, Action.MANAGE_CHANNELS,
+                                              client=client)
         fields: dict[str, object] = {}
         if "topic" in data:
             fields["topic"] = _text(data["topic"], "topic", 500, required=False)
         if "agencies" in data:
-            fields["agencies"] = _agencies(data["agencies"])
+            fields["agencies"] = agencies = _agencies(data["agencies"])
+            if op.agencies and set(agencies) - set(op.agencies):
+                raise BadRequest("'agencies' must take part in the operation")
         unknown = set(data) - {"topic", "agencies"}
         if unknown:
             raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")

@@ -178,6 +178,9 @@ async def test_rules_are_managed_by_coordinators_and_validated(running_hub: Runn
     await _case(running_hub, severity="minor", title="B")
     r = await running_hub.api("POST", f"{url}/dry-run", "olga",
                               json={"id": "try", "when": 'severity >= "major"'})
+    assert r.status_code == 403  # dry-run needs the right to write rules
+    r = await running_hub.api("POST", f"{url}/dry-run", "alice",
+                              json={"id": "try", "when": 'severity >= "major"'})
     assert r.status_code == 200 and [m["summary"] for m in r.json()["matches"]] == ["try"]
     assert (await running_hub.api("GET", url, "xavier")).status_code == 404
     assert (await running_hub.api("GET", f"/api/operations/{op}/alerts",
