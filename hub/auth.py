@@ -160,7 +160,6 @@ class Authenticator:
                                     settings.login_window_seconds)
         self._per_address = _Window(settings.login_failures_per_address,
                                     settings.login_window_seconds)
-        self._totp_used: dict[UserId, int] = {}
 
     # --- login ---------------------------------------------------------------------
 
@@ -219,26 +218,22 @@ class Authenticator:
                                    code=ErrorCode.TOTP_ENROLLMENT_REQUIRED)
             return
         if not code:
-            raise TotpRequired("a TOTP code is required")
-        step = self.verify_totp(user, code, now)
-        if step is None:
+            # The password was right: count it like a failure, so the answer cannot
+            # be used to test passwords for free.
             self._per_account.hit(user.username.lower(), now)
+            self._per_address.hit(client, now)
+            await self._audit.record(actor=user.username, action="login.totp",
+                                     target=user.username, outcome="required", client=client)
+            raise TotpRequired("a TOTP code is required")
+        assert user.totp_secret is not None
+        step = totp_step(user.totp_secret, code, now)
+        # A code is good once, on any hub process: the engine keeps the last step used.
+        if step is None or not await self._store.advance_marker(f"totp:{user.id}", step):
+            self._per_account.hit(user.username.lower(), now)
+            self._per_address.hit(client, now)
             await self._audit.record(actor=user.username, action="login.totp",
                                      target=user.username, outcome="failed", client=client)
             raise TotpRequired("wrong TOTP code")
-        self._totp_used[user.id] = step
-
-    def verify_totp(self, user: User, code: str, now: float) -> int | None:
-        """Return the accepted time step, refusing reuse of an already used code."""
-        assert user.totp_secret is not None
-        totp = pyotp.TOTP(user.totp_secret)
-        for drift in (0, -1, 1):
-            at = now + drift * totp.interval
-            step = int(at // totp.interval)
-            if hmac.compare_digest(totp.at(at), code.strip()) and \
-                    step > self._totp_used.get(user.id, -1):
-                return step
-        return None
 
     async def _is_coordinator(self, user_id: UserId) -> bool:
         for op in await self._store.list_operations(user_id):
@@ -266,6 +261,21 @@ class Authenticator:
         if now - session.last_seen_at > TOUCH_EVERY:
             await self._store.touch_session(session.id, now)
         return Principal(user, session.id, session.kind, session.scope, session.expires_at)
+
+    async def authenticate_from(self, token: str, client: str, via: str) -> Principal:
+        """:meth:`authenticate` for a request that presented credentials.
+
+        A refusal is audited (``<via>.auth``, never the token) and counts
+        against the client address in the login throttle, like a failed login.
+        """
+        try:
+            return await self.authenticate(token)
+        except Unauthenticated as exc:
+            self._per_address.hit(client, self._clock.now())
+            await self._audit.record(actor="-", action=f"{via}.auth", target="-",
+                                     outcome="failed", client=client,
+                                     details={"reason": exc.message})
+            raise
 
     def expired(self, session: Session, now: float) -> bool:
         if session.revoked_at is not None:
@@ -343,12 +353,39 @@ class Authenticator:
                                           "bot": is_bot})
         return user
 
-    async def enroll_totp(self, user: User, *, actor: str, client: str = "cli") -> str:
-        secret = pyotp.random_base32()
+    async def enroll_totp(self, user: User, secret: str, code: str, *, actor: str,
+                          client: str = "cli") -> None:
+        """Store ``secret`` as the user's second factor once ``code`` proves it was set up.
+
+        Raises:
+            BadRequest: the code does not match the secret (nothing is stored).
+        """
+        step = totp_step(secret, code, self._clock.now())
+        if step is None:
+            await self._audit.record(actor=actor, action="user.totp.enroll",
+                                     target=user.username, outcome="failed", client=client)
+            raise BadRequest("the code does not match; nothing was changed")
         await self._store.update_user(user.id, totp_secret=secret)
+        await self._store.advance_marker(f"totp:{user.id}", step)  # not reusable to log in
         await self._audit.record(actor=actor, action="user.totp.enroll", target=user.username,
                                  outcome="ok", client=client)
-        return secret
+
+
+def new_totp_secret(username: str) -> tuple[str, str]:
+    """A new TOTP secret and its ``otpauth://`` URI for authenticator apps."""
+    secret = pyotp.random_base32()
+    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="Liaison Hub")
+    return secret, uri
+
+
+def totp_step(secret: str, code: str, now: float) -> int | None:
+    """The time step (now, or one step either side) whose code is ``code``, or None."""
+    totp = pyotp.TOTP(secret)
+    for drift in (0, -1, 1):
+        at = now + drift * totp.interval
+        if hmac.compare_digest(totp.at(at), code.strip()):
+            return int(at // totp.interval)
+    return None
 
 
 def check_username(username: str) -> None:

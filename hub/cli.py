@@ -293,12 +293,22 @@ async def _user_passwd(adm: _Admin, args: argparse.Namespace, out: TextIO) -> in
 
 
 async def _user_totp(adm: _Admin, args: argparse.Namespace, out: TextIO) -> int:
-    import pyotp
+    """Print a new secret and its URI, then store it only once a first code matches."""
+    from hub.auth import new_totp_secret
+    from hub.errors import BadRequest
 
     user = await _user_named(adm, args.username)
-    secret = await adm.auth.enroll_totp(user, actor="cli")  # type: ignore[arg-type]
-    uri = pyotp.TOTP(secret).provisioning_uri(args.username, issuer_name="Liaison Hub")
-    print(f"TOTP secret for {args.username}: {secret}\n{uri}", file=out)
+    secret, uri = new_totp_secret(args.username)
+    print(f"TOTP secret for {args.username}: {secret}\n{uri}", file=out, flush=True)
+    print("Add it to the authenticator app, then type the 6-digit code it shows: ",
+          end="", file=out, flush=True)
+    code = sys.stdin.readline().strip()
+    try:
+        await adm.auth.enroll_totp(user, secret, code, actor="cli")  # type: ignore[arg-type]
+    except BadRequest as exc:
+        print(f"\n{exc.message}", file=sys.stderr)
+        return 1
+    print(f"\nTOTP enrolled for {args.username}", file=out)
     return 0
 
 

@@ -22,7 +22,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hub.auth import Principal
-from hub.errors import CloseCode, FrameError, HubError
+from hub.errors import CloseCode, FrameError, HubError, Unauthenticated
 from hub.gateway import Connection
 from hub.http import COOKIE_NAME, client_address, origin_allowed
 from hub.protocol import Hello, WireFormat, choose_format, decode, encode
@@ -105,13 +105,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         if not isinstance(hello, Hello):
             raise FrameError("the first frame must be hello")
         if hello.token:
-            principal = await hub.auth.authenticate(hello.token)
+            principal = await hub.auth.authenticate_from(hello.token, client, "ws")
         if principal is None:
             raise FrameError("hello needs a token (or a session cookie)")
     except HubError as exc:
         hub.metrics.refusals.labels("unauthenticated").inc()
-        await hub.auditor.record(actor="-", action="ws.auth", target="-", outcome="failed",
-                                 client=client)
+        if not isinstance(exc, Unauthenticated):  # authenticate_from audited those
+            await hub.auditor.record(actor="-", action="ws.auth", target="-",
+                                     outcome="failed", client=client)
         await _refuse(websocket, fmt, CloseCode.UNAUTHENTICATED, exc.message)
         return
 

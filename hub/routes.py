@@ -14,8 +14,21 @@ __all__ = ["routes"]
 
 
 def _secure(request: Request) -> bool:
-    mode = request.app.state.hub.settings.cookie_secure
-    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+    """Whether the session cookie gets the Secure flag.
+
+    ``auto``: when the request came over https, to us or (``X-Forwarded-Proto``
+    from a peer in ``trusted_proxies``) to the TLS-terminating proxy in front.
+    """
+    settings = request.app.state.hub.settings
+    if settings.cookie_secure != "auto":
+        return bool(settings.cookie_secure == "always")
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    if peer and peer in settings.trusted_proxies:
+        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        return proto == "https"
+    return False
 
 
 async def login(request: Request) -> Response:

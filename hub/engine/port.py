@@ -225,6 +225,13 @@ class Store(Protocol):
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up if ``holder`` holds it, so another node takes over at once."""
 
+    async def advance_marker(self, name: str, value: int) -> bool:
+        """Raise marker ``name`` to ``value``; False if it was already at or above it.
+
+        Atomic across nodes: of two callers with the same value exactly one
+        gets True. Used to refuse a TOTP code that was already used anywhere.
+        """
+
     # Audit
     async def append_audit(self, entry: AuditEntry) -> AuditRecord: ...
     def iter_audit(self) -> AsyncIterator[AuditRecord]: ...

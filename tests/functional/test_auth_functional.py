@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
 import argon2
 import pyotp
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from hub.auth import new_totp_secret
 from hub.clock import ManualClock
 from tests.conftest import PASSWORD, RunningHub, WsClient
 
@@ -152,7 +160,10 @@ async def test_session_lifetimes_on_rest_and_open_sockets(start_hub, hub_setting
 async def test_totp_second_factor(running_hub: RunningHub) -> None:
     hub = running_hub.hub
     user = await hub.engine.store.get_user_by_name("alice")
-    secret = await hub.auth.enroll_totp(user, actor="test")  # type: ignore[arg-type]
+    secret, _ = new_totp_secret("alice")
+    # Enrol with the previous step's code: the enrolment code is used up.
+    await hub.auth.enroll_totp(user, secret, pyotp.TOTP(secret).at(time.time() - 30),  # type: ignore[arg-type]
+                               actor="test")
     http = running_hub.http
     assert http is not None
     r = await http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD})
@@ -186,3 +197,94 @@ async def test_connections_per_user_are_capped(start_hub, hub_settings) -> None:
     await third.send({"type": "hello", "token": await hub.login("bruno")})
     assert (await third.recv())["type"] == "error"
     assert await _close_code(third) == 4030
+
+
+async def test_totp_cli_round_trip_and_replay_refused_on_another_hub(
+        start_hub: Any, hub_settings: Any) -> None:
+    """Enrol with `liaison user totp` (a real process), log in on one hub; the same code
+    is refused on a second hub sharing the engine."""
+    first = await start_hub(hub_settings)
+    env = {**os.environ, "LIAISON_DATA_DIR": str(hub_settings.data_dir),
+           "LIAISON_ENGINE": hub_settings.engine, "LIAISON_REDIS_PREFIX":
+           hub_settings.redis_prefix}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", "user", "totp", "alice", env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdin is not None
+    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    secret = line.rsplit(":", 1)[1].strip()
+    uri = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
+    totp = pyotp.TOTP(secret)
+    proc.stdin.write((totp.at(time.time() - 30) + "\n").encode())
+    await proc.stdin.drain()
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert "TOTP enrolled for alice" in out.decode()
+
+    if hub_settings.engine == "embedded":
+        second = first  # one process owns the embedded engine
+    else:
+        second = await start_hub(hub_settings, seeded=False)
+    code = totp.now()
+    login = {"username": "alice", "password": PASSWORD, "totp": code}
+    assert first.http is not None and second.http is not None
+    r = await first.http.post("/api/auth/login", json=login)
+    assert r.status_code == 200, r.text
+    replay = await second.http.post("/api/auth/login", json=login)
+    assert replay.status_code == 401 and replay.json()["error"]["code"] == "totp_required"
+
+
+async def test_totp_cli_refuses_a_wrong_first_code(running_hub: RunningHub) -> None:
+    settings = running_hub.settings
+    env = {**os.environ, "LIAISON_DATA_DIR": str(settings.data_dir),
+           "LIAISON_ENGINE": settings.engine, "LIAISON_REDIS_PREFIX": settings.redis_prefix}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "hub", "user",
+                                                    "totp", "bruno"],
+                                   input="000000\n", capture_output=True, text=True, env=env,
+                                   timeout=60)
+    assert done.returncode == 1 and "nothing was changed" in done.stderr
+    user = await running_hub.hub.engine.store.get_user_by_name("bruno")
+    assert user is not None and user.totp_secret is None
+
+
+async def test_secure_cookie_behind_a_trusted_tls_proxy(start_hub: Any,
+                                                        hub_settings: Any) -> None:
+    login = {"username": "alice", "password": PASSWORD}
+    proxied = await start_hub(hub_settings.replace(trusted_proxies=("127.0.0.1",)))
+    assert proxied.http is not None
+    r = await proxied.http.post("/api/auth/login", json=login,
+                                headers={"X-Forwarded-Proto": "https"})
+    assert r.status_code == 200 and "secure" in r.headers["set-cookie"].lower()
+    r = await proxied.http.post("/api/auth/login", json=login)
+    assert "secure" not in r.headers["set-cookie"].lower()
+
+
+async def test_forwarded_proto_is_ignored_from_an_untrusted_peer(
+        running_hub: RunningHub) -> None:
+    assert running_hub.http is not None
+    r = await running_hub.http.post("/api/auth/login",
+                                    json={"username": "alice", "password": PASSWORD},
+                                    headers={"X-Forwarded-Proto": "https"})
+    assert r.status_code == 200 and "secure" not in r.headers["set-cookie"].lower()
+
+
+async def test_bad_bearer_tokens_and_totp_required_are_audited(
+        running_hub: RunningHub) -> None:
+    assert running_hub.http is not None
+    r = await running_hub.http.get("/api/me", headers={"Authorization": "Bearer lh_nope"})
+    assert r.status_code == 401
+    hub = running_hub.hub
+    user = await hub.engine.store.get_user_by_name("bruno")
+    secret, _ = new_totp_secret("bruno")
+    await hub.auth.enroll_totp(user, secret, pyotp.TOTP(secret).now(),  # type: ignore[arg-type]
+                               actor="test")
+    r = await running_hub.http.post("/api/auth/login",
+                                    json={"username": "bruno", "password": PASSWORD})
+    assert r.json()["error"]["code"] == "totp_required"
+    records = [a async for a in hub.engine.store.iter_audit()]
+    assert any(a.action == "http.auth" and a.outcome == "failed" for a in records)
+    assert any(a.action == "login.totp" and a.outcome == "required" and a.actor == "bruno"
+               for a in records)
+    assert not any("lh_nope" in str(a.as_dict()) for a in records)
