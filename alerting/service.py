@@ -73,7 +73,7 @@ class CaseService:
 
     async def open_feed(self, principal: Principal, key: str, client: str) -> Feed:
         op, _ = await self.access.operation(principal, key.removeprefix("ops:"),
-                                            Action.VIEW_OPERATION, client=client)
+                                            Action.READ_RECORDS, client=client)
         return Feed(key=f"ops:{op.id}", operation_id=op.id, topic=ops_topic(op.id),
                     chat=False)
 
@@ -104,7 +104,7 @@ class CaseService:
 
     async def events(self, principal: Principal, op_id: str, after_seq: int, limit: int,
                      client: str) -> list[OpEvent]:
-        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         return await self._store.read_op_events(op.id, after_seq=after_seq, limit=limit)
 
@@ -112,13 +112,13 @@ class CaseService:
 
     async def list_cases(self, principal: Principal, op_id: str,
                          client: str) -> list[dict[str, Any]]:
-        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, CASE)]
 
     async def get_case(self, principal: Principal, op_id: str, case_id: str,
                        client: str) -> dict[str, Any]:
-        op, _ = await self.access.operation(principal, op_id, Action.VIEW_OPERATION,
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         found = await self._store.get_record(op.id, CASE, case_id)
         if found is None:
