@@ -109,6 +109,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True, metavar="ACTION")
     verify = audit.add_parser("verify", help="verify the hash chain")
     verify.add_argument("--expect-head", help="head hash recorded earlier, kept off-host")
+    verify.add_argument("--key-file", help="audit key file to verify with (default: the "
+                        "hub's audit_key_file); an off-host copy detects a rewritten log")
+    verify.add_argument("--unkeyed-before", type=int, default=0, metavar="SEQ",
+                        help="accept plain SHA-256 records before this seq (written before "
+                        "audit keys existed)")
+    audit.add_parser("rotate-key", help="add a new audit signing key (restart the hubs)")
     export = audit.add_parser("export", help="write the audit trail as JSON lines")
     export.add_argument("--output", "-o", help="file (default: standard output)")
     return p
@@ -216,6 +222,7 @@ class _Admin:
 
         clock = SystemClock()
         engine = build_engine(settings)
+        self.settings = settings
         self.store = engine.store
         self.auditor = Auditor(engine.store, clock)
         self.auth = Authenticator(settings=settings, store=engine.store, clock=clock,
@@ -394,10 +401,17 @@ async def _token_list(adm: _Admin, args: argparse.Namespace, out: TextIO) -> int
 
 
 async def _audit_verify(adm: _Admin, args: argparse.Namespace, out: TextIO) -> int:
-    from hub.audit import verify_chain
+    from hub.audit import load_keys, verify_chain
 
+    try:
+        keys = load_keys(Path(args.key_file) if args.key_file else
+                         adm.settings.audit_key_path)
+    except (OSError, ValueError) as exc:
+        print(f"FAILED: {exc}", file=out)
+        return 1
     records = [r async for r in adm.store.iter_audit()]
-    result = verify_chain(records, await adm.store.audit_head())
+    result = verify_chain(records, await adm.store.audit_head(), {k.id: k for k in keys},
+                          unkeyed_before=args.unkeyed_before)
     if result.ok and args.expect_head and args.expect_head not in (result.head_hash,):
         # An earlier head must still be in the chain (the log only grows).
         if not any(r.hash == args.expect_head for r in records):
@@ -408,6 +422,17 @@ async def _audit_verify(adm: _Admin, args: argparse.Namespace, out: TextIO) -> i
         print(f"FAILED after {result.count} good records: {result.problem}", file=out)
         return 1
     print(f"OK: {result.count} records, head {result.head_hash}", file=out)
+    return 0
+
+
+async def _audit_rotate_key(adm: _Admin, args: argparse.Namespace, out: TextIO) -> int:
+    from hub.audit import add_key
+
+    key = add_key(adm.settings.audit_key_path)
+    await adm.auditor.record(actor="cli", action="audit.key_added", target=key.id,
+                             outcome="ok")
+    print(f"added audit key {key.id} to {adm.settings.audit_key_path}; restart every hub "
+          "process (and copy the file to every node) so new records use it", file=out)
     return 0
 
 
@@ -476,4 +501,5 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("token", "list"): _token_list,
     ("audit", "verify"): _audit_verify,
     ("audit", "export"): _audit_export,
+    ("audit", "rotate-key"): _audit_rotate_key,
 }

@@ -50,6 +50,9 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     #: Messages kept per channel; 0 keeps everything.
     retention_messages: int = 0
+    #: The audit key file (HMAC keys of the audit chain, kept outside the
+    #: database); empty: <data_dir>/audit.key, created on first start.
+    audit_key_file: str = ""
 
     # --- Alerting --------------------------------------------------------------
     #: A TOML or YAML file of rules and escalation policies every operation
@@ -126,6 +129,10 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hub.db"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return Path(self.audit_key_file) if self.audit_key_file else self.data_dir / "audit.key"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

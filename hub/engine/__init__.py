@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from hub.audit import load_keys
 from hub.config import ConfigError, Settings
 from hub.engine.port import Engine
 from hub.models import new_id
@@ -15,11 +16,16 @@ __all__ = ["Engine", "build_engine"]
 
 def build_engine(settings: Settings) -> Engine:
     """Construct (not yet open) the engine named by ``settings.engine``."""
+    try:
+        audit_key = load_keys(settings.audit_key_path, create=True)[-1]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"audit_key_file: {exc}") from None
     if settings.engine == "embedded":
         from hub.engine.memory import MemoryBroker, MemoryPresence
         from hub.engine.sqlite import SqliteStore
 
-        store = SqliteStore(settings.database_path, synchronous=settings.sqlite_synchronous)
+        store = SqliteStore(settings.database_path, synchronous=settings.sqlite_synchronous,
+                            audit_key=audit_key)
         return Engine(store=store, broker=MemoryBroker(), presence=MemoryPresence(),
                       name="embedded")
     if settings.engine.startswith(("redis://", "rediss://", "unix://")):
@@ -45,7 +51,8 @@ def build_engine(settings: Settings) -> Engine:
         node_id = new_id("node")
         return Engine(
             store=RedisStore(client, prefix=prefix,
-                             idempotency_seconds=settings.redis_idempotency_seconds),
+                             idempotency_seconds=settings.redis_idempotency_seconds,
+                             audit_key=audit_key),
             broker=RedisBroker(client=client, listener=listener, prefix=prefix,
                                node_id=node_id),
             presence=RedisPresence(client, prefix=prefix, node_id=node_id,

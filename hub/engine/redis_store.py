@@ -38,7 +38,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hub.audit import GENESIS, chain_hash
+from hub.audit import GENESIS, AuditKey, chain_hash
 from hub.engine import jsondoc
 from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
 from hub.errors import Conflict, NotFound, Unavailable
@@ -130,8 +130,9 @@ class RedisStore:
     """:class:`hub.engine.port.Store` on one Redis (or Redis-compatible) server."""
 
     def __init__(self, client: aioredis.Redis, *, prefix: str,
-                 idempotency_seconds: int) -> None:
+                 idempotency_seconds: int, audit_key: AuditKey | None = None) -> None:
         self.r = client
+        self._audit_key = audit_key
         self.p = prefix
         self._idem_ttl = idempotency_seconds
         self._append = client.register_script(load_script("append_message"))
@@ -581,7 +582,7 @@ class RedisStore:
                         seq, prev = last_seq + 1, last_hash
                     digest = chain_hash(prev, seq, entry.ts, entry.actor, entry.action,
                                         entry.target, entry.outcome, entry.operation_id,
-                                        entry.client, details)
+                                        entry.client, details, self._audit_key)
                     record = AuditRecord(seq, entry.ts, entry.actor, entry.action,
                                          entry.target, entry.outcome, entry.operation_id,
                                          entry.client, details, prev, digest)

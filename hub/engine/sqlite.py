@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from hub.audit import GENESIS, chain_hash
+from hub.audit import GENESIS, AuditKey, chain_hash
 from hub.engine import jsondoc
 from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
 from hub.errors import Conflict, NotFound, Unavailable
@@ -159,8 +159,10 @@ def _db_value(value: object) -> object:
 class SqliteStore:
     """:class:`hub.engine.port.Store` on one SQLite file."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL",
+                 audit_key: AuditKey | None = None) -> None:
         self._path = path
+        self._audit_key = audit_key
         self._synchronous = synchronous.upper()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db: sqlite3.Connection | None = None
@@ -555,7 +557,8 @@ class SqliteStore:
             head = db.execute("SELECT seq, hash FROM audit_head WHERE id=1").fetchone()
             seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
             digest = chain_hash(prev, seq, entry.ts, entry.actor, entry.action, entry.target,
-                                entry.outcome, entry.operation_id, entry.client, details)
+                                entry.outcome, entry.operation_id, entry.client, details,
+                                self._audit_key)
             db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (seq, entry.ts, entry.actor, entry.action, entry.target, entry.outcome,
                         entry.operation_id, entry.client, json.dumps(details, sort_keys=True),

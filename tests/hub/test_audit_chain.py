@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hub.audit import GENESIS, chain_hash, verify_chain
+from hub.audit import GENESIS, AuditKey, chain_hash, verify_chain
 from hub.models import AuditRecord
 
 
@@ -35,3 +35,28 @@ def test_any_single_change_is_detected() -> None:
     swapped[5], swapped[6] = swapped[6], swapped[5]
     assert not verify_chain(swapped, head).ok
     assert not verify_chain(records[:-1], head).ok  # tail cut: the head disagrees
+
+
+def test_unkeyed_records_need_the_key_holder_to_allow_them() -> None:
+    records = chain(20)  # plain SHA-256, as written before audit keys
+    head = (20, records[-1].hash)
+    keys = {"k1": AuditKey("k1", b"s" * 32)}
+    assert verify_chain(records, head).ok
+    refused = verify_chain(records, head, keys)
+    assert not refused.ok and "not signed" in refused.problem
+    assert verify_chain(records, head, keys, unkeyed_before=21).ok
+    assert not verify_chain(records, head, keys, unkeyed_before=10).ok
+
+
+def test_keyed_chain_and_a_wrong_key() -> None:
+    key = AuditKey("k1", b"s" * 32)
+    prev, records = GENESIS, []
+    for seq in range(1, 6):
+        h = chain_hash(prev, seq, 1.0, "a", "x", "t", "ok", "", "c", {}, key)
+        records.append(AuditRecord(seq, 1.0, "a", "x", "t", "ok", "", "c", {}, prev, h))
+        prev = h
+    head = (5, prev)
+    assert verify_chain(records, head, {"k1": key}).ok
+    assert not verify_chain(records, head, {"k1": AuditKey("k1", b"t" * 32)}).ok
+    assert not verify_chain(records, head).ok  # keyed records need the key file
+    assert "k1" in repr(key) and "sss" not in repr(key)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hub.app import create_app
+from hub.audit import GENESIS, AuditKey, chain_hash, load_keys
 from hub.config import Settings
 from tests.conftest import seed
 
@@ -105,3 +106,60 @@ def test_truncation_with_forged_head_is_caught_by_an_offsite_head(audited: Path,
     assert liaison(copy, "audit", "verify").returncode == 0  # consistent on its own...
     result = liaison(copy, "audit", "verify", "--expect-head", head)
     assert result.returncode == 1  # ...but not with the head kept off-host
+
+
+def _rechain(data_dir: Path, key: AuditKey | None) -> None:
+    """Edit record 12 and recompute every hash after it, as someone with the database
+    (but not the key file) would."""
+    db = sqlite3.connect(data_dir / "hub.db")
+    db.execute("UPDATE audit SET actor='mallory' WHERE seq=12")
+    rows = db.execute("SELECT seq, ts, actor, action, target, outcome, operation_id, client, "
+                      "details FROM audit ORDER BY seq").fetchall()
+    prev = GENESIS
+    for seq, ts, actor, action, target, outcome, op, client, details in rows:
+        digest = chain_hash(prev, seq, ts, actor, action, target, outcome, op, client,
+                            json.loads(details), key)
+        db.execute("UPDATE audit SET prev_hash=?, hash=? WHERE seq=?", (prev, digest, seq))
+        prev = digest
+    db.execute("UPDATE audit_head SET seq=?, hash=?", (len(rows), prev))
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("forger", ["plain sha-256", "a key of their own"])
+def test_a_rechained_log_is_detected_with_the_key(audited: Path, tmp_path: Path,
+                                                  forger: str) -> None:
+    copy = _copy(audited, tmp_path / "copy")
+    own = AuditKey("kforged", b"x" * 32) if forger != "plain sha-256" else None
+    _rechain(copy, own)
+    result = liaison(copy, "audit", "verify")
+    assert result.returncode == 1 and result.stdout.startswith("FAILED"), result.stdout
+    # The key file is the only thing that tells: with an off-host copy as well.
+    offsite = tmp_path / "offsite.key"
+    shutil.copy(audited / "audit.key", offsite)
+    result = liaison(copy, "audit", "verify", "--key-file", str(offsite))
+    assert result.returncode == 1
+
+
+def test_records_are_signed_and_keys_rotate(audited: Path, tmp_path: Path) -> None:
+    copy = _copy(audited, tmp_path / "copy")
+    first = load_keys(copy / "audit.key")
+    assert len(first) == 1 and (copy / "audit.key").stat().st_mode & 0o077 == 0
+    db = sqlite3.connect(copy / "hub.db")
+    hashes = [h for (h,) in db.execute("SELECT hash FROM audit")]
+    db.close()
+    assert all(h.startswith(first[0].id + ":") for h in hashes)
+    assert first[0].secret.hex() not in (copy / "hub.db").read_bytes().hex()
+    rotated = liaison(copy, "audit", "rotate-key")
+    assert rotated.returncode == 0, rotated.stderr
+    keys = load_keys(copy / "audit.key")
+    assert len(keys) == 2
+    assert liaison(copy, "user", "add", "newbie", "--agency", "POLICE", "--bot").returncode == 0
+    db = sqlite3.connect(copy / "hub.db")
+    last = db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    db.close()
+    assert last.startswith(keys[1].id + ":")
+    verified = liaison(copy, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout
+    (copy / "audit.key").write_text(f"{keys[1].id} {keys[1].secret.hex()}\n")
+    assert liaison(copy, "audit", "verify").returncode == 1  # the first key is needed too
