@@ -78,7 +78,7 @@ class ChannelService:
         self.access = access
         self._publish_limit = RateLimiter(clock, rate=settings.publish_rate,
                                           burst=settings.publish_burst)
-        self._typing_limit = RateLimiter(clock, rate=0.5, burst=2)
+        self._typing_limit = RateLimiter(clock, rate=0.5, burst=1)  # one per 2 s
 
     # --- operations --------------------------------------------------------------
 

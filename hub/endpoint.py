@@ -24,7 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from hub.auth import Principal
 from hub.errors import CloseCode, FrameError, HubError, Unauthenticated
 from hub.gateway import Connection
-from hub.http import COOKIE_NAME, client_address, origin_allowed
+from hub.http import COOKIE_NAME, client_address, origin_allowed, request_scheme
 from hub.protocol import Hello, WireFormat, choose_format, decode, encode
 
 __all__ = ["websocket_endpoint"]
@@ -55,9 +55,12 @@ def _payload(message: dict[str, object]) -> str | bytes | None:
     return data if isinstance(data, bytes) else None
 
 
-async def _refuse(websocket: WebSocket, fmt: WireFormat, code: CloseCode, reason: str) -> None:
-    """Send an error frame saying why, then close with ``code``."""
-    frame = encode({"type": "error", "code": "unauthenticated", "reason": reason, "ref": None,
+async def _refuse(websocket: WebSocket, fmt: WireFormat, code: CloseCode, reason: str,
+                  ref: str | None = None) -> None:
+    """Send an error frame saying why (its code and ``retryable`` match the close code,
+    ``ref`` echoes the hello's when it could be read), then close with ``code``."""
+    error = code.error_code
+    frame = encode({"type": "error", "code": str(error), "reason": reason, "ref": ref,
                     "retryable": code.retryable}, fmt)
     with contextlib.suppress(Exception):
         await StarletteTransport(websocket).send(frame)
@@ -71,7 +74,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     origin = websocket.headers.get("origin")
 
     if origin is not None and not origin_allowed(origin, websocket.headers.get("host", ""),
-                                                 settings):
+                                                 settings, request_scheme(websocket, settings)):
         hub.metrics.refusals.labels("origin").inc()
         await hub.auditor.record(actor="-", action="ws.origin_refused", target=origin[:200],
                                  outcome="refused", client=client)
@@ -97,11 +100,13 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if first["type"] == "websocket.disconnect":
         return
     data = _payload(first)
+    ref: str | None = None
     try:
         if data is None:
             raise FrameError("empty frame")
         hello = decode(data, fmt, max_bytes=settings.max_frame_bytes,
                        max_text=settings.max_text_chars)
+        ref = hello.ref
         if not isinstance(hello, Hello):
             raise FrameError("the first frame must be hello")
         if hello.token:
@@ -113,13 +118,16 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         if not isinstance(exc, Unauthenticated):  # authenticate_from audited those
             await hub.auditor.record(actor="-", action="ws.auth", target="-",
                                      outcome="failed", client=client)
-        await _refuse(websocket, fmt, CloseCode.UNAUTHENTICATED, exc.message)
+        if isinstance(exc, FrameError) and exc.ref is not None:
+            ref = exc.ref
+        await _refuse(websocket, fmt, CloseCode.UNAUTHENTICATED, exc.message, ref)
         return
 
     if hub.node.user_connection_count(principal.user_id) >= settings.max_connections_per_user:
         hub.metrics.refusals.labels("too_many_connections").inc()
         await _refuse(websocket, fmt, CloseCode.TOO_MANY_CONNECTIONS,
-                      f"at most {settings.max_connections_per_user} connections per user")
+                      f"at most {settings.max_connections_per_user} connections per user",
+                      hello.ref)
         return
 
     conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,

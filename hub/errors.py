@@ -46,6 +46,8 @@ class ErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     UNKNOWN_TYPE = "unknown_type"
     UNAUTHENTICATED = "unauthenticated"
+    AUTH_TIMEOUT = "auth_timeout"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
     TOTP_REQUIRED = "totp_required"
     TOTP_ENROLLMENT_REQUIRED = "totp_enrollment_required"
     THROTTLED = "throttled"
@@ -65,7 +67,8 @@ class ErrorCode(StrEnum):
 
 
 _RETRYABLE = frozenset(
-    {ErrorCode.RATE_LIMITED, ErrorCode.THROTTLED, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL}
+    {ErrorCode.RATE_LIMITED, ErrorCode.THROTTLED, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL,
+     ErrorCode.AUTH_TIMEOUT, ErrorCode.TOO_MANY_CONNECTIONS}
 )
 
 
@@ -87,10 +90,20 @@ class CloseCode(IntEnum):
         return self in {
             CloseCode.GOING_AWAY,
             CloseCode.INTERNAL,
+            CloseCode.AUTH_TIMEOUT,
             CloseCode.SLOW_CONSUMER,
             CloseCode.FLOODING,
             CloseCode.TOO_MANY_CONNECTIONS,
         }
+
+    @property
+    def error_code(self) -> ErrorCode:
+        """The error frame code sent before a refusal with this close code."""
+        return _CLOSE_ERRORS.get(self, ErrorCode.UNAUTHENTICATED)
+
+
+_CLOSE_ERRORS = {CloseCode.AUTH_TIMEOUT: ErrorCode.AUTH_TIMEOUT,
+                 CloseCode.TOO_MANY_CONNECTIONS: ErrorCode.TOO_MANY_CONNECTIONS}
 
 
 class HubError(Exception):

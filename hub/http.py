@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from hub.context import Hub
 
 __all__ = ["COOKIE_NAME", "caller", "client_address", "error_response", "json_body",
-           "origin_allowed", "principal_of", "read_json", "token_of"]
+           "origin_allowed", "principal_of", "read_json", "request_scheme", "token_of"]
 
 COOKIE_NAME = "liaison_session"
 
@@ -39,12 +39,24 @@ def client_address(conn: HTTPConnection, settings: Settings) -> str:
     return peer
 
 
-def origin_allowed(origin: str, host: str, settings: Settings) -> bool:
-    """Exact match of the Origin against the hub's own host or the allowlist."""
+def request_scheme(conn: HTTPConnection, settings: Settings) -> str:
+    """``https`` or ``http``: as the client sent it, through a trusted TLS proxy too."""
+    scheme = "https" if conn.url.scheme in ("https", "wss") else "http"
+    peer = conn.client.host if conn.client else ""
+    if peer and peer in settings.trusted_proxies:
+        proto = conn.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            scheme = proto
+    return scheme
+
+
+def origin_allowed(origin: str, host: str, settings: Settings, scheme: str = "http") -> bool:
+    """Exact match of the Origin against the hub's own origin (scheme, host and port)
+    or the allowlist."""
     if origin in settings.allowed_origins:
         return True
     parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or parts.path or parts.query:
+    if parts.scheme != scheme or parts.path or parts.query:
         return False
     return bool(host) and parts.netloc.lower() == host.lower()
 
@@ -69,7 +81,8 @@ async def principal_of(request: Request) -> Principal:
         # depth beside SameSite=Strict and the JSON content type).
         origin = request.headers.get("origin")
         if origin is not None and not origin_allowed(origin, request.headers.get("host", ""),
-                                                     hub.settings):
+                                                     hub.settings,
+                                                     request_scheme(request, hub.settings)):
             raise Unauthenticated("cross-origin request refused")
     return principal
 

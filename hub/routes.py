@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from hub.errors import BadRequest, HubError
-from hub.http import COOKIE_NAME, client_address, principal_of, read_json
+from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.metrics import CONTENT_TYPE_LATEST
 
 __all__ = ["routes"]
@@ -22,13 +22,7 @@ def _secure(request: Request) -> bool:
     settings = request.app.state.hub.settings
     if settings.cookie_secure != "auto":
         return bool(settings.cookie_secure == "always")
-    if request.url.scheme == "https":
-        return True
-    peer = request.client.host if request.client else ""
-    if peer and peer in settings.trusted_proxies:
-        proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-        return proto == "https"
-    return False
+    return request_scheme(request, settings) == "https"
 
 
 async def login(request: Request) -> Response:

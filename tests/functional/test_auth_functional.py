@@ -194,8 +194,10 @@ async def test_connections_per_user_are_capped(start_hub, hub_settings) -> None:
     await hub.client("bruno")
     await hub.client("bruno")
     third = WsClient(await hub.raw_ws(), "json")
-    await third.send({"type": "hello", "token": await hub.login("bruno")})
-    assert (await third.recv())["type"] == "error"
+    await third.send({"type": "hello", "token": await hub.login("bruno"), "ref": "h3"})
+    err = await third.recv()
+    assert err["type"] == "error" and err["code"] == "too_many_connections"
+    assert err["retryable"] is True and err["ref"] == "h3"
     assert await _close_code(third) == 4030
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from hub.clock import ManualClock
 from tests.conftest import RunningHub
 
 
@@ -63,19 +66,48 @@ async def test_presence_and_typing(running_hub: RunningHub) -> None:
     await bruno.subscribe(ch)
 
     async def presence_with(client, names: set[str]) -> dict:  # type: ignore[no-untyped-def]
-        while True:
-            frame = await client.recv()
+        while True:  # generous: presence follows heartbeats, slow on a loaded machine
+            frame = await client.recv(timeout=30)
             if frame["type"] == "presence" and {u["username"] for u in frame["users"]} == names:
                 return frame
 
     frame = await presence_with(alice, {"alice", "bruno"})
     assert {u["agency"] for u in frame["users"]} == {"POLICE", "ARMY"}
     await bruno.send({"type": "typing", "channel": ch})
-    while (typing := await alice.recv())["type"] != "typing":
+    while (typing := await alice.recv(timeout=30))["type"] != "typing":
         pass
     assert typing["user"] == "bruno"
     await bruno.close()
     await presence_with(alice, {"alice"})
+
+
+async def test_typing_is_relayed_at_most_once_per_two_seconds(start_hub: Any,
+                                                               hub_settings: Any) -> None:
+    clock = ManualClock(1_000_000.0)
+    hub = await start_hub(hub_settings, clock=clock)
+    ch = hub.ch("A/general")
+    alice, bruno = await hub.client("alice"), await hub.client("bruno")
+    await alice.subscribe(ch)
+    await bruno.subscribe(ch)
+
+    async def typing_frames_until_message() -> int:
+        seen = 0
+        while True:
+            frame = await alice.recv(timeout=30)
+            if frame["type"] == "typing":
+                seen += 1
+            if frame["type"] == "message":
+                return seen
+
+    for _ in range(3):
+        await bruno.send({"type": "typing", "channel": ch})
+    await bruno.publish(ch, "sentinel 1")
+    assert await typing_frames_until_message() == 1
+    clock.advance(2.0)
+    for _ in range(3):
+        await bruno.send({"type": "typing", "channel": ch})
+    await bruno.publish(ch, "sentinel 2")
+    assert await typing_frames_until_message() == 1
 
 
 async def test_rest_history_is_paged(running_hub: RunningHub) -> None:

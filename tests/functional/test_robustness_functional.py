@@ -126,9 +126,10 @@ async def test_wrong_message_kind_for_the_format(running_hub: RunningHub) -> Non
 async def test_frames_before_authentication_close_4001(running_hub: RunningHub,
                                                        first: dict) -> None:  # type: ignore[type-arg]
     client = WsClient(await running_hub.raw_ws(), "json")
-    await client.send(first)
+    await client.send({**first, "ref": "first"})
     err = await client.recv()
     assert err["type"] == "error" and err["code"] == "unauthenticated"
+    assert err["ref"] == "first" and err["retryable"] is False  # ref echoed when readable
     assert await _closed_with(client) == 4001
 
 
@@ -141,19 +142,22 @@ async def test_garbage_before_authentication_closes_4001(running_hub: RunningHub
 async def test_silent_client_is_closed_4002(start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
     hub = await start_hub(hub_settings.replace(hello_timeout_seconds=0.3), seeded=False)
     client = WsClient(await hub.raw_ws(), "json")
+    err = await client.recv(timeout=10)
+    assert err["code"] == "auth_timeout" and err["retryable"] is True
     assert await _closed_with(client) == 4002
 
 
 async def test_cross_origin_upgrade_is_refused(running_hub: RunningHub) -> None:
     host = running_hub.url.removeprefix("http://")
     for origin in ("http://evil.example", f"http://{host}.evil.example", "null",
-                   f"http://evil.example/{host}", "file://", f"ftp://{host}"):
+                   f"http://evil.example/{host}", "file://", f"ftp://{host}",
+                   f"https://{host}"):  # other schemes, https on a plain-http hub too
         with pytest.raises(InvalidStatus) as info:
             await running_hub.raw_ws(origin=origin)
         assert info.value.response.status_code == 403, origin
     refused = [r async for r in running_hub.hub.engine.store.iter_audit()
                if r.action == "ws.origin_refused"]
-    assert len(refused) == 6
+    assert len(refused) == 7
     # Our own origin is fine.
     ws = await running_hub.raw_ws(origin=f"http://{host}")
     await ws.close()
