@@ -16,7 +16,7 @@ from hub.auditor import Auditor
 from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
-from hub.engine.port import Broker, NewMessage, Presence, PresenceEntry, Store
+from hub.engine.port import Broker, Limits, NewMessage, Presence, PresenceEntry, Store
 from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
 from hub.feeds import Feed, FeedItem
 from hub.models import (
@@ -68,7 +68,8 @@ def _agencies(value: object) -> tuple[str, ...]:
 
 class ChannelService:
     def __init__(self, *, settings: Settings, store: Store, broker: Broker,
-                 presence: Presence, clock: Clock, auditor: Auditor, access: Access) -> None:
+                 presence: Presence, clock: Clock, auditor: Auditor, access: Access,
+                 limits: Limits) -> None:
         self._settings = settings
         self._store = store
         self._broker = broker
@@ -76,8 +77,7 @@ class ChannelService:
         self._clock = clock
         self._audit = auditor
         self.access = access
-        self._publish_limit = RateLimiter(clock, rate=settings.publish_rate,
-                                          burst=settings.publish_burst)
+        self._limits = limits  # the publish rate holds across every hub process
         self._typing_limit = RateLimiter(clock, rate=0.5, burst=1)  # one per 2 s
 
     # --- operations --------------------------------------------------------------
@@ -281,7 +281,9 @@ class ChannelService:
         Safe to retry with the same ``client_msg_id``: the second call returns
         the stored message with ``created=False`` and broadcasts nothing.
         """
-        wait = self._publish_limit.take(principal.user_id)
+        wait = await self._limits.take(f"publish:{principal.user_id}",
+                                       self._settings.publish_rate,
+                                       self._settings.publish_burst, self._clock.now())
         if wait > 0:
             raise LimitExceeded("publishing too fast", code=ErrorCode.RATE_LIMITED,
                                 retry_after=round(wait, 3))

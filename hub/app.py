@@ -115,8 +115,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     access = Access(engine.store, auditor)
     channels = ChannelService(settings=settings, store=engine.store, broker=engine.broker,
                               presence=engine.presence, clock=clock, auditor=auditor,
-                              access=access)
+                              access=access, limits=engine.limits)
     node = Node(store=engine.store, broker=engine.broker, presence=engine.presence,
+                limits=engine.limits,
                 clock=clock, metrics=metrics,
                 revocation_poll_seconds=settings.revocation_poll_seconds,
                 presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,

@@ -229,7 +229,7 @@ class _Admin:
                                   auditor=self.auditor, passwords=Passwords(settings))
         self.channels = ChannelService(settings=settings, store=engine.store,
                                        broker=engine.broker, presence=engine.presence,
-                                       clock=clock,
+                                       clock=clock, limits=engine.limits,
                                        auditor=self.auditor,
                                        access=Access(engine.store, self.auditor))
 

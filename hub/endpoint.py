@@ -123,16 +123,20 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await _refuse(websocket, fmt, CloseCode.UNAUTHENTICATED, exc.message, ref)
         return
 
-    if hub.node.user_connection_count(principal.user_id) >= settings.max_connections_per_user:
+    conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
+                      node=hub.node, service=hub.channels, cases=hub.cases, feeds=hub.feeds,
+                      settings=settings, client=client)
+    try:
+        admitted = await hub.node.admit(conn, settings.max_connections_per_user)
+    except HubError as exc:
+        await _refuse(websocket, fmt, CloseCode.INTERNAL, exc.message, hello.ref)
+        return
+    if not admitted:
         hub.metrics.refusals.labels("too_many_connections").inc()
         await _refuse(websocket, fmt, CloseCode.TOO_MANY_CONNECTIONS,
                       f"at most {settings.max_connections_per_user} connections per user",
                       hello.ref)
         return
-
-    conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
-                      node=hub.node, service=hub.channels, cases=hub.cases, feeds=hub.feeds,
-                      settings=settings, client=client)
     hub.node.register(conn)
     conn.start()
     user = principal.user

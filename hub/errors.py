@@ -103,7 +103,8 @@ class CloseCode(IntEnum):
 
 
 _CLOSE_ERRORS = {CloseCode.AUTH_TIMEOUT: ErrorCode.AUTH_TIMEOUT,
-                 CloseCode.TOO_MANY_CONNECTIONS: ErrorCode.TOO_MANY_CONNECTIONS}
+                 CloseCode.TOO_MANY_CONNECTIONS: ErrorCode.TOO_MANY_CONNECTIONS,
+                 CloseCode.INTERNAL: ErrorCode.UNAVAILABLE}
 
 
 class HubError(Exception):

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hub.clock import Clock
-from hub.engine.port import Broker, Presence, PresenceEntry, Store
-from hub.errors import CloseCode
+from hub.engine.port import Broker, Limits, Presence, PresenceEntry, Store
+from hub.errors import CloseCode, HubError
 from hub.feeds import Feed
 from hub.gcpolicy import GcPolicy
 from hub.metrics import Metrics
@@ -69,13 +69,14 @@ async def cancel_all(tasks: list[asyncio.Task[None]], grace: float = 5.0) -> Non
 
 class Node:
     def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
-                 metrics: Metrics, revocation_poll_seconds: float,
+                 metrics: Metrics, revocation_poll_seconds: float, limits: Limits,
                  presence_heartbeat_seconds: float = 10.0,
                  gc_policy: GcPolicy | None = None) -> None:
         self.id = new_id("node")
         self.store = store
         self.broker = broker
         self.presence = presence
+        self.limits = limits
         self.clock = clock
         self.metrics = metrics
         self._poll_every = revocation_poll_seconds
@@ -117,7 +118,12 @@ class Node:
     # --- registry ------------------------------------------------------------------
 
     def user_connection_count(self, user_id: UserId) -> int:
+        """Connections of the user on this process (the limit counts every process)."""
         return len(self._by_user.get(user_id, ()))
+
+    async def admit(self, conn: Connection, limit: int) -> bool:
+        """Count ``conn`` against its user's connection limit, across every process."""
+        return await self.limits.admit(conn.principal.user_id, conn.id, limit)
 
     def register(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -134,6 +140,10 @@ class Node:
             if not users:
                 del self._by_user[conn.principal.user_id]
         self.metrics.connections.set(len(self.connections))
+        try:
+            await self.limits.release(conn.principal.user_id, conn.id)
+        except HubError:
+            log.warning("could not release a connection slot; it expires by itself")
         for sub in list(conn.subs.values()):
             await self.remove_subscription(conn, sub.feed)
 
@@ -264,6 +274,7 @@ class Node:
         if now - self._last_heartbeat >= self._heartbeat_every:
             self._last_heartbeat = now
             await self.presence.heartbeat()
+            await self.limits.heartbeat()
             for ch_id in await self.presence.sweep():
                 topic = self._local_topics.get(ch_id)
                 if topic is not None:

@@ -10,7 +10,8 @@ __all__ = ["RateLimiter"]
 class RateLimiter:
     """``rate`` tokens per second, at most ``burst`` saved up, per key."""
 
-    def __init__(self, clock: Clock, *, rate: float, burst: int, max_keys: int = 100_000) -> None:
+    def __init__(self, clock: Clock | None, *, rate: float, burst: int,
+                 max_keys: int = 100_000) -> None:
         self._clock = clock
         self._rate = rate
         self._burst = float(burst)
@@ -19,7 +20,11 @@ class RateLimiter:
 
     def take(self, key: str) -> float:
         """Take one token: 0.0 if allowed, else the seconds until one is available."""
-        now = self._clock.now()
+        assert self._clock is not None, "take() needs a clock; use take_at()"
+        return self.take_at(key, self._clock.now())
+
+    def take_at(self, key: str, now: float) -> float:
+        """:meth:`take` at a time the caller read from its clock."""
         tokens, at = self._state.get(key, (self._burst, now))
         tokens = min(self._burst, tokens + (now - at) * self._rate)
         if tokens >= 1.0:

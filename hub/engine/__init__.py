@@ -21,19 +21,20 @@ def build_engine(settings: Settings) -> Engine:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"audit_key_file: {exc}") from None
     if settings.engine == "embedded":
-        from hub.engine.memory import MemoryBroker, MemoryPresence
+        from hub.engine.memory import MemoryBroker, MemoryLimits, MemoryPresence
         from hub.engine.sqlite import SqliteStore
 
         store = SqliteStore(settings.database_path, synchronous=settings.sqlite_synchronous,
                             audit_key=audit_key)
         return Engine(store=store, broker=MemoryBroker(), presence=MemoryPresence(),
-                      name="embedded")
+                      limits=MemoryLimits(), name="embedded")
     if settings.engine.startswith(("redis://", "rediss://", "unix://")):
         import redis.asyncio as aioredis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
         from hub.engine.redis_broker import RedisBroker
+        from hub.engine.redis_limits import RedisLimits
         from hub.engine.redis_presence import RedisPresence
         from hub.engine.redis_store import RedisStore
 
@@ -57,5 +58,7 @@ def build_engine(settings: Settings) -> Engine:
                                node_id=node_id),
             presence=RedisPresence(client, prefix=prefix, node_id=node_id,
                                    ttl=settings.presence_ttl_seconds),
+            limits=RedisLimits(client, prefix=prefix, node_id=node_id,
+                               ttl=settings.presence_ttl_seconds),
             name="redis")
     raise ConfigError(f"unknown engine {settings.engine!r}")

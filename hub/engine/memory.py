@@ -13,8 +13,9 @@ from collections import defaultdict
 
 from hub.engine.port import EventHandler, PresenceEntry
 from hub.models import ChannelId, Event
+from hub.ratelimit import RateLimiter
 
-__all__ = ["MemoryBroker", "MemoryPresence"]
+__all__ = ["MemoryBroker", "MemoryLimits", "MemoryPresence"]
 
 log = logging.getLogger("hub.engine.memory")
 
@@ -82,3 +83,34 @@ class MemoryPresence:
 
     async def sweep(self) -> list[ChannelId]:
         return []
+
+
+class MemoryLimits:
+    """One process: connections counted in memory, token buckets per key."""
+
+    def __init__(self) -> None:
+        self._conns: dict[str, set[str]] = defaultdict(set)
+        self._buckets: dict[tuple[float, int], RateLimiter] = {}
+
+    async def admit(self, user_id: str, conn_id: str, limit: int) -> bool:
+        conns = self._conns[user_id]
+        if len(conns) >= limit:
+            return False
+        conns.add(conn_id)
+        return True
+
+    async def release(self, user_id: str, conn_id: str) -> None:
+        conns = self._conns.get(user_id)
+        if conns is not None:
+            conns.discard(conn_id)
+            if not conns:
+                del self._conns[user_id]
+
+    async def heartbeat(self) -> None:
+        return None
+
+    async def take(self, key: str, rate: float, burst: int, now: float) -> float:
+        bucket = self._buckets.get((rate, burst))
+        if bucket is None:
+            bucket = self._buckets[(rate, burst)] = RateLimiter(None, rate=rate, burst=burst)
+        return bucket.take_at(key, now)

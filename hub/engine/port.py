@@ -280,9 +280,34 @@ class Presence(Protocol):
         """Drop entries of processes that died; return the channels that changed."""
 
 
+class Limits(Protocol):
+    """Per-user limits that hold across every hub process sharing the engine.
+
+    Connections are counted per user over all processes; those of a process
+    that died stop counting within the presence TTL, so its users can
+    reconnect to the survivors.
+    """
+
+    async def admit(self, user_id: str, conn_id: str, limit: int) -> bool:
+        """Count a new connection; False (and not counted) if the user has ``limit``."""
+
+    async def release(self, user_id: str, conn_id: str) -> None:
+        """Stop counting a connection that closed."""
+
+    async def heartbeat(self) -> None:
+        """Keep this process's connections counted (engines whose entries expire)."""
+
+    async def take(self, key: str, rate: float, burst: int, now: float) -> float:
+        """Take one token of ``key``'s bucket (``rate``/s, ``burst`` saved up) at ``now``.
+
+        0.0 if allowed, else the seconds until a token is available.
+        """
+
+
 @dataclass(frozen=True, slots=True)
 class Engine:
     store: Store
     broker: Broker
     presence: Presence
+    limits: Limits
     name: str

@@ -305,3 +305,54 @@ async def test_workers_are_refused_on_the_embedded_engine(tmp_path: Path) -> Non
                              "serve", "--workers", "2"], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 2 and "Redis engine" in result.stderr
+
+
+async def test_per_user_limits_hold_across_processes_and_recover_after_a_kill(
+        start_hub, redis_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    limits = {"max_connections_per_user": 4, "publish_rate": 0.01, "publish_burst": 4}
+    a: RunningHub = await start_hub(redis_settings.replace(**limits))
+    ch = a.ch("A/general")
+    node = await HubProcess(tmp_path / "b.log", engine=redis_settings.engine,
+                            redis_prefix=redis_settings.redis_prefix, presence_ttl_seconds=2,
+                            data_dir=tmp_path / "b", **limits).start()
+    token = await a.login("bruno")
+
+    async def hello(url: str, ref: str) -> tuple[WsClient, dict[str, Any]]:
+        c = WsClient(await connect(url, subprotocols=["liaison.v1.json"]), "json")  # type: ignore[list-item]
+        await c.send({"type": "hello", "token": token, "ref": ref})
+        return c, await c.recv(timeout=15)
+
+    try:
+        opened = []
+        for i, url in enumerate([a.ws_url, node.ws_url, a.ws_url, node.ws_url]):
+            c, reply = await hello(url, f"h{i}")
+            assert reply["type"] == "welcome", reply
+            opened.append(c)
+        for url in (a.ws_url, node.ws_url):  # the fifth, on either process
+            c, reply = await hello(url, "h5")
+            assert reply["code"] == "too_many_connections" and reply["ref"] == "h5"
+        # The publish rate is one bucket too: 4 (the burst) across both processes.
+        results = []
+        for c in opened:
+            await c.subscribe(ch)
+            results.append(await c.publish(ch, "m"))
+        assert [r["type"] for r in results] == ["ack"] * 4
+        extra = await opened[1].publish(ch, "one too many")
+        assert extra["type"] == "error" and extra["code"] == "rate_limited"
+
+        node.kill9()  # its two sockets stop counting within the TTL
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        reopened = 0
+        while reopened < 2:
+            c, reply = await hello(a.ws_url, "again")
+            if reply["type"] == "welcome":
+                reopened += 1
+                continue
+            assert reply["code"] == "too_many_connections"
+            assert loop.time() < deadline, "the killed process's slots never expired"
+            await asyncio.sleep(0.25)
+        c, reply = await hello(a.ws_url, "over")
+        assert reply["code"] == "too_many_connections"  # and the limit still holds
+    finally:
+        node.stop()

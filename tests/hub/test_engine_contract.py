@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.audit import verify_chain
+from hub.audit import load_keys, verify_chain
 from hub.config import Settings
 from hub.engine import Engine, build_engine
 from hub.engine.port import AuditEntry, NewMessage, PresenceEntry, RecordWrite
@@ -134,13 +134,32 @@ async def test_revocations_are_logged_in_order(engine: Engine) -> None:
     assert all(s.revoked_at for s in await store.list_sessions(UserId("usr_a")))
 
 
-async def test_audit_chain_and_head(engine: Engine) -> None:
+async def test_audit_chain_and_head(engine: Engine, tmp_path: Path) -> None:
     entries = [AuditEntry(float(i), "a", "login", f"t{i}", "ok") for i in range(50)]
     await asyncio.gather(*(engine.store.append_audit(e) for e in entries))
     records = [r async for r in engine.store.iter_audit()]
     assert [r.seq for r in records] == list(range(1, 51))
-    result = verify_chain(records, await engine.store.audit_head())
+    keys = {k.id: k for k in load_keys(tmp_path / "audit.key")}  # made by build_engine
+    result = verify_chain(records, await engine.store.audit_head(), keys)
     assert result.ok and result.count == 50
+    assert not verify_chain(records, await engine.store.audit_head()).ok  # needs the key
+
+
+async def test_limits_count_connections_and_share_buckets(engine: Engine) -> None:
+    limits = engine.limits
+    assert await limits.admit("usr_a", "c1", 2) and await limits.admit("usr_a", "c2", 2)
+    assert not await limits.admit("usr_a", "c3", 2)
+    assert await limits.admit("usr_b", "c4", 2)  # per user
+    await limits.release("usr_a", "c1")
+    assert await limits.admit("usr_a", "c3", 2)
+    await limits.heartbeat()
+    assert not await limits.admit("usr_a", "c5", 2)
+    now = 1_000.0
+    assert [await limits.take("k", 1.0, 3, now) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = await limits.take("k", 1.0, 3, now)
+    assert 0.99 <= wait <= 1.01
+    assert await limits.take("k", 1.0, 3, now + 1.0) == 0.0
+    assert await limits.take("other", 1.0, 3, now) == 0.0
 
 
 async def test_broker_delivers_subscribed_topics_only(engine: Engine) -> None:

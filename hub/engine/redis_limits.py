@@ -1,0 +1,78 @@
+"""The Redis engine's per-user limits, shared by every hub process.
+
+Connections: one sorted set per user whose members are this process's
+connection ids, scored by an expiry that :meth:`RedisLimits.heartbeat`
+pushes forward well within ``ttl``. Admission (drop expired entries, count,
+add) is one Lua script, so two processes cannot both admit the last slot;
+a process that dies stops refreshing and its connections stop counting
+within ``ttl``.
+
+Rates: a token bucket per key kept as one timestamp (GCRA) in a Lua script,
+judged by the ``now`` the caller passes (hosts' clocks must agree, as for
+the alerting lease).
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+
+from hub.engine.redis_store import guarded, load_script
+
+__all__ = ["RedisLimits"]
+
+
+class RedisLimits:
+    def __init__(self, client: aioredis.Redis, *, prefix: str, node_id: str,
+                 ttl: float = 30.0) -> None:
+        self._r = client
+        self._p = prefix
+        self._node = node_id
+        self.ttl = ttl
+        self._admit = client.register_script(load_script("admit"))
+        self._take = client.register_script(load_script("take_token"))
+        self._local: dict[str, set[str]] = {}
+
+    def _key(self, user_id: str) -> str:
+        return f"{self._p}conns:{user_id}"
+
+    def _member(self, conn_id: str) -> str:
+        return f"{self._node}:{conn_id}"
+
+    @guarded
+    async def admit(self, user_id: str, conn_id: str, limit: int) -> bool:
+        now = time.time()
+        admitted = await self._admit(keys=[self._key(user_id)],
+                                     args=[repr(now), repr(now + self.ttl), limit,
+                                           self._member(conn_id), int(self.ttl * 2000)])
+        if admitted:
+            self._local.setdefault(user_id, set()).add(conn_id)
+        return bool(admitted)
+
+    @guarded
+    async def release(self, user_id: str, conn_id: str) -> None:
+        conns = self._local.get(user_id)
+        if conns is not None:
+            conns.discard(conn_id)
+            if not conns:
+                del self._local[user_id]
+        await self._r.zrem(self._key(user_id), self._member(conn_id))
+
+    @guarded
+    async def heartbeat(self) -> None:
+        if not self._local:
+            return
+        expiry = time.time() + self.ttl
+        async with self._r.pipeline(transaction=False) as pipe:
+            for user_id, conns in self._local.items():
+                key = self._key(user_id)
+                pipe.zadd(key, {self._member(c): expiry for c in conns})
+                pipe.pexpire(key, int(self.ttl * 2000))
+            await pipe.execute()
+
+    @guarded
+    async def take(self, key: str, rate: float, burst: int, now: float) -> float:
+        wait = await self._take(keys=[f"{self._p}rate:{key}"],
+                                args=[repr(now), repr(1.0 / rate), burst])
+        return float(wait)
