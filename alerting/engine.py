@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
 from alerting.routing import TargetError, check_targets
@@ -78,7 +78,7 @@ class Rule:
         return self.template.render(values) or self.name
 
 
-def is_config_id(value: object) -> bool:
+def is_config_id(value: object) -> TypeGuard[str]:
     """Ids of rules and policies: 1-64 letters, digits, '-', '_' or '.'."""
     return isinstance(value, str) and 0 < len(value) <= 64 and \
         all(c.isalnum() or c in "-_." for c in value)
@@ -129,10 +129,11 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
         raise bad("name", "must be a string of at most 200 characters")
     threshold, group_by = 0, None
     if kind == "rate":
-        threshold = data.get("threshold")
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or \
-                not 1 <= threshold <= MAX_THRESHOLD:
+        raw_threshold = data.get("threshold")
+        if isinstance(raw_threshold, bool) or not isinstance(raw_threshold, int) or \
+                not 1 <= raw_threshold <= MAX_THRESHOLD:
             raise bad("threshold", f"must be an integer from 1 to {MAX_THRESHOLD}")
+        threshold = raw_threshold
         if window <= 0:
             raise bad("window", "a rate rule needs a window, like 1h")
         group_by = data.get("group_by")

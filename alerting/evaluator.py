@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -210,8 +211,8 @@ class Evaluator:
             rt.engine = RuleEngine(await self._rules(op_id))
             state = await self._store.get_state(op_id, STATE)
             if state:
-                rt.engine.restore(state.get("engine") or {})  # type: ignore[arg-type]
-                rt.cursor = int(state.get("cursor", 0))  # type: ignore[call-overload]
+                rt.engine.restore(state.get("engine") or {})
+                rt.cursor = int(state.get("cursor", 0))
             else:
                 rt.cursor = (await self._store.op_event_bounds(op_id))[1]
                 rt.fresh = True
@@ -337,8 +338,8 @@ class Evaluator:
                     with contextlib.suppress(NotFound):
                         rt.track(await self._records.transition(
                             rt.id, str(found[0]["id"]), "resolved", actor,
-                            lambda a, who=actor: resolve(a, actor=who, now=now,
-                                                         resolution="auto")))
+                            functools.partial(resolve, actor=actor, now=now,
+                                              resolution="auto")))
 
     # --- stage 3: silences -----------------------------------------------------------
 

@@ -13,6 +13,7 @@ fingerprint is the newest generation that is not resolved.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -81,8 +82,9 @@ class AlertRecords:
                 try:
                     event = await self.transition(
                         op_id, str(doc["id"]), "repeated", actor,
-                        lambda a, f=fresh: repeat(a, now=self._clock.now(),
-                                                  summary=f["summary"], severity=f["severity"]))
+                        functools.partial(repeat, now=self._clock.now(),
+                                          summary=fresh["summary"],
+                                          severity=fresh["severity"]))
                     return event, False
                 except Conflict:
                     continue  # resolved meanwhile: raise the next generation

@@ -136,7 +136,7 @@ class CaseService:
                                                     limit=500)
             out += [e for e in page if (e.kind == CASE and e.record_id == case_id)
                     or (e.kind == "alert"
-                        and e.data.get("record", {}).get("case_id") == case_id)]  # type: ignore[union-attr]
+                        and _case_of(e.data.get("record")) == case_id)]
             if len(page) < 500:
                 return out
             after = page[-1].seq
@@ -209,7 +209,7 @@ class CaseService:
             if found is None:
                 raise NotFound()
             doc, version = found
-            updated = {**doc, "comments": int(doc.get("comments", 0)) + 1,  # type: ignore[call-overload]
+            updated = {**doc, "comments": int(doc.get("comments", 0)) + 1,
                        "updated_by": principal.username, "updated_at": self._clock.now()}
             try:
                 return await self._write(RecordWrite(
@@ -221,3 +221,8 @@ class CaseService:
             except CaseConflict:
                 continue
         raise Conflict("the case is changing too fast; try again")
+
+
+def _case_of(record: object) -> object:
+    """The case an alert record belongs to (None for anything else)."""
+    return record.get("case_id") if isinstance(record, dict) else None

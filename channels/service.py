@@ -257,7 +257,7 @@ class ChannelService:
         """Who is online in the operation's channels the caller may see."""
         seen: dict[str, PresenceEntry] = {}
         for ch in await self.list_channels(principal, op_id, client):
-            for entry in await self._presence.list(ch.id):
+            for entry in await self._presence.members(ch.id):
                 seen.setdefault(entry.username, entry)
         return sorted(seen.values(), key=lambda e: e.username)
 

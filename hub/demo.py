@@ -10,6 +10,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from alerting.rulefile import RuleFile, apply_rule_file
 from channels.service import ChannelService
@@ -29,7 +30,7 @@ DEMO_USERS = [
     ("chloe", "Chloé Dubois", "RED-CROSS", Role.MEMBER),
     ("dmitri", "Dmitri Novak", "BORDER-GUARD", Role.OBSERVER),
 ]
-DEMO_CHANNELS = [
+DEMO_CHANNELS: list[dict[str, Any]] = [
     {"name": "general", "topic": "All agencies: coordination of the flood response"},
     {"name": "logistics", "topic": "Boats, fuel, shelters and supplies"},
     {"name": "police-army", "topic": "Security liaison (police and army only)",
@@ -38,14 +39,14 @@ DEMO_CHANNELS = [
 ]
 #: Tell the assignees and the alerts channel, then the coordinators, then everyone;
 #: short waits so a newcomer sees the escalation happen.
-DEMO_POLICIES = [
+DEMO_POLICIES: list[dict[str, Any]] = [
     {"id": "default", "name": "Demo escalation",
      "steps": [{"notify": ["assignees", "channel:alerts"], "wait": "2m"},
                {"notify": ["coordinators", "channel:alerts"], "wait": "3m"},
                {"notify": ["everyone", "channel:alerts"]}],
      "repeat_every": "5m"},
 ]
-DEMO_RULES = [
+DEMO_RULES: list[dict[str, Any]] = [
     {"id": "critical-case", "name": "A case became critical",
      "when": 'severity == "critical" and status != "closed" and status != "resolved"',
      "severity": "critical", "summary": "{title} is critical",

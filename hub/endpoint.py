@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -47,7 +49,7 @@ class StarletteTransport:
             await self._ws.close(code, reason)
 
 
-def _payload(message: dict[str, object]) -> str | bytes | None:
+def _payload(message: Mapping[str, Any]) -> str | bytes | None:
     text = message.get("text")
     if isinstance(text, str):
         return text

@@ -225,7 +225,7 @@ class Node:
             self._tasks.remove(task)
 
     async def _presence_frame(self, ch_id: ChannelId) -> Encoded:
-        users = await self.presence.list(ch_id)
+        users = await self.presence.members(ch_id)
         return Encoded({"type": "presence", "channel": ch_id,
                         "users": [{"username": u.username, "display_name": u.display_name,
                                    "agency": u.agency} for u in users]})

@@ -273,12 +273,12 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
             raise FrameError("field 'action' must be create, update or comment",
                              code=ErrorCode.BAD_REQUEST, ref=ref)
         case = _str(obj, "case", ref, max_len=MAX_ID, required=action != "create")
-        data = obj.get("data")
-        if not isinstance(data, dict):
+        body = obj.get("data")
+        if not isinstance(body, dict):
             raise FrameError("field 'data' must be an object", code=ErrorCode.BAD_REQUEST,
                              ref=ref)
         assert op is not None and action is not None
-        return CaseCommand("case", ref, op, action, case, data)
+        return CaseCommand("case", ref, op, action, case, body)
     raise FrameError(f"unknown frame type '{kind[:32]}'", code=ErrorCode.UNKNOWN_TYPE, ref=ref)
 
 

@@ -75,7 +75,7 @@ class MemoryPresence:
             self._who.pop(ch_id, None)
         return True
 
-    async def list(self, ch_id: ChannelId) -> list[PresenceEntry]:
+    async def members(self, ch_id: ChannelId) -> list[PresenceEntry]:
         return sorted(self._who.get(ch_id, {}).values(), key=lambda e: e.username)
 
     async def heartbeat(self) -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.models import (
     AuditRecord,
@@ -49,6 +49,9 @@ from hub.models import (
     User,
     UserId,
 )
+
+#: A JSON document as the store keeps it (a record, an event's data, saved state).
+Doc = dict[str, Any]
 
 __all__ = ["AuditEntry", "Broker", "Engine", "EventHandler", "NewMessage", "Presence",
            "PresenceEntry", "RecordWrite", "Revocation", "Store"]
@@ -81,7 +84,7 @@ class RecordWrite:
     operation_id: OperationId
     kind: str
     record_id: str
-    doc: dict[str, object]
+    doc: Doc
     expected_version: int | None
     action: str
     actor: str
@@ -198,20 +201,20 @@ class Store(Protocol):
         """
 
     async def get_record(self, op_id: OperationId, kind: str,
-                         record_id: str) -> tuple[dict[str, object], int] | None:
+                         record_id: str) -> tuple[Doc, int] | None:
         """The record and its version, only if it belongs to that operation."""
 
     async def list_records(self, op_id: OperationId,
-                           kind: str) -> list[tuple[dict[str, object], int]]: ...
+                           kind: str) -> list[tuple[Doc, int]]: ...
     async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
                              limit: int = 100) -> list[OpEvent]: ...
     async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
         """(first retained seq, last seq) of the operation's event log."""
 
-    async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
+    async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
         """Keep an internal document of an operation (no event; last write wins)."""
 
-    async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None: ...
+    async def get_state(self, op_id: OperationId, name: str) -> Doc | None: ...
 
     # Leases: one holder at a time for a piece of work shared by every node.
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
@@ -271,7 +274,7 @@ class Presence(Protocol):
     async def leave(self, ch_id: ChannelId, who: PresenceEntry, conn_id: str) -> bool:
         """Forget a connection; True if it was the user's last one."""
 
-    async def list(self, ch_id: ChannelId) -> list[PresenceEntry]: ...
+    async def members(self, ch_id: ChannelId) -> list[PresenceEntry]: ...
 
     async def heartbeat(self) -> None:
         """Refresh this process's entries (engines whose entries expire)."""

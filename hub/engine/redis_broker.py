@@ -149,7 +149,7 @@ class RedisBroker:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
     async def _listen(self) -> None:
         backoff = 0.05
@@ -208,15 +208,17 @@ class RedisBroker:
 
 def _encode(event: Event) -> bytes:
     if isinstance(event, TypingEvent):
-        return msgpack.packb(["t", event.channel_id, event.user, event.display_name,
-                              event.agency])
-    if isinstance(event, PresenceEvent):
-        return msgpack.packb(["p", event.channel_id])
-    if isinstance(event, ControlEvent):
-        return msgpack.packb(["c", event.session_id, event.user_id, event.reason])
-    if isinstance(event, WakeEvent):
-        return msgpack.packb(["w", event.operation_id])
-    raise TypeError(f"cannot publish {type(event).__name__}")
+        item: list[object] = ["t", event.channel_id, event.user, event.display_name,
+                              event.agency]
+    elif isinstance(event, PresenceEvent):
+        item = ["p", event.channel_id]
+    elif isinstance(event, ControlEvent):
+        item = ["c", event.session_id, event.user_id, event.reason]
+    elif isinstance(event, WakeEvent):
+        item = ["w", event.operation_id]
+    else:
+        raise TypeError(f"cannot publish {type(event).__name__}")
+    return bytes(msgpack.packb(item))
 
 
 def _decode(data: bytes) -> Event:

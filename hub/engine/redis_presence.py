@@ -16,7 +16,7 @@ import time
 import redis.asyncio as aioredis
 
 from hub.engine.port import PresenceEntry
-from hub.engine.redis_store import guarded, load_script
+from hub.engine.redis_store import guarded, load_script, text, texts
 from hub.models import ChannelId
 
 __all__ = ["RedisPresence"]
@@ -70,11 +70,11 @@ class RedisPresence:
         return float(expires), PresenceEntry(username, display, agency)
 
     @guarded
-    async def list(self, ch_id: ChannelId) -> list[PresenceEntry]:
+    async def members(self, ch_id: ChannelId) -> list[PresenceEntry]:
         now = time.time()
         seen: dict[str, PresenceEntry] = {}
         for value in (await self._r.hgetall(self._key(ch_id))).values():
-            expires, entry = self._parse(value)
+            expires, entry = self._parse(text(value))
             if expires > now:
                 seen[entry.username] = entry
         return sorted(seen.values(), key=lambda e: e.username)
@@ -93,13 +93,13 @@ class RedisPresence:
     async def sweep(self) -> list[ChannelId]:
         now = time.time()
         changed = []
-        for ch_id in await self._r.smembers(f"{self._p}presence:channels"):
+        for ch_id in texts(await self._r.smembers(f"{self._p}presence:channels")):
             key = self._key(ch_id)
             raw = await self._r.hgetall(key)
             if not raw:
                 await self._r.srem(f"{self._p}presence:channels", ch_id)
                 continue
-            dead = [f for f, v in raw.items() if self._parse(v)[0] <= now]
+            dead = [f for f, v in raw.items() if self._parse(text(v))[0] <= now]
             if dead:
                 await self._r.hdel(key, *dead)
                 changed.append(ChannelId(ch_id))

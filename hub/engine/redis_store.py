@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -37,10 +37,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import EncodableT, FieldT
 
 from hub.audit import GENESIS, AuditKey, chain_hash
 from hub.engine import jsondoc
-from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
+from hub.engine.port import AuditEntry, Doc, NewMessage, RecordWrite, Revocation
 from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import (
     AuditRecord,
@@ -72,7 +73,7 @@ def load_script(name: str) -> str:
     return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
 
 
-def guarded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def guarded(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """Turn a lost or failing Redis into :class:`Unavailable` (retryable)."""
 
     @functools.wraps(fn)
@@ -89,12 +90,31 @@ def guarded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     return wrapper
 
 
-def _dump(fields: dict[str, Any]) -> dict[str, str]:
+def _dump(fields: dict[str, Any]) -> dict[FieldT, EncodableT]:
     return {k: json.dumps(list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
 
 
-def _load(raw: dict[str, str]) -> dict[str, Any]:
-    return {k: json.loads(v) for k, v in raw.items()}
+def _load(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+    return {text(k): json.loads(v) for k, v in raw.items()}
+
+
+# The client is made with decode_responses=True, so every reply is str; redis-py's
+# types cannot know that, so replies pass through these before use.
+def text(value: bytes | str | None) -> str:
+    """One reply as str ("" for a missing value)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    return "" if value is None else value
+
+
+def texts(values: Iterable[bytes | str]) -> list[str]:
+    return [text(v) for v in values]
+
+
+def entries(rows: Any) -> list[tuple[str, dict[str, str]]]:
+    """XRANGE / XREVRANGE replies: (entry id, fields)."""
+    return [(text(eid), {text(k): text(v) for k, v in (fields or {}).items()})
+            for eid, fields in rows or ()]
 
 
 def _user(d: dict[str, Any]) -> User:
@@ -181,7 +201,7 @@ class RedisStore:
                         "lost if Redis restarts. Run it with --appendonly yes "
                         "--appendfsync always (see docs/architecture.md)")
             return "no-aof"
-        fsync = conf.get("appendfsync", "")
+        fsync = str(conf.get("appendfsync", ""))
         if fsync != "always":
             log.warning("Redis appendfsync is %s: up to about a second of acknowledged "
                         "messages can be lost on a crash of the Redis host", fsync)
@@ -233,7 +253,7 @@ class RedisStore:
     @guarded
     async def get_user_by_name(self, username: str) -> User | None:
         uid = await self.r.get(f"{self.p}username:{username.lower()}")
-        return await self.get_user(UserId(uid)) if uid else None
+        return await self.get_user(UserId(text(uid))) if uid else None
 
     @guarded
     async def update_user(self, user_id: UserId, **fields: object) -> None:
@@ -242,7 +262,7 @@ class RedisStore:
     @guarded
     async def list_users(self) -> list[User]:
         users = [await self.get_user(UserId(uid)) for uid in
-                 await self.r.smembers(f"{self.p}users")]
+                 texts(await self.r.smembers(f"{self.p}users"))]
         return sorted((u for u in users if u), key=lambda u: u.username.lower())
 
     # --- sessions --------------------------------------------------------------------
@@ -270,7 +290,7 @@ class RedisStore:
     @guarded
     async def get_session(self, token_hash: str) -> Session | None:
         sid = await self.r.get(f"{self.p}tokenhash:{token_hash}")
-        return await self.get_session_by_id(sid) if sid else None
+        return await self.get_session_by_id(text(sid)) if sid else None
 
     @guarded
     async def get_session_by_id(self, session_id: str) -> Session | None:
@@ -294,7 +314,7 @@ class RedisStore:
     async def revoke_user_sessions(self, user_id: UserId, at: float,
                                    kinds: Sequence[str] = ("session", "token")) -> int:
         count = 0
-        for sid in await self.r.smembers(f"{self.p}user:{user_id}:sessions"):
+        for sid in texts(await self.r.smembers(f"{self.p}user:{user_id}:sessions")):
             s = await self.get_session_by_id(sid)
             if s is None:
                 await self.r.srem(f"{self.p}user:{user_id}:sessions", sid)
@@ -311,7 +331,7 @@ class RedisStore:
                             kind: str | None = None) -> list[Session]:
         key = f"{self.p}user:{user_id}:sessions" if user_id else f"{self.p}sessions"
         out = []
-        for sid in await self.r.smembers(key):
+        for sid in texts(await self.r.smembers(key)):
             s = await self.get_session_by_id(sid)
             if s is not None and (kind is None or s.kind == kind):
                 out.append(s)
@@ -348,7 +368,7 @@ class RedisStore:
     @guarded
     async def get_operation_by_code(self, code: str) -> Operation | None:
         oid = await self.r.get(f"{self.p}opcode:{code.lower()}")
-        return await self.get_operation(OperationId(oid)) if oid else None
+        return await self.get_operation(OperationId(text(oid))) if oid else None
 
     @guarded
     async def update_operation(self, op_id: OperationId, **fields: object) -> None:
@@ -358,7 +378,7 @@ class RedisStore:
     async def list_operations(self, user_id: UserId | None = None) -> list[Operation]:
         key = f"{self.p}user:{user_id}:ops" if user_id else f"{self.p}ops"
         ops = [await self.get_operation(OperationId(oid))
-               for oid in await self.r.smembers(key)]
+               for oid in texts(await self.r.smembers(key))]
         return sorted((o for o in ops if o), key=lambda o: o.code.lower())
 
     @guarded
@@ -379,15 +399,15 @@ class RedisStore:
     @guarded
     async def get_membership(self, op_id: OperationId, user_id: UserId) -> Membership | None:
         role = await self.r.hget(f"{self.p}op:{op_id}:members", user_id)
-        return Membership(op_id, user_id, Role(role)) if role else None
+        return Membership(op_id, user_id, Role(text(role))) if role else None
 
     @guarded
     async def list_members(self, op_id: OperationId) -> list[tuple[Membership, User]]:
         out = []
         for uid, role in (await self.r.hgetall(f"{self.p}op:{op_id}:members")).items():
-            user = await self.get_user(UserId(uid))
+            user = await self.get_user(UserId(text(uid)))
             if user is not None:
-                out.append((Membership(op_id, user.id, Role(role)), user))
+                out.append((Membership(op_id, user.id, Role(text(role))), user))
         return sorted(out, key=lambda mu: mu[1].username.lower())
 
     @guarded
@@ -414,7 +434,7 @@ class RedisStore:
     @guarded
     async def list_channels(self, op_id: OperationId) -> list[Channel]:
         chans = [await self.get_channel(ChannelId(cid))
-                 for cid in await self.r.smembers(f"{self.p}op:{op_id}:channels")]
+                 for cid in texts(await self.r.smembers(f"{self.p}op:{op_id}:channels"))]
         return sorted((c for c in chans if c), key=lambda c: c.name)
 
     # --- messages ----------------------------------------------------------------------
@@ -473,7 +493,7 @@ class RedisStore:
             rows = await self.r.xrevrange(log, max=high, min=low, count=limit)
         else:
             rows = await self.r.xrange(log, min=low, max=high, count=limit)
-        return [self._message(ch_id, eid, fields) for eid, fields in rows]
+        return [self._message(ch_id, eid, fields) for eid, fields in entries(rows)]
 
     # --- operation records and event log -------------------------------------------
 
@@ -507,21 +527,21 @@ class RedisStore:
 
     @guarded
     async def get_record(self, op_id: OperationId, kind: str,
-                         record_id: str) -> tuple[dict[str, object], int] | None:
+                         record_id: str) -> tuple[Doc, int] | None:
         raw = await self.r.hmget(self.op_key(op_id, f"rec:{kind}:{record_id}"), "doc",
                                  "version")
         if raw[0] is None:
             return None
-        return jsondoc.load(raw[0]), int(raw[1])
+        return jsondoc.load(text(raw[0])), int(text(raw[1]))
 
     @guarded
     async def list_records(self, op_id: OperationId,
-                           kind: str) -> list[tuple[dict[str, object], int]]:
+                           kind: str) -> list[tuple[Doc, int]]:
         out = []
-        for rid in sorted(await self.r.smembers(self.op_key(op_id, f"kind:{kind}"))):
+        for rid in sorted(texts(await self.r.smembers(self.op_key(op_id, f"kind:{kind}")))):
             raw = await self.r.hmget(self.op_key(op_id, f"rec:{kind}:{rid}"), "doc", "version")
             if raw[0] is not None:
-                out.append((jsondoc.load(raw[0]), int(raw[1])))
+                out.append((jsondoc.load(text(raw[0])), int(text(raw[1]))))
         return out
 
     @guarded
@@ -532,21 +552,21 @@ class RedisStore:
         return [OpEvent(op_id, int(eid.split("-")[0]), f["kind"], f["action"], f["record_id"],
                         int(f["version"]), f["actor"], float(f["ts"]),
                         jsondoc.load(f["data"], "event"))
-                for eid, f in rows]
+                for eid, f in entries(rows)]
 
     @guarded
     async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
         last = await self.r.hget(self.op_key(op_id, "meta"), "last_seq")
-        return 1, int(last or 0)
+        return 1, int(text(last) or 0)
 
     @guarded
-    async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
+    async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
         await self.r.hset(self.op_key(op_id, "state"), name, jsondoc.dump(doc, "state"))
 
     @guarded
-    async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
+    async def get_state(self, op_id: OperationId, name: str) -> Doc | None:
         raw = await self.r.hget(self.op_key(op_id, "state"), name)
-        return jsondoc.load(raw, "state") if raw else None
+        return jsondoc.load(text(raw), "state") if raw else None
 
     @guarded
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
@@ -586,7 +606,7 @@ class RedisStore:
                     record = AuditRecord(seq, entry.ts, entry.actor, entry.action,
                                          entry.target, entry.outcome, entry.operation_id,
                                          entry.client, details, prev, digest)
-                    tx.multi()
+                    tx.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                     tx.rpush(log_key, json.dumps(record.as_dict(), sort_keys=True))
                     tx.set(head_key, json.dumps([seq, digest]))
                     await tx.execute()

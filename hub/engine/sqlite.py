@@ -11,6 +11,7 @@ process kill only (documented in README's configuration table).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,7 +21,7 @@ from typing import TypeVar
 
 from hub.audit import GENESIS, AuditKey, chain_hash
 from hub.engine import jsondoc
-from hub.engine.port import AuditEntry, NewMessage, RecordWrite, Revocation
+from hub.engine.port import AuditEntry, Doc, NewMessage, RecordWrite, Revocation
 from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import (
     AuditRecord,
@@ -146,6 +147,11 @@ def _audit(row: sqlite3.Row) -> AuditRecord:
     return AuditRecord(row["seq"], row["ts"], row["actor"], row["action"], row["target"],
                        row["outcome"], row["operation_id"], row["client"],
                        json.loads(row["details"]), row["prev_hash"], row["hash"])
+
+
+def _audit_page(db: sqlite3.Connection, *, after: int) -> list[sqlite3.Row]:
+    return db.execute("SELECT * FROM audit WHERE seq>? ORDER BY seq LIMIT 1000",
+                      (after,)).fetchall()
 
 
 def _db_value(value: object) -> object:
@@ -317,7 +323,7 @@ class SqliteStore:
 
     async def list_sessions(self, user_id: UserId | None = None,
                             kind: str | None = None) -> list[Session]:
-        sql, params = "SELECT * FROM sessions WHERE 1=1", []
+        sql, params = "SELECT * FROM sessions WHERE 1=1", list[str]()
         if user_id is not None:
             sql += " AND user_id=?"
             params.append(user_id)
@@ -489,14 +495,14 @@ class SqliteStore:
         return await self._run(self._write(do))
 
     async def get_record(self, op_id: OperationId, kind: str,
-                         record_id: str) -> tuple[dict[str, object], int] | None:
+                         record_id: str) -> tuple[Doc, int] | None:
         row = await self._run(lambda db: db.execute(
             "SELECT doc, version FROM records WHERE kind=? AND id=? AND operation_id=?",
             (kind, record_id, op_id)).fetchone())
         return (jsondoc.load(row[0]), row[1]) if row else None
 
     async def list_records(self, op_id: OperationId,
-                           kind: str) -> list[tuple[dict[str, object], int]]:
+                           kind: str) -> list[tuple[Doc, int]]:
         rows = await self._run(lambda db: db.execute(
             "SELECT doc, version FROM records WHERE operation_id=? AND kind=? ORDER BY id",
             (op_id, kind)).fetchall())
@@ -514,12 +520,12 @@ class SqliteStore:
             "SELECT last_seq FROM op_seq WHERE operation_id=?", (op_id,)).fetchone())
         return 1, row[0] if row else 0
 
-    async def put_state(self, op_id: OperationId, name: str, doc: dict[str, object]) -> None:
+    async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
         await self._run(self._write(lambda db: db.execute(
             "INSERT INTO op_state VALUES (?,?,?) ON CONFLICT (operation_id, name) DO UPDATE "
             "SET doc=excluded.doc", (op_id, name, jsondoc.dump(doc, "state")))))
 
-    async def get_state(self, op_id: OperationId, name: str) -> dict[str, object] | None:
+    async def get_state(self, op_id: OperationId, name: str) -> Doc | None:
         row = await self._run(lambda db: db.execute(
             "SELECT doc FROM op_state WHERE operation_id=? AND name=?", (op_id, name)).fetchone())
         return jsondoc.load(row[0], "state") if row else None
@@ -573,8 +579,7 @@ class SqliteStore:
     async def iter_audit(self) -> AsyncIterator[AuditRecord]:
         after = 0
         while True:
-            rows = await self._run(lambda db, start=after: db.execute(
-                "SELECT * FROM audit WHERE seq>? ORDER BY seq LIMIT 1000", (start,)).fetchall())
+            rows = await self._run(functools.partial(_audit_page, after=after))
             if not rows:
                 return
             for row in rows:

@@ -196,10 +196,10 @@ async def test_presence_counts_connections(engine: Engine) -> None:
     ch = ChannelId("ch_1")
     assert await p.join(ch, who, "c1") is True
     assert await p.join(ch, who, "c2") is False
-    assert await p.list(ch) == [who]
+    assert await p.members(ch) == [who]
     assert await p.leave(ch, who, "c1") is False
     assert await p.leave(ch, who, "c2") is True
-    assert await p.list(ch) == []
+    assert await p.members(ch) == []
 
 
 async def test_redis_persistence_is_checked_at_start(tmp_path: Path,
