@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("code", help="operation code")
     load.add_argument("file")
 
+    repair = sub.add_parser("repair", help="rewrite stored records that cannot be served "
+                            "as stored (NaN, lone surrogates, huge integers from older hubs)")
+    repair.add_argument("--dry-run", action="store_true", help="only count them")
+
     audit = sub.add_parser("audit", help="check or export the audit trail").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     verify = audit.add_parser("verify", help="verify the hash chain")
@@ -436,6 +440,18 @@ async def _audit_rotate_key(adm: _Admin, args: argparse.Namespace, out: TextIO) 
     return 0
 
 
+async def _repair(adm: _Admin, args: argparse.Namespace, out: TextIO) -> int:
+    counts = await adm.store.repair_documents(dry_run=args.dry_run)
+    found = ", ".join(f"{n} {what}" for what, n in counts.items())
+    if args.dry_run:
+        print(f"would repair: {found}", file=out)
+    else:
+        await adm.auditor.record(actor="cli", action="store.repair", target="documents",
+                                 outcome="ok", details=dict(counts))
+        print(f"repaired: {found}", file=out)
+    return 0
+
+
 async def _audit_export(adm: _Admin, args: argparse.Namespace, out: TextIO) -> int:
     lines = [json.dumps(rec.as_dict(), ensure_ascii=True) + "\n"
              async for rec in adm.store.iter_audit()]
@@ -502,4 +518,5 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("audit", "verify"): _audit_verify,
     ("audit", "export"): _audit_export,
     ("audit", "rotate-key"): _audit_rotate_key,
+    ("repair", None): _repair,
 }

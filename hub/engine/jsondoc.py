@@ -19,7 +19,7 @@ from typing import Any
 
 from hub.boundary import check_value, note_repaired, sanitize
 
-__all__ = ["dump", "load"]
+__all__ = ["dump", "load", "repaired"]
 
 # What a stored document that needs a closer look contains: an escaped surrogate
 # (a lone one, or half of a pair written by an older ensure_ascii encoder) or a
@@ -53,3 +53,23 @@ def load(raw: str | bytes, what: str = "record") -> Any:
     if changed:
         note_repaired(f"stored {what}")
     return clean
+
+
+def repaired(raw: str | bytes) -> str | None:
+    """The stored text a document should have, or None if it is fine as stored.
+
+    For ``liaison repair``: no counting, no logging; the caller writes it back.
+    """
+    flagged = False
+
+    def constant(name: str) -> float:
+        nonlocal flagged
+        flagged = True
+        return float(name)
+
+    doc = json.loads(raw, parse_constant=constant)
+    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+    if not flagged and _SUSPECT.search(text) is None:
+        return None
+    clean, changed = sanitize(doc)
+    return dump(clean, "record") if changed else None

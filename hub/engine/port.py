@@ -228,6 +228,14 @@ class Store(Protocol):
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up if ``holder`` holds it, so another node takes over at once."""
 
+    async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Rewrite stored documents that cannot be served as stored (see
+        :func:`hub.engine.jsondoc.repaired`); counts per table or key kind.
+
+        Entries of append-only logs that cannot be rewritten in place are
+        counted under ``served_repaired``: every read repairs them.
+        """
+
     async def advance_marker(self, name: str, value: int) -> bool:
         """Raise marker ``name`` to ``value``; False if it was already at or above it.
 

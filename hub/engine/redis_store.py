@@ -576,6 +576,37 @@ class RedisStore:
         return bool(held)
 
     @guarded
+    async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
+        counts = {"records": 0, "state": 0, "served_repaired": 0}
+        for op_id in texts(await self.r.smembers(f"{self.p}ops")):
+            async for key in self.r.scan_iter(match=self.op_key(op_id, "rec:*"), count=500):
+                raw = await self.r.hget(key, "doc")
+                fixed = jsondoc.repaired(text(raw)) if raw else None
+                if fixed is not None:
+                    counts["records"] += 1
+                    if not dry_run:
+                        await self.r.hset(key, "doc", fixed)
+            state_key = self.op_key(op_id, "state")
+            for name, raw in (await self.r.hgetall(state_key)).items():
+                fixed = jsondoc.repaired(text(raw))
+                if fixed is not None:
+                    counts["state"] += 1
+                    if not dry_run:
+                        await self.r.hset(state_key, text(name), fixed)
+            # The event log is a stream: its entries cannot be rewritten, and every
+            # read already serves them repaired.
+            after = "-"
+            while True:
+                rows = entries(await self.r.xrange(self.op_key(op_id, "log"), min=after,
+                                                   max="+", count=500))
+                counts["served_repaired"] += sum(
+                    1 for _, f in rows if jsondoc.repaired(f.get("data", "{}")) is not None)
+                if len(rows) < 500:
+                    break
+                after = "(" + rows[-1][0]
+        return counts
+
+    @guarded
     async def advance_marker(self, name: str, value: int) -> bool:
         raised = await self._marker(keys=[f"{self.p}marker:{name}"],
                                     args=[value, 7 * 86400 * 1000])

@@ -530,6 +530,26 @@ class SqliteStore:
             "SELECT doc FROM op_state WHERE operation_id=? AND name=?", (op_id, name)).fetchone())
         return jsondoc.load(row[0], "state") if row else None
 
+    async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
+        def do(db: sqlite3.Connection) -> dict[str, int]:
+            counts = {"records": 0, "events": 0, "state": 0}
+            for table, column, keys, what in (
+                    ("records", "doc", ("kind", "id"), "records"),
+                    ("op_log", "data", ("operation_id", "seq"), "events"),
+                    ("op_state", "doc", ("operation_id", "name"), "state")):
+                rows = db.execute(f"SELECT {keys[0]}, {keys[1]}, {column} FROM {table}")  # noqa: S608
+                for k0, k1, raw in rows.fetchall():
+                    fixed = jsondoc.repaired(raw)
+                    if fixed is None:
+                        continue
+                    counts[what] += 1
+                    if not dry_run:
+                        db.execute(f"UPDATE {table} SET {column}=? "  # noqa: S608
+                                   f"WHERE {keys[0]}=? AND {keys[1]}=?", (fixed, k0, k1))
+            return counts
+
+        return await self._run(self._write(do))
+
     async def advance_marker(self, name: str, value: int) -> bool:
         def do(db: sqlite3.Connection) -> bool:
             cur = db.execute("INSERT INTO markers VALUES (?,?) ON CONFLICT (name) DO UPDATE "

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,46 @@ def test_records_are_signed_and_keys_rotate(audited: Path, tmp_path: Path) -> No
     assert verified.returncode == 0, verified.stdout
     (copy / "audit.key").write_text(f"{keys[1].id} {keys[1].secret.hex()}\n")
     assert liaison(copy, "audit", "verify").returncode == 1  # the first key is needed too
+
+
+def test_repair_rewrites_a_planted_poisoned_record(tmp_path: Path) -> None:
+    import asyncio
+
+    data_dir = tmp_path / "data"
+
+    async def make() -> str:
+        hub = create_app(Settings(data_dir=data_dir)).state.hub
+        await hub.engine.store.open()
+        ops, _ = await seed(hub)
+        principal = await _bruno(hub)
+        event, _ = await hub.cases.create_case(principal, ops["A"].id, {"title": "bridge"}, "t")
+        await hub.engine.store.close()
+        return event.record_id
+
+    case_id = asyncio.run(make())
+    raw = json.dumps({"id": case_id, "title": "bridge \udc00", "fields": {"level": float("nan")},
+                      "n": 2**70})
+    _sql(data_dir, f"UPDATE records SET doc='{raw}' WHERE id='{case_id}'",
+         f"UPDATE op_log SET data='{json.dumps({'record': {'x': float('inf')}})}' "
+         f"WHERE record_id='{case_id}'")
+    dry = liaison(data_dir, "repair", "--dry-run")
+    assert dry.returncode == 0 and "would repair: 1 records, 1 events, 0 state" in dry.stdout
+    done = liaison(data_dir, "repair")
+    assert done.returncode == 0 and "repaired: 1 records, 1 events" in done.stdout, done.stderr
+    db = sqlite3.connect(data_dir / "hub.db")
+    doc = json.loads(db.execute("SELECT doc FROM records WHERE id=?", (case_id,)).fetchone()[0])
+    data = db.execute("SELECT data FROM op_log WHERE record_id=?", (case_id,)).fetchone()[0]
+    db.close()
+    assert doc == {"id": case_id, "title": "bridge \ufffd", "fields": {"level": None},
+                   "n": str(2**70)}
+    assert json.loads(data) == {"record": {"x": None}}
+    again = liaison(data_dir, "repair")
+    assert "repaired: 0 records, 0 events, 0 state" in again.stdout
+    assert liaison(data_dir, "audit", "verify").returncode == 0
+
+
+async def _bruno(hub: Any) -> Any:
+    from hub.auth import Principal
+
+    user = await hub.engine.store.get_user_by_name("bruno")
+    return Principal(user, "test", "session", None, None)

@@ -7,16 +7,19 @@ adding its name to ENGINES and cannot quietly weaken a guarantee.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.audit import load_keys, verify_chain
+from hub.boundary import repaired_total
 from hub.config import Settings
 from hub.engine import Engine, build_engine
 from hub.engine.port import AuditEntry, NewMessage, PresenceEntry, RecordWrite
-from hub.errors import Conflict, NotFound
+from hub.errors import BadRequest, Conflict, NotFound
 from hub.models import (
     Channel,
     ChannelId,
@@ -286,3 +289,25 @@ async def test_op_events_reach_broker_subscribers(engine: Engine) -> None:
     assert len(got) == 1
     topic, event = got[0]  # type: ignore[misc]
     assert topic == ops_topic("op_1") and event.event == ev
+
+
+async def test_records_are_stored_strictly_and_old_poison_is_repaired(engine: Engine) -> None:
+    store: Any = engine.store
+    await _channel(engine)  # creates operation op_1
+    with pytest.raises(BadRequest, match=r"record\.level"):
+        await store.write_record(_write("op_1", "c1", {"level": float("nan")}, None))
+    await store.write_record(_write("op_1", "c1", {"title": "ok"}, None))
+    poisoned = json.dumps({"title": "x\udc00", "level": float("inf")})
+    if engine.name == "embedded":
+        await store._run(lambda db: db.execute("UPDATE records SET doc=? WHERE id='c1'",
+                                               (poisoned,)))
+    else:
+        await store.r.hset(store.op_key("op_1", "rec:case:c1"), "doc", poisoned)
+    before = repaired_total()
+    doc, _ = await store.get_record(OperationId("op_1"), "case", "c1")
+    assert doc == {"title": "x\ufffd", "level": None} and repaired_total() == before + 1
+    assert (await store.repair_documents(dry_run=True))["records"] == 1
+    assert (await store.repair_documents())["records"] == 1
+    assert (await store.repair_documents())["records"] == 0
+    doc, _ = await store.get_record(OperationId("op_1"), "case", "c1")
+    assert doc == {"title": "x\ufffd", "level": None} and repaired_total() == before + 1
