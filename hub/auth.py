@@ -253,6 +253,8 @@ class Authenticator:
         if session is None or not hmac.compare_digest(session.token_hash, digest):
             raise Unauthenticated("missing or invalid credentials")
         now = self._clock.now()
+        if session.revoked_at is not None:  # revoked: as if it had never existed
+            raise Unauthenticated("missing or invalid credentials")
         if self.expired(session, now):
             raise Unauthenticated("session expired")
         user = await self._store.get_user(session.user_id)
