@@ -20,7 +20,28 @@ export class Alerts {
   setOperation(op) {
     this.op = op;
     this.silences = [];
+    this.rules = [];
     this.loadSilences();
+    this.loadRules();
+  }
+
+  // Coordinators see the rules that failed at run time or are no longer evaluated.
+  async loadRules() {
+    if (!this.op || !this.me.canManage) { this.renderRules(); return; }
+    try {
+      ({ rules: this.rules } = await api(`${this.base()}/rules`));
+    } catch { this.rules = []; }
+    this.renderRules();
+  }
+
+  renderRules() {
+    const bad = (this.me.canManage ? this.rules : []).filter((r) => r.health && r.health.state !== "ok");
+    $("rule-health").hidden = bad.length === 0;
+    $("rule-health-list").replaceChildren(...bad.map((r) => el("li", { class: "rule-bad", "data-rule": r.id },
+      el("strong", { text: r.name || r.id }),
+      el("span", { class: "meta", text: " " + (r.health.state === "failing"
+        ? t("alert.rule_failing", { n: r.health.errors, error: r.health.last_error || "" })
+        : t("alert.rule_invalid", { error: r.health.last_error || "" })) }))));
   }
 
   base() { return `/api/operations/${encodeURIComponent(this.op.id)}`; }
@@ -35,6 +56,7 @@ export class Alerts {
 
   onEvent(f) {
     if (f.kind === "silence") { this.loadSilences(); return; }
+    if (f.kind === "rule") { this.loadRules(); return; }
     if (f.kind !== "alert") return;
     const a = f.record || {};
     if (f.action === "fired" && a.severity === "critical") {

@@ -175,6 +175,7 @@ async function openOperation(opId) {
   state.board = null;
   localStorage.setItem("liaison.operation", op.id);
   state.me.canPost = op.role === "coordinator" || op.role === "member" || (state.me.is_admin && !op.role);
+  state.me.canManage = op.role === "coordinator";
   $("classification").textContent = op.classification;
   $("classification").hidden = !op.classification;
   $("board-link").href = `/board.html?op=${encodeURIComponent(op.id)}`;

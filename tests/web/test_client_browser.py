@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hub.engine.port import RecordWrite
+from hub.models import OperationId
 from tests.conftest import PASSWORD, RunningHub
 from tests.web.pages import bot_token, login
 
@@ -240,3 +242,25 @@ async def test_air_gapped_keyboard_usable_and_readable_at_200_percent(
     assert not await page.is_hidden("#panel-chat")
     outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
+
+
+async def test_coordinators_see_rules_that_are_not_working(browser: Any,
+                                                           running_hub: RunningHub) -> None:
+    """A rule stored under older, looser checks is not evaluated: the coordinator is told
+    in the Alerts panel (and the member is not bothered with it)."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    old = {"id": "old-stale", "name": "Stale critical (old format)", "when": "true",
+           "for": 300, "summary": "{casualties} casualties"}
+    await hub.hub.engine.store.write_record(RecordWrite(
+        OperationId(op), "rule", "old-stale", old, None, "created", "alice", 1.0, {}))
+    alice = await login(browser, hub, "alice")
+    bruno = await login(browser, hub, "bruno")
+    for page in (alice, bruno):
+        await page.click("#tab-alerts")
+    row = alice.locator("#rule-health-list li[data-rule=old-stale]")
+    await row.wait_for(timeout=5000)
+    text = await row.text_content() or ""
+    assert "Stale critical (old format)" in text and "not evaluated" in text
+    assert "for: 300 is not a duration" in text
+    assert await bruno.is_hidden("#rule-health")
