@@ -36,8 +36,8 @@ def dump(doc: Any, what: str = "record") -> str:
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def load(raw: str | bytes, what: str = "record") -> Any:
-    """A stored document, repaired (and counted) if it cannot be served as stored."""
+def _parse(raw: str | bytes) -> tuple[Any, bool]:
+    """The stored document, and whether it may hold something that cannot be served."""
     flagged = False
 
     def constant(name: str) -> float:
@@ -47,7 +47,13 @@ def load(raw: str | bytes, what: str = "record") -> Any:
 
     doc = json.loads(raw, parse_constant=constant)
     text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-    if not flagged and _SUSPECT.search(text) is None:
+    return doc, flagged or _SUSPECT.search(text) is not None
+
+
+def load(raw: str | bytes, what: str = "record") -> Any:
+    """A stored document, repaired (and counted) if it cannot be served as stored."""
+    doc, suspect = _parse(raw)
+    if not suspect:
         return doc
     clean, changed = sanitize(doc)
     if changed:
@@ -60,16 +66,8 @@ def repaired(raw: str | bytes) -> str | None:
 
     For ``liaison repair``: no counting, no logging; the caller writes it back.
     """
-    flagged = False
-
-    def constant(name: str) -> float:
-        nonlocal flagged
-        flagged = True
-        return float(name)
-
-    doc = json.loads(raw, parse_constant=constant)
-    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-    if not flagged and _SUSPECT.search(text) is None:
+    doc, suspect = _parse(raw)
+    if not suspect:
         return None
     clean, changed = sanitize(doc)
     return dump(clean, "record") if changed else None
