@@ -150,3 +150,15 @@ def test_invalid_rules_name_the_problem(rule: dict[str, Any], needle: str) -> No
     with pytest.raises(RuleError) as info:
         parse_rule(rule)
     assert needle in str(info.value)
+
+
+def test_every_demo_rule_and_policy_is_valid_and_reads_correctly() -> None:
+    from alerting.escalation import parse_policy
+    from hub.demo import DEMO_POLICIES, DEMO_RULES
+
+    for policy in DEMO_POLICIES:
+        parse_policy(policy)
+    case = {"title": "Bus crash", "fields": {"casualties": 12}, "severity": "critical"}
+    summaries = [parse_rule(rule).describe(case, "flood", 3) for rule in DEMO_RULES]
+    assert "Bus crash: 12 casualties reported" in summaries
+    assert not any("{" in s or "?" in s for s in summaries), summaries
