@@ -117,10 +117,6 @@ class Node:
 
     # --- registry ------------------------------------------------------------------
 
-    def user_connection_count(self, user_id: UserId) -> int:
-        """Connections of the user on this process (the limit counts every process)."""
-        return len(self._by_user.get(user_id, ()))
-
     async def admit(self, conn: Connection, limit: int) -> bool:
         """Count ``conn`` against its user's connection limit, across every process."""
         return await self.limits.admit(conn.principal.user_id, conn.id, limit)

@@ -26,13 +26,15 @@ __all__ = ["dump", "load", "repaired"]
 # number with 16 or more digits.
 _SUSPECT = re.compile(r"\\u[dD][89a-fA-F]|\d{16}")
 
-def dump(doc: Any, what: str = "record") -> str:
-    """Strict JSON of a document about to be stored.
+def dump(doc: Any, what: str = "record", *, checked: bool = False) -> str:
+    """Strict JSON of a document about to be stored (``checked``: the caller already
+    passed it through check_value, as part of a larger document).
 
     Raises:
         BadRequest: naming the field that cannot be stored.
     """
-    check_value(doc, what, max_depth=32)
+    if not checked:
+        check_value(doc, what, max_depth=32)
     return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 

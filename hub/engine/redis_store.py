@@ -501,7 +501,9 @@ class RedisStore:
     async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
         op = w.operation_id
         data = {"record": w.doc, **w.extra}
-        doc, event_data = jsondoc.dump(w.doc), jsondoc.dump(data, "event")
+        # Checking the event checks the record inside it: check once, write both.
+        event_data = jsondoc.dump(data, "event")
+        doc = jsondoc.dump(w.doc, checked=True)
         idem = w.idempotency_key
         result = await self._write_record(
             keys=[self.op_key(op, f"rec:{w.kind}:{w.record_id}"), self.op_key(op, "meta"),

@@ -454,7 +454,9 @@ class SqliteStore:
 
     async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
         data = {"record": w.doc, **w.extra}
-        doc, event_data = jsondoc.dump(w.doc), jsondoc.dump(data, "event")
+        # Checking the event checks the record inside it: check once, write both.
+        event_data = jsondoc.dump(data, "event")
+        doc = jsondoc.dump(w.doc, checked=True)
 
         def do(db: sqlite3.Connection) -> tuple[OpEvent, bool]:
             if w.idempotency_key is not None:

@@ -178,6 +178,10 @@ async def test_totp_second_factor(running_hub: RunningHub) -> None:
     replay = await http.post("/api/auth/login", json={"username": "alice",
                                                       "password": PASSWORD, "totp": code})
     assert replay.status_code == 401  # a code is good once
+    for odd in ("١٢٣٤٥٦", "12345é", "9" * 500, " "):  # never a 500 from compare_digest
+        r = await http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD,
+                                                     "totp": odd})
+        assert r.status_code in (401, 429), (odd, r.text)
 
 
 async def test_totp_can_be_mandatory_for_coordinators(start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]

@@ -32,7 +32,8 @@ _DEEP = st.integers(min_value=10, max_value=40).map(lambda n: {"a": json.loads(
 _KEYS = ["title", "severity", "fields", "location", "assignees", "summary", "labels",
          "fingerprint", "route", "escalation", "matchers", "duration", "reason", "id", "when",
          "for", "kind", "window", "threshold", "steps", "text", "client_msg_id", "priority",
-         "version", "topic", "agencies", "role", "name", "status", "classification"]
+         "version", "topic", "agencies", "role", "name", "status", "classification",
+         "username", "password", "totp", "bearer"]
 BODIES = st.one_of(st.dictionaries(st.sampled_from(_KEYS), _VALUE, max_size=5), _DEEP, _VALUE)
 
 
