@@ -6,12 +6,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from alerting.service import CaseService
+from alerting.service_alerts import AlertService
 from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.models import OpEvent
 
 __all__ = ["routes"]
+
+
+def _cases(request: Request) -> CaseService:
+    service: CaseService = request.app.state.cases
+    return service
+
+
+def _alerts(request: Request) -> AlertService:
+    service: AlertService = request.app.state.alerts
+    return service
 
 
 def _event(e: OpEvent) -> dict[str, object]:
@@ -28,64 +40,64 @@ def _written(event: OpEvent, created: bool) -> Response:
 
 
 async def list_cases(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    cases = await hub.cases.list_cases(principal, request.path_params["op_id"], client)
+    _, principal, client = await caller(request)
+    cases = await _cases(request).list_cases(principal, request.path_params["op_id"], client)
     return JSONResponse({"cases": cases})
 
 
 async def create_case(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    return _written(*await hub.cases.create_case(principal, request.path_params["op_id"],
+    return _written(*await _cases(request).create_case(principal, request.path_params["op_id"],
                                                  body, client))
 
 
 async def get_case(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    case = await hub.cases.get_case(principal, request.path_params["op_id"],
+    _, principal, client = await caller(request)
+    case = await _cases(request).get_case(principal, request.path_params["op_id"],
                                     request.path_params["case_id"], client)
     return JSONResponse(case, headers={"ETag": f'"{case["version"]}"'})
 
 
 async def update_case(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
     if "version" not in body and request.headers.get("if-match"):
         body["version"] = int_param(request.headers["if-match"].strip('"W/ '), "If-Match",
                                     low=1)
-    return _written(*await hub.cases.update_case(
+    return _written(*await _cases(request).update_case(
         principal, request.path_params["op_id"], request.path_params["case_id"], body, client))
 
 
 async def comment_case(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    return _written(*await hub.cases.comment(principal, request.path_params["op_id"],
+    return _written(*await _cases(request).comment(principal, request.path_params["op_id"],
                                              request.path_params["case_id"], body, client))
 
 
 async def case_timeline(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    events = await hub.cases.timeline(principal, request.path_params["op_id"],
+    _, principal, client = await caller(request)
+    events = await _cases(request).timeline(principal, request.path_params["op_id"],
                                       request.path_params["case_id"], client)
     return JSONResponse({"timeline": [_event(e) for e in events]})
 
 
 async def op_events(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     after = int_param(request.query_params.get("after_seq"), "after_seq", default=0)
     limit = int_param(request.query_params.get("limit"), "limit", default=100, low=1,
                       high=500)
     assert after is not None and limit is not None
-    events = await hub.cases.events(principal, request.path_params["op_id"], after, limit,
+    events = await _cases(request).events(principal, request.path_params["op_id"], after, limit,
                                     client)
     return JSONResponse({"events": [_event(e) for e in events],
                          "has_more": len(events) == limit})
 
 
 async def list_rules(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    rules = await hub.alerts.list_rules(principal, request.path_params["op_id"], client)
+    _, principal, client = await caller(request)
+    rules = await _alerts(request).list_rules(principal, request.path_params["op_id"], client)
     return JSONResponse({"rules": rules})
 
 
@@ -95,78 +107,78 @@ def _record(event: OpEvent) -> Response:
 
 
 async def put_rule(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    return _record(await hub.alerts.put_rule(principal, request.path_params["op_id"], body,
+    return _record(await _alerts(request).put_rule(principal, request.path_params["op_id"], body,
                                              client))
 
 
 async def dry_run_rule(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    matches = await hub.alerts.dry_run(principal, request.path_params["op_id"], body, client)
+    matches = await _alerts(request).dry_run(principal, request.path_params["op_id"], body, client)
     return JSONResponse({"matches": matches})
 
 
 async def list_policies(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    items = await hub.alerts.list_policies(principal, request.path_params["op_id"], client)
+    _, principal, client = await caller(request)
+    items = await _alerts(request).list_policies(principal, request.path_params["op_id"], client)
     return JSONResponse({"policies": items})
 
 
 async def put_policy(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    event = await hub.alerts.put_policy(principal, request.path_params["op_id"], body, client)
+    event = await _alerts(request).put_policy(principal, request.path_params["op_id"], body, client)
     return _record(event)
 
 
 async def list_silences(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    items = await hub.alerts.list_silences(principal, request.path_params["op_id"], client)
+    _, principal, client = await caller(request)
+    items = await _alerts(request).list_silences(principal, request.path_params["op_id"], client)
     return JSONResponse({"silences": items})
 
 
 async def create_silence(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    event = await hub.alerts.create_silence(principal, request.path_params["op_id"], body,
+    event = await _alerts(request).create_silence(principal, request.path_params["op_id"], body,
                                             client)
     return _record(event)
 
 
 async def expire_silence(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    event = await hub.alerts.expire_silence(principal, request.path_params["op_id"],
+    _, principal, client = await caller(request)
+    event = await _alerts(request).expire_silence(principal, request.path_params["op_id"],
                                             request.path_params["silence_id"], client)
     return _record(event)
 
 
 async def list_alerts(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     state = request.query_params.get("state")
-    alerts = await hub.alerts.list_alerts(principal, request.path_params["op_id"], client,
+    alerts = await _alerts(request).list_alerts(principal, request.path_params["op_id"], client,
                                           state)
     return JSONResponse({"alerts": alerts})
 
 
 async def push_alert(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    event, created = await hub.alerts.push(principal, request.path_params["op_id"], body,
+    event, created = await _alerts(request).push(principal, request.path_params["op_id"], body,
                                            client)
     return JSONResponse({**event.data["record"], "version": event.version,  # type: ignore[dict-item]
                          "duplicate": not created}, status_code=201 if created else 200)
 
 
 async def alert_action(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     action = request.path_params["action"]
     op_id, alert_id = request.path_params["op_id"], request.path_params["alert_id"]
     if action == "ack":
-        event = await hub.alerts.acknowledge(principal, op_id, alert_id, client)
+        event = await _alerts(request).acknowledge(principal, op_id, alert_id, client)
     elif action == "resolve":
-        event = await hub.alerts.resolve(principal, op_id, alert_id, client)
+        event = await _alerts(request).resolve(principal, op_id, alert_id, client)
     else:
         raise BadRequest("action must be ack or resolve")
     return JSONResponse({**event.data["record"], "version": event.version})  # type: ignore[dict-item]

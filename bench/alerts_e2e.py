@@ -48,12 +48,12 @@ SHAPES = [
 
 
 async def seed(settings: Settings, rules: int) -> str:
-    async with bench_operation(settings, ("officer",)) as (hub, _, op):
+    async with bench_operation(settings, ("officer",)) as (services, _, op):
         docs = [{"id": f"r{i}", "when": SHAPES[i % len(SHAPES)].format(n=i % 50 + 1)}
                 for i in range(rules)]
         docs.append({"id": "critical", "when": 'severity == "critical"',
                      "severity": "critical", "summary": "{title} is critical"})
-        await apply_rule_file(hub.engine.store, op.id, RuleFile(docs, []), actor="bench",
+        await apply_rule_file(services.hub.engine.store, op.id, RuleFile(docs, []), actor="bench",
                               now=time.time())
         return str(op.id)
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from hub.app import create_app
+from hub.app import build_services
 from hub.auth import Principal
 from hub.config import Settings
 from hub.models import Operation
@@ -28,20 +28,21 @@ async def bench_operation(settings: Settings, members: tuple[str, ...]) -> Async
 
     The hub is not served: the benchmark starts real processes on the same data afterwards.
     """
-    hub = create_app(settings).state.hub
+    services = build_services(settings)
+    hub = services.hub
     await hub.engine.store.open()
     try:
         root = await hub.auth.create_user(username="bench-admin", display_name="Bench",
                                           agency="HUB", password=PASSWORD, is_admin=True,
                                           actor="bench")
         admin = Principal(root, "bench", "session", None, None)
-        op = await hub.channels.create_operation(admin, {"code": "BENCH", "name": "Bench"},
+        op = await services.channels.create_operation(admin, {"code": "BENCH", "name": "Bench"},
                                                  "bench")
         for name in members:
             await hub.auth.create_user(username=name, display_name=name, agency="BENCH",
                                        password=PASSWORD, actor="bench")
-            await hub.channels.set_member(admin, op.id, name, "member", "bench")
-        yield hub, admin, op
+            await services.channels.set_member(admin, op.id, name, "member", "bench")
+        yield services, admin, op
     finally:
         await hub.engine.broker.close()
         await hub.engine.store.close()

@@ -71,8 +71,9 @@ def _ppid(stat: Path) -> int:
 
 
 async def seed(settings: Settings, channels: int) -> list[str]:
-    async with bench_operation(settings, ("reader", "writer")) as (hub, admin, op):
-        return [(await hub.channels.create_channel(admin, op.id, {"name": f"c{i}"}, "bench")).id
+    async with bench_operation(settings, ("reader", "writer")) as (services, admin, op):
+        create = services.channels.create_channel
+        return [(await create(admin, op.id, {"name": f"c{i}"}, "bench")).id
                 for i in range(channels)]
 
 

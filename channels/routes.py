@@ -10,12 +10,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.service import ChannelService
 from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.models import ACK_PREFIX, Membership, Message, Priority, Role, User
 
 __all__ = ["routes"]
+
+
+def _channels(request: Request) -> ChannelService:
+    service: ChannelService = request.app.state.channels
+    return service
 
 
 def _member(m: Membership, u: User) -> dict[str, object]:
@@ -29,45 +35,45 @@ def _query_int(request: Request, name: str, *, default: int | None = None,
 
 
 async def list_operations(request: Request) -> Response:
-    hub, principal, _ = await caller(request)
-    items = await hub.channels.list_operations(principal)
+    _, principal, _ = await caller(request)
+    items = await _channels(request).list_operations(principal)
     return JSONResponse({"operations": [
         {**op.public(), "role": str(role) if role else None} for op, role in items]})
 
 
 async def create_operation(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    op = await hub.channels.create_operation(principal, body, client)
+    op = await _channels(request).create_operation(principal, body, client)
     return JSONResponse(op.public(), status_code=201)
 
 
 async def get_operation(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    op, role = await hub.channels.get_operation(
+    _, principal, client = await caller(request)
+    op, role = await _channels(request).get_operation(
         principal, request.path_params["op_id"], client)
     return JSONResponse({**op.public(), "role": str(role) if role else None})
 
 
 async def update_operation(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    op = await hub.channels.update_operation(
+    op = await _channels(request).update_operation(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(op.public())
 
 
 async def list_members(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    items = await hub.channels.list_members(
+    _, principal, client = await caller(request)
+    items = await _channels(request).list_members(
         principal, request.path_params["op_id"], client)
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
 async def put_member(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    m = await hub.channels.set_member(
+    m = await _channels(request).set_member(
         principal, request.path_params["op_id"], request.path_params["username"],
         body.get("role", str(Role.MEMBER)), client)
     return JSONResponse({"operation_id": m.operation_id, "username":
@@ -75,64 +81,64 @@ async def put_member(request: Request) -> Response:
 
 
 async def delete_member(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    await hub.channels.remove_member(
+    _, principal, client = await caller(request)
+    await _channels(request).remove_member(
         principal, request.path_params["op_id"], request.path_params["username"], client)
     return Response(status_code=204)
 
 
 async def operation_presence(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    online = await hub.channels.operation_presence(principal, request.path_params["op_id"],
+    _, principal, client = await caller(request)
+    online = await _channels(request).operation_presence(principal, request.path_params["op_id"],
                                                    client)
     return JSONResponse({"online": [{"username": e.username, "display_name": e.display_name,
                                      "agency": e.agency} for e in online]})
 
 
 async def list_channels(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    items = await hub.channels.list_channels(
+    _, principal, client = await caller(request)
+    items = await _channels(request).list_channels(
         principal, request.path_params["op_id"], client)
     return JSONResponse({"channels": [ch.public() for ch in items]})
 
 
 async def create_channel(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    ch = await hub.channels.create_channel(
+    ch = await _channels(request).create_channel(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(ch.public(), status_code=201)
 
 
 async def get_channel(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    ch, _ = await hub.channels.get_channel(
+    _, principal, client = await caller(request)
+    ch, _ = await _channels(request).get_channel(
         principal, request.path_params["ch_id"], client)
     return JSONResponse(ch.public())
 
 
 async def update_channel(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
-    ch = await hub.channels.update_channel(
+    ch = await _channels(request).update_channel(
         principal, request.path_params["ch_id"], body, client)
     return JSONResponse(ch.public())
 
 
 async def channel_members(request: Request) -> Response:
-    hub, principal, client = await caller(request)
-    items = await hub.channels.channel_members(
+    _, principal, client = await caller(request)
+    items = await _channels(request).channel_members(
         principal, request.path_params["ch_id"], client)
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
 async def list_messages(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
     before = _query_int(request, "before_seq")
     after = _query_int(request, "after_seq")
     assert limit is not None
-    items = await hub.channels.history(
+    items = await _channels(request).history(
         principal, request.path_params["ch_id"], before_seq=before, after_seq=after,
         limit=limit, client=client)
     frames = [m.frame() for m in items]
@@ -143,7 +149,7 @@ async def list_messages(request: Request) -> Response:
 
 
 async def post_message(request: Request) -> Response:
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     body = await json_body(request)
     text, cmid = body.get("text"), body.get("client_msg_id")
     if not isinstance(text, str) or not text.strip():
@@ -155,7 +161,7 @@ async def post_message(request: Request) -> Response:
         priority = Priority(body.get("priority", "normal"))
     except ValueError:
         raise BadRequest("'priority' must be normal, high or urgent") from None
-    message, created = await hub.channels.publish(
+    message, created = await _channels(request).publish(
         principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
         priority=priority, client=client)
     return _posted(message, created)
@@ -170,10 +176,10 @@ def _posted(message: Message, created: bool) -> Response:
 
 async def acknowledge_message(request: Request) -> Response:
     """Acknowledge an urgent message (once per person; retries return the first)."""
-    hub, principal, client = await caller(request)
+    _, principal, client = await caller(request)
     seq = int_param(request.path_params["seq"], "seq", low=1)
     assert seq is not None
-    message, created = await hub.channels.publish(
+    message, created = await _channels(request).publish(
         principal, request.path_params["ch_id"], text="", client_msg_id="",
         priority=Priority.NORMAL, client=client, ack_of=seq)
     return _posted(message, created)

@@ -1,7 +1,9 @@
-"""The composition root: :func:`create_app` builds one hub from its settings.
+"""The composition root: the one module of ``hub`` that knows the features.
 
-It is deliberately one straight-line function so the whole object graph can
-be read top to bottom in one place; nothing else constructs these parts.
+:func:`build_services` builds one hub's object graph from its settings in one
+straight-line function, so the whole graph reads top to bottom in one place;
+:func:`create_app` serves it, and the CLI and the demo use the same factory.
+Nothing else constructs these parts.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +26,14 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerting import frames as case_frames
 from alerting import routes as case_routes
 from alerting.evaluator import Evaluator
 from alerting.records import AlertRecords
-from alerting.rulefile import RuleFile, load_rule_file
+from alerting.rulefile import RuleFile, apply_rule_file, load_rule_file
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
+from channels import frames as chat_frames
 from channels import routes as channel_routes
 from channels.access import Access
 from channels.service import ChannelService
@@ -43,12 +48,15 @@ from hub.engine import Engine, build_engine
 from hub.errors import HubError
 from hub.feeds import Feeds
 from hub.gcpolicy import GcPolicy
+from hub.handlers import Handlers
 from hub.http import error_response
 from hub.logs import silence_frame_traces
 from hub.metrics import Metrics
+from hub.models import OperationId
 from hub.node import Node, cancel_all
 
-__all__ = ["WEB_DIR", "app_from_env", "create_app", "server_config", "server_options"]
+__all__ = ["WEB_DIR", "Services", "app_from_env", "build_services", "create_app",
+           "server_config", "server_options"]
 
 log = logging.getLogger("hub.app")
 
@@ -103,9 +111,38 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
                                    "retryable": True}}, status_code=500)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None,
-               engine: Engine | None = None) -> Starlette:
-    """Wire one hub: engine -> audit -> auth -> access -> services -> node -> routes."""
+@dataclass(frozen=True, slots=True)
+class Services:
+    """One hub: its core (what routes and the gateway see) and the features' services."""
+
+    hub: Hub
+    channels: ChannelService
+    cases: CaseService
+    alerts: AlertService
+    evaluator: Evaluator
+
+    def check_rule_file(self, path: str) -> tuple[int, int]:
+        """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
+        rule_file = load_rule_file(path)
+        return len(rule_file.rules), len(rule_file.policies)
+
+    async def apply_rules(self, op_id: str, rules: list[dict[str, Any]],
+                          policies: list[dict[str, Any]], *, actor: str,
+                          now: float) -> list[str]:
+        """Store rules and policies given as data, like a rule file's."""
+        return await apply_rule_file(self.hub.engine.store, OperationId(op_id),
+                                     RuleFile(rules, policies), actor=actor, now=now)
+
+    async def load_rule_file(self, op_id: str, path: str, *, actor: str,
+                             now: float) -> list[str]:
+        """Store a rule file's rules and policies in an operation; returns what changed."""
+        return await apply_rule_file(self.hub.engine.store, OperationId(op_id),
+                                     load_rule_file(path), actor=actor, now=now)
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None,
+                   engine: Engine | None = None) -> Services:
+    """Wire one hub: engine -> audit -> auth -> access -> services -> node -> handlers."""
     clock = clock or SystemClock()
     engine = engine or build_engine(settings)
     metrics = Metrics()
@@ -137,8 +174,20 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     cases.listeners.append(evaluator.written)
     node.wake_listeners.append(evaluator.wake)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
+    handlers = Handlers()
+    chat_frames.register(handlers, channels)
+    case_frames.register(handlers, cases, channels)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
-              auth=auth, channels=channels, cases=cases, alerts=alerts, feeds=feeds, node=node)
+              auth=auth, feeds=feeds, handlers=handlers, node=node)
+    return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
+                    evaluator=evaluator)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None,
+               engine: Engine | None = None) -> Starlette:
+    """The hub as an ASGI app: :func:`build_services`, its lifespan and its routes."""
+    services = build_services(settings, clock=clock, engine=engine)
+    engine, node, evaluator = services.hub.engine, services.hub.node, services.evaluator
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -167,7 +216,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                             Exception: _unexpected},
         lifespan=lifespan,
     )
-    app.state.hub = hub
+    app.state.hub = services.hub
+    app.state.services = services
+    app.state.channels = services.channels
+    app.state.cases = services.cases
+    app.state.alerts = services.alerts
     return app
 
 

@@ -1,9 +1,13 @@
-"""The objects one running hub is made of, as handed to routes via ``app.state.hub``."""
+"""The core of one running hub, as handed to routes via ``app.state.hub``.
+
+It names no feature: the features' services are built beside it by the
+composition root (:func:`hub.app.build_services`) and reach their own routes
+and frame handlers from there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from hub.auditor import Auditor
 from hub.auth import Authenticator
@@ -11,14 +15,10 @@ from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Engine
 from hub.feeds import Feeds
+from hub.handlers import Handlers
 from hub.metrics import Metrics
 from hub.models import CONTROL_TOPIC, ControlEvent
 from hub.node import Node
-
-if TYPE_CHECKING:
-    from alerting.service import CaseService
-    from alerting.service_alerts import AlertService
-    from channels.service import ChannelService
 
 __all__ = ["Hub"]
 
@@ -31,10 +31,8 @@ class Hub:
     metrics: Metrics
     auditor: Auditor
     auth: Authenticator
-    channels: ChannelService
-    cases: CaseService
-    alerts: AlertService
     feeds: Feeds
+    handlers: Handlers
     node: Node
 
     async def revoke_session(self, session_id: str) -> None:

@@ -10,13 +10,13 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alerting.rulefile import RuleFile, apply_rule_file
-from channels.service import ChannelService
-from hub.auth import Authenticator, Principal
-from hub.engine.port import Store
+from hub.auth import Principal
 from hub.models import Role, User
+
+if TYPE_CHECKING:
+    from hub.app import Services
 
 __all__ = ["DEMO_POLICIES", "DEMO_RULES", "DEMO_USERS", "seed_demo"]
 
@@ -68,9 +68,9 @@ def _admin_principal(admin: User) -> Principal:
     return Principal(admin, "cli", "session", None, None)
 
 
-async def seed_demo(store: Store, auth: Authenticator, channels: ChannelService,
-                    data_dir: Path) -> list[tuple[str, str, str]]:
+async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, str]]:
     """Create the demo once; return (username, password, agency) for each demo user."""
+    store, auth, channels = services.hub.engine.store, services.hub.auth, services.channels
     creds_file = data_dir / "demo-credentials.txt"
     if creds_file.exists():
         lines = creds_file.read_text(encoding="utf-8").splitlines()
@@ -100,8 +100,8 @@ async def seed_demo(store: Store, auth: Authenticator, channels: ChannelService,
     for spec in DEMO_CHANNELS:
         if spec["name"] not in existing:
             await channels.create_channel(principal, op.id, dict(spec), "demo")
-    await apply_rule_file(store, op.id, RuleFile(DEMO_RULES, DEMO_POLICIES), actor="demo",
-                          now=time.time())
+    await services.apply_rules(op.id, DEMO_RULES, DEMO_POLICIES, actor="demo",
+                               now=time.time())
     data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at seeding
     bot = await store.get_user_by_name(BOT[0])
     if bot is None:

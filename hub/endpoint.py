@@ -126,7 +126,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
 
     conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
-                      node=hub.node, service=hub.channels, cases=hub.cases, feeds=hub.feeds,
+                      node=hub.node, handlers=hub.handlers, feeds=hub.feeds,
                       settings=settings, client=client)
     try:
         admitted = await hub.node.admit(conn, settings.max_connections_per_user)

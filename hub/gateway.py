@@ -23,21 +23,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from alerting.board import view
 from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest, CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
+from hub.handlers import Handlers
+from hub.metrics import Metrics
 from hub.models import new_id
 from hub.protocol import (
-    CaseCommand,
     ClientFrame,
     Encoded,
     Hello,
     Ping,
-    Publish,
     Subscribe,
-    Typing,
     Unsubscribe,
     WireFormat,
     decode,
@@ -46,8 +44,6 @@ from hub.protocol import (
 from hub.transport import Transport
 
 if TYPE_CHECKING:
-    from alerting.service import CaseService
-    from channels.service import ChannelService
     from hub.node import Node
 
 __all__ = ["Connection", "Subscription"]
@@ -71,16 +67,17 @@ class Subscription:
 
 
 class Connection:
+    """One authenticated socket; to the features' handlers a :class:`hub.handlers.Session`."""
+
     def __init__(self, *, transport: Transport, fmt: WireFormat, principal: Principal,
-                 node: Node, service: ChannelService, cases: CaseService, feeds: Feeds,
-                 settings: Settings, client: str) -> None:
+                 node: Node, handlers: Handlers, feeds: Feeds, settings: Settings,
+                 client: str) -> None:
         self.id = new_id("conn")
         self.transport = transport
         self.fmt = fmt
         self.principal = principal
         self.node = node
-        self.service = service
-        self.cases = cases
+        self.handlers = handlers
         self.feeds = feeds
         self.settings = settings
         self.client = client
@@ -92,7 +89,7 @@ class Connection:
         self._closer: asyncio.Task[None] | None = None
         self._recheck: asyncio.Task[None] | None = None
         self._flood = 0
-        self._metrics = node.metrics
+        self.metrics: Metrics = node.metrics
 
     # --- sending -------------------------------------------------------------------
 
@@ -114,7 +111,7 @@ class Connection:
 
     def send(self, frame: dict[str, object]) -> None:
         """Queue a reply frame; overflowing the queue closes the connection."""
-        self._metrics.frames_out.labels(str(frame.get("type"))).inc()
+        self.metrics.frames_out.labels(str(frame.get("type"))).inc()
         self._put(encode(frame, self.fmt))
 
     def _put(self, data: str | bytes) -> bool:
@@ -124,7 +121,7 @@ class Connection:
             self._queue.put_nowait(data)
             return True
         except asyncio.QueueFull:
-            self._metrics.refusals.labels("slow_consumer").inc()
+            self.metrics.refusals.labels("slow_consumer").inc()
             self.close(CloseCode.SLOW_CONSUMER, "send queue overflow; resume with since_seq")
             return False
 
@@ -134,7 +131,7 @@ class Connection:
                                     "ref": ref, "retryable": code.retryable}
         if retry_after is not None:
             frame["retry_after"] = retry_after
-        self._metrics.refusals.labels(str(code)).inc()
+        self.metrics.refusals.labels(str(code)).inc()
         self.send(frame)
 
     def offer_item(self, item: FeedItem, encoded: Encoded) -> None:
@@ -151,7 +148,7 @@ class Connection:
         if item.seq == sub.last_seq + 1:
             if self._put(encoded.get(self.fmt)):
                 sub.last_seq = item.seq
-                self._metrics.out_message.inc()
+                self.metrics.out_message.inc()
             return
         sub.live = False
         sub.parked.append(item)
@@ -162,7 +159,7 @@ class Connection:
         if self.closed.is_set() or self._queue.full():
             return
         self._queue.put_nowait(encoded.get(self.fmt))
-        self._metrics.frames_out.labels(kind).inc()
+        self.metrics.frames_out.labels(kind).inc()
 
     # --- closing -------------------------------------------------------------------
 
@@ -209,10 +206,10 @@ class Connection:
             frame = decode(data, self.fmt, max_bytes=self.settings.max_frame_bytes,
                            max_text=self.settings.max_text_chars)
         except FrameError as exc:
-            self._metrics.frames_in.labels("invalid").inc()
+            self.metrics.frames_in.labels("invalid").inc()
             self.send_error(exc.code, exc.message, exc.ref)
             return
-        self._metrics.frames_in.labels(frame.type).inc()
+        self.metrics.frames_in.labels(frame.type).inc()
         try:
             await self._dispatch(frame)
         except LimitExceeded as exc:
@@ -228,46 +225,24 @@ class Connection:
             self.send_error(ErrorCode.INTERNAL, "internal error", frame.ref)
 
     async def _dispatch(self, frame: ClientFrame) -> None:
-        if isinstance(frame, Publish):
-            await self.handle_publish(frame)
-        elif isinstance(frame, Subscribe):
+        if isinstance(frame, Subscribe):
             await self.handle_subscribe(frame)
         elif isinstance(frame, Unsubscribe):
             await self.handle_unsubscribe(frame)
-        elif isinstance(frame, Typing):
-            await self.handle_typing(frame)
-        elif isinstance(frame, CaseCommand):
-            await self.handle_case(frame)
         elif isinstance(frame, Ping):
             self.send({"type": "pong", "ref": frame.ref, "ts": self.node.clock.now()})
         elif isinstance(frame, Hello):
             self.send_error(ErrorCode.BAD_REQUEST, "already authenticated", frame.ref)
-
-    async def handle_publish(self, frame: Publish) -> None:
-        message, created = await self.service.publish(
-            self.principal, frame.channel, text=frame.text, client_msg_id=frame.client_msg_id,
-            priority=frame.priority, client=self.client, ack_of=frame.ack_of)
-        self._flood = 0
-        if created:
-            self._metrics.messages_stored.inc()
-        self.send({"type": "ack", "ref": frame.ref, "channel": message.channel_id,
-                   "client_msg_id": message.client_msg_id, "seq": message.seq,
-                   "id": message.id, "ts": message.ts, "duplicate": not created})
-
-    async def handle_case(self, frame: CaseCommand) -> None:
-        cases = self.cases
-        if frame.action == "create":
-            event, created = await cases.create_case(self.principal, frame.operation,
-                                                     frame.data, self.client)
-        elif frame.action == "update":
-            event, created = await cases.update_case(self.principal, frame.operation,
-                                                     frame.case or "", frame.data, self.client)
         else:
-            event, created = await cases.comment(self.principal, frame.operation,
-                                                 frame.case or "", frame.data, self.client)
-        self.send({"type": "case_ack", "ref": frame.ref, "operation": event.operation_id,
-                   "id": event.record_id, "action": event.action, "version": event.version,
-                   "event_seq": event.seq, "duplicate": not created})
+            handler = self.handlers.frame_handler(frame)
+            if handler is None:
+                raise BadRequest(f"frames of type {frame.type!r} are not served here")
+            await handler(self, frame)
+            self._flood = 0  # only consecutive refusals count as flooding
+
+    def subscribed(self, key: str) -> Feed | None:
+        sub = self.subs.get(key)
+        return None if sub is None else sub.feed
 
     async def handle_subscribe(self, frame: Subscribe) -> None:
         feed = await self.feeds.open_feed(self.principal, frame.channel, self.client)
@@ -291,27 +266,23 @@ class Connection:
             start, reset = head, "retention"
         else:
             start = frame.since_seq
-        board = None
+        snapshot = None
         if frame.board:
-            if not feed.key.startswith("ops:"):
+            provider = self.handlers.snapshot("board")
+            try:
+                if provider is None:
+                    raise BadRequest("this hub serves no board")
+                snapshot = await provider(self, feed)
+            except BaseException:
                 await self._drop(sub)
-                raise BadRequest("a board is an operation's: subscribe to ops:<operation id>")
-            board = await self.cases.board_snapshot(feed)
-            start, reset = int(board["version"]), None
+                raise
+            start, reset = snapshot.version, None
         sub.last_seq = start
         self.send({"type": "subscribed", "ref": frame.ref, "channel": feed.key,
                    "operation": feed.operation_id, "since_seq": start, "head_seq": head,
                    "first_seq": first})
-        if board is not None:
-            online = await self.service.operation_presence(self.principal, feed.operation_id,
-                                                           self.client)
-            self.send({"type": "board", "ref": frame.ref, "channel": feed.key,
-                       "operation": feed.operation_id, "version": board["version"],
-                       "cases": list(board["cases"].values()),
-                       "alerts": list(board["alerts"].values()), "events": board["events"],
-                       "counts": view(board)["counts"],
-                       "online": [{"username": e.username, "display_name": e.display_name,
-                                   "agency": e.agency} for e in online]})
+        if snapshot is not None:
+            self.send({**snapshot.frame, "ref": frame.ref})
         if reset is not None:
             self.send({"type": "reset", "channel": feed.key, "reason": reset,
                        "first_seq": first, "head_seq": head})
@@ -324,13 +295,6 @@ class Connection:
         await self._drop(sub)
         self.send({"type": "unsubscribed", "ref": frame.ref, "channel": frame.channel,
                    "reason": "requested"})
-
-    async def handle_typing(self, frame: Typing) -> None:
-        sub = self.subs.get(frame.channel)
-        if sub is None or not sub.feed.chat:
-            raise HubError("subscribe to the chat channel before sending typing",
-                           code=ErrorCode.NOT_SUBSCRIBED)
-        await self.service.typing(self.principal, sub.feed.key, self.client)
 
     async def _drop(self, sub: Subscription) -> None:
         if sub.task is not None:
@@ -363,7 +327,7 @@ class Connection:
                 data = Encoded(item.frame()).get(self.fmt)
                 await self._queue.put(data)  # replay waits for room instead of overflowing
                 sub.last_seq = item.seq
-                self._metrics.out_message.inc()
+                self.metrics.out_message.inc()
             if len(rows) == REPLAY_PAGE:
                 continue
             parked = sorted(sub.parked, key=lambda m: m.seq)

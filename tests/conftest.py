@@ -27,7 +27,7 @@ import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from hub.app import create_app, server_config
+from hub.app import Services, create_app, server_config
 from hub.auth import Principal
 from hub.config import Settings
 from hub.context import Hub
@@ -124,6 +124,7 @@ class RunningHub:
     url: str
     ws_url: str
     hub: Hub
+    services: Services
     settings: Settings
     ops: dict[str, Operation] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
@@ -176,8 +177,8 @@ class RunningHub:
         return self.channels[key].id
 
 
-async def seed(hub: Hub) -> tuple[dict[str, Operation], dict[str, Channel]]:
-    auth, svc = hub.auth, hub.channels
+async def seed(services: Services) -> tuple[dict[str, Operation], dict[str, Channel]]:
+    auth, svc = services.hub.auth, services.channels
     admin = await auth.create_user(username="root", display_name="Root", agency="HUB",
                                    password=PASSWORD, is_admin=True, actor="test")
     root = Principal(admin, "test", "session", None, None)
@@ -231,13 +232,13 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
-        hub: Hub = app.state.hub
-        running = RunningHub(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws", hub,
-                             settings)
+        services: Services = app.state.services
+        running = RunningHub(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws",
+                             services.hub, services, settings)
         running.http = httpx.AsyncClient(base_url=running.url, timeout=10)
         running._server, running._task = server, task
         if seeded:
-            running.ops, running.channels = await seed(hub)
+            running.ops, running.channels = await seed(services)
         servers.append((server, task, running))
         return running
 

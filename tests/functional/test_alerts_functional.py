@@ -77,14 +77,14 @@ async def test_staleness_fires_from_a_timer(start_hub, hub_settings) -> None:  #
                       "summary": "{title}: no update for 15 minutes"})
     await _case(hub, severity="critical")
     clock.advance(15 * 60)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert await _alerts(hub) == []
     clock.advance(1)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     [alert] = await _alerts(hub)
     assert alert["summary"] == "Bridge 4 collapse: no update for 15 minutes"
     clock.advance(1800)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert len(await _alerts(hub)) == 1  # fired once
 
 
@@ -100,7 +100,7 @@ async def test_timers_survive_a_restart(start_hub, hub_settings) -> None:  # typ
     second: RunningHub = await start_hub(hub_settings, clock=clock, seeded=False)
     second.ops, second.channels = first.ops, first.channels
     clock.advance(180)
-    await second.hub.alerts.evaluator.tick()
+    await second.services.evaluator.tick()
     [alert] = await _alerts(second)
     assert alert["state"] == "firing" and alert["rule_id"] == "held"
 
@@ -137,7 +137,8 @@ async def test_bot_push_dedups_by_fingerprint_and_respects_scope(
     root = await hub.engine.store.get_user_by_name("root")
     admin = Principal(root, "t", "session", None, None)  # type: ignore[arg-type]
     for op in ("A", "B"):
-        await hub.channels.set_member(admin, running_hub.ops[op].id, "gauge", "member", "t")
+        await running_hub.services.channels.set_member(admin, running_hub.ops[op].id, "gauge",
+                                                       "member", "t")
     token, _ = await hub.auth.create_api_token(bot, name="g", scope=(running_hub.ops["A"].id,),
                                                actor="test")
     headers = {"Authorization": f"Bearer {token}"}

@@ -115,7 +115,8 @@ async def test_api_token_scope_and_revocation(running_hub: RunningHub) -> None:
 
     admin = Principal(root, "t", "session", None, None)  # type: ignore[arg-type]
     for op in ("A", "B"):
-        await hub.channels.set_member(admin, running_hub.ops[op].id, "gauge-bot", "member", "t")
+        await running_hub.services.channels.set_member(admin, running_hub.ops[op].id,
+                                                      "gauge-bot", "member", "t")
     token, session = await hub.auth.create_api_token(
         bot, name="gauge", scope=(running_hub.ops["A"].id,), actor="test")
     headers = {"Authorization": f"Bearer {token}"}

@@ -67,8 +67,8 @@ async def _world(hub: RunningHub) -> World:
                                                  actor="test")
     root_user = await store.get_user_by_name("root")
     assert root_user is not None
-    await h.channels.set_member(Principal(root_user, "t", "session", None, None),
-                                hub.ops["B"].id, "otherbot", "member", "test")
+    await hub.services.channels.set_member(Principal(root_user, "t", "session", None, None),
+                                           hub.ops["B"].id, "otherbot", "member", "test")
     bruno = await store.get_user_by_name("bruno")
     assert bruno is not None
     revoked_token, revoked = await h.auth.create_api_token(bruno, name="r",
@@ -78,8 +78,8 @@ async def _world(hub: RunningHub) -> World:
                                     password=PASSWORD, actor="test")
     root = await store.get_user_by_name("root")
     assert root is not None
-    await h.channels.set_member(Principal(root, "t", "session", None, None), op_a.id, "dora",
-                                "member", "test")
+    await hub.services.channels.set_member(Principal(root, "t", "session", None, None),
+                                           op_a.id, "dora", "member", "test")
     dora_token = await hub.login("dora")
     await store.update_user(dora.id, disabled=True)
 

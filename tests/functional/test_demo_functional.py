@@ -21,13 +21,12 @@ def test_demo_rules_and_policies_are_valid() -> None:
 async def test_the_demo_alert_path(start_hub, hub_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clock = ManualClock(time.time())
     hub: RunningHub = await start_hub(hub_settings, clock=clock, seeded=False)
-    h = hub.hub
-    creds = await seed_demo(h.engine.store, h.auth, h.channels, tmp_path)
-    assert await seed_demo(h.engine.store, h.auth, h.channels, tmp_path) == creds  # idempotent
+    creds = await seed_demo(hub.services, tmp_path)
+    assert await seed_demo(hub.services, tmp_path) == creds  # idempotent
     passwords = {u: p for u, p, _ in creds}
     token = (tmp_path / "demo-bot-token.txt").read_text().strip()
     assert (tmp_path / "demo-bot-token.txt").stat().st_mode & 0o077 == 0
-    await h.alerts.evaluator.tick()  # the running hub notices the seeded rules
+    await hub.services.evaluator.tick()  # the running hub notices the seeded rules
 
     for user in ("alice", "chloe"):  # the demo's passwords, not the test seed's
         await hub.login(user, passwords[user])
@@ -62,7 +61,7 @@ async def test_the_demo_alert_path(start_hub, hub_settings, tmp_path: Path) -> N
     assert "@bruno" in notice["text"] and "@alice" in notice["text"]  # assignee + coordinators
 
     clock.advance(120)  # nobody acknowledged: step 2
-    await h.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     step2 = await watcher.recv_type("message", timeout=1.0)
     assert "escalation step 2" in step2["text"] and "@alice" in step2["text"]
 
@@ -77,7 +76,7 @@ async def test_the_demo_alert_path(start_hub, hub_settings, tmp_path: Path) -> N
     r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", "alice")
     assert r.status_code == 200
     clock.advance(1800)  # steps 3 and reminders would be due by now
-    await h.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     r = await hub.api("GET", f"/api/channels/{alerts_ch}/messages", "chloe")
     texts = [m["text"] for m in r.json()["messages"]]
     assert len([t for t in texts if "Kerns is critical" in t]) == 2  # no step 3 after the ack

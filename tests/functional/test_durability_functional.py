@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.app import create_app
+from hub.app import build_services
 from hub.config import Settings
 from tests.conftest import PASSWORD, WsClient, seed
 from tests.procs import HubProcess
@@ -18,10 +18,10 @@ pytestmark = pytest.mark.slow
 
 async def test_kill9_after_acks_loses_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    app = create_app(Settings(data_dir=data_dir))
-    hub = app.state.hub
+    services = build_services(Settings(data_dir=data_dir))
+    hub = services.hub
     await hub.engine.store.open()
-    _, chans = await seed(hub)
+    _, chans = await seed(services)
     await hub.engine.store.close()
     ch = chans["A/general"].id
 

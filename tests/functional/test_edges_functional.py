@@ -219,7 +219,7 @@ async def test_non_ascii_literals_match_and_bad_dry_runs_are_400(
 
 async def test_a_failing_pipeline_never_fails_the_write(running_hub: RunningHub) -> None:
     """The case is stored and reported as stored even if evaluation blows up."""
-    evaluator = running_hub.hub.alerts.evaluator
+    evaluator = running_hub.services.evaluator
     real = evaluator.pump
 
     async def broken(op_id: Any) -> None:

@@ -78,16 +78,16 @@ async def test_escalation_runs_step_by_step_and_stops_at_acknowledgement(
     [text] = await _channel_texts(hub)
     assert text.startswith("CRITICAL alert: Dam breach is critical") and "@bruno" in text
     clock.advance(299)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert len(await _notices(hub)) == 1  # not before its time
     clock.advance(1)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert (await _notices(hub))[1] == (1, 0, ["alice"])
     clock.advance(600)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert (await _notices(hub))[2] == (2, 0, ["alice", "bruno", "olga"])
     clock.advance(900)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert (await _notices(hub))[3] == (2, 1, ["alice", "bruno", "olga"])  # a reminder
     assert len(await _channel_texts(hub)) == 4
     [alert] = (await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/alerts",
@@ -97,7 +97,7 @@ async def test_escalation_runs_step_by_step_and_stops_at_acknowledgement(
     assert r.status_code == 200 and r.json()["escalation"]["next_at"] is None
     for _ in range(4):
         clock.advance(900)
-        await hub.hub.alerts.evaluator.tick()
+        await hub.services.evaluator.tick()
     assert len(await _notices(hub)) == 4 and len(await _channel_texts(hub)) == 4
     audited = [r.action async for r in hub.hub.engine.store.iter_audit()
                if r.action.startswith("alert.")]
@@ -124,7 +124,7 @@ async def test_a_silence_suppresses_notifications_but_keeps_the_record(
     assert alert["state"] == "firing" and alert["silenced_by"] == silence["id"]
     assert await _notices(hub) == [] and await _channel_texts(hub) == []
     clock.advance(1800)
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert await _notices(hub) == []
     # Ending the silence early resumes the escalation at once.
     r = await hub.api("POST", f"/api/operations/{op}/silences/{silence['id']}/expire", "bruno")
@@ -149,10 +149,10 @@ async def test_a_silence_that_ends_by_itself_resumes_notifications(
         "reason": "handled by phone"})
     assert r.status_code == 201
     clock.advance(300)  # step 1 falls due inside the silence: held back
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert await _notices(hub) == [(0, 0, ["bruno"])]
     clock.advance(900)  # the silence is over: step 1 now
-    await hub.hub.alerts.evaluator.tick()
+    await hub.services.evaluator.tick()
     assert await _notices(hub) == [(0, 0, ["bruno"]), (1, 0, ["alice"])]
 
 
@@ -173,7 +173,7 @@ async def test_two_nodes_raise_each_alert_and_notify_each_step_exactly_once(
     b: RunningHub = await start_hub(shared_redis, clock=clock, seeded=False)
     b.ops, b.channels = a.ops, a.channels
     await _setup(a)
-    assert a.hub.alerts.evaluator.leader and not b.hub.alerts.evaluator.leader
+    assert a.services.evaluator.leader and not b.services.evaluator.leader
     # Cases written through the node that does not run the pipeline: it wakes the other.
     for i in range(5):
         await _critical_case(b, f"Case {i}")
@@ -183,12 +183,12 @@ async def test_two_nodes_raise_each_alert_and_notify_each_step_exactly_once(
         await asyncio.sleep(0.02)
     for _ in range(2):  # step 1 and 2, both nodes ticking together
         clock.advance(600)
-        await asyncio.gather(a.hub.alerts.evaluator.tick(), b.hub.alerts.evaluator.tick())
+        await asyncio.gather(a.services.evaluator.tick(), b.services.evaluator.tick())
     # The pipeline's node stops; the other takes the lease over and goes on.
     await a.stop()
     clock.advance(900)
-    await b.hub.alerts.evaluator.tick()
-    assert b.hub.alerts.evaluator.leader
+    await b.services.evaluator.tick()
+    assert b.services.evaluator.leader
     alerts = [e for e in await _events(b) if e["action"] == "fired"]
     assert len(alerts) == 5 and len({e["id"] for e in alerts}) == 5
     notices = [(e["id"], e["notice"]["step"], e["notice"]["reminder"])

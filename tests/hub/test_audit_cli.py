@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from hub.app import create_app
+from hub.app import build_services
 from hub.audit import GENESIS, AuditKey, chain_hash, load_keys
 from hub.config import Settings
 from tests.conftest import seed
@@ -31,9 +31,10 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("audit") / "data"
 
     async def make() -> None:
-        hub = create_app(Settings(data_dir=data_dir)).state.hub
+        services = build_services(Settings(data_dir=data_dir))
+        hub = services.hub
         await hub.engine.store.open()
-        await seed(hub)
+        await seed(services)
         for i in range(30):
             await hub.auditor.record(actor="alice", action="login", target=f"ses_{i}",
                                      outcome="ok", client="127.0.0.1")
@@ -172,11 +173,13 @@ def test_repair_rewrites_a_planted_poisoned_record(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
 
     async def make() -> str:
-        hub = create_app(Settings(data_dir=data_dir)).state.hub
+        services = build_services(Settings(data_dir=data_dir))
+        hub = services.hub
         await hub.engine.store.open()
-        ops, _ = await seed(hub)
+        ops, _ = await seed(services)
         principal = await _bruno(hub)
-        event, _ = await hub.cases.create_case(principal, ops["A"].id, {"title": "bridge"}, "t")
+        event, _ = await services.cases.create_case(principal, ops["A"].id,
+                                                    {"title": "bridge"}, "t")
         await hub.engine.store.close()
         return event.record_id
 

@@ -27,7 +27,7 @@ async def bot_token(hub: RunningHub, username: str = "sensor") -> str:
                                          agency="POLICE", password=None, is_bot=True,
                                          actor="test")
     root = await hub.hub.engine.store.get_user_by_name("root")
-    await hub.hub.channels.set_member(Principal(root, "t", "session", None, None), op,  # type: ignore[arg-type]
+    await hub.services.channels.set_member(Principal(root, "t", "session", None, None), op,  # type: ignore[arg-type]
                                       username, "member", "t")
     token, _ = await hub.hub.auth.create_api_token(bot, name=username, scope=(op,),
                                                    actor="test")

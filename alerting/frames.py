@@ -1,0 +1,65 @@
+"""What alerting adds to the WebSocket gateway: ``case`` commands and the board.
+
+Registered by :func:`register`. A ``case`` frame creates, updates or comments
+on a case through :class:`alerting.service.CaseService` (the same calls as the
+REST routes) and is answered with ``case_ack`` once the write is stored. A
+``subscribe`` to ``ops:<operation id>`` with ``board: true`` is answered with a
+``board`` frame: the operation's board at a version, from which the
+subscription then replays (see :mod:`alerting.board`).
+"""
+
+from __future__ import annotations
+
+from alerting.board import view
+from alerting.service import CaseService
+from channels.service import ChannelService
+from hub.errors import BadRequest
+from hub.feeds import Feed
+from hub.handlers import Handlers, Session, Snapshot
+from hub.protocol import CaseCommand
+
+__all__ = ["CaseFrames", "register"]
+
+
+class CaseFrames:
+    def __init__(self, cases: CaseService, channels: ChannelService) -> None:
+        self.cases = cases
+        self.channels = channels
+
+    async def case(self, session: Session, frame: CaseCommand) -> None:
+        principal, client, cases = session.principal, session.client, self.cases
+        if frame.action == "create":
+            event, created = await cases.create_case(principal, frame.operation, frame.data,
+                                                     client)
+        elif frame.action == "update":
+            event, created = await cases.update_case(principal, frame.operation,
+                                                     frame.case or "", frame.data, client)
+        else:
+            event, created = await cases.comment(principal, frame.operation, frame.case or "",
+                                                 frame.data, client)
+        session.send({"type": "case_ack", "ref": frame.ref, "operation": event.operation_id,
+                      "id": event.record_id, "action": event.action,
+                      "version": event.version, "event_seq": event.seq,
+                      "duplicate": not created})
+
+    async def board(self, session: Session, feed: Feed) -> Snapshot:
+        """The board of the operation whose event log ``feed`` is (already authorized)."""
+        if not feed.key.startswith("ops:"):
+            raise BadRequest("a board is an operation's: subscribe to ops:<operation id>")
+        board = await self.cases.board_snapshot(feed)
+        online = await self.channels.operation_presence(session.principal, feed.operation_id,
+                                                        session.client)
+        version = int(board["version"])
+        return Snapshot(version, {
+            "type": "board", "channel": feed.key, "operation": feed.operation_id,
+            "version": version, "cases": list(board["cases"].values()),
+            "alerts": list(board["alerts"].values()), "events": board["events"],
+            "counts": view(board)["counts"],
+            "online": [{"username": e.username, "display_name": e.display_name,
+                        "agency": e.agency} for e in online]})
+
+
+def register(handlers: Handlers, cases: CaseService, channels: ChannelService) -> None:
+    frames = CaseFrames(cases, channels)
+    handlers.on_frame(CaseCommand, frames.case)
+    handlers.on_snapshot("board", frames.board)

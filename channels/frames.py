@@ -1,0 +1,45 @@
+"""The chat frames a WebSocket connection may send: ``publish`` and ``typing``.
+
+Registered with the gateway by :func:`register`; each handler authorizes
+through :class:`channels.service.ChannelService` like the REST routes do.
+"""
+
+from __future__ import annotations
+
+from channels.service import ChannelService
+from hub.errors import ErrorCode, HubError
+from hub.handlers import Handlers, Session
+from hub.protocol import Publish, Typing
+
+__all__ = ["ChatFrames", "register"]
+
+
+class ChatFrames:
+    def __init__(self, service: ChannelService) -> None:
+        self.service = service
+
+    async def publish(self, session: Session, frame: Publish) -> None:
+        """Store the message, then ack it (the ack means it is durable)."""
+        message, created = await self.service.publish(
+            session.principal, frame.channel, text=frame.text,
+            client_msg_id=frame.client_msg_id, priority=frame.priority,
+            client=session.client, ack_of=frame.ack_of)
+        if created:
+            session.metrics.messages_stored.inc()
+        session.send({"type": "ack", "ref": frame.ref, "channel": message.channel_id,
+                      "client_msg_id": message.client_msg_id, "seq": message.seq,
+                      "id": message.id, "ts": message.ts, "duplicate": not created})
+
+    async def typing(self, session: Session, frame: Typing) -> None:
+        """Only on a chat channel the connection is subscribed to; no reply."""
+        feed = session.subscribed(frame.channel)
+        if feed is None or not feed.chat:
+            raise HubError("subscribe to the chat channel before sending typing",
+                           code=ErrorCode.NOT_SUBSCRIBED)
+        await self.service.typing(session.principal, feed.key, session.client)
+
+
+def register(handlers: Handlers, service: ChannelService) -> None:
+    frames = ChatFrames(service)
+    handlers.on_frame(Publish, frames.publish)
+    handlers.on_frame(Typing, frames.typing)

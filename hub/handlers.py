@@ -1,0 +1,88 @@
+"""What the features add to the WebSocket gateway.
+
+The gateway itself handles only the frames every feed needs: ``hello``,
+``subscribe``/``unsubscribe`` and ``ping``. Everything else is registered here
+by a feature when the composition root builds the hub:
+
+- a **frame handler** per frame type (``channels`` registers ``publish`` and
+  ``typing``, ``alerting`` registers ``case``): it receives the connection as a
+  :class:`Session` and the decoded frame, and replies through ``session.send``;
+  errors it raises become error frames;
+- a **snapshot** per subscribe option (``alerting`` registers ``board``): the
+  gateway calls it after registering the subscription and before replaying, and
+  the snapshot's version becomes the subscription's starting seq.
+
+So the core knows no feature, and a feature knows the core only through
+:class:`Session`, which a unit test can implement without a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from hub.auth import Principal
+    from hub.feeds import Feed
+    from hub.metrics import Metrics
+    from hub.protocol import ClientFrame
+
+__all__ = ["FrameHandler", "Handlers", "Session", "Snapshot", "SnapshotProvider"]
+
+F = TypeVar("F")
+
+
+class Session(Protocol):
+    """The connection as a feature's handler sees it."""
+
+    @property
+    def principal(self) -> Principal: ...
+    @property
+    def client(self) -> str: ...
+    @property
+    def metrics(self) -> Metrics: ...
+
+    def send(self, frame: dict[str, object]) -> None:
+        """Queue a reply frame (overflowing the queue closes the connection)."""
+
+    def subscribed(self, key: str) -> Feed | None:
+        """The feed this connection is subscribed to under ``key``, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A feed's state at ``version`` (a seq of the feed), sent as one frame."""
+
+    version: int
+    frame: dict[str, object]
+
+
+FrameHandler = Callable[["Session", Any], Awaitable[None]]
+SnapshotProvider = Callable[["Session", "Feed"], Awaitable[Snapshot]]
+
+
+class Handlers:
+    """The registry the gateway dispatches to; filled once at start-up."""
+
+    def __init__(self) -> None:
+        self._frames: dict[type, FrameHandler] = {}
+        self._snapshots: dict[str, SnapshotProvider] = {}
+
+    def on_frame(self, kind: type[F], handler: Callable[[Session, F], Awaitable[None]]) -> None:
+        """Handle every decoded frame of class ``kind`` with ``handler``."""
+        if kind in self._frames:
+            raise ValueError(f"a handler for {kind.__name__} is registered already")
+        self._frames[kind] = handler
+
+    def on_snapshot(self, option: str, provider: SnapshotProvider) -> None:
+        """Answer ``subscribe`` frames that ask for ``option`` with ``provider``'s snapshot."""
+        if option in self._snapshots:
+            raise ValueError(f"a snapshot for {option!r} is registered already")
+        self._snapshots[option] = provider
+
+    def frame_handler(self, frame: ClientFrame) -> FrameHandler | None:
+        return self._frames.get(type(frame))
+
+    def snapshot(self, option: str) -> SnapshotProvider | None:
+        return self._snapshots.get(option)
