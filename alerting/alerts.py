@@ -17,22 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Any
 
 from alerting.escalation import initial_state
 from hub.errors import BadRequest, Conflict
+from hub.vocabulary import SEVERITIES, AlertState
 
 __all__ = ["AlertState", "acknowledge", "alert_id_for", "fingerprint", "new_alert", "repeat",
            "resolve"]
 
-SEVERITIES = ("info", "minor", "major", "critical")
-
-
-class AlertState(StrEnum):
-    FIRING = "firing"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
 
 
 def fingerprint(labels: Mapping[str, object]) -> str:

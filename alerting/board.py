@@ -20,14 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hub.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
+
 __all__ = ["EVENTS_KEPT", "TAIL_EVENTS", "alert_row", "apply", "assemble", "case_row", "empty",
            "event_item", "from_frame", "view"]
 
 EVENTS_KEPT = 20
 TAIL_EVENTS = 500  # the events log of a snapshot looks this far back
-SEVERITY_RANK = {"critical": 3, "major": 2, "minor": 1, "info": 0}
-STATUSES = ("open", "in_progress", "resolved", "closed")
-OPEN_STATUSES = ("open", "in_progress")
 
 
 def empty(operation_id: str) -> dict[str, Any]:
@@ -171,11 +170,11 @@ def _case_order(row: Mapping[str, Any]) -> tuple[int, float, str]:
 def view(board: Mapping[str, Any], online: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """What the board shows, derived from its rows."""
     cases = list(board["cases"].values())
-    counts = {sev: dict.fromkeys(STATUSES, 0) for sev in SEVERITY_RANK}
+    counts = {sev: dict.fromkeys(CASE_STATUSES, 0) for sev in reversed(SEVERITIES)}
     for row in cases:
-        if row["severity"] in counts and row["status"] in STATUSES:
+        if row["severity"] in counts and row["status"] in CASE_STATUSES:
             counts[row["severity"]][row["status"]] += 1
-    open_cases = sorted((r for r in cases if r["status"] in OPEN_STATUSES), key=_case_order)
+    open_cases = sorted((r for r in cases if r["status"] in OPEN_CASE_STATUSES), key=_case_order)
     active = sorted((a for a in board["alerts"].values() if a["state"] != "resolved"),
                     key=lambda a: (a["state"] != "firing",
                                    -SEVERITY_RANK.get(a["severity"], 0), a["first_at"],

@@ -8,47 +8,30 @@ to authorize, store and broadcast.
 from __future__ import annotations
 
 import math
-from enum import IntEnum, StrEnum
 from typing import Any
 
 from hub.errors import BadRequest
+from hub.vocabulary import CASE_CATEGORIES as CATEGORIES
+from hub.vocabulary import SEVERITIES, Severity
+from hub.vocabulary import CaseStatus as Status
 
-__all__ = ["CATEGORIES", "Severity", "Status", "apply_update", "new_case", "severity_of"]
-
-
-class Severity(IntEnum):
-    """Ordered: info < minor < major < critical."""
-
-    INFO = 0
-    MINOR = 1
-    MAJOR = 2
-    CRITICAL = 3
-
-    @classmethod
-    def parse(cls, value: object) -> Severity:
-        if isinstance(value, str) and value.upper() in cls.__members__:
-            return cls[value.upper()]
-        raise BadRequest("'severity' must be info, minor, major or critical")
-
-    def label(self) -> str:
-        return self.name.lower()
+__all__ = ["CATEGORIES", "Severity", "Status", "apply_update", "new_case", "parse_severity",
+           "severity_of"]
 
 
-class Status(StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
+def parse_severity(value: object) -> Severity:
+    if isinstance(value, str) and value.upper() in Severity.__members__:
+        return Severity[value.upper()]
+    raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
 
 
-CATEGORIES = ("incident", "request", "complaint", "casualty", "detention", "other")
 _EDITABLE = {"title", "description", "category", "severity", "status", "location",
              "assignees", "fields", "exercise"}
 MAX_FIELDS = 32
 
 
 def severity_of(case: dict[str, Any]) -> Severity:
-    return Severity.parse(case.get("severity", "info"))
+    return parse_severity(case.get("severity", "info"))
 
 
 def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str:
@@ -126,7 +109,7 @@ def _validated(data: dict[str, Any], key: str) -> Any:
             raise BadRequest(f"'category' must be one of {', '.join(CATEGORIES)}")
         return category
     if key == "severity":
-        return Severity.parse(data.get("severity", "info")).label()
+        return parse_severity(data.get("severity", "info")).label()
     if key == "status":
         try:
             return str(Status(data.get("status", "open")))

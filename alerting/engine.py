@@ -31,11 +31,11 @@ from typing import Any, TypeGuard
 from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
 from alerting.routing import TargetError, check_targets
 from alerting.template import CASE_NAMES, RATE_FIELDS, Template, TemplateError, compile_template
+from hub.vocabulary import SEVERITIES
 
 __all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "is_config_id",
            "parse_rule"]
 
-ALERT_SEVERITIES = ("info", "minor", "major", "critical")
 _RULE_KEYS = {"id", "name", "kind", "when", "for", "keep_firing_for", "severity", "summary",
               "window", "group_by", "threshold", "route", "escalation", "enabled"}
 
@@ -115,8 +115,8 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
             raise bad(part, str(exc)) from None
     hold, keep, window = durations["for"], durations["keep_firing_for"], durations["window"]
     severity = data.get("severity", "major")
-    if severity not in ALERT_SEVERITIES:
-        raise bad("severity", f"must be one of {', '.join(ALERT_SEVERITIES)}")
+    if severity not in SEVERITIES:
+        raise bad("severity", f"must be one of {', '.join(SEVERITIES)}")
     summary = data.get("summary", "")
     template = None
     if summary:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from alerting.alerts import SEVERITIES, acknowledge, fingerprint, new_alert, resolve
+from alerting.alerts import acknowledge, fingerprint, new_alert, resolve
 from alerting.engine import Fire, RuleEngine, RuleError, is_config_id, parse_rule
 from alerting.escalation import PolicyError, parse_policy
 from alerting.evaluator import CASE, POLICY, RULE, SILENCE, STATE, Evaluator
@@ -27,6 +27,7 @@ from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.models import Operation, OpEvent, new_id
+from hub.vocabulary import SEVERITIES
 
 __all__ = ["AlertService"]
 

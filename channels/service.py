@@ -38,12 +38,12 @@ from hub.models import (
     new_id,
 )
 from hub.ratelimit import RateLimiter
+from hub.vocabulary import OPERATION_STATUSES
 
 __all__ = ["ChannelService"]
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
-STATUSES = ("planned", "active", "closed")
 HUB_SENDER = UserId("hub")  # the sender of messages the hub posts itself
 
 
@@ -93,8 +93,8 @@ class ChannelService:
         if not _CODE.match(code):
             raise BadRequest("'code': letters, digits, '.', '_' or '-', at most 32")
         status = _text(data.get("status", "active"), "status", 16)
-        if status not in STATUSES:
-            raise BadRequest(f"'status' must be one of {', '.join(STATUSES)}")
+        if status not in OPERATION_STATUSES:
+            raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
         op = Operation(id=OperationId(new_id("op")), code=code,
                        name=_text(data.get("name"), "name", 200), status=status,
                        classification=_text(data.get("classification", "UNCLASSIFIED"),
@@ -116,8 +116,8 @@ class ChannelService:
         for key, limit in (("name", 200), ("classification", 64), ("status", 16)):
             if key in data:
                 fields[key] = _text(data[key], key, limit)
-        if "status" in fields and fields["status"] not in STATUSES:
-            raise BadRequest(f"'status' must be one of {', '.join(STATUSES)}")
+        if "status" in fields and fields["status"] not in OPERATION_STATUSES:
+            raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
         if "agencies" in data:
             fields["agencies"] = _agencies(data["agencies"])
         unknown = set(data) - {"name", "classification", "status", "agencies"}

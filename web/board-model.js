@@ -1,11 +1,12 @@
 // The live board as a client holds it: the same fold and view as alerting/board.py
 // (keep the two in step; tests/web checks the browser against the hub).
 
+import { SEVERITIES, SEVERITY_RANK, CASE_STATUSES, OPEN_CASE_STATUSES } from "/vocabulary.js";
+
 export const EVENTS_KEPT = 20;
-const SEVERITY_RANK = { critical: 3, major: 2, minor: 1, info: 0 };
-export const SEVERITIES = ["critical", "major", "minor", "info"];
-export const STATUSES = ["open", "in_progress", "resolved", "closed"];
-const OPEN = new Set(["open", "in_progress"]);
+/** The board's rows: most severe first. */
+export const BOARD_SEVERITIES = Object.freeze([...SEVERITIES].reverse());
+const OPEN = new Set(OPEN_CASE_STATUSES);
 
 export function fromFrame(f) {
   return {
@@ -77,7 +78,7 @@ export function apply(board, f) {
 export function view(board) {
   const cases = [...board.cases.values()];
   const counts = {};
-  for (const s of SEVERITIES) counts[s] = Object.fromEntries(STATUSES.map((st) => [st, 0]));
+  for (const s of BOARD_SEVERITIES) counts[s] = Object.fromEntries(CASE_STATUSES.map((st) => [st, 0]));
   for (const r of cases) if (counts[r.severity] && r.status in counts[r.severity]) counts[r.severity][r.status] += 1;
   const openCases = cases.filter((r) => OPEN.has(r.status)).sort((a, b) =>
     (SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]) || (a.updated_at - b.updated_at) || (a.id < b.id ? -1 : 1));

@@ -1,6 +1,7 @@
 // Renders a board model (board-model.js) into a container. Used by the full-screen
 // board page and the board tab of the main client. Only textContent, never markup.
-import { view, SEVERITIES, STATUSES } from "/board-model.js";
+import { view, BOARD_SEVERITIES } from "/board-model.js";
+import { CASE_STATUSES } from "/vocabulary.js";
 import { t, word, ago } from "/i18n.js";
 
 const STALE_SECONDS = 15 * 60;
@@ -25,10 +26,10 @@ function sevBadge(sev) { return el("span", { class: `sev sev-${sev}`, text: word
 
 function countsTable(counts) {
   const head = el("tr", {}, el("th", { scope: "col", text: t("board.severity") }),
-    ...STATUSES.map((s) => el("th", { scope: "col", text: word("status", s) })));
-  const rows = SEVERITIES.map((sev) => el("tr", { "data-severity": sev },
+    ...CASE_STATUSES.map((s) => el("th", { scope: "col", text: word("status", s) })));
+  const rows = BOARD_SEVERITIES.map((sev) => el("tr", { "data-severity": sev },
     el("th", { scope: "row" }, sevBadge(sev)),
-    ...STATUSES.map((s) => el("td", { "data-status": s, text: String(counts[sev][s]) }))));
+    ...CASE_STATUSES.map((s) => el("td", { "data-status": s, text: String(counts[sev][s]) }))));
   return el("table", { class: "counts" }, el("thead", {}, head), el("tbody", {}, ...rows));
 }
 

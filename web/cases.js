@@ -4,6 +4,7 @@ import { api } from "/protocol.js";
 import { $, el, richText, fmtTime } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view } from "/board-model.js";
+import { CASE_CATEGORIES as CATEGORIES, SEVERITIES, CASE_STATUSES as STATUSES } from "/vocabulary.js";
 
 // JSON with sorted keys, to compare values whatever order their keys came in.
 function canon(v) {
@@ -12,9 +13,6 @@ function canon(v) {
   return JSON.stringify(v ?? null);
 }
 
-const CATEGORIES = ["incident", "request", "complaint", "casualty", "detention", "other"];
-const SEVERITIES = ["info", "minor", "major", "critical"];
-const STATUSES = ["open", "in_progress", "resolved", "closed"];
 
 export class Cases {
   constructor({ me, getBoard, members }) {

@@ -3,8 +3,10 @@
 // client_msg_id. Shared by every screen (and later the mobile client).
 // It mirrors docs/protocol.md; no framework, no dependencies.
 
-const RETRYABLE_CLOSE = new Set([1001, 1006, 1011, 1012, 4002, 4008, 4029, 4030]);
-const TERMINAL_CLOSE = new Set([1008, 4001, 4003]);
+import { CLOSE_TERMINAL } from "/vocabulary.js";
+
+// Every other close code is retried with backoff (CLOSE_RETRY lists the hub's own).
+const TERMINAL_CLOSE = new Set(CLOSE_TERMINAL);
 
 function newId() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();

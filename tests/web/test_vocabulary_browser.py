@@ -1,0 +1,24 @@
+"""The browser's view of the protocol's words is the hub's (hub/vocabulary.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub import vocabulary
+from tests.conftest import RunningHub
+
+
+async def test_the_module_the_browser_loads_has_the_hubs_values(
+        browser: Any, running_hub: RunningHub) -> None:
+    page = await (await browser.new_context()).new_page()
+    await page.goto(running_hub.url + "/")
+    loaded = await page.evaluate("""async () => {
+        const v = await import("/vocabulary.js");
+        const m = await import("/board-model.js");
+        return {...Object.fromEntries(Object.entries(v)), BOARD: m.BOARD_SEVERITIES};
+    }""")
+    for name in ("SEVERITIES", "CASE_STATUSES", "OPEN_CASE_STATUSES", "ALERT_STATES",
+                 "OPERATION_STATUSES", "CASE_CATEGORIES", "CLOSE_RETRY", "CLOSE_TERMINAL"):
+        assert loaded[name] == list(getattr(vocabulary, name)), name
+    assert loaded["SEVERITY_RANK"] == vocabulary.SEVERITY_RANK
+    assert loaded["BOARD"] == list(reversed(vocabulary.SEVERITIES))
