@@ -70,6 +70,12 @@ class NewMessage:
     priority: Priority
     client_msg_id: str
 
+    def stored(self, seq: int) -> Message:
+        """This message as stored under ``seq``."""
+        return Message(self.channel_id, seq, self.id, self.sender_id, self.sender,
+                       self.sender_name, self.agency, self.text, self.ts, self.priority,
+                       self.client_msg_id)
+
 
 @dataclass(frozen=True, slots=True)
 class RecordWrite:

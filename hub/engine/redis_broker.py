@@ -33,9 +33,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.engine import jsondoc
 from hub.engine.port import EventHandler
+from hub.engine.redis_keys import RedisKeys
 from hub.errors import Unavailable
 from hub.models import (
-    CONTROL_TOPIC,
     ChannelId,
     ControlEvent,
     Event,
@@ -71,7 +71,8 @@ class RedisBroker:
         self._pubsub: PubSub | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_beat = 0.0
-        self._health_chan = f"{prefix}node:{node_id}"
+        self._keys = RedisKeys(prefix)
+        self._health_chan = self._keys.node(node_id)
         self._closing = False
         self.reconnects = 0
 
@@ -79,12 +80,7 @@ class RedisBroker:
 
     def channel_of(self, topic: str) -> str:
         """Shard channel for a topic; channel topics carry their op and channel ids."""
-        if topic == CONTROL_TOPIC:
-            return f"{self._p}control"
-        if topic.startswith("ops:"):
-            return f"{self._p}op:{{{topic[4:]}}}:events"  # = RedisStore.ops_channel
-        _kind, op_id, ch_id = topic.split(":", 2)
-        return f"{self._p}op:{op_id}:ch:{{{ch_id}}}"
+        return self._keys.topic(topic)
 
     # --- lifecycle -------------------------------------------------------------------
 

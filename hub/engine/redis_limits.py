@@ -18,7 +18,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from hub.engine.redis_store import guarded, load_script
+from hub.engine.redis_db import guarded, load_script
 
 __all__ = ["RedisLimits"]
 

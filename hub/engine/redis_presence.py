@@ -16,7 +16,7 @@ import time
 import redis.asyncio as aioredis
 
 from hub.engine.port import PresenceEntry
-from hub.engine.redis_store import guarded, load_script, text, texts
+from hub.engine.redis_db import guarded, load_script, text, texts
 from hub.models import ChannelId
 
 __all__ = ["RedisPresence"]

@@ -1,0 +1,168 @@
+"""The Redis engine's operations, memberships, channels and messages."""
+
+from __future__ import annotations
+
+import json
+
+from hub.engine import rows as rowmap
+from hub.engine.port import NewMessage
+from hub.engine.redis_db import RedisBase, dump_fields, entries, guarded, text, texts
+from hub.errors import Conflict
+from hub.models import (
+    Channel,
+    ChannelId,
+    Membership,
+    Message,
+    Operation,
+    OperationId,
+    Role,
+    User,
+    UserId,
+)
+
+__all__ = ["RedisOperations"]
+
+
+class RedisOperations(RedisBase):
+    # --- operations, membership, channels ---------------------------------------------
+
+    @guarded
+    async def create_operation(self, op: Operation) -> None:
+        await self._claim(f"{self.p}opcode:{op.code.lower()}", op.id, "operation code")
+        fields = {"id": op.id, "code": op.code, "name": op.name, "status": op.status,
+                  "classification": op.classification, "agencies": op.agencies,
+                  "created_at": op.created_at}
+        async with self.r.pipeline(transaction=True) as tx:
+            tx.hset(f"{self.p}op:{op.id}", mapping=dump_fields(fields))
+            tx.sadd(f"{self.p}ops", op.id)
+            await tx.execute()
+
+    @guarded
+    async def get_operation(self, op_id: OperationId) -> Operation | None:
+        d = await self._hash(f"{self.p}op:{op_id}")
+        return rowmap.operation(d) if d else None
+
+    @guarded
+    async def get_operation_by_code(self, code: str) -> Operation | None:
+        oid = await self.r.get(f"{self.p}opcode:{code.lower()}")
+        return await self.get_operation(OperationId(text(oid))) if oid else None
+
+    @guarded
+    async def update_operation(self, op_id: OperationId, **fields: object) -> None:
+        await self._update(f"{self.p}op:{op_id}", rowmap.OPERATION_FIELDS, fields)
+
+    @guarded
+    async def list_operations(self, user_id: UserId | None = None) -> list[Operation]:
+        key = f"{self.p}user:{user_id}:ops" if user_id else f"{self.p}ops"
+        ops = [await self.get_operation(OperationId(oid))
+               for oid in texts(await self.r.smembers(key))]
+        return sorted((o for o in ops if o), key=lambda o: o.code.lower())
+
+    @guarded
+    async def set_membership(self, m: Membership) -> None:
+        async with self.r.pipeline(transaction=True) as tx:
+            tx.hset(f"{self.p}op:{m.operation_id}:members", m.user_id, str(m.role))
+            tx.sadd(f"{self.p}user:{m.user_id}:ops", m.operation_id)
+            await tx.execute()
+
+    @guarded
+    async def remove_membership(self, op_id: OperationId, user_id: UserId) -> bool:
+        async with self.r.pipeline(transaction=True) as tx:
+            tx.hdel(f"{self.p}op:{op_id}:members", user_id)
+            tx.srem(f"{self.p}user:{user_id}:ops", op_id)
+            removed, _ = await tx.execute()
+        return bool(removed)
+
+    @guarded
+    async def get_membership(self, op_id: OperationId, user_id: UserId) -> Membership | None:
+        role = await self.r.hget(f"{self.p}op:{op_id}:members", user_id)
+        return Membership(op_id, user_id, Role(text(role))) if role else None
+
+    @guarded
+    async def list_members(self, op_id: OperationId) -> list[tuple[Membership, User]]:
+        out = []
+        for uid, role in (await self.r.hgetall(f"{self.p}op:{op_id}:members")).items():
+            d = await self._hash(f"{self.p}user:{text(uid)}")
+            if d is not None:
+                user = rowmap.user(d)
+                out.append((Membership(op_id, user.id, Role(text(role))), user))
+        return sorted(out, key=lambda mu: mu[1].username.lower())
+
+    @guarded
+    async def create_channel(self, ch: Channel) -> None:
+        await self._claim(f"{self.p}op:{ch.operation_id}:chname:{ch.name.lower()}", ch.id,
+                          "channel name")
+        fields = {"id": ch.id, "operation_id": ch.operation_id, "name": ch.name,
+                  "topic": ch.topic, "agencies": ch.agencies, "created_at": ch.created_at,
+                  "last_seq": ch.last_seq, "first_seq": ch.first_seq}
+        async with self.r.pipeline(transaction=True) as tx:
+            tx.hset(self.keys.channel(ch.id), mapping=dump_fields(fields))
+            tx.sadd(f"{self.p}op:{ch.operation_id}:channels", ch.id)
+            await tx.execute()
+
+    @guarded
+    async def get_channel(self, ch_id: ChannelId) -> Channel | None:
+        d = await self._hash(self.keys.channel(ch_id))
+        return rowmap.channel(d) if d else None
+
+    @guarded
+    async def update_channel(self, ch_id: ChannelId, **fields: object) -> None:
+        await self._update(self.keys.channel(ch_id), rowmap.CHANNEL_FIELDS, fields)
+
+    @guarded
+    async def list_channels(self, op_id: OperationId) -> list[Channel]:
+        chans = [await self.get_channel(ChannelId(cid))
+                 for cid in texts(await self.r.smembers(f"{self.p}op:{op_id}:channels"))]
+        return sorted((c for c in chans if c), key=lambda c: c.name)
+
+    # --- messages ----------------------------------------------------------------------
+
+    async def _operation_of(self, ch_id: str) -> str | None:
+        op = self._ops_of_channel.get(ch_id)
+        if op is None:
+            raw = await self.r.hget(self.keys.channel(ch_id), "operation_id")
+            if raw is None:
+                return None
+            op = self._ops_of_channel[ch_id] = json.loads(raw)
+        return op
+
+    @guarded
+    async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
+        op_id = await self._operation_of(msg.channel_id)
+        if op_id is None:
+            raise Conflict("channel does not exist")
+        key = self.keys.channel(msg.channel_id)
+        seq, created = await self._append(
+            keys=[key, f"{key}:log", f"{key}:idem:{msg.sender_id}:{msg.client_msg_id}"],
+            args=[self.keys.channel_events(op_id, msg.channel_id), retain, self._idem_ttl, msg.id,
+                  msg.sender_id, msg.sender, msg.sender_name, msg.agency, msg.text,
+                  repr(msg.ts), str(msg.priority), msg.client_msg_id, msg.channel_id])
+        seq = int(seq)
+        if seq < 0:
+            raise Conflict("channel does not exist")
+        if created:
+            return msg.stored(seq), True
+        stored = await self.read_messages(msg.channel_id, after_seq=seq - 1, limit=1)
+        if stored and stored[0].seq == seq:
+            return stored[0], False
+        # Retained no longer, but the retry is still recognised: answer with its seq.
+        return msg.stored(seq), False
+
+    @staticmethod
+    def _message(ch_id: str, entry_id: str, f: dict[str, str]) -> Message:
+        return rowmap.message({**f, "channel_id": ch_id, "seq": entry_id.split("-")[0]})
+
+    @guarded
+    async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
+                            before_seq: int | None = None, limit: int = 100,
+                            newest_first: bool = False) -> list[Message]:
+        log = f"{self.keys.channel(ch_id)}:log"
+        low = f"{after_seq + 1}-0"
+        high = f"{before_seq - 1}-9" if before_seq is not None else "+"
+        if before_seq is not None and before_seq - 1 <= after_seq:
+            return []
+        if newest_first:
+            rows = await self.r.xrevrange(log, max=high, min=low, count=limit)
+        else:
+            rows = await self.r.xrange(log, min=low, max=high, count=limit)
+        return [self._message(ch_id, eid, fields) for eid, fields in entries(rows)]

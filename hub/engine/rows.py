@@ -1,0 +1,77 @@
+"""What both engines share about stored rows: which fields may change, and how a
+row becomes a model.
+
+An engine reads its own storage (an SQLite row, a Redis hash or stream entry),
+hands these functions a mapping of plain values (JSON columns already decoded)
+and gets the model back, so the two engines differ only where storage differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hub.models import (
+    AuditRecord,
+    Channel,
+    ChannelId,
+    Message,
+    Operation,
+    OperationId,
+    OpEvent,
+    Priority,
+    Session,
+    User,
+    UserId,
+)
+
+__all__ = ["CHANNEL_FIELDS", "OPERATION_FIELDS", "USER_FIELDS", "audit_record", "channel",
+           "message", "op_event", "operation", "session", "user"]
+
+Row = Mapping[str, Any]
+
+#: The fields ``update_user`` / ``update_operation`` / ``update_channel`` may change.
+USER_FIELDS = frozenset({"display_name", "agency", "is_admin", "disabled", "password_hash",
+                         "totp_secret"})
+OPERATION_FIELDS = frozenset({"name", "status", "classification", "agencies"})
+CHANNEL_FIELDS = frozenset({"topic", "agencies"})
+
+
+def user(d: Row) -> User:
+    return User(UserId(d["id"]), d["username"], d["display_name"], d["agency"],
+                bool(d["is_admin"]), bool(d["is_bot"]), bool(d["disabled"]),
+                d["password_hash"], d["totp_secret"], d["created_at"])
+
+
+def session(d: Row) -> Session:
+    scope = tuple(d["scope"]) if d["scope"] is not None else None
+    return Session(d["id"], d["token_hash"], UserId(d["user_id"]), d["kind"], d["created_at"],
+                   d["last_seen_at"], d["expires_at"], d["name"], scope, d["revoked_at"])
+
+
+def operation(d: Row) -> Operation:
+    return Operation(OperationId(d["id"]), d["code"], d["name"], d["status"],
+                     d["classification"], tuple(d["agencies"]), d["created_at"])
+
+
+def channel(d: Row) -> Channel:
+    return Channel(ChannelId(d["id"]), OperationId(d["operation_id"]), d["name"], d["topic"],
+                   tuple(d["agencies"]), d["created_at"], int(d["last_seq"]),
+                   int(d["first_seq"]))
+
+
+def message(d: Row) -> Message:
+    return Message(ChannelId(d["channel_id"]), int(d["seq"]), d["id"], UserId(d["sender_id"]),
+                   d["sender"], d["sender_name"], d["agency"], d["text"], float(d["ts"]),
+                   Priority(d["priority"]), d["client_msg_id"])
+
+
+def op_event(d: Row) -> OpEvent:
+    return OpEvent(OperationId(d["operation_id"]), int(d["seq"]), d["kind"], d["action"],
+                   d["record_id"], int(d["version"]), d["actor"], float(d["ts"]), d["data"])
+
+
+def audit_record(d: Row) -> AuditRecord:
+    return AuditRecord(int(d["seq"]), d["ts"], d["actor"], d["action"], d["target"],
+                       d["outcome"], d["operation_id"], d["client"], d["details"],
+                       d["prev_hash"], d["hash"])

@@ -1,0 +1,187 @@
+"""The embedded engine's SQLite plumbing: the schema, one thread, one connection.
+
+Every call runs on a single dedicated thread holding the one connection, so
+transactions never interleave and the event loop never blocks on disk. Each
+write method is one transaction; it returns after COMMIT, which with the
+default ``synchronous=FULL`` means the WAL was fsynced: an acknowledged
+message survives a process kill and a power loss. ``NORMAL`` survives a
+process kill only (documented in README's configuration table).
+
+The store's methods live in one module per concern (``sqlite_identity``,
+``sqlite_operations``, ``sqlite_records``) on top of :class:`SqliteBase`;
+``sqlite.SqliteStore`` puts them together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hub.audit import AuditKey
+from hub.errors import Conflict, Unavailable
+
+__all__ = ["SCHEMA", "SqliteBase", "decoded"]
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL, agency TEXT NOT NULL, is_admin INTEGER NOT NULL,
+    is_bot INTEGER NOT NULL, disabled INTEGER NOT NULL, password_hash TEXT NOT NULL,
+    totp_secret TEXT, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL,
+    kind TEXT NOT NULL, name TEXT NOT NULL, scope TEXT, created_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL, expires_at REAL, revoked_at REAL);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user_id);
+CREATE TABLE IF NOT EXISTS revocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT, user_id TEXT, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS operations (
+    id TEXT PRIMARY KEY, code TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
+    status TEXT NOT NULL, classification TEXT NOT NULL, agencies TEXT NOT NULL,
+    created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS memberships (
+    operation_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (operation_id, user_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships(user_id);
+CREATE TABLE IF NOT EXISTS channels (
+    id TEXT PRIMARY KEY, operation_id TEXT NOT NULL, name TEXT NOT NULL COLLATE NOCASE,
+    topic TEXT NOT NULL, agencies TEXT NOT NULL, created_at REAL NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0, first_seq INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (operation_id, name));
+CREATE TABLE IF NOT EXISTS messages (
+    channel_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
+    sender TEXT NOT NULL, sender_name TEXT NOT NULL, agency TEXT NOT NULL, text TEXT NOT NULL,
+    ts REAL NOT NULL, priority TEXT NOT NULL, client_msg_id TEXT NOT NULL,
+    PRIMARY KEY (channel_id, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_idem ON messages(channel_id, sender_id, client_msg_id);
+CREATE TABLE IF NOT EXISTS records (
+    kind TEXT NOT NULL, id TEXT NOT NULL, operation_id TEXT NOT NULL, version INTEGER NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_op ON records(operation_id, kind);
+CREATE TABLE IF NOT EXISTS op_log (
+    operation_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, action TEXT NOT NULL,
+    record_id TEXT NOT NULL, version INTEGER NOT NULL, actor TEXT NOT NULL, ts REAL NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (operation_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS op_seq (operation_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS op_idem (
+    operation_id TEXT NOT NULL, actor TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (operation_id, actor, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS op_state (
+    operation_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (operation_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY, ts REAL NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, outcome TEXT NOT NULL, operation_id TEXT NOT NULL,
+    client TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+"""
+
+
+def _db_value(value: object) -> object:
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def decoded(row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
+    """A row as a mapping of plain values, its JSON columns decoded (for hub.engine.rows)."""
+    d = dict(row)
+    for column in json_columns:
+        if d[column] is not None:
+            d[column] = json.loads(d[column])
+    return d
+
+
+class SqliteBase:
+    """The connection, its thread and transactions; the stores' methods build on these."""
+
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL",
+                 audit_key: AuditKey | None = None) -> None:
+        self._path = path
+        self._audit_key = audit_key
+        self._synchronous = synchronous.upper()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+
+    # --- plumbing ---------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, fn)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._db is None:
+            raise Unavailable("store is closed")
+        try:
+            return fn(self._db)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("already exists") from exc
+        except sqlite3.OperationalError as exc:
+            raise Unavailable(f"store unavailable: {exc}") from exc
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        def tx(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        return tx
+
+    def _open_sync(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={self._synchronous}")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._open_sync)
+
+    async def close(self) -> None:
+        def shut(db: sqlite3.Connection) -> None:
+            db.close()
+
+        if self._db is not None:
+            await self._run(shut)
+            self._db = None
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def _update(self, table: str, allowed: Collection[str], key: str,
+                      fields: dict[str, object]) -> None:
+        unknown = set(fields) - set(allowed)
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)} on {table}")
+        if not fields:
+            return
+        names = sorted(fields)
+        assignments = ", ".join(f"{name}=?" for name in names)
+        params = [_db_value(fields[name]) for name in names] + [key]
+        sql = f"UPDATE {table} SET {assignments} WHERE id=?"  # noqa: S608 - names are whitelisted
+        await self._run(self._write(lambda db: db.execute(sql, params)))

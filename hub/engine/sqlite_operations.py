@@ -1,0 +1,146 @@
+"""The embedded engine's operations, memberships, channels and messages."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from hub.engine import rows as rowmap
+from hub.engine.port import NewMessage
+from hub.engine.sqlite_db import SqliteBase, decoded
+from hub.errors import Conflict
+from hub.models import (
+    Channel,
+    ChannelId,
+    Membership,
+    Message,
+    Operation,
+    OperationId,
+    Role,
+    User,
+    UserId,
+)
+
+__all__ = ["SqliteOperations"]
+
+
+def _operation(row: sqlite3.Row) -> Operation:
+    return rowmap.operation(decoded(row, "agencies"))
+
+
+def _channel(row: sqlite3.Row) -> Channel:
+    return rowmap.channel(decoded(row, "agencies"))
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return rowmap.message(dict(row))
+
+
+class SqliteOperations(SqliteBase):
+    # --- operations, membership, channels ---------------------------------------
+
+    async def create_operation(self, op: Operation) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO operations VALUES (?,?,?,?,?,?,?)",
+            (op.id, op.code, op.name, op.status, op.classification,
+             json.dumps(list(op.agencies)), op.created_at))))
+
+    async def get_operation(self, op_id: OperationId) -> Operation | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM operations WHERE id=?", (op_id,)).fetchone())
+        return _operation(row) if row else None
+
+    async def get_operation_by_code(self, code: str) -> Operation | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM operations WHERE code=?", (code,)).fetchone())
+        return _operation(row) if row else None
+
+    async def update_operation(self, op_id: OperationId, **fields: object) -> None:
+        await self._update("operations", rowmap.OPERATION_FIELDS, op_id, fields)
+
+    async def list_operations(self, user_id: UserId | None = None) -> list[Operation]:
+        if user_id is None:
+            rows = await self._run(lambda db: db.execute(
+                "SELECT * FROM operations ORDER BY code").fetchall())
+        else:
+            rows = await self._run(lambda db: db.execute(
+                "SELECT o.* FROM operations o JOIN memberships m ON m.operation_id=o.id "
+                "WHERE m.user_id=? ORDER BY o.code", (user_id,)).fetchall())
+        return [_operation(r) for r in rows]
+
+    async def set_membership(self, m: Membership) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO memberships VALUES (?,?,?) ON CONFLICT (operation_id, user_id) "
+            "DO UPDATE SET role=excluded.role", (m.operation_id, m.user_id, str(m.role)))))
+
+    async def remove_membership(self, op_id: OperationId, user_id: UserId) -> bool:
+        cur = await self._run(self._write(lambda db: db.execute(
+            "DELETE FROM memberships WHERE operation_id=? AND user_id=?", (op_id, user_id))))
+        return cur.rowcount > 0
+
+    async def get_membership(self, op_id: OperationId, user_id: UserId) -> Membership | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM memberships WHERE operation_id=? AND user_id=?",
+            (op_id, user_id)).fetchone())
+        return Membership(op_id, user_id, Role(row["role"])) if row else None
+
+    async def list_members(self, op_id: OperationId) -> list[tuple[Membership, User]]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT u.*, m.role AS role FROM memberships m JOIN users u ON u.id=m.user_id "
+            "WHERE m.operation_id=? ORDER BY u.username", (op_id,)).fetchall())
+        return [(Membership(op_id, UserId(r["id"]), Role(r["role"])), rowmap.user(r)) for r in rows]
+
+    async def create_channel(self, ch: Channel) -> None:
+        await self._run(self._write(lambda db: db.execute(
+            "INSERT INTO channels VALUES (?,?,?,?,?,?,?,?)",
+            (ch.id, ch.operation_id, ch.name, ch.topic, json.dumps(list(ch.agencies)),
+             ch.created_at, ch.last_seq, ch.first_seq))))
+
+    async def get_channel(self, ch_id: ChannelId) -> Channel | None:
+        row = await self._run(lambda db: db.execute(
+            "SELECT * FROM channels WHERE id=?", (ch_id,)).fetchone())
+        return _channel(row) if row else None
+
+    async def update_channel(self, ch_id: ChannelId, **fields: object) -> None:
+        await self._update("channels", rowmap.CHANNEL_FIELDS, ch_id, fields)
+
+    async def list_channels(self, op_id: OperationId) -> list[Channel]:
+        rows = await self._run(lambda db: db.execute(
+            "SELECT * FROM channels WHERE operation_id=? ORDER BY name", (op_id,)).fetchall())
+        return [_channel(r) for r in rows]
+
+    # --- messages ----------------------------------------------------------------
+
+    async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
+        def do(db: sqlite3.Connection) -> tuple[Message, bool]:
+            row = db.execute(
+                "SELECT * FROM messages WHERE channel_id=? AND sender_id=? AND client_msg_id=?",
+                (msg.channel_id, msg.sender_id, msg.client_msg_id)).fetchone()
+            if row is not None:
+                return _message(row), False
+            row = db.execute("UPDATE channels SET last_seq=last_seq+1 WHERE id=? "
+                             "RETURNING last_seq, first_seq", (msg.channel_id,)).fetchone()
+            if row is None:
+                raise Conflict("channel does not exist")
+            seq = row[0]
+            db.execute("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (msg.channel_id, seq, msg.id, msg.sender_id, msg.sender, msg.sender_name,
+                        msg.agency, msg.text, msg.ts, str(msg.priority), msg.client_msg_id))
+            if retain > 0 and seq - row[1] + 1 > retain:
+                first = seq - retain + 1
+                db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",
+                           (msg.channel_id, first))
+                db.execute("UPDATE channels SET first_seq=? WHERE id=?", (first, msg.channel_id))
+            return msg.stored(seq), True
+        return await self._run(self._write(do))
+
+    async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
+                            before_seq: int | None = None, limit: int = 100,
+                            newest_first: bool = False) -> list[Message]:
+        order = "DESC" if newest_first else "ASC"
+        upper = before_seq if before_seq is not None else 2**62
+        sql = (f"SELECT * FROM messages WHERE channel_id=? AND seq>? AND seq<? "  # noqa: S608
+               f"ORDER BY seq {order} LIMIT ?")
+        rows = await self._run(lambda db: db.execute(
+            sql, (ch_id, after_seq, upper, limit)).fetchall())
+        return [_message(r) for r in rows]
