@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from alerting.alerts import AlertState, fingerprint, new_alert, resolve
 from alerting.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
-from alerting.escalation import Notice, Policy, PolicyError, parse_policy, plan
+from alerting.escalation import Notice, PolicyError, parse_policy, plan
+from alerting.opstate import OpState
 from alerting.records import ALERT, AlertRecords
 from alerting.routing import Member, channels_of, people
 from alerting.silences import matching
@@ -64,48 +65,6 @@ SILENCED_RECHECK = 60.0
 PAGE = 500
 
 
-class _Op:
-    """What the pipeline keeps in memory for one operation."""
-
-    def __init__(self, op_id: OperationId) -> None:
-        self.id = op_id
-        self.engine = RuleEngine([])
-        self.cases: dict[str, dict[str, Any]] = {}
-        self.versions: dict[tuple[str, str], int] = {}
-        self.alerts: dict[str, dict[str, Any]] = {}  # active ones
-        self.policies: dict[str, Policy] = {}
-        self.silences: dict[str, dict[str, Any]] = {}
-        self.cursor = 0
-        self.fresh = False  # no saved state: evaluate every case once
-        self.lock = asyncio.Lock()
-
-    def newer(self, kind: str, record_id: str, version: int) -> bool:
-        if version < self.versions.get((kind, record_id), 0):
-            return False
-        self.versions[(kind, record_id)] = version
-        return True
-
-    def track(self, event: OpEvent) -> None:
-        """Keep the active alerts current from an alert event (ours or another node's)."""
-        doc = event.data.get("record")
-        if event.kind != ALERT or not isinstance(doc, dict) or \
-                not self.newer(ALERT, event.record_id, event.version):
-            return
-        if doc.get("state") == AlertState.RESOLVED:
-            self.alerts.pop(event.record_id, None)
-        else:
-            self.alerts[event.record_id] = doc
-
-    def next_due(self) -> float | None:
-        times = [d for d in (self.engine.next_deadline(),) if d is not None]
-        times += [float(a["escalation"]["next_at"]) for a in self.alerts.values()
-                  if a["state"] == AlertState.FIRING and (a.get("escalation") or {})
-                  .get("next_at") is not None]
-        for s in self.silences.values():
-            times += [float(t) for t in (s["starts_at"], s.get("ends_at")) if t is not None]
-        return min(times) if times else None
-
-
 class Evaluator:
     def __init__(self, *, store: Store, broker: Broker, clock: Clock, records: AlertRecords,
                  channels: ChannelService, node_id: str, lease_seconds: float,
@@ -120,7 +79,7 @@ class Evaluator:
         self._lease_seconds = lease_seconds
         self._global_rules = [dict(r) for r in global_rules]
         self._global_policies = [parse_policy(p) for p in global_policies]
-        self._ops: dict[str, _Op] = {}
+        self._ops: dict[str, OpState] = {}
         self._loading = asyncio.Lock()
         self._dirty: set[str] = set()
         self._woken = asyncio.Event()
@@ -199,7 +158,7 @@ class Evaluator:
 
     # --- loading -------------------------------------------------------------------
 
-    async def _runtime(self, op_id: OperationId) -> _Op:
+    async def _runtime(self, op_id: OperationId) -> OpState:
         rt = self._ops.get(op_id)
         if rt is not None:
             return rt
@@ -207,7 +166,7 @@ class Evaluator:
             rt = self._ops.get(op_id)
             if rt is not None:
                 return rt
-            rt = _Op(op_id)
+            rt = OpState(op_id)
             rt.engine = RuleEngine(await self._rules(op_id))
             state = await self._store.get_state(op_id, STATE)
             if state:
@@ -244,7 +203,7 @@ class Evaluator:
         return rules
 
     @staticmethod
-    def _add_policy(rt: _Op, doc: Mapping[str, Any]) -> None:
+    def _add_policy(rt: OpState, doc: Mapping[str, Any]) -> None:
         try:
             policy = parse_policy(doc)
         except PolicyError:
@@ -283,7 +242,7 @@ class Evaluator:
                 await self._store.put_state(op_id, STATE, {"cursor": rt.cursor,
                                                            "engine": rt.engine.snapshot()})
 
-    async def _consume(self, rt: _Op, event: OpEvent, now: float) -> None:
+    async def _consume(self, rt: OpState, event: OpEvent, now: float) -> None:
         record = event.data.get("record")
         if event.kind == ALERT:
             rt.track(event)
@@ -310,7 +269,7 @@ class Evaluator:
 
     # --- stage 2: dedup, and resolution ----------------------------------------------
 
-    async def _apply(self, rt: _Op, decisions: list[Decision], now: float) -> None:
+    async def _apply(self, rt: OpState, decisions: list[Decision], now: float) -> None:
         for d in decisions:
             fp = fingerprint({"operation": rt.id, "rule": d.rule, "key": d.key})
             actor = f"rule:{d.rule}"
@@ -343,7 +302,7 @@ class Evaluator:
 
     # --- stage 3: silences -----------------------------------------------------------
 
-    async def _reconcile_silences(self, rt: _Op, now: float) -> None:
+    async def _reconcile_silences(self, rt: OpState, now: float) -> None:
         """Mark active alerts silenced or not, so everyone sees why an alert is quiet."""
         for alert_id, doc in list(rt.alerts.items()):
             silence = matching(doc, rt.silences.values(), now)
@@ -365,7 +324,7 @@ class Evaluator:
 
     # --- stages 4-6: route, escalate, deliver ---------------------------------------
 
-    async def _step(self, rt: _Op, alert_id: str, now: float) -> None:
+    async def _step(self, rt: OpState, alert_id: str, now: float) -> None:
         found = await self._store.get_record(rt.id, ALERT, alert_id)
         if found is None:
             return

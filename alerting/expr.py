@@ -29,35 +29,25 @@ from __future__ import annotations
 
 import difflib
 import operator
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from alerting.cases import CATEGORIES, Severity, Status
+from alerting.lexer import MAX_DURATION, ExprError, Tok, parse_duration, tokens, unquote
 
-__all__ = ["CASE_NAMES", "Compiled", "ExprError", "compile_expr", "parse_duration"]
+__all__ = ["CASE_NAMES", "MAX_DURATION", "Compiled", "ExprError", "compile_expr",
+           "parse_duration"]
 
 CASE_NAMES = {"title", "description", "category", "severity", "status", "exercise",
               "assignees", "reporting_agency", "created_by", "updated_by", "comments",
               "since_update", "age", "location", "id"}
 TIME_NAMES = {"since_update": "updated_at", "age": "created_at"}
 
-_TOKEN = re.compile(r"""
-    (?P<ws>\s+)
-  | (?P<duration>[0-9]+(?:\.[0-9]+)?(?:s|m|h|d)\b)
-  | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
-  | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-  | (?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,|\.)
-  | (?P<name>[^\W\d]\w*)
-""", re.VERBOSE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
         ">": operator.gt, ">=": operator.ge}
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
-#: The longest duration anywhere (rule holds and windows, waits, silences): 90 days.
-MAX_DURATION = 90 * 86400
 #: Names whose values come from a fixed set; only severity is ordered.
 ENUMS: dict[str, tuple[str, ...]] = {
     "severity": tuple(s.name.lower() for s in Severity),
@@ -67,71 +57,8 @@ ENUMS: dict[str, tuple[str, ...]] = {
 _ORDER = {"<", "<=", ">", ">="}
 MAX_NUMBER = 2**53 - 1
 MAX_LIST = 100
-_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
 
 
-class ExprError(ValueError):
-    """Raised when a condition cannot be parsed; the message names the column."""
-
-
-def parse_duration(text: object) -> float:
-    """Seconds in a duration written with its unit (``90s``, ``15m``, ``2h``, ``1d``).
-
-    Bare numbers are refused (is ``30`` seconds or minutes?), and so is
-    anything longer than :data:`MAX_DURATION`.
-    """
-    if isinstance(text, str):
-        m = re.fullmatch(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)(s|m|h|d)", text.strip())
-        if m:
-            seconds = float(m.group(1)) * _UNITS[m.group(2)]
-            if seconds > MAX_DURATION:
-                raise ExprError(f"{text.strip()!r} is longer than the maximum of "
-                                f"{MAX_DURATION // 86400}d")
-            return seconds
-    shown = repr(text) if isinstance(text, str | int | float) else type(text).__name__
-    raise ExprError(f"{shown[:40]} is not a duration: write a number with its unit, "
-                    "like 90s, 15m, 2h or 1d")
-
-
-def _unquote(token: str, col: int) -> str:
-    """The value of a string literal; the escapes are \\\\, \\", \\', \\n and \\t."""
-    out: list[str] = []
-    body = token[1:-1]
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if c == "\\":
-            nxt = body[i + 1:i + 2]
-            if nxt not in _ESCAPES:
-                raise ExprError(f"unknown escape '\\{nxt}' at column {col + i + 1} "
-                                "(use \\\\, \\\", \\', \\n or \\t)")
-            out.append(_ESCAPES[nxt])
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    text: str
-    col: int
-
-
-def _tokens(text: str) -> list[_Tok]:
-    out, pos = [], 0
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ExprError(f"unexpected character {text[pos]!r} at column {pos + 1}")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            out.append(_Tok(kind, m.group(), pos + 1))
-        pos = m.end()
-    out.append(_Tok("end", "", len(text) + 1))
-    return out
 
 
 class _Sev(int):
@@ -222,16 +149,16 @@ class _Atom:
 class _Parser:
     def __init__(self, text: str, names: set[str]) -> None:
         self.text = text
-        self.toks = _tokens(text)
+        self.toks = tokens(text)
         self.i = 0
         self.names = names
         self.depth = 0
 
     @property
-    def tok(self) -> _Tok:
+    def tok(self) -> Tok:
         return self.toks[self.i]
 
-    def take(self, text: str | None = None, kind: str | None = None) -> _Tok:
+    def take(self, text: str | None = None, kind: str | None = None) -> Tok:
         tok = self.tok
         if (text is not None and tok.text != text) or (kind is not None and tok.kind != kind):
             want = repr(text) if text else kind
@@ -386,7 +313,7 @@ class _Parser:
             return _Atom(lambda e, n, t: value, literal=True, value=value)
         if tok.kind == "string":
             self.take()
-            value = _unquote(tok.text, tok.col)
+            value = unquote(tok.text, tok.col)
             return _Atom(lambda e, n, t: value, literal=True, value=value)
         if tok.text == "(":
             self.take("(")

@@ -21,10 +21,11 @@ from typing import TextIO
 
 from hub.app import Services, build_services
 from hub.audit import add_key, load_keys, verify_chain
-from hub.auth import Principal, new_totp_secret
+from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest
 from hub.models import Operation, User, UserId
+from hub.totp import new_totp_secret
 
 __all__ = ["Admin", "run_admin", "seed"]
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import argon2
-import pyotp
 from argon2.low_level import Type
 
 from hub.auditor import Auditor
@@ -37,6 +36,7 @@ from hub.errors import (
     Unauthenticated,
 )
 from hub.models import OperationId, Role, Session, User, UserId, new_id
+from hub.totp import totp_step
 
 __all__ = ["Authenticator", "Passwords", "Principal", "hash_token"]
 
@@ -371,26 +371,6 @@ class Authenticator:
         await self._store.advance_marker(f"totp:{user.id}", step)  # not reusable to log in
         await self._audit.record(actor=actor, action="user.totp.enroll", target=user.username,
                                  outcome="ok", client=client)
-
-
-def new_totp_secret(username: str) -> tuple[str, str]:
-    """A new TOTP secret and its ``otpauth://`` URI for authenticator apps."""
-    secret = pyotp.random_base32()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="Liaison Hub")
-    return secret, uri
-
-
-def totp_step(secret: str, code: str, now: float) -> int | None:
-    """The time step (now, or one step either side) whose code is ``code``, or None."""
-    code = code.strip()
-    if not (code.isascii() and code.isdigit() and len(code) <= 10):
-        return None  # compare_digest refuses non-ASCII text: never let it see any
-    totp = pyotp.TOTP(secret)
-    for drift in (0, -1, 1):
-        at = now + drift * totp.interval
-        if hmac.compare_digest(totp.at(at), code):
-            return int(at // totp.interval)
-    return None
 
 
 def check_username(username: str) -> None:

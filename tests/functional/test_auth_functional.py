@@ -14,8 +14,8 @@ import pyotp
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from hub.auth import new_totp_secret
 from hub.clock import ManualClock
+from hub.totp import new_totp_secret
 from tests.conftest import PASSWORD, RunningHub, WsClient
 
 
