@@ -14,16 +14,15 @@ fingerprint is the newest generation that is not resolved.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from typing import Any
 
 from alerting.alerts import AlertState, alert_id_for, repeat
 from hub.auditor import Auditor
 from hub.clock import Clock
-from hub.engine.port import Broker, RecordWrite, Store
+from hub.engine.port import RecordWrite, Store
 from hub.errors import Conflict, NotFound
-from hub.models import OperationId, OpEvent, OpEventPosted, ops_topic
+from hub.models import OperationId, OpEvent
 
 __all__ = ["ALERT", "AlertRecords"]
 
@@ -32,17 +31,12 @@ MAX_RETRIES = 10
 
 
 class AlertRecords:
-    def __init__(self, *, store: Store, broker: Broker, clock: Clock,
+    def __init__(self, *, store: Store, clock: Clock,
                  auditor: Auditor) -> None:
         self._store = store
-        self._broker = broker
         self._clock = clock
         self._audit = auditor
         self._generation: dict[tuple[str, str], int] = {}  # a hint; the store decides
-
-    async def publish(self, event: OpEvent) -> None:
-        await self._broker.publish(ops_topic(event.operation_id),
-                                   OpEventPosted(event, time.perf_counter()))
 
     async def active(self, op_id: OperationId,
                      fp: str) -> tuple[dict[str, Any], int] | None:
@@ -96,7 +90,6 @@ class AlertRecords:
             except Conflict:
                 continue  # another node raised it first: look again
             self._generation[(op_id, fp)] = gen
-            await self.publish(event)
             await self._audit.record(actor=actor, action="alert.fired", target=alert["id"],
                                      outcome="ok", operation_id=op_id,
                                      details={"fingerprint": fp,
@@ -137,7 +130,6 @@ class AlertRecords:
                 if expect is not None:
                     raise
                 continue
-            await self.publish(event)
             await self._audit.record(actor=actor, action=f"alert.{action}", target=alert_id,
                                      outcome="ok", operation_id=op_id, client=client)
             return event

@@ -9,7 +9,6 @@ overwrite each other.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,10 +18,10 @@ from channels.access import Access
 from channels.permissions import Action
 from hub.auth import Principal
 from hub.clock import Clock
-from hub.engine.port import Broker, RecordWrite, Store
+from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.feeds import Feed, FeedItem
-from hub.models import OperationId, OpEvent, OpEventPosted, new_id, ops_topic
+from hub.models import OperationId, OpEvent, new_id, ops_topic
 
 __all__ = ["CaseConflict", "CaseService"]
 
@@ -61,9 +60,8 @@ def _idem(data: dict[str, Any]) -> str | None:
 
 
 class CaseService:
-    def __init__(self, *, store: Store, broker: Broker, clock: Clock, access: Access) -> None:
+    def __init__(self, *, store: Store, clock: Clock, access: Access) -> None:
         self._store = store
-        self._broker = broker
         self._clock = clock
         self.access = access
         #: Called with every new case event (the alert pipeline listens here).
@@ -154,8 +152,6 @@ class CaseService:
                 raise NotFound() from None
             raise CaseConflict(found[0], found[1]) from None
         if created:
-            await self._broker.publish(ops_topic(w.operation_id),
-                                       OpEventPosted(event, time.perf_counter()))
             for listener in self.listeners:
                 await listener(event)
         return event, created

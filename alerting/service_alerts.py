@@ -56,7 +56,6 @@ class AlertService:
         await self._audit.record(actor=principal.username, action=f"{kind}.put",
                                  target=str(doc["id"]), outcome="ok", client=client,
                                  operation_id=op.id)
-        await self._records.publish(event)
         await self.evaluator.written(event)
         return event
 

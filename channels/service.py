@@ -8,7 +8,6 @@ WebSocket gateway call these methods, so the two paths cannot disagree.
 from __future__ import annotations
 
 import re
-import time
 
 from channels.access import Access
 from channels.permissions import Action
@@ -26,7 +25,6 @@ from hub.models import (
     ControlEvent,
     Membership,
     Message,
-    MessageEvent,
     Operation,
     OperationId,
     Priority,
@@ -297,12 +295,7 @@ class ChannelService:
                          sender=user.username, sender_name=user.display_name,
                          agency=user.agency, text=text, ts=self._clock.now(), priority=priority,
                          client_msg_id=client_msg_id)
-        message, created = await self._store.append_message(
-            new, retain=self._settings.retention_messages)
-        if created:
-            await self._broker.publish(ch.broker_topic,
-                                       MessageEvent(message, published_at=time.perf_counter()))
-        return message, created
+        return await self._store.append_message(new, retain=self._settings.retention_messages)
 
     async def _acknowledgement(self, ch: Channel, seq: int) -> tuple[str, str, Priority]:
         """Text, client_msg_id and priority of an acknowledgement of urgent message ``seq``."""
@@ -326,11 +319,8 @@ class ChannelService:
                          sender="hub", sender_name="Liaison Hub", agency="HUB",
                          text=text[:self._settings.max_text_chars], ts=self._clock.now(),
                          priority=priority, client_msg_id=client_msg_id)
-        message, created = await self._store.append_message(
+        message, _ = await self._store.append_message(
             new, retain=self._settings.retention_messages)
-        if created:
-            await self._broker.publish(ch.broker_topic,
-                                       MessageEvent(message, published_at=time.perf_counter()))
         return message
 
     # --- chat channels as feeds (hub.feeds.FeedSource) ------------------------------

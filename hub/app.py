@@ -160,10 +160,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                 presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds))
-    cases = CaseService(store=engine.store, broker=engine.broker, clock=clock, access=access)
+    cases = CaseService(store=engine.store, clock=clock, access=access)
     defaults = load_rule_file(settings.rules_file) if settings.rules_file else RuleFile()
-    records = AlertRecords(store=engine.store, broker=engine.broker, clock=clock,
-                           auditor=auditor)
+    records = AlertRecords(store=engine.store, clock=clock, auditor=auditor)
     evaluator = Evaluator(store=engine.store, broker=engine.broker, clock=clock,
                           records=records, channels=channels, node_id=node.id,
                           lease_seconds=settings.alerting_lease_seconds,

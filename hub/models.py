@@ -33,6 +33,7 @@ __all__ = [
     "TypingEvent",
     "User",
     "UserId",
+    "channel_topic",
     "new_id",
     "ops_topic",
 ]
@@ -142,7 +143,7 @@ class Channel:
     @property
     def broker_topic(self) -> str:
         """Broker topic, derived server-side from the operation and channel ids."""
-        return f"ch:{self.operation_id}:{self.id}"
+        return channel_topic(self.operation_id, self.id)
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "operation_id": self.operation_id, "name": self.name,
@@ -288,6 +289,11 @@ class WakeEvent:
 
 Event = (MessageEvent | OpEventPosted | TypingEvent | PresenceEvent | ControlEvent
          | ResyncEvent | WakeEvent)
+
+
+def channel_topic(operation_id: str, channel_id: str) -> str:
+    """Broker topic of a chat channel."""
+    return f"ch:{operation_id}:{channel_id}"
 
 
 def ops_topic(operation_id: str) -> str:

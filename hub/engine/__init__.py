@@ -24,9 +24,10 @@ def build_engine(settings: Settings) -> Engine:
         from hub.engine.memory import MemoryBroker, MemoryLimits, MemoryPresence
         from hub.engine.sqlite import SqliteStore
 
+        broker = MemoryBroker()
         store = SqliteStore(settings.database_path, synchronous=settings.sqlite_synchronous,
-                            audit_key=audit_key)
-        return Engine(store=store, broker=MemoryBroker(), presence=MemoryPresence(),
+                            audit_key=audit_key, publish=broker.publish)
+        return Engine(store=store, broker=broker, presence=MemoryPresence(),
                       limits=MemoryLimits(), name="embedded")
     if settings.engine.startswith(("redis://", "rediss://", "unix://")):
         import redis.asyncio as aioredis

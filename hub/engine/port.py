@@ -17,9 +17,14 @@ Guarantees every engine must keep (the engine contract tests check them):
 * **Idempotency.** ``append_message`` with a ``(channel, sender, client_msg_id)``
   already stored returns the stored message and ``created=False``; nothing new
   is written and no seq is consumed.
-* **Store before broadcast.** The channel service calls ``Broker.publish`` only
-  after ``append_message`` returned, so every event a subscriber receives can
-  also be read back from the store; gaps are filled from the store.
+* **The write publishes.** ``append_message`` and ``write_record`` publish the
+  message or op event they created to its topic as part of the write: the Redis
+  engine in the same Lua script as the write, the embedded engine on its
+  in-process broker right after COMMIT. So an event is published if and only if
+  it was stored, every event a subscriber receives can be read back from the
+  store, and no caller publishes stored events itself (``Broker.publish`` carries
+  only ephemeral and control events: typing, presence, revocations, wake-ups).
+  A retry that finds its write stored (``created=False``) publishes nothing.
 * **Broker delivery is at-most-once and may reorder across publishers.**
   Subscribers detect gaps by seq and fill them with ``read_messages``.
 * **Audit is append-only and chained** (see :mod:`hub.audit`): ``append_audit``
@@ -261,8 +266,10 @@ EventHandler = Callable[[str, Event], None]
 class Broker(Protocol):
     """Carries events between connections, on this process and (engine allowing) others.
 
-    Topics are strings built by the hub from ids (``ch:<channel id>``,
-    ``control``); the broker never interprets them. Delivery is at-most-once:
+    Topics are strings built by the hub from ids (``ch:<op>:<channel id>``,
+    ``ops:<op>``, ``control``); the broker never interprets them. Stored
+    messages and op events are published by the store's write (see above);
+    ``publish`` is for the ephemeral and control events. Delivery is at-most-once:
     a subscriber may miss an event (and must fill gaps from the store), never
     receive one twice from a single publish. ``publish`` returns once the event
     has been handed to the transport, not when subscribers processed it.

@@ -125,9 +125,7 @@ class RedisBroker:
                 await self._pubsub.sunsubscribe(chan)
 
     async def publish(self, topic: str, event: Event) -> None:
-        if isinstance(event, MessageEvent | OpEventPosted):
-            return  # already published by the write script, atomically with the write
-        payload = _encode(event)
+        payload = _encode(event)  # stored events were published by their write script
         try:
             await self._r.spublish(self.channel_of(topic), payload)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:

@@ -17,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.audit import AuditKey
 from hub.errors import Conflict, Unavailable
+from hub.models import Event
 
-__all__ = ["SCHEMA", "SqliteBase", "decoded"]
+Publish = Callable[[str, Event], Awaitable[None]]
+
+__all__ = ["SCHEMA", "Publish", "SqliteBase", "decoded"]
 
 T = TypeVar("T")
 
@@ -110,8 +113,11 @@ class SqliteBase:
 
 
     def __init__(self, path: Path, *, synchronous: str = "FULL",
-                 audit_key: AuditKey | None = None) -> None:
+                 audit_key: AuditKey | None = None, publish: Publish | None = None) -> None:
         self._path = path
+        #: Where a created message or op event is published after COMMIT (the
+        #: in-process broker); the Redis engine publishes inside its write scripts.
+        self._publish = publish
         self._audit_key = audit_key
         self._synchronous = synchronous.upper()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 from hub.engine import rows as rowmap
 from hub.engine.port import NewMessage
@@ -14,11 +15,13 @@ from hub.models import (
     ChannelId,
     Membership,
     Message,
+    MessageEvent,
     Operation,
     OperationId,
     Role,
     User,
     UserId,
+    channel_topic,
 )
 
 __all__ = ["SqliteOperations"]
@@ -112,14 +115,15 @@ class SqliteOperations(SqliteBase):
     # --- messages ----------------------------------------------------------------
 
     async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
-        def do(db: sqlite3.Connection) -> tuple[Message, bool]:
+        def do(db: sqlite3.Connection) -> tuple[Message, str | None]:
             row = db.execute(
                 "SELECT * FROM messages WHERE channel_id=? AND sender_id=? AND client_msg_id=?",
                 (msg.channel_id, msg.sender_id, msg.client_msg_id)).fetchone()
             if row is not None:
-                return _message(row), False
+                return _message(row), None
             row = db.execute("UPDATE channels SET last_seq=last_seq+1 WHERE id=? "
-                             "RETURNING last_seq, first_seq", (msg.channel_id,)).fetchone()
+                             "RETURNING last_seq, first_seq, operation_id",
+                             (msg.channel_id,)).fetchone()
             if row is None:
                 raise Conflict("channel does not exist")
             seq = row[0]
@@ -131,8 +135,15 @@ class SqliteOperations(SqliteBase):
                 db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",
                            (msg.channel_id, first))
                 db.execute("UPDATE channels SET first_seq=? WHERE id=?", (first, msg.channel_id))
-            return msg.stored(seq), True
-        return await self._run(self._write(do))
+            return msg.stored(seq), row[2]
+
+        message, op_id = await self._run(self._write(do))
+        if op_id is None:
+            return message, False
+        if self._publish is not None:
+            await self._publish(channel_topic(op_id, message.channel_id),
+                                MessageEvent(message, time.perf_counter()))
+        return message, True
 
     async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
                             before_seq: int | None = None, limit: int = 100,

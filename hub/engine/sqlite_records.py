@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 
 from hub.audit import GENESIS, chain_hash
@@ -13,7 +14,7 @@ from hub.engine import rows as rowmap
 from hub.engine.port import AuditEntry, Doc, RecordWrite
 from hub.engine.sqlite_db import SqliteBase
 from hub.errors import Conflict, NotFound
-from hub.models import AuditRecord, OperationId, OpEvent
+from hub.models import AuditRecord, OperationId, OpEvent, OpEventPosted, ops_topic
 
 __all__ = ["SqliteRecords"]
 
@@ -76,7 +77,12 @@ class SqliteRecords(SqliteBase):
                            (w.operation_id, w.actor, w.idempotency_key, seq))
             return OpEvent(w.operation_id, seq, w.kind, w.action, w.record_id, version,
                            w.actor, w.ts, data), True
-        return await self._run(self._write(do))
+
+        event, created = await self._run(self._write(do))
+        if created and self._publish is not None:
+            await self._publish(ops_topic(event.operation_id),
+                                OpEventPosted(event, time.perf_counter()))
+        return event, created
 
     async def get_record(self, op_id: OperationId, kind: str,
                          record_id: str) -> tuple[Doc, int] | None:

@@ -26,7 +26,6 @@ from hub.models import (
     MessageEvent,
     Operation,
     OperationId,
-    OpEventPosted,
     Priority,
     Session,
     TypingEvent,
@@ -165,7 +164,8 @@ async def test_limits_count_connections_and_share_buckets(engine: Engine) -> Non
     assert await limits.take("other", 1.0, 3, now) == 0.0
 
 
-async def test_broker_delivers_subscribed_topics_only(engine: Engine) -> None:
+async def test_appending_publishes_to_subscribed_topics_only(engine: Engine) -> None:
+    """The write publishes (no caller does): once per stored message, never for a retry."""
     got: list[tuple[str, object]] = []
     await engine.broker.start(lambda topic, event: got.append((topic, event)))
     ch = await _channel(engine)
@@ -177,9 +177,9 @@ async def test_broker_delivers_subscribed_topics_only(engine: Engine) -> None:
         await asyncio.sleep(0.01)
     assert engine.broker.healthy()
     msg, _ = await engine.store.append_message(_msg(ch, "x"))
-    await engine.broker.publish(ch.broker_topic, MessageEvent(msg, 0.0))
-    msg2, _ = await engine.store.append_message(_msg(other, "y"))
-    await engine.broker.publish(other.broker_topic, MessageEvent(msg2, 0.0))
+    _, created = await engine.store.append_message(_msg(ch, "x"))  # a retry: stored already
+    assert not created
+    await engine.store.append_message(_msg(other, "y"))
     typing = TypingEvent(ch.id, "alice", "Alice", "POLICE")
     await engine.broker.publish(ch.broker_topic, typing)
     for _ in range(200):
@@ -271,7 +271,7 @@ async def test_record_writes_are_idempotent(engine: Engine) -> None:
     assert len(await store.read_op_events(OperationId("op_1"))) == 1
 
 
-async def test_op_events_reach_broker_subscribers(engine: Engine) -> None:
+async def test_writing_a_record_publishes_its_op_event(engine: Engine) -> None:
     got: list[object] = []
     await engine.broker.start(lambda topic, event: got.append((topic, event)))
     await engine.broker.subscribe(ops_topic("op_1"))
@@ -280,7 +280,6 @@ async def test_op_events_reach_broker_subscribers(engine: Engine) -> None:
             break
         await asyncio.sleep(0.01)
     ev, _ = await engine.store.write_record(_write("op_1", "c1", {"t": 1}, None))
-    await engine.broker.publish(ops_topic("op_1"), OpEventPosted(ev, 0.0))
     for _ in range(200):
         if got:
             break
