@@ -101,9 +101,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     w.ops, w.channels = await seed(services)
     yield w
     for conn in w.conns:
-        await conn.finish()
-    await services.hub.node.stop()
-    await services.hub.engine.store.close()
+        await asyncio.wait_for(conn.finish(), 10)
+    await asyncio.wait_for(services.hub.node.stop(), 10)
+    await asyncio.wait_for(services.hub.engine.store.close(), 10)
 
 
 def frame(kind: str, **fields: Any) -> str:
@@ -177,19 +177,29 @@ async def test_a_gap_in_live_items_is_filled_from_the_store(world: World) -> Non
     await conn.handle(frame("subscribe", channel=ch))
     await transport.next("subscribed")
     await asyncio.wait_for(_until(lambda: conn.subs[ch].live), 10)
-    # Store two messages behind the broker's back, then deliver only the second live.
-    store = world.services.hub.engine.store
+    # The broker drops both events (the topic is not listened to while they are
+    # stored); then only the second one arrives live.
+    core = world.services.hub
+    topic = conn.subs[ch].feed.topic
+    await core.engine.broker.unsubscribe(topic)
     principal = await world.principal("alice")
     rows = []
     for text in ("missed", "seen"):
-        message, _ = await store.append_message(NewMessage(
+        message, _ = await core.engine.store.append_message(NewMessage(
             channel_id=ch, id=new_id("msg"), sender_id=principal.user_id, sender="alice",
             sender_name="Alice", agency="POLICE", text=text, ts=world.clock.now(),
             priority=Priority.NORMAL, client_msg_id=f"x-{text}"))
         rows.append(message)
+    await core.engine.broker.subscribe(topic)
+    delivered: int = conn.subs[ch].last_seq
+    assert delivered == rows[0].seq - 1  # nothing was delivered live
     conn.offer_item(rows[1], Encoded(rows[1].frame()))
     got = [await transport.next("message") for _ in range(2)]
+    assert [m["seq"] for m in got] == [rows[0].seq, rows[1].seq]
     assert [m["text"] for m in got] == ["missed", "seen"]
+    await asyncio.wait_for(_until(lambda: conn.subs[ch].live), 10)
+    assert conn.subs[ch].last_seq == rows[1].seq
+    assert not [f for f in transport.frames if f["type"] == "message"]  # no duplicate
 
 
 async def test_a_snapshot_provider_answers_subscribe_and_its_failure_drops_it(
