@@ -7,7 +7,7 @@ from typing import Any
 
 from alerting.engine import RuleEngine
 from alerting.escalation import Policy
-from alerting.records import ALERT
+from alerting.kinds import ALERT
 from hub.models import OperationId, OpEvent
 from hub.vocabulary import AlertState
 

@@ -18,20 +18,20 @@ from collections.abc import Callable
 from typing import Any
 
 from alerting.alerts import AlertState, alert_id_for, repeat
+from alerting.kinds import ALERT
 from hub.auditor import Auditor
 from hub.clock import Clock
-from hub.engine.port import RecordWrite, Store
+from hub.engine.port import Records, RecordWrite
 from hub.errors import Conflict, NotFound
 from hub.models import OperationId, OpEvent
 
-__all__ = ["ALERT", "AlertRecords"]
+__all__ = ["AlertRecords"]
 
-ALERT = "alert"
 MAX_RETRIES = 10
 
 
 class AlertRecords:
-    def __init__(self, *, store: Store, clock: Clock,
+    def __init__(self, *, store: Records, clock: Clock,
                  auditor: Auditor) -> None:
         self._store = store
         self._clock = clock

@@ -28,7 +28,7 @@ import yaml
 
 from alerting.engine import RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
-from hub.engine.port import RecordWrite, Store
+from hub.engine.port import Records, RecordWrite
 from hub.models import OperationId
 
 __all__ = ["RuleFile", "RuleFileError", "apply_rule_file", "load_rule_file"]
@@ -78,7 +78,7 @@ def load_rule_file(path: str | Path) -> RuleFile:
     return RuleFile([dict(r) for r in rules], [dict(p) for p in policies])
 
 
-async def apply_rule_file(store: Store, op_id: OperationId, rule_file: RuleFile, *,
+async def apply_rule_file(store: Records, op_id: OperationId, rule_file: RuleFile, *,
                           actor: str, now: float) -> list[str]:
     """Create or replace the file's policies and rules in an operation; what changed.
 

@@ -9,23 +9,22 @@ overwrite each other.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from alerting.board import TAIL_EVENTS, assemble
 from alerting.cases import apply_update, new_case
+from alerting.kinds import ALERT, CASE
 from channels.access import Access
 from channels.permissions import Action
 from hub.auth import Principal
 from hub.clock import Clock
-from hub.engine.port import RecordWrite, Store
+from hub.engine.port import Records, RecordWrite
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.feeds import Feed, FeedItem
 from hub.models import OperationId, OpEvent, new_id, ops_topic
 
 __all__ = ["CaseConflict", "CaseService"]
 
-CASE = "case"
 MAX_COMMENT = 4000
 
 
@@ -60,12 +59,10 @@ def _idem(data: dict[str, Any]) -> str | None:
 
 
 class CaseService:
-    def __init__(self, *, store: Store, clock: Clock, access: Access) -> None:
+    def __init__(self, *, store: Records, clock: Clock, access: Access) -> None:
         self._store = store
         self._clock = clock
         self.access = access
-        #: Called with every new case event (the alert pipeline listens here).
-        self.listeners: list[Callable[[OpEvent], Awaitable[None]]] = []
 
     # --- the operation feed (hub.feeds.FeedSource for "ops:") ------------------------
 
@@ -87,7 +84,7 @@ class CaseService:
         op_id = OperationId(feed.operation_id)
         _, head = await self._store.op_event_bounds(op_id)
         cases = await self._store.list_records(op_id, CASE)
-        alerts = await self._store.list_records(op_id, "alert")
+        alerts = await self._store.list_records(op_id, ALERT)
         tail = await self._store.read_op_events(op_id, after_seq=max(0, head - TAIL_EVENTS),
                                                 limit=TAIL_EVENTS)
         after: list[dict[str, object]] = []
@@ -133,7 +130,7 @@ class CaseService:
             page = await self._store.read_op_events(op, after_seq=after,
                                                     limit=500)
             out += [e for e in page if (e.kind == CASE and e.record_id == case_id)
-                    or (e.kind == "alert"
+                    or (e.kind == ALERT
                         and _case_of(e.data.get("record")) == case_id)]
             if len(page) < 500:
                 return out
@@ -151,9 +148,6 @@ class CaseService:
             if found is None:
                 raise NotFound() from None
             raise CaseConflict(found[0], found[1]) from None
-        if created:
-            for listener in self.listeners:
-                await listener(event)
         return event, created
 
     async def create_case(self, principal: Principal, op_id: str, data: dict[str, Any],

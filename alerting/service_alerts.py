@@ -2,9 +2,8 @@
 
 Every call authorizes through :class:`~channels.access.Access`, validates
 with the pure modules, writes a versioned record (so it is an event of the
-operation's log, live and recoverable) and then hands the operation to the
-:class:`~alerting.evaluator.Evaluator`, which evaluates at once on this node
-if it holds the alerting lease, or wakes the node that does.
+operation's log, live and recoverable). The write returns once stored; the
+alert pipeline follows the log (:mod:`alerting.evaluator`) and acts on it.
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ from typing import Any
 from alerting.alerts import acknowledge, fingerprint, new_alert, resolve
 from alerting.engine import Fire, RuleEngine, RuleError, is_config_id, parse_rule
 from alerting.escalation import PolicyError, parse_policy
-from alerting.evaluator import CASE, POLICY, RULE, SILENCE, STATE, Evaluator
-from alerting.records import ALERT, AlertRecords
+from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
+from alerting.records import AlertRecords
 from alerting.routing import TargetError, channels_of, check_targets
 from alerting.silences import SilenceError, new_silence
 from channels.access import Access
@@ -34,7 +33,7 @@ __all__ = ["AlertService"]
 
 class AlertService:
     def __init__(self, *, store: Store, clock: Clock, access: Access, auditor: Auditor,
-                 records: AlertRecords, evaluator: Evaluator,
+                 records: AlertRecords,
                  global_rules: list[dict[str, Any]] | None = None,
                  global_policies: list[dict[str, Any]] | None = None) -> None:
         self._store = store
@@ -42,7 +41,6 @@ class AlertService:
         self.access = access
         self._audit = auditor
         self._records = records
-        self.evaluator = evaluator
         self._global_rules = global_rules or []
         self._global_policy_ids = {str(p.get("id")) for p in global_policies or []}
 
@@ -56,7 +54,6 @@ class AlertService:
         await self._audit.record(actor=principal.username, action=f"{kind}.put",
                                  target=str(doc["id"]), outcome="ok", client=client,
                                  operation_id=op.id)
-        await self.evaluator.written(event)
         return event
 
     async def _check_channels(self, principal: Principal, op: Operation,
@@ -99,7 +96,7 @@ class AlertService:
         own = [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, RULE)]
         ids = {r["id"] for r in own}
         rules = own + [{**r, "global": True} for r in self._global_rules if r["id"] not in ids]
-        state = await self._store.get_state(op.id, STATE) or {}
+        state = await self._store.get_state(op.id, PIPELINE_STATE) or {}
         engine = state.get("engine")
         failures = engine.get("failures") if isinstance(engine, dict) else None
         for rule in rules:
@@ -211,7 +208,6 @@ class AlertService:
                                             client=client)
         event = await self._records.transition(op.id, alert_id, action, principal.username,
                                                change, client)
-        await self.evaluator.written(event)
         return event
 
     async def acknowledge(self, principal: Principal, op_id: str, alert_id: str,
@@ -278,5 +274,4 @@ class AlertService:
         event, created = await self._records.raise_alert(op.id, fp, build,
                                                          actor=principal.username,
                                                          count_repeat=True)
-        await self.evaluator.written(event)
         return event, created

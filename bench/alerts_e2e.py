@@ -111,6 +111,7 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, auth: dict[
     latencies: list[float] = []
     fired: dict[str, float] = {}
     waiting: dict[str, asyncio.Future[float]] = {}
+    resolving: dict[str, asyncio.Future[float]] = {}
     async with connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["liaison.v1.json"],  # type: ignore[list-item]
                        origin=f"http://127.0.0.1:{port}") as ws:  # type: ignore[arg-type]
         await ws.send(json.dumps({"type": "hello", "token": auth["Authorization"][7:]}))
@@ -126,6 +127,10 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, auth: dict[
                     fut = waiting.pop(case_id, None)
                     if fut is not None and not fut.done():
                         fut.set_result(fired[case_id])
+                elif f.get("kind") == "alert" and f.get("action") == "resolved":
+                    done = resolving.pop(f["record"]["case_id"], None)
+                    if done is not None and not done.done():
+                        done.set_result(time.perf_counter())
 
         task = asyncio.create_task(reader())
         started, events = time.perf_counter(), 0
@@ -139,9 +144,15 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, auth: dict[
             case.update(r.json())
             t1 = await asyncio.wait_for(fut, 10)
             latencies.append(t1 - t0)
+            resolved: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+            resolving[case["id"]] = resolved
             r = await http.patch(f"/api/operations/{op}/cases/{case['id']}", headers=auth,
                                  json={"version": case["version"], "severity": "minor"})
             case.update(r.json())
+            # Each round starts from a quiet pipeline: the alert is resolved (writes
+            # return before the pipeline acts, so without this wait a round would
+            # also time the previous round's resolution).
+            await asyncio.wait_for(resolved, 10)
             events += 2
         elapsed = time.perf_counter() - started
         task.cancel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from channels.permissions import Action, Decision, decide
 from hub.auditor import Auditor
 from hub.auth import Principal
-from hub.engine.port import Store
+from hub.engine.port import Operations
 from hub.errors import Forbidden, NotFound
 from hub.models import Channel, ChannelId, Operation, OperationId, Role
 
@@ -19,7 +19,7 @@ __all__ = ["Access"]
 
 
 class Access:
-    def __init__(self, store: Store, auditor: Auditor) -> None:
+    def __init__(self, store: Operations, auditor: Auditor) -> None:
         self._store = store
         self._audit = auditor
 

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alerting import frames as case_frames
 from alerting import routes as case_routes
 from alerting.evaluator import Evaluator
+from alerting.pipeline import Pipeline
 from alerting.records import AlertRecords
 from alerting.rulefile import RuleFile, apply_rule_file, load_rule_file
 from alerting.service import CaseService
@@ -119,6 +120,7 @@ class Services:
     channels: ChannelService
     cases: CaseService
     alerts: AlertService
+    pipeline: Pipeline
     evaluator: Evaluator
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
@@ -163,15 +165,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     cases = CaseService(store=engine.store, clock=clock, access=access)
     defaults = load_rule_file(settings.rules_file) if settings.rules_file else RuleFile()
     records = AlertRecords(store=engine.store, clock=clock, auditor=auditor)
-    evaluator = Evaluator(store=engine.store, broker=engine.broker, clock=clock,
-                          records=records, channels=channels, node_id=node.id,
-                          lease_seconds=settings.alerting_lease_seconds,
-                          global_rules=defaults.rules, global_policies=defaults.policies)
+    pipeline = Pipeline(store=engine.store, records=records, channels=channels,
+                        global_rules=defaults.rules, global_policies=defaults.policies)
+    evaluator = Evaluator(store=engine.store, clock=clock, pipeline=pipeline, tap=node,
+                          node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
     alerts = AlertService(store=engine.store, clock=clock, access=access, auditor=auditor,
-                          records=records, evaluator=evaluator, global_rules=defaults.rules,
+                          records=records, global_rules=defaults.rules,
                           global_policies=defaults.policies)
-    cases.listeners.append(evaluator.written)
-    node.wake_listeners.append(evaluator.wake)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
     handlers = Handlers()
     chat_frames.register(handlers, channels)
@@ -179,7 +179,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, feeds=feeds, handlers=handlers, node=node)
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
-                    evaluator=evaluator)
+                    pipeline=pipeline, evaluator=evaluator)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from hub.clock import Clock
-from hub.engine.port import AuditEntry, Store
+from hub.engine.port import AuditEntry, AuditLog
 
 __all__ = ["Auditor"]
 
@@ -19,7 +19,7 @@ class Auditor:
     operation: never passwords, tokens or message bodies (callers pass ids).
     """
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: AuditLog, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 

@@ -12,6 +12,11 @@ by a feature when the composition root builds the hub:
   gateway calls it after registering the subscription and before replaying, and
   the snapshot's version becomes the subscription's starting seq.
 
+A feature may also **follow an operation's log** (``alerting`` does, to run
+its pipeline outside the requests that write): :class:`LogFollower` is told of
+every event published on a followed topic, and of a broker reconnect that may
+have lost some, through :class:`LogTap` (the node).
+
 So the core knows no feature, and a feature knows the core only through
 :class:`Session`, which a unit test can implement without a socket.
 """
@@ -26,11 +31,31 @@ if TYPE_CHECKING:
     from hub.auth import Principal
     from hub.feeds import Feed
     from hub.metrics import Metrics
+    from hub.models import OpEvent
     from hub.protocol import ClientFrame
 
-__all__ = ["FrameHandler", "Handlers", "Session", "Snapshot", "SnapshotProvider"]
+__all__ = ["FrameHandler", "Handlers", "LogFollower", "LogTap", "Session", "Snapshot",
+           "SnapshotProvider"]
 
 F = TypeVar("F")
+
+
+class LogFollower(Protocol):
+    """Told of an operation log's events as they are published."""
+
+    def heard(self, event: OpEvent) -> None:
+        """An event of a followed log was published (called on the event loop; must not block)."""
+
+    def missed(self) -> None:
+        """The broker reconnected: events may have been lost; read the logs from the store."""
+
+
+class LogTap(Protocol):
+    """Where a follower subscribes to a topic (the node, sharing the broker subscription)."""
+
+    async def follow(self, topic: str, follower: LogFollower) -> None: ...
+
+    async def unfollow(self, topic: str, follower: LogFollower) -> None: ...
 
 
 class Session(Protocol):

@@ -280,15 +280,8 @@ class ResyncEvent:
     """The broker may have missed events (it reconnected): fill every gap from the store."""
 
 
-@dataclass(frozen=True, slots=True)
-class WakeEvent:
-    """An operation's event log grew: the node evaluating its alerts should look now."""
-
-    operation_id: OperationId
-
-
 Event = (MessageEvent | OpEventPosted | TypingEvent | PresenceEvent | ControlEvent
-         | ResyncEvent | WakeEvent)
+         | ResyncEvent)
 
 
 def channel_topic(operation_id: str, channel_id: str) -> str:

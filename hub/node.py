@@ -20,7 +20,6 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hub.clock import Clock
@@ -40,13 +39,13 @@ from hub.models import (
     ResyncEvent,
     TypingEvent,
     UserId,
-    WakeEvent,
     new_id,
 )
 from hub.protocol import Encoded
 
 if TYPE_CHECKING:
     from hub.gateway import Connection
+    from hub.handlers import LogFollower
 
 __all__ = ["Node", "cancel_all"]
 
@@ -92,8 +91,7 @@ class Node:
         self._stopping = False
         self._gc = gc_policy or GcPolicy(enabled=False, full_every=600.0)
         self.started = False
-        #: Called with the operation id of every WakeEvent (the alert pipeline listens).
-        self.wake_listeners: list[Callable[[str], None]] = []
+        self._followers: dict[str, set[LogFollower]] = {}
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -148,7 +146,8 @@ class Node:
         conns = self._topics.get(topic)
         if conns is None:
             conns = self._topics[topic] = set()
-            await self.broker.subscribe(topic)
+            if topic not in self._followers:
+                await self.broker.subscribe(topic)
         conns.add(conn)
         if not feed.chat:
             return
@@ -167,10 +166,30 @@ class Node:
             if not conns:
                 del self._topics[topic]
                 self._local_topics.pop(ChannelId(feed.key), None)
-                await self.broker.unsubscribe(topic)
+                if topic not in self._followers:
+                    await self.broker.unsubscribe(topic)
         if feed.chat and await self.presence.leave(ChannelId(feed.key), self._who(conn),
                                                    conn.id):
             await self.broker.publish(topic, PresenceEvent(ChannelId(feed.key)))
+
+    async def follow(self, topic: str, follower: LogFollower) -> None:
+        """Tell ``follower`` of every op event published on ``topic`` (see hub.handlers)."""
+        followers = self._followers.get(topic)
+        if followers is None:
+            followers = self._followers[topic] = set()
+            if topic not in self._topics:
+                await self.broker.subscribe(topic)
+        followers.add(follower)
+
+    async def unfollow(self, topic: str, follower: LogFollower) -> None:
+        followers = self._followers.get(topic)
+        if followers is None:
+            return
+        followers.discard(follower)
+        if not followers:
+            del self._followers[topic]
+            if topic not in self._topics:
+                await self.broker.unsubscribe(topic)
 
     @staticmethod
     def _who(conn: Connection) -> PresenceEntry:
@@ -187,13 +206,12 @@ class Node:
         if isinstance(event, ResyncEvent):
             for conn in tuple(self.connections):
                 conn.resync()
-            for listener in self.wake_listeners:
-                listener("*")
+            for follower in {f for fs in self._followers.values() for f in fs}:
+                follower.missed()
             return
-        if isinstance(event, WakeEvent):
-            for listener in self.wake_listeners:
-                listener(event.operation_id)
-            return
+        if isinstance(event, OpEventPosted):
+            for follower in tuple(self._followers.get(topic, ())):
+                follower.heard(event.event)
         conns = self._topics.get(topic)
         if not conns:
             return

@@ -27,8 +27,9 @@ import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from hub.app import Services, create_app, server_config
+from hub.app import Services, build_services, create_app, server_config
 from hub.auth import Principal
+from hub.clock import ManualClock
 from hub.config import Settings
 from hub.context import Hub
 from hub.models import Channel, Operation
@@ -142,6 +143,15 @@ class RunningHub:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await asyncio.wait_for(asyncio.shield(self._task), 15)
+
+    async def settle(self) -> None:
+        """Wait until the alert pipeline has taken in everything stored so far.
+
+        Writes return when stored and alerts follow from the log in the
+        background; a test that asserts what the pipeline did (or did not do)
+        after a write runs it to the head of every operation's log first.
+        """
+        await self.services.evaluator.tick()
 
     async def login(self, username: str, password: str = PASSWORD) -> str:
         if username not in self._tokens:
@@ -260,3 +270,41 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 @pytest.fixture
 async def running_hub(start_hub: Callable[..., Any], hub_settings: Settings) -> RunningHub:
     return await start_hub(hub_settings)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Embedded:
+    """The hub's services on the real embedded engine, with no server and no sockets.
+
+    For unit tests of the node, the pipeline, records and the access gate: the
+    store and broker are real (SQLite and the in-process broker), the clock is
+    a :class:`ManualClock`, and the world is :func:`seed`'s.
+    """
+
+    services: Services
+    clock: ManualClock
+    ops: dict[str, Operation]
+    channels: dict[str, Channel]
+
+    @property
+    def store(self) -> Any:
+        return self.services.hub.engine.store
+
+    async def principal(self, username: str) -> Principal:
+        user = await self.store.get_user_by_name(username)
+        assert user is not None, username
+        return Principal(user, f"ses-{username}", "session", None, None)
+
+
+@pytest.fixture
+async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
+    clock = ManualClock(1_800_000_000.0)
+    services = build_services(Settings(data_dir=tmp_path / "data", publish_rate=10_000.0,
+                                       publish_burst=10_000), clock=clock)
+    await services.hub.engine.store.open()
+    await services.hub.node.start()
+    ops, chans = await seed(services)
+    yield Embedded(services, clock, ops, chans)
+    await asyncio.wait_for(services.evaluator.stop(), 10)
+    await asyncio.wait_for(services.hub.node.stop(), 10)
+    await asyncio.wait_for(services.hub.engine.store.close(), 10)

@@ -23,7 +23,7 @@ Guarantees every engine must keep (the engine contract tests check them):
   in-process broker right after COMMIT. So an event is published if and only if
   it was stored, every event a subscriber receives can be read back from the
   store, and no caller publishes stored events itself (``Broker.publish`` carries
-  only ephemeral and control events: typing, presence, revocations, wake-ups).
+  only ephemeral and control events: typing, presence, revocations).
   A retry that finds its write stored (``created=False``) publishes nothing.
 * **Broker delivery is at-most-once and may reorder across publishers.**
   Subscribers detect gaps by seq and fill them with ``read_messages``.
@@ -58,8 +58,9 @@ from hub.models import (
 #: A JSON document as the store keeps it (a record, an event's data, saved state).
 Doc = dict[str, Any]
 
-__all__ = ["AuditEntry", "Broker", "Engine", "EventHandler", "NewMessage", "Presence",
-           "PresenceEntry", "RecordWrite", "Revocation", "Store"]
+__all__ = ["AuditEntry", "AuditLog", "Broker", "Coordination", "Engine", "EventHandler",
+           "Identity", "Messages", "NewMessage", "Operations", "Presence", "PresenceEntry",
+           "RecordWrite", "Records", "Revocation", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +131,9 @@ class PresenceEntry:
     agency: str
 
 
-class Store(Protocol):
-    """Durable records. All methods are coroutines and safe to call concurrently."""
+class Identity(Protocol):
+    """Users, login sessions and API tokens, and the log of their revocations."""
 
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    async def ping(self) -> None:
-        """Raise :class:`Unavailable` unless the store answers."""
-
-    # Users
     async def create_user(self, user: User) -> None:
         """Store a new user; raise Conflict if the username is taken."""
 
@@ -149,7 +144,6 @@ class Store(Protocol):
     async def update_user(self, user_id: UserId, **fields: object) -> None: ...
     async def list_users(self) -> list[User]: ...
 
-    # Sessions and API tokens
     async def create_session(self, session: Session) -> None: ...
     async def get_session(self, token_hash: str) -> Session | None: ...
     async def get_session_by_id(self, session_id: str) -> Session | None: ...
@@ -166,7 +160,9 @@ class Store(Protocol):
     async def revocations_since(self, seq: int) -> list[Revocation]:
         """Revocations with a seq above ``seq``, in order (nodes poll this)."""
 
-    # Operations, membership, channels
+class Operations(Protocol):
+    """Operations, their members and their channels."""
+
     async def create_operation(self, op: Operation) -> None: ...
     async def get_operation(self, op_id: OperationId) -> Operation | None: ...
     async def get_operation_by_code(self, code: str) -> Operation | None: ...
@@ -186,7 +182,9 @@ class Store(Protocol):
     async def update_channel(self, ch_id: ChannelId, **fields: object) -> None: ...
     async def list_channels(self, op_id: OperationId) -> list[Channel]: ...
 
-    # Messages
+class Messages(Protocol):
+    """Each channel's messages, with their gap-free per-channel seq."""
+
     async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
         """Assign the next seq and store ``msg`` atomically; idempotent (see module doc).
 
@@ -202,7 +200,11 @@ class Store(Protocol):
                             newest_first: bool = False) -> list[Message]:
         """Messages with ``after_seq < seq < before_seq``, oldest first unless asked."""
 
-    # Operation records (cases, alerts, ...) and the operation event log
+class Records(Protocol):
+    """Versioned records of an operation (cases, alerts, rules, policies, silences),
+    the operation's event log that every record write appends to, and the
+    internal state documents of the features that consume that log."""
+
     async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
         """Write the record with version+1 and append its event (next op seq), atomically.
 
@@ -227,7 +229,9 @@ class Store(Protocol):
 
     async def get_state(self, op_id: OperationId, name: str) -> Doc | None: ...
 
-    # Leases: one holder at a time for a piece of work shared by every node.
+class Coordination(Protocol):
+    """What the hub processes agree on through the store: leases and markers."""
+
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
         """Take or renew ``name`` for ``holder`` until ``now + ttl``.
 
@@ -239,14 +243,6 @@ class Store(Protocol):
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease up if ``holder`` holds it, so another node takes over at once."""
 
-    async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
-        """Rewrite stored documents that cannot be served as stored (see
-        :func:`hub.engine.jsondoc.repaired`); counts per table or key kind.
-
-        Entries of append-only logs that cannot be rewritten in place are
-        counted under ``served_repaired``: every read repairs them.
-        """
-
     async def advance_marker(self, name: str, value: int) -> bool:
         """Raise marker ``name`` to ``value``; False if it was already at or above it.
 
@@ -254,10 +250,33 @@ class Store(Protocol):
         gets True. Used to refuse a TOTP code that was already used anywhere.
         """
 
-    # Audit
+class AuditLog(Protocol):
+    """The append-only, hash-chained audit trail (see :mod:`hub.audit`)."""
+
     async def append_audit(self, entry: AuditEntry) -> AuditRecord: ...
     def iter_audit(self) -> AsyncIterator[AuditRecord]: ...
     async def audit_head(self) -> tuple[int, str] | None: ...
+
+
+class Store(Identity, Operations, Messages, Records, Coordination, AuditLog, Protocol):
+    """Durable records: every concern above, in one engine.
+
+    All methods are coroutines and safe to call concurrently. A module that
+    needs one concern takes that narrower protocol instead.
+    """
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """Raise :class:`Unavailable` unless the store answers."""
+
+    async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Rewrite stored documents that cannot be served as stored (see
+        :func:`hub.engine.jsondoc.repaired`); counts per table or key kind.
+
+        Entries of append-only logs that cannot be rewritten in place are
+        counted under ``served_repaired``: every read repairs them.
+        """
 
 
 EventHandler = Callable[[str, Event], None]

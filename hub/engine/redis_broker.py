@@ -49,7 +49,6 @@ from hub.models import (
     ResyncEvent,
     TypingEvent,
     UserId,
-    WakeEvent,
 )
 
 __all__ = ["RedisBroker"]
@@ -208,8 +207,6 @@ def _encode(event: Event) -> bytes:
         item = ["p", event.channel_id]
     elif isinstance(event, ControlEvent):
         item = ["c", event.session_id, event.user_id, event.reason]
-    elif isinstance(event, WakeEvent):
-        item = ["w", event.operation_id]
     else:
         raise TypeError(f"cannot publish {type(event).__name__}")
     return bytes(msgpack.packb(item))
@@ -235,6 +232,4 @@ def _decode(data: bytes) -> Event:
         return PresenceEvent(ChannelId(item[1]))
     if kind == "c":
         return ControlEvent(item[1], UserId(item[2]) if item[2] else None, item[3])
-    if kind == "w":
-        return WakeEvent(OperationId(item[1]))
     raise ValueError(f"unknown event kind {kind!r}")

@@ -34,6 +34,7 @@ async def _patch(hub: RunningHub, case: dict[str, Any], **fields: Any) -> dict[s
 
 
 async def _alerts(hub: RunningHub, state: str | None = None) -> list[dict[str, Any]]:
+    await hub.settle()
     q = f"?state={state}" if state else ""
     r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/alerts{q}", "olga")
     assert r.status_code == 200, r.text

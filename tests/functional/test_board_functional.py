@@ -29,6 +29,7 @@ async def test_snapshot_and_deltas_match_a_fresh_snapshot(running_hub: RunningHu
         r = await hub.api("POST", f"/api/operations/{op}/cases", "bruno",
                           json={"title": f"Case {i}", "severity": sev})
         cases.append(r.json())
+    await hub.settle()
     olga = await hub.client("olga")
     frame = await _board(olga, op)
     assert frame["counts"]["critical"]["open"] == 1
@@ -98,6 +99,7 @@ async def test_a_member_of_b_sees_nothing_of_a_alerting(running_hub: RunningHub)
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=CRITICAL)
     r = await hub.api("POST", f"/api/operations/{op}/cases", "bruno",
                       json={"title": "Secret", "severity": "critical"})
+    await hub.settle()
     [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "bruno")).json()["alerts"]
     silence = {"matchers": [{"label": "rule", "value": "x"}], "duration": "1h", "reason": "r"}
     probes = [("GET", "rules", None), ("POST", "rules", CRITICAL),

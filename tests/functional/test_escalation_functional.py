@@ -44,6 +44,7 @@ async def _critical_case(hub: RunningHub, title: str = "Dam breach") -> dict[str
 
 
 async def _events(hub: RunningHub, kind: str = "alert") -> list[dict[str, Any]]:
+    await hub.settle()
     r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/events?limit=500", "olga")
     return [e for e in r.json()["events"] if e["kind"] == kind]
 
@@ -54,6 +55,7 @@ async def _notices(hub: RunningHub) -> list[tuple[int, int, list[str]]]:
 
 
 async def _channel_texts(hub: RunningHub) -> list[str]:
+    await hub.settle()
     r = await hub.api("GET", f"/api/channels/{hub.ch('A/alerts')}/messages", "olga")
     assert r.status_code == 200, r.text
     return [m["text"] for m in r.json()["messages"]]
@@ -120,6 +122,7 @@ async def test_a_silence_suppresses_notifications_but_keeps_the_record(
         "matchers": [{"label": "rule", "value": "x"}], "duration": "1h", "reason": "r"})
     assert r.status_code == 403  # observers cannot silence
     await _critical_case(hub)
+    await hub.settle()
     [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "olga")).json()["alerts"]
     assert alert["state"] == "firing" and alert["silenced_by"] == silence["id"]
     assert await _notices(hub) == [] and await _channel_texts(hub) == []
@@ -143,6 +146,7 @@ async def test_a_silence_that_ends_by_itself_resumes_notifications(
     await _setup(hub)
     op = hub.ops["A"].id
     await _critical_case(hub)
+    await hub.settle()
     [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts", "olga")).json()["alerts"]
     r = await hub.api("POST", f"/api/operations/{op}/silences", "alice", json={
         "matchers": [{"label": "alert", "value": alert["id"]}], "duration": "20m",

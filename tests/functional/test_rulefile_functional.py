@@ -52,6 +52,7 @@ async def test_default_rules_from_a_file_apply_to_every_operation(
                           json={"title": "Bus crash", "fields": {"casualties": 12},
                                 "assignees": [user]})
         assert r.status_code == 201, r.text
+        await hub.settle()
         [alert] = (await hub.api("GET", f"/api/operations/{hub.ops[op].id}/alerts",
                                  user)).json()["alerts"]
         assert alert["rule_id"] == "casualties" and alert["severity"] == "critical"

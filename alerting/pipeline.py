@@ -1,0 +1,238 @@
+"""The alert pipeline of one operation: its log in, alerts and notices out.
+
+:meth:`Pipeline.run` reads the operation's new log events from the cursor and
+takes them through the stages in order; each stage's decision is a pure
+function of :mod:`alerting.stages` (or the rule engine), and this module does
+only the reads and writes around them:
+
+1. **match** — a case event goes through the rule engine (a rule, policy or
+   silence event updates what the next stages use) -> Fire / Resolve;
+2. **fingerprint and deduplicate** — a Fire raises its fingerprint's alert
+   unless one is active; a Resolve resolves the active one
+   (:class:`~alerting.records.AlertRecords`);
+3. **silence** — every active alert is marked silenced or not, decided once
+   here; the next stages skip silenced alerts;
+4. **route**, 5. **escalate**, 6. **notify** — a due alert's notification:
+   an idempotent notice in its channels, and a ``notified`` event naming
+   the people (their clients turn it into a desktop notification).
+
+Every write is a versioned record write, so the effects are safe when two
+nodes briefly both run the pipeline: alert ids come from the fingerprint (one
+create wins), a notification expects the version it read (one wins), and
+channel notices carry a client_msg_id derived from alert, step and reminder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from alerting.alerts import resolve
+from alerting.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
+from alerting.escalation import PolicyError, parse_policy
+from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
+from alerting.opstate import OpState
+from alerting.records import AlertRecords
+from alerting.routing import Member
+from alerting.stages import alert_from, case_before, delivery, due, fingerprint_of, silencing
+from hub.engine.port import Store
+from hub.errors import Conflict, NotFound
+from hub.models import OperationId, OpEvent
+from hub.vocabulary import AlertState
+
+if TYPE_CHECKING:
+    from channels.service import ChannelService
+
+__all__ = ["PAGE", "Pipeline"]
+
+log = logging.getLogger("alerting.pipeline")
+
+PAGE = 500
+
+
+class Pipeline:
+    def __init__(self, *, store: Store, records: AlertRecords, channels: ChannelService,
+                 global_rules: Sequence[Mapping[str, Any]] = (),
+                 global_policies: Sequence[Mapping[str, Any]] = ()) -> None:
+        self._store = store
+        self._records = records
+        self._channels = channels
+        self._global_rules = [dict(r) for r in global_rules]
+        self._global_policies = [parse_policy(p) for p in global_policies]
+
+    async def run(self, rt: OpState, now: float) -> None:
+        """Take the operation's new events and due timers through every stage."""
+        evaluated = rt.fresh  # the rule engine's state may have moved: save it
+        if rt.fresh:  # no saved state: every case is new to the rules
+            rt.fresh = False
+            await self._deduplicate(rt, rt.engine.evaluate(rt.cases, now), now)
+        while True:
+            events = await self._store.read_op_events(rt.id, after_seq=rt.cursor, limit=PAGE)
+            for event in events:
+                await self._deduplicate(rt, await self._match(rt, event, now), now)
+                rt.cursor = event.seq
+                evaluated = evaluated or event.kind in (CASE, RULE)
+            if len(events) < PAGE:
+                break
+        deadline = rt.engine.next_deadline()
+        if deadline is not None and deadline <= now:  # a timed condition flipped
+            evaluated = True
+            await self._deduplicate(rt, rt.engine.evaluate(rt.cases, now, changed=[]), now)
+        silenced = await self._silence(rt, now)
+        for alert_id in [a for a, doc in rt.alerts.items() if due(doc, now)]:
+            if alert_id not in silenced:
+                await self._notify(rt, alert_id, now)
+        if evaluated:  # alert, policy and silence events alone replay harmlessly
+            await self._store.put_state(rt.id, PIPELINE_STATE, {
+                "cursor": rt.cursor, "engine": rt.engine.snapshot()})
+
+    # --- 1. match ------------------------------------------------------------------
+
+    async def _match(self, rt: OpState, event: OpEvent, now: float) -> list[Decision]:
+        record = event.data.get("record")
+        if event.kind == ALERT:
+            rt.track(event)
+        elif event.kind == CASE and isinstance(record, dict):
+            if not rt.newer(CASE, event.record_id, event.version):
+                return []  # replaying after a restart: the newer state is already known
+            rt.cases[event.record_id] = record
+            before = case_before(record, event.action, event.data.get("changes"))
+            return rt.engine.evaluate(rt.cases, now, changed=[event.record_id],
+                                      previous={event.record_id: before} if before else None)
+        elif event.kind == RULE:
+            snapshot = rt.engine.snapshot()
+            rt.engine = RuleEngine(await self.rules(rt.id))
+            rt.engine.restore(snapshot)
+            return rt.engine.evaluate(rt.cases, now)
+        elif event.kind == POLICY and isinstance(record, dict):
+            self.add_policy(rt, record)
+        elif event.kind == SILENCE and isinstance(record, dict):
+            rt.silences[event.record_id] = record
+        return []
+
+    # --- 2. fingerprint and deduplicate -------------------------------------------------
+
+    async def _deduplicate(self, rt: OpState, decisions: list[Decision], now: float) -> None:
+        for d in decisions:
+            actor = f"rule:{d.rule}"
+            if isinstance(d, Fire):
+                build = alert_from(rt.id, d, rt.engine.rules[d.rule],
+                                   rt.cases.get(d.case_id or ""), rt.policies, now)
+                event, _ = await self._records.raise_alert(rt.id, fingerprint_of(rt.id, d),
+                                                           build, actor=actor,
+                                                           count_repeat=False)
+                rt.track(event)
+            elif isinstance(d, Resolve):
+                found = await self._records.active(rt.id, fingerprint_of(rt.id, d))
+                if found is not None:
+                    with contextlib.suppress(NotFound):
+                        rt.track(await self._records.transition(
+                            rt.id, str(found[0]["id"]), "resolved", actor,
+                            functools.partial(resolve, actor=actor, now=now,
+                                              resolution="auto")))
+
+    # --- 3. silence ------------------------------------------------------------------
+
+    async def _silence(self, rt: OpState, now: float) -> set[str]:
+        """Mark active alerts silenced or not; the ids of the silenced ones."""
+        silenced = set()
+        silences = list(rt.silences.values())
+        for alert_id, doc in list(rt.alerts.items()):
+            verdict = silencing(doc, silences, now)
+            if verdict.by is not None:
+                silenced.add(alert_id)
+            if verdict.action is None:
+                continue
+
+            def change(a: dict[str, Any]) -> dict[str, Any]:  # the stored alert may be newer
+                return silencing(a, silences, now).alert
+
+            with contextlib.suppress(NotFound, Conflict):
+                rt.track(await self._records.transition(
+                    rt.id, alert_id, verdict.action, "hub", change,
+                    data={"silence": verdict.by or doc.get("silenced_by")}))
+        return silenced
+
+    # --- 4-6. route, escalate, notify -------------------------------------------------
+
+    async def _notify(self, rt: OpState, alert_id: str, now: float) -> None:
+        found = await self._store.get_record(rt.id, ALERT, alert_id)
+        if found is None:
+            return
+        doc, version = found
+        if not due(doc, now):
+            rt.alerts[alert_id] = doc  # acknowledged or moved on elsewhere
+            return
+        policy = rt.policies.get(str((doc.get("escalation") or {}).get("policy") or ""))
+        case = rt.cases.get(str(doc.get("case_id") or ""))
+        plan = delivery(doc, policy, await self._members(rt.id), case, now)
+        for name in plan.channels:  # idempotent: a retried or raced step posts once
+            await self._channels.post_as_hub(rt.id, name, text=plan.text,
+                                             priority=plan.priority,
+                                             client_msg_id=plan.message_id)
+        last = plan.record(now)
+        try:
+            event = await self._records.transition(
+                rt.id, alert_id, "notified", "hub",
+                lambda a: {**a, "escalation": plan.escalation, "silenced_by": None,
+                           "last_notice": last},
+                data={"notice": last}, expect=version)
+        except Conflict:
+            return  # another node ran this step, or the alert was acknowledged meanwhile
+        rt.track(event)
+
+    async def _members(self, op_id: OperationId) -> list[Member]:
+        return [Member(u.username, str(m.role), u.agency, not u.disabled)
+                for m, u in await self._store.list_members(op_id)]
+
+    # --- what the stages work from ----------------------------------------------------
+
+    async def load(self, op_id: OperationId) -> OpState:
+        """The operation's pipeline state, from the store (saved cursor and engine state)."""
+        rt = OpState(op_id)
+        rt.engine = RuleEngine(await self.rules(op_id))
+        state = await self._store.get_state(op_id, PIPELINE_STATE)
+        if state:
+            rt.engine.restore(state.get("engine") or {})
+            rt.cursor = int(state.get("cursor", 0))
+        else:
+            rt.cursor = (await self._store.op_event_bounds(op_id))[1]
+            rt.fresh = True
+        for doc, v in await self._store.list_records(op_id, CASE):
+            rt.cases[str(doc["id"])] = doc
+            rt.versions[(CASE, str(doc["id"]))] = v
+        for doc, v in await self._store.list_records(op_id, ALERT):
+            rt.versions[(ALERT, str(doc["id"]))] = v
+            if doc["state"] != AlertState.RESOLVED:
+                rt.alerts[str(doc["id"])] = doc
+        rt.policies = {p.id: p for p in self._global_policies}
+        for doc, _ in await self._store.list_records(op_id, POLICY):
+            self.add_policy(rt, doc)
+        rt.silences = {str(doc["id"]): doc
+                       for doc, _ in await self._store.list_records(op_id, SILENCE)}
+        return rt
+
+    async def rules(self, op_id: OperationId) -> list[Rule]:
+        """The operation's enabled rules and the global ones (the operation's win)."""
+        docs = {str(d.get("id")): d for d in self._global_rules}
+        docs.update({str(d["id"]): d for d, _ in await self._store.list_records(op_id, RULE)})
+        rules = []
+        for doc in docs.values():
+            if doc.get("enabled", True):
+                try:
+                    rules.append(parse_rule(doc))
+                except RuleError:
+                    log.warning("stored rule no longer valid", extra={"rule": doc.get("id")})
+        return rules
+
+    @staticmethod
+    def add_policy(rt: OpState, doc: Mapping[str, Any]) -> None:
+        try:
+            policy = parse_policy(doc)
+        except PolicyError:
+            log.warning("stored policy no longer valid", extra={"policy": doc.get("id")})
+            return
+        rt.policies[policy.id] = policy
