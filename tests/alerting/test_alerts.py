@@ -1,0 +1,75 @@
+"""alerting/alerts.py: alert documents and their lifecycle, pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerting.alerts import acknowledge, alert_id_for, fingerprint, new_alert, repeat, resolve
+from hub.errors import BadRequest, Conflict
+
+
+def alert(**over: Any) -> dict[str, Any]:
+    doc = new_alert(alert_id="al-1", operation_id="op-1", source="bot", fp="fp", severity="major",
+                    summary="Pump down", details="", now=10.0, policy="p")
+    doc.update(over)
+    return doc
+
+
+def test_a_new_alert_fires_with_its_first_step_due_at_once() -> None:
+    doc = alert()
+    assert doc["state"] == "firing" and doc["occurrences"] == 1
+    assert doc["escalation"] == {"policy": "p", "step": 0, "reminders": 0, "next_at": 10.0}
+    assert doc["first_at"] == doc["last_at"] == 10.0 and doc["silenced_by"] is None
+
+
+def test_an_unknown_severity_is_refused() -> None:
+    with pytest.raises(BadRequest, match="severity"):
+        new_alert(alert_id="a", operation_id="o", source="bot", fp="f", severity="doom",
+                  summary="s", details="", now=0.0)
+
+
+def test_a_repeat_counts_and_may_raise_the_severity() -> None:
+    doc = repeat(alert(), now=20.0, summary="Pump still down", severity="critical")
+    assert doc["occurrences"] == 2 and doc["last_at"] == 20.0
+    assert doc["summary"] == "Pump still down" and doc["severity"] == "critical"
+    same = repeat(alert(), now=20.0, summary="", severity="bogus")
+    assert same["summary"] == "Pump down" and same["severity"] == "major"
+
+
+def test_a_resolved_alert_does_not_repeat() -> None:
+    with pytest.raises(Conflict):
+        repeat(alert(state="resolved"), now=1.0)
+
+
+def test_acknowledging_stops_escalation_and_is_idempotent() -> None:
+    acked = acknowledge(alert(), actor="alice", now=30.0)
+    assert acked["state"] == "acknowledged" and acked["acked_by"] == "alice"
+    assert acked["acked_at"] == 30.0 and acked["escalation"]["next_at"] is None
+    assert acknowledge(acked, actor="bruno", now=40.0) == acked  # the first one stands
+    with pytest.raises(Conflict):
+        acknowledge(alert(state="resolved"), actor="alice", now=1.0)
+
+
+def test_resolving_from_any_state_ends_resolved_once() -> None:
+    for start in (alert(), acknowledge(alert(), actor="a", now=1.0)):
+        done = resolve(start, actor="rule:x", now=50.0, resolution="auto")
+        assert done["state"] == "resolved" and done["resolution"] == "auto"
+        assert done["resolved_by"] == "rule:x" and done["escalation"]["next_at"] is None
+        assert resolve(done, actor="b", now=60.0, resolution="manual") == done
+
+
+@given(st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=5))
+def test_a_fingerprint_ignores_label_order(labels: dict[str, str]) -> None:
+    backwards = dict(reversed(list(labels.items())))
+    assert fingerprint(labels) == fingerprint(backwards)
+
+
+def test_alert_ids_differ_by_operation_fingerprint_and_generation() -> None:
+    ids = {alert_id_for(op, fp, gen) for op in ("a", "b") for fp in ("x", "y")
+           for gen in (1, 2)}
+    assert len(ids) == 8 and all(i.startswith("al-") for i in ids)
+    assert alert_id_for("a", "x", 1) == alert_id_for("a", "x", 1)
