@@ -32,6 +32,16 @@ def _build(env: Embedded, fp: str, summary: str = "Dam", severity: str = "major"
     return build
 
 
+async def _raised_then_resolved(env: Embedded, fp: str = "fp") -> str:
+    """Raise an alert for ``fp`` and resolve it; its id."""
+    records = _records(env)
+    first, _ = await records.raise_alert(_op(env), fp, _build(env, fp), actor="bot",
+                                         count_repeat=True)
+    await records.transition(_op(env), first.record_id, "resolved", "a",
+                             functools.partial(resolve, actor="a", now=1.0, resolution="x"))
+    return first.record_id
+
+
 async def _audit(env: Embedded) -> list[str]:
     return [r.action async for r in env.store.iter_audit() if r.action.startswith("alert.")]
 
@@ -69,11 +79,7 @@ async def test_a_pushed_repeat_counts_and_a_rule_repeat_changes_nothing(
 async def test_after_resolution_the_fingerprint_raises_a_new_generation(
         embedded: Embedded) -> None:
     records, op = _records(embedded), _op(embedded)
-    first, _ = await records.raise_alert(op, "fp", _build(embedded, "fp"), actor="bot",
-                                         count_repeat=True)
-    await records.transition(op, first.record_id, "resolved", "alice",
-                             functools.partial(resolve, actor="alice", now=1.0,
-                                               resolution="manual"))
+    await _raised_then_resolved(embedded)
     assert await records.active(op, "fp") is None
     second, created = await records.raise_alert(op, "fp", _build(embedded, "fp"), actor="bot",
                                                 count_repeat=True)
@@ -86,10 +92,7 @@ async def test_a_fresh_records_object_finds_the_active_generation_in_the_store(
         embedded: Embedded) -> None:
     """The generation cache is only a hint: another node (or a restart) knows nothing of it."""
     records, op = _records(embedded), _op(embedded)
-    first, _ = await records.raise_alert(op, "fp", _build(embedded, "fp"), actor="bot",
-                                         count_repeat=True)
-    await records.transition(op, first.record_id, "resolved", "a",
-                             functools.partial(resolve, actor="a", now=1.0, resolution="x"))
+    await _raised_then_resolved(embedded)
     await records.raise_alert(op, "fp", _build(embedded, "fp"), actor="bot", count_repeat=True)
     other = AlertRecords(store=embedded.store, clock=embedded.clock,
                          auditor=embedded.services.hub.auditor)
@@ -145,10 +148,7 @@ async def test_changing_a_missing_alert_is_not_found(embedded: Embedded) -> None
 async def test_a_resolved_alert_refuses_to_count_a_repeat_and_a_new_one_is_raised(
         embedded: Embedded) -> None:
     records, op = _records(embedded), _op(embedded)
-    first, _ = await records.raise_alert(op, "fp", _build(embedded, "fp"), actor="bot",
-                                         count_repeat=True)
-    await records.transition(op, first.record_id, "resolved", "a",
-                             functools.partial(resolve, actor="a", now=1.0, resolution="x"))
+    first_id = await _raised_then_resolved(embedded)
     event, created = await records.raise_alert(op, "fp", _build(embedded, "fp"), actor="bot",
                                                count_repeat=True)
-    assert created and event.record_id != first.record_id
+    assert created and event.record_id != first_id

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hub.app import Services, build_services
+from hub.app import Services
 from hub.auth import Principal
 from hub.clock import ManualClock
-from hub.config import Settings
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode, ErrorCode, LimitExceeded
 from hub.feeds import Feed
@@ -21,7 +19,7 @@ from hub.gateway import FLOOD_CLOSE_AFTER, Connection
 from hub.handlers import Handlers, Session, Snapshot
 from hub.models import Priority, new_id
 from hub.protocol import Encoded, Publish, WireFormat
-from tests.conftest import seed
+from tests.conftest import Embedded
 
 
 class Transport:
@@ -91,19 +89,12 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = ManualClock(1_800_000_000.0)
-    services = build_services(Settings(data_dir=tmp_path / "data", publish_rate=10_000.0,
-                                       publish_burst=10_000), clock=clock)
-    await services.hub.engine.store.open()
-    await services.hub.node.start()
-    w = World(services, clock)
-    w.ops, w.channels = await seed(services)
+async def world(embedded: Embedded) -> AsyncIterator[World]:
+    w = World(embedded.services, embedded.clock)
+    w.ops, w.channels = embedded.ops, embedded.channels
     yield w
     for conn in w.conns:
         await asyncio.wait_for(conn.finish(), 10)
-    await asyncio.wait_for(services.hub.node.stop(), 10)
-    await asyncio.wait_for(services.hub.engine.store.close(), 10)
 
 
 def frame(kind: str, **fields: Any) -> str:
