@@ -1,0 +1,51 @@
+"""hub/handlers.py: the registry features fill and the gateway dispatches through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.app import build_services
+from hub.config import Settings
+from hub.handlers import Handlers, Snapshot
+from hub.models import Priority
+from hub.protocol import CaseCommand, Ping, Publish, Typing
+
+
+async def _nothing(session: Any, frame: Any) -> None:
+    return None
+
+
+async def _snap(session: Any, feed: Any) -> Snapshot:
+    return Snapshot(1, {"type": "board"})
+
+
+def test_a_frame_class_finds_its_handler_and_nothing_else_does() -> None:
+    handlers = Handlers()
+    handlers.on_frame(Publish, _nothing)
+    publish = Publish(type="publish", ref="r", channel="ch", text="hi", client_msg_id="m",
+                      priority=Priority.NORMAL)
+    assert handlers.frame_handler(publish) is _nothing
+    assert handlers.frame_handler(Ping(type="ping", ref="r")) is None
+
+
+def test_registering_twice_is_a_programming_error() -> None:
+    handlers = Handlers()
+    handlers.on_frame(Publish, _nothing)
+    with pytest.raises(ValueError, match="Publish"):
+        handlers.on_frame(Publish, _nothing)
+    handlers.on_snapshot("board", _snap)
+    with pytest.raises(ValueError, match="board"):
+        handlers.on_snapshot("board", _snap)
+    assert handlers.snapshot("board") is _snap and handlers.snapshot("map") is None
+
+
+def test_the_composition_root_registers_every_feature_frame(tmp_path: Any) -> None:
+    """What the features add: publish and typing (channels), case and board (alerting)."""
+    services = build_services(Settings(data_dir=tmp_path / "data"))
+    registry = services.hub.handlers
+    for kind in (Publish, Typing, CaseCommand):
+        assert registry._frames.get(kind) is not None, kind.__name__
+    assert registry.snapshot("board") is not None
+    assert Ping not in registry._frames  # the core's own frames are not features
