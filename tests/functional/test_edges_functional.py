@@ -218,21 +218,35 @@ async def test_non_ascii_literals_match_and_bad_dry_runs_are_400(
 
 
 async def test_a_failing_pipeline_never_fails_the_write(running_hub: RunningHub) -> None:
-    """The case is stored and reported as stored even if evaluation blows up."""
-    evaluator = running_hub.services.evaluator
-    real = evaluator.pump
+    """The case is stored and reported as stored even if evaluation blows up, and the
+    pipeline takes it in from its cursor once it works again."""
+    pipeline = running_hub.services.pipeline
+    real = pipeline.run
+    attempts = 0
 
-    async def broken(op_id: Any) -> None:
+    async def broken(*args: Any) -> None:
+        nonlocal attempts
+        attempts += 1
         raise RuntimeError("pipeline down")
 
-    evaluator.pump = broken  # type: ignore[method-assign]
+    r = await _rule(running_hub, {"id": "crit", "when": 'severity == "critical"'})
+    assert r.status_code == 201, r.text
+    await running_hub.settle()
+    pipeline.run = broken  # type: ignore[method-assign]
+    op = running_hub.ops["A"].id
     try:
-        op = running_hub.ops["A"].id
         r = await running_hub.api("POST", f"/api/operations/{op}/cases", "bruno",
                                   json={"title": "stored anyway", "severity": "critical"})
         assert r.status_code == 201 and r.json()["title"] == "stored anyway"
+        with pytest.raises(RuntimeError):
+            await running_hub.settle()
+        assert attempts >= 1
     finally:
-        evaluator.pump = real  # type: ignore[method-assign]
+        pipeline.run = real  # type: ignore[method-assign]
+    await running_hub.settle()
+    r = await running_hub.api("GET", f"/api/operations/{op}/alerts", "bruno")
+    [alert] = r.json()["alerts"]
+    assert alert["rule_id"] == "crit" and alert["state"] == "firing"
 
 
 # --- reaching past one's agency ---------------------------------------------------------
