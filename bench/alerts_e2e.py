@@ -92,6 +92,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                           "fields": {"casualties": 0, "people_affected": 0}})
                 cases.append(r.json())
             return await measure(args, http, auth, op, port, cases)
+    except BaseException:
+        log.flush()
+        print((tmp / "hub.log").read_text()[-6000:], file=sys.stderr)  # the hub's side of it
+        raise
     finally:
         proc.terminate()
         proc.wait(10)
@@ -117,6 +121,7 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, auth: dict[
         await ws.send(json.dumps({"type": "hello", "token": auth["Authorization"][7:]}))
         await ws.recv()
         await ws.send(json.dumps({"type": "subscribe", "channel": f"ops:{op}"}))
+        assert json.loads(await ws.recv())["type"] == "subscribed"
 
         async def reader() -> None:
             async for raw in ws:

@@ -134,8 +134,13 @@ class RedisBroker:
 
     async def _connect(self) -> None:
         pubsub = self._listener_client.pubsub(ignore_subscribe_messages=True)
-        chans = [self._health_chan, *(self.channel_of(t) for t in self._topics)]
-        await pubsub.ssubscribe(*chans)
+        done = {self._health_chan}
+        await pubsub.ssubscribe(self._health_chan)
+        while wanted := {self.channel_of(t) for t in self._topics} - done:
+            # Topics subscribed while this await was in flight are not lost:
+            # look again until every wanted channel is subscribed.
+            await pubsub.ssubscribe(*wanted)
+            done |= wanted
         self._pubsub = pubsub
 
     async def _drop_pubsub(self) -> None:
