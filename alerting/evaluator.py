@@ -24,7 +24,7 @@ import logging
 import time
 
 from alerting.opstate import OpState
-from alerting.pipeline import Pipeline
+from alerting.pipeline import PAGE, Pipeline
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.handlers import LogTap
@@ -51,6 +51,7 @@ class Evaluator:
         self._followed: set[str] = set()
         self._loading = asyncio.Lock()
         self._dirty: set[str] = set()
+        self._heard: dict[str, list[OpEvent]] = {}  # events as published, not yet run
         self._woken = asyncio.Event()
         self.leader = False
 
@@ -86,6 +87,9 @@ class Evaluator:
     def heard(self, event: OpEvent) -> None:
         """An operation's log grew: run its pipeline soon, outside the writer's request."""
         if self.leader:
+            heard = self._heard.setdefault(event.operation_id, [])
+            if len(heard) < PAGE:  # beyond a page the pipeline reads the log anyway
+                heard.append(event)
             self._dirty.add(event.operation_id)
             self._woken.set()
 
@@ -131,7 +135,8 @@ class Evaluator:
             return
         rt = await self._runtime(op_id)
         async with rt.lock:
-            await self._pipeline.run(rt, self._clock.now())
+            heard = self._heard.pop(op_id, [])
+            await self._pipeline.run(rt, self._clock.now(), heard=heard)
 
     async def _runtime(self, op_id: OperationId) -> OpState:
         rt = self._ops.get(op_id)

@@ -37,7 +37,15 @@ from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
 from alerting.opstate import OpState
 from alerting.records import AlertRecords
 from alerting.routing import Member
-from alerting.stages import alert_from, case_before, delivery, due, fingerprint_of, silencing
+from alerting.stages import (
+    alert_from,
+    case_before,
+    delivery,
+    due,
+    fingerprint_of,
+    following,
+    silencing,
+)
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.models import OperationId, OpEvent
@@ -63,20 +71,30 @@ class Pipeline:
         self._global_rules = [dict(r) for r in global_rules]
         self._global_policies = [parse_policy(p) for p in global_policies]
 
-    async def run(self, rt: OpState, now: float) -> None:
-        """Take the operation's new events and due timers through every stage."""
+    async def run(self, rt: OpState, now: float, heard: Sequence[OpEvent] = ()) -> None:
+        """Take the operation's new events and due timers through every stage.
+
+        ``heard`` are events as the broker delivered them: when they continue
+        the log exactly from the cursor, the pipeline takes them as they are
+        and does not read the log back (the write's own hot path); any gap,
+        and any event the broker lost, is read from the store.
+        """
         evaluated = rt.fresh  # the rule engine's state may have moved: save it
         if rt.fresh:  # no saved state: every case is new to the rules
             rt.fresh = False
             await self._deduplicate(rt, rt.engine.evaluate(rt.cases, now), now)
-        while True:
+        events = following(heard, rt.cursor)
+        from_log = events is None
+        if events is None:
             events = await self._store.read_op_events(rt.id, after_seq=rt.cursor, limit=PAGE)
+        while events:
             for event in events:
                 await self._deduplicate(rt, await self._match(rt, event, now), now)
                 rt.cursor = event.seq
                 evaluated = evaluated or event.kind in (CASE, RULE)
-            if len(events) < PAGE:
+            if not from_log or len(events) < PAGE:
                 break
+            events = await self._store.read_op_events(rt.id, after_seq=rt.cursor, limit=PAGE)
         deadline = rt.engine.next_deadline()
         if deadline is not None and deadline <= now:  # a timed condition flipped
             evaluated = True

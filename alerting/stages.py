@@ -3,6 +3,8 @@
 :mod:`alerting.pipeline` runs them in this order, doing the reads and writes
 between them:
 
+0. **read** — :func:`following` says whether the events the broker delivered
+   continue the log from the pipeline's cursor (else the log is read back);
 1. **match** — :meth:`alerting.engine.RuleEngine.evaluate` over the cases an
    event changed (:func:`case_before` gives the rule engine the case as it was);
 2. **fingerprint** — :func:`fingerprint_of` names the alert a decision is
@@ -26,15 +28,36 @@ from alerting.engine import Decision, Fire, Rule
 from alerting.escalation import Notice, Policy, plan
 from alerting.routing import Member, channels_of, people
 from alerting.silences import matching
-from hub.models import Priority
+from hub.models import OpEvent, Priority
 from hub.vocabulary import AlertState, Severity
 
 __all__ = ["SILENCED_RECHECK", "Delivery", "Silencing", "alert_from", "case_before",
-           "delivery", "due", "fingerprint_of", "notice_text", "resume_at", "silencing"]
+           "delivery", "due", "fingerprint_of", "following", "notice_text", "resume_at",
+           "silencing"]
 
 #: How long a due notification under a silence without an end waits before
 #: the silence is looked at again.
 SILENCED_RECHECK = 60.0
+
+
+# --- 0. read ---------------------------------------------------------------------------
+
+
+def following(heard: Sequence[OpEvent], cursor: int) -> list[OpEvent] | None:
+    """The heard events after ``cursor`` if they continue the log without a gap.
+
+    None when they cannot stand in for reading the log: nothing was heard (a
+    timer or a catch-up woke the pipeline), or an event is missing between
+    the cursor and them (the broker lost it, or it is still on its way). An
+    empty list means everything heard has been read already.
+    """
+    if not heard:
+        return None
+    new = [e for e in heard if e.seq > cursor]
+    for expected, event in enumerate(new, start=cursor + 1):
+        if event.seq != expected:
+            return None
+    return new
 
 
 # --- 1. match --------------------------------------------------------------------------

@@ -104,6 +104,44 @@ async def test_running_again_changes_nothing_and_the_cursor_is_saved(
     assert rt.cursor == head  # its own alert events read too (saved with the next case)
 
 
+async def test_events_heard_from_the_broker_are_taken_without_reading_the_log(
+        embedded: Embedded, monkeypatch: Any) -> None:
+    w = World(embedded)
+    await w.setup()
+    await w.run()
+    reads: list[int] = []
+    real_read = embedded.store.read_op_events
+
+    async def counting(op_id: OperationId, **kw: Any) -> Any:
+        reads.append(kw.get("after_seq", 0))
+        return await real_read(op_id, **kw)
+
+    monkeypatch.setattr(embedded.store, "read_op_events", counting)
+    case = await w.case(severity="critical")
+    [event] = await real_read(w.op, after_seq=w.rt.cursor if w.rt else 0, limit=10)
+    assert event.kind == "case" and event.record_id == case["id"]
+    await w.pipeline.run(w.rt, embedded.clock.now(), heard=[event])  # type: ignore[arg-type]
+    assert reads == []  # the write's own event, as published: no read back
+    [alert] = await w.alerts()
+    assert alert["case_id"] == case["id"] and alert["state"] == "firing"
+
+
+async def test_a_gap_in_the_heard_events_is_filled_from_the_log(
+        embedded: Embedded, monkeypatch: Any) -> None:
+    w = World(embedded)
+    await w.setup()
+    rt = await w.run()
+    start = rt.cursor
+    first = await w.case(severity="critical", title="North dam")
+    await w.case(severity="critical", title="South dam")
+    late = (await embedded.store.read_op_events(w.op, after_seq=start, limit=10))[-1]
+    assert late.seq == start + 2  # the event of the first case was lost on the way
+    await w.pipeline.run(rt, embedded.clock.now(), heard=[late])
+    summaries = sorted(a["summary"] for a in await w.alerts())
+    assert summaries == ["North dam is critical", "South dam is critical"]
+    assert first["id"] in rt.cases and rt.cursor == late.seq
+
+
 async def test_replaying_the_log_from_the_start_raises_nothing_twice(
         embedded: Embedded) -> None:
     w = World(embedded)

@@ -18,11 +18,12 @@ from alerting.stages import (
     delivery,
     due,
     fingerprint_of,
+    following,
     notice_text,
     resume_at,
     silencing,
 )
-from hub.models import Priority
+from hub.models import OperationId, OpEvent, Priority
 
 NOW = 1_000.0
 MEMBERS = [Member("alice", "coordinator", "POLICE"), Member("bruno", "member", "ARMY"),
@@ -44,6 +45,43 @@ def silence(sid: str = "sil-1", *, ends_at: float | None = NOW + 600,
             value: str = "crit") -> dict[str, Any]:
     return {"id": sid, "matchers": [{"label": "rule", "op": "=", "value": value}],
             "starts_at": NOW - 10, "ends_at": ends_at}
+
+
+# --- 0. read: heard events in place of reading the log --------------------------------
+
+
+def ev(seq: int) -> OpEvent:
+    return OpEvent(OperationId("op-1"), seq, "case", "updated", "case-1", seq, "bruno", NOW,
+                   {"record": {"id": "case-1"}})
+
+
+def test_nothing_heard_means_read_the_log() -> None:
+    assert following([], 7) is None
+
+
+def test_heard_events_that_continue_the_log_stand_in_for_reading_it() -> None:
+    assert [e.seq for e in following([ev(8), ev(9)], 7) or []] == [8, 9]
+
+
+def test_events_already_read_are_dropped_and_nothing_new_is_an_empty_list() -> None:
+    assert [e.seq for e in following([ev(6), ev(7), ev(8)], 7) or []] == [8]
+    assert following([ev(5), ev(6)], 7) == []
+
+
+def test_a_gap_before_or_between_heard_events_means_read_the_log() -> None:
+    assert following([ev(9)], 7) is None  # 8 was lost or is still on its way
+    assert following([ev(8), ev(10)], 7) is None
+
+
+@given(st.integers(0, 50), st.lists(st.integers(1, 60), max_size=20))
+def test_heard_events_are_used_only_when_they_are_exactly_the_next_ones(
+        cursor: int, seqs: list[int]) -> None:
+    got = following([ev(s) for s in seqs], cursor)
+    new = [s for s in seqs if s > cursor]
+    if not seqs or new != list(range(cursor + 1, cursor + 1 + len(new))):
+        assert got is None
+    else:
+        assert got is not None and [e.seq for e in got] == new
 
 
 # --- 1. match: the case before a change ------------------------------------------------

@@ -224,7 +224,7 @@ async def test_a_failing_pipeline_never_fails_the_write(running_hub: RunningHub)
     real = pipeline.run
     attempts = 0
 
-    async def broken(*args: Any) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> None:
         nonlocal attempts
         attempts += 1
         raise RuntimeError("pipeline down")
