@@ -1,14 +1,14 @@
 """The engine contract: every engine must pass these (see hub/engine/port.py).
 
-The ``engine`` fixture is parametrized by engine name, so a new engine joins by
-adding its name to ENGINES and cannot quietly weaken a guarantee.
+The ``engine`` fixture (tests/hub/conftest.py) is parametrized by engine name,
+so a new engine joins by adding its name to ENGINES and cannot quietly weaken a
+guarantee.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +33,6 @@ from hub.models import (
     UserId,
     ops_topic,
 )
-from tests.redis_support import cleanup, new_prefix, redis_url
-
-ENGINES = ["embedded", "redis"]
-
-
-@pytest.fixture(params=ENGINES)
-async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
-    prefix = new_prefix()
-    url = redis_url() if request.param == "redis" else "embedded"
-    eng = build_engine(Settings(data_dir=tmp_path, engine=url, redis_prefix=prefix))
-    await eng.store.open()
-    yield eng
-    await eng.broker.close()
-    await eng.store.close()
-    if request.param == "redis":
-        cleanup(url, prefix)
 
 
 async def _channel(engine: Engine, name: str = "general") -> Channel:
