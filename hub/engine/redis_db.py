@@ -1,24 +1,10 @@
-"""The Redis engine's plumbing: client, scripts, key layout, error mapping.
+"""The Redis engine's plumbing: client, scripts, error mapping.
 
-Layout (``P`` is the configured key prefix; ``{...}`` is a cluster hash tag,
-so all keys of one channel live in one slot):
-
-* ``P user:<id>`` hash, ``P username:<lower>`` -> id, ``P users`` set
-* ``P session:<id>`` hash, ``P tokenhash:<sha256>`` -> id, ``P user:<id>:sessions``
-  set, ``P sessions`` set; ``P revocations`` list (seq = position + 1)
-* ``P op:<id>`` hash, ``P opcode:<lower>`` -> id, ``P ops`` set,
-  ``P op:<id>:members`` hash user -> role, ``P user:<id>:ops`` set,
-  ``P op:<id>:channels`` set, ``P op:<id>:chname:<lower>`` -> channel id
-* ``P ch:{<id>}`` hash (channel fields, ``last_seq``, ``first_seq``),
-  ``P ch:{<id>}:log`` stream with ids ``<seq>-1``,
-  ``P ch:{<id>}:idem:<sender>:<client_msg_id>`` -> seq (expires after the
-  idempotency window)
-* ``P audit`` list of JSON records, ``P audit:head`` the chain head
-
-Hash fields hold JSON values. Appending a message is one Lua script
-(``lua/append_message.lua``): idempotency check, seq, stream append,
-retention and the sharded publish to other nodes happen atomically, so a
-message is broadcast if and only if it was stored.
+Every key and shard channel is named by :class:`hub.engine.redis_keys.RedisKeys`,
+which also describes the layout. Appending a message is one Lua script
+(``lua/append_message.lua``): idempotency check, seq, stream append, retention
+and the sharded publish to other nodes happen atomically, so a message is
+broadcast if and only if it was stored.
 
 Durability is Redis's: see docs/architecture.md (AOF with ``appendfsync
 always`` for "acked means on disk"; ``everysec`` may lose the last second).
@@ -109,7 +95,6 @@ class RedisBase:
                  idempotency_seconds: int, audit_key: AuditKey | None = None) -> None:
         self.r = client
         self._audit_key = audit_key
-        self.p = prefix
         self.keys = RedisKeys(prefix)
         self._idem_ttl = idempotency_seconds
         self._append = client.register_script(load_script("append_message"))

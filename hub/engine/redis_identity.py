@@ -20,41 +20,41 @@ class RedisIdentity(RedisBase):
 
     @guarded
     async def create_user(self, user: User) -> None:
-        await self._claim(f"{self.p}username:{user.username.lower()}", user.id, "username")
+        await self._claim(self.keys.username(user.username), user.id, "username")
         fields = {"id": user.id, "username": user.username, "display_name": user.display_name,
                   "agency": user.agency, "is_admin": user.is_admin, "is_bot": user.is_bot,
                   "disabled": user.disabled, "password_hash": user.password_hash,
                   "totp_secret": user.totp_secret, "created_at": user.created_at}
         async with self.r.pipeline(transaction=True) as tx:
-            tx.hset(f"{self.p}user:{user.id}", mapping=dump_fields(fields))
-            tx.sadd(f"{self.p}users", user.id)
+            tx.hset(self.keys.user(user.id), mapping=dump_fields(fields))
+            tx.sadd(self.keys.users(), user.id)
             await tx.execute()
 
     @guarded
     async def get_user(self, user_id: UserId) -> User | None:
-        d = await self._hash(f"{self.p}user:{user_id}")
+        d = await self._hash(self.keys.user(user_id))
         return rowmap.user(d) if d else None
 
     @guarded
     async def get_user_by_name(self, username: str) -> User | None:
-        uid = await self.r.get(f"{self.p}username:{username.lower()}")
+        uid = await self.r.get(self.keys.username(username))
         return await self.get_user(UserId(text(uid))) if uid else None
 
     @guarded
     async def update_user(self, user_id: UserId, **fields: object) -> None:
-        await self._update(f"{self.p}user:{user_id}", rowmap.USER_FIELDS, fields)
+        await self._update(self.keys.user(user_id), rowmap.USER_FIELDS, fields)
 
     @guarded
     async def list_users(self) -> list[User]:
         users = [await self.get_user(UserId(uid)) for uid in
-                 texts(await self.r.smembers(f"{self.p}users"))]
+                 texts(await self.r.smembers(self.keys.users()))]
         return sorted((u for u in users if u), key=lambda u: u.username.lower())
 
     # --- sessions --------------------------------------------------------------------
 
     @guarded
     async def create_session(self, session: Session) -> None:
-        key = f"{self.p}session:{session.id}"
+        key = self.keys.session(session.id)
         fields = {"id": session.id, "token_hash": session.token_hash,
                   "user_id": session.user_id, "kind": session.kind, "name": session.name,
                   "scope": session.scope, "created_at": session.created_at,
@@ -62,59 +62,59 @@ class RedisIdentity(RedisBase):
                   "revoked_at": session.revoked_at}
         async with self.r.pipeline(transaction=True) as tx:
             tx.hset(key, mapping=dump_fields(fields))
-            tx.set(f"{self.p}tokenhash:{session.token_hash}", session.id)
-            tx.sadd(f"{self.p}user:{session.user_id}:sessions", session.id)
-            tx.sadd(f"{self.p}sessions", session.id)
+            tx.set(self.keys.token_hash(session.token_hash), session.id)
+            tx.sadd(self.keys.user_sessions(session.user_id), session.id)
+            tx.sadd(self.keys.sessions(), session.id)
             if session.expires_at is not None:
                 # Relative to the session's own clock, so an injected clock works too.
                 ttl = int(session.expires_at - session.created_at + _SESSION_GRACE)
                 tx.expire(key, ttl)
-                tx.expire(f"{self.p}tokenhash:{session.token_hash}", ttl)
+                tx.expire(self.keys.token_hash(session.token_hash), ttl)
             await tx.execute()
 
     @guarded
     async def get_session(self, token_hash: str) -> Session | None:
-        sid = await self.r.get(f"{self.p}tokenhash:{token_hash}")
+        sid = await self.r.get(self.keys.token_hash(token_hash))
         return await self.get_session_by_id(text(sid)) if sid else None
 
     @guarded
     async def get_session_by_id(self, session_id: str) -> Session | None:
-        d = await self._hash(f"{self.p}session:{session_id}")
+        d = await self._hash(self.keys.session(session_id))
         return rowmap.session(d) if d else None
 
     @guarded
     async def touch_session(self, session_id: str, at: float) -> None:
-        key = f"{self.p}session:{session_id}"
+        key = self.keys.session(session_id)
         if await self.r.exists(key):
             await self.r.hset(key, "last_seen_at", json.dumps(at))
 
     @guarded
     async def revoke_session(self, session_id: str, at: float) -> bool:
         record = json.dumps({"session_id": session_id, "user_id": None, "at": at})
-        seq = await self._revoke(keys=[f"{self.p}session:{session_id}",
-                                       f"{self.p}revocations"], args=[json.dumps(at), record])
+        seq = await self._revoke(keys=[self.keys.session(session_id),
+                                       self.keys.revocations()], args=[json.dumps(at), record])
         return int(seq) > 0
 
     @guarded
     async def revoke_user_sessions(self, user_id: UserId, at: float,
                                    kinds: Sequence[str] = ("session", "token")) -> int:
         count = 0
-        for sid in texts(await self.r.smembers(f"{self.p}user:{user_id}:sessions")):
+        for sid in texts(await self.r.smembers(self.keys.user_sessions(user_id))):
             s = await self.get_session_by_id(sid)
             if s is None:
-                await self.r.srem(f"{self.p}user:{user_id}:sessions", sid)
+                await self.r.srem(self.keys.user_sessions(user_id), sid)
                 continue
             if s.kind in kinds and s.revoked_at is None:
-                await self.r.hset(f"{self.p}session:{sid}", "revoked_at", json.dumps(at))
+                await self.r.hset(self.keys.session(sid), "revoked_at", json.dumps(at))
                 count += 1
-        await self.r.rpush(f"{self.p}revocations",
+        await self.r.rpush(self.keys.revocations(),
                            json.dumps({"session_id": None, "user_id": user_id, "at": at}))
         return count
 
     @guarded
     async def list_sessions(self, user_id: UserId | None = None,
                             kind: str | None = None) -> list[Session]:
-        key = f"{self.p}user:{user_id}:sessions" if user_id else f"{self.p}sessions"
+        key = self.keys.user_sessions(user_id) if user_id else self.keys.sessions()
         out = []
         for sid in texts(await self.r.smembers(key)):
             s = await self.get_session_by_id(sid)
@@ -124,7 +124,7 @@ class RedisIdentity(RedisBase):
 
     @guarded
     async def revocations_since(self, seq: int) -> list[Revocation]:
-        raw = await self.r.lrange(f"{self.p}revocations", seq, -1)
+        raw = await self.r.lrange(self.keys.revocations(), seq, -1)
         out = []
         for i, item in enumerate(raw, start=seq + 1):
             d = json.loads(item)

@@ -1,9 +1,30 @@
 """Every Redis key and shard channel the hub names, in one place.
 
-``{...}`` is a cluster hash tag: an operation's records, event log and event
-channel share one slot, and so do a chat channel's hash, stream and shard
-channel, so each Lua script touches one slot. The full layout is described in
-:mod:`hub.engine.redis_db`.
+``P`` is the configured key prefix. ``{...}`` is a cluster hash tag: an
+operation's records, event log and event channel share one slot, and so do a
+chat channel's hash, stream, retry keys and shard channel, so each Lua script
+touches one slot. Hash fields hold JSON values.
+
+* identity: ``P user:<id>`` hash, ``P username:<lower>`` -> id, ``P users``
+  set; ``P session:<id>`` hash, ``P tokenhash:<sha256>`` -> id,
+  ``P user:<id>:sessions`` and ``P sessions`` sets, ``P revocations`` list
+  (seq = position + 1)
+* operations: ``P op:<id>`` hash, ``P opcode:<lower>`` -> id, ``P ops`` set,
+  ``P op:<id>:members`` hash user -> role, ``P user:<id>:ops`` set,
+  ``P op:<id>:channels`` set, ``P op:<id>:chname:<lower>`` -> channel id
+* chat: ``P ch:{<id>}`` hash (channel fields, ``last_seq``, ``first_seq``),
+  ``P ch:{<id>}:log`` stream with ids ``<seq>-1``,
+  ``P ch:{<id>}:idem:<sender>:<client_msg_id>`` -> seq (expires after the
+  idempotency window)
+* records and the log, in the operation's slot: ``P op:{<id>}:rec:<kind>:<id>``
+  hash (doc, version), ``:kind:<kind>`` set of ids, ``:log`` stream with ids
+  ``<seq>-1``, ``:meta`` (``last_seq``), ``:state`` hash, ``:idem:<actor>:<key>``
+* coordination: ``P lease:<name>``, ``P marker:<name>``, ``P conns:<user>``
+  (sorted set of live connections), ``P rate:<key>`` (token bucket),
+  ``P presence:{<channel>}`` and the ``P presence:channels`` set
+* audit: ``P audit`` list of JSON records, ``P audit:head`` the chain head
+* shard channels: ``P control``, ``P node:<id>``, ``P op:{<id>}:events``,
+  ``P op:<op>:ch:{<channel>}``
 """
 
 from __future__ import annotations
@@ -17,17 +38,136 @@ class RedisKeys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
+    # --- identity --------------------------------------------------------------------
+
+    def user(self, user_id: str) -> str:
+        return f"{self.prefix}user:{user_id}"
+
+    def username(self, username: str) -> str:
+        """Usernames are unique case-insensitively."""
+        return f"{self.prefix}username:{username.lower()}"
+
+    def users(self) -> str:
+        return f"{self.prefix}users"
+
+    def user_sessions(self, user_id: str) -> str:
+        return f"{self.user(user_id)}:sessions"
+
+    def user_operations(self, user_id: str) -> str:
+        return f"{self.user(user_id)}:ops"
+
+    def session(self, session_id: str) -> str:
+        return f"{self.prefix}session:{session_id}"
+
+    def sessions(self) -> str:
+        return f"{self.prefix}sessions"
+
+    def token_hash(self, token_hash: str) -> str:
+        return f"{self.prefix}tokenhash:{token_hash}"
+
+    def revocations(self) -> str:
+        return f"{self.prefix}revocations"
+
+    # --- operations and channels -------------------------------------------------------
+
+    def op_meta(self, op_id: str) -> str:
+        """An operation's own fields (not its records: see :meth:`operation`)."""
+        return f"{self.prefix}op:{op_id}"
+
+    def op_code(self, code: str) -> str:
+        return f"{self.prefix}opcode:{code.lower()}"
+
+    def op_ids(self) -> str:
+        return f"{self.prefix}ops"
+
+    def op_members(self, op_id: str) -> str:
+        return f"{self.op_meta(op_id)}:members"
+
+    def op_channels(self, op_id: str) -> str:
+        return f"{self.op_meta(op_id)}:channels"
+
+    def channel_name(self, op_id: str, name: str) -> str:
+        """Channel names are unique within an operation, case-insensitively."""
+        return f"{self.op_meta(op_id)}:chname:{name.lower()}"
+
     def channel(self, ch_id: str) -> str:
-        """A chat channel's hash (``:log`` its stream, ``:idem:...`` its retry keys)."""
+        """A chat channel's hash."""
         return f"{self.prefix}ch:{{{ch_id}}}"
 
-    def operation(self, op_id: str, suffix: str) -> str:
+    def channel_log(self, ch_id: str) -> str:
+        return f"{self.channel(ch_id)}:log"
+
+    def channel_retry(self, ch_id: str, sender_id: str, client_msg_id: str) -> str:
+        """The seq a publish stored, found again when it is retried."""
+        return f"{self.channel(ch_id)}:idem:{sender_id}:{client_msg_id}"
+
+    # --- records and the operation log ---------------------------------------------------
+
+    def _op_slot(self, op_id: str, suffix: str) -> str:
         """Keys of an operation's records and event log (one cluster slot)."""
         return f"{self.prefix}op:{{{op_id}}}:{suffix}"
 
+    def record(self, op_id: str, kind: str, record_id: str) -> str:
+        """A record's hash: its document and version."""
+        return self._op_slot(op_id, f"rec:{kind}:{record_id}")
+
+    def records(self, op_id: str, kind: str = "*") -> str:
+        """The pattern of an operation's records (of one kind, or ``*`` for all)."""
+        return self._op_slot(op_id, f"rec:{kind}:*")
+
+    def record_ids(self, op_id: str, kind: str) -> str:
+        """The set of an operation's record ids of one kind."""
+        return self._op_slot(op_id, f"kind:{kind}")
+
+    def op_log(self, op_id: str) -> str:
+        """The operation's event log: a stream with ids ``<seq>-1``."""
+        return self._op_slot(op_id, "log")
+
+    def op_log_head(self, op_id: str) -> str:
+        """A hash whose ``last_seq`` is the log's head."""
+        return self._op_slot(op_id, "meta")
+
+    def op_state(self, op_id: str) -> str:
+        """Named state documents (the alert pipeline's cursor and engine state)."""
+        return self._op_slot(op_id, "state")
+
+    def op_retry(self, op_id: str, actor: str, key: str) -> str:
+        """The seq a write with an idempotency key stored, found again on a retry."""
+        return self._op_slot(op_id, f"idem:{actor}:{key}")
+
+    # --- coordination ------------------------------------------------------------------
+
+    def lease(self, name: str) -> str:
+        return f"{self.prefix}lease:{name}"
+
+    def marker(self, name: str) -> str:
+        return f"{self.prefix}marker:{name}"
+
+    def connections(self, user_id: str) -> str:
+        return f"{self.prefix}conns:{user_id}"
+
+    def rate(self, key: str) -> str:
+        return f"{self.prefix}rate:{key}"
+
+    def presence(self, ch_id: str) -> str:
+        return f"{self.prefix}presence:{{{ch_id}}}"
+
+    def presence_channels(self) -> str:
+        return f"{self.prefix}presence:channels"
+
+    # --- audit ---------------------------------------------------------------------------
+
+    def audit(self) -> str:
+        return f"{self.prefix}audit"
+
+    def audit_head(self) -> str:
+        return f"{self.prefix}audit:head"
+
+    # --- shard channels ------------------------------------------------------------------
+
     def op_events(self, op_id: str) -> str:
         """The shard channel an operation's log events travel on."""
-        return self.operation(op_id, "events")
+        return self._op_slot(op_id, "events")
 
     def channel_events(self, op_id: str, ch_id: str) -> str:
         """The shard channel a chat channel's events travel on (its keys' slot)."""

@@ -19,6 +19,7 @@ import time
 import redis.asyncio as aioredis
 
 from hub.engine.redis_db import guarded, load_script
+from hub.engine.redis_keys import RedisKeys
 
 __all__ = ["RedisLimits"]
 
@@ -27,15 +28,13 @@ class RedisLimits:
     def __init__(self, client: aioredis.Redis, *, prefix: str, node_id: str,
                  ttl: float = 30.0) -> None:
         self._r = client
-        self._p = prefix
+        self._keys = RedisKeys(prefix)
         self._node = node_id
         self.ttl = ttl
         self._admit = client.register_script(load_script("admit"))
         self._take = client.register_script(load_script("take_token"))
         self._local: dict[str, set[str]] = {}
 
-    def _key(self, user_id: str) -> str:
-        return f"{self._p}conns:{user_id}"
 
     def _member(self, conn_id: str) -> str:
         return f"{self._node}:{conn_id}"
@@ -43,7 +42,7 @@ class RedisLimits:
     @guarded
     async def admit(self, user_id: str, conn_id: str, limit: int) -> bool:
         now = time.time()
-        admitted = await self._admit(keys=[self._key(user_id)],
+        admitted = await self._admit(keys=[self._keys.connections(user_id)],
                                      args=[repr(now), repr(now + self.ttl), limit,
                                            self._member(conn_id), int(self.ttl * 2000)])
         if admitted:
@@ -57,7 +56,7 @@ class RedisLimits:
             conns.discard(conn_id)
             if not conns:
                 del self._local[user_id]
-        await self._r.zrem(self._key(user_id), self._member(conn_id))
+        await self._r.zrem(self._keys.connections(user_id), self._member(conn_id))
 
     @guarded
     async def heartbeat(self) -> None:
@@ -66,13 +65,13 @@ class RedisLimits:
         expiry = time.time() + self.ttl
         async with self._r.pipeline(transaction=False) as pipe:
             for user_id, conns in self._local.items():
-                key = self._key(user_id)
+                key = self._keys.connections(user_id)
                 pipe.zadd(key, {self._member(c): expiry for c in conns})
                 pipe.pexpire(key, int(self.ttl * 2000))
             await pipe.execute()
 
     @guarded
     async def take(self, key: str, rate: float, burst: int, now: float) -> float:
-        wait = await self._take(keys=[f"{self._p}rate:{key}"],
+        wait = await self._take(keys=[self._keys.rate(key)],
                                 args=[repr(now), repr(1.0 / rate), burst])
         return float(wait)

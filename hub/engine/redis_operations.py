@@ -28,32 +28,32 @@ class RedisOperations(RedisBase):
 
     @guarded
     async def create_operation(self, op: Operation) -> None:
-        await self._claim(f"{self.p}opcode:{op.code.lower()}", op.id, "operation code")
+        await self._claim(self.keys.op_code(op.code), op.id, "operation code")
         fields = {"id": op.id, "code": op.code, "name": op.name, "status": op.status,
                   "classification": op.classification, "agencies": op.agencies,
                   "created_at": op.created_at}
         async with self.r.pipeline(transaction=True) as tx:
-            tx.hset(f"{self.p}op:{op.id}", mapping=dump_fields(fields))
-            tx.sadd(f"{self.p}ops", op.id)
+            tx.hset(self.keys.op_meta(op.id), mapping=dump_fields(fields))
+            tx.sadd(self.keys.op_ids(), op.id)
             await tx.execute()
 
     @guarded
     async def get_operation(self, op_id: OperationId) -> Operation | None:
-        d = await self._hash(f"{self.p}op:{op_id}")
+        d = await self._hash(self.keys.op_meta(op_id))
         return rowmap.operation(d) if d else None
 
     @guarded
     async def get_operation_by_code(self, code: str) -> Operation | None:
-        oid = await self.r.get(f"{self.p}opcode:{code.lower()}")
+        oid = await self.r.get(self.keys.op_code(code))
         return await self.get_operation(OperationId(text(oid))) if oid else None
 
     @guarded
     async def update_operation(self, op_id: OperationId, **fields: object) -> None:
-        await self._update(f"{self.p}op:{op_id}", rowmap.OPERATION_FIELDS, fields)
+        await self._update(self.keys.op_meta(op_id), rowmap.OPERATION_FIELDS, fields)
 
     @guarded
     async def list_operations(self, user_id: UserId | None = None) -> list[Operation]:
-        key = f"{self.p}user:{user_id}:ops" if user_id else f"{self.p}ops"
+        key = self.keys.user_operations(user_id) if user_id else self.keys.op_ids()
         ops = [await self.get_operation(OperationId(oid))
                for oid in texts(await self.r.smembers(key))]
         return sorted((o for o in ops if o), key=lambda o: o.code.lower())
@@ -61,28 +61,28 @@ class RedisOperations(RedisBase):
     @guarded
     async def set_membership(self, m: Membership) -> None:
         async with self.r.pipeline(transaction=True) as tx:
-            tx.hset(f"{self.p}op:{m.operation_id}:members", m.user_id, str(m.role))
-            tx.sadd(f"{self.p}user:{m.user_id}:ops", m.operation_id)
+            tx.hset(self.keys.op_members(m.operation_id), m.user_id, str(m.role))
+            tx.sadd(self.keys.user_operations(m.user_id), m.operation_id)
             await tx.execute()
 
     @guarded
     async def remove_membership(self, op_id: OperationId, user_id: UserId) -> bool:
         async with self.r.pipeline(transaction=True) as tx:
-            tx.hdel(f"{self.p}op:{op_id}:members", user_id)
-            tx.srem(f"{self.p}user:{user_id}:ops", op_id)
+            tx.hdel(self.keys.op_members(op_id), user_id)
+            tx.srem(self.keys.user_operations(user_id), op_id)
             removed, _ = await tx.execute()
         return bool(removed)
 
     @guarded
     async def get_membership(self, op_id: OperationId, user_id: UserId) -> Membership | None:
-        role = await self.r.hget(f"{self.p}op:{op_id}:members", user_id)
+        role = await self.r.hget(self.keys.op_members(op_id), user_id)
         return Membership(op_id, user_id, Role(text(role))) if role else None
 
     @guarded
     async def list_members(self, op_id: OperationId) -> list[tuple[Membership, User]]:
         out = []
-        for uid, role in (await self.r.hgetall(f"{self.p}op:{op_id}:members")).items():
-            d = await self._hash(f"{self.p}user:{text(uid)}")
+        for uid, role in (await self.r.hgetall(self.keys.op_members(op_id))).items():
+            d = await self._hash(self.keys.user(text(uid)))
             if d is not None:
                 user = rowmap.user(d)
                 out.append((Membership(op_id, user.id, Role(text(role))), user))
@@ -90,14 +90,14 @@ class RedisOperations(RedisBase):
 
     @guarded
     async def create_channel(self, ch: Channel) -> None:
-        await self._claim(f"{self.p}op:{ch.operation_id}:chname:{ch.name.lower()}", ch.id,
+        await self._claim(self.keys.channel_name(ch.operation_id, ch.name), ch.id,
                           "channel name")
         fields = {"id": ch.id, "operation_id": ch.operation_id, "name": ch.name,
                   "topic": ch.topic, "agencies": ch.agencies, "created_at": ch.created_at,
                   "last_seq": ch.last_seq, "first_seq": ch.first_seq}
         async with self.r.pipeline(transaction=True) as tx:
             tx.hset(self.keys.channel(ch.id), mapping=dump_fields(fields))
-            tx.sadd(f"{self.p}op:{ch.operation_id}:channels", ch.id)
+            tx.sadd(self.keys.op_channels(ch.operation_id), ch.id)
             await tx.execute()
 
     @guarded
@@ -112,7 +112,7 @@ class RedisOperations(RedisBase):
     @guarded
     async def list_channels(self, op_id: OperationId) -> list[Channel]:
         chans = [await self.get_channel(ChannelId(cid))
-                 for cid in texts(await self.r.smembers(f"{self.p}op:{op_id}:channels"))]
+                 for cid in texts(await self.r.smembers(self.keys.op_channels(op_id)))]
         return sorted((c for c in chans if c), key=lambda c: c.name)
 
     # --- messages ----------------------------------------------------------------------
@@ -131,10 +131,11 @@ class RedisOperations(RedisBase):
         op_id = await self._operation_of(msg.channel_id)
         if op_id is None:
             raise Conflict("channel does not exist")
-        key = self.keys.channel(msg.channel_id)
+        ch, keys = msg.channel_id, self.keys
         seq, created = await self._append(
-            keys=[key, f"{key}:log", f"{key}:idem:{msg.sender_id}:{msg.client_msg_id}"],
-            args=[self.keys.channel_events(op_id, msg.channel_id), retain, self._idem_ttl, msg.id,
+            keys=[keys.channel(ch), keys.channel_log(ch),
+                  keys.channel_retry(ch, msg.sender_id, msg.client_msg_id)],
+            args=[keys.channel_events(op_id, ch), retain, self._idem_ttl, msg.id,
                   msg.sender_id, msg.sender, msg.sender_name, msg.agency, msg.text,
                   repr(msg.ts), str(msg.priority), msg.client_msg_id, msg.channel_id])
         seq = int(seq)
@@ -156,7 +157,7 @@ class RedisOperations(RedisBase):
     async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
                             before_seq: int | None = None, limit: int = 100,
                             newest_first: bool = False) -> list[Message]:
-        log = f"{self.keys.channel(ch_id)}:log"
+        log = self.keys.channel_log(ch_id)
         low = f"{after_seq + 1}-0"
         high = f"{before_seq - 1}-9" if before_seq is not None else "+"
         if before_seq is not None and before_seq - 1 <= after_seq:

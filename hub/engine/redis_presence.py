@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 
 from hub.engine.port import PresenceEntry
 from hub.engine.redis_db import guarded, load_script, text, texts
+from hub.engine.redis_keys import RedisKeys
 from hub.models import ChannelId
 
 __all__ = ["RedisPresence"]
@@ -26,22 +27,20 @@ class RedisPresence:
     def __init__(self, client: aioredis.Redis, *, prefix: str, node_id: str,
                  ttl: float = 30.0) -> None:
         self._r = client
-        self._p = prefix
+        self._keys = RedisKeys(prefix)
         self._node = node_id
         self.ttl = ttl
         self._script = client.register_script(load_script("presence"))
         self._local: dict[tuple[ChannelId, str], tuple[PresenceEntry, set[str]]] = {}
 
-    def _key(self, ch_id: str) -> str:
-        return f"{self._p}presence:{{{ch_id}}}"
 
     async def _run(self, op: str, ch_id: ChannelId, who: PresenceEntry) -> bool:
         now = time.time()
         entry = json.dumps([who.username, who.display_name, who.agency])
-        changed = await self._script(keys=[self._key(ch_id)],
+        changed = await self._script(keys=[self._keys.presence(ch_id)],
                                      args=[op, who.username, self._node, repr(now),
                                            repr(now + self.ttl), entry])
-        await self._r.sadd(f"{self._p}presence:channels", ch_id)
+        await self._r.sadd(self._keys.presence_channels(), ch_id)
         return bool(changed)
 
     @guarded
@@ -73,7 +72,7 @@ class RedisPresence:
     async def members(self, ch_id: ChannelId) -> list[PresenceEntry]:
         now = time.time()
         seen: dict[str, PresenceEntry] = {}
-        for value in (await self._r.hgetall(self._key(ch_id))).values():
+        for value in (await self._r.hgetall(self._keys.presence(ch_id))).values():
             expires, entry = self._parse(text(value))
             if expires > now:
                 seen[entry.username] = entry
@@ -85,7 +84,7 @@ class RedisPresence:
         async with self._r.pipeline(transaction=False) as pipe:
             for (ch_id, username), (who, _) in self._local.items():
                 entry = json.dumps([who.username, who.display_name, who.agency])
-                pipe.hset(self._key(ch_id), f"{username}\t{self._node}",
+                pipe.hset(self._keys.presence(ch_id), f"{username}\t{self._node}",
                           f"{expires}\t{entry}")
             await pipe.execute()
 
@@ -93,11 +92,11 @@ class RedisPresence:
     async def sweep(self) -> list[ChannelId]:
         now = time.time()
         changed = []
-        for ch_id in texts(await self._r.smembers(f"{self._p}presence:channels")):
-            key = self._key(ch_id)
+        for ch_id in texts(await self._r.smembers(self._keys.presence_channels())):
+            key = self._keys.presence(ch_id)
             raw = await self._r.hgetall(key)
             if not raw:
-                await self._r.srem(f"{self._p}presence:channels", ch_id)
+                await self._r.srem(self._keys.presence_channels(), ch_id)
                 continue
             dead = [f for f, v in raw.items() if self._parse(text(v))[0] <= now]
             if dead:

@@ -30,10 +30,10 @@ class RedisRecords(RedisBase):
         # Checking the event checks the record inside it: check once, write both.
         event_data = jsondoc.dump(data, "event")
         doc = jsondoc.dump(w.doc, checked=True)
-        idem, key = w.idempotency_key, self.keys.operation
+        idem, keys = w.idempotency_key, self.keys
         result = await self._write_record(
-            keys=[key(op, f"rec:{w.kind}:{w.record_id}"), key(op, "meta"), key(op, "log"),
-                  key(op, f"idem:{w.actor}:{idem or ''}"), key(op, f"kind:{w.kind}")],
+            keys=[keys.record(op, w.kind, w.record_id), keys.op_log_head(op), keys.op_log(op),
+                  keys.op_retry(op, w.actor, idem or ""), keys.record_ids(op, w.kind)],
             args=["" if w.expected_version is None else w.expected_version,
                   doc, w.kind, w.action, w.record_id, w.actor, repr(w.ts),
                   event_data, self.keys.op_events(op), "1" if idem else "0",
@@ -55,7 +55,7 @@ class RedisRecords(RedisBase):
     @guarded
     async def get_record(self, op_id: OperationId, kind: str,
                          record_id: str) -> tuple[Doc, int] | None:
-        raw = await self.r.hmget(self.keys.operation(op_id, f"rec:{kind}:{record_id}"), "doc",
+        raw = await self.r.hmget(self.keys.record(op_id, kind, record_id), "doc",
                                  "version")
         if raw[0] is None:
             return None
@@ -65,9 +65,8 @@ class RedisRecords(RedisBase):
     async def list_records(self, op_id: OperationId,
                            kind: str) -> list[tuple[Doc, int]]:
         out = []
-        key = self.keys.operation
-        for rid in sorted(texts(await self.r.smembers(key(op_id, f"kind:{kind}")))):
-            raw = await self.r.hmget(key(op_id, f"rec:{kind}:{rid}"), "doc", "version")
+        for rid in sorted(texts(await self.r.smembers(self.keys.record_ids(op_id, kind)))):
+            raw = await self.r.hmget(self.keys.record(op_id, kind, rid), "doc", "version")
             if raw[0] is not None:
                 out.append((jsondoc.load(text(raw[0])), int(text(raw[1]))))
         return out
@@ -75,7 +74,7 @@ class RedisRecords(RedisBase):
     @guarded
     async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
                              limit: int = 100) -> list[OpEvent]:
-        rows = await self.r.xrange(self.keys.operation(op_id, "log"), min=f"{after_seq + 1}-0",
+        rows = await self.r.xrange(self.keys.op_log(op_id), min=f"{after_seq + 1}-0",
                                    max="+", count=limit)
         return [rowmap.op_event({**f, "operation_id": op_id, "seq": eid.split("-")[0],
                                  "data": jsondoc.load(f["data"], "event")})
@@ -83,21 +82,21 @@ class RedisRecords(RedisBase):
 
     @guarded
     async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
-        last = await self.r.hget(self.keys.operation(op_id, "meta"), "last_seq")
+        last = await self.r.hget(self.keys.op_log_head(op_id), "last_seq")
         return 1, int(text(last) or 0)
 
     @guarded
     async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
-        await self.r.hset(self.keys.operation(op_id, "state"), name, jsondoc.dump(doc, "state"))
+        await self.r.hset(self.keys.op_state(op_id), name, jsondoc.dump(doc, "state"))
 
     @guarded
     async def get_state(self, op_id: OperationId, name: str) -> Doc | None:
-        raw = await self.r.hget(self.keys.operation(op_id, "state"), name)
+        raw = await self.r.hget(self.keys.op_state(op_id), name)
         return jsondoc.load(text(raw), "state") if raw else None
 
     @guarded
     async def claim_lease(self, name: str, holder: str, now: float, ttl: float) -> bool:
-        held = await self._lease(keys=[f"{self.p}lease:{name}"],
+        held = await self._lease(keys=[self.keys.lease(name)],
                                  args=["claim", holder, repr(now), repr(now + ttl),
                                        max(1000, int(ttl * 3000))])
         return bool(held)
@@ -105,15 +104,15 @@ class RedisRecords(RedisBase):
     @guarded
     async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
         counts = {"records": 0, "state": 0, "served_repaired": 0}
-        for op_id in texts(await self.r.smembers(f"{self.p}ops")):
-            async for key in self.r.scan_iter(match=self.keys.operation(op_id, "rec:*"), count=500):
+        for op_id in texts(await self.r.smembers(self.keys.op_ids())):
+            async for key in self.r.scan_iter(match=self.keys.records(op_id), count=500):
                 raw = await self.r.hget(key, "doc")
                 fixed = jsondoc.repaired(text(raw)) if raw else None
                 if fixed is not None:
                     counts["records"] += 1
                     if not dry_run:
                         await self.r.hset(key, "doc", fixed)
-            state_key = self.keys.operation(op_id, "state")
+            state_key = self.keys.op_state(op_id)
             for name, raw in (await self.r.hgetall(state_key)).items():
                 fixed = jsondoc.repaired(text(raw))
                 if fixed is not None:
@@ -124,7 +123,7 @@ class RedisRecords(RedisBase):
             # read already serves them repaired.
             after = "-"
             while True:
-                rows = entries(await self.r.xrange(self.keys.operation(op_id, "log"), min=after,
+                rows = entries(await self.r.xrange(self.keys.op_log(op_id), min=after,
                                                    max="+", count=500))
                 counts["served_repaired"] += sum(
                     1 for _, f in rows if jsondoc.repaired(f.get("data", "{}")) is not None)
@@ -135,20 +134,20 @@ class RedisRecords(RedisBase):
 
     @guarded
     async def advance_marker(self, name: str, value: int) -> bool:
-        raised = await self._marker(keys=[f"{self.p}marker:{name}"],
+        raised = await self._marker(keys=[self.keys.marker(name)],
                                     args=[value, 7 * 86400 * 1000])
         return bool(raised)
 
     @guarded
     async def release_lease(self, name: str, holder: str) -> None:
-        await self._lease(keys=[f"{self.p}lease:{name}"], args=["release", holder, 0, 0, 0])
+        await self._lease(keys=[self.keys.lease(name)], args=["release", holder, 0, 0, 0])
 
     # --- audit --------------------------------------------------------------------------
 
     @guarded
     async def append_audit(self, entry: AuditEntry) -> AuditRecord:
         details = entry.details or {}
-        head_key, log_key = f"{self.p}audit:head", f"{self.p}audit"
+        head_key, log_key = self.keys.audit_head(), self.keys.audit()
         while True:
             async with self.r.pipeline(transaction=True) as tx:
                 try:
@@ -176,7 +175,7 @@ class RedisRecords(RedisBase):
         start = 0
         while True:
             try:
-                rows = await self.r.lrange(f"{self.p}audit", start, start + 999)
+                rows = await self.r.lrange(self.keys.audit(), start, start + 999)
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 raise Unavailable("the Redis engine is unreachable; retry") from exc
             if not rows:
@@ -188,7 +187,7 @@ class RedisRecords(RedisBase):
 
     @guarded
     async def audit_head(self) -> tuple[int, str] | None:
-        head = await self.r.get(f"{self.p}audit:head")
+        head = await self.r.get(self.keys.audit_head())
         if not head:
             return None
         seq, digest = json.loads(head)

@@ -314,7 +314,7 @@ async def _plant(hub: RunningHub, op_id: str, kind: str, record_id: str, raw: st
         await store._run(lambda db: db.execute(
             "UPDATE records SET doc=? WHERE kind=? AND id=?", (raw, kind, record_id)))
     else:
-        await store.r.hset(store.keys.operation(op_id, f"rec:{kind}:{record_id}"), "doc", raw)
+        await store.r.hset(store.keys.record(op_id, kind, record_id), "doc", raw)
 
 
 async def test_a_poisoned_stored_record_is_served_repaired_and_counted(

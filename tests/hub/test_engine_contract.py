@@ -285,7 +285,7 @@ async def test_records_are_stored_strictly_and_old_poison_is_repaired(engine: En
         await store._run(lambda db: db.execute("UPDATE records SET doc=? WHERE id='c1'",
                                                (poisoned,)))
     else:
-        await store.r.hset(store.keys.operation("op_1", "rec:case:c1"), "doc", poisoned)
+        await store.r.hset(store.keys.record("op_1", "case", "c1"), "doc", poisoned)
     before = repaired_total()
     doc, _ = await store.get_record(OperationId("op_1"), "case", "c1")
     assert doc == {"title": "x\ufffd", "level": None} and repaired_total() == before + 1
