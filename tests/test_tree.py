@@ -1,0 +1,34 @@
+"""The shape of the code, checked like behaviour: small modules, tests that keep up.
+
+docs/architecture.md states both rules; the import direction is checked by
+the import-linter contracts in pyproject.toml (run by .ci/run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("hub", "channels", "alerting")
+MAX_MODULE_LINES = 400
+
+
+def lines(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines())
+
+
+def sources() -> list[Path]:
+    return sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
+
+
+def test_no_module_is_over_400_lines() -> None:
+    big = {str(p.relative_to(ROOT)): lines(p) for p in sources()
+           if lines(p) > MAX_MODULE_LINES}
+    assert big == {}
+
+
+def test_test_lines_are_at_least_source_lines() -> None:
+    source = sum(lines(p) for p in sources())
+    tests = sum(lines(p) for p in (ROOT / "tests").rglob("*.py"))
+    assert source > 5_000  # the tree was found
+    assert tests >= source, f"tests {tests} lines, source {source}: {tests / source:.2f}x"
