@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from pathlib import Path
 
@@ -161,6 +162,12 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
         print("liaison: --workers needs the Redis engine (set LIAISON_ENGINE=redis://...): "
               "the embedded engine's broker lives inside one process", file=sys.stderr)
         return 2
+    taken = _port_taken(settings.host, settings.port)
+    if taken:
+        print(f"liaison: cannot listen on {settings.host}:{settings.port}: {taken}. "
+              "Stop the other program, or pick another port with --port N "
+              "(or LIAISON_PORT=N).", file=sys.stderr)
+        return 1
     configure_logging(settings.log_level)
     if demo:
         _print_demo(settings, asyncio.run(seed(settings)))
@@ -177,6 +184,28 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
         return 0
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why the hub could not listen on host:port (None when it can), checked before
+    anything is printed; the server binds again itself (with SO_REUSEADDR, as here)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return f"cannot resolve {host!r} ({exc.strerror or exc})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "the port is already in use"
+            return exc.strerror or str(exc)
+    return None
 
 
 def _print_demo(settings: Settings, creds: list[tuple[str, str, str]]) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import re
+import socket
 import sys
 from pathlib import Path
 
 import pyotp
 import pytest
 
-from hub.cli import main
+from hub.cli import _port_taken, main
 
 PASSWORD = "correct horse battery"
 
@@ -208,3 +209,25 @@ def test_a_configuration_error_is_reported_not_raised(liaison: Liaison,
 def test_an_unknown_command_is_a_usage_error(liaison: Liaison) -> None:
     code, _, err = liaison("frobnicate")
     assert code == 2 and "invalid choice" in err
+
+
+def test_demo_on_a_port_in_use_says_so_before_printing_anything(
+        liaison: Liaison) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = liaison("demo", "--host", "127.0.0.1", "--port", str(port))
+    assert code == 1
+    assert out == ""  # no banner, no credentials: nothing that looks like a start
+    assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in err
+    assert "--port N" in err and "LIAISON_PORT=N" in err
+    assert not (liaison.data_dir / "demo-credentials.txt").exists()  # nothing seeded
+
+
+def test_a_free_port_or_one_left_in_time_wait_is_not_taken() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert _port_taken("127.0.0.1", port) is None
+    assert _port_taken("no-such-host.invalid", 80) is not None
