@@ -23,7 +23,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alerting import frames as case_frames
@@ -55,6 +54,7 @@ from hub.logs import silence_frame_traces
 from hub.metrics import Metrics
 from hub.models import OperationId
 from hub.node import Node, cancel_all
+from hub.static import Assets
 
 __all__ = ["WEB_DIR", "Services", "app_from_env", "build_services", "create_app",
            "server_config", "server_options"]
@@ -69,7 +69,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 class SecurityHeaders:
-    """Adds CSP and friends to every HTTP response."""
+    """Adds CSP and friends to every HTTP response; ``no-store`` unless it says otherwise."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -82,13 +82,15 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
+                cached = any(name.lower() == b"cache-control" for name, _ in headers)
                 headers += [
                     (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
-                    (b"cache-control", b"no-store"),
                 ]
+                if not cached:  # the web client's files say how to cache them (hub.static)
+                    headers.append((b"cache-control", b"no-store"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -208,7 +210,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             *channel_routes.routes,
             *case_routes.routes,
             WebSocketRoute("/ws", websocket_endpoint),
-            Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"),
+            Mount("/", Assets(directory=WEB_DIR), name="web"),
         ],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={HubError: _hub_error, HTTPException: _http_error,

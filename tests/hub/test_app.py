@@ -55,13 +55,14 @@ def test_the_app_serves_the_api_the_socket_and_the_web_client(tmp_path: Path) ->
 
 async def test_every_response_carries_the_security_headers(
         client: httpx.AsyncClient) -> None:
-    for path in ("/healthz", "/", "/api/nothing-here"):
+    for path in ("/healthz", "/", "/app.js", "/api/nothing-here", "/api/operations"):
         r = await client.get(path)
         assert r.headers["content-security-policy"] == CSP, path
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["referrer-policy"] == "no-referrer"
-        assert r.headers["cache-control"] == "no-store"
+        assert r.headers.get_list("cache-control") == (
+            ["no-cache"] if path in ("/", "/app.js") else ["no-store"]), path
 
 
 async def test_unknown_routes_and_methods_answer_in_the_error_format(

@@ -1,0 +1,87 @@
+"""The web client's files: compressed once, revalidated cheaply, never ``no-store``.
+
+Browsers on a field phone reload often and over bad links. Every file is
+served with ``Cache-Control: no-cache`` (keep it, but ask before using it) and
+an ``ETag``, so a reload costs a ``304`` per file instead of the file. Text
+files go out gzip-compressed when the browser accepts it; each file is
+compressed once per version (its size and modification time) and kept in
+memory, since the client is a few dozen small files.
+
+API responses are not served from here and keep ``no-store`` (see
+:class:`hub.app.SecurityHeaders`); nothing secret is ever compressed here, so
+compression cannot leak a secret next to reflected input (BREACH).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import Scope
+
+__all__ = ["CACHE_CONTROL", "COMPRESSIBLE", "Assets"]
+
+CACHE_CONTROL = "no-cache"
+COMPRESSIBLE = frozenset({".html", ".js", ".mjs", ".css", ".svg", ".json", ".webmanifest",
+                          ".txt", ".map"})
+#: Below this a compressed body (and its header) saves nothing worth the work.
+MIN_COMPRESS = 512
+
+
+class Assets(StaticFiles):
+    """:class:`StaticFiles` that compresses text files and asks to be revalidated."""
+
+    def __init__(self, *, directory: Path) -> None:
+        super().__init__(directory=directory, html=True)
+        self._gzipped: dict[str, tuple[tuple[int, int], bytes]] = {}
+
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
+                      scope: Scope, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["cache-control"] = CACHE_CONTROL
+        request = Headers(scope=scope)
+        path = Path(full_path)
+        if (isinstance(response, NotModifiedResponse) or status_code != 200
+                or path.suffix not in COMPRESSIBLE or stat_result.st_size < MIN_COMPRESS):
+            return response
+        response.headers["vary"] = "Accept-Encoding"
+        if not _accepts_gzip(request.get("accept-encoding", "")):
+            return response
+        etag = response.headers["etag"].removesuffix('"') + '-gzip"'
+        headers = {"etag": etag, "last-modified": response.headers["last-modified"],
+                   "cache-control": CACHE_CONTROL, "vary": "Accept-Encoding",
+                   "content-encoding": "gzip",
+                   "content-type": response.headers["content-type"]}
+        if etag in [t.strip().removeprefix("W/") for t in
+                    request.get("if-none-match", "").split(",")]:
+            return NotModifiedResponse(Headers(headers))
+        return Response(self._compressed(path, stat_result), status_code, headers=headers)
+
+    def _compressed(self, path: Path, stat_result: os.stat_result) -> bytes:
+        version = (stat_result.st_size, stat_result.st_mtime_ns)
+        cached = self._gzipped.get(str(path))
+        if cached is None or cached[0] != version:
+            body = gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+            self._gzipped[str(path)] = cached = (version, body)
+        return cached[1]
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether ``Accept-Encoding`` allows gzip (``gzip;q=0`` does not)."""
+    for part in accept_encoding.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().lower()
+            return not (q.startswith("q=") and _quality(q[2:]) == 0)
+    return False
+
+
+def _quality(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 1.0

@@ -1,0 +1,120 @@
+"""hub/static.py: the web client's files, compressed, revalidated, within the phone budget.
+
+The first-load figure follows what a browser fetches for the responder's
+first screen: the page, then every stylesheet, script and module it names,
+and every module those import statically (dynamic ``import()`` is lazy and
+not counted). Bodies and response headers are counted as they would travel.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hub.app import WEB_DIR, create_app
+from hub.config import Settings
+from hub.static import CACHE_CONTROL, _accepts_gzip
+
+FIRST_LOAD_BUDGET = 60 * 1024  # issue 11: at most 60 KB on a phone's first load
+GZIP = {"accept-encoding": "gzip, deflate, br"}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+        yield c
+
+
+def wire_size(r: httpx.Response) -> int:
+    """The status line, the headers and the body as sent (compressed when it was)."""
+    head = len("HTTP/1.1 200 OK\r\n\r\n") + sum(len(k) + len(v) + 4
+                                                 for k, v in r.headers.raw)
+    return head + int(r.headers["content-length"])
+
+
+async def test_text_files_are_gzipped_when_accepted_and_identical_once_unzipped(
+        client: httpx.AsyncClient) -> None:
+    r = await client.get("/app.js", headers=GZIP)
+    assert r.status_code == 200
+    assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+    assert r.content == (WEB_DIR / "app.js").read_bytes()  # httpx unzipped it
+    assert r.headers["cache-control"] == CACHE_CONTROL == "no-cache"
+    plain = await client.get("/app.js", headers={"accept-encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == r.content
+    assert plain.headers["etag"] != r.headers["etag"]  # two variants, two tags
+
+
+async def test_a_compressed_file_is_much_smaller(client: httpx.AsyncClient) -> None:
+    r = await client.get("/i18n.js", headers=GZIP)
+    raw = (WEB_DIR / "i18n.js").read_bytes()
+    assert int(r.headers["content-length"]) == len(gzip.compress(raw, 9, mtime=0))
+    assert int(r.headers["content-length"]) < len(raw) / 2
+
+
+async def test_a_reload_revalidates_each_variant_with_a_304(client: httpx.AsyncClient) -> None:
+    for headers in (GZIP, {"accept-encoding": "identity"}):
+        first = await client.get("/style.css", headers=headers)
+        again = await client.get("/style.css",
+                                 headers={**headers, "if-none-match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["cache-control"] == "no-cache"
+    stale = await client.get("/style.css", headers={**GZIP, "if-none-match": '"other"'})
+    assert stale.status_code == 200
+
+
+async def test_the_page_itself_revalidates_and_the_api_is_never_stored(
+        client: httpx.AsyncClient) -> None:
+    page = await client.get("/", headers=GZIP)
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+    assert page.headers["content-encoding"] == "gzip"
+    api = await client.get("/api/operations", headers=GZIP)
+    assert api.headers["cache-control"] == "no-store"
+    assert "content-encoding" not in api.headers  # API answers are never compressed
+    missing = await client.get("/nope.js")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(("header", "ok"), [
+    ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True),
+    ("*", True), ("identity", False), ("", False), ("gzip;q=0", False),
+    ("gzip;q=0.0, br", False), ("deflate", False), ("GZIP", True), ("gzip;q=bad", True),
+])
+def test_accept_encoding(header: str, ok: bool) -> None:
+    assert _accepts_gzip(header) is ok
+
+
+def references(text: str, content_type: str) -> list[str]:
+    """What a browser fetches next: the page's assets or a module's static imports."""
+    if "html" in content_type:
+        found = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="(/[^"]+)"', text)
+    elif "javascript" in content_type:
+        found = re.findall(r'^\s*import\s+(?:[^;]*?\s+from\s+)?["\'](/[^"\']+)["\']', text,
+                           flags=re.MULTILINE)
+    else:
+        found = []
+    return found
+
+
+async def test_the_first_load_fits_the_phone_budget(client: httpx.AsyncClient) -> None:
+    seen: dict[str, int] = {}
+    queue = ["/"]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        r = await client.get(path, headers=GZIP)
+        assert r.status_code == 200, path
+        seen[path] = wire_size(r)
+        text = (WEB_DIR / ("index.html" if path == "/" else path.lstrip("/"))).read_text()
+        queue += references(text, r.headers["content-type"])
+    assert {"/", "/app.js", "/protocol.js", "/style.css"} <= set(seen)
+    total = sum(seen.values())
+    assert total <= FIRST_LOAD_BUDGET, f"{total} bytes: {sorted(seen.items())}"
