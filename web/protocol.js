@@ -4,6 +4,11 @@
 // It mirrors docs/protocol.md; no framework, no dependencies.
 
 import { CLOSE_TERMINAL } from "/vocabulary.js";
+import { encode, decode } from "/msgpack.js";
+
+// MessagePack by default: smaller frames on a phone's link. The hub picks the
+// first subprotocol it speaks, so JSON remains the fallback.
+const SUBPROTOCOLS = { msgpack: ["liaison.v1.msgpack", "liaison.v1.json"], json: ["liaison.v1.json"] };
 
 // Every other close code is retried with backoff (CLOSE_RETRY lists the hub's own).
 const TERMINAL_CLOSE = new Set(CLOSE_TERMINAL);
@@ -15,8 +20,9 @@ function newId() {
 }
 
 export class HubClient extends EventTarget {
-  constructor({ url, token = null, outboxKey = null } = {}) {
+  constructor({ url, token = null, outboxKey = null, format = "msgpack" } = {}) {
     super();
+    this.format = format;          // "msgpack" (default) or "json"
     this.outboxKey = outboxKey;    // where unsent publishes survive a reload (localStorage)
     this.url = url || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     this.token = token;            // bots pass a token; browsers use the session cookie
@@ -58,12 +64,29 @@ export class HubClient extends EventTarget {
   connect() {
     clearTimeout(this.timer);
     this.setState(this.attempt ? "reconnecting" : "connecting");
-    const ws = new WebSocket(this.url, ["liaison.v1.json"]);
+    const ws = new WebSocket(this.url, SUBPROTOCOLS[this.format] || SUBPROTOCOLS.json);
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify(this.token ? { type: "hello", token: this.token }
-                                                         : { type: "hello" }));
-    ws.onmessage = (ev) => this.onFrame(JSON.parse(ev.data));
+    ws.onopen = () => this.write(ws, this.token ? { type: "hello", token: this.token }
+                                                : { type: "hello" });
+    ws.onmessage = (ev) => {
+      let frame;
+      try {
+        frame = typeof ev.data === "string" ? JSON.parse(ev.data) : decode(ev.data);
+      } catch (e) {
+        // Never act on a frame we could not read: start over, and recover by seq.
+        this.emit("protocol-error", { error: String(e) });
+        ws.close(1002);
+        return;
+      }
+      this.onFrame(frame);
+    };
     ws.onclose = (ev) => this.onClose(ev);
+  }
+
+  // One frame in the connection's negotiated format.
+  write(ws, frame) {
+    ws.send(ws.protocol === "liaison.v1.msgpack" ? encode(frame) : JSON.stringify(frame));
   }
 
   onClose(ev) {
@@ -91,7 +114,7 @@ export class HubClient extends EventTarget {
 
   send(frame) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN && this.state === "live") {
-      this.ws.send(JSON.stringify(frame));
+      this.write(this.ws, frame);
       return true;
     }
     return false;
