@@ -20,6 +20,7 @@ from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
 from hub.feeds import Feed, FeedItem
 from hub.models import (
     CONTROL_TOPIC,
+    HUB_SENDER,
     Channel,
     ChannelId,
     ControlEvent,
@@ -31,7 +32,6 @@ from hub.models import (
     Role,
     TypingEvent,
     User,
-    UserId,
     ack_client_msg_id,
     new_id,
 )
@@ -42,7 +42,6 @@ __all__ = ["ChannelService"]
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
-HUB_SENDER = UserId("hub")  # the sender of messages the hub posts itself
 
 
 def _text(value: object, field: str, max_len: int, *, required: bool = True) -> str:

@@ -13,6 +13,7 @@ from typing import NewType
 
 __all__ = [
     "CONTROL_TOPIC",
+    "HUB_SENDER",
     "AuditRecord",
     "Channel",
     "ChannelId",
@@ -152,6 +153,11 @@ class Channel:
                 "first_seq": self.first_seq, "created_at": self.created_at}
 
 
+#: The sender of the messages the hub posts itself (alert notices). Their
+#: client_msg_id says what they are about (an alert notice's is
+#: ``<alert id>:<step>:<reminder>``), so their frames carry it.
+HUB_SENDER = UserId("hub")
+
 #: An acknowledgement of an urgent message is a message of its own, whose
 #: client_msg_id is ``ack:<seq>``: one per person and message, retries included.
 ACK_PREFIX = "ack:"
@@ -186,6 +192,8 @@ class Message:
             "text": self.text, "ts": self.ts, "priority": str(self.priority)}
         if self.client_msg_id.startswith(ACK_PREFIX):
             frame["ack_of"] = int(self.client_msg_id[len(ACK_PREFIX):])
+        elif self.sender_id == HUB_SENDER:
+            frame["client_msg_id"] = self.client_msg_id  # what the notice is about
         return frame
 
 

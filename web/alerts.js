@@ -90,10 +90,16 @@ export class Alerts {
     const now = Date.now() / 1000;
     const live = this.silences.filter((s) => s.ends_at === null || s.ends_at > now);
     $("silence-list").replaceChildren(...(live.length ? live.map((s) => el("li", {},
-      el("span", { text: `${s.reason} · ${s.created_by} · ${s.matchers.map((m) => `${m.label}${m.op}${m.value}`).join(", ")} · ${s.ends_at ? t("alert.until", { time: fmtTime(s.ends_at) }) : t("alert.until_resolved")}` }),
+      el("span", { text: `${s.reason} · ${s.created_by} · ${s.matchers.map((m) => this.matcherText(m, board)).join(", ")} · ${s.ends_at ? t("alert.until", { time: fmtTime(s.ends_at) }) : t("alert.until_resolved")}` }),
       this.me.canPost ? el("button", { type: "button", onclick: () => this.expire(s), text: t("alert.end_silence") }) : null))
       : [el("li", { class: "none", text: t("board.none") })]));
     this.renderBanner(active);
+  }
+
+  // A matcher as people read it: an alert by its summary, not its id.
+  matcherText(m, board) {
+    const alert = m.label === "alert" && m.op === "=" ? board.alerts.get(m.value) : null;
+    return alert ? t("alert.silence_of", { summary: alert.summary }) : `${m.label}${m.op}${m.value}`;
   }
 
   item(a) {
@@ -126,7 +132,8 @@ export class Alerts {
   }
 
   renderBanner(active) {
-    const critical = active.filter((a) => a.state === "firing" && a.severity === "critical");
+    // Silenced alerts leave the banner: someone decided they need not interrupt now.
+    const critical = active.filter((a) => a.state === "firing" && a.severity === "critical" && !a.silenced_by);
     const banner = $("critical");
     banner.hidden = critical.length === 0;
     banner.replaceChildren(...critical.slice(0, 3).map((a) => el("div", { class: "row", "data-alert": a.id },

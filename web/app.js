@@ -153,10 +153,14 @@ async function start(user) {
     apply(state.board, f);
     state.cases.onEvent(f);
     state.alerts.onEvent(f);
+    if (f.kind === "alert") state.chat.refreshAlert(f.id);
     renderBoardTab();
   });
   client.addEventListener("presence", () => refreshOnline());
-  state.chat = new Chat({ client, me: state.me, notify });
+  state.chat = new Chat({ client, me: state.me, notify, alerts: {
+    get: (id) => state.board?.alerts.get(id) ?? null,
+    ack: (id) => state.alerts.act({ id }, "ack"),
+  } });
   state.cases = new Cases({ me: state.me, getBoard: () => state.board });
   state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify });
   client.connect();
@@ -180,6 +184,7 @@ async function openOperation(opId) {
   $("classification").hidden = !op.classification;
   $("board-link").href = `/board.html?op=${encodeURIComponent(op.id)}`;
   $("composer").hidden = !state.me.canPost;
+  $("observer-hint").hidden = state.me.canPost || op.role !== "observer";
   $("new-case").hidden = !state.me.canPost;
   state.client.subscribeBoard(op.id);
   state.cases.setOperation(op);
@@ -190,6 +195,7 @@ async function openOperation(opId) {
 function refreshAll() {
   state.cases.renderList();
   state.alerts.render();
+  state.chat.refreshAlert(null);
   renderBoardTab();
 }
 

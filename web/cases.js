@@ -1,7 +1,7 @@
 // Cases: a list ranked by urgency (from the live board), a detail view with the
 // timeline, and create/update/comment/assign/close with conflict handling.
 import { api } from "/protocol.js";
-import { $, el, richText, fmtTime } from "/dom.js";
+import { $, el, richText, fmtTime, fmtNumber } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view } from "/board-model.js";
 import { CASE_CATEGORIES as CATEGORIES, SEVERITIES, CASE_STATUSES as STATUSES } from "/vocabulary.js";
@@ -13,6 +13,27 @@ function canon(v) {
   return JSON.stringify(v ?? null);
 }
 
+
+// A case field's name and value as people read them, in the chosen language.
+function label(key) {
+  const text = t(`case.${key}`);
+  return text === `case.${key}` ? key.replace(/_/g, " ") : text;
+}
+
+function shown(key, v) {
+  if (v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length)) return "—";
+  const kind = key === "severity" ? "sev" : key === "status" ? "status" : key === "category" ? "cat" : null;
+  if (kind) return word(kind, v);
+  if (typeof v === "number") return fmtNumber(v);
+  if (typeof v === "boolean") return v ? t("yes") : t("no");
+  if (Array.isArray(v)) return v.map((x) => shown("", x)).join(", ");
+  if (key === "location" && typeof v === "object") {
+    const at = typeof v.lat === "number" && typeof v.lon === "number" ? `${fmtNumber(v.lat)}, ${fmtNumber(v.lon)}` : "";
+    return [v.place, at].filter(Boolean).join(" · ") || "—";
+  }
+  if (typeof v === "object") return Object.entries(v).map(([k, x]) => `${label(k)} ${shown(k, x)}`).join(", ");
+  return String(v);
+}
 
 export class Cases {
   constructor({ me, getBoard, members }) {
@@ -132,11 +153,17 @@ export class Cases {
   describe(e) {
     if (e.kind === "alert") return t(`case.tl.alert_${e.action}`, { summary: e.record?.summary || "" }) ;
     if (e.action === "commented") return `${t("case.tl.commented")}: ${e.comment?.text || ""}`;
-    const changes = Object.entries(e.changes || {}).map(([k, [a, b]]) => {
-      const kind = k === "severity" ? "sev" : k === "status" ? "status" : k === "category" ? "cat" : null;
-      const show = (v) => (kind ? word(kind, v) : (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v ?? "—")));
-      return `${t(`case.${k}`)}: ${show(a)} → ${show(b)}`;
-    });
+    const changes = [];
+    for (const [k, [a, b]] of Object.entries(e.changes || {})) {
+      if (k === "fields") {  // one line per figure that changed, not the whole object
+        const before = a || {}, after = b || {};
+        for (const f of new Set([...Object.keys(before), ...Object.keys(after)])) {
+          if (canon(before[f]) !== canon(after[f])) changes.push(`${label(f)}: ${shown(f, before[f])} → ${shown(f, after[f])}`);
+        }
+      } else {
+        changes.push(`${label(k)}: ${shown(k, a)} → ${shown(k, b)}`);
+      }
+    }
     return [t(`case.tl.${e.action}`), ...changes].join(" · ");
   }
 
@@ -156,6 +183,12 @@ export class Cases {
     f.hidden = false;
     $("case-form-msg").textContent = "";
     $("case-form-title").textContent = c ? t("case.edit") : t("case.new");
+    this.fillForm(c);
+    f.elements.title.focus();
+  }
+
+  fillForm(c) {
+    const f = $("case-form");
     f.elements.title.value = c?.title || "";
     f.elements.description.value = c?.description || "";
     f.elements.category.value = c?.category || "incident";
@@ -169,7 +202,6 @@ export class Cases {
     f.elements.casualties.value = c?.fields?.casualties ?? "";
     f.elements.people_affected.value = c?.fields?.people_affected ?? "";
     f.elements.exercise.checked = !!c?.exercise;
-    f.elements.title.focus();
   }
 
   hideForm() { $("case-form").hidden = true; this.editing = null; }
@@ -190,15 +222,20 @@ export class Cases {
     return data;
   }
 
+  // What the user changed in the form from the case as it was when editing began.
+  changedFields(data) {
+    const base = this.editing.base;
+    const before = (k, v) => (k === "fields"
+      ? Object.fromEntries(Object.keys(v).map((f) => [f, (base.fields || {})[f]]))
+      : base[k] ?? null);
+    return Object.fromEntries(Object.entries(data).filter(([k, v]) => canon(v) !== canon(before(k, v))));
+  }
+
   async save() {
     const data = this.formData();
+    const changed = this.editing ? this.changedFields(data) : null;
     try {
       if (this.editing) {
-        const base = this.editing.base;
-        const before = (k, v) => (k === "fields"
-          ? Object.fromEntries(Object.keys(v).map((f) => [f, (base.fields || {})[f]]))
-          : base[k] ?? null);
-        const changed = Object.fromEntries(Object.entries(data).filter(([k, v]) => canon(v) !== canon(before(k, v))));
         if (!Object.keys(changed).length) { this.hideForm(); return; }
         const res = await api(`${this.base()}/${encodeURIComponent(this.editing.id)}`,
           { method: "PATCH", body: { ...changed, version: this.editing.version } });
@@ -210,11 +247,15 @@ export class Cases {
         await this.openDetail(res.id);
       }
     } catch (err) {
-      if (err.status === 409 && err.body?.current) {
-        // Someone else saved first: keep what was typed, show theirs, save again knowingly.
-        this.editing.version = err.body.current.version;
-        $("case-form-msg").textContent = t("case.conflict", { actor: err.body.current.updated_by });
-        this.current = err.body.current;
+      if (err.status === 409 && err.body?.current && this.editing) {
+        // Someone else saved first: the form now shows their version, with what this user
+        // changed kept on top; saving again applies just those changes to theirs.
+        const current = err.body.current;
+        this.editing = { id: current.id, version: current.version, base: current };
+        this.fillForm({ ...current, ...changed,
+          fields: { ...(current.fields || {}), ...(changed.fields || {}) } });
+        $("case-form-msg").textContent = t("case.conflict", { actor: current.updated_by });
+        this.current = current;
       } else {
         $("case-form-msg").textContent = err.message;
       }

@@ -7,10 +7,18 @@ import { t } from "/i18n.js";
 
 const PAGE = 50;
 
+// The alert a notice of the hub is about: its client_msg_id is <alert id>:<step>:<reminder>.
+export function noticeAlert(m) {
+  if (m.sender !== "hub" || typeof m.client_msg_id !== "string") return null;
+  const found = /^(al-[^:]+):\d+:\d+$/.exec(m.client_msg_id);
+  return found ? found[1] : null;
+}
+
 export class Chat {
-  constructor({ client, me, notify }) {
+  constructor({ client, me, notify, alerts }) {
     this.client = client;
     this.me = me;
+    this.alerts = alerts;            // { get(id) -> the alert's live row, ack(id) }
     this.notify = notify;            // (kind, title, body) for desktop notifications
     this.channels = new Map();       // id -> channel
     this.cache = new Map();          // id -> Map(seq -> message)
@@ -56,7 +64,9 @@ export class Chat {
       this.client.subscribe(ch.id, ch.last_seq);     // live from now; history over REST
     }
     this.renderChannels();
-    const first = channels.find((c) => c.id === localStorage.getItem(`liaison.channel.${op.id}`)) || channels[0];
+    // The channel last read here, else #general (where an operation talks), else the first.
+    const first = channels.find((c) => c.id === localStorage.getItem(`liaison.channel.${op.id}`))
+      || channels.find((c) => c.name === "general") || channels[0];
     if (first) await this.open(first);
   }
 
@@ -164,6 +174,7 @@ export class Chat {
     }
     if (m.seq < this.renderedLast) { this.renderMessages({ follow: false }); return; }  // fills a gap
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    list.querySelector("li.none")?.remove();
     list.insertBefore(this.renderMessage(m), list.querySelector("li.pending"));
     this.renderedLast = m.seq;
     if (atBottom || m.sender === this.me.username) list.scrollTop = list.scrollHeight;
@@ -176,7 +187,11 @@ export class Chat {
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const before = list.scrollHeight - list.scrollTop;
     const msgs = [...this.cache.get(ch.id).values()].filter((m) => !m.ack_of).sort((a, b) => a.seq - b.seq);
-    list.replaceChildren(...msgs.map((m) => this.renderMessage(m)), ...this.pendingItems(ch.id));
+    const pending = this.pendingItems(ch.id);
+    list.replaceChildren(...msgs.map((m) => this.renderMessage(m)), ...pending);
+    if (!msgs.length && !pending.length && !this.hasMore.get(ch.id)) {
+      list.append(el("li", { class: "none", text: t("chat.empty") }));
+    }
     this.renderedLast = msgs.length ? msgs[msgs.length - 1].seq : 0;
     $("older").hidden = !this.hasMore.get(ch.id);
     if (keepScroll) list.scrollTop = list.scrollHeight - before;
@@ -186,11 +201,14 @@ export class Chat {
   renderMessage(m) {
     const mine = m.sender === this.me.username;
     const forMe = !mine && mentions(m.text, this.names);
-    const li = el("li", { "data-seq": m.seq, class: `${m.priority}${forMe ? " mention" : ""}` },
+    const alertId = noticeAlert(m);
+    const li = el("li", { "data-seq": m.seq, "data-alert": alertId, class: `${m.priority}${forMe ? " mention" : ""}` },
       el("span", { class: "meta", text: `${fmtTime(m.ts)} · ${m.sender_name} (${m.agency})` }),
       m.priority !== "normal" ? el("strong", { class: "prio", text: `${t(`msg.${m.priority}`)} ` }) : null,
       el("span", { class: "text" }, richText(m.text, { mentions: this.names })));
-    if (m.priority === "urgent") {
+    if (alertId) {
+      li.append(this.alertLine(alertId));   // about the alert, not the message
+    } else if (m.priority === "urgent") {
       const who = this.receipts.get(m.channel)?.get(m.seq) || new Map();
       const acked = who.has(this.me.username);
       li.append(el("div", { class: "acks" },
@@ -200,6 +218,30 @@ export class Chat {
           : null));
     }
     return li;
+  }
+
+  // A notice shows its alert's live state; acknowledging it acknowledges the alert.
+  alertLine(id) {
+    const a = this.alerts?.get(id);
+    let text = t("chat.alert_unknown");
+    if (a?.state === "acknowledged") text = t("chat.alert_acked", { user: a.acked_by || "" });
+    else if (a?.state === "resolved") text = t("chat.alert_resolved");
+    else if (a?.state === "firing") text = t(a.silenced_by ? "chat.alert_silenced" : "chat.alert_firing");
+    return el("div", { class: "acks alert-state", "data-state": a?.state || "unknown" },
+      el("span", { text }),
+      a?.state === "firing" && this.me.canPost
+        ? el("button", { type: "button", class: "ack-alert", onclick: () => this.alerts.ack(id), text: t("chat.ack_alert") })
+        : null);
+  }
+
+  // An alert changed: redraw the notices about it that are on screen.
+  refreshAlert(id) {
+    if (!this.current) return;
+    for (const li of $("messages").querySelectorAll("li[data-alert]")) {
+      if (id && li.dataset.alert !== id) continue;
+      const m = this.cache.get(this.current.id)?.get(Number(li.dataset.seq));
+      if (m) li.replaceWith(this.renderMessage(m));
+    }
   }
 
   pendingItems(channel) {
@@ -214,7 +256,9 @@ export class Chat {
     if (!this.current) return;
     const list = $("messages");
     for (const li of list.querySelectorAll("li.pending")) li.remove();
-    list.append(...this.pendingItems(this.current.id));
+    const pending = this.pendingItems(this.current.id);
+    if (pending.length) list.querySelector("li.none")?.remove();
+    list.append(...pending);
   }
 
   acknowledge(m) {

@@ -56,6 +56,14 @@ export function mentions(text, names) {
   return names.some((n) => new RegExp(`@${escapeRe(n)}\\b`, "i").test(text));
 }
 
+// Dates and numbers in the language the user chose (i18n.setLanguage sets <html lang>),
+// not the browser's: a French user reads French dates whatever the phone's locale.
+function locale() { return document.documentElement.lang || undefined; }
+
 export function fmtTime(ts) {
-  return ts ? new Date(ts * 1000).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short" }) : "";
+  return ts ? new Date(ts * 1000).toLocaleString(locale(), { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short" }) : "";
+}
+
+export function fmtNumber(n) {
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 6 }).format(n);
 }

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from channels.service import HUB_SENDER, ChannelService
+from channels.service import ChannelService
 from hub.errors import BadRequest, Conflict, Forbidden, LimitExceeded, NotFound
-from hub.models import ChannelId, Priority, Role, ack_client_msg_id
+from hub.models import HUB_SENDER, ChannelId, Priority, Role, ack_client_msg_id
 from tests.conftest import Embedded
 
 
@@ -288,6 +288,7 @@ async def test_the_hub_posts_notices_once_and_only_into_existing_channels(
                                             priority=Priority.URGENT)
     assert posted is not None and again is not None and again.seq == posted.seq
     assert (posted.sender_id, posted.sender, posted.agency) == (HUB_SENDER, "hub", "HUB")
+    assert posted.frame()["client_msg_id"] == "notice-1"  # says what the notice is about
     assert await svc(embedded).post_as_hub(op.id, "missing", text="x", client_msg_id="n2",
                                            priority=Priority.NORMAL) is None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from hypothesis import given
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from hub.models import (
     ACK_PREFIX,
+    HUB_SENDER,
     AuditRecord,
     Channel,
     ChannelId,
@@ -80,6 +82,12 @@ def test_a_message_frame() -> None:
                                  "agency": "POLICE", "text": "hello", "ts": 10.5,
                                  "priority": "high"}
     assert message().feed_key == "ch_1"
+
+
+def test_only_the_hubs_own_messages_show_their_client_msg_id() -> None:
+    assert "client_msg_id" not in message("private-retry-key").frame()
+    notice = dataclasses.replace(message("al-1a2b-1:0:0"), sender_id=HUB_SENDER)
+    assert notice.frame()["client_msg_id"] == "al-1a2b-1:0:0"
 
 
 def test_an_acknowledgement_frame_names_the_message_it_acknowledges() -> None:
