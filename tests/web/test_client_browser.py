@@ -3,7 +3,6 @@ mid-send, alerts on the board in two browsers, safe rendering, the French catalo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,16 +11,9 @@ from hub.models import OperationId
 from tests.conftest import PASSWORD, RunningHub
 from tests.web.pages import bot_token, login
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 CRITICAL = {"id": "critical-case", "when": 'severity == "critical"', "severity": "critical",
             "summary": "{title} is critical", "route": ["channel:alerts", "coordinators"]}
-
-
-async def shot(page: Any, name: str) -> None:
-    """Screenshots for the README, written when LIAISON_SCREENSHOTS=1."""
-    if os.environ.get("LIAISON_SCREENSHOTS") == "1":
-        await page.screenshot(path=str(SHOTS / name), full_page=False)
 
 
 async def send(page: Any, text: str, priority: str = "normal") -> None:
@@ -63,7 +55,6 @@ async def test_two_agencies_chat_and_an_outsider_sees_nothing(browser: Any,
     assert await texts(alice) == await texts(bruno) == [
         "Roadblock at the north bridge, @ARMY please confirm",
         "Confirmed, two vehicles on site"]
-    await shot(alice, "chat.png")
     # xavier is in operation B only: no OP-A anywhere, nothing of its messages.
     options = await xavier.eval_on_selector_all("#operations option", "os => os.map(o => o.text)")
     assert options == ["OP-B — Bravo"]
@@ -130,7 +121,6 @@ async def test_a_bot_critical_case_alerts_both_browsers_and_the_ack_shows_live(
     for page in (alice, bruno):
         await page.wait_for_selector("#board li.alert-row[data-state=firing]", timeout=2000)
         await page.wait_for_selector("#critical:not([hidden])")  # stays until acknowledged
-    await shot(alice, "board.png")
     await bruno.click("#tab-alerts")
     await bruno.click("#alert-list li[data-state=firing] button.ack")
     await alice.wait_for_selector("#board li.alert-row[data-state=acknowledged]", timeout=2000)
@@ -140,7 +130,6 @@ async def test_a_bot_critical_case_alerts_both_browsers_and_the_ack_shows_live(
     await alice.click("#tab-cases")
     await alice.click("#case-list li button.linkish")
     await alice.wait_for_selector("#timeline li.alert")
-    await shot(alice, "case-detail.png")
 
 
 async def test_editing_a_case_someone_else_changed_is_not_lost(browser: Any,
