@@ -1,0 +1,90 @@
+"""The web client on a phone (issue 11, item 1): no sideways scrolling, thumb-sized controls.
+
+A 390x844 touch phone (and the 360x640 floor the issue sets), logged in as a
+member: every tab fits the screen's width, and every control a responder can
+reach is at least 44 px tall.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD, RunningHub
+
+PHONES = {"390x844": {"width": 390, "height": 844}, "360x640": {"width": 360, "height": 640}}
+TABS = ("chat", "cases", "alerts", "board")
+
+SMALL_CONTROLS = """() => {
+    const out = [];
+    for (const e of document.querySelectorAll(
+            'button, select, input, textarea, a[href], [role=tab], summary')) {
+        const r = e.getBoundingClientRect();
+        const style = getComputedStyle(e);
+        if (!r.width || !r.height || style.visibility === 'hidden') continue;  // not shown
+        if (r.right <= 0) continue;  // moved off screen until focused (the skip link)
+        const target = e.type === 'checkbox' ? e.closest('label') || e : e;
+        const h = target.getBoundingClientRect().height;
+        const name = `${e.tagName.toLowerCase()}#${e.id}.${e.className} ${e.name || ''}`;
+        if (h < 44 - 0.5) out.push(`${name} ${Math.round(h)}px`);
+    }
+    return out;
+}"""
+
+
+async def phone(browser: Any, hub: RunningHub, username: str, size: str) -> Any:
+    context = await browser.new_context(viewport=PHONES[size], is_mobile=True, has_touch=True,
+                                        device_scale_factor=2)
+    page = await context.new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.fill("#login input[name=username]", username)
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.tap("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    return page
+
+
+async def overflow(page: Any) -> int:
+    return await page.evaluate(  # type: ignore[no-any-return]
+        "document.documentElement.scrollWidth - window.innerWidth")
+
+
+@pytest.mark.parametrize("size", list(PHONES))
+async def test_no_screen_scrolls_sideways_and_controls_are_thumb_sized(
+        browser: Any, running_hub: RunningHub, size: str) -> None:
+    hub = running_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/rules", "alice",
+                  json={"id": "crit", "when": 'severity == "critical"',
+                        "severity": "critical", "summary": "{title} is critical"})
+    await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                  json={"title": "Levee breach at the lower village of Kerns",
+                        "severity": "critical", "assignees": ["bruno"]})
+    page = await phone(browser, hub, "bruno", size)
+    await page.wait_for_selector("#critical:not([hidden])", timeout=10_000)
+    for tab in TABS:
+        await page.tap(f"#tab-{tab}")
+        await page.wait_for_selector(f"#panel-{tab}:not([hidden])")
+        assert await overflow(page) <= 0, (size, tab)
+        assert await page.evaluate(SMALL_CONTROLS) == [], (size, tab)
+    await page.tap("#tab-cases")
+    await page.tap("#new-case")
+    await page.wait_for_selector("#case-form:not([hidden])")
+    assert await overflow(page) <= 0, (size, "new case")
+    assert await page.evaluate(SMALL_CONTROLS) == [], (size, "new case")
+
+
+async def test_the_message_box_is_on_the_first_screen(browser: Any,
+                                                      running_hub: RunningHub) -> None:
+    """It was almost two screens down, below the channel list and two banners."""
+    page = await phone(browser, running_hub, "bruno", "390x844")
+    box = await page.locator("#text").bounding_box()
+    tabs = await page.locator("#tab-chat").bounding_box()
+    assert tabs is not None and tabs["y"] < 300
+    assert box is not None
+    await page.tap("#text")
+    await page.fill("#text", "on my way")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#messages li[data-seq='1']")
+    assert await overflow(page) <= 0
