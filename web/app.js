@@ -2,22 +2,46 @@
 // live board over one WebSocket (web/protocol.js). Text is only ever set with
 // textContent; every visible string comes from web/i18n.js.
 import { HubClient, api } from "/protocol.js";
-import { $, el } from "/dom.js";
+import { $, el, fmtTime } from "/dom.js";
 import { t, translatePage, setLanguage, language, LANGUAGES } from "/i18n.js";
 import { applyTheme, theme, THEMES } from "/theme.js";
-import { fromFrame, apply } from "/board-model.js";
+import { fromFrame, apply, toFrame } from "/board-model.js";
+import { loadBoard, saveBoard, forgetAll } from "/offline-store.js";
 import { renderBoard } from "/board-view.js";
 import { Chat } from "/chat.js";
 import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
 
-const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null };
+const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null, syncedAt: null };
 const TABS = ["chat", "cases", "alerts", "board"];
 
 function setConn(s) {
   $("conn").className = `conn ${s}`;
   $("conn").textContent = t(`conn.${s}`);
   $("conn").dataset.state = s;
+  showSynced();
+}
+
+// "Last synced": when the board last heard from the hub, shown whenever it is not live.
+function showSynced() {
+  const live = state.client?.state === "live";
+  $("synced").hidden = live || !state.syncedAt;
+  if (state.syncedAt) {
+    $("synced").textContent = t("sync.last", { time: fmtTime(state.syncedAt / 1000) });
+    $("synced").dataset.at = String(state.syncedAt);
+  }
+}
+
+// Keep the board on the device (at most every half second) so it opens offline.
+let saveTimer = null;
+function boardChanged() {
+  state.syncedAt = Date.now();
+  showSynced();
+  if (saveTimer) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = null;
+    if (state.me && state.op && state.board) saveBoard(state.me.username, state.op.id, toFrame(state.board), state.syncedAt);
+  }, 500);
 }
 
 function fillPrefs() {
@@ -53,12 +77,25 @@ async function boot() {
   $("sound").checked = localStorage.getItem("liaison.sound") === "on";
   $("sound").addEventListener("change", () => localStorage.setItem("liaison.sound", $("sound").checked ? "on" : "off"));
   setupTabs();
+  // The service worker keeps the app and the last state for when the network is gone.
+  navigator.serviceWorker?.register("/sw.js").catch(() => { /* not on this browser */ });
+  navigator.serviceWorker?.addEventListener("controllerchange", warmOfflineCopies);
   try {
     const me = await api("/api/me");
     await start(me.user);
   } catch {
     $("login").hidden = false;
   }
+}
+
+// The first time the service worker takes over, read through it what the page read
+// before it was there, so a reload without network finds it.
+function warmOfflineCopies() {
+  if (!state.me || !navigator.serviceWorker?.controller) return;
+  const reads = ["/api/me", "/api/operations"];
+  if (state.op) reads.push(`/api/operations/${encodeURIComponent(state.op.id)}/channels`);
+  if (state.chat?.current) reads.push(state.chat.historyPath(state.chat.current.id));
+  for (const path of reads) fetch(path, { credentials: "same-origin" }).catch(() => {});
 }
 
 // --- login -------------------------------------------------------------------------
@@ -86,6 +123,7 @@ async function onLogin(ev) {
 
 async function onLogout() {
   try { await api("/api/auth/logout", { body: {} }); } catch { /* already gone */ }
+  await forgetAll();   // nothing of this session stays on the device
   location.reload();
 }
 
@@ -145,12 +183,14 @@ async function start(user) {
   client.addEventListener("board", (e) => {
     if (!state.op || e.detail.operation !== state.op.id) return;
     state.board = fromFrame(e.detail);
+    boardChanged();
     refreshAll();
   });
   client.addEventListener("op_event", (e) => {
     const f = e.detail;
     if (!state.op || !state.board || f.feed !== `ops:${state.op.id}`) return;
     apply(state.board, f);
+    boardChanged();
     state.cases.onEvent(f);
     state.alerts.onEvent(f);
     if (f.kind === "alert") state.chat.refreshAlert(f.id);
@@ -187,9 +227,17 @@ async function openOperation(opId) {
   $("observer-hint").hidden = state.me.canPost || op.role !== "observer";
   $("new-case").hidden = !state.me.canPost;
   state.client.subscribeBoard(op.id);
+  const kept = await loadBoard(state.me.username, op.id);   // the last board, until the hub answers
+  if (kept && !state.board && state.op === op) {
+    state.board = fromFrame(kept.frame);
+    state.syncedAt = kept.savedAt;
+    showSynced();
+    refreshAll();
+  }
   state.cases.setOperation(op);
   state.alerts.setOperation(op);
   await state.chat.setOperation(op);
+  warmOfflineCopies();
 }
 
 function refreshAll() {

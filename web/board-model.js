@@ -17,6 +17,12 @@ export function fromFrame(f) {
   };
 }
 
+/** The board as a frame again (what fromFrame reads), to keep it on the device. */
+export function toFrame(b) {
+  return { operation: b.operation, version: b.version, cases: [...b.cases.values()],
+           alerts: [...b.alerts.values()], events: [...b.events], online: b.online || [] };
+}
+
 function caseRow(r, version) {
   return {
     id: r.id, version, title: r.title || "", severity: r.severity || "info",

@@ -87,6 +87,9 @@ export class Chat {
     }));
   }
 
+  // The latest page of a channel (the service worker keeps its last answer for offline).
+  historyPath(id) { return `/api/channels/${encodeURIComponent(id)}/messages?limit=${PAGE}`; }
+
   async open(ch) {
     this.current = ch;
     localStorage.setItem(`liaison.channel.${ch.operation_id}`, ch.id);
@@ -95,7 +98,7 @@ export class Chat {
     $("presence").replaceChildren();
     $("typing").textContent = "";
     $("text").value = localStorage.getItem(this.draftKey()) || "";
-    const { messages, has_more } = await api(`/api/channels/${encodeURIComponent(ch.id)}/messages?limit=${PAGE}`);
+    const { messages, has_more } = await api(this.historyPath(ch.id));
     if (this.current !== ch) return;
     for (const m of messages) this.store(m);
     this.oldest.set(ch.id, messages.length ? messages[0].seq : null);

@@ -118,3 +118,24 @@ async def test_the_first_load_fits_the_phone_budget(client: httpx.AsyncClient) -
     assert {"/", "/app.js", "/protocol.js", "/style.css"} <= set(seen)
     total = sum(seen.values())
     assert total <= FIRST_LOAD_BUDGET, f"{total} bytes: {sorted(seen.items())}"
+
+
+async def test_the_service_worker_keeps_every_file_of_the_first_screen(
+        client: httpx.AsyncClient) -> None:
+    """A module added to the client but not to web/sw.js would be missing offline."""
+    source = (WEB_DIR / "sw.js").read_text(encoding="utf-8")
+    listed = re.search(r"const ASSETS = \[(.*?)\];", source, flags=re.DOTALL)
+    assert listed is not None
+    assets = set(re.findall(r'"(/[^"]*)"', listed.group(1)))
+    needed, queue = set(), ["/"]
+    while queue:
+        path = queue.pop()
+        if path in needed:
+            continue
+        needed.add(path)
+        r = await client.get(path)
+        assert r.status_code == 200, path
+        queue += references(r.text, r.headers["content-type"])
+    assert needed <= assets, needed - assets
+    for path in assets:  # and nothing listed is missing (install would fail)
+        assert (await client.get(path)).status_code == 200, path

@@ -1,0 +1,58 @@
+// The service worker: the client opens with no network, reload included.
+//
+// The app shell (every file the first screen loads) is cached at install and kept
+// fresh: network first, the cached copy when the network is down. A few API reads
+// (who am I, my operations, their channels, recent messages) are kept the same way,
+// so the last state shows offline; nothing that writes or logs in is ever cached.
+// The board (cases and alerts) is kept by the page itself (offline-store.js).
+
+const SHELL = "liaison-shell-v1";
+const DATA = "liaison-data-v1";   // forgotten at logout (offline-store.js forgetAll)
+const ASSETS = [
+  "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
+  "/dom.js", "/i18n.js", "/theme.js", "/board-model.js", "/board-view.js", "/chat.js",
+  "/cases.js", "/alerts.js", "/offline-store.js",
+];
+const KEPT_READS = [
+  /^\/api\/me$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,
+  /^\/api\/channels\/[^/]+\/messages$/,
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(SHELL).then((c) => c.addAll(ASSETS)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name !== SHELL && name !== DATA) await caches.delete(name);   // an older version's
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname === "/ws") return;
+  if (url.pathname.startsWith("/api/")) {
+    if (KEPT_READS.some((re) => re.test(url.pathname))) event.respondWith(networkFirst(request, DATA));
+    return;
+  }
+  event.respondWith(networkFirst(request, SHELL));
+});
+
+async function networkFirst(request, name) {
+  const cache = await caches.open(name);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  } catch (err) {
+    const kept = await cache.match(request, { ignoreVary: true })
+      || (request.mode === "navigate" ? await cache.match("/", { ignoreVary: true }) : undefined);
+    if (kept) return kept;
+    throw err;
+  }
+}
