@@ -86,7 +86,8 @@ export class Alerts {
     $("alert-count").hidden = count === 0;
     document.title = count ? `(${count}) ${t("app.title")}` : t("app.title");
     $("alert-list").replaceChildren(...(active.length ? active.map((a) => this.item(a)) : [el("li", { class: "none", text: t("board.none") })]));
-    $("resolved-list").replaceChildren(...resolved.map((a) => this.item(a)));
+    $("resolved-list").replaceChildren(...(resolved.length ? resolved.map((a) => this.item(a))
+      : [el("li", { class: "none", text: t("board.none") })]));
     const now = Date.now() / 1000;
     const live = this.silences.filter((s) => s.ends_at === null || s.ends_at > now);
     $("silence-list").replaceChildren(...(live.length ? live.map((s) => el("li", {},

@@ -227,3 +227,13 @@ async def test_the_wall_boards_counts_fit_their_card_in_both_languages(
         }""")
         assert fits["table"] <= fits["card"], (lang, fits)
         assert fits["lastRight"] <= fits["cardRight"], (lang, fits)
+
+
+async def test_empty_alert_lists_say_so(browser: Any, running_hub: RunningHub) -> None:
+    """Defect 6: empty lists showed nothing at all."""
+    bruno = await login(browser, running_hub, "bruno")
+    await bruno.click("#tab-alerts")
+    for part in ("#alert-list", "#resolved-list", "#silence-list"):
+        await bruno.wait_for_selector(f"{part} li.none")
+    await bruno.click("#tab-cases")
+    await bruno.wait_for_selector("#case-list li.none")
