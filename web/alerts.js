@@ -8,8 +8,9 @@ import { view } from "/board-model.js";
 const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
 
 export class Alerts {
-  constructor({ me, getBoard, notify }) {
+  constructor({ me, getBoard, notify, queue }) {
     this.me = me;
+    this.queue = queue;              // an acknowledgement made offline waits here (outbox.js)
     this.getBoard = getBoard;
     this.notify = notify;
     this.op = null;
@@ -144,8 +145,9 @@ export class Alerts {
 
   async act(a, action) {
     try {
-      await api(`${this.base()}/alerts/${encodeURIComponent(a.id)}/${action}`, { body: {} });
-      $("alert-msg").textContent = "";
+      const { sent } = await this.queue.send(`${this.base()}/alerts/${encodeURIComponent(a.id)}/${action}`,
+        { label: `${t(action === "ack" ? "alert.ack" : "alert.resolve")}: ${a.summary || a.id}` });
+      $("alert-msg").textContent = sent ? "" : t("outbox.queued");
     } catch (err) { $("alert-msg").textContent = err.message; }
   }
 

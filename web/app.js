@@ -7,6 +7,7 @@ import { t, translatePage, setLanguage, language, LANGUAGES } from "/i18n.js";
 import { applyTheme, theme, THEMES } from "/theme.js";
 import { fromFrame, apply, toFrame } from "/board-model.js";
 import { loadBoard, saveBoard, forgetAll } from "/offline-store.js";
+import { WriteQueue } from "/outbox.js";
 import { renderBoard } from "/board-view.js";
 import { Chat } from "/chat.js";
 import { Cases } from "/cases.js";
@@ -30,6 +31,13 @@ function showSynced() {
     $("synced").textContent = t("sync.last", { time: fmtTime(state.syncedAt / 1000) });
     $("synced").dataset.at = String(state.syncedAt);
   }
+}
+
+// How many writes wait on this device for the hub.
+function showQueued(n) {
+  $("outbox").hidden = !n;
+  $("outbox").textContent = t("outbox.waiting", { n });
+  $("outbox").dataset.count = String(n);
 }
 
 // Keep the board on the device (at most every half second) so it opens offline.
@@ -169,8 +177,18 @@ async function start(user) {
   $("whoami").textContent = `${user.display_name} (${user.agency})`;
   const client = new HubClient({ outboxKey: `liaison.outbox.${user.username}` });
   state.client = client;
+  const queue = new WriteQueue(user.username);   // case and alert writes made offline
+  state.queue = queue;
+  queue.addEventListener("changed", (e) => showQueued(e.detail.queued));
+  queue.addEventListener("rejected", (e) => {
+    $("session-msg").textContent = t("outbox.rejected", { label: e.detail.item.label, reason: e.detail.error.message });
+    $("session-msg").hidden = false;
+  });
+  globalThis.addEventListener("online", () => queue.drain());
+  queue.list().then((items) => { showQueued(items.length); if (items.length) queue.drain(); });
   client.addEventListener("state", (e) => {
     setConn(e.detail.state);
+    if (e.detail.state === "live") queue.drain();   // the hub is reachable again
     if (e.detail.state === "ended") {
       $("session-msg").textContent = t("auth.session_ended");
       $("session-msg").hidden = false;
@@ -201,8 +219,8 @@ async function start(user) {
     get: (id) => state.board?.alerts.get(id) ?? null,
     ack: (id) => state.alerts.act({ id }, "ack"),
   } });
-  state.cases = new Cases({ me: state.me, getBoard: () => state.board });
-  state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify });
+  state.cases = new Cases({ me: state.me, getBoard: () => state.board, queue });
+  state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify, queue });
   client.connect();
   const { operations } = await api("/api/operations");
   state.operations = new Map(operations.map((op) => [op.id, op]));

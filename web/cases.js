@@ -35,9 +35,15 @@ function shown(key, v) {
   return String(v);
 }
 
+function newKey() {
+  return globalThis.crypto?.randomUUID ? crypto.randomUUID()
+    : Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 export class Cases {
-  constructor({ me, getBoard, members }) {
+  constructor({ me, getBoard, members, queue }) {
     this.me = me;
+    this.queue = queue;              // writes made offline wait here (outbox.js)
     this.getBoard = getBoard;
     this.members = members;          // () -> [{username, display_name, agency}]
     this.op = null;
@@ -234,17 +240,22 @@ export class Cases {
   async save() {
     const data = this.formData();
     const changed = this.editing ? this.changedFields(data) : null;
+    const key = newKey();   // one per save: a retry of this save is stored once
     try {
       if (this.editing) {
         if (!Object.keys(changed).length) { this.hideForm(); return; }
-        const res = await api(`${this.base()}/${encodeURIComponent(this.editing.id)}`,
-          { method: "PATCH", body: { ...changed, version: this.editing.version } });
+        const { sent, result } = await this.queue.send(`${this.base()}/${encodeURIComponent(this.editing.id)}`,
+          { method: "PATCH", body: { ...changed, version: this.editing.version, idempotency_key: key },
+            label: `${t("case.edit")}: ${this.editing.base.title}` });
         this.hideForm();
-        await this.openDetail(res.id);
+        if (sent) await this.openDetail(result.id);
+        else $("case-msg").textContent = t("outbox.queued");
       } else {
-        const res = await api(this.base(), { body: data });
+        const { sent, result } = await this.queue.send(this.base(),
+          { body: { ...data, idempotency_key: key }, label: `${t("case.new")}: ${data.title}` });
         this.hideForm();
-        await this.openDetail(res.id);
+        if (sent) await this.openDetail(result.id);
+        else { this.closeDetail(); $("case-msg").textContent = t("outbox.queued"); }
       }
     } catch (err) {
       if (err.status === 409 && err.body?.current && this.editing) {
@@ -264,8 +275,10 @@ export class Cases {
 
   async quick(changes) {
     try {
-      await api(`${this.base()}/${encodeURIComponent(this.current.id)}`,
-        { method: "PATCH", body: { ...changes, version: this.current.version } });
+      const { sent } = await this.queue.send(`${this.base()}/${encodeURIComponent(this.current.id)}`,
+        { method: "PATCH", body: { ...changes, version: this.current.version, idempotency_key: newKey() },
+          label: this.current.title });
+      if (!sent) { $("case-msg").textContent = t("outbox.queued"); return; }
     } catch (err) {
       $("case-msg").textContent = err.status === 409 ? t("case.conflict", { actor: err.body?.current?.updated_by }) : err.message;
     }

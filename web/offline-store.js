@@ -1,24 +1,30 @@
-// What the client keeps on the device to open with no network: the last board of each
-// operation it showed (cases, alerts, events), per user, in IndexedDB. Forgotten at logout.
+// What the client keeps on the device, in IndexedDB, per user: the last board of each
+// operation it showed (to open with no network) and the writes made while the network
+// was down (sent in order when it is back, see outbox.js). Forgotten at logout.
 
 const DB = "liaison";
 const STORE = "kv";
+const OUTBOX = "outbox";
 
 function open() {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    const req = indexedDB.open(DB, 2);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
+      if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
 }
 
-async function run(mode, fn) {
+async function run(mode, fn, store = STORE) {
   const db = await open();
   try {
     return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const req = fn(tx.objectStore(STORE));
+      const tx = db.transaction(store, mode);
+      const req = fn(tx.objectStore(store));
       tx.oncomplete = () => resolve(req?.result);
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error);
@@ -39,8 +45,24 @@ export function saveBoard(user, op, frame, savedAt) {
   return run("readwrite", (s) => s.put({ frame, savedAt }, boardKey(user, op))).catch(() => undefined);
 }
 
-/** Forget everything this device kept (logout): the boards and the service worker's copies. */
+/** Keep a write to send later; resolves to its place in the queue. */
+export function queueWrite(user, item) {
+  return run("readwrite", (s) => s.add({ ...item, user }), OUTBOX);
+}
+
+/** This user's queued writes, oldest first. */
+export async function queuedWrites(user) {
+  const all = await run("readonly", (s) => s.getAll(), OUTBOX).catch(() => []);
+  return (all || []).filter((w) => w.user === user).sort((a, b) => a.seq - b.seq);
+}
+
+export function dropWrite(seq) {
+  return run("readwrite", (s) => s.delete(seq), OUTBOX);
+}
+
+/** Forget everything this device kept (logout): boards, queued writes, the worker's copies. */
 export async function forgetAll() {
   await run("readwrite", (s) => s.clear()).catch(() => undefined);
+  await run("readwrite", (s) => s.clear(), OUTBOX).catch(() => undefined);
   if (globalThis.caches) await caches.delete("liaison-data-v1").catch(() => undefined);
 }

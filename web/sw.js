@@ -6,12 +6,12 @@
 // so the last state shows offline; nothing that writes or logs in is ever cached.
 // The board (cases and alerts) is kept by the page itself (offline-store.js).
 
-const SHELL = "liaison-shell-v1";
+const SHELL = "liaison-shell-v2";
 const DATA = "liaison-data-v1";   // forgotten at logout (offline-store.js forgetAll)
 const ASSETS = [
   "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
   "/dom.js", "/i18n.js", "/theme.js", "/board-model.js", "/board-view.js", "/chat.js",
-  "/cases.js", "/alerts.js", "/offline-store.js",
+  "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js",
 ];
 const KEPT_READS = [
   /^\/api\/me$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,

@@ -53,7 +53,8 @@ async def test_after_an_edit_conflict_the_form_shows_the_current_case_and_my_cha
                             "status": "in_progress", "fields": {"casualties": 4}})
     assert r.status_code == 200
     await bruno.click("#case-form button[type=submit]")
-    await bruno.wait_for_selector("#case-form-msg:has-text('alice')")
+    # The conflict's answer (not the live "alice just changed this case" note before it).
+    await bruno.wait_for_selector("#case-form-msg:has-text('save again')")
     form = "#case-form"
     assert await bruno.input_value(f"{form} select[name=severity]") == "major"
     assert await bruno.input_value(f"{form} select[name=status]") == "in_progress"
