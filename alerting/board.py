@@ -52,6 +52,7 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "case_id": record.get("case_id"), "source": record.get("source"),
             "acked_by": record.get("acked_by"), "acked_at": record.get("acked_at"),
             "step": notice.get("step"), "reminder": notice.get("reminder", 0),
+            "notified": list(notice.get("users") or []),
             "next_at": escalation.get("next_at"), "silenced_by": record.get("silenced_by"),
             "first_at": record.get("first_at", 0), "occurrences": record.get("occurrences", 1),
             "exercise": bool(record.get("exercise"))}

@@ -60,20 +60,21 @@ export class Alerts {
     if (f.kind === "rule") { this.loadRules(); return; }
     if (f.kind !== "alert") return;
     const a = f.record || {};
+    const about = { op: this.op?.id, alert: f.id, critical: a.severity === "critical" };
     if (f.action === "fired" && a.severity === "critical") {
-      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary);
+      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary, about);
     }
     if (f.action === "notified" && (f.notice?.users || []).includes(this.me.username)) {
       this.tell(`${f.id}:${f.notice.step}:${f.notice.reminder}`,
-        t("alert.notify_you", { step: f.notice.step + 1 }), a.summary);
+        t("alert.notify_you", { step: f.notice.step + 1 }), a.summary, about);
     }
     this.render();
   }
 
-  tell(key, title, body) {
+  tell(key, title, body, about) {
     if (this.told.has(key)) return;
     this.told.add(key);
-    this.notify("alert", title, body);
+    this.notify("alert", title, body, about);
   }
 
   render() {

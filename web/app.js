@@ -12,9 +12,11 @@ import { renderBoard } from "/board-view.js";
 import { Chat } from "/chat.js";
 import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
+import { Mine } from "/mine.js";
 
 const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null, syncedAt: null };
-const TABS = ["chat", "cases", "alerts", "board"];
+const TABS = ["mine", "chat", "cases", "alerts", "board"];
+const PHONE = "(max-width: 40rem)";   // where the responder's own view comes first
 
 function setConn(s) {
   $("conn").className = `conn ${s}`;
@@ -157,11 +159,23 @@ function beep() {
   } catch { /* no audio: the banner and the notification remain */ }
 }
 
-function notify(kind, title, body) {
+async function notify(kind, title, body, about = null) {
   if (kind !== "mention") beep();
-  if ("Notification" in window && Notification.permission === "granted" && document.visibilityState !== "visible") {
-    try { new Notification(title, { body, tag: `${kind}:${title}` }); } catch { /* not allowed here */ }
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (document.visibilityState === "visible" && document.hasFocus()) return;   // on screen already
+  const options = { body, tag: about?.alert ? `alert:${about.alert}` : `${kind}:${title}`, data: about || {} };
+  const worker = await navigator.serviceWorker?.getRegistration?.().catch(() => null);
+  if (worker) {
+    // Through the service worker: it stays with the system, and Acknowledge works from it.
+    if (about?.alert) {
+      options.renotify = true;
+      options.requireInteraction = !!about.critical;
+      if (state.me?.canPost) options.actions = [{ action: "ack", title: t("alert.ack") }];
+    }
+    await worker.showNotification(title, options).catch(() => {});
+    return;
   }
+  try { new Notification(title, { body, tag: options.tag }); } catch { /* not allowed here */ }
 }
 
 // --- the session ---------------------------------------------------------------------
@@ -211,6 +225,7 @@ async function start(user) {
     boardChanged();
     state.cases.onEvent(f);
     state.alerts.onEvent(f);
+    if (f.kind === "alert" || f.kind === "case") state.mine.render();
     if (f.kind === "alert") state.chat.refreshAlert(f.id);
     renderBoardTab();
   });
@@ -221,6 +236,9 @@ async function start(user) {
   } });
   state.cases = new Cases({ me: state.me, getBoard: () => state.board, queue });
   state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify, queue });
+  state.mine = new Mine({ me: state.me, getBoard: () => state.board, alerts: state.alerts,
+                          cases: state.cases, show: (tab) => selectTab(tab) });
+  if (globalThis.matchMedia?.(PHONE).matches) selectTab("mine");
   client.connect();
   const { operations } = await api("/api/operations");
   state.operations = new Map(operations.map((op) => [op.id, op]));
@@ -261,6 +279,7 @@ async function openOperation(opId) {
 function refreshAll() {
   state.cases.renderList();
   state.alerts.render();
+  state.mine.render();
   state.chat.refreshAlert(null);
   renderBoardTab();
 }
@@ -299,6 +318,7 @@ function selectTab(name, focus = false) {
   }
   if (name === "board") renderBoardTab();
   if (name === "alerts") state.alerts?.loadSilences();
+  if (name === "mine") state.mine?.render();
   if (name === "chat" && state.chat?.current) state.chat.renderMessages();
 }
 

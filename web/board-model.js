@@ -39,6 +39,7 @@ function alertRow(r, version) {
     id: r.id, version, summary: r.summary || "", severity: r.severity || "major", state: r.state,
     case_id: r.case_id ?? null, source: r.source ?? null, acked_by: r.acked_by ?? null,
     acked_at: r.acked_at ?? null, step: notice.step ?? null, reminder: notice.reminder ?? 0,
+    notified: notice.users || [],
     next_at: esc.next_at ?? null, silenced_by: r.silenced_by ?? null, first_at: r.first_at || 0,
     occurrences: r.occurrences || 1, exercise: !!r.exercise,
   };

@@ -55,6 +55,7 @@ export class Cases {
     $("case-cancel").addEventListener("click", () => this.hideForm());
     $("comment-form").addEventListener("submit", (ev) => { ev.preventDefault(); this.comment(); });
     $("case-back").addEventListener("click", () => this.closeDetail());
+    $("locate").addEventListener("click", () => this.locate());
     this.fillSelect($("case-category"), CATEGORIES, "cat");
     this.fillSelect($("case-severity"), SEVERITIES, "sev");
     this.fillSelect($("case-status"), STATUSES, "status");
@@ -208,6 +209,19 @@ export class Cases {
     f.elements.casualties.value = c?.fields?.casualties ?? "";
     f.elements.people_affected.value = c?.fields?.people_affected ?? "";
     f.elements.exercise.checked = !!c?.exercise;
+  }
+
+  // Fill the position from the device (a responder on site); typing it stays possible.
+  locate() {
+    const f = $("case-form").elements;
+    if (!navigator.geolocation) { $("case-form-msg").textContent = t("case.no_location"); return; }
+    $("case-form-msg").textContent = t("case.locating");
+    navigator.geolocation.getCurrentPosition((pos) => {
+      f.lat.value = pos.coords.latitude.toFixed(6);
+      f.lon.value = pos.coords.longitude.toFixed(6);
+      $("case-form-msg").textContent = "";
+    }, () => { $("case-form-msg").textContent = t("case.no_location"); },
+    { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   }
 
   hideForm() { $("case-form").hidden = true; this.editing = null; }

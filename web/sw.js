@@ -11,7 +11,7 @@ const DATA = "liaison-data-v1";   // forgotten at logout (offline-store.js forge
 const ASSETS = [
   "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
   "/dom.js", "/i18n.js", "/theme.js", "/board-model.js", "/board-view.js", "/chat.js",
-  "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js",
+  "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js", "/mine.js",
 ];
 const KEPT_READS = [
   /^\/api\/me$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,
@@ -55,4 +55,29 @@ async function networkFirst(request, name) {
     if (kept) return kept;
     throw err;
   }
+}
+
+// --- alert notifications ----------------------------------------------------------
+// The page asks the worker to show an alert that names its user (app.js notify), so
+// the notification stays with the system while the app is in the background, and its
+// Acknowledge action acknowledges the *alert* from here, without opening the app. If
+// the hub cannot be reached the app comes forward instead (its outbox keeps the ack).
+
+self.addEventListener("notificationclick", (event) => {
+  event.waitUntil(handleNotificationClick(event.notification, event.action));
+});
+
+async function handleNotificationClick(notification, action) {
+  notification.close();
+  const { op, alert } = notification.data || {};
+  if (action === "ack" && op && alert) {
+    try {
+      const r = await fetch(`/api/operations/${encodeURIComponent(op)}/alerts/${encodeURIComponent(alert)}/ack`,
+        { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: "{}" });
+      if (r.ok) return;
+    } catch { /* unreachable: bring the app forward */ }
+  }
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  if (windows.length) { await windows[0].focus(); return; }
+  await self.clients.openWindow("/");
 }

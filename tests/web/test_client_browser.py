@@ -192,7 +192,7 @@ async def test_the_french_catalogue_switches_every_visible_string(
     en, fr = catalogues["en"], catalogues["fr"]
     assert set(en) == set(fr)  # every key in both languages
     english_only = {v for k, v in en.items() if " " in v and v != fr[k] and "{" not in v}
-    for tab in ("chat", "cases", "alerts", "board"):
+    for tab in ("mine", "chat", "cases", "alerts", "board"):
         await page.click(f"#tab-{tab}")
         if tab == "cases":
             await page.click("#new-case")
@@ -218,14 +218,18 @@ async def test_air_gapped_keyboard_usable_and_readable_at_200_percent(
     await page.fill("#login input[name=password]", PASSWORD)
     await page.press("#login input[name=password]", "Enter")
     await page.wait_for_selector("#conn.live", timeout=10_000)
-    for tab in ("chat", "cases", "alerts", "board"):
+    for tab in ("mine", "chat", "cases", "alerts", "board"):
         await page.click(f"#tab-{tab}")
         overflow = await page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"the {tab} screen scrolls sideways at 200%"
     assert origins == {base.split("/", 3)[2]}  # nothing from anywhere else: no CDN, no fonts
-    # Keyboard: the tabs follow the arrow keys, and focus is visible.
+    # Keyboard: the tabs follow the arrow keys (the last wraps to the first), and focus
+    # is visible.
     await page.focus("#tab-board")
+    await page.keyboard.press("ArrowRight")
+    assert await page.evaluate("document.activeElement.id") == "tab-mine"
+    assert not await page.is_hidden("#panel-mine")
     await page.keyboard.press("ArrowRight")
     assert await page.evaluate("document.activeElement.id") == "tab-chat"
     assert not await page.is_hidden("#panel-chat")

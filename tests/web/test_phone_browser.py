@@ -7,6 +7,7 @@ reach is at least 44 px tall.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from tests.conftest import PASSWORD, RunningHub
 
 PHONES = {"390x844": {"width": 390, "height": 844}, "360x640": {"width": 360, "height": 640}}
-TABS = ("chat", "cases", "alerts", "board")
+TABS = ("mine", "chat", "cases", "alerts", "board")
 
 SMALL_CONTROLS = """() => {
     const out = [];
@@ -79,12 +80,70 @@ async def test_the_message_box_is_on_the_first_screen(browser: Any,
                                                       running_hub: RunningHub) -> None:
     """It was almost two screens down, below the channel list and two banners."""
     page = await phone(browser, running_hub, "bruno", "390x844")
-    box = await page.locator("#text").bounding_box()
     tabs = await page.locator("#tab-chat").bounding_box()
     assert tabs is not None and tabs["y"] < 300
-    assert box is not None
+    await page.tap("#tab-chat")
+    box = await page.locator("#text").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844
     await page.tap("#text")
     await page.fill("#text", "on my way")
     await page.keyboard.press("Enter")
     await page.wait_for_selector("#messages li[data-seq='1']")
+    assert await overflow(page) <= 0
+
+
+async def test_the_responder_acts_on_an_alert_and_reports_from_the_field(
+        browser: Any, running_hub: RunningHub) -> None:
+    """On a phone the first screen is what is for me: my alert, acknowledged with one tap
+    (the alert, on the server: its escalation stops), my cases, and a report that takes
+    its position from the device."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/rules", "alice",
+                  json={"id": "crit", "when": 'severity == "critical"', "severity": "critical",
+                        "summary": "{title} is critical", "route": ["assignees"]})
+    await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                  json={"title": "Dam breach", "severity": "critical", "assignees": ["bruno"]})
+    context = await browser.new_context(viewport=PHONES["390x844"], is_mobile=True,
+                                        has_touch=True, permissions=["geolocation"],
+                                        geolocation={"latitude": 46.2044, "longitude": 6.1432})
+    page = await context.new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.fill("#login input[name=username]", "bruno")
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.tap("#login button[type=submit]")
+    await page.wait_for_selector("#panel-mine:not([hidden])", timeout=10_000)  # first
+    mine = "#my-alerts li[data-state=firing]"
+    await page.wait_for_selector(mine, timeout=10_000)
+    assert "Dam breach is critical" in (await page.text_content(mine) or "")
+    assert "Dam breach" in (await page.text_content("#my-cases") or "")
+    await page.tap(f"{mine} button.ack")
+    async with asyncio.timeout(10):
+        while True:
+            [alert] = (await hub.api("GET", f"/api/operations/{op}/alerts",
+                                     "alice")).json()["alerts"]
+            if alert["state"] == "acknowledged":
+                break
+            await asyncio.sleep(0.05)
+    assert alert["acked_by"] == "bruno" and alert["escalation"]["next_at"] is None
+    await page.wait_for_selector("#my-alerts li[data-state=acknowledged]")
+
+    await page.tap("#report")
+    await page.wait_for_selector("#case-form:not([hidden])")
+    await page.fill("#case-form input[name=title]", "Landslide on the Kerns road")
+    await page.tap("#locate")
+    async with asyncio.timeout(10):
+        while not await page.input_value("#case-form input[name=lat]"):
+            await asyncio.sleep(0.05)
+    await page.tap("#case-form button[type=submit]")
+    async with asyncio.timeout(10):
+        while True:
+            cases = (await hub.api("GET", f"/api/operations/{op}/cases",
+                                   "alice")).json()["cases"]
+            found = [c for c in cases if c["title"] == "Landslide on the Kerns road"]
+            if found:
+                break
+            await asyncio.sleep(0.05)
+    assert found[0]["location"]["lat"] == 46.2044 and found[0]["location"]["lon"] == 6.1432
+    assert found[0]["created_by"] == "bruno"
     assert await overflow(page) <= 0
