@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,19 @@ async def browser() -> AsyncIterator[object]:
         b = await p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
         yield b
         await b.close()
+
+
+@pytest.fixture
+async def page_hub(start_hub: Any, tmp_path: Any) -> Any:
+    """A real hub on the embedded engine, for tests whose subject is the page itself
+    (layout, accessibility, the codec, the service worker, offline queues).
+
+    The engine behind the hub changes nothing these tests look at: that both engines
+    store, publish and recover alike is what the engine contract and the functional
+    tests check, on both. Running these once keeps the suite inside its time budget.
+    """
+    from hub.config import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
+                        publish_burst=10_000, revocation_poll_seconds=0.2)
+    return await start_hub(settings)

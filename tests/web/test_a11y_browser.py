@@ -35,13 +35,13 @@ async def scan(page: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-async def test_no_serious_violations_on_any_screen(browser: Any, running_hub: RunningHub,
+async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: RunningHub,
                                                    theme: str) -> None:
     if not AXE.exists():
         if STRICT:
             pytest.fail(HINT)
         pytest.skip(HINT)
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",

@@ -13,9 +13,9 @@ RULE = {"id": "crit", "when": 'severity == "critical"', "severity": "critical",
 
 
 async def test_a_silenced_alert_leaves_the_banner_and_its_silence_names_it(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 2: it stayed in the red banner, and the silence list showed a raw id."""
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     bruno = await login(browser, hub, "bruno")
@@ -37,9 +37,9 @@ async def test_a_silenced_alert_leaves_the_banner_and_its_silence_names_it(
 
 
 async def test_after_an_edit_conflict_the_form_shows_the_current_case_and_my_changes(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 3: the form kept showing the old values the other person had changed."""
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                           json={"title": "Missing hiker", "severity": "minor"})).json()
@@ -89,9 +89,9 @@ def contrast(fg: str, bg: str) -> float:
 
 
 async def test_the_critical_banner_is_readable_in_both_themes(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 4: white on #ff6b6b in the dark theme was 2.8:1, below WCAG AA."""
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     bruno = await login(browser, hub, "bruno")
@@ -109,9 +109,9 @@ async def test_the_critical_banner_is_readable_in_both_themes(
 
 
 async def test_the_timeline_shows_figures_as_words_and_numbers(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 6: figures showed as raw JSON ({"people_affected":120} -> {...})."""
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                           json={"title": "Flooded school", "severity": "major",
@@ -138,9 +138,9 @@ async def test_the_timeline_shows_figures_as_words_and_numbers(
 
 
 async def test_french_shows_french_dates_whatever_the_browser_locale(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 6: French kept English dates and times."""
-    hub = running_hub
+    hub = page_hub
     await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/cases", "alice",
                   json={"title": "Road closed", "severity": "minor"})
     bruno = await login(browser, hub, "bruno", locale="en-US")
@@ -153,9 +153,9 @@ async def test_french_shows_french_dates_whatever_the_browser_locale(
 
 
 async def test_the_operation_opens_on_general_not_the_first_channel_by_name(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 6: #alerts sorts first, so it was the channel a new user landed in."""
-    hub = running_hub
+    hub = page_hub
     await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/channels", "alice",
                   json={"name": "alerts"})
     bruno = await login(browser, hub, "bruno")
@@ -164,9 +164,9 @@ async def test_the_operation_opens_on_general_not_the_first_channel_by_name(
 
 
 async def test_an_empty_channel_says_so_and_the_first_message_replaces_the_note(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 6: empty channels and lists showed nothing at all."""
-    bruno = await login(browser, running_hub, "bruno")
+    bruno = await login(browser, page_hub, "bruno")
     await bruno.wait_for_selector("#messages li.none")
     assert "No messages yet" in (await bruno.text_content("#messages li.none") or "")
     await bruno.fill("#text", "first!")
@@ -176,20 +176,20 @@ async def test_an_empty_channel_says_so_and_the_first_message_replaces_the_note(
 
 
 async def test_an_observer_is_told_why_they_cannot_post(browser: Any,
-                                                        running_hub: RunningHub) -> None:
+                                                        page_hub: RunningHub) -> None:
     """Defect 6: the composer just was not there."""
-    olga = await login(browser, running_hub, "olga")  # an observer in operation A
+    olga = await login(browser, page_hub, "olga")  # an observer in operation A
     assert await olga.is_hidden("#composer")
     assert await olga.is_visible("#observer-hint")
     assert "observer" in (await olga.text_content("#observer-hint") or "")
-    bruno = await login(browser, running_hub, "bruno")
+    bruno = await login(browser, page_hub, "bruno")
     assert await bruno.is_hidden("#observer-hint")
 
 
 async def test_no_empty_message_bar_on_the_new_case_form_and_a_favicon(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 6: an empty yellow bar sat atop the new-case form; there was no favicon."""
-    hub = running_hub
+    hub = page_hub
     bruno = await login(browser, hub, "bruno")
     await bruno.click("#tab-cases")
     await bruno.click("#new-case")
@@ -203,9 +203,9 @@ async def test_no_empty_message_bar_on_the_new_case_form_and_a_favicon(
 
 
 async def test_the_wall_boards_counts_fit_their_card_in_both_languages(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """Defect 5: at 1280 px the counts table overflowed its card, cutting off `closed`."""
-    hub = running_hub
+    hub = page_hub
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     base = hub.url.replace("127.0.0.1", "localhost")
@@ -230,9 +230,9 @@ async def test_the_wall_boards_counts_fit_their_card_in_both_languages(
         assert fits["lastRight"] <= fits["cardRight"], (lang, fits)
 
 
-async def test_empty_alert_lists_say_so(browser: Any, running_hub: RunningHub) -> None:
+async def test_empty_alert_lists_say_so(browser: Any, page_hub: RunningHub) -> None:
     """Defect 6: empty lists showed nothing at all."""
-    bruno = await login(browser, running_hub, "bruno")
+    bruno = await login(browser, page_hub, "bruno")
     await bruno.click("#tab-alerts")
     for part in ("#alert-list", "#resolved-list", "#silence-list"):
         await bruno.wait_for_selector(f"{part} li.none")

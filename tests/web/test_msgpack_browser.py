@@ -33,9 +33,9 @@ ROUND_TRIP = """async (packed) => {
 
 
 async def test_every_value_round_trips_through_the_page(browser: Any,
-                                                        running_hub: RunningHub) -> None:
+                                                        page_hub: RunningHub) -> None:
     page = await (await browser.new_context()).new_page()
-    await page.goto(running_hub.url + "/")
+    await page.goto(page_hub.url + "/")
     samples: list[Any] = []
 
     @settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck))
@@ -54,9 +54,9 @@ async def test_every_value_round_trips_through_the_page(browser: Any,
 
 
 async def test_the_page_refuses_what_it_cannot_read(browser: Any,
-                                                    running_hub: RunningHub) -> None:
+                                                    page_hub: RunningHub) -> None:
     page = await (await browser.new_context()).new_page()
-    await page.goto(running_hub.url + "/")
+    await page.goto(page_hub.url + "/")
     refused = await page.evaluate("""async () => {
         const m = await import("/msgpack.js");
         const tries = {
@@ -85,7 +85,7 @@ async def test_the_page_refuses_what_it_cannot_read(browser: Any,
 
 
 async def test_the_web_client_speaks_msgpack_by_default(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     context = await browser.new_context()
     page = await context.new_page()
     received: list[str | bytes] = []
@@ -95,7 +95,7 @@ async def test_the_web_client_speaks_msgpack_by_default(
         ws.on("framesent", lambda payload: sent.append(payload))
 
     page.on("websocket", watch)
-    await page.goto(running_hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.goto(page_hub.url.replace("127.0.0.1", "localhost") + "/")
     await page.fill("#login input[name=username]", "alice")
     await page.fill("#login input[name=password]", PASSWORD)
     await page.click("#login button[type=submit]")

@@ -29,8 +29,8 @@ async def wait_state(hub: RunningHub, summary: str, state: str) -> None:
 
 
 async def test_acknowledging_a_notice_acknowledges_its_alert(browser: Any,
-                                                             running_hub: RunningHub) -> None:
-    hub = running_hub
+                                                             page_hub: RunningHub) -> None:
+    hub = page_hub
     op = hub.ops["A"].id
     assert (await hub.api("POST", f"/api/operations/{op}/channels", "alice",
                           json={"name": "alerts"})).status_code == 201
@@ -60,8 +60,8 @@ async def test_acknowledging_a_notice_acknowledges_its_alert(browser: Any,
 
 
 async def test_a_notice_follows_its_alert_acknowledged_elsewhere(
-        browser: Any, running_hub: RunningHub) -> None:
-    hub = running_hub
+        browser: Any, page_hub: RunningHub) -> None:
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/channels", "alice", json={"name": "alerts"})
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)

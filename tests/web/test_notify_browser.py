@@ -24,8 +24,8 @@ SHOWN = """() => self.registration.getNotifications().then((ns) => ns.map((n) =>
 
 
 async def test_a_notification_for_my_alert_acknowledges_it(browser: Any,
-                                                           running_hub: RunningHub) -> None:
-    hub = running_hub
+                                                           page_hub: RunningHub) -> None:
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     page = await login(browser, hub, "bruno", permissions=["notifications"])
@@ -64,8 +64,8 @@ async def test_a_notification_for_my_alert_acknowledges_it(browser: Any,
 
 
 async def test_no_system_notification_while_the_app_is_in_front(
-        browser: Any, running_hub: RunningHub) -> None:
-    hub = running_hub
+        browser: Any, page_hub: RunningHub) -> None:
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     page = await login(browser, hub, "bruno", permissions=["notifications"])

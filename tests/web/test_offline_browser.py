@@ -36,8 +36,8 @@ async def until(page: Any, script: str, arg: Any = None, timeout: float = 10.0) 
 
 
 async def test_a_reload_without_network_shows_the_app_and_the_last_state(
-        browser: Any, running_hub: RunningHub) -> None:
-    hub = running_hub
+        browser: Any, page_hub: RunningHub) -> None:
+    hub = page_hub
     op = hub.ops["A"].id
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                           json={"title": "Shelter at the school is full",
@@ -80,8 +80,8 @@ async def test_a_reload_without_network_shows_the_app_and_the_last_state(
 
 
 async def test_logging_out_forgets_what_the_device_kept(browser: Any,
-                                                        running_hub: RunningHub) -> None:
-    hub = running_hub
+                                                        page_hub: RunningHub) -> None:
+    hub = page_hub
     page = await login(browser, hub, "bruno")
     await until(page, "() => !!navigator.serviceWorker.controller")
     await until(page, """async () => {
@@ -102,11 +102,11 @@ RULE = {"id": "crit", "when": 'severity == "critical"', "severity": "critical",
 
 
 async def test_writes_made_offline_are_sent_once_in_order_after_a_browser_restart(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """An alert acknowledgement, a case report and a message made with no network are
     kept on the device, survive a restart of the browser context (IndexedDB and
     localStorage carried over), and each arrives exactly once when the network is back."""
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     await hub.api("POST", f"/api/operations/{op}/cases", "alice",

@@ -53,8 +53,8 @@ async def overflow(page: Any) -> int:
 
 @pytest.mark.parametrize("size", list(PHONES))
 async def test_no_screen_scrolls_sideways_and_controls_are_thumb_sized(
-        browser: Any, running_hub: RunningHub, size: str) -> None:
-    hub = running_hub
+        browser: Any, page_hub: RunningHub, size: str) -> None:
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice",
                   json={"id": "crit", "when": 'severity == "critical"',
@@ -77,9 +77,9 @@ async def test_no_screen_scrolls_sideways_and_controls_are_thumb_sized(
 
 
 async def test_the_message_box_is_on_the_first_screen(browser: Any,
-                                                      running_hub: RunningHub) -> None:
+                                                      page_hub: RunningHub) -> None:
     """It was almost two screens down, below the channel list and two banners."""
-    page = await phone(browser, running_hub, "bruno", "390x844")
+    page = await phone(browser, page_hub, "bruno", "390x844")
     tabs = await page.locator("#tab-chat").bounding_box()
     assert tabs is not None and tabs["y"] < 300
     await page.tap("#tab-chat")
@@ -93,11 +93,11 @@ async def test_the_message_box_is_on_the_first_screen(browser: Any,
 
 
 async def test_the_responder_acts_on_an_alert_and_reports_from_the_field(
-        browser: Any, running_hub: RunningHub) -> None:
+        browser: Any, page_hub: RunningHub) -> None:
     """On a phone the first screen is what is for me: my alert, acknowledged with one tap
     (the alert, on the server: its escalation stops), my cases, and a report that takes
     its position from the device."""
-    hub = running_hub
+    hub = page_hub
     op = hub.ops["A"].id
     await hub.api("POST", f"/api/operations/{op}/rules", "alice",
                   json={"id": "crit", "when": 'severity == "critical"', "severity": "critical",
