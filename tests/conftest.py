@@ -211,11 +211,16 @@ async def seed(services: Services) -> tuple[dict[str, Operation], dict[str, Chan
     return ops, chans
 
 
+def embedded_settings(tmp_path: Path) -> Settings:
+    """A test hub on the embedded engine: limits high enough that tests never hit them."""
+    return Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
+                    publish_burst=10_000, revocation_poll_seconds=0.2)
+
+
 @pytest.fixture(params=["embedded", "redis"])
 def hub_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings for a test hub; every functional test runs once per engine."""
-    base = Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
-                    publish_burst=10_000, revocation_poll_seconds=0.2)
+    base = embedded_settings(tmp_path)
     if request.param == "embedded":
         yield base
         return

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STRICT
+from tests.conftest import STRICT, embedded_settings
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -47,8 +47,4 @@ async def page_hub(start_hub: Any, tmp_path: Any) -> Any:
     store, publish and recover alike is what the engine contract and the functional
     tests check, on both. Running these once keeps the suite inside its time budget.
     """
-    from hub.config import Settings
-
-    settings = Settings(data_dir=tmp_path / "data", port=0, publish_rate=10_000.0,
-                        publish_burst=10_000, revocation_poll_seconds=0.2)
-    return await start_hub(settings)
+    return await start_hub(embedded_settings(tmp_path))

@@ -8,12 +8,13 @@ from hub.auth import Principal
 from tests.conftest import PASSWORD, RunningHub
 
 
-async def login(browser: Any, hub: RunningHub, username: str, **context: Any) -> Any:
+async def login(browser: Any, hub: RunningHub, username: str, *, password: str = PASSWORD,
+                **context: Any) -> Any:
     """A new browser context logged in as ``username`` on the main client, once live."""
     page = await (await browser.new_context(**context)).new_page()
     await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
     await page.fill("#login input[name=username]", username)
-    await page.fill("#login input[name=password]", PASSWORD)
+    await page.fill("#login input[name=password]", password)
     await page.click("#login button[type=submit]")
     await page.wait_for_selector("#conn.live", timeout=10_000)
     await page.wait_for_selector("#channels button[aria-current=true]")

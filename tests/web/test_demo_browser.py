@@ -18,6 +18,7 @@ from hub.clock import ManualClock
 from hub.config import Settings
 from hub.demo import DEMO_OPERATION, seed_demo
 from tests.conftest import RunningHub
+from tests.web.pages import login
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -25,18 +26,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 async def shot(page: Any, name: str) -> None:
     if os.environ.get("LIAISON_SCREENSHOTS") == "1":
         await page.screenshot(path=str(SHOTS / name), full_page=False)
-
-
-async def log_in(browser: Any, hub: RunningHub, username: str, password: str) -> Any:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
-    await page.fill("#login input[name=username]", username)
-    await page.fill("#login input[name=password]", password)
-    await page.click("#login button[type=submit]")
-    await page.wait_for_selector("#conn.live", timeout=10_000)
-    await page.wait_for_selector("#channels button[aria-current=true]")
-    return page
 
 
 async def send(page: Any, text: str, priority: str = "normal") -> None:
@@ -51,8 +40,9 @@ async def test_the_readme_walkthrough_on_the_demo(browser: Any, start_hub: Any,
                                       clock=ManualClock(time.time()), seeded=False)
     creds = {u: p for u, p, _ in await seed_demo(hub.services, tmp_path)}
     await hub.services.evaluator.tick()  # the running hub takes in the seeded rules
-    alice = await log_in(browser, hub, "alice", creds["alice"])
-    bruno = await log_in(browser, hub, "bruno", creds["bruno"])
+    desktop = {"width": 1280, "height": 800}
+    alice = await login(browser, hub, "alice", password=creds["alice"], viewport=desktop)
+    bruno = await login(browser, hub, "bruno", password=creds["bruno"], viewport=desktop)
     assert await alice.text_content("#classification") == DEMO_OPERATION["classification"]
     assert "OP-DELTA" in (await alice.text_content("#operations option") or "")
     assert "general" in (await alice.text_content("#channels button[aria-current=true]") or "")
