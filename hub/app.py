@@ -51,12 +51,14 @@ from hub.gcpolicy import GcPolicy
 from hub.handlers import Handlers
 from hub.http import error_response
 from hub.logs import silence_frame_traces
+from hub.maptiles import tile_origin
 from hub.metrics import Metrics
 from hub.models import OperationId
 from hub.node import Node, cancel_all
 from hub.static import Assets
 
-__all__ = ["WEB_DIR", "Services", "app_from_env", "build_services", "create_app",
+__all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
+           "content_security_policy", "create_app",
            "server_config", "server_options"]
 
 log = logging.getLogger("hub.app")
@@ -68,11 +70,20 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'")
 
 
+def content_security_policy(settings: Settings) -> str:
+    """:data:`CSP`, with images also from the deployment's tile server when it has one."""
+    if not settings.map_tile_url:
+        return CSP
+    origin = tile_origin(settings.map_tile_url)
+    return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {origin};")
+
+
 class SecurityHeaders:
     """Adds CSP and friends to every HTTP response; ``no-store`` unless it says otherwise."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
         self.app = app
+        self.csp = csp.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +95,7 @@ class SecurityHeaders:
                 headers = message.setdefault("headers", [])
                 cached = any(name.lower() == b"cache-control" for name, _ in headers)
                 headers += [
-                    (b"content-security-policy", CSP.encode()),
+                    (b"content-security-policy", self.csp),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),
@@ -212,7 +223,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", Assets(directory=WEB_DIR), name="web"),
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders, csp=content_security_policy(settings))],
         exception_handlers={HubError: _hub_error, HTTPException: _http_error,
                             Exception: _unexpected},
         lifespan=lifespan,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub.maptiles import tile_origin
+
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
 
@@ -96,6 +98,13 @@ class Settings:
     gc_freeze: bool = True
     gc_full_collect_seconds: float = 600.0
 
+    # --- The board's map (see hub/maptiles.py) ---------------------------------
+    #: An XYZ tile URL template of the deployment's own tile server, drawn under
+    #: the cases; empty: the bundled country outlines only (no internet needed).
+    map_tile_url: str = ""
+    #: The credit the tiles' licence asks for, shown on the map (required with a URL).
+    map_tile_attribution: str = ""
+
     # --- Logging -------------------------------------------------------------
     log_level: str = "INFO"
 
@@ -125,6 +134,17 @@ class Settings:
                      "alerting_lease_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+
+        if self.map_tile_url:
+            try:
+                tile_origin(self.map_tile_url)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from exc
+            if not self.map_tile_attribution.strip():
+                raise ConfigError("map_tile_attribution is required with map_tile_url "
+                                  "(tile licences ask for credit)")
+        if len(self.map_tile_attribution) > 300:
+            raise ConfigError("map_tile_attribution: at most 300 characters")
 
     @property
     def database_path(self) -> Path:

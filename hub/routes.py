@@ -1,4 +1,4 @@
-"""Hub-level HTTP routes: login, logout, who am I, health, readiness, metrics."""
+"""Hub-level HTTP routes: login, logout, who am I, map settings, health, readiness, metrics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from hub.errors import BadRequest, HubError
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.metrics import CONTENT_TYPE_LATEST
 
-__all__ = ["routes"]
+__all__ = ["BASEMAP", "routes"]
+
+#: Country outlines (TopoJSON) served with the web client: see web/basemap/README.md.
+BASEMAP = "/basemap/countries-110m.json"
 
 
 def _secure(request: Request) -> bool:
@@ -66,6 +69,14 @@ async def me(request: Request) -> Response:
                          "scope": list(principal.scope) if principal.scope else None})
 
 
+async def map_settings(request: Request) -> Response:
+    """What the board's map draws: the bundled basemap, and the deployment's tiles if any."""
+    await principal_of(request)
+    settings = request.app.state.hub.settings
+    return JSONResponse({"basemap": BASEMAP, "tile_url": settings.map_tile_url or None,
+                         "attribution": settings.map_tile_attribution or None})
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -94,6 +105,7 @@ routes = [
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
+    Route("/api/map", map_settings, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

@@ -9,7 +9,14 @@ import httpx
 import pytest
 from starlette.routing import Route, WebSocketRoute
 
-from hub.app import CSP, Services, build_services, create_app, server_options
+from hub.app import (
+    CSP,
+    Services,
+    build_services,
+    content_security_policy,
+    create_app,
+    server_options,
+)
 from hub.config import Settings
 
 
@@ -63,6 +70,22 @@ async def test_every_response_carries_the_security_headers(
         assert r.headers["referrer-policy"] == "no-referrer"
         assert r.headers.get_list("cache-control") == (
             ["no-cache"] if path in ("/", "/app.js") else ["no-store"]), path
+
+
+async def test_a_tile_server_opens_images_to_its_origin_and_nothing_else(
+        tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data",
+                        map_tile_url="https://tiles.example.org:8443/{z}/{x}/{y}.png",
+                        map_tile_attribution="© OSM")
+    csp = content_security_policy(settings)
+    assert csp == CSP.replace("img-src 'self' data:;",
+                              "img-src 'self' data: https://tiles.example.org:8443;")
+    assert content_security_policy(Settings(data_dir=tmp_path / "d")) == CSP
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+        for path in ("/", "/board.html", "/api/map"):
+            assert (await c.get(path)).headers["content-security-policy"] == csp
 
 
 async def test_unknown_routes_and_methods_answer_in_the_error_format(

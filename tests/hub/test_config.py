@@ -39,3 +39,15 @@ def test_unknown_file_key_is_refused(tmp_path: Path) -> None:
     f.write_text("prot = 1\n")
     with pytest.raises(ConfigError, match="prot"):
         load_settings({}, config_file=f)
+
+
+def test_a_tile_server_needs_its_credit_and_a_clean_template() -> None:
+    url = "https://tiles.example.org/{z}/{x}/{y}.png"
+    with pytest.raises(ConfigError, match="map_tile_attribution"):
+        load_settings({"LIAISON_MAP_TILE_URL": url})
+    with pytest.raises(ConfigError, match="credentials"):
+        load_settings({"LIAISON_MAP_TILE_URL": "https://u:p@tiles.example.org/{z}/{x}/{y}",
+                       "LIAISON_MAP_TILE_ATTRIBUTION": "© OSM"})
+    s = load_settings({"LIAISON_MAP_TILE_URL": url, "LIAISON_MAP_TILE_ATTRIBUTION": "© OSM"})
+    assert (s.map_tile_url, s.map_tile_attribution) == (url, "© OSM")
+    assert load_settings({}).map_tile_url == ""  # by default: the bundled outlines only
