@@ -38,6 +38,7 @@ def case_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
     return {"id": record["id"], "version": version, "title": record.get("title", ""),
             "severity": record.get("severity", "info"), "status": record.get("status", "open"),
             "category": record.get("category", ""), "place": location.get("place"),
+            "lat": location.get("lat"), "lon": location.get("lon"),
             "assignees": list(record.get("assignees") or []),
             "reporting_agency": record.get("reporting_agency", ""),
             "updated_at": record.get("updated_at", 0), "created_at": record.get("created_at", 0),

@@ -8,7 +8,7 @@ import { applyTheme, theme, THEMES } from "/theme.js";
 import { fromFrame, apply, toFrame } from "/board-model.js";
 import { loadBoard, saveBoard, forgetAll } from "/offline-store.js";
 import { WriteQueue } from "/outbox.js";
-import { renderBoard } from "/board-view.js";
+import { renderBoard, mapOf } from "/board-view.js";
 import { Chat } from "/chat.js";
 import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
@@ -243,9 +243,17 @@ async function start(user) {
   const { operations } = await api("/api/operations");
   state.operations = new Map(operations.map((op) => [op.id, op]));
   $("operations").replaceChildren(...operations.map((op) => el("option", { value: op.id, text: `${op.code} — ${op.name}` })));
-  const saved = localStorage.getItem("liaison.operation");
+  // A link from the wall display (#op=<id>&case=<id>) opens that case; else the last operation.
+  const asked = new URLSearchParams(location.hash.slice(1));
+  const saved = asked.get("op") || localStorage.getItem("liaison.operation");
   const first = operations.find((op) => op.id === saved) || operations[0];
   if (first) { $("operations").value = first.id; await openOperation(first.id); }
+  if (first && first.id === asked.get("op") && asked.get("case")) openCase(asked.get("case"));
+}
+
+function openCase(id) {
+  selectTab("cases");
+  state.cases.openDetail(id);
 }
 
 async function openOperation(opId) {
@@ -253,6 +261,7 @@ async function openOperation(opId) {
   if (state.op) state.client.unsubscribe(`ops:${state.op.id}`);
   state.op = op;
   state.board = null;
+  updateMap = null;                // a new operation's map fits its own cases
   localStorage.setItem("liaison.operation", op.id);
   state.me.canPost = op.role === "coordinator" || op.role === "member" || (state.me.is_admin && !op.role);
   state.me.canManage = op.role === "coordinator";
@@ -284,8 +293,12 @@ function refreshAll() {
   renderBoardTab();
 }
 
+let updateMap = null;   // the board's map, made the first time the board tab shows
 function renderBoardTab() {
-  if (state.board && !$("panel-board").hidden) renderBoard($("board"), state.board);
+  if (!state.board || $("panel-board").hidden) return;
+  renderBoard($("board"), state.board);
+  updateMap ||= mapOf($("map-host"), (c) => openCase(c.id));
+  updateMap(state.board);
 }
 
 let onlineTimer = null;

@@ -27,6 +27,7 @@ function caseRow(r, version) {
   return {
     id: r.id, version, title: r.title || "", severity: r.severity || "info",
     status: r.status || "open", category: r.category || "", place: (r.location || {}).place ?? null,
+    lat: (r.location || {}).lat ?? null, lon: (r.location || {}).lon ?? null,
     assignees: r.assignees || [], reporting_agency: r.reporting_agency || "",
     updated_at: r.updated_at || 0, created_at: r.created_at || 0, exercise: !!r.exercise,
   };

@@ -6,6 +6,24 @@ import { t, word, ago } from "/i18n.js";
 
 const STALE_SECONDS = 15 * 60;
 
+/**
+ * The board's map in `host`, fetched (web/map.js, its outlines and settings) the
+ * first time a board is drawn, so it never weighs on a first load. Returns
+ * update(board), to call whenever the board changes.
+ */
+export function mapOf(host, onOpen) {
+  let map = null;
+  let latest = null;
+  let loading = null;
+  return function update(board) {
+    latest = board;
+    if (map) { map.update(view(board).openCases); return; }
+    loading ||= import("/map.js").then((m) => m.createMap(host, { onOpen }))
+      .then((made) => { map = made; map.update(view(latest).openCases); })
+      .catch(() => { loading = null; });   // offline before the map was ever kept: try again later
+  };
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {

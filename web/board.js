@@ -2,18 +2,44 @@
 // A snapshot on (re)connect, then live deltas; staleness ticks every 15 s.
 import { HubClient, api } from "/protocol.js";
 import { fromFrame, apply } from "/board-model.js";
-import { renderBoard } from "/board-view.js";
-import { t, translatePage } from "/i18n.js";
+import { renderBoard, mapOf } from "/board-view.js";
+import { t, word, ago, translatePage } from "/i18n.js";
 import { applyTheme } from "/theme.js";
 
 const $ = (id) => document.getElementById(id);
 let board = null;
 let scheduled = false;
+let opId = null;
+let updateMap = null;
+let shown = null;      // the case whose card is open beside the map
 
 function render() {
   scheduled = false;
-  if (board) renderBoard($("board"), board);
+  if (board) {
+    renderBoard($("board"), board);
+    updateMap ||= mapOf($("map-host"), (c) => showCase(c.id));
+    updateMap(board);
+    if (shown) showCase(shown);
+  }
   $("clock").textContent = new Date().toLocaleTimeString();
+}
+
+// A marker's case, as the board knows it, in a card beside the map (kept live); the
+// link opens it in the main client.
+function showCase(id) {
+  const c = board?.cases.get(id);
+  const card = $("map-case");
+  if (!c) { shown = null; card.hidden = true; return; }
+  const opened = shown !== id;
+  shown = id;
+  $("map-case-title").textContent = c.title;
+  $("map-case-meta").textContent = t("map.case_meta", {
+    severity: word("sev", c.severity), status: word("status", c.status),
+    place: c.place ? `${c.place} · ` : "", ago: ago(Date.now() / 1000 - c.updated_at) });
+  $("map-case-open").href = `/#op=${encodeURIComponent(opId)}&case=${encodeURIComponent(id)}`;
+  card.className = `map-case sev-${c.severity}`;
+  card.hidden = false;
+  if (opened) $("map-case-close").focus();
 }
 
 function schedule() {
@@ -37,7 +63,8 @@ async function boot() {
   applyTheme();
   translatePage();
   $("fullscreen").addEventListener("click", () => document.documentElement.requestFullscreen?.());
-  const opId = new URLSearchParams(location.search).get("op");
+  opId = new URLSearchParams(location.search).get("op");
+  $("map-case-close").addEventListener("click", () => { shown = null; $("map-case").hidden = true; });
   try { await api("/api/me"); } catch { fail("board.login"); return; }
   let op;
   try { op = await api(`/api/operations/${encodeURIComponent(opId || "-")}`); } catch { fail("board.unknown_op"); return; }

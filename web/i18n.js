@@ -91,6 +91,11 @@ export const CATALOGUES = {
     "alert.critical_now": "Critical alert", "alert.notify_title": "New {severity} alert",
     "alert.notify_you": "Alert for you (step {step})",
     "board.open_wall": "Open the full-screen board for a wall display",
+    "map.title": "Map of open cases", "map.zoom_in": "Zoom in", "map.zoom_out": "Zoom out",
+    "map.fit": "Show every case", "map.marker": "{severity}: {title} ({status}). Open the case",
+    "map.unplaced": "{n} open case(s) without a location are not on the map.",
+    "map.open_case": "Open the case in the hub", "map.close": "Close",
+    "map.case_meta": "{severity} · {status} · {place}updated {ago} ago",
   },
   fr: {
     "app.title": "Liaison Hub",
@@ -180,6 +185,11 @@ export const CATALOGUES = {
     "alert.critical_now": "Alerte critique", "alert.notify_title": "Nouvelle alerte {severity}",
     "alert.notify_you": "Alerte pour vous (étape {step})",
     "board.open_wall": "Ouvrir le tableau plein écran pour un écran mural",
+    "map.title": "Carte des dossiers ouverts", "map.zoom_in": "Zoomer", "map.zoom_out": "Dézoomer",
+    "map.fit": "Montrer tous les dossiers", "map.marker": "{severity} : {title} ({status}). Ouvrir le dossier",
+    "map.unplaced": "{n} dossier(s) ouvert(s) sans lieu ne figurent pas sur la carte.",
+    "map.open_case": "Ouvrir le dossier dans le hub", "map.close": "Fermer",
+    "map.case_meta": "{severity} · {status} · {place}mis à jour il y a {ago}",
   },
 };
 

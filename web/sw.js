@@ -1,10 +1,12 @@
 // The service worker: the client opens with no network, reload included.
 //
 // The app shell (every file the first screen loads) is cached at install and kept
-// fresh: network first, the cached copy when the network is down. A few API reads
-// (who am I, my operations, their channels, recent messages) are kept the same way,
-// so the last state shows offline; nothing that writes or logs in is ever cached.
-// The board (cases and alerts) is kept by the page itself (offline-store.js).
+// fresh: network first, the cached copy when the network is down; files fetched later
+// (the board's map and its outlines) are kept the same way once fetched. A few API
+// reads (who am I, the map's settings, my operations, their channels, recent
+// messages) are kept too, so the last state shows offline; nothing that writes or
+// logs in is ever cached. The board (cases and alerts) is kept by the page itself
+// (offline-store.js).
 
 const SHELL = "liaison-shell-v2";
 const DATA = "liaison-data-v1";   // forgotten at logout (offline-store.js forgetAll)
@@ -14,7 +16,7 @@ const ASSETS = [
   "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js", "/mine.js",
 ];
 const KEPT_READS = [
-  /^\/api\/me$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,
+  /^\/api\/me$/, /^\/api\/map$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,
   /^\/api\/channels\/[^/]+\/messages$/,
 ];
 

@@ -18,6 +18,7 @@ import pytest
 
 from hub.app import WEB_DIR, create_app
 from hub.config import Settings
+from hub.routes import BASEMAP
 from hub.static import CACHE_CONTROL, _accepts_gzip
 
 FIRST_LOAD_BUDGET = 60 * 1024  # issue 11: at most 60 KB on a phone's first load
@@ -103,9 +104,10 @@ def references(text: str, content_type: str) -> list[str]:
     return found
 
 
-async def test_the_first_load_fits_the_phone_budget(client: httpx.AsyncClient) -> None:
+async def fetched(client: httpx.AsyncClient, start: str) -> dict[str, int]:
+    """Every file a browser fetches from ``start`` on, with its bytes on the wire."""
     seen: dict[str, int] = {}
-    queue = ["/"]
+    queue = [start]
     while queue:
         path = queue.pop()
         if path in seen:
@@ -115,9 +117,28 @@ async def test_the_first_load_fits_the_phone_budget(client: httpx.AsyncClient) -
         seen[path] = wire_size(r)
         text = (WEB_DIR / ("index.html" if path == "/" else path.lstrip("/"))).read_text()
         queue += references(text, r.headers["content-type"])
+    return seen
+
+
+async def test_the_first_load_fits_the_phone_budget(client: httpx.AsyncClient) -> None:
+    seen = await fetched(client, "/")
     assert {"/", "/app.js", "/protocol.js", "/style.css"} <= set(seen)
     total = sum(seen.values())
     assert total <= FIRST_LOAD_BUDGET, f"{total} bytes: {sorted(seen.items())}"
+
+
+async def test_the_map_comes_later_and_weighs_less_than_a_first_load(
+        client: httpx.AsyncClient) -> None:
+    """The board's map (its code and outlines) is fetched when a board first shows."""
+    first = await fetched(client, "/")
+    assert "/map.js" not in first and "/map-geo.js" not in first
+    assert 'import("/map.js")' in (WEB_DIR / "board-view.js").read_text(encoding="utf-8")
+    later = {path: size for path, size in (await fetched(client, "/map.js")).items()
+             if path not in first}
+    later |= await fetched(client, BASEMAP)
+    assert set(later) == {"/map.js", "/map-geo.js", BASEMAP}
+    total = sum(later.values())
+    assert total <= FIRST_LOAD_BUDGET, f"{total} bytes: {sorted(later.items())}"
 
 
 async def test_the_service_worker_keeps_every_file_of_the_first_screen(

@@ -46,8 +46,8 @@ async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: Runni
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                           json={"title": "Dam breach", "severity": "critical",
-                                "assignees": ["bruno"],
-                                "fields": {"casualties": 2}})).json()
+                                "assignees": ["bruno"], "fields": {"casualties": 2},
+                                "location": {"lat": 46.9, "lon": 8.25}})).json()
     found: dict[str, list[str]] = {}
     for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
         context = await browser.new_context(viewport=viewport, bypass_csp=True,
@@ -62,6 +62,8 @@ async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: Runni
         await page.wait_for_selector("#critical:not([hidden])", timeout=10_000)
         for tab in ("mine", "chat", "cases", "alerts", "board"):
             await page.click(f"#tab-{tab}")
+            if tab == "board":  # with its map drawn
+                await page.wait_for_selector("#map-host .marker", timeout=10_000)
             found[f"{viewport['width']} {tab}"] = await scan(page)
         await page.click("#tab-cases")
         await page.click(f"#case-list li[data-case='{case['id']}'] button.linkish")
@@ -72,6 +74,8 @@ async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: Runni
         found[f"{viewport['width']} new case"] = await scan(page)
         await page.goto(hub.url.replace("127.0.0.1", "localhost") + f"/board.html?op={op}")
         await page.wait_for_selector("#board[data-version]", timeout=10_000)
+        await page.click("#map-host .marker", timeout=10_000)  # the case's card open
+        await page.wait_for_selector("#map-case:not([hidden])")
         found[f"{viewport['width']} wall board"] = await scan(page)
         await context.close()
     assert {k: v for k, v in found.items() if v} == {}

@@ -69,6 +69,7 @@ async def test_the_readme_walkthrough_on_the_demo(browser: Any, start_hub: Any,
     await alice.click("#tab-board")
     await alice.wait_for_selector("#board li.alert-row[data-state=firing]", timeout=10_000)
     await alice.wait_for_selector("#critical:not([hidden])")
+    await alice.wait_for_selector("#map-host .marker.sev-critical", timeout=10_000)
     await shot(alice, "board.png")
 
     await alice.click("#tab-cases")
