@@ -41,7 +41,8 @@ async def test_a_reload_without_network_shows_the_app_and_the_last_state(
     op = hub.ops["A"].id
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                           json={"title": "Shelter at the school is full",
-                                "severity": "major"})).json()
+                                "severity": "major",
+                                "location": {"lat": 46.9, "lon": 8.25}})).json()
     alice = await hub.client("alice")
     await alice.publish(hub.ch("A/general"), "Bus 7 takes the overflow to the gym.")
     page = await login(browser, hub, "bruno")
@@ -59,6 +60,14 @@ async def test_a_reload_without_network_shows_the_app_and_the_last_state(
         return ['/api/me', '/api/operations', '/api/operations/{op}/channels'].every(
             (p) => data.includes(p)) && data.some((p) => p.endsWith('/messages'));
     }}""")
+    await page.click("#tab-board")  # the map, fetched once, is kept for offline too
+    await page.wait_for_selector(f"#map-host .marker[data-case='{case['id']}']")
+    await until(page, f"""async () => {{
+        const kept = Object.values(await ({KEPT})()).flat();
+        return ['/map.js', '/map-geo.js', '/basemap/countries-110m.json', '/api/map'].every(
+            (p) => kept.includes(p));
+    }}""")
+    await page.click("#tab-chat")
     kept_now = await page.evaluate(KEPT)
     [shell] = [v for k, v in kept_now.items() if k.startswith("liaison-shell-")]
     assert {"/", "/app.js", "/protocol.js", "/style.css"} <= set(shell)
@@ -77,6 +86,8 @@ async def test_a_reload_without_network_shows_the_app_and_the_last_state(
     await page.click("#tab-alerts")  # every tab opens
     await page.click("#tab-board")
     await page.wait_for_selector("#board[data-version]")
+    await page.wait_for_selector(f"#map-host .marker[data-case='{case['id']}']")
+    assert await page.locator("#map-host .land path").count() > 100
 
 
 async def test_logging_out_forgets_what_the_device_kept(browser: Any,
