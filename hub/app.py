@@ -35,8 +35,10 @@ from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from channels import frames as chat_frames
 from channels import routes as channel_routes
+from channels import webhook_routes
 from channels.access import Access
 from channels.service import ChannelService
+from channels.webhooks import IncomingWebhooks
 from hub import routes as hub_routes
 from hub.auditor import Auditor
 from hub.auth import Authenticator, Passwords
@@ -50,7 +52,7 @@ from hub.feeds import Feeds
 from hub.gcpolicy import GcPolicy
 from hub.handlers import Handlers
 from hub.http import error_response
-from hub.logs import silence_frame_traces
+from hub.logs import redact_path, silence_frame_traces
 from hub.maptiles import tile_origin
 from hub.metrics import Metrics
 from hub.models import OperationId
@@ -120,7 +122,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", extra={"path": request.url.path}, exc_info=exc)
+    log.exception("unhandled error", extra={"path": redact_path(request.url.path)},
+                  exc_info=exc)
     return JSONResponse({"error": {"code": "internal", "message": "internal error",
                                    "retryable": True}}, status_code=500)
 
@@ -135,6 +138,7 @@ class Services:
     alerts: AlertService
     pipeline: Pipeline
     evaluator: Evaluator
+    webhooks: IncomingWebhooks
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -191,8 +195,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     case_frames.register(handlers, cases, channels)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, feeds=feeds, handlers=handlers, node=node)
+    webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,
+                                auditor=auditor, access=access, limits=engine.limits)
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
-                    pipeline=pipeline, evaluator=evaluator)
+                    pipeline=pipeline, evaluator=evaluator, webhooks=webhooks)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -219,6 +225,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         routes=[
             *hub_routes.routes,
             *channel_routes.routes,
+            *webhook_routes.routes,
             *case_routes.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", Assets(directory=WEB_DIR), name="web"),
@@ -231,6 +238,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.hub = services.hub
     app.state.services = services
     app.state.channels = services.channels
+    app.state.webhooks = services.webhooks
     app.state.cases = services.cases
     app.state.alerts = services.alerts
     return app

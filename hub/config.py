@@ -71,6 +71,9 @@ class Settings:
     max_connections_per_user: int = 20
     publish_rate: float = 10.0  # sustained publishes per second per user
     publish_burst: int = 30
+    #: Posts per second each incoming webhook may make, sustained, and its burst.
+    webhook_post_rate: float = 1.0
+    webhook_post_burst: int = 30
     send_queue_frames: int = 1000
     send_timeout_seconds: float = 30.0
     hello_timeout_seconds: float = 10.0
@@ -131,7 +134,7 @@ class Settings:
         if bad:
             raise ConfigError(f"require_totp_for: unknown role(s) {sorted(bad)}")
         for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions",
-                     "alerting_lease_seconds"):
+                     "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 

@@ -18,8 +18,19 @@ from hub.errors import BadRequest, HubError, LimitExceeded, Throttled, Unauthent
 if TYPE_CHECKING:
     from hub.context import Hub
 
-__all__ = ["COOKIE_NAME", "caller", "client_address", "error_response", "json_body",
-           "origin_allowed", "principal_of", "read_json", "request_scheme", "token_of"]
+__all__ = [
+    "COOKIE_NAME",
+    "caller",
+    "client_address",
+    "error_response",
+    "json_body",
+    "origin_allowed",
+    "principal_of",
+    "read_body",
+    "read_json",
+    "request_scheme",
+    "token_of",
+]
 
 COOKIE_NAME = "liaison_session"
 
@@ -87,10 +98,8 @@ async def principal_of(request: Request) -> Principal:
     return principal
 
 
-async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise BadRequest("send a JSON body with Content-Type: application/json")
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused (413) as soon as it passes ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise LimitExceeded(f"body larger than {max_bytes} bytes")
@@ -101,8 +110,16 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
         if size > max_bytes:
             raise LimitExceeded(f"body larger than {max_bytes} bytes")
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise BadRequest("send a JSON body with Content-Type: application/json")
+    body = await read_body(request, max_bytes)
     try:
-        data = json.loads(b"".join(chunks) or b"null", parse_constant=_constant)
+        data = json.loads(body or b"null", parse_constant=_constant)
     except (ValueError, RecursionError):
         raise BadRequest("malformed JSON body") from None
     if not isinstance(data, dict):

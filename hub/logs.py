@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
-__all__ = ["DropFrameTraces", "JsonFormatter", "configure_logging", "silence_frame_traces"]
+__all__ = ["DropFrameTraces", "JsonFormatter", "RedactHookPaths", "configure_logging",
+           "redact_path", "silence_frame_traces"]
+
+_HOOK_PATH = re.compile(r"^(/hooks/[^/]*/[^/]*/)[^/?#]+")
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for a log: an incoming webhook's secret becomes ``***``."""
+    return _HOOK_PATH.sub(r"\1***", path)
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName",
                                                      "color_message"}
@@ -47,10 +56,30 @@ class DropFrameTraces(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg[:2] in ("< ", "> "))
 
 
+class RedactHookPaths(logging.Filter):
+    """Takes incoming webhooks' secrets out of uvicorn's access log lines.
+
+    The hub runs uvicorn without an access log; a deployment that turns it
+    on still never writes a webhook's secret (it is in the path, by the
+    convention of the scripts that post to it).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "/hooks/" in a
+                                                  for a in record.args):
+            record.args = tuple(redact_path(a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
 def silence_frame_traces() -> None:
+    """Install the filters that keep secrets out of the web server's own log lines."""
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, DropFrameTraces) for f in logger.filters):
         logger.addFilter(DropFrameTraces())
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactHookPaths) for f in access.filters):
+        access.addFilter(RedactHookPaths())
 
 
 def configure_logging(level: str = "INFO") -> None:

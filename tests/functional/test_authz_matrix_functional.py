@@ -53,11 +53,14 @@ async def _world(hub: RunningHub) -> World:
     await alice.subscribe(police)
     urgent = await alice.publish(police, "urgent", priority="urgent")
     assert urgent["type"] == "ack", urgent
+    hook = (await hub.api("POST", f"/api/operations/{op_a.id}/webhooks", "alice",
+                          json={"name": "feed", "channel": police})).json()
     real = {"op_id": op_a.id, "ch_id": police, "case_id": case["id"], "alert_id": alert["id"],
             "silence_id": silence["id"], "username": "ghost", "seq": str(urgent["seq"]),
-            "action": "ack"}
+            "action": "ack", "hook_id": hook["id"], "secret": "not-its-secret"}
     missing = {**real, "op_id": "op_missing", "ch_id": "ch_missing", "case_id": "case_missing",
-               "alert_id": "al-missing-1", "silence_id": "sil_missing"}
+               "alert_id": "al-missing-1", "silence_id": "sil_missing",
+               "hook_id": "hook_missing"}
 
     h = hub.hub
     store = h.engine.store
