@@ -68,11 +68,21 @@ def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def repeat(alert: Mapping[str, Any], *, now: float, summary: str | None = None,
-           severity: str | None = None) -> dict[str, Any]:
-    """The same fingerprint again while active: count it, don't raise another."""
+           severity: str | None = None, occurrence: str | None = None,
+           window: float = 0.0) -> dict[str, Any]:
+    """The same fingerprint again while active: count it, don't raise another.
+
+    ``occurrence`` names what the sender said; the same occurrence again within
+    ``window`` seconds of the last count is a resend (a retry) and changes nothing.
+    """
     if alert["state"] == AlertState.RESOLVED:
         raise Conflict("a resolved alert does not repeat; raise a new one")
+    if occurrence is not None and alert.get("last_occurrence") == occurrence \
+            and now - float(alert.get("last_at") or 0) < window:
+        return dict(alert)
     out = {**alert, "occurrences": int(alert["occurrences"]) + 1, "last_at": now}
+    if occurrence is not None:
+        out["last_occurrence"] = occurrence
     if summary:
         out["summary"] = summary
     if severity in SEVERITIES:

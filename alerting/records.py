@@ -57,14 +57,24 @@ class AlertRecords:
                 return found, gen
             gen += 1
 
+    async def latest(self, op_id: OperationId,
+                     fp: str) -> tuple[dict[str, Any], int] | None:
+        """The newest alert with fingerprint ``fp``, active or resolved, with its version."""
+        found, gen = await self._scan(op_id, fp)
+        if found is not None or gen == 1:
+            return found
+        return await self._store.get_record(op_id, ALERT, alert_id_for(op_id, fp, gen - 1))
+
     async def raise_alert(self, op_id: OperationId, fp: str,
                           build: Callable[[str], dict[str, Any]], *, actor: str,
-                          count_repeat: bool) -> tuple[OpEvent, bool]:
+                          count_repeat: bool, occurrence: str | None = None,
+                          window: float = 0.0) -> tuple[OpEvent, bool]:
         """Create the alert ``build(id)`` unless ``fp`` is active already.
 
         Returns (event, created). An active alert counts an occurrence
-        (``count_repeat``, for pushes) or is left as it is (for rules, which
-        fire once per condition episode, so a repeat is a replayed event).
+        (``count_repeat``, for pushes; the same ``occurrence`` within ``window``
+        seconds is a resend and counts nothing) or is left as it is (for rules,
+        which fire once per condition episode, so a repeat is a replayed event).
         """
         for _ in range(MAX_RETRIES):
             found, gen = await self._scan(op_id, fp)
@@ -78,7 +88,8 @@ class AlertRecords:
                         op_id, str(doc["id"]), "repeated", actor,
                         functools.partial(repeat, now=self._clock.now(),
                                           summary=fresh["summary"],
-                                          severity=fresh["severity"]))
+                                          severity=fresh["severity"],
+                                          occurrence=occurrence, window=window))
                     return event, False
                 except Conflict:
                     continue  # resolved meanwhile: raise the next generation

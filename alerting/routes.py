@@ -6,11 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from alerting.alertmanager import read_notification
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from hub.boundary import int_param
 from hub.errors import BadRequest
-from hub.http import caller, json_body
+from hub.http import caller, json_body, read_json
 from hub.models import OpEvent
 
 __all__ = ["routes"]
@@ -171,6 +172,26 @@ async def push_alert(request: Request) -> Response:
                          "duplicate": not created}, status_code=201 if created else 200)
 
 
+async def receive_monitoring(request: Request) -> Response:
+    """Alertmanager's webhook v4 and Grafana's webhook: one group of alerts.
+
+    The URL chooses the operation; its query may name the severity label
+    (``severity_label``), a route (``route=channel:alerts,coordinators``) and
+    an escalation policy (``escalation``).
+    """
+    hub, principal, client = await caller(request)
+    body = await read_json(request, hub.settings.max_receiver_body_bytes)
+    query = request.query_params
+    label = query.get("severity_label", "severity")
+    if not 0 < len(label) <= 64:
+        raise BadRequest("'severity_label' must be a label name")
+    route = [t.strip() for t in query.get("route", "").split(",") if t.strip()]
+    results = await _alerts(request).receive(
+        principal, request.path_params["op_id"], read_notification(body, severity_label=label),
+        route=route, policy=query.get("escalation"), client=client)
+    return JSONResponse({"alerts": results})
+
+
 async def alert_action(request: Request) -> Response:
     _, principal, client = await caller(request)
     action = request.path_params["action"]
@@ -196,6 +217,10 @@ routes = [
           methods=["POST"]),
     Route("/api/operations/{op_id}/alerts", list_alerts, methods=["GET"]),
     Route("/api/operations/{op_id}/alerts", push_alert, methods=["POST"]),
+    Route("/api/operations/{op_id}/receivers/alertmanager", receive_monitoring,
+          methods=["POST", "PUT"]),
+    Route("/api/operations/{op_id}/receivers/grafana", receive_monitoring,
+          methods=["POST", "PUT"]),
     Route("/api/operations/{op_id}/alerts/{alert_id}/{action}", alert_action,
           methods=["POST"]),
     Route("/api/operations/{op_id}/cases", list_cases, methods=["GET"]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from alerting.alertmanager import Incoming
 from alerting.alerts import acknowledge, fingerprint, new_alert, resolve
 from alerting.engine import Fire, RuleEngine, RuleError, is_config_id, parse_rule
 from alerting.escalation import PolicyError, parse_policy
@@ -35,8 +36,10 @@ class AlertService:
     def __init__(self, *, store: Store, clock: Clock, access: Access, auditor: Auditor,
                  records: AlertRecords,
                  global_rules: list[dict[str, Any]] | None = None,
-                 global_policies: list[dict[str, Any]] | None = None) -> None:
+                 global_policies: list[dict[str, Any]] | None = None,
+                 resend_window: float = 300.0) -> None:
         self._store = store
+        self._resend_window = resend_window
         self._clock = clock
         self.access = access
         self._audit = auditor
@@ -223,6 +226,72 @@ class AlertService:
                                                     now=self._clock.now(),
                                                     resolution="manual"), client)
 
+    async def _delivery(self, principal: Principal, op: Operation, route_given: object,
+                        policy: object) -> tuple[tuple[str, ...], str | None]:
+        """A pushed alert's route and escalation policy, checked (default: "default")."""
+        try:
+            route = check_targets(route_given, "'route'")
+        except TargetError as exc:
+            raise BadRequest(str(exc)) from None
+        await self._check_channels(principal, op, route, "'route'")
+        if policy is not None and not is_config_id(policy):
+            raise BadRequest("'escalation' must be the id of an escalation policy")
+        assert policy is None or isinstance(policy, str)
+        await self._check_policy(op, policy, "'escalation'")
+        if policy is None and await self._store.get_record(op.id, POLICY, "default"):
+            policy = "default"
+        return route, policy
+
+    async def receive(self, principal: Principal, op_id: str, incoming: Sequence[Incoming],
+                      *, route: object, policy: object, client: str) -> list[dict[str, Any]]:
+        """Alerts from a monitoring system (Alertmanager, Grafana) onto the alert lifecycle.
+
+        By fingerprint: firing raises the alert or counts a repeat, resolved
+        resolves it. A notification sent again (the sender retrying) changes
+        nothing, nor does a late firing of an alert already resolved.
+        """
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        checked_route, checked_policy = await self._delivery(principal, op, route, policy)
+        results = []
+        for alert in incoming:
+            action, event = await self._receive_one(principal, op, alert, checked_route,
+                                                    checked_policy)
+            results.append({"fingerprint": alert.fingerprint, "action": action,
+                            "id": event.record_id if event else None})
+        return results
+
+    async def _receive_one(self, principal: Principal, op: Operation, alert: Incoming,
+                           route: Sequence[str],
+                           policy: str | None) -> tuple[str, OpEvent | None]:
+        now = self._clock.now()
+        latest = await self._records.latest(op.id, alert.fingerprint)
+        doc = latest[0] if latest else None
+        if not alert.firing:
+            if doc is None or doc["state"] == "resolved":
+                return "ignored", None
+            event = await self._records.transition(
+                op.id, str(doc["id"]), "resolved", principal.username,
+                lambda a: resolve(a, actor=principal.username, now=now, resolution="source"))
+            return event.action, event
+        if doc is not None and doc["state"] == "resolved" and alert.starts_at \
+                and doc.get("starts_at") == alert.starts_at:
+            return "ignored", None  # that episode already ended here
+
+        def build(alert_id: str) -> dict[str, Any]:
+            return {**new_alert(alert_id=alert_id, operation_id=op.id, source="monitoring",
+                                fp=alert.fingerprint, severity=alert.severity,
+                                summary=alert.summary, details=alert.details, now=now,
+                                exercise=alert.exercise, labels=alert.labels, route=route,
+                                policy=policy),
+                    "annotations": alert.annotations, "links": alert.links,
+                    "starts_at": alert.starts_at, "last_occurrence": alert.occurrence}
+
+        event, created = await self._records.raise_alert(
+            op.id, alert.fingerprint, build, actor=principal.username, count_repeat=True,
+            occurrence=alert.occurrence, window=self._resend_window)
+        return ("fired" if created else event.action), event
+
     async def push(self, principal: Principal, op_id: str, data: dict[str, Any],
                    client: str) -> tuple[OpEvent, bool]:
         """A bot (or person) pushes an alert; the same fingerprint while active dedups."""
@@ -242,15 +311,8 @@ class AlertService:
         given = data.get("fingerprint")
         if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 64):
             raise BadRequest("'fingerprint' must be a string of 1-64 characters")
-        try:
-            route = check_targets(data.get("route", []), "'route'")
-        except TargetError as exc:
-            raise BadRequest(str(exc)) from None
-        await self._check_channels(principal, op, route, "'route'")
-        policy = data.get("escalation")
-        if policy is not None and not is_config_id(policy):
-            raise BadRequest("'escalation' must be the id of an escalation policy")
-        await self._check_policy(op, policy, "'escalation'")
+        route, policy = await self._delivery(principal, op, data.get("route", []),
+                                             data.get("escalation"))
         severity = data.get("severity", "major")
         if severity not in SEVERITIES:
             raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
@@ -260,8 +322,6 @@ class AlertService:
                                     or await self._store.get_record(op.id, CASE, case_id)
                                     is None):
             raise BadRequest("'case' must be a case of this operation")
-        if policy is None and await self._store.get_record(op.id, POLICY, "default"):
-            policy = "default"
         now = self._clock.now()
 
         def build(alert_id: str) -> dict[str, Any]:

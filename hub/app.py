@@ -188,7 +188,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                           node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
     alerts = AlertService(store=engine.store, clock=clock, access=access, auditor=auditor,
                           records=records, global_rules=defaults.rules,
-                          global_policies=defaults.policies)
+                          global_policies=defaults.policies,
+                          resend_window=settings.alert_resend_seconds)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
     handlers = Handlers()
     chat_frames.register(handlers, channels)

@@ -63,6 +63,9 @@ class Settings:
     #: The node running the alert pipeline renews its lease this often x 1/3;
     #: another node takes over this long after it vanished.
     alerting_lease_seconds: float = 10.0
+    #: A monitoring system's notification sent again within this many seconds
+    #: (Alertmanager retrying) is recognised and changes nothing.
+    alert_resend_seconds: float = 300.0
 
     # --- Limits ------------------------------------------------------------
     max_frame_bytes: int = 64 * 1024
@@ -78,6 +81,8 @@ class Settings:
     send_timeout_seconds: float = 30.0
     hello_timeout_seconds: float = 10.0
     max_body_bytes: int = 64 * 1024
+    #: Largest body a monitoring system may post to a receiver (a group of alerts).
+    max_receiver_body_bytes: int = 1024 * 1024
 
     # --- Sessions and login ---------------------------------------------------
     session_idle_seconds: int = 3600

@@ -40,6 +40,17 @@ def test_a_repeat_counts_and_may_raise_the_severity() -> None:
     assert same["summary"] == "Pump down" and same["severity"] == "major"
 
 
+def test_the_same_occurrence_resent_within_the_window_changes_nothing() -> None:
+    first = repeat(alert(), now=20.0, occurrence="k1", window=300.0)
+    assert first["occurrences"] == 2 and first["last_occurrence"] == "k1"
+    assert repeat(first, now=200.0, occurrence="k1", window=300.0) == first  # a retry
+    later = repeat(first, now=400.0, occurrence="k1", window=300.0)  # a repeat notification
+    assert later["occurrences"] == 3 and later["last_at"] == 400.0
+    other = repeat(first, now=30.0, occurrence="k2", window=300.0)
+    assert other["occurrences"] == 3 and other["last_occurrence"] == "k2"
+    assert repeat(first, now=21.0)["occurrences"] == 3  # pushes without a key always count
+
+
 def test_a_resolved_alert_does_not_repeat() -> None:
     with pytest.raises(Conflict):
         repeat(alert(state="resolved"), now=1.0)
