@@ -292,6 +292,20 @@ class AlertService:
             occurrence=alert.occurrence, window=self._resend_window)
         return ("fired" if created else event.action), event
 
+    async def resolve_fingerprint(self, principal: Principal, op_id: str, fp: str,
+                                  resolution: str, client: str) -> OpEvent | None:
+        """Resolve the active alert with fingerprint ``fp`` (its source ended it); None if none."""
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        found = await self._records.active(op.id, fp)
+        if found is None:
+            return None
+        now = self._clock.now()
+        return await self._records.transition(
+            op.id, str(found[0]["id"]), "resolved", principal.username,
+            lambda a: resolve(a, actor=principal.username, now=now, resolution=resolution),
+            client)
+
     async def push(self, principal: Principal, op_id: str, data: dict[str, Any],
                    client: str) -> tuple[OpEvent, bool]:
         """A bot (or person) pushes an alert; the same fingerprint while active dedups."""

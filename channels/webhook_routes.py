@@ -19,7 +19,7 @@ from channels.slack import read_payload
 from channels.webhooks import IncomingWebhooks
 from hub.context import Hub
 from hub.errors import BadRequest
-from hub.http import caller, client_address, json_body, read_body, request_scheme
+from hub.http import caller, client_address, json_body, public_base, read_body
 
 __all__ = ["routes"]
 
@@ -34,8 +34,8 @@ async def create_webhook(request: Request) -> Response:
     body = await json_body(request)
     hook, secret = await _hooks(request).create(principal, request.path_params["op_id"], body,
                                                 client)
-    base = f"{request_scheme(request, hub.settings)}://{request.headers.get('host', 'localhost')}"
-    return JSONResponse({**hook, "url": base + hook["path"], "secret": secret}, status_code=201)
+    return JSONResponse({**hook, "url": public_base(request, hub.settings) + hook["path"],
+                         "secret": secret}, status_code=201)
 
 
 async def list_webhooks(request: Request) -> Response:

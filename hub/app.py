@@ -25,8 +25,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from alerting import cap_routes
 from alerting import frames as case_frames
 from alerting import routes as case_routes
+from alerting.cap_service import CapService
 from alerting.evaluator import Evaluator
 from alerting.pipeline import Pipeline
 from alerting.records import AlertRecords
@@ -139,6 +141,7 @@ class Services:
     pipeline: Pipeline
     evaluator: Evaluator
     webhooks: IncomingWebhooks
+    cap: CapService
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -198,8 +201,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
               auth=auth, feeds=feeds, handlers=handlers, node=node)
     webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,
                                 auditor=auditor, access=access, limits=engine.limits)
+    cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
+                     cases=cases, alerts=alerts)
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
-                    pipeline=pipeline, evaluator=evaluator, webhooks=webhooks)
+                    pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -227,6 +232,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             *hub_routes.routes,
             *channel_routes.routes,
             *webhook_routes.routes,
+            *cap_routes.routes,
             *case_routes.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", Assets(directory=WEB_DIR), name="web"),
@@ -240,6 +246,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.services = services
     app.state.channels = services.channels
     app.state.webhooks = services.webhooks
+    app.state.cap = services.cap
     app.state.cases = services.cases
     app.state.alerts = services.alerts
     return app

@@ -66,6 +66,10 @@ class Settings:
     #: A monitoring system's notification sent again within this many seconds
     #: (Alertmanager retrying) is recognised and changes nothing.
     alert_resend_seconds: float = 300.0
+    #: CAP 1.2 out: the <sender> of the hub's documents, and the least severe
+    #: case or alert published as CAP (info, minor, major or critical).
+    cap_sender: str = "liaison-hub"
+    cap_min_severity: str = "major"
 
     # --- Limits ------------------------------------------------------------
     max_frame_bytes: int = 64 * 1024
@@ -143,6 +147,11 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
+        if self.cap_min_severity not in ("info", "minor", "major", "critical"):
+            raise ConfigError("cap_min_severity must be info, minor, major or critical")
+        if not self.cap_sender or any(c in self.cap_sender for c in " ,<&\t\n") \
+                or len(self.cap_sender) > 100:
+            raise ConfigError("cap_sender: no spaces, commas, '<' or '&' (CAP forbids them)")
         if self.map_tile_url:
             try:
                 tile_origin(self.map_tile_url)

@@ -61,6 +61,12 @@ def request_scheme(conn: HTTPConnection, settings: Settings) -> str:
     return scheme
 
 
+def public_base(conn: HTTPConnection, settings: Settings) -> str:
+    """``scheme://host`` as the caller reached the hub, for links the hub hands out."""
+    host = conn.headers.get("host") or f"{settings.host}:{settings.port}"
+    return f"{request_scheme(conn, settings)}://{host}"
+
+
 def origin_allowed(origin: str, host: str, settings: Settings, scheme: str = "http") -> bool:
     """Exact match of the Origin against the hub's own origin (scheme, host and port)
     or the allowlist."""

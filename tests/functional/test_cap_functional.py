@@ -1,0 +1,146 @@
+"""CAP 1.2 through a real hub (both engines): warnings in become cases and alerts that
+update and cancel by reference; cases and alerts out are valid CAP and an Atom feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from defusedxml.ElementTree import fromstring
+
+from alerting.cap import NS, schema
+from alerting.cap_out import ATOM
+from tests.alerting.test_cap import CANCEL, LAUGHS, STORM, STORM_UPDATE, XXE, with_status
+from tests.conftest import RunningHub
+from tests.web.pages import bot_token
+
+Q = f"{{{NS}}}"
+CAP = {"Content-Type": "application/cap+xml"}
+
+
+async def _post(hub: RunningHub, token: str, doc: str, query: str = "") -> Any:
+    assert hub.http is not None
+    return await hub.http.post(f"/api/operations/{hub.ops['A'].id}/cap{query}",
+                               content=doc.encode(),
+                               headers={**CAP, "Authorization": f"Bearer {token}"})
+
+
+async def _case(hub: RunningHub, case_id: str) -> dict[str, Any]:
+    r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/cases/{case_id}", "alice")
+    assert r.status_code == 200
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def _alerts(hub: RunningHub) -> list[dict[str, Any]]:
+    r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/alerts", "alice")
+    return r.json()["alerts"]  # type: ignore[no-any-return]
+
+
+def _valid(body: bytes) -> Any:
+    root = fromstring(body, forbid_dtd=True)
+    assert [str(e) for e in schema().iter_errors(root)] == []
+    return root
+
+
+async def test_a_warning_updates_and_cancels_its_case_and_alert(running_hub: RunningHub) -> None:
+    hub = running_hub
+    token = await bot_token(hub)
+    r = await _post(hub, token, STORM, "?route=coordinators")
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert first["action"] == "created" and not first["duplicate"]
+    case = await _case(hub, first["case_id"])
+    assert case["title"] == "SEVERE THUNDERSTORM WARNING" and case["severity"] == "major"
+    assert case["location"]["lat"] == 38.4875 and case["exercise"] is False
+    [alert] = await _alerts(hub)
+    assert alert["case_id"] == case["id"] and alert["state"] == "firing"
+    assert alert["route"] == ["coordinators"]
+
+    again = await _post(hub, token, STORM)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert len(await _alerts(hub)) == 1 and (await _case(hub, case["id"]))["version"] == 1
+
+    r = await _post(hub, token, STORM_UPDATE)
+    assert r.status_code == 201 and r.json()["action"] == "updated"
+    assert r.json()["case_id"] == case["id"]
+    updated = await _case(hub, case["id"])
+    assert updated["severity"] == "critical"
+    assert "[fr-CA] ALERTE D'ORAGE VIOLENT PROLONGÉE" in updated["description"]
+    [alert] = await _alerts(hub)
+    assert alert["occurrences"] == 2 and alert["severity"] == "critical"
+
+    r = await _post(hub, token, CANCEL)
+    assert r.status_code == 201 and r.json()["action"] == "cancelled"
+    assert (await _case(hub, case["id"]))["status"] == "closed"
+    [alert] = await _alerts(hub)
+    assert alert["state"] == "resolved" and alert["resolution"] == "cancelled"
+
+
+async def test_exercise_in_and_out_and_the_feed(running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = hub.ops["A"].id
+    token = await bot_token(hub)
+    r = await _post(hub, token, with_status(STORM, "Exercise"))
+    assert r.status_code == 201
+    case_id = r.json()["case_id"]
+    assert (await _case(hub, case_id))["exercise"] is True
+    out = await hub.api("GET", f"/api/operations/{op}/cap/cases/{case_id}", "olga")
+    assert out.status_code == 200 and out.headers["content-type"] == "application/cap+xml"
+    root = _valid(out.content)
+    assert root.findtext(f"{Q}status") == "Exercise"  # never Actual
+    assert root.findtext(f"{Q}info/{Q}web").endswith(f"/#op={op}&case={case_id}")
+    [alert] = await _alerts(hub)
+    out = await hub.api("GET", f"/api/operations/{op}/cap/alerts/{alert['id']}", "olga")
+    assert _valid(out.content).findtext(f"{Q}status") == "Exercise"
+
+    # A real case made in the hub is published too; a minor one is not (below major).
+    real = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                         json={"title": "Bridge down", "severity": "critical"})
+    minor = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                          json={"title": "Litter", "severity": "minor"})
+    doc = await hub.api("GET", f"/api/operations/{op}/cap/cases/{real.json()['id']}", "bruno")
+    assert _valid(doc.content).findtext(f"{Q}status") == "Actual"
+    hidden = await hub.api("GET", f"/api/operations/{op}/cap/cases/{minor.json()['id']}",
+                           "bruno")
+    missing = await hub.api("GET", f"/api/operations/{op}/cap/cases/case_missing", "bruno")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.content == missing.content
+    feed = await hub.api("GET", f"/api/operations/{op}/cap/feed", "olga")
+    assert feed.headers["content-type"] == "application/atom+xml"
+    entries = fromstring(feed.content, forbid_dtd=True).findall(f"{{{ATOM}}}entry")
+    titles = [e.findtext(f"{{{ATOM}}}title") for e in entries]
+    assert "Bridge down" in titles and "SEVERE THUNDERSTORM WARNING" in titles
+    assert "Litter" not in titles
+    assert hub.http is not None
+    for entry in entries:  # every link is a valid CAP document
+        href = entry.find(f"{{{ATOM}}}link").get("href")  # type: ignore[union-attr]
+        path = href[href.index("/api/"):]
+        _valid((await hub.api("GET", path, "olga")).content)
+    assert (await hub.http.get(f"/api/operations/{op}/cap/feed")).status_code == 401
+    other = await hub.api("GET", f"/api/operations/{op}/cap/feed", "xavier")
+    assert other.status_code == 404
+
+
+async def test_hostile_and_invalid_documents_are_refused_and_nothing_stored(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    token = await bot_token(hub)
+    for doc, status in [(XXE, 400), (LAUGHS, 400), ("<alert", 400),
+                        (with_status(STORM, "Draft"), 400),
+                        (STORM.replace("<severity>Severe</severity>", ""), 400),
+                        ("<x/>" + " " * (1024 * 1024 + 1), 413)]:
+        r = await _post(hub, token, doc)
+        assert r.status_code == status, (doc[:60], r.text)
+        assert r.json()["error"]["message"]
+    assert hub.http is not None
+    r = await hub.http.post(f"/api/operations/{hub.ops['A'].id}/cap", content=STORM.encode(),
+                            headers=CAP)
+    assert r.status_code == 401
+    r = await hub.http.post(f"/api/operations/{hub.ops['A'].id}/cap", content=STORM.encode(),
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Content-Type": "application/json"})
+    assert r.status_code == 400
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/cap", "olga",
+                      content=STORM.encode(), headers=CAP)
+    assert r.status_code == 403
+    cases = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/cases", "alice")
+    assert cases.json()["cases"] == [] and await _alerts(hub) == []
