@@ -96,7 +96,7 @@ class CapService:
         try:
             await self._store.write_record(RecordWrite(
                 op.id, CAP, key, doc, None, "received", principal.username, self._clock.now(),
-                {}))
+                {}, private=True))
         except Conflict:  # the same message, raced in by a retry
             found = await self._store.get_record(op.id, CAP, key)
             if found is not None:

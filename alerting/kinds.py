@@ -7,7 +7,8 @@ also appends the log event and publishes it.
 
 from __future__ import annotations
 
-__all__ = ["ALERT", "CAP", "CASE", "PIPELINE_STATE", "POLICY", "RULE", "SILENCE"]
+__all__ = ["ALERT", "CAP", "CASE", "OUTGOING_STATE", "PIPELINE_STATE", "POLICY", "RULE", "SILENCE",
+           "SUBSCRIPTION", "delivery_key", "log_key"]
 
 CASE = "case"
 ALERT = "alert"
@@ -19,3 +20,17 @@ CAP = "cap"
 
 #: The key under which the pipeline saves its cursor and rule-engine state.
 PIPELINE_STATE = "alerting"
+#: An outgoing webhook: a URL subscribed to events (a private record).
+SUBSCRIPTION = "outgoing_webhook"
+#: The key under which the webhook dispatcher keeps its cursors and queue.
+OUTGOING_STATE = "outgoing"
+
+
+def delivery_key(delivery_id: str) -> str:
+    """The state document of one delivery of one event to a subscription."""
+    return f"delivery:{delivery_id}"
+
+
+def log_key(subscription_id: str) -> str:
+    """The state document listing a subscription's deliveries, oldest first."""
+    return f"deliveries:{subscription_id}"

@@ -7,7 +7,7 @@ else, it is stored only as its SHA-256 (it is 256 random bits, so a slow hash
 adds nothing), compared in constant time, never logged or audited, and
 revoking the webhook ends it. Webhooks are records of the operation (kind
 ``webhook``), so both engines keep them and their changes are versioned; the
-log event of a change carries no part of the record.
+log event of a change carries no part of the record (a private write).
 
 A post is rendered by :mod:`channels.slack` and stored as one or more messages
 from the webhook itself (sender ``hook:<id>``, agency ``WEBHOOK``, display name
@@ -91,7 +91,7 @@ class IncomingWebhooks:
         await self._store.write_record(RecordWrite(
             operation_id=op.id, kind=KIND, record_id=str(doc["id"]), doc=doc,
             expected_version=None, action="created", actor=principal.username, ts=now,
-            extra={}))
+            extra={}, private=True))
         await self._audit.record(actor=principal.username, action="webhook.create",
                                  target=str(doc["id"]), outcome="ok", client=client,
                                  operation_id=op.id,
@@ -124,7 +124,7 @@ class IncomingWebhooks:
             await self._store.write_record(RecordWrite(
                 operation_id=op.id, kind=KIND, record_id=hook_id, doc=doc,
                 expected_version=version, action="revoked", actor=principal.username, ts=now,
-                extra={}))
+                extra={}, private=True))
             await self._audit.record(actor=principal.username, action="webhook.revoke",
                                      target=hook_id, outcome="ok", client=client,
                                      operation_id=op.id)

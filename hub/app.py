@@ -25,14 +25,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alerting import cap_routes
+from alerting import cap_routes, outgoing_routes
 from alerting import frames as case_frames
 from alerting import routes as case_routes
 from alerting.cap_service import CapService
+from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
+from alerting.outgoing_service import OutgoingWebhooks
 from alerting.pipeline import Pipeline
 from alerting.records import AlertRecords
 from alerting.rulefile import RuleFile, apply_rule_file, load_rule_file
+from alerting.sender import Sender, parse_networks
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from channels import frames as chat_frames
@@ -142,6 +145,8 @@ class Services:
     evaluator: Evaluator
     webhooks: IncomingWebhooks
     cap: CapService
+    outgoing: OutgoingWebhooks
+    dispatcher: Dispatcher
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -203,8 +208,15 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 auditor=auditor, access=access, limits=engine.limits)
     cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
                      cases=cases, alerts=alerts)
+    sender = Sender(allow=parse_networks(settings.webhook_allow_networks),
+                    timeout=settings.webhook_timeout_seconds)
+    outgoing = OutgoingWebhooks(store=engine.store, clock=clock, auditor=auditor,
+                                access=access, sender=sender)
+    dispatcher = Dispatcher(store=engine.store, clock=clock, access=access, sender=sender,
+                            node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
-                    pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap)
+                    pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
+                    outgoing=outgoing, dispatcher=dispatcher)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -212,6 +224,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     """The hub as an ASGI app: :func:`build_services`, its lifespan and its routes."""
     services = build_services(settings, clock=clock, engine=engine)
     engine, node, evaluator = services.hub.engine, services.hub.node, services.evaluator
+    dispatcher = services.dispatcher
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -219,10 +232,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         await node.start()
         await evaluator.tick()  # take the lease if free and catch up before serving
         pipeline = asyncio.create_task(evaluator.run(), name="alert-pipeline")
+        deliveries = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
         try:
             yield
         finally:
-            await cancel_all([pipeline])
+            await cancel_all([pipeline, deliveries])
+            await dispatcher.stop()
             await evaluator.stop()
             await node.stop()
             await engine.store.close()
@@ -233,6 +248,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             *channel_routes.routes,
             *webhook_routes.routes,
             *cap_routes.routes,
+            *outgoing_routes.routes,
             *case_routes.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", Assets(directory=WEB_DIR), name="web"),
@@ -247,6 +263,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.channels = services.channels
     app.state.webhooks = services.webhooks
     app.state.cap = services.cap
+    app.state.outgoing = services.outgoing
     app.state.cases = services.cases
     app.state.alerts = services.alerts
     return app

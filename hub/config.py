@@ -9,6 +9,7 @@ Sources, later ones winning: built-in defaults, a TOML file (``LIAISON_CONFIG`` 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -81,6 +82,11 @@ class Settings:
     #: Posts per second each incoming webhook may make, sustained, and its burst.
     webhook_post_rate: float = 1.0
     webhook_post_burst: int = 30
+    #: Outgoing webhooks only call public addresses, unless a network here
+    #: names the target (``10.20.0.0/16``, ``127.0.0.1``): see alerting/sender.py.
+    webhook_allow_networks: tuple[str, ...] = ()
+    #: The longest one outgoing webhook request may take.
+    webhook_timeout_seconds: float = 10.0
     send_queue_frames: int = 1000
     send_timeout_seconds: float = 30.0
     hello_timeout_seconds: float = 10.0
@@ -147,6 +153,13 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
+        for net in self.webhook_allow_networks:
+            try:
+                ipaddress.ip_network(net.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(f"webhook_allow_networks: {net!r} is not a network") from None
+        if not 0 < self.webhook_timeout_seconds <= 60:
+            raise ConfigError("webhook_timeout_seconds must be between 0 and 60")
         if self.cap_min_severity not in ("info", "minor", "major", "critical"):
             raise ConfigError("cap_min_severity must be info, minor, major or critical")
         if not self.cap_sender or any(c in self.cap_sender for c in " ,<&\t\n") \

@@ -90,7 +90,10 @@ class RecordWrite:
     ``expected_version`` None means "create": the record must not exist.
     Otherwise the stored version must equal it (optimistic concurrency).
     ``idempotency_key`` (per operation and actor) makes a retry return the
-    first write's event instead of writing again.
+    first write's event instead of writing again. A ``private`` record's event
+    carries only ``extra``, not the record: for configuration that only its
+    managers may read (webhooks and their secrets), since every member reads
+    the operation's log.
     """
 
     operation_id: OperationId
@@ -103,6 +106,7 @@ class RecordWrite:
     ts: float
     extra: dict[str, object]
     idempotency_key: str | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

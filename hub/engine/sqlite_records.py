@@ -36,7 +36,7 @@ class SqliteRecords(SqliteBase):
     # --- operation records and event log ----------------------------------------
 
     async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
-        data = {"record": w.doc, **w.extra}
+        data = dict(w.extra) if w.private else {"record": w.doc, **w.extra}
         # Checking the event checks the record inside it: check once, write both.
         event_data = jsondoc.dump(data, "event")
         doc = jsondoc.dump(w.doc, checked=True)

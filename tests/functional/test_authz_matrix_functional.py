@@ -55,12 +55,17 @@ async def _world(hub: RunningHub) -> World:
     assert urgent["type"] == "ack", urgent
     hook = (await hub.api("POST", f"/api/operations/{op_a.id}/webhooks", "alice",
                           json={"name": "feed", "channel": police})).json()
+    # A public address, an event that never happens here: nothing is ever sent.
+    outgoing = (await hub.api("POST", f"/api/operations/{op_a.id}/outgoing-webhooks", "alice",
+                              json={"url": "https://93.184.216.34/hook",
+                                    "events": ["case.closed"]})).json()
     real = {"op_id": op_a.id, "ch_id": police, "case_id": case["id"], "alert_id": alert["id"],
             "silence_id": silence["id"], "username": "ghost", "seq": str(urgent["seq"]),
-            "action": "ack", "hook_id": hook["id"], "secret": "not-its-secret"}
+            "action": "ack", "hook_id": hook["id"], "secret": "not-its-secret",
+            "sub_id": outgoing["id"]}
     missing = {**real, "op_id": "op_missing", "ch_id": "ch_missing", "case_id": "case_missing",
                "alert_id": "al-missing-1", "silence_id": "sil_missing",
-               "hook_id": "hook_missing"}
+               "hook_id": "hook_missing", "sub_id": "wh_missing"}
 
     h = hub.hub
     store = h.engine.store

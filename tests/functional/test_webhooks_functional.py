@@ -72,6 +72,8 @@ async def test_a_slack_script_posts_unchanged_and_members_see_it_from_the_webhoo
     audit = [a.as_dict() async for a in hub.hub.engine.store.iter_audit()]
     assert any(a["action"] == "webhook.create" for a in audit)
     assert secret not in json.dumps(audit)
+    events = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/events", "olga")
+    assert "secret_sha256" not in events.text and hook["channel_id"] not in events.text
     hub_lines = [r.getMessage() for r in caplog.records  # the test's own HTTP client aside
                  if not r.name.startswith(("httpx", "httpcore", "websockets.client"))]
     assert hub_lines and not [line for line in hub_lines if secret in line]

@@ -255,6 +255,18 @@ async def test_record_writes_are_idempotent(engine: Engine) -> None:
     assert len(await store.read_op_events(OperationId("op_1"))) == 1
 
 
+async def test_a_private_records_event_carries_no_part_of_it(engine: Engine) -> None:
+    """Webhook secrets and URLs live in private records: every member reads the log."""
+    store = engine.store
+    ev, _ = await store.write_record(_write("op_1", "w1", {"secret": "whsec_x"}, None,
+                                            private=True))
+    assert ev.data == {} and "whsec_x" not in str(ev.frame())
+    [logged] = await store.read_op_events(OperationId("op_1"))
+    assert logged.data == {} and logged.record_id == "w1"
+    assert await store.get_record(OperationId("op_1"), "case", "w1") == ({"secret": "whsec_x"},
+                                                                         1)
+
+
 async def test_writing_a_record_publishes_its_op_event(engine: Engine) -> None:
     got: list[object] = []
     await engine.broker.start(lambda topic, event: got.append((topic, event)))
