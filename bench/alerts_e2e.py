@@ -32,11 +32,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from websockets.asyncio.client import connect
 
 from alerting.rulefile import RuleFile, apply_rule_file
 from bench.common import PASSWORD, bench_operation, free_port
 from hub.config import Settings
+from liaison_client import Client, OpEvent
 
 SHAPES = [
     'severity == "critical" and fields.casualties >= {n}',
@@ -116,24 +116,22 @@ async def measure(args: argparse.Namespace, http: httpx.AsyncClient, auth: dict[
     fired: dict[str, float] = {}
     waiting: dict[str, asyncio.Future[float]] = {}
     resolving: dict[str, asyncio.Future[float]] = {}
-    async with connect(f"ws://127.0.0.1:{port}/ws", subprotocols=["liaison.v1.json"],  # type: ignore[list-item]
-                       origin=f"http://127.0.0.1:{port}") as ws:  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "hello", "token": auth["Authorization"][7:]}))
-        await ws.recv()
-        await ws.send(json.dumps({"type": "subscribe", "channel": f"ops:{op}"}))
-        assert json.loads(await ws.recv())["type"] == "subscribed"
+    async with Client(f"ws://127.0.0.1:{port}/ws", auth["Authorization"][7:], fmt="json",
+                      name="bench/alerts_e2e") as bot:
+        await bot.subscribe(f"ops:{op}")
 
         async def reader() -> None:
-            async for raw in ws:
-                f = json.loads(raw)
-                if f.get("kind") == "alert" and f.get("action") == "fired":
-                    case_id = f["record"]["case_id"]
+            async for f in bot.frames():
+                if not isinstance(f, OpEvent) or f.kind != "alert" or f.record is None:
+                    continue
+                if f.action == "fired":
+                    case_id = f.record["case_id"]
                     fired[case_id] = time.perf_counter()
                     fut = waiting.pop(case_id, None)
                     if fut is not None and not fut.done():
                         fut.set_result(fired[case_id])
-                elif f.get("kind") == "alert" and f.get("action") == "resolved":
-                    done = resolving.pop(f["record"]["case_id"], None)
+                elif f.action == "resolved":
+                    done = resolving.pop(f.record["case_id"], None)
                     if done is not None and not done.done():
                         done.set_result(time.perf_counter())
 

@@ -1,0 +1,47 @@
+"""liaison_client/frames.py: every frame of docs/protocol.md read as its typed object."""
+
+from __future__ import annotations
+
+from liaison_client.frames import (
+    Ack,
+    CaseAck,
+    ErrorFrame,
+    Message,
+    OpEvent,
+    Other,
+    Reset,
+    Subscribed,
+    Unsubscribed,
+    Welcome,
+    parse,
+)
+
+
+def test_each_frame_type() -> None:
+    assert parse({"type": "welcome", "connection_id": "c", "user": {"username": "a"},
+                  "format": "json", "server_time": 1.0}) == \
+        Welcome("c", {"username": "a"}, "json", {}, 1.0)
+    assert parse({"type": "subscribed", "ref": "s1", "channel": "ch_1", "since_seq": 4,
+                  "head_seq": 9, "first_seq": 1}) == Subscribed("ch_1", 4, 9, 1, "s1")
+    message = parse({"type": "message", "channel": "ch_1", "seq": 5, "id": "m", "sender": "a",
+                     "sender_name": "A", "agency": "P", "text": "t", "ts": 2.0,
+                     "priority": "urgent", "ack_of": 3})
+    assert isinstance(message, Message) and message.ack_of == 3 and message.feed == "ch_1"
+    event = parse({"type": "op_event", "feed": "ops:o", "seq": 7, "kind": "alert",
+                   "action": "notified", "id": "al", "version": 2, "actor": "hub", "ts": 3.0,
+                   "record": {"state": "firing"}, "notice": {"users": ["bruno"]}})
+    assert isinstance(event, OpEvent) and event.extra == {"notice": {"users": ["bruno"]}}
+    assert parse({"type": "ack", "ref": "p", "channel": "ch_1", "client_msg_id": "x",
+                  "seq": 5, "id": "m", "ts": 2.0, "duplicate": True}) == \
+        Ack("ch_1", "x", 5, "m", 2.0, True, "p")
+    assert parse({"type": "case_ack", "operation": "o", "id": "c", "action": "created",
+                  "version": 1, "event_seq": 8}) == CaseAck("o", "c", "created", 1, 8, False)
+    assert parse({"type": "reset", "channel": "ch_1", "reason": "retention", "first_seq": 10,
+                  "head_seq": 20}) == Reset("ch_1", "retention", 10, 20)
+    assert parse({"type": "unsubscribed", "channel": "ch_1", "reason": "access_revoked"}) == \
+        Unsubscribed("ch_1", "access_revoked")
+    assert parse({"type": "error", "code": "rate_limited", "reason": "slow down",
+                  "retryable": True, "ref": "p", "retry_after": 0.5}) == \
+        ErrorFrame("rate_limited", "slow down", True, "p", 0.5)
+    assert parse({"type": "presence", "channel": "ch_1", "users": []}) == \
+        Other("presence", {"type": "presence", "channel": "ch_1", "users": []})
