@@ -9,6 +9,7 @@ from starlette.routing import Route
 from alerting.cap_service import CapService
 from hub.errors import BadRequest
 from hub.http import caller, public_base, read_body
+from hub.openapi import api, ref, string
 
 __all__ = ["CAP_TYPE", "routes"]
 
@@ -21,6 +22,10 @@ def _cap(request: Request) -> CapService:
     return service
 
 
+@api("Receive a CAP 1.2 alert: a case and an alert, updated and cancelled by reference",
+     "cap", {201: ref("CapReceived"), 200: ref("CapReceived")},
+     body_types={CAP_TYPE: string(), "application/xml": string()},
+     query={"route": string(), "escalation": string(64)})
 async def receive_cap(request: Request) -> Response:
     hub, principal, client = await caller(request)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -35,6 +40,7 @@ async def receive_cap(request: Request) -> Response:
     return JSONResponse(result, status_code=200 if result["duplicate"] else 201)
 
 
+@api("A case as a CAP 1.2 document", "cap", {200: CAP_TYPE})
 async def case_as_cap(request: Request) -> Response:
     hub, principal, client = await caller(request)
     doc = await _cap(request).case_document(principal, request.path_params["op_id"],
@@ -44,6 +50,7 @@ async def case_as_cap(request: Request) -> Response:
     return Response(doc, media_type=CAP_TYPE)
 
 
+@api("An alert as a CAP 1.2 document", "cap", {200: CAP_TYPE})
 async def alert_as_cap(request: Request) -> Response:
     hub, principal, client = await caller(request)
     doc = await _cap(request).alert_document(principal, request.path_params["op_id"],
@@ -53,6 +60,8 @@ async def alert_as_cap(request: Request) -> Response:
     return Response(doc, media_type=CAP_TYPE)
 
 
+@api("An Atom feed of the operation's CAP documents", "cap",
+     {200: "application/atom+xml"})
 async def cap_feed(request: Request) -> Response:
     hub, principal, client = await caller(request)
     doc = await _cap(request).feed(principal, request.path_params["op_id"],

@@ -6,8 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from alerting.api_schemas import SUBSCRIPTION_BODY
 from alerting.outgoing_service import OutgoingWebhooks
 from hub.http import caller, json_body
+from hub.openapi import api, array, obj, ref
 
 __all__ = ["routes"]
 
@@ -17,6 +19,8 @@ def _outgoing(request: Request) -> OutgoingWebhooks:
     return service
 
 
+@api("Subscribe a URL to events; its signing secret is shown once", "webhooks",
+     {201: ref("OutgoingWebhook")}, body=SUBSCRIPTION_BODY)
 async def create_subscription(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -25,6 +29,8 @@ async def create_subscription(request: Request) -> Response:
     return JSONResponse({**sub, "secret": secret}, status_code=201)
 
 
+@api("Outgoing webhooks (never a secret)", "webhooks",
+     {200: obj({"webhooks": array(ref("OutgoingWebhook"))}, "webhooks")})
 async def list_subscriptions(request: Request) -> Response:
     _, principal, client = await caller(request)
     subs = await _outgoing(request).list_subscriptions(principal,
@@ -32,6 +38,7 @@ async def list_subscriptions(request: Request) -> Response:
     return JSONResponse({"webhooks": subs})
 
 
+@api("Disable an outgoing webhook", "webhooks", {200: ref("OutgoingWebhook")})
 async def disable_subscription(request: Request) -> Response:
     _, principal, client = await caller(request)
     sub = await _outgoing(request).disable(principal, request.path_params["op_id"],
@@ -39,6 +46,8 @@ async def disable_subscription(request: Request) -> Response:
     return JSONResponse(sub)
 
 
+@api("An outgoing webhook's delivery log, newest first", "webhooks",
+     {200: obj({"deliveries": array(ref("Delivery"))}, "deliveries")})
 async def list_deliveries(request: Request) -> Response:
     _, principal, client = await caller(request)
     log = await _outgoing(request).deliveries(principal, request.path_params["op_id"],

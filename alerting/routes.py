@@ -7,12 +7,21 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from alerting.alertmanager import read_notification
+from alerting.api_schemas import (
+    CASE_BODY,
+    CASE_CHANGES,
+    POLICY_BODY,
+    PUSH_BODY,
+    RULE_BODY,
+    SILENCE_BODY,
+)
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, read_json
 from hub.models import OpEvent
+from hub.openapi import api, array, boolean, enum, integer, obj, ref, string
 
 __all__ = ["routes"]
 
@@ -40,12 +49,15 @@ def _written(event: OpEvent, created: bool) -> Response:
                         status_code=201 if created and event.action == "created" else 200)
 
 
+@api("The operation's cases", "cases", {200: obj({"cases": array(ref("Case"))}, "cases")})
 async def list_cases(request: Request) -> Response:
     _, principal, client = await caller(request)
     cases = await _cases(request).list_cases(principal, request.path_params["op_id"], client)
     return JSONResponse({"cases": cases})
 
 
+@api("Report a case (idempotent with idempotency_key)", "cases",
+     {201: ref("Case"), 200: ref("Case")}, body=CASE_BODY)
 async def create_case(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -53,6 +65,7 @@ async def create_case(request: Request) -> Response:
                                                  body, client))
 
 
+@api("A case (its ETag is its version)", "cases", {200: ref("Case")})
 async def get_case(request: Request) -> Response:
     _, principal, client = await caller(request)
     case = await _cases(request).get_case(principal, request.path_params["op_id"],
@@ -60,6 +73,8 @@ async def get_case(request: Request) -> Response:
     return JSONResponse(case, headers={"ETag": f'"{case["version"]}"'})
 
 
+@api("Change a case at the version you saw (409 if it moved on)", "cases",
+     {200: ref("Case")}, body=CASE_CHANGES)
 async def update_case(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -70,6 +85,8 @@ async def update_case(request: Request) -> Response:
         principal, request.path_params["op_id"], request.path_params["case_id"], body, client))
 
 
+@api("Comment on a case", "cases", {200: ref("Case")},
+     body=obj({"text": string(4000), "idempotency_key": string(64)}, "text"))
 async def comment_case(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -77,6 +94,8 @@ async def comment_case(request: Request) -> Response:
                                              request.path_params["case_id"], body, client))
 
 
+@api("Every change of a case, oldest first", "cases",
+     {200: obj({"timeline": array(ref("OpEvent"))}, "timeline")})
 async def case_timeline(request: Request) -> Response:
     _, principal, client = await caller(request)
     events = await _cases(request).timeline(principal, request.path_params["op_id"],
@@ -84,6 +103,9 @@ async def case_timeline(request: Request) -> Response:
     return JSONResponse({"timeline": [_event(e) for e in events]})
 
 
+@api("The operation's event log", "cases",
+     {200: obj({"events": array(ref("OpEvent")), "has_more": boolean()}, "events")},
+     query={"after_seq": integer(minimum=0), "limit": integer(minimum=1, maximum=500)})
 async def op_events(request: Request) -> Response:
     _, principal, client = await caller(request)
     after = int_param(request.query_params.get("after_seq"), "after_seq", default=0)
@@ -96,6 +118,7 @@ async def op_events(request: Request) -> Response:
                          "has_more": len(events) == limit})
 
 
+@api("Alert rules", "alerts", {200: obj({"rules": array(ref("Rule"))}, "rules")})
 async def list_rules(request: Request) -> Response:
     _, principal, client = await caller(request)
     rules = await _alerts(request).list_rules(principal, request.path_params["op_id"], client)
@@ -107,6 +130,8 @@ def _record(event: OpEvent) -> Response:
                         status_code=201 if event.action == "created" else 200)
 
 
+@api("Create or replace a rule (coordinators)", "alerts",
+     {201: ref("Rule"), 200: ref("Rule")}, body=RULE_BODY)
 async def put_rule(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -114,6 +139,8 @@ async def put_rule(request: Request) -> Response:
                                              client))
 
 
+@api("What a rule would match now", "alerts",
+     {200: obj({"matches": array(obj())}, "matches")}, body=RULE_BODY)
 async def dry_run_rule(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -121,12 +148,16 @@ async def dry_run_rule(request: Request) -> Response:
     return JSONResponse({"matches": matches})
 
 
+@api("Escalation policies", "alerts",
+     {200: obj({"policies": array(ref("Policy"))}, "policies")})
 async def list_policies(request: Request) -> Response:
     _, principal, client = await caller(request)
     items = await _alerts(request).list_policies(principal, request.path_params["op_id"], client)
     return JSONResponse({"policies": items})
 
 
+@api("Create or replace an escalation policy (coordinators)", "alerts",
+     {201: ref("Policy"), 200: ref("Policy")}, body=POLICY_BODY)
 async def put_policy(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -134,12 +165,16 @@ async def put_policy(request: Request) -> Response:
     return _record(event)
 
 
+@api("Silences, current and past", "alerts",
+     {200: obj({"silences": array(ref("Silence"))}, "silences")})
 async def list_silences(request: Request) -> Response:
     _, principal, client = await caller(request)
     items = await _alerts(request).list_silences(principal, request.path_params["op_id"], client)
     return JSONResponse({"silences": items})
 
 
+@api("Silence matching alerts for a while", "alerts",
+     {201: ref("Silence"), 200: ref("Silence")}, body=SILENCE_BODY)
 async def create_silence(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -148,6 +183,7 @@ async def create_silence(request: Request) -> Response:
     return _record(event)
 
 
+@api("End a silence now", "alerts", {200: ref("Silence")})
 async def expire_silence(request: Request) -> Response:
     _, principal, client = await caller(request)
     event = await _alerts(request).expire_silence(principal, request.path_params["op_id"],
@@ -155,6 +191,8 @@ async def expire_silence(request: Request) -> Response:
     return _record(event)
 
 
+@api("Alerts", "alerts", {200: obj({"alerts": array(ref("Alert"))}, "alerts")},
+     query={"state": enum("firing", "acknowledged", "resolved")})
 async def list_alerts(request: Request) -> Response:
     _, principal, client = await caller(request)
     state = request.query_params.get("state")
@@ -163,6 +201,8 @@ async def list_alerts(request: Request) -> Response:
     return JSONResponse({"alerts": alerts})
 
 
+@api("Push an alert (the same fingerprint while active counts a repeat)", "alerts",
+     {201: ref("Alert"), 200: ref("Alert")}, body=PUSH_BODY)
 async def push_alert(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -172,6 +212,15 @@ async def push_alert(request: Request) -> Response:
                          "duplicate": not created}, status_code=201 if created else 200)
 
 
+@api("An Alertmanager (v4) or Grafana webhook body, unchanged", "alerts",
+     {200: obj({"alerts": array(ref("ReceivedAlert"))}, "alerts")},
+     body=obj({"version": enum("4", "1"), "groupKey": string(), "status": string(),
+               "alerts": array(obj({"status": enum("firing", "resolved"), "labels": obj(),
+                                    "annotations": obj(), "startsAt": string(),
+                                    "endsAt": string(), "generatorURL": string(),
+                                    "fingerprint": string(64)}, "status", "labels"),
+                             maxItems=500)}, "version", "alerts"),
+     query={"severity_label": string(64), "route": string(), "escalation": string(64)})
 async def receive_monitoring(request: Request) -> Response:
     """Alertmanager's webhook v4 and Grafana's webhook: one group of alerts.
 
@@ -192,6 +241,7 @@ async def receive_monitoring(request: Request) -> Response:
     return JSONResponse({"alerts": results})
 
 
+@api("Acknowledge (ack) or resolve an alert", "alerts", {200: ref("Alert")})
 async def alert_action(request: Request) -> Response:
     _, principal, client = await caller(request)
     action = request.path_params["action"]

@@ -15,6 +15,8 @@ from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.models import ACK_PREFIX, Membership, Message, Priority, Role, User
+from hub.openapi import api, array, boolean, enum, integer, obj, ref, string
+from hub.vocabulary import OPERATION_STATUSES
 
 __all__ = ["routes"]
 
@@ -34,6 +36,8 @@ def _query_int(request: Request, name: str, *, default: int | None = None,
     return int_param(request.query_params.get(name), name, default=default, low=low)
 
 
+@api("Your operations (admins: all)", "operations",
+     {200: obj({"operations": array(ref("Operation"))}, "operations")})
 async def list_operations(request: Request) -> Response:
     _, principal, _ = await caller(request)
     items = await _channels(request).list_operations(principal)
@@ -41,6 +45,10 @@ async def list_operations(request: Request) -> Response:
         {**op.public(), "role": str(role) if role else None} for op, role in items]})
 
 
+@api("Create an operation (admins)", "operations", {201: ref("Operation")},
+     body=obj({"code": string(32), "name": string(200), "classification": string(64),
+               "agencies": array(string(64)), "status": enum(*OPERATION_STATUSES)},
+              "code", "name"))
 async def create_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -48,6 +56,7 @@ async def create_operation(request: Request) -> Response:
     return JSONResponse(op.public(), status_code=201)
 
 
+@api("An operation and your role in it", "operations", {200: ref("Operation")})
 async def get_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     op, role = await _channels(request).get_operation(
@@ -55,6 +64,9 @@ async def get_operation(request: Request) -> Response:
     return JSONResponse({**op.public(), "role": str(role) if role else None})
 
 
+@api("Change an operation (admins)", "operations", {200: ref("Operation")},
+     body=obj({"name": string(200), "classification": string(64),
+               "status": enum(*OPERATION_STATUSES), "agencies": array(string(64))}))
 async def update_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -63,6 +75,8 @@ async def update_operation(request: Request) -> Response:
     return JSONResponse(op.public())
 
 
+@api("The operation's members", "operations",
+     {200: obj({"members": array(ref("Member"))}, "members")})
 async def list_members(request: Request) -> Response:
     _, principal, client = await caller(request)
     items = await _channels(request).list_members(
@@ -70,6 +84,9 @@ async def list_members(request: Request) -> Response:
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
+@api("Add a member or change their role (coordinators)", "operations",
+     {200: obj({"operation_id": string(), "username": string(), "role": string()})},
+     body=obj({"role": enum("coordinator", "member", "observer")}))
 async def put_member(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -80,6 +97,7 @@ async def put_member(request: Request) -> Response:
                          request.path_params["username"], "role": str(m.role)})
 
 
+@api("Remove a member (coordinators)", "operations", {204: None})
 async def delete_member(request: Request) -> Response:
     _, principal, client = await caller(request)
     await _channels(request).remove_member(
@@ -87,6 +105,8 @@ async def delete_member(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@api("Who is online in the operation's channels you see", "operations",
+     {200: obj({"online": array(ref("Person"))}, "online")})
 async def operation_presence(request: Request) -> Response:
     _, principal, client = await caller(request)
     online = await _channels(request).operation_presence(principal, request.path_params["op_id"],
@@ -95,6 +115,8 @@ async def operation_presence(request: Request) -> Response:
                                      "agency": e.agency} for e in online]})
 
 
+@api("The operation's channels you may see", "channels",
+     {200: obj({"channels": array(ref("Channel"))}, "channels")})
 async def list_channels(request: Request) -> Response:
     _, principal, client = await caller(request)
     items = await _channels(request).list_channels(
@@ -102,6 +124,9 @@ async def list_channels(request: Request) -> Response:
     return JSONResponse({"channels": [ch.public() for ch in items]})
 
 
+@api("Create a channel (coordinators)", "channels", {201: ref("Channel")},
+     body=obj({"name": string(48), "topic": string(500), "agencies": array(string(64))},
+              "name"))
 async def create_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -110,6 +135,7 @@ async def create_channel(request: Request) -> Response:
     return JSONResponse(ch.public(), status_code=201)
 
 
+@api("A channel", "channels", {200: ref("Channel")})
 async def get_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     ch, _ = await _channels(request).get_channel(
@@ -117,6 +143,9 @@ async def get_channel(request: Request) -> Response:
     return JSONResponse(ch.public())
 
 
+@api("Change a channel's topic or agencies (coordinators)", "channels",
+     {200: ref("Channel")},
+     body=obj({"topic": string(500), "agencies": array(string(64))}))
 async def update_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -125,6 +154,8 @@ async def update_channel(request: Request) -> Response:
     return JSONResponse(ch.public())
 
 
+@api("Who may read the channel", "channels",
+     {200: obj({"members": array(ref("Member"))}, "members")})
 async def channel_members(request: Request) -> Response:
     _, principal, client = await caller(request)
     items = await _channels(request).channel_members(
@@ -132,6 +163,10 @@ async def channel_members(request: Request) -> Response:
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
+@api("A page of the channel's history, oldest first", "channels",
+     {200: obj({"messages": array(ref("Message")), "has_more": boolean()}, "messages")},
+     query={"limit": integer(minimum=1, maximum=500), "before_seq": integer(minimum=0),
+            "after_seq": integer(minimum=0)})
 async def list_messages(request: Request) -> Response:
     _, principal, client = await caller(request)
     limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
@@ -148,6 +183,10 @@ async def list_messages(request: Request) -> Response:
                          "has_more": len(items) == limit})
 
 
+@api("Post a message (idempotent by client_msg_id)", "channels",
+     {201: ref("Message"), 200: ref("Message")},
+     body=obj({"text": string(4000), "client_msg_id": string(64),
+               "priority": enum("normal", "high", "urgent")}, "text", "client_msg_id"))
 async def post_message(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -174,6 +213,8 @@ def _posted(message: Message, created: bool) -> Response:
                         status_code=201 if created else 200)
 
 
+@api("Acknowledge an urgent message", "channels",
+     {201: ref("Message"), 200: ref("Message")})
 async def acknowledge_message(request: Request) -> Response:
     """Acknowledge an urgent message (once per person; retries return the first)."""
     _, principal, client = await caller(request)

@@ -20,6 +20,7 @@ from channels.webhooks import IncomingWebhooks
 from hub.context import Hub
 from hub.errors import BadRequest
 from hub.http import caller, client_address, json_body, public_base, read_body
+from hub.openapi import api, array, obj, ref, string
 
 __all__ = ["routes"]
 
@@ -29,6 +30,9 @@ def _hooks(request: Request) -> IncomingWebhooks:
     return service
 
 
+@api("Make an incoming webhook for a channel; its URL and secret are shown once",
+     "webhooks", {201: ref("IncomingWebhook")},
+     body=obj({"name": string(64), "channel": string(64)}, "name", "channel"))
 async def create_webhook(request: Request) -> Response:
     hub, principal, client = await caller(request)
     body = await json_body(request)
@@ -38,12 +42,15 @@ async def create_webhook(request: Request) -> Response:
                          "secret": secret}, status_code=201)
 
 
+@api("The operation's incoming webhooks (never a secret)", "webhooks",
+     {200: obj({"webhooks": array(ref("IncomingWebhook"))}, "webhooks")})
 async def list_webhooks(request: Request) -> Response:
     _, principal, client = await caller(request)
     hooks = await _hooks(request).list_hooks(principal, request.path_params["op_id"], client)
     return JSONResponse({"webhooks": hooks})
 
 
+@api("Revoke an incoming webhook", "webhooks", {200: ref("IncomingWebhook")})
 async def revoke_webhook(request: Request) -> Response:
     _, principal, client = await caller(request)
     hook = await _hooks(request).revoke(principal, request.path_params["op_id"],
@@ -51,6 +58,12 @@ async def revoke_webhook(request: Request) -> Response:
     return JSONResponse(hook)
 
 
+@api("Post a Slack or Mattermost payload (the secret is in the URL)", "webhooks",
+     {200: "text/plain"}, auth=False,
+     body=obj({"text": string(), "username": string(), "attachments": array(obj()),
+               "blocks": array(obj())}),
+     body_types={"application/x-www-form-urlencoded": obj({"payload": string()},
+                                                          "payload")})
 async def post_to_webhook(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     client = client_address(request, hub.settings)

@@ -34,10 +34,17 @@ from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, RecordWrite, Store
 from hub.errors import BadRequest, ErrorCode, Forbidden, LimitExceeded, NotFound
 from hub.models import ChannelId, Message, OperationId, UserId, new_id
+from hub.openapi import nullable, number, obj, string
 
-__all__ = ["KIND", "SENDER_AGENCY", "IncomingWebhooks", "hook_path"]
+__all__ = ["KIND", "SCHEMAS", "SENDER_AGENCY", "IncomingWebhooks", "hook_path"]
 
 KIND = "webhook"
+#: The REST answers about incoming webhooks, for the OpenAPI document.
+SCHEMAS = {"IncomingWebhook": obj(
+    {"id": string(), "name": string(), "channel_id": string(), "created_by": string(),
+     "created_at": number(), "revoked_at": nullable(number()),
+     "revoked_by": nullable(string()), "path": string(), "url": string(),
+     "secret": string()}, "id", "name", "channel_id")}
 SENDER_AGENCY = "WEBHOOK"
 _MAX_KEY = 200
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alerting import cap_routes, outgoing_routes
 from alerting import frames as case_frames
 from alerting import routes as case_routes
+from alerting.api_schemas import ALERTING_SCHEMAS
 from alerting.cap_service import CapService
 from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
@@ -43,8 +44,11 @@ from channels import routes as channel_routes
 from channels import webhook_routes
 from channels.access import Access
 from channels.service import ChannelService
+from channels.webhooks import SCHEMAS as WEBHOOK_SCHEMAS
 from channels.webhooks import IncomingWebhooks
+from hub import __version__
 from hub import routes as hub_routes
+from hub.api_schemas import CORE_SCHEMAS
 from hub.auditor import Auditor
 from hub.auth import Authenticator, Passwords
 from hub.clock import Clock, SystemClock
@@ -62,6 +66,7 @@ from hub.maptiles import tile_origin
 from hub.metrics import Metrics
 from hub.models import OperationId
 from hub.node import Node, cancel_all
+from hub.openapi import document
 from hub.static import Assets
 
 __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
@@ -258,6 +263,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                             Exception: _unexpected},
         lifespan=lifespan,
     )
+    app.state.openapi = document(
+        app.routes, title="Liaison Hub", version=__version__,
+        description="The REST API of Liaison Hub. The WebSocket protocol is in "
+                    "docs/protocol.md; the same errors and codes apply.",
+        schemas={**CORE_SCHEMAS, **WEBHOOK_SCHEMAS, **ALERTING_SCHEMAS})
     app.state.hub = services.hub
     app.state.services = services
     app.state.channels = services.channels

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from hub.errors import BadRequest, HubError
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.metrics import CONTENT_TYPE_LATEST
+from hub.openapi import api, boolean, nullable, obj, ref, string
 
 __all__ = ["BASEMAP", "routes"]
 
@@ -28,6 +29,10 @@ def _secure(request: Request) -> bool:
     return request_scheme(request, settings) == "https"
 
 
+@api("Log in: a session cookie, or a bearer token with \"bearer\": true", "auth",
+     {200: ref("Session")}, auth=False,
+     body=obj({"username": string(64), "password": string(1024), "totp": string(16),
+               "bearer": boolean()}, "username", "password"))
 async def login(request: Request) -> Response:
     hub = request.app.state.hub
     body = await read_json(request, hub.settings.max_body_bytes)
@@ -50,6 +55,8 @@ async def login(request: Request) -> Response:
     return response
 
 
+@api("Log out: revoke this session and close its sockets", "auth",
+     {200: obj({"ok": boolean()}, "ok")})
 async def logout(request: Request) -> Response:
     hub = request.app.state.hub
     principal = await principal_of(request)
@@ -62,6 +69,7 @@ async def logout(request: Request) -> Response:
     return response
 
 
+@api("Who is calling", "auth", {200: ref("Session")})
 async def me(request: Request) -> Response:
     principal = await principal_of(request)
     return JSONResponse({"user": principal.user.public(), "session_id": principal.session_id,
@@ -69,6 +77,9 @@ async def me(request: Request) -> Response:
                          "scope": list(principal.scope) if principal.scope else None})
 
 
+@api("What the board's map draws", "board",
+     {200: obj({"basemap": string(), "tile_url": nullable(string()),
+                "attribution": nullable(string())}, "basemap")})
 async def map_settings(request: Request) -> Response:
     """What the board's map draws: the bundled basemap, and the deployment's tiles if any."""
     await principal_of(request)
@@ -77,10 +88,20 @@ async def map_settings(request: Request) -> Response:
                          "attribution": settings.map_tile_attribution or None})
 
 
+@api("This document: the REST API in OpenAPI 3.1", "operations", {200: obj()}, auth=False)
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
+@api("The process is up", "operations", {200: obj({"status": string()}, "status")},
+     auth=False)
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+@api("The hub can serve: store and broker answer", "operations",
+     {200: obj({"status": string(), "checks": obj()}, "status"),
+      503: obj({"status": string(), "checks": obj()}, "status")}, auth=False)
 async def readyz(request: Request) -> Response:
     hub = request.app.state.hub
     checks: dict[str, str] = {}
@@ -96,6 +117,7 @@ async def readyz(request: Request) -> Response:
                          "checks": checks}, status_code=200 if ready else 503)
 
 
+@api("Prometheus metrics", "operations", {200: "text/plain"}, auth=False)
 async def metrics(request: Request) -> Response:
     return PlainTextResponse(request.app.state.hub.metrics.render(),
                              media_type=CONTENT_TYPE_LATEST)
@@ -106,6 +128,7 @@ routes = [
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
     Route("/api/map", map_settings, methods=["GET"]),
+    Route("/api/openapi.json", openapi_json, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),

@@ -1,0 +1,97 @@
+"""Schemas of alerting's REST answers and bodies, for the OpenAPI document
+(:mod:`hub.openapi`): cases, alerts, rules, policies, silences, log events,
+CAP results and outgoing webhooks."""
+
+from __future__ import annotations
+
+from alerting.outgoing import EVENT_TYPES, FORMATS
+from hub.openapi import (
+    Schema,
+    array,
+    boolean,
+    enum,
+    integer,
+    nullable,
+    number,
+    obj,
+    string,
+)
+from hub.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
+
+__all__ = ["ALERTING_SCHEMAS", "CASE_BODY", "CASE_CHANGES", "POLICY_BODY", "PUSH_BODY",
+           "RULE_BODY", "SILENCE_BODY", "SUBSCRIPTION_BODY"]
+
+SEVERITY = enum(*SEVERITIES)
+LOCATION: Schema = obj({"lat": number(minimum=-90, maximum=90),
+                        "lon": number(minimum=-180, maximum=180), "place": string(200)})
+FIELDS: Schema = {"type": "object", "maxProperties": 32,
+                  "additionalProperties": {"anyOf": [number(), string(500)]}}
+_CASE_FIELDS: dict[str, Schema] = {
+    "title": string(200), "description": string(10_000), "category": enum(*CASE_CATEGORIES),
+    "severity": SEVERITY, "status": enum(*CASE_STATUSES), "location": nullable(LOCATION),
+    "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean()}
+CASE_BODY = obj({**_CASE_FIELDS, "idempotency_key": string(64)}, "title")
+CASE_CHANGES = obj({**_CASE_FIELDS, "version": integer(minimum=1),
+                    "idempotency_key": string(64)})
+TARGETS = array(string(80), maxItems=50)
+RULE_BODY = obj({"id": string(64), "name": string(200), "when": string(2000),
+                 "kind": enum("case", "rate"), "for": string(), "keep_firing_for": string(),
+                 "severity": SEVERITY, "summary": string(1000), "route": TARGETS,
+                 "escalation": string(64), "threshold": integer(), "window": string(),
+                 "group_by": string()}, "id")
+POLICY_BODY = obj({"id": string(64), "name": string(200),
+                   "steps": array(obj({"notify": TARGETS, "wait": string()})),
+                   "repeat_every": string()}, "id", "steps")
+SILENCE_BODY = obj({"matchers": array(obj({"label": string(), "value": string(),
+                                           "regex": boolean()})),
+                    "duration": string(), "starts_at": number(), "ends_at": number(),
+                    "reason": string(500)}, "matchers")
+PUSH_BODY = obj({"summary": string(500), "severity": SEVERITY, "details": string(10_000),
+                 "fingerprint": string(64), "labels": obj(), "case": string(64),
+                 "exercise": boolean(), "route": TARGETS, "escalation": string(64)},
+                "summary")
+SUBSCRIPTION_BODY = obj({"url": string(2000), "name": string(64),
+                         "events": array(enum(*EVENT_TYPES)), "channels": array(string(64)),
+                         "format": enum(*FORMATS)}, "url")
+
+ALERTING_SCHEMAS: dict[str, Schema] = {
+    "Case": obj({**_CASE_FIELDS, "id": string(), "operation_id": string(),
+                 "version": integer(), "reporting_agency": string(), "created_by": string(),
+                 "created_at": number(), "updated_by": string(), "updated_at": number(),
+                 "comments": integer(), "event_seq": integer(), "duplicate": boolean()},
+                "id", "title", "severity", "status"),
+    "Alert": obj({"id": string(), "operation_id": string(), "source": string(),
+                  "fingerprint": string(), "severity": SEVERITY, "summary": string(),
+                  "details": string(), "labels": obj(), "state": enum(*ALERT_STATES),
+                  "occurrences": integer(), "first_at": number(), "last_at": number(),
+                  "case_id": nullable(string()), "acked_by": nullable(string()),
+                  "exercise": boolean(), "version": integer(), "duplicate": boolean()},
+                 "id", "severity", "summary", "state"),
+    "Rule": obj({"id": string(), "severity": SEVERITY, "version": integer()}, "id"),
+    "Policy": obj({"id": string(), "steps": array(obj()), "version": integer()}, "id"),
+    "Silence": obj({"id": string(), "matchers": array(obj()), "version": integer()}, "id"),
+    "OpEvent": obj({"feed": string(), "seq": integer(), "kind": string(),
+                    "action": string(), "id": string(), "version": integer(),
+                    "actor": string(), "ts": number(), "record": obj()},
+                   "seq", "kind", "action", "id"),
+    "ReceivedAlert": obj({"fingerprint": string(),
+                          "action": enum("fired", "repeated", "unchanged", "resolved",
+                                         "ignored"),
+                          "id": nullable(string())}, "fingerprint", "action"),
+    "CapReceived": obj({"identifier": string(), "sender": string(),
+                        "action": enum("created", "updated", "cancelled", "ignored"),
+                        "case_id": nullable(string()), "fingerprint": string(),
+                        "duplicate": boolean()}, "identifier", "action", "duplicate"),
+    "OutgoingWebhook": obj({"id": string(), "name": string(), "url": string(),
+                            "events": array(string()), "channels": array(string()),
+                            "format": enum(*FORMATS), "state": enum("active", "disabled"),
+                            "disabled_reason": nullable(string()), "created_by": string(),
+                            "created_at": number(), "secret": string()},
+                           "id", "url", "events", "state"),
+    "Delivery": obj({"id": string(), "subscription_id": string(), "event": string(),
+                     "state": enum("pending", "delivered", "failed", "cancelled"),
+                     "attempts": integer(), "next_at": nullable(number()),
+                     "last_status": nullable(integer()), "last_error": nullable(string()),
+                     "created_at": number(), "delivered_at": nullable(number()),
+                     "log": array(obj())}, "id", "event", "state", "attempts"),
+}

@@ -1,0 +1,40 @@
+"""Schemas of the core's REST answers (users, operations, channels, messages) for
+the OpenAPI document (:mod:`hub.openapi`); the features add their own."""
+
+from __future__ import annotations
+
+from hub.openapi import array, boolean, enum, integer, nullable, number, obj, ref, string
+from hub.vocabulary import OPERATION_STATUSES
+
+__all__ = ["CORE_SCHEMAS"]
+
+ROLES = ("coordinator", "member", "observer")
+
+CORE_SCHEMAS = {
+    "User": obj({"id": string(), "username": string(), "display_name": string(),
+                 "agency": string(), "is_admin": boolean(), "is_bot": boolean(),
+                 "disabled": boolean(), "totp_enabled": boolean()},
+                "id", "username", "display_name", "agency"),
+    "Operation": obj({"id": string(), "code": string(), "name": string(),
+                      "status": enum(*OPERATION_STATUSES), "classification": string(),
+                      "agencies": array(string()), "created_at": number(),
+                      "role": nullable(enum(*ROLES))},
+                     "id", "code", "name", "status"),
+    "Member": obj({"username": string(), "display_name": string(), "agency": string(),
+                   "role": enum(*ROLES), "is_bot": boolean()}, "username", "role"),
+    "Person": obj({"username": string(), "display_name": string(), "agency": string()},
+                  "username"),
+    "Channel": obj({"id": string(), "operation_id": string(), "name": string(),
+                    "topic": string(), "agencies": array(string()), "restricted": boolean(),
+                    "last_seq": integer(), "first_seq": integer(), "created_at": number()},
+                   "id", "operation_id", "name"),
+    "Message": obj({"channel": string(), "seq": integer(minimum=1), "id": string(),
+                    "sender": string(), "sender_name": string(), "agency": string(),
+                    "text": string(), "ts": number(),
+                    "priority": enum("normal", "high", "urgent"), "ack_of": integer(),
+                    "client_msg_id": string(), "duplicate": boolean()},
+                   "channel", "seq", "id", "sender", "text", "ts", "priority"),
+    "Session": obj({"user": ref("User"), "session_id": string(), "expires_at": nullable(
+        number()), "kind": enum("session", "token"), "token": string(),
+        "scope": nullable(array(string()))}, "user", "session_id"),
+}
