@@ -15,7 +15,7 @@ import { Alerts } from "/alerts.js";
 import { Mine } from "/mine.js";
 
 const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null, syncedAt: null };
-const TABS = ["mine", "chat", "cases", "alerts", "board"];
+const TABS = ["mine", "chat", "cases", "alerts", "board", "integrations"];
 const PHONE = "(max-width: 40rem)";   // where the responder's own view comes first
 
 function setConn(s) {
@@ -271,6 +271,9 @@ async function openOperation(opId) {
   $("composer").hidden = !state.me.canPost;
   $("observer-hint").hidden = state.me.canPost || op.role !== "observer";
   $("new-case").hidden = !state.me.canPost;
+  $("tab-integrations").hidden = !state.me.canManage;
+  if (!state.me.canManage && !$("panel-integrations").hidden) selectTab("chat");
+  else if (!$("panel-integrations").hidden) showIntegrations();
   state.client.subscribeBoard(op.id);
   const kept = await loadBoard(state.me.username, op.id);   // the last board, until the hub answers
   if (kept && !state.board && state.op === op) {
@@ -330,6 +333,7 @@ function selectTab(name, focus = false) {
     if (on && focus) tab.focus();
   }
   if (name === "board") renderBoardTab();
+  if (name === "integrations") showIntegrations();
   if (name === "alerts") state.alerts?.loadSilences();
   if (name === "mine") state.mine?.render();
   if (name === "chat" && state.chat?.current) state.chat.renderMessages();
@@ -340,13 +344,22 @@ function setupTabs() {
     const tab = $(`tab-${n}`);
     tab.addEventListener("click", () => selectTab(n));
     tab.addEventListener("keydown", (ev) => {
-      const i = TABS.indexOf(n);
-      if (ev.key === "ArrowRight") selectTab(TABS[(i + 1) % TABS.length], true);
-      else if (ev.key === "ArrowLeft") selectTab(TABS[(i + TABS.length - 1) % TABS.length], true);
+      const shown = TABS.filter((t) => !$(`tab-${t}`).hidden);
+      const i = shown.indexOf(n);
+      if (ev.key === "ArrowRight") selectTab(shown[(i + 1) % shown.length], true);
+      else if (ev.key === "ArrowLeft") selectTab(shown[(i + shown.length - 1) % shown.length], true);
       else return;
       ev.preventDefault();
     });
   }
+}
+
+// Integrations (coordinators): its own module, fetched the first time the tab opens.
+let integrations = null;
+async function showIntegrations() {
+  if (!state.op) return;
+  integrations ||= import("/integrations.js").then((m) => new m.Integrations());
+  (await integrations).show(state.op);
 }
 
 boot();

@@ -224,9 +224,11 @@ async def test_air_gapped_keyboard_usable_and_readable_at_200_percent(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"the {tab} screen scrolls sideways at 200%"
     assert origins == {base.split("/", 3)[2]}  # nothing from anywhere else: no CDN, no fonts
-    # Keyboard: the tabs follow the arrow keys (the last wraps to the first), and focus
-    # is visible.
+    # Keyboard: the tabs follow the arrow keys (the last wraps to the first; a
+    # coordinator's last is Integrations), and focus is visible.
     await page.focus("#tab-board")
+    await page.keyboard.press("ArrowRight")
+    assert await page.evaluate("document.activeElement.id") == "tab-integrations"
     await page.keyboard.press("ArrowRight")
     assert await page.evaluate("document.activeElement.id") == "tab-mine"
     assert not await page.is_hidden("#panel-mine")
