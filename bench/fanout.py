@@ -20,6 +20,10 @@ Usage (see docs/performance.md for the runs we keep):
     .venv/bin/python bench/fanout.py --engine redis --processes 2 ...
 
 The load is sent to 127.0.0.1 only; loops are bounded by --duration.
+
+Unlike bench/alerts_e2e.py, this one does not use liaison_client: it counts
+the duplicates and reorders the hub might send, which the library would
+drop and reorder away, and it pipelines publishes without waiting on acks.
 """
 
 from __future__ import annotations
