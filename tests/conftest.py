@@ -132,6 +132,7 @@ class RunningHub:
     _tokens: dict[str, str] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
     _clients: list[WsClient] = field(default_factory=list)
+    _bots: list[Any] = field(default_factory=list)
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -182,6 +183,19 @@ class RunningHub:
         assert welcome["type"] == "welcome", welcome
         self._clients.append(c)
         return c
+
+    async def bot(self, username: str, fmt: str = "msgpack") -> Any:
+        """A ``liaison_client.Client`` logged in as ``username``, closed at teardown.
+
+        For tests that act as a bot would; tests of the protocol's edges (raw,
+        malformed or duplicated frames) use :meth:`client`, which hides nothing.
+        """
+        from liaison_client import Client
+
+        bot = Client(self.ws_url, await self.login(username), fmt=fmt, name="test")
+        await bot.start()
+        self._bots.append(bot)
+        return bot
 
     def ch(self, key: str) -> str:
         return self.channels[key].id
@@ -259,6 +273,8 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
     yield start
     for server, task, running in servers:
+        for bot in running._bots:
+            await bot.close()
         for c in running._clients:
             await c.ws.close()
         if running.http is not None:

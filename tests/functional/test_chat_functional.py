@@ -2,47 +2,60 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from hub.clock import ManualClock
+from liaison_client import Message
 from tests.conftest import RunningHub
+
+
+async def _messages(bot: Any, count: int) -> list[Message]:
+    got: list[Message] = []
+    async with asyncio.timeout(10):
+        async for frame in bot.frames():
+            if isinstance(frame, Message):
+                got.append(frame)
+                if len(got) == count:
+                    return got
+    return got
 
 
 @pytest.mark.parametrize("fmt", ["json", "msgpack"])
 async def test_two_agencies_chat_live(running_hub: RunningHub, fmt: str) -> None:
+    """Two bots written with liaison_client, as an agency's tools would be."""
     ch = running_hub.ch("A/general")
-    alice = await running_hub.client("alice", fmt)
-    bruno = await running_hub.client("bruno", fmt)
+    alice = await running_hub.bot("alice", fmt)
+    bruno = await running_hub.bot("bruno", fmt)
     await alice.subscribe(ch)
     await bruno.subscribe(ch)
 
     ack = await alice.publish(ch, "Bridge 4 is closed, reroute convoys", priority="urgent")
-    assert ack["type"] == "ack" and ack["seq"] == 1 and ack["duplicate"] is False
-    got = (await bruno.messages(1))[0]
-    assert got["text"] == "Bridge 4 is closed, reroute convoys"
-    assert (got["sender"], got["agency"], got["priority"]) == ("alice", "POLICE", "urgent")
-    assert got["seq"] == 1 and got["id"] == ack["id"] and got["channel"] == ch
+    assert ack.seq == 1 and ack.duplicate is False
+    [got] = await _messages(bruno, 1)
+    assert got.text == "Bridge 4 is closed, reroute convoys"
+    assert (got.sender, got.agency, got.priority) == ("alice", "POLICE", "urgent")
+    assert got.seq == 1 and got.id == ack.id and got.channel == ch
 
     ack2 = await bruno.publish(ch, "Copy, sending engineers")
-    assert ack2["seq"] == 2
-    mine = await alice.messages(2)  # alice receives her own message too, then bruno's
-    assert [m["seq"] for m in mine] == [1, 2]
-    assert mine[1]["sender"] == "bruno" and mine[1]["agency"] == "ARMY"
+    assert ack2.seq == 2
+    mine = await _messages(alice, 2)  # alice receives her own message too, then bruno's
+    assert [m.seq for m in mine] == [1, 2]
+    assert mine[1].sender == "bruno" and mine[1].agency == "ARMY"
 
 
 async def test_json_and_msgpack_clients_share_a_channel(running_hub: RunningHub) -> None:
     ch = running_hub.ch("A/general")
-    alice = await running_hub.client("alice", "json")
-    bruno = await running_hub.client("bruno", "msgpack")
+    alice = await running_hub.bot("alice", "json")
+    bruno = await running_hub.bot("bruno", "msgpack")
     await alice.subscribe(ch)
     await bruno.subscribe(ch)
     await alice.publish(ch, "héllo ✓")
-    assert (await bruno.messages(1))[0]["text"] == "héllo ✓"
+    assert (await _messages(bruno, 1))[0].text == "héllo ✓"
     await bruno.publish(ch, "reçu")
-    texts = [m["text"] for m in await alice.messages(2)]
-    assert texts == ["héllo ✓", "reçu"]
+    assert [m.text for m in await _messages(alice, 2)] == ["héllo ✓", "reçu"]
 
 
 async def test_observer_reads_but_cannot_publish(running_hub: RunningHub) -> None:
