@@ -1,0 +1,1 @@
+"""Bare fan-out servers the hub is measured against (bench/compare.py)."""

@@ -1,0 +1,22 @@
+"""bench/compare.py still measures: each server it compares serves the same small load
+and every message reaches every subscriber (no timing is asserted here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.compare import cpu_seconds, measure, start, table
+
+
+@pytest.mark.parametrize("name", ["websockets", "starlette", "hub"])
+async def test_each_server_delivers_every_message_to_every_subscriber(name: str) -> None:
+    server = await start(name, connections=5)
+    try:
+        assert cpu_seconds(server.proc.pid) >= 0
+        result = await measure(server, 5, 20, 1.0)
+    finally:
+        server.stop()
+    assert result["server"] == name and result["sent"] > 0
+    assert result["delivered"] == result["expected"] == result["sent"] * 5
+    assert result["kib_per_idle_conn"] is not None
+    assert "| " + name + " | 5 x 20/s |" in table([result])
