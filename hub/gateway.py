@@ -97,11 +97,24 @@ class Connection:
         self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
 
     async def _write_loop(self) -> None:
+        """Send what is queued: everything waiting at each wake-up, under one timeout.
+
+        One deadline per batch rather than a task per frame (``wait_for`` wraps
+        each send in a task): any single send stuck for ``send_timeout_seconds``
+        still closes the connection, since a batch starts when its first frame
+        is taken and each frame of it renews the deadline.
+        """
         timeout = self.settings.send_timeout_seconds
+        queue, send = self._queue, self.transport.send
+        loop = asyncio.get_running_loop()
         while True:
-            data = await self._queue.get()
+            data = await queue.get()
             try:
-                await asyncio.wait_for(self.transport.send(data), timeout)
+                async with asyncio.timeout(timeout) as deadline:
+                    await send(data)
+                    while not queue.empty():
+                        deadline.reschedule(loop.time() + timeout)
+                        await send(queue.get_nowait())
             except TimeoutError:
                 self.close(CloseCode.SLOW_CONSUMER, "send timed out")
                 return

@@ -254,6 +254,29 @@ async def test_a_stalled_reader_is_closed_when_its_queue_overflows(world: World)
     assert conn.closed.is_set() and conn.close_code == CloseCode.SLOW_CONSUMER
 
 
+async def test_frames_queued_together_go_out_in_order_and_a_stuck_send_times_out(
+        world: World) -> None:
+    conn, transport = await world.connect("bruno")
+    for i in range(50):  # queued before the writer runs: sent as one batch, in order
+        conn.send({"type": "pong", "ref": str(i)})
+    for i in range(50):
+        assert (await transport.next("pong"))["ref"] == str(i)
+    core = world.services.hub
+    stuck = Transport()
+    stuck.block = True
+    slow = Connection(transport=stuck, fmt=WireFormat.JSON,
+                      principal=await world.principal("olga"), node=core.node,
+                      handlers=core.handlers, feeds=core.feeds,
+                      settings=core.settings.replace(send_timeout_seconds=0.2),
+                      client="127.0.0.1")
+    core.node.register(slow)
+    slow.start()
+    world.conns.append(slow)
+    slow.send({"type": "pong"})
+    await asyncio.wait_for(slow.closed.wait(), 10)
+    assert slow.close_code == CloseCode.SLOW_CONSUMER
+
+
 async def test_typing_needs_a_subscription_to_a_chat_channel(world: World) -> None:
     conn, transport = await world.connect("alice")
     await conn.handle(frame("typing", channel=world.channels["A/general"].id))
