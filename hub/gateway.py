@@ -89,6 +89,7 @@ class Connection:
         self._closer: asyncio.Task[None] | None = None
         self._recheck: asyncio.Task[None] | None = None
         self._flood = 0
+        self.sending_since: float | None = None  # loop time the send under way began
         self.metrics: Metrics = node.metrics
 
     # --- sending -------------------------------------------------------------------
@@ -97,30 +98,32 @@ class Connection:
         self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
 
     async def _write_loop(self) -> None:
-        """Send what is queued: everything waiting at each wake-up, under one timeout.
+        """Send what is queued: everything waiting at each wake-up, in order.
 
-        One deadline per batch rather than a task per frame (``wait_for`` wraps
-        each send in a task): any single send stuck for ``send_timeout_seconds``
-        still closes the connection, since a batch starts when its first frame
-        is taken and each frame of it renews the deadline.
+        No timer per frame or batch: ``sending_since`` says when the send in
+        progress began, and the node's sweep closes a connection whose send has
+        been stuck longer than ``send_timeout_seconds`` (:meth:`check_stuck`).
         """
-        timeout = self.settings.send_timeout_seconds
         queue, send = self._queue, self.transport.send
-        loop = asyncio.get_running_loop()
+        clock = asyncio.get_running_loop().time
         while True:
             data = await queue.get()
             try:
-                async with asyncio.timeout(timeout) as deadline:
-                    await send(data)
-                    while not queue.empty():
-                        deadline.reschedule(loop.time() + timeout)
-                        await send(queue.get_nowait())
-            except TimeoutError:
-                self.close(CloseCode.SLOW_CONSUMER, "send timed out")
-                return
+                self.sending_since = clock()
+                await send(data)
+                while not queue.empty():
+                    self.sending_since = clock()
+                    await send(queue.get_nowait())
             except Exception:
                 self.close(CloseCode.INTERNAL, "send failed")
                 return
+            self.sending_since = None
+
+    def check_stuck(self, now: float) -> None:
+        """Close with 4008 if a send has been stuck too long (``now``: the loop's clock)."""
+        since = self.sending_since
+        if since is not None and now - since > self.settings.send_timeout_seconds:
+            self.close(CloseCode.SLOW_CONSUMER, "send timed out")
 
     def send(self, frame: dict[str, object]) -> None:
         """Queue a reply frame; overflowing the queue closes the connection."""
@@ -147,25 +150,29 @@ class Connection:
         self.metrics.refusals.labels(str(code)).inc()
         self.send(frame)
 
-    def offer_item(self, item: FeedItem, encoded: Encoded) -> None:
-        """Called by the node for every live item (message, op event) of a subscribed feed."""
+    def offer_item(self, item: FeedItem, encoded: Encoded) -> bool:
+        """Called by the node for every live item (message, op event) of a subscribed feed.
+
+        True if it was queued now (the node counts deliveries once per item).
+        """
         sub = self.subs.get(item.feed_key)
         if sub is None:
-            return
+            return False
         if not sub.live:
             if len(sub.parked) < PARKED_MAX:
                 sub.parked.append(item)  # the catch-up reads the store anyway
-            return
+            return False
         if item.seq <= sub.last_seq:
-            return
+            return False
         if item.seq == sub.last_seq + 1:
             if self._put(encoded.get(self.fmt)):
                 sub.last_seq = item.seq
-                self.metrics.out_message.inc()
-            return
+                return True
+            return False
         sub.live = False
         sub.parked.append(item)
         self._start_catch_up(sub)
+        return False
 
     def offer_ephemeral(self, encoded: Encoded, kind: str) -> None:
         """Typing and presence: best effort, dropped rather than closing when full."""

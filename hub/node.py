@@ -218,8 +218,10 @@ class Node:
         if isinstance(event, MessageEvent | OpEventPosted):
             item = event.message if isinstance(event, MessageEvent) else event.event
             encoded = Encoded(item.frame())
+            delivered = 0
             for conn in tuple(conns):
-                conn.offer_item(item, encoded)
+                delivered += conn.offer_item(item, encoded)
+            self.metrics.out_message.inc(delivered)
             self.metrics.fanout_latency.observe(time.perf_counter() - event.published_at)
         elif isinstance(event, TypingEvent):
             encoded = Encoded({"type": "typing", "channel": event.channel_id,
@@ -281,10 +283,12 @@ class Node:
             self._revocation_seq = rev.seq
             self._apply_control(ControlEvent(session_id=rev.session_id, user_id=rev.user_id))
         now = self.clock.now()
+        loop_now = asyncio.get_running_loop().time()
         for conn in tuple(self.connections):
             expires = conn.principal.expires_at
             if expires is not None and now >= expires:
                 conn.close(CloseCode.SESSION_EXPIRED, "session expired")
+            conn.check_stuck(loop_now)
         if now - self._last_heartbeat >= self._heartbeat_every:
             self._last_heartbeat = now
             await self.presence.heartbeat()

@@ -273,8 +273,17 @@ async def test_frames_queued_together_go_out_in_order_and_a_stuck_send_times_out
     slow.start()
     world.conns.append(slow)
     slow.send({"type": "pong"})
-    await asyncio.wait_for(slow.closed.wait(), 10)
+    await asyncio.wait_for(_until(lambda: slow.sending_since is not None), 10)
+    since = slow.sending_since
+    assert since is not None
+    slow.check_stuck(since + 0.1)  # not yet too long
+    assert not slow.closed.is_set()
+    async with asyncio.timeout(10):  # the node's sweep finds it once it is
+        while not slow.closed.is_set():
+            await core.node.sweep()
+            await asyncio.sleep(0.05)
     assert slow.close_code == CloseCode.SLOW_CONSUMER
+    assert conn.sending_since is None  # the healthy one is idle, not "sending"
 
 
 async def test_typing_needs_a_subscription_to_a_chat_channel(world: World) -> None:

@@ -44,9 +44,14 @@ class FakeConnection:
         self.closed: tuple[int, str] | None = None
         self.resyncs = 0
         self.rechecks = 0
+        self.stuck_checks: list[float] = []
 
-    def offer_item(self, item: Any, encoded: Encoded) -> None:
+    def offer_item(self, item: Any, encoded: Encoded) -> bool:
         self.items.append((item, encoded))
+        return True
+
+    def check_stuck(self, now: float) -> None:
+        self.stuck_checks.append(now)
 
     def offer_ephemeral(self, encoded: Encoded, kind: str) -> None:
         self.ephemeral.append((encoded.frame, kind))
@@ -234,6 +239,8 @@ async def test_the_sweep_closes_sessions_whose_lifetime_ran_out(embedded: Embedd
     embedded.clock.advance(61)
     await _node(embedded).sweep()
     assert short.closed is not None and short.closed[0] == CloseCode.SESSION_EXPIRED
+    # Each sweep also asks every connection whether a send of its is stuck.
+    assert len(short.stuck_checks) == 2 and short.stuck_checks[0] <= short.stuck_checks[1]
 
 
 async def test_connections_count_against_the_users_limit_until_unregistered(
