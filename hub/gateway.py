@@ -41,6 +41,7 @@ from hub.protocol import (
     decode,
     encode,
 )
+from hub.sendqueue import SendQueue
 from hub.transport import Transport
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class Connection:
         self.subs: dict[str, Subscription] = {}  # by feed key
         self.closed = asyncio.Event()
         self.close_code: int | None = None
-        self._queue: asyncio.Queue[str | bytes] = asyncio.Queue(settings.send_queue_frames)
+        self._queue: SendQueue[str | bytes] = SendQueue(settings.send_queue_frames)
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
         self._recheck: asyncio.Task[None] | None = None
@@ -133,13 +134,11 @@ class Connection:
     def _put(self, data: str | bytes) -> bool:
         if self.closed.is_set():
             return False
-        try:
-            self._queue.put_nowait(data)
+        if self._queue.put_nowait(data):
             return True
-        except asyncio.QueueFull:
-            self.metrics.refusals.labels("slow_consumer").inc()
-            self.close(CloseCode.SLOW_CONSUMER, "send queue overflow; resume with since_seq")
-            return False
+        self.metrics.refusals.labels("slow_consumer").inc()
+        self.close(CloseCode.SLOW_CONSUMER, "send queue overflow; resume with since_seq")
+        return False
 
     def send_error(self, code: ErrorCode, reason: str, ref: str | None,
                    retry_after: float | None = None) -> None:
