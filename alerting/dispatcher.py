@@ -106,8 +106,9 @@ class Dispatcher:
                 key = f"{sub['id']}:{ch_id}"
                 after = channels.get(key, int(sub["since_channels"].get(ch_id, 0)))
                 channels[key] = await self._enqueue_messages(op, sub, ch_id, after, queue)
-        await self._store.put_state(op.id, OUTGOING_STATE,
-                                    {"cursor": cursor, "channels": channels, "queue": queue})
+        current = {"cursor": cursor, "channels": channels, "queue": dict(queue)}
+        if current != state:  # a quiet operation costs no write each tick
+            await self._store.put_state(op.id, OUTGOING_STATE, current)
         due = sorted((at, d) for d, at in queue.items() if at <= self._clock.now())
         if not due:
             return
@@ -118,8 +119,8 @@ class Dispatcher:
                 await self._send(op, delivery_id, queue)
 
         await asyncio.gather(*(one(d) for _, d in due[:PAGE]))
-        latest = await self._store.get_state(op.id, OUTGOING_STATE) or {}
-        await self._store.put_state(op.id, OUTGOING_STATE, {**latest, "queue": queue})
+        if queue != current["queue"]:
+            await self._store.put_state(op.id, OUTGOING_STATE, {**current, "queue": queue})
 
     async def _allowed(self, op: Operation, sub: dict[str, Any]) -> bool:
         """Its creator still manages the operation and sees its channels; else disable it."""

@@ -129,3 +129,22 @@ def test_any_record_makes_a_slack_body_the_incoming_side_can_read(record: dict[s
         body = json.loads(body_for("slack", event=event, ts=0, operation=OP,
                                    data={"record": record}))
         assert render(body).text
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+                       lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=10)
+
+
+@given(st.dictionaries(st.sampled_from(["url", "name", "events", "channels", "format", "x"]),
+                       JSONISH | st.sampled_from(["https://a.example/h", "alert.fired"]),
+                       max_size=5))
+def test_any_subscription_body_is_checked_or_refused_naming_a_field(data: dict[str, Any]
+                                                                    ) -> None:
+    try:
+        got = check_subscription(data)
+    except BadRequest as exc:
+        assert str(exc).startswith("'")
+        return
+    assert got["url"].startswith(("http://", "https://")) and got["format"] in ("hub", "slack")
+    assert got["events"] and all(isinstance(e, str) for e in got["events"])
