@@ -19,11 +19,16 @@ from typing import Any
 
 from hub.maptiles import tile_origin
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["REDIS_SCHEMES", "ConfigError", "Settings", "load_settings"]
 
 
 class ConfigError(ValueError):
     """Raised when a configuration value is missing, malformed or out of range."""
+
+
+#: URL schemes of the Redis engine: one server, or a cluster's seed nodes.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://",
+                 "rediss+cluster://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +44,12 @@ class Settings:
 
     # --- Storage -----------------------------------------------------------
     data_dir: Path = Path("liaison-data")
-    #: "embedded" (SQLite + in-process broker, one process) or a Redis URL
-    #: such as "redis://127.0.0.1:6379/0" (several processes act as one hub).
+    #: "embedded" (SQLite + in-process broker, one process), a Redis URL such as
+    #: "redis://127.0.0.1:6379/0" (several processes act as one hub), or a Redis
+    #: Cluster's seed nodes: "redis+cluster://10.0.0.1:6379,10.0.0.2:6379".
     engine: str = "embedded"
-    #: Prefix of every Redis key and channel, so hubs can share a server.
+    #: Prefix of every Redis key and channel, so hubs can share a server (no braces:
+    #: the hub places the cluster hash tags itself).
     redis_prefix: str = "liaison:"
     #: How long a client_msg_id is remembered for idempotent retries (Redis engine).
     redis_idempotency_seconds: int = 7 * 86400
@@ -134,9 +141,12 @@ class Settings:
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536 and self.port != 0:
             raise ConfigError(f"port out of range: {self.port}")
-        if self.engine != "embedded" and not self.engine.startswith(("redis://", "rediss://",
-                                                                     "unix://")):
-            raise ConfigError("engine must be 'embedded' or a redis:// URL")
+        if self.engine != "embedded" and not self.engine.startswith(REDIS_SCHEMES):
+            raise ConfigError("engine must be 'embedded', a redis:// URL or "
+                              "redis+cluster://host:port[,host:port...]")
+        if "{" in self.redis_prefix or "}" in self.redis_prefix:
+            raise ConfigError("redis_prefix cannot contain braces: the hub places the "
+                              "cluster hash tags itself")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("sqlite_synchronous must be FULL, NORMAL or EXTRA")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:

@@ -3,14 +3,17 @@
 Redis pub/sub is at-most-once: a message published while a subscriber's
 connection is down is gone. This broker never hides that:
 
-* its listener runs on its own connection with client-side retries off, so a
-  lost connection surfaces here instead of being silently re-established;
+* its listener runs on its own connections (one per master of a cluster),
+  client-side retries off, so a lost connection surfaces here instead of
+  being silently re-established; after a failover it re-reads which master
+  owns each channel's slot;
 * after reconnecting and resubscribing it hands the node a
   :class:`~hub.models.ResyncEvent`, and the node makes every subscription
   catch up from the streams (the store is the source of truth);
-* a heartbeat published to this node's own channel every ``health_interval``
-  seconds must come back through the listener, or :meth:`healthy` turns
-  false and ``/readyz`` reports it (no deaf listener that looks alive).
+* a heartbeat published every ``health_interval`` seconds to this node's own
+  channel on each master must come back through the listener, or
+  :meth:`healthy` turns false and ``/readyz`` reports it (no deaf listener
+  that looks alive).
 
 Chat messages are published by the store's append script, atomically with
 the write, so :meth:`publish` skips :class:`MessageEvent`.
@@ -25,7 +28,6 @@ import time
 from typing import Any
 
 import msgpack
-import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -33,6 +35,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.engine import jsondoc
 from hub.engine.port import EventHandler
+from hub.engine.redis_connect import CommandClient, Shards
 from hub.engine.redis_keys import RedisKeys
 from hub.errors import Unavailable
 from hub.models import (
@@ -57,21 +60,22 @@ log = logging.getLogger("hub.engine.redis")
 
 
 class RedisBroker:
-    def __init__(self, *, client: aioredis.Redis, listener: aioredis.Redis, prefix: str,
+    def __init__(self, *, client: CommandClient, shards: Shards, prefix: str,
                  node_id: str, health_interval: float = 1.0) -> None:
         self._r = client  # for publishing
-        self._listener_client = listener  # retries off: failures must surface
+        self._shards = shards  # one listening connection per master, retries off
         self._p = prefix
         self._node_id = node_id
         self._health_interval = health_interval
         self._handler: EventHandler | None = None
         self._topics: set[str] = set()
         self._by_channel: dict[str, str] = {}
-        self._pubsub: PubSub | None = None
+        self._pubsubs: dict[str, PubSub] = {}  # master -> its subscriptions; {} when down
+        self._rewire = asyncio.Event()  # a channel's master is not among the connected
+        self._unsubscribing: dict[str, int] = {}  # our SUNSUBSCRIBEs not yet confirmed
         self._tasks: list[asyncio.Task[None]] = []
-        self._last_beat = 0.0
+        self._beats: dict[str, float] = {}  # heartbeat channel -> when it last came back
         self._keys = RedisKeys(prefix)
-        self._health_chan = self._keys.node(node_id)
         self._closing = False
         self.reconnects = 0
 
@@ -85,7 +89,6 @@ class RedisBroker:
 
     async def start(self, handler: EventHandler) -> None:
         self._handler = handler
-        self._last_beat = time.monotonic()
         self._tasks = [asyncio.create_task(self._listen(), name="redis-listener"),
                        asyncio.create_task(self._heartbeat(), name="redis-heartbeat")]
 
@@ -96,14 +99,16 @@ class RedisBroker:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-        await self._drop_pubsub()
+        await self._drop_pubsubs()
         self._handler = None
         with contextlib.suppress(Exception):
-            await self._listener_client.aclose()
+            await self._shards.aclose()
 
     def healthy(self) -> bool:
-        return (self._handler is not None and self._pubsub is not None
-                and time.monotonic() - self._last_beat < 3 * self._health_interval + 1.0)
+        """Started, listening on every master, and each one's heartbeat came back lately."""
+        limit = time.monotonic() - (3 * self._health_interval + 1.0)
+        return (self._handler is not None and bool(self._pubsubs)
+                and all(at > limit for at in self._beats.values()))
 
     # --- subscriptions ---------------------------------------------------------------
 
@@ -111,17 +116,23 @@ class RedisBroker:
         chan = self.channel_of(topic)
         self._topics.add(topic)
         self._by_channel[chan] = topic
-        if self._pubsub is not None:
+        if self._pubsubs:
+            pubsub = self._pubsubs.get(self._shards.owner(chan)[0])
+            if pubsub is None:  # the slot moved since the listener connected
+                self._rewire.set()
+                return
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.ssubscribe(chan)  # on failure, the reconnect resubscribes
+                await pubsub.ssubscribe(chan)  # on failure, the reconnect resubscribes
 
     async def unsubscribe(self, topic: str) -> None:
         chan = self.channel_of(topic)
         self._topics.discard(topic)
         self._by_channel.pop(chan, None)
-        if self._pubsub is not None:
+        pubsub = self._pubsubs.get(self._shards.owner(chan)[0]) if self._pubsubs else None
+        if pubsub is not None:
+            self._unsubscribing[chan] = self._unsubscribing.get(chan, 0) + 1
             with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.sunsubscribe(chan)
+                await pubsub.sunsubscribe(chan)
 
     async def publish(self, topic: str, event: Event) -> None:
         payload = _encode(event)  # stored events were published by their write script
@@ -132,58 +143,112 @@ class RedisBroker:
 
     # --- the listener ------------------------------------------------------------------
 
-    async def _connect(self) -> None:
-        pubsub = self._listener_client.pubsub(ignore_subscribe_messages=True)
-        done = {self._health_chan}
-        await pubsub.ssubscribe(self._health_chan)
-        while wanted := {self.channel_of(t) for t in self._topics} - done:
-            # Topics subscribed while this await was in flight are not lost:
-            # look again until every wanted channel is subscribed.
-            await pubsub.ssubscribe(*wanted)
-            done |= wanted
-        self._pubsub = pubsub
+    async def _connect(self) -> dict[str, PubSub]:
+        """One pub/sub connection per master, each subscribed to the channels it owns
+        and to a heartbeat channel of its own."""
+        self._rewire.clear()
+        pubsubs: dict[str, PubSub] = {}
+        beats: dict[str, float] = {}
+        try:
+            for master, client in (await self._shards.masters()).items():
+                pubsub = pubsubs[master] = client.pubsub()  # sees Redis's sunsubscribes
+                beat = self._keys.node(self._node_id) + self._shards.tag_on(master)
+                beats[beat] = time.monotonic()
+                await pubsub.ssubscribe(beat)
+            done: set[str] = set()
+            while wanted := {self.channel_of(t) for t in self._topics} - done:
+                # Topics subscribed while an await was in flight are not lost: look
+                # again until every wanted channel is subscribed. SSUBSCRIBE takes
+                # several channels only within one slot.
+                by_slot: dict[tuple[str, int], list[str]] = {}
+                for chan in wanted:
+                    by_slot.setdefault(self._shards.owner(chan), []).append(chan)
+                for (master, _slot), chans in by_slot.items():
+                    if master not in pubsubs:
+                        raise RedisConnectionError(f"no connection to the owner {master}")
+                    await pubsubs[master].ssubscribe(*chans)
+                done |= wanted
+        except BaseException:
+            await _close_all(pubsubs)
+            raise
+        self._beats = beats
+        return pubsubs
 
-    async def _drop_pubsub(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+    async def _drop_pubsubs(self) -> None:
+        pubsubs, self._pubsubs = self._pubsubs, {}
+        await _close_all(pubsubs)
 
     async def _listen(self) -> None:
         backoff = 0.05
         first = True
         while not self._closing:
+            readers: list[asyncio.Task[None]] = []
             try:
-                if self._pubsub is None:
-                    await self._connect()
-                    if not first:
-                        self.reconnects += 1
-                        log.warning("pub/sub reconnected; resynchronising subscriptions")
-                        self._dispatch("*", ResyncEvent())
-                    first = False
-                    backoff = 0.05
-                assert self._pubsub is not None
-                message = await self._pubsub.get_message(timeout=1.0)
-                if message is not None and message["type"] == "smessage":
-                    self._on_message(message["channel"], message["data"])
+                self._pubsubs = await self._connect()
+                if not first:
+                    self.reconnects += 1
+                    log.warning("pub/sub reconnected; resynchronising subscriptions")
+                    self._dispatch("*", ResyncEvent())
+                first = False
+                backoff = 0.05
+                readers = [asyncio.create_task(self._read(p), name=f"redis-listener-{m}")
+                           for m, p in self._pubsubs.items()]
+                rewire = asyncio.create_task(self._rewire.wait())
+                done, _ = await asyncio.wait([*readers, rewire],
+                                             return_when=asyncio.FIRST_COMPLETED)
+                rewire.cancel()
+                lost = [t.exception() for t in done if t is not rewire]
+                log.warning("pub/sub connection lost: %s",
+                            ", ".join(type(e).__name__ for e in lost if e) or "a slot moved")
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
                 log.warning("pub/sub connection lost: %s", type(exc).__name__)
-                await self._drop_pubsub()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
+            finally:
+                for task in readers:
+                    task.cancel()
+                if readers:
+                    await asyncio.wait(readers)
+            await self._drop_pubsubs()
+            self._unsubscribing.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def _read(self, pubsub: PubSub) -> None:
+        """Hand one master's messages to the node until its connection fails, or until
+        the master gives up a slot we listen on (a failover or resharding: Redis
+        then unsubscribes us from that slot's channels)."""
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            kind = message["type"]
+            if kind == "smessage":
+                self._on_message(message["channel"], message["data"])
+            elif kind == "sunsubscribe" and self._moved_away(message["channel"]):
+                return
 
     async def _heartbeat(self) -> None:
         while not self._closing:
-            with contextlib.suppress(RedisError, OSError):
-                await self._r.spublish(self._health_chan, msgpack.packb(["beat"]))
+            for chan in list(self._beats):
+                with contextlib.suppress(RedisError, OSError):
+                    await self._r.spublish(chan, BEAT)
             await asyncio.sleep(self._health_interval)
+
+    def _moved_away(self, chan: Any) -> bool:
+        """Whether a shard unsubscription was Redis's doing, not an :meth:`unsubscribe`."""
+        name = chan.decode() if isinstance(chan, bytes) else str(chan)
+        if self._unsubscribing.get(name, 0) > 0:
+            self._unsubscribing[name] -= 1
+            if not self._unsubscribing[name]:
+                del self._unsubscribing[name]
+            return False
+        return name in self._by_channel or name in self._beats
 
     def _on_message(self, chan: Any, data: Any) -> None:
         name = chan.decode() if isinstance(chan, bytes) else str(chan)
-        if name == self._health_chan:
-            self._last_beat = time.monotonic()
+        if name in self._beats:
+            self._beats[name] = time.monotonic()
             return
         topic = self._by_channel.get(name)
         if topic is None:
@@ -202,6 +267,15 @@ class RedisBroker:
             self._handler(topic, event)
         except Exception:
             log.exception("event handler failed", extra={"topic": topic})
+
+
+BEAT = bytes(msgpack.packb(["beat"]))
+
+
+async def _close_all(pubsubs: dict[str, PubSub]) -> None:
+    for pubsub in pubsubs.values():
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
 
 def _encode(event: Event) -> bytes:

@@ -12,6 +12,7 @@ always`` for "acked means on disk"; ``everysec`` may lose the last second).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -19,14 +20,15 @@ from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, FieldT
 
 from hub.audit import AuditKey
-from hub.engine.redis_keys import RedisKeys
+from hub.engine.redis_connect import CommandClient
+from hub.engine.redis_keys import LAYOUT, RedisKeys
 from hub.errors import Conflict, Unavailable
 
 __all__ = ["RedisBase", "dump_fields", "entries", "guarded", "load_script", "text", "texts"]
@@ -60,6 +62,13 @@ def guarded(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[An
     return wrapper
 
 
+def _weakest(conf: dict[str, Any]) -> int:
+    """Order persistence settings weakest first (for a cluster's least safe master)."""
+    if conf.get("appendonly") != "yes":
+        return 0
+    return 2 if conf.get("appendfsync") == "always" else 1
+
+
 def dump_fields(fields: dict[str, Any]) -> dict[FieldT, EncodableT]:
     return {k: json.dumps(list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
 
@@ -91,7 +100,7 @@ class RedisBase:
     """The client, the scripts and the key names; the stores' methods build on these."""
 
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str,
+    def __init__(self, client: CommandClient, *, prefix: str,
                  idempotency_seconds: int, audit_key: AuditKey | None = None) -> None:
         self.r = client
         self._audit_key = audit_key
@@ -108,6 +117,26 @@ class RedisBase:
 
     async def open(self) -> None:
         await self.check_persistence()
+        await self._upgrade_layout()
+
+    async def _upgrade_layout(self) -> None:
+        """Move a layout-1 keyspace (directory keys without a hash tag) to the
+        current names, once; a hub that finds the current layout does nothing."""
+        if await self.r.get(self.keys.layout()):
+            return
+        if isinstance(self.r, RedisCluster):  # layout 1 never ran on a cluster
+            await self.r.set(self.keys.layout(), LAYOUT)
+            return
+        moved = 0
+        pattern = self.keys.prefix.replace("[", "\\[") + "*"
+        async for key in self.r.scan_iter(match=pattern, count=1000):
+            new = self.keys.upgraded(text(key))
+            if new is not None:
+                with contextlib.suppress(ResponseError):  # another hub moved it first
+                    moved += bool(await self.r.renamenx(text(key), new))
+        await self.r.set(self.keys.layout(), LAYOUT)
+        if moved:
+            log.warning("moved %d directory keys to key layout %d", moved, LAYOUT)
 
     async def check_persistence(self) -> str:
         """Warn at start-up when the server would not keep acknowledged writes.
@@ -116,7 +145,13 @@ class RedisBase:
         on some managed services).
         """
         try:
-            conf = await self.r.config_get("append*")
+            conf: dict[str, Any]
+            if isinstance(self.r, RedisCluster):  # every master must keep its writes
+                replies: Any = await self.r.config_get("append*",
+                                                       target_nodes=RedisCluster.PRIMARIES)
+                conf = min(replies.values(), key=_weakest) if replies else {}
+            else:
+                conf = {text(k): v for k, v in (await self.r.config_get("append*")).items()}
         except RedisError as exc:
             log.warning("cannot read the Redis persistence settings (%s); make sure AOF "
                         "with appendfsync always is on, or acknowledged messages can be "
@@ -134,7 +169,7 @@ class RedisBase:
         return fsync
 
     async def close(self) -> None:
-        await self.r.aclose(close_connection_pool=True)
+        await self.r.aclose()  # and its connection pool (see redis_connect.connect)
 
     @guarded
     async def ping(self) -> None:

@@ -1,17 +1,24 @@
 """Every Redis key and shard channel the hub names, in one place.
 
-``P`` is the configured key prefix. ``{...}`` is a cluster hash tag: an
-operation's records, event log and event channel share one slot, and so do a
-chat channel's hash, stream, retry keys and shard channel, so each Lua script
-touches one slot. Hash fields hold JSON values.
+``P`` is the configured key prefix. ``{...}`` is a cluster hash tag, so on a
+Redis Cluster every Lua script and transaction touches one slot:
 
-* identity: ``P user:<id>`` hash, ``P username:<lower>`` -> id, ``P users``
-  set; ``P session:<id>`` hash, ``P tokenhash:<sha256>`` -> id,
-  ``P user:<id>:sessions`` and ``P sessions`` sets, ``P revocations`` list
+* the directory (users, sessions, operations, membership, the audit chain)
+  shares the tag ``{dir}``: small, read on every login and membership check,
+  written rarely, and its transactions span several of its keys;
+* an operation's records, event log and event channel share ``{<op id>}``;
+* a chat channel's hash, stream, retry keys and shard channel share
+  ``{<channel id>}``; these two carry the traffic, spread over the masters.
+
+``D`` below is ``P{dir}:``. Hash fields hold JSON values.
+
+* identity: ``D user:<id>`` hash, ``D username:<lower>`` -> id, ``D users``
+  set; ``D session:<id>`` hash, ``D tokenhash:<sha256>`` -> id,
+  ``D user:<id>:sessions`` and ``D sessions`` sets, ``D revocations`` list
   (seq = position + 1)
-* operations: ``P op:<id>`` hash, ``P opcode:<lower>`` -> id, ``P ops`` set,
-  ``P op:<id>:members`` hash user -> role, ``P user:<id>:ops`` set,
-  ``P op:<id>:channels`` set, ``P op:<id>:chname:<lower>`` -> channel id
+* operations: ``D op:<id>`` hash, ``D opcode:<lower>`` -> id, ``D ops`` set,
+  ``D op:<id>:members`` hash user -> role, ``D user:<id>:ops`` set,
+  ``D op:<id>:channels`` set, ``D op:<id>:chname:<lower>`` -> channel id
 * chat: ``P ch:{<id>}`` hash (channel fields, ``last_seq``, ``first_seq``),
   ``P ch:{<id>}:log`` stream with ids ``<seq>-1``,
   ``P ch:{<id>}:idem:<sender>:<client_msg_id>`` -> seq (expires after the
@@ -22,7 +29,8 @@ touches one slot. Hash fields hold JSON values.
 * coordination: ``P lease:<name>``, ``P marker:<name>``, ``P conns:<user>``
   (sorted set of live connections), ``P rate:<key>`` (token bucket),
   ``P presence:{<channel>}`` and the ``P presence:channels`` set
-* audit: ``P audit`` list of JSON records, ``P audit:head`` the chain head
+* audit: ``D audit`` list of JSON records, ``D audit:head`` the chain head
+* ``D layout``: the key layout's version (see :data:`LAYOUT`)
 * shard channels: ``P control``, ``P node:<id>``, ``P op:{<id>}:events``,
   ``P op:<op>:ch:{<channel>}``
 """
@@ -31,24 +39,46 @@ from __future__ import annotations
 
 from hub.models import CONTROL_TOPIC
 
-__all__ = ["RedisKeys"]
+__all__ = ["DIRECTORY_ROOTS", "LAYOUT", "RedisKeys"]
+
+#: Version 2 put the directory under ``{dir}``; version 1 named those keys
+#: without a tag (see :meth:`RedisKeys.upgraded`).
+LAYOUT = 2
+
+#: The first segment of every directory key's name, after the prefix and tag.
+DIRECTORY_ROOTS = frozenset({"user", "username", "users", "session", "sessions",
+                             "tokenhash", "revocations", "op", "opcode", "ops", "audit"})
 
 
 class RedisKeys:
     def __init__(self, prefix: str) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("the Redis key prefix cannot contain braces (hash tags)")
         self.prefix = prefix
+        self._dir = f"{prefix}{{dir}}:"
+
+    def layout(self) -> str:
+        return f"{self._dir}layout"
+
+    def upgraded(self, key: str) -> str | None:
+        """A layout-1 key's layout-2 name, or None if the key did not move."""
+        rest = key.removeprefix(self.prefix)
+        if rest == key or "{" in rest:
+            return None
+        root = rest.split(":", 1)[0]
+        return self._dir + rest if root in DIRECTORY_ROOTS else None
 
     # --- identity --------------------------------------------------------------------
 
     def user(self, user_id: str) -> str:
-        return f"{self.prefix}user:{user_id}"
+        return f"{self._dir}user:{user_id}"
 
     def username(self, username: str) -> str:
         """Usernames are unique case-insensitively."""
-        return f"{self.prefix}username:{username.lower()}"
+        return f"{self._dir}username:{username.lower()}"
 
     def users(self) -> str:
-        return f"{self.prefix}users"
+        return f"{self._dir}users"
 
     def user_sessions(self, user_id: str) -> str:
         return f"{self.user(user_id)}:sessions"
@@ -57,28 +87,28 @@ class RedisKeys:
         return f"{self.user(user_id)}:ops"
 
     def session(self, session_id: str) -> str:
-        return f"{self.prefix}session:{session_id}"
+        return f"{self._dir}session:{session_id}"
 
     def sessions(self) -> str:
-        return f"{self.prefix}sessions"
+        return f"{self._dir}sessions"
 
     def token_hash(self, token_hash: str) -> str:
-        return f"{self.prefix}tokenhash:{token_hash}"
+        return f"{self._dir}tokenhash:{token_hash}"
 
     def revocations(self) -> str:
-        return f"{self.prefix}revocations"
+        return f"{self._dir}revocations"
 
     # --- operations and channels -------------------------------------------------------
 
     def op_meta(self, op_id: str) -> str:
         """An operation's own fields (not its records: see :meth:`operation`)."""
-        return f"{self.prefix}op:{op_id}"
+        return f"{self._dir}op:{op_id}"
 
     def op_code(self, code: str) -> str:
-        return f"{self.prefix}opcode:{code.lower()}"
+        return f"{self._dir}opcode:{code.lower()}"
 
     def op_ids(self) -> str:
-        return f"{self.prefix}ops"
+        return f"{self._dir}ops"
 
     def op_members(self, op_id: str) -> str:
         return f"{self.op_meta(op_id)}:members"
@@ -158,10 +188,10 @@ class RedisKeys:
     # --- audit ---------------------------------------------------------------------------
 
     def audit(self) -> str:
-        return f"{self.prefix}audit"
+        return f"{self._dir}audit"
 
     def audit_head(self) -> str:
-        return f"{self.prefix}audit:head"
+        return f"{self._dir}audit:head"
 
     # --- shard channels ------------------------------------------------------------------
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import time
 
-import redis.asyncio as aioredis
-
+from hub.engine.redis_connect import CommandClient
 from hub.engine.redis_db import guarded, load_script
 from hub.engine.redis_keys import RedisKeys
 
@@ -25,7 +24,7 @@ __all__ = ["RedisLimits"]
 
 
 class RedisLimits:
-    def __init__(self, client: aioredis.Redis, *, prefix: str, node_id: str,
+    def __init__(self, client: CommandClient, *, prefix: str, node_id: str,
                  ttl: float = 30.0) -> None:
         self._r = client
         self._keys = RedisKeys(prefix)

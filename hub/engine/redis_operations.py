@@ -95,10 +95,11 @@ class RedisOperations(RedisBase):
         fields = {"id": ch.id, "operation_id": ch.operation_id, "name": ch.name,
                   "topic": ch.topic, "agencies": ch.agencies, "created_at": ch.created_at,
                   "last_seq": ch.last_seq, "first_seq": ch.first_seq}
-        async with self.r.pipeline(transaction=True) as tx:
-            tx.hset(self.keys.channel(ch.id), mapping=dump_fields(fields))
-            tx.sadd(self.keys.op_channels(ch.operation_id), ch.id)
-            await tx.execute()
+        # The channel's hash lives in its own slot, the operation's index in the
+        # directory's: no transaction spans both on a cluster. The hash goes first,
+        # so a reader that finds the id in the index always finds the channel.
+        await self.r.hset(self.keys.channel(ch.id), mapping=dump_fields(fields))
+        await self.r.sadd(self.keys.op_channels(ch.operation_id), ch.id)
 
     @guarded
     async def get_channel(self, ch_id: ChannelId) -> Channel | None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import time
 
-import redis.asyncio as aioredis
-
 from hub.engine.port import PresenceEntry
+from hub.engine.redis_connect import CommandClient
 from hub.engine.redis_db import guarded, load_script, text, texts
 from hub.engine.redis_keys import RedisKeys
 from hub.models import ChannelId
@@ -24,7 +23,7 @@ __all__ = ["RedisPresence"]
 
 
 class RedisPresence:
-    def __init__(self, client: aioredis.Redis, *, prefix: str, node_id: str,
+    def __init__(self, client: CommandClient, *, prefix: str, node_id: str,
                  ttl: float = 30.0) -> None:
         self._r = client
         self._keys = RedisKeys(prefix)

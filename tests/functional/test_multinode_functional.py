@@ -9,21 +9,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from hub.config import Settings
 from tests.conftest import RunningHub, WsClient
 from tests.procs import HubProcess
-from tests.redis_support import RedisServer, cleanup, new_prefix, redis_url
+from tests.redis_support import (
+    RedisServer,
+    cleanup,
+    cluster_url,
+    kill_pubsub,
+    new_prefix,
+    redis_url,
+)
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def redis_settings(tmp_path: Path) -> Iterator[Settings]:
-    url, prefix = redis_url(), new_prefix()
+@pytest.fixture(params=["redis", "cluster"])
+def redis_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """The Redis engine on one server, and on a Redis Cluster of three masters."""
+    url, prefix = redis_url() if request.param == "redis" else cluster_url(), new_prefix()
     yield Settings(data_dir=tmp_path / "data", engine=url, redis_prefix=prefix,
                    publish_rate=10_000.0, publish_burst=10_000, revocation_poll_seconds=0.2,
                    presence_ttl_seconds=2.0)
@@ -66,15 +73,10 @@ async def test_pubsub_connection_killed_during_burst(start_hub, redis_settings) 
     listener = await b.client("bruno")
     await listener.subscribe(ch)
     alice = await a.client("alice")
-    admin = aioredis.Redis.from_url(redis_settings.engine)
-    try:
-        for i in range(400):
-            assert (await alice.publish(ch, f"m{i}"))["type"] == "ack"
-            if i in (100, 250):
-                killed = await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-                assert killed >= 2  # both nodes' listeners
-    finally:
-        await admin.aclose()
+    for i in range(400):
+        assert (await alice.publish(ch, f"m{i}"))["type"] == "ack"
+        if i in (100, 250):
+            assert kill_pubsub(redis_settings.engine) >= 2  # both nodes' listeners
     got = await listener.messages(400, timeout=20)
     assert [m["seq"] for m in got] == list(range(1, 401))
     assert [m["text"] for m in got] == [f"m{i}" for i in range(400)]

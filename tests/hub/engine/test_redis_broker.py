@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from hub.engine.redis_broker import RedisBroker
+from hub.engine.redis_connect import CommandClient, SingleShard, connect
 from hub.errors import Unavailable
 from hub.models import (
     CONTROL_TOPIC,
@@ -55,7 +54,7 @@ class Heard:
                 await self._changed.wait()
 
 
-_clients: list[aioredis.Redis] = []
+_clients: list[CommandClient] = []
 
 
 @pytest.fixture(autouse=True)
@@ -67,11 +66,9 @@ async def _close_clients() -> AsyncIterator[None]:
 
 
 def make_broker(url: str, prefix: str, **kwargs: Any) -> RedisBroker:
-    client = aioredis.from_url(url, decode_responses=True)
+    client, shards = connect(url)
     _clients.append(client)
-    listener = aioredis.from_url(url, decode_responses=False, socket_connect_timeout=3,
-                                 retry=Retry(NoBackoff(), 0))
-    return RedisBroker(client=client, listener=listener, prefix=prefix, node_id="node_t",
+    return RedisBroker(client=client, shards=shards, prefix=prefix, node_id="node_t",
                        **kwargs)
 
 
@@ -174,7 +171,8 @@ async def test_a_topic_subscribed_while_the_listener_connects_is_not_lost(
     broker, heard = make_broker(url, prefix), Heard()
     gate = asyncio.Event()
     connecting = asyncio.Event()
-    real_pubsub = broker._listener_client.pubsub
+    listener = (await broker._shards.masters())[SingleShard.NAME]
+    real_pubsub = listener.pubsub
 
     def slow_pubsub(**kwargs: Any) -> Any:
         pubsub = real_pubsub(**kwargs)
@@ -188,7 +186,7 @@ async def test_a_topic_subscribed_while_the_listener_connects_is_not_lost(
         pubsub.ssubscribe = ssubscribe  # type: ignore[method-assign]
         return pubsub
 
-    broker._listener_client.pubsub = slow_pubsub  # type: ignore[method-assign]
+    listener.pubsub = slow_pubsub  # type: ignore[method-assign]
     await broker.start(heard)
     try:
         await asyncio.wait_for(connecting.wait(), 10)
