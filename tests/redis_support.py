@@ -24,6 +24,8 @@ import redis
 STRICT = os.environ.get("LIAISON_TEST_STRICT") == "1"
 INSTALL_HINT = ("no Redis: set LIAISON_TEST_REDIS_URL, run one on 127.0.0.1:6379, or "
                 "install redis-server ('apt-get install redis-server')")
+CLUSTER_HINT = ("the Redis Cluster tests start their own nodes: install redis-server and "
+                "redis-cli ('apt-get install redis-server redis-tools')")
 
 
 def _answers(url: str) -> bool:
@@ -124,10 +126,10 @@ class RedisClusterServers:
 
     def __init__(self, masters: int = 3) -> None:
         cli = shutil.which("redis-cli")
-        if cli is None:
+        if cli is None or shutil.which("redis-server") is None:
             if STRICT:
-                pytest.fail(INSTALL_HINT)
-            pytest.skip(INSTALL_HINT)
+                pytest.fail(CLUSTER_HINT)
+            pytest.skip(CLUSTER_HINT)
         self.cli = cli
         self.nodes = [self._node() for _ in range(masters * 2)]
 
