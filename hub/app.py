@@ -68,6 +68,7 @@ from hub.models import OperationId
 from hub.node import Node, cancel_all
 from hub.openapi import document
 from hub.static import Assets
+from hub.wsserver import HubWebSocketProtocol
 
 __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
            "content_security_policy", "create_app",
@@ -280,9 +281,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn settings for the hub: frame limit, no deflate, no proxy headers."""
+    """uvicorn settings for the hub: its WebSocket protocol (uvicorn's sans-I/O one with
+    a direct write, :mod:`hub.wsserver`), frame limit, no deflate, no proxy headers."""
     return {
-        "host": settings.host, "port": settings.port, "ws": "websockets-sansio",
+        "host": settings.host, "port": settings.port, "ws": HubWebSocketProtocol,
         "ws_max_size": settings.max_frame_bytes, "ws_per_message_deflate": False,
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_interval,

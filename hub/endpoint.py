@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -28,6 +28,7 @@ from hub.errors import CloseCode, FrameError, HubError, Unauthenticated
 from hub.gateway import Connection
 from hub.http import COOKIE_NAME, client_address, origin_allowed, request_scheme
 from hub.protocol import Hello, WireFormat, choose_format, decode, encode
+from hub.wsserver import DIRECT_WRITE
 
 __all__ = ["websocket_endpoint"]
 
@@ -37,6 +38,10 @@ log = logging.getLogger("hub.endpoint")
 class StarletteTransport:
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket
+        direct = websocket.scope.get("extensions", {}).get(DIRECT_WRITE)
+        # Only under the hub's own protocol (hub.wsserver); other ASGI servers queue.
+        self.write_now: Callable[[bytes], bool] | None = direct["write"] if direct else None
+        self.end_receive: Callable[[], None] | None = direct["end_receive"] if direct else None
 
     async def send(self, data: str | bytes) -> None:
         if isinstance(data, str):
@@ -140,7 +145,6 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                       hello.ref)
         return
     hub.node.register(conn)
-    conn.start()
     user = principal.user
     conn.send({"type": "welcome", "ref": hello.ref, "connection_id": conn.id,
                "node": hub.node.id,
@@ -153,6 +157,31 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                           "max_subscriptions": settings.max_subscriptions,
                           "publish_rate": settings.publish_rate,
                           "publish_burst": settings.publish_burst}})
+    try:
+        if conn.transport.end_receive is not None:
+            await _read(websocket, conn)
+        else:
+            await _read_racing_close(websocket, conn)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        await conn.finish()
+
+
+async def _read(websocket: WebSocket, conn: Connection) -> None:
+    """Hand each message to the connection until the socket or the connection closes
+    (the hub's own protocol makes the read return when the connection closes)."""
+    while not conn.closed.is_set():
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        payload = _payload(message)
+        if payload is not None and not conn.closed.is_set():
+            await conn.handle(payload)
+
+
+async def _read_racing_close(websocket: WebSocket, conn: Connection) -> None:
+    """:func:`_read` under another ASGI server: race each read against the close."""
     closed = asyncio.ensure_future(conn.closed.wait())
     try:
         while True:
@@ -160,15 +189,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             done, _ = await asyncio.wait({receive, closed}, return_when=asyncio.FIRST_COMPLETED)
             if receive not in done:
                 receive.cancel()
-                break
+                return
             message = receive.result()
             if message["type"] == "websocket.disconnect":
-                break
+                return
             payload = _payload(message)
             if payload is not None:
                 await conn.handle(payload)
-    except (WebSocketDisconnect, RuntimeError):
-        pass
     finally:
         closed.cancel()
-        await conn.finish()

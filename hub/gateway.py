@@ -2,7 +2,10 @@
 
 The endpoint authenticates the socket and then feeds each received message to
 :meth:`Connection.handle`, which decodes it and calls one ``handle_<type>``.
-Everything sent goes through one bounded queue drained by a writer task.
+A frame goes straight to the socket when nothing waits before it and the
+socket takes it at once (:meth:`hub.transport.Transport.write_now`); otherwise
+it waits in one bounded queue, drained by a writer task made the first time
+that happens. A full queue closes the connection (4008, slow consumer).
 
 Recovery (the heart of "never lose a message"): each subscription remembers
 the last seq it delivered. A live message with the next seq is queued at
@@ -43,6 +46,7 @@ from hub.protocol import (
 )
 from hub.sendqueue import SendQueue
 from hub.transport import Transport
+from hub.wsframe import data_frame
 
 if TYPE_CHECKING:
     from hub.node import Node
@@ -91,12 +95,10 @@ class Connection:
         self._recheck: asyncio.Task[None] | None = None
         self._flood = 0
         self.sending_since: float | None = None  # loop time the send under way began
+        self._direct = transport.write_now  # None: every frame goes through the queue
         self.metrics: Metrics = node.metrics
 
     # --- sending -------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name=f"writer-{self.id}")
 
     async def _write_loop(self) -> None:
         """Send what is queued: everything waiting at each wake-up, in order.
@@ -127,14 +129,50 @@ class Connection:
             self.close(CloseCode.SLOW_CONSUMER, "send timed out")
 
     def send(self, frame: dict[str, object]) -> None:
-        """Queue a reply frame; overflowing the queue closes the connection."""
+        """Send a reply frame now or queue it; overflowing the queue closes the connection."""
         self.metrics.frames_out.labels(str(frame.get("type"))).inc()
-        self._put(encode(frame, self.fmt))
+        self._put(encode(frame, self.fmt), None)
 
-    def _put(self, data: str | bytes) -> bool:
+    def _write_now(self, wire: bytes) -> bool:
+        """Straight to the socket when nothing is waiting before it and the socket
+        takes it at once (no task switch, no await); the queue is the fallback."""
+        direct = self._direct
+        return (direct is not None and self.sending_since is None and self._queue.empty()
+                and direct(wire))
+
+    def _ensure_writer(self) -> None:
+        """The writer task is made the first time a frame has to wait (most never do)."""
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_loop(), name=f"writer-{self.id}")
+
+    async def _put_waiting(self, data: str | bytes) -> None:
+        """For replay: like :meth:`_put`, but wait for room instead of overflowing."""
+        if self.closed.is_set():
+            return
+        if not self._write_now(data_frame(data)):
+            self._ensure_writer()
+            await self._queue.put(data)
+
+    def _put(self, data: str | bytes, wire: bytes | None) -> bool:
         if self.closed.is_set():
             return False
+        if self._direct is not None and self._write_now(wire or data_frame(data)):
+            return True
+        return self._enqueue(data)
+
+    def _put_encoded(self, encoded: Encoded) -> bool:
+        """:meth:`_put` for fan-out: the frame's bytes were built once for everyone."""
+        if self.closed.is_set():
+            return False
+        fmt = self.fmt
+        if self._write_now(encoded.wire(fmt)):
+            return True
+        return self._enqueue(encoded.get(fmt))
+
+    def _enqueue(self, data: str | bytes) -> bool:
         if self._queue.put_nowait(data):
+            self._ensure_writer()
             return True
         self.metrics.refusals.labels("slow_consumer").inc()
         self.close(CloseCode.SLOW_CONSUMER, "send queue overflow; resume with since_seq")
@@ -149,24 +187,25 @@ class Connection:
         self.metrics.refusals.labels(str(code)).inc()
         self.send(frame)
 
-    def offer_item(self, item: FeedItem, encoded: Encoded) -> bool:
-        """Called by the node for every live item (message, op event) of a subscribed feed.
+    def offer_item(self, item: FeedItem, key: str, seq: int, encoded: Encoded) -> bool:
+        """Called by the node for every live item (message, op event) of a subscribed feed
+        (``key`` and ``seq``: the item's, read once by the node for all subscribers).
 
-        True if it was queued now (the node counts deliveries once per item).
+        True if it was sent or queued now (the node counts deliveries once per item).
         """
-        sub = self.subs.get(item.feed_key)
+        sub = self.subs.get(key)
         if sub is None:
+            return False
+        if sub.live and seq == sub.last_seq + 1:  # the common case, first
+            if self._put_encoded(encoded):
+                sub.last_seq = seq
+                return True
             return False
         if not sub.live:
             if len(sub.parked) < PARKED_MAX:
                 sub.parked.append(item)  # the catch-up reads the store anyway
             return False
-        if item.seq <= sub.last_seq:
-            return False
-        if item.seq == sub.last_seq + 1:
-            if self._put(encoded.get(self.fmt)):
-                sub.last_seq = item.seq
-                return True
+        if seq <= sub.last_seq:
             return False
         sub.live = False
         sub.parked.append(item)
@@ -177,7 +216,7 @@ class Connection:
         """Typing and presence: best effort, dropped rather than closing when full."""
         if self.closed.is_set() or self._queue.full():
             return
-        self._queue.put_nowait(encoded.get(self.fmt))
+        self._put_encoded(encoded)
         self.metrics.frames_out.labels(kind).inc()
 
     # --- closing -------------------------------------------------------------------
@@ -196,6 +235,8 @@ class Connection:
         if self._recheck is not None:
             self._recheck.cancel()
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
+        if self.transport.end_receive is not None:
+            self.transport.end_receive()  # the endpoint's read loop stops
 
     async def _close(self, code: CloseCode, reason: str) -> None:
         with contextlib.suppress(Exception):
@@ -343,8 +384,7 @@ class Connection:
                 self._reset(sub, rows[0].seq)
                 continue
             for item in rows:
-                data = Encoded(item.frame()).get(self.fmt)
-                await self._queue.put(data)  # replay waits for room instead of overflowing
+                await self._put_waiting(Encoded(item.frame()).get(self.fmt))
                 sub.last_seq = item.seq
                 self.metrics.out_message.inc()
             if len(rows) == REPLAY_PAGE:
@@ -358,7 +398,7 @@ class Connection:
                 if item.seq != sub.last_seq + 1:
                     gap = True
                     break
-                if not self._put(Encoded(item.frame()).get(self.fmt)):
+                if not self._put(Encoded(item.frame()).get(self.fmt), None):
                     return
                 sub.last_seq = item.seq
             if not gap and not sub.dirty:

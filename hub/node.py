@@ -218,9 +218,10 @@ class Node:
         if isinstance(event, MessageEvent | OpEventPosted):
             item = event.message if isinstance(event, MessageEvent) else event.event
             encoded = Encoded(item.frame())
+            key, seq = item.feed_key, item.seq
             delivered = 0
             for conn in tuple(conns):
-                delivered += conn.offer_item(item, encoded)
+                delivered += conn.offer_item(item, key, seq, encoded)
             self.metrics.out_message.inc(delivered)
             self.metrics.fanout_latency.observe(time.perf_counter() - event.published_at)
         elif isinstance(event, TypingEvent):

@@ -21,6 +21,7 @@ import msgpack
 from hub.boundary import check_value, is_clean_text, note_repaired, sanitize
 from hub.errors import BadRequest, ErrorCode, FrameError
 from hub.models import ACK_PREFIX, Priority, ack_client_msg_id
+from hub.wsframe import data_frame
 
 __all__ = [
     "SUBPROTOCOLS",
@@ -319,15 +320,17 @@ class Encoded:
     """One server frame, encoded at most once per wire format.
 
     Fan-out builds one ``Encoded`` per event and hands it to every subscriber,
-    so the cost of encoding does not grow with the number of subscribers.
+    so the cost of encoding does not grow with the number of subscribers;
+    :meth:`wire` also builds the WebSocket frame around it once per format.
     """
 
-    __slots__ = ("_json", "_msgpack", "frame")
+    __slots__ = ("_json", "_msgpack", "_wire", "frame")
 
     def __init__(self, frame: dict[str, Any]) -> None:
         self.frame = frame
         self._json: str | None = None
         self._msgpack: bytes | None = None
+        self._wire: dict[WireFormat, bytes] | None = None
 
     def get(self, fmt: WireFormat) -> str | bytes:
         if fmt is WireFormat.JSON:
@@ -337,3 +340,12 @@ class Encoded:
         if self._msgpack is None:
             self._msgpack = encode(self.frame, fmt)  # type: ignore[assignment]
         return self._msgpack  # type: ignore[return-value]
+
+    def wire(self, fmt: WireFormat) -> bytes:
+        """The complete WebSocket data frame carrying :meth:`get`."""
+        if self._wire is None:
+            self._wire = {}
+        frame = self._wire.get(fmt)
+        if frame is None:
+            frame = self._wire[fmt] = data_frame(self.get(fmt))
+        return frame

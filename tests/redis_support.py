@@ -145,6 +145,13 @@ class RedisClusterServers:
         return node
 
     def start(self) -> RedisClusterServers:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no node outlives a failed start
+            raise
+
+    def _start(self) -> RedisClusterServers:
         for i, node in enumerate(self.nodes):
             for attempt in range(3):
                 try:

@@ -14,15 +14,14 @@ The store's methods live in one module per concern (``sqlite_identity``,
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.audit import AuditKey
+from hub.engine.sqlite_thread import DbThread
 from hub.errors import Conflict, Unavailable
 from hub.models import Event
 
@@ -120,14 +119,15 @@ class SqliteBase:
         self._publish = publish
         self._audit_key = audit_key
         self._synchronous = synchronous.upper()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._thread = DbThread("sqlite")
         self._db: sqlite3.Connection | None = None
 
     # --- plumbing ---------------------------------------------------------------
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn)
+        if self._db is None:
+            raise Unavailable("store is closed")
+        return await self._thread.run(lambda: self._call(fn))
 
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._db is None:
@@ -164,8 +164,7 @@ class SqliteBase:
         self._db = db
 
     async def open(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._open_sync)
+        await self._thread.run(self._open_sync)
 
     async def close(self) -> None:
         def shut(db: sqlite3.Connection) -> None:
@@ -174,7 +173,7 @@ class SqliteBase:
         if self._db is not None:
             await self._run(shut)
             self._db = None
-        self._executor.shutdown(wait=True)
+        self._thread.stop()
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())

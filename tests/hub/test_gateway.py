@@ -23,13 +23,31 @@ from tests.conftest import Embedded
 
 
 class Transport:
-    """Records what the connection sends; ``block`` makes sends hang (a stalled peer)."""
+    """Records what the connection sends; ``block`` makes sends hang (a stalled peer).
 
-    def __init__(self) -> None:
+    With ``direct`` it also takes frames written straight to the socket, as the
+    hub's own protocol does, unless ``paused`` (back-pressure)."""
+
+    def __init__(self, *, direct: bool = False) -> None:
         self.frames: list[dict[str, Any]] = []
         self.closed: tuple[int, str] | None = None
         self.arrived = asyncio.Event()
         self.block = False
+        self.paused = False
+        self.written_now = 0
+        self.write_now = self._write_now if direct else None
+        self.end_receive = None
+
+    def _write_now(self, frame: bytes) -> bool:
+        if self.paused or self.block:
+            return False
+        size = frame[1] & 0x7F
+        start = 2 if size < 126 else 4 if size == 126 else 10
+        assert frame[0] == 0x81  # a final text frame
+        self.frames.append(json.loads(frame[start:].decode()))
+        self.written_now += 1
+        self.arrived.set()
+        return True
 
     async def send(self, data: str | bytes) -> None:
         if self.block:
@@ -67,17 +85,17 @@ class World:
         return Principal(user, f"ses-{username}", "session", None, None)
 
     async def connect(self, username: str, *, handlers: Handlers | None = None,
-                      queue: int | None = None) -> tuple[Connection, Transport]:
+                      queue: int | None = None,
+                      direct: bool = False) -> tuple[Connection, Transport]:
         core = self.services.hub
         settings = core.settings if queue is None else core.settings.replace(
             send_queue_frames=queue)
-        transport = Transport()
+        transport = Transport(direct=direct)
         conn = Connection(transport=transport, fmt=WireFormat.JSON,
                           principal=await self.principal(username), node=core.node,
                           handlers=handlers or core.handlers, feeds=core.feeds,
                           settings=settings, client="127.0.0.1")
         core.node.register(conn)
-        conn.start()
         self.conns.append(conn)
         return conn, transport
 
@@ -184,7 +202,7 @@ async def test_a_gap_in_live_items_is_filled_from_the_store(world: World) -> Non
     await core.engine.broker.subscribe(topic)
     delivered: int = conn.subs[ch].last_seq
     assert delivered == rows[0].seq - 1  # nothing was delivered live
-    conn.offer_item(rows[1], Encoded(rows[1].frame()))
+    conn.offer_item(rows[1], rows[1].feed_key, rows[1].seq, Encoded(rows[1].frame()))
     got = [await transport.next("message") for _ in range(2)]
     assert [m["seq"] for m in got] == [rows[0].seq, rows[1].seq]
     assert [m["text"] for m in got] == ["missed", "seen"]
@@ -270,7 +288,6 @@ async def test_frames_queued_together_go_out_in_order_and_a_stuck_send_times_out
                       settings=core.settings.replace(send_timeout_seconds=0.2),
                       client="127.0.0.1")
     core.node.register(slow)
-    slow.start()
     world.conns.append(slow)
     slow.send({"type": "pong"})
     await asyncio.wait_for(_until(lambda: slow.sending_since is not None), 10)
@@ -284,6 +301,26 @@ async def test_frames_queued_together_go_out_in_order_and_a_stuck_send_times_out
             await asyncio.sleep(0.05)
     assert slow.close_code == CloseCode.SLOW_CONSUMER
     assert conn.sending_since is None  # the healthy one is idle, not "sending"
+
+
+async def test_frames_go_straight_to_the_socket_until_it_pushes_back_and_order_holds(
+        world: World) -> None:
+    conn, transport = await world.connect("bruno", direct=True)
+    conn.send({"type": "pong", "ref": "0"})
+    assert transport.frames == [{"type": "pong", "ref": "0"}]  # written at once, no task
+    assert conn._writer is None
+    transport.paused = True  # the socket's buffer is full: frames wait in the queue
+    conn.send({"type": "pong", "ref": "1"})
+    conn.send({"type": "pong", "ref": "2"})
+    transport.paused = False
+    conn.send({"type": "pong", "ref": "3"})  # the socket could take it, but 1 and 2 wait
+    assert [f["ref"] for f in transport.frames] == ["0"] and conn._writer is not None
+    for ref in ("0", "1", "2", "3"):
+        assert (await transport.next("pong"))["ref"] == ref
+    await asyncio.wait_for(_until(lambda: conn.sending_since is None), 10)
+    conn.send({"type": "pong", "ref": "4"})  # the queue drained: straight out again
+    assert transport.frames == [{"type": "pong", "ref": "4"}]
+    assert transport.written_now == 2
 
 
 async def test_typing_needs_a_subscription_to_a_chat_channel(world: World) -> None:

@@ -1,0 +1,52 @@
+"""The WebSocket server protocol: uvicorn's sans-I/O one, plus a direct write.
+
+ASGI sends each frame through ``await send({"type": "websocket.send", ...})``:
+several awaits, a frame built per connection, and (for a server that queues
+per connection) a task wake-up per delivery. For fan-out that is most of the
+cost. This protocol offers the application one more thing through the ASGI
+scope's ``extensions`` (key :data:`DIRECT_WRITE`): a synchronous
+``write(frame) -> bool`` that puts an already built frame (:mod:`hub.wsframe`)
+on the socket *if the socket can take it now* (handshake done, no close sent,
+the transport not paused by back-pressure) and says False otherwise, when the
+caller queues as before; and ``end_receive()``, which makes the application's
+pending ``receive`` return a disconnect once the hub has closed the
+connection. Everything else (handshake, reading, pings, close) is uvicorn's.
+
+The measurements behind this choice are in docs/performance.md; the design in
+docs/architecture.md ("Sending to a socket").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+__all__ = ["DIRECT_WRITE", "HubWebSocketProtocol"]
+
+#: The ASGI scope extension the hub's endpoint looks for.
+DIRECT_WRITE = "liaison.direct_write"
+
+
+class HubWebSocketProtocol(WebSocketsSansIOProtocol):
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope: dict[str, Any] | None = getattr(self, "scope", None)
+        if scope is not None:  # the app task is created, not yet run: it will see this
+            scope["extensions"][DIRECT_WRITE] = {"write": self.write_frame,
+                                                 "end_receive": self.end_receive}
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write ``frame`` now if the socket takes it without queueing; else False."""
+        if (not self.handshake_complete or self.close_sent or self.disconnected
+                or not self.writable.is_set() or self.transport.is_closing()):
+            return False
+        self.transport.write(frame)
+        return True
+
+    def end_receive(self) -> None:
+        """Make the application's pending (or next) ``receive`` return a disconnect: the
+        hub closed the connection, so its read loop stops without racing a second
+        task against every read."""
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
