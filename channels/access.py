@@ -45,12 +45,12 @@ class Access:
 
     async def channel(self, principal: Principal, ch_id: str, action: Action, *,
                       client: str = "") -> tuple[Channel, Operation, Role | None]:
-        ch = await self._store.get_channel(ChannelId(ch_id)) if ch_id else None
-        op = await self._store.get_operation(ch.operation_id) if ch else None
+        found = (await self._store.channel_access(ChannelId(ch_id), principal.user_id)
+                 if ch_id else None)
+        ch, op, role = found if found is not None else (None, None, None)
         if ch is None or op is None:
             await self._deny(principal, action, f"channel:{ch_id[:64]}", "", "not_found", client)
             raise NotFound()
-        role = await self.role(principal, op.id)
         decision = decide(action, is_admin=principal.is_admin, role=role,
                           in_scope=principal.in_scope(op.id), agency=principal.agency,
                           channel_agencies=ch.agencies, operation_open=op.status != "closed")

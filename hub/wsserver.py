@@ -37,6 +37,12 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
             scope["extensions"][DIRECT_WRITE] = {"write": self.write_frame,
                                                  "end_receive": self.end_receive}
 
+    def start_keepalive(self) -> None:
+        """Called once the handshake response is sent: its request and response (with
+        every header) are not needed again, and idle connections are most of a hub."""
+        super().start_keepalive()
+        self.request = self.response = None  # type: ignore[assignment]
+
     def write_frame(self, frame: bytes) -> bool:
         """Write ``frame`` now if the socket takes it without queueing; else False."""
         if (not self.handshake_complete or self.close_sent or self.disconnected

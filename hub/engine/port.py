@@ -50,6 +50,7 @@ from hub.models import (
     OperationId,
     OpEvent,
     Priority,
+    Role,
     Session,
     User,
     UserId,
@@ -183,6 +184,11 @@ class Operations(Protocol):
         """Store a new channel; raise Conflict if the name is taken in its operation."""
 
     async def get_channel(self, ch_id: ChannelId) -> Channel | None: ...
+    async def channel_access(self, ch_id: ChannelId, user_id: UserId
+                             ) -> tuple[Channel, Operation | None, Role | None] | None:
+        """A channel, its operation and the user's role there, read in one round trip
+        (every publish and channel route needs the three); None if no such channel."""
+        ...
     async def update_channel(self, ch_id: ChannelId, **fields: object) -> None: ...
     async def list_channels(self, op_id: OperationId) -> list[Channel]: ...
 

@@ -31,7 +31,8 @@ from hub.engine.redis_connect import CommandClient
 from hub.engine.redis_keys import LAYOUT, RedisKeys
 from hub.errors import Conflict, Unavailable
 
-__all__ = ["RedisBase", "dump_fields", "entries", "guarded", "load_script", "text", "texts"]
+__all__ = ["RedisBase", "dump_fields", "entries", "guarded", "load_fields", "load_script", "text",
+           "texts"]
 
 log = logging.getLogger("hub.engine.redis")
 
@@ -73,7 +74,8 @@ def dump_fields(fields: dict[str, Any]) -> dict[FieldT, EncodableT]:
     return {k: json.dumps(list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
 
 
-def _load(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+def load_fields(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+    """A hash's fields, each a JSON value (the inverse of :func:`dump_fields`)."""
     return {text(k): json.loads(v) for k, v in raw.items()}
 
 
@@ -179,7 +181,7 @@ class RedisBase:
 
     async def _hash(self, key: str) -> dict[str, Any] | None:
         raw = await self.r.hgetall(key)
-        return _load(raw) if raw else None
+        return load_fields(raw) if raw else None
 
     async def _update(self, key: str, allowed: Collection[str],
                       fields: dict[str, object]) -> None:

@@ -6,7 +6,15 @@ import json
 
 from hub.engine import rows as rowmap
 from hub.engine.port import NewMessage
-from hub.engine.redis_db import RedisBase, dump_fields, entries, guarded, text, texts
+from hub.engine.redis_db import (
+    RedisBase,
+    dump_fields,
+    entries,
+    guarded,
+    load_fields,
+    text,
+    texts,
+)
 from hub.errors import Conflict
 from hub.models import (
     Channel,
@@ -105,6 +113,22 @@ class RedisOperations(RedisBase):
     async def get_channel(self, ch_id: ChannelId) -> Channel | None:
         d = await self._hash(self.keys.channel(ch_id))
         return rowmap.channel(d) if d else None
+
+    @guarded
+    async def channel_access(self, ch_id: ChannelId, user_id: UserId
+                             ) -> tuple[Channel, Operation | None, Role | None] | None:
+        op_id = await self._operation_of(ch_id)  # a channel never changes operation
+        if op_id is None:
+            return None
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.channel(ch_id))
+            pipe.hgetall(self.keys.op_meta(op_id))
+            pipe.hget(self.keys.op_members(op_id), user_id)
+            ch, op, role = await pipe.execute()
+        if not ch:
+            return None
+        return (rowmap.channel(load_fields(ch)), rowmap.operation(load_fields(op)) if op else None,
+                Role(text(role)) if role else None)
 
     @guarded
     async def update_channel(self, ch_id: ChannelId, **fields: object) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from typing import Any
 
 from hub.engine import rows as rowmap
 from hub.engine.port import NewMessage
@@ -103,6 +104,24 @@ class SqliteOperations(SqliteBase):
         row = await self._run(lambda db: db.execute(
             "SELECT * FROM channels WHERE id=?", (ch_id,)).fetchone())
         return _channel(row) if row else None
+
+    async def channel_access(self, ch_id: ChannelId, user_id: UserId
+                             ) -> tuple[Channel, Operation | None, Role | None] | None:
+        def read(db: sqlite3.Connection) -> tuple[Any, Any, Any] | None:
+            ch = db.execute("SELECT * FROM channels WHERE id=?", (ch_id,)).fetchone()
+            if ch is None:
+                return None
+            op_id = ch["operation_id"]
+            return (ch, db.execute("SELECT * FROM operations WHERE id=?", (op_id,)).fetchone(),
+                    db.execute("SELECT role FROM memberships WHERE operation_id=? AND user_id=?",
+                               (op_id, user_id)).fetchone())
+
+        rows = await self._run(read)
+        if rows is None:
+            return None
+        ch, op, member = rows
+        return (_channel(ch), _operation(op) if op else None,
+                Role(member["role"]) if member else None)
 
     async def update_channel(self, ch_id: ChannelId, **fields: object) -> None:
         await self._update("channels", rowmap.CHANNEL_FIELDS, ch_id, fields)

@@ -49,6 +49,22 @@ def _msg(ch: Channel, cmid: str, sender: str = "usr_1") -> NewMessage:
                       1.0, Priority.NORMAL, cmid)
 
 
+async def test_channel_access_reads_the_channel_its_operation_and_the_role_together(
+        engine: Engine) -> None:
+    from hub.models import Membership, Role
+
+    ch = await _channel(engine)
+    await engine.store.set_membership(Membership(ch.operation_id, UserId("usr_m"), Role.MEMBER))
+    found = await engine.store.channel_access(ch.id, UserId("usr_m"))
+    assert found is not None
+    got_ch, got_op, role = found
+    assert (got_ch, got_op) == (await engine.store.get_channel(ch.id),
+                                await engine.store.get_operation(ch.operation_id))
+    assert role is Role.MEMBER
+    assert (await engine.store.channel_access(ch.id, UserId("usr_x")))[2] is None  # type: ignore[index]
+    assert await engine.store.channel_access(ChannelId("ch_nope"), UserId("usr_m")) is None
+
+
 async def test_concurrent_appends_get_unique_gap_free_seqs(engine: Engine) -> None:
     ch = await _channel(engine)
     results = await asyncio.gather(*(engine.store.append_message(_msg(ch, str(i)))
