@@ -68,7 +68,7 @@ from hub.models import OperationId
 from hub.node import Node, cancel_all
 from hub.openapi import document
 from hub.static import Assets
-from hub.wsserver import HubWebSocketProtocol
+from hub.wsserver import HubWebSocketProtocol, WebSocketFirst
 
 __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
            "content_security_policy", "create_app",
@@ -295,10 +295,15 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     silence_frame_traces()
-    return uvicorn.Config(app, **server_options(settings))
+    return uvicorn.Config(entry_point(app), **server_options(settings))
 
 
-def app_from_env() -> Starlette:
+def entry_point(app: Starlette) -> ASGIApp:
+    """What the server runs: ``/ws`` straight to its endpoint, the rest to ``app``."""
+    return WebSocketFirst(app, "/ws", websocket_endpoint)
+
+
+def app_from_env() -> ASGIApp:
     """App factory for worker processes: settings from the environment, as the CLI left it."""
     from hub.config import load_settings
     from hub.logs import configure_logging
@@ -306,4 +311,4 @@ def app_from_env() -> Starlette:
     settings = load_settings()
     configure_logging(settings.log_level)
     silence_frame_traces()
-    return create_app(settings)
+    return entry_point(create_app(settings))

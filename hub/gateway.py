@@ -2,10 +2,9 @@
 
 The endpoint authenticates the socket and then feeds each received message to
 :meth:`Connection.handle`, which decodes it and calls one ``handle_<type>``.
-A frame goes straight to the socket when nothing waits before it and the
-socket takes it at once (:meth:`hub.transport.Transport.write_now`); otherwise
-it waits in one bounded queue, drained by a writer task made the first time
-that happens. A full queue closes the connection (4008, slow consumer).
+Frames leave through the connection's :class:`hub.outbox.Outbox`: straight to
+the socket when it takes them at once, else through one bounded queue and a
+writer task. A full queue closes the connection (4008, slow consumer).
 
 Recovery (the heart of "never lose a message"): each subscription remembers
 the last seq it delivered. A live message with the next seq is queued at
@@ -33,6 +32,7 @@ from hub.feeds import Feed, FeedItem, Feeds
 from hub.handlers import Handlers
 from hub.metrics import Metrics
 from hub.models import new_id
+from hub.outbox import Outbox
 from hub.protocol import (
     ClientFrame,
     Encoded,
@@ -44,9 +44,7 @@ from hub.protocol import (
     decode,
     encode,
 )
-from hub.sendqueue import SendQueue
 from hub.transport import Transport
-from hub.wsframe import data_frame
 
 if TYPE_CHECKING:
     from hub.node import Node
@@ -89,91 +87,39 @@ class Connection:
         self.subs: dict[str, Subscription] = {}  # by feed key
         self.closed = asyncio.Event()
         self.close_code: int | None = None
-        self._queue: SendQueue[str | bytes] = SendQueue(settings.send_queue_frames)
-        self._writer: asyncio.Task[None] | None = None
+        self.outbox = Outbox(transport, settings.send_queue_frames, name=self.id,
+                             failed=lambda: self.close(CloseCode.INTERNAL, "send failed"))
         self._closer: asyncio.Task[None] | None = None
         self._recheck: asyncio.Task[None] | None = None
         self._flood = 0
-        self.sending_since: float | None = None  # loop time the send under way began
-        self._direct = transport.write_now  # None: every frame goes through the queue
         self.metrics: Metrics = node.metrics
 
     # --- sending -------------------------------------------------------------------
 
-    async def _write_loop(self) -> None:
-        """Send what is queued: everything waiting at each wake-up, in order.
-
-        No timer per frame or batch: ``sending_since`` says when the send in
-        progress began, and the node's sweep closes a connection whose send has
-        been stuck longer than ``send_timeout_seconds`` (:meth:`check_stuck`).
-        """
-        queue, send = self._queue, self.transport.send
-        clock = asyncio.get_running_loop().time
-        while True:
-            data = await queue.get()
-            try:
-                self.sending_since = clock()
-                await send(data)
-                while not queue.empty():
-                    self.sending_since = clock()
-                    await send(queue.get_nowait())
-            except Exception:
-                self.close(CloseCode.INTERNAL, "send failed")
-                return
-            self.sending_since = None
-
     def check_stuck(self, now: float) -> None:
         """Close with 4008 if a send has been stuck too long (``now``: the loop's clock)."""
-        since = self.sending_since
+        since = self.outbox.sending_since
         if since is not None and now - since > self.settings.send_timeout_seconds:
             self.close(CloseCode.SLOW_CONSUMER, "send timed out")
 
     def send(self, frame: dict[str, object]) -> None:
         """Send a reply frame now or queue it; overflowing the queue closes the connection."""
         self.metrics.frames_out.labels(str(frame.get("type"))).inc()
-        self._put(encode(frame, self.fmt), None)
-
-    def _write_now(self, wire: bytes) -> bool:
-        """Straight to the socket when nothing is waiting before it and the socket
-        takes it at once (no task switch, no await); the queue is the fallback."""
-        direct = self._direct
-        return (direct is not None and self.sending_since is None and self._queue.empty()
-                and direct(wire))
-
-    def _ensure_writer(self) -> None:
-        """The writer task is made the first time a frame has to wait (most never do)."""
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(
-                self._write_loop(), name=f"writer-{self.id}")
+        self._put(encode(frame, self.fmt))
 
     async def _put_waiting(self, data: str | bytes) -> None:
         """For replay: like :meth:`_put`, but wait for room instead of overflowing."""
-        if self.closed.is_set():
-            return
-        if not self._write_now(data_frame(data)):
-            self._ensure_writer()
-            await self._queue.put(data)
+        if not self.closed.is_set():
+            await self.outbox.put(data)
 
-    def _put(self, data: str | bytes, wire: bytes | None) -> bool:
-        if self.closed.is_set():
-            return False
-        if self._direct is not None and self._write_now(wire or data_frame(data)):
-            return True
-        return self._enqueue(data)
+    def _put(self, data: str | bytes) -> bool:
+        return not self.closed.is_set() and (self.outbox.offer(data) or self._overflow())
 
     def _put_encoded(self, encoded: Encoded) -> bool:
-        """:meth:`_put` for fan-out: the frame's bytes were built once for everyone."""
-        if self.closed.is_set():
-            return False
-        fmt = self.fmt
-        if self._write_now(encoded.wire(fmt)):
-            return True
-        return self._enqueue(encoded.get(fmt))
+        return not self.closed.is_set() and (self.outbox.offer_encoded(encoded, self.fmt)
+                                             or self._overflow())
 
-    def _enqueue(self, data: str | bytes) -> bool:
-        if self._queue.put_nowait(data):
-            self._ensure_writer()
-            return True
+    def _overflow(self) -> bool:
         self.metrics.refusals.labels("slow_consumer").inc()
         self.close(CloseCode.SLOW_CONSUMER, "send queue overflow; resume with since_seq")
         return False
@@ -214,7 +160,7 @@ class Connection:
 
     def offer_ephemeral(self, encoded: Encoded, kind: str) -> None:
         """Typing and presence: best effort, dropped rather than closing when full."""
-        if self.closed.is_set() or self._queue.full():
+        if self.closed.is_set() or self.outbox.full():
             return
         self._put_encoded(encoded)
         self.metrics.frames_out.labels(kind).inc()
@@ -230,8 +176,7 @@ class Connection:
         for sub in self.subs.values():
             if sub.task is not None:
                 sub.task.cancel()
-        if self._writer is not None:
-            self._writer.cancel()
+        self.outbox.stop()
         if self._recheck is not None:
             self._recheck.cancel()
         self._closer = asyncio.get_running_loop().create_task(self._close(code, reason))
@@ -248,7 +193,7 @@ class Connection:
         if not self.closed.is_set():
             self.close(CloseCode.NORMAL, "")
         await self.node.unregister(self)
-        tasks = [t for t in (self._writer, self._closer, self._recheck) if t is not None]
+        tasks = [t for t in (self.outbox.writer, self._closer, self._recheck) if t is not None]
         tasks += [s.task for s in self.subs.values() if s.task is not None]
         for task in tasks:
             if task is not self._closer:
@@ -398,7 +343,7 @@ class Connection:
                 if item.seq != sub.last_seq + 1:
                     gap = True
                     break
-                if not self._put(Encoded(item.frame()).get(self.fmt), None):
+                if not self._put(Encoded(item.frame()).get(self.fmt)):
                     return
                 sub.last_seq = item.seq
             if not gap and not sub.dirty:

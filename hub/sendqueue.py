@@ -23,25 +23,28 @@ class SendQueue(Generic[T]):
     __slots__ = ("_getter", "_items", "_maxsize", "_room")
 
     def __init__(self, maxsize: int) -> None:
-        self._items: deque[T] = deque()
+        self._items: deque[T] | None = None  # made on first put: most connections never queue
         self._maxsize = maxsize
         self._getter: asyncio.Future[None] | None = None
         self._room: list[asyncio.Future[None]] = []
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) if self._items is not None else 0
 
     def full(self) -> bool:
-        return len(self._items) >= self._maxsize
+        return self._items is not None and len(self._items) >= self._maxsize
 
     def empty(self) -> bool:
         return not self._items
 
     def put_nowait(self, item: T) -> bool:
         """Append ``item`` and wake the writer; False (nothing added) when full."""
-        if len(self._items) >= self._maxsize:
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        if len(items) >= self._maxsize:
             return False
-        self._items.append(item)
+        items.append(item)
         getter = self._getter
         if getter is not None:
             self._getter = None
@@ -51,7 +54,7 @@ class SendQueue(Generic[T]):
 
     async def put(self, item: T) -> None:
         """Append ``item``, waiting for room first."""
-        while len(self._items) >= self._maxsize:
+        while self.full():
             room = asyncio.get_running_loop().create_future()
             self._room.append(room)
             await room
@@ -59,6 +62,8 @@ class SendQueue(Generic[T]):
 
     def get_nowait(self) -> T:
         """The oldest item (IndexError when empty); wakes producers waiting for room."""
+        if self._items is None:
+            raise IndexError("get from an empty queue")
         item = self._items.popleft()
         if self._room:
             waiting, self._room = self._room, []

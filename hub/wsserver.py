@@ -18,12 +18,15 @@ docs/architecture.md ("Sending to a socket").
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
-__all__ = ["DIRECT_WRITE", "HubWebSocketProtocol"]
+__all__ = ["DIRECT_WRITE", "HubWebSocketProtocol", "WebSocketFirst"]
 
 #: The ASGI scope extension the hub's endpoint looks for.
 DIRECT_WRITE = "liaison.direct_write"
@@ -56,3 +59,27 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         hub closed the connection, so its read loop stops without racing a second
         task against every read."""
         self.queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+
+class WebSocketFirst:
+    """The ASGI entry point: a WebSocket to ``path`` goes straight to ``endpoint``,
+    everything else (HTTP, lifespan) to the Starlette app.
+
+    Through Starlette, each socket's task keeps the whole chain of middleware,
+    router and exception-handler coroutines alive for as long as it is open
+    (about 4 KiB per idle connection); none of them does anything for the
+    hub's WebSocket, which checks its own origin and authentication.
+    """
+
+    def __init__(self, app: ASGIApp, path: str,
+                 endpoint: Callable[[WebSocket], Awaitable[None]]) -> None:
+        self.app = app
+        self._path = path
+        self._endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == self._path:
+            scope["app"] = self.app  # what Starlette sets: the endpoint reads app.state
+            await self._endpoint(WebSocket(scope, receive, send))
+        else:
+            await self.app(scope, receive, send)

@@ -290,8 +290,8 @@ async def test_frames_queued_together_go_out_in_order_and_a_stuck_send_times_out
     core.node.register(slow)
     world.conns.append(slow)
     slow.send({"type": "pong"})
-    await asyncio.wait_for(_until(lambda: slow.sending_since is not None), 10)
-    since = slow.sending_since
+    await asyncio.wait_for(_until(lambda: slow.outbox.sending_since is not None), 10)
+    since = slow.outbox.sending_since
     assert since is not None
     slow.check_stuck(since + 0.1)  # not yet too long
     assert not slow.closed.is_set()
@@ -300,7 +300,7 @@ async def test_frames_queued_together_go_out_in_order_and_a_stuck_send_times_out
             await core.node.sweep()
             await asyncio.sleep(0.05)
     assert slow.close_code == CloseCode.SLOW_CONSUMER
-    assert conn.sending_since is None  # the healthy one is idle, not "sending"
+    assert conn.outbox.sending_since is None  # the healthy one is idle, not "sending"
 
 
 async def test_frames_go_straight_to_the_socket_until_it_pushes_back_and_order_holds(
@@ -308,16 +308,16 @@ async def test_frames_go_straight_to_the_socket_until_it_pushes_back_and_order_h
     conn, transport = await world.connect("bruno", direct=True)
     conn.send({"type": "pong", "ref": "0"})
     assert transport.frames == [{"type": "pong", "ref": "0"}]  # written at once, no task
-    assert conn._writer is None
+    assert conn.outbox.writer is None
     transport.paused = True  # the socket's buffer is full: frames wait in the queue
     conn.send({"type": "pong", "ref": "1"})
     conn.send({"type": "pong", "ref": "2"})
     transport.paused = False
     conn.send({"type": "pong", "ref": "3"})  # the socket could take it, but 1 and 2 wait
-    assert [f["ref"] for f in transport.frames] == ["0"] and conn._writer is not None
+    assert [f["ref"] for f in transport.frames] == ["0"] and conn.outbox.writer is not None
     for ref in ("0", "1", "2", "3"):
         assert (await transport.next("pong"))["ref"] == ref
-    await asyncio.wait_for(_until(lambda: conn.sending_since is None), 10)
+    await asyncio.wait_for(_until(lambda: conn.outbox.sending_since is None), 10)
     conn.send({"type": "pong", "ref": "4"})  # the queue drained: straight out again
     assert transport.frames == [{"type": "pong", "ref": "4"}]
     assert transport.written_now == 2
