@@ -30,7 +30,7 @@ from typing import Any
 import msgpack
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.engine import jsondoc
@@ -138,7 +138,7 @@ class RedisBroker:
         payload = _encode(event)  # stored events were published by their write script
         try:
             await self._r.spublish(self.channel_of(topic), payload)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError) as exc:
             raise Unavailable("the Redis engine is unreachable; retry") from exc
 
     # --- the listener ------------------------------------------------------------------
@@ -182,7 +182,7 @@ class RedisBroker:
         backoff = 0.05
         first = True
         while not self._closing:
-            readers: list[asyncio.Task[None]] = []
+            readers: list[asyncio.Task[Any]] = []
             try:
                 self._pubsubs = await self._connect()
                 if not first:
@@ -194,15 +194,14 @@ class RedisBroker:
                 readers = [asyncio.create_task(self._read(p), name=f"redis-listener-{m}")
                            for m, p in self._pubsubs.items()]
                 rewire = asyncio.create_task(self._rewire.wait())
-                done, _ = await asyncio.wait([*readers, rewire],
-                                             return_when=asyncio.FIRST_COMPLETED)
-                rewire.cancel()
+                readers.append(rewire)  # cancelled with them below
+                done, _ = await asyncio.wait(readers, return_when=asyncio.FIRST_COMPLETED)
                 lost = [t.exception() for t in done if t is not rewire]
                 log.warning("pub/sub connection lost: %s",
                             ", ".join(type(e).__name__ for e in lost if e) or "a slot moved")
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError) as exc:
                 log.warning("pub/sub connection lost: %s", type(exc).__name__)
             finally:
                 for task in readers:
@@ -231,7 +230,7 @@ class RedisBroker:
     async def _heartbeat(self) -> None:
         while not self._closing:
             for chan in list(self._beats):
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(RedisError, RedisClusterException, OSError):
                     await self._r.spublish(chan, BEAT)
             await asyncio.sleep(self._health_interval)
 

@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, FieldT
 
@@ -46,6 +46,10 @@ def load_script(name: str) -> str:
     return (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
 
 
+#: Replies that mean "not now" (a restart, a replica, a failover or resharding under way).
+_PASSING = ("LOADING", "READONLY", "MISCONF", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN")
+
+
 def guarded(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     """Turn a lost or failing Redis into :class:`Unavailable` (retryable)."""
 
@@ -53,10 +57,11 @@ def guarded(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[An
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await fn(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisConnectionError, RedisTimeoutError, RedisClusterException,
+                OSError) as exc:  # the cluster client's "no node reachable" is not a RedisError
             raise Unavailable("the Redis engine is unreachable; retry") from exc
         except RedisError as exc:
-            if "LOADING" in str(exc) or "READONLY" in str(exc) or "MISCONF" in str(exc):
+            if any(word in str(exc) for word in _PASSING):
                 raise Unavailable(f"the Redis engine is not accepting writes: {exc}") from exc
             raise
 

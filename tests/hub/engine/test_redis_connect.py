@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,7 +19,7 @@ from hub.engine.redis_connect import (
     connect,
     parse_cluster_url,
 )
-from tests.redis_support import cluster_url
+from tests.redis_support import cluster_url, free_port
 
 hosts = st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){0,2}", fullmatch=True)
 ports = st.integers(min_value=1, max_value=65535)
@@ -73,3 +75,27 @@ async def test_each_url_gets_its_client_and_shards() -> None:
     finally:
         await client.aclose()
         await shards.aclose()
+
+
+async def test_an_unreachable_cluster_is_unavailable_and_the_listener_keeps_trying(
+        tmp_path: Path) -> None:
+    """The cluster client's "cannot connect" is not a RedisError: it must still map to
+    Unavailable (a retryable error frame, never a 500) and not end the listener."""
+    from hub.config import Settings
+    from hub.engine import build_engine
+    from hub.errors import Unavailable
+
+    port = free_port()  # nothing listens there
+    eng = build_engine(Settings(data_dir=tmp_path, engine=f"redis+cluster://127.0.0.1:{port}"))
+    with pytest.raises(Unavailable):
+        await eng.store.ping()
+    calls: list[str] = []
+    await eng.broker.start(lambda topic, event: calls.append(topic))
+    try:
+        listener = eng.broker._tasks[0]  # type: ignore[attr-defined]
+        for _ in range(20):  # several reconnect attempts
+            await asyncio.sleep(0.05)
+        assert not listener.done() and not eng.broker.healthy()
+    finally:
+        await eng.broker.close()
+        await eng.store.close()
