@@ -131,6 +131,8 @@ class RunningHub:
     channels: dict[str, Channel] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
+    #: The Starlette app (the server runs it behind hub.wsserver.WebSocketFirst).
+    app: Any = None
     _clients: list[WsClient] = field(default_factory=list)
     _bots: list[Any] = field(default_factory=list)
     _server: uvicorn.Server | None = None
@@ -265,7 +267,7 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         running = RunningHub(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/ws",
                              services.hub, services, settings)
         running.http = httpx.AsyncClient(base_url=running.url, timeout=10)
-        running._server, running._task = server, task
+        running._server, running._task, running.app = server, task, app
         if seeded:
             running.ops, running.channels = await seed(services)
         servers.append((server, task, running))

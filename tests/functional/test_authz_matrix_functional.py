@@ -116,8 +116,8 @@ def _id_routes(hub: RunningHub) -> list[tuple[str, str, list[str]]]:
 
 
 def _app(hub: RunningHub) -> Any:
-    assert hub._server is not None
-    return hub._server.config.app
+    assert hub.app is not None
+    return hub.app
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:

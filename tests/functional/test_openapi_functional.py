@@ -78,4 +78,4 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document
 
 
 def hub_document(hub: Any) -> dict[str, Any]:
-    return hub.services.hub and hub._server.config.app.state.openapi  # type: ignore[no-any-return]
+    return hub.services.hub and hub.app.state.openapi  # type: ignore[no-any-return]
