@@ -208,6 +208,9 @@ class RedisBroker:
                     task.cancel()
                 if readers:
                     await asyncio.wait(readers)
+                    for task in readers:  # seen: the one that ended the wait was logged
+                        if not task.cancelled():
+                            task.exception()
             await self._drop_pubsubs()
             self._unsubscribing.clear()
             await asyncio.sleep(backoff)
