@@ -96,6 +96,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
     subprotocol, fmt = choose_format(list(websocket.scope.get("subprotocols", [])))
     await websocket.accept(subprotocol=subprotocol)
+    # Everything the hub reads from the handshake is read (origin, cookie, address,
+    # subprotocol); its headers would otherwise stay alive as long as the socket.
+    headers = websocket.scope.get("headers")
+    if isinstance(headers, list):
+        headers.clear()
 
     try:
         first = await asyncio.wait_for(websocket.receive(),

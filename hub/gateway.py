@@ -30,6 +30,7 @@ from hub.config import Settings
 from hub.errors import BadRequest, CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
 from hub.handlers import Handlers
+from hub.lightsync import Flag
 from hub.metrics import Metrics
 from hub.models import new_id
 from hub.outbox import Outbox
@@ -85,7 +86,7 @@ class Connection:
         self.settings = settings
         self.client = client
         self.subs: dict[str, Subscription] = {}  # by feed key
-        self.closed = asyncio.Event()
+        self.closed = Flag()  # asyncio.Event's calls, without its idle deque
         self.close_code: int | None = None
         self.outbox = Outbox(transport, settings.send_queue_frames, name=self.id,
                              failed=lambda: self.close(CloseCode.INTERNAL, "send failed"))
@@ -318,7 +319,9 @@ class Connection:
 
     def _start_catch_up(self, sub: Subscription) -> None:
         if sub.task is None or sub.task.done():
-            sub.task = asyncio.get_running_loop().create_task(self._catch_up(sub))
+            task = asyncio.get_running_loop().create_task(self._catch_up(sub))
+            sub.task = task
+            task.add_done_callback(lambda t: _forget_if_finished(sub, t))
 
     async def _catch_up(self, sub: Subscription) -> None:
         """Fill from the store until live; see the module docstring."""
@@ -372,3 +375,11 @@ class Connection:
                 await self._drop(sub)
                 self.send({"type": "unsubscribed", "ref": None, "channel": sub.feed.key,
                            "reason": "access_revoked"})
+
+
+def _forget_if_finished(sub: Subscription, task: asyncio.Task[None]) -> None:
+    """A catch-up that ended normally is dropped: a live subscription keeps no finished
+    task (with its coroutine) for the rest of its life. One that failed is kept for
+    :meth:`Connection.finish`, which reads its outcome."""
+    if sub.task is task and not task.cancelled() and task.exception() is None:
+        sub.task = None

@@ -25,6 +25,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
+
+from hub.lightsync import Flag, Inbox
 
 __all__ = ["DIRECT_WRITE", "HubWebSocketProtocol", "WebSocketFirst"]
 
@@ -33,6 +37,13 @@ DIRECT_WRITE = "liaison.direct_write"
 
 
 class HubWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The same calls as asyncio's Queue and Event, without their up-front deques:
+        # these two are idle for nearly the whole life of a socket (hub.lightsync).
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = Flag(True)  # type: ignore[assignment]
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope: dict[str, Any] | None = getattr(self, "scope", None)
@@ -45,6 +56,7 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         every header) are not needed again, and idle connections are most of a hub."""
         super().start_keepalive()
         self.request = self.response = None  # type: ignore[assignment]
+        _drop_handshake_parser(self.conn)
 
     def write_frame(self, frame: bytes) -> bool:
         """Write ``frame`` now if the socket takes it without queueing; else False."""
@@ -59,6 +71,30 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
         hub closed the connection, so its read loop stops without racing a second
         task against every read."""
         self.queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+
+def _drop_handshake_parser(conn: ServerProtocol) -> None:
+    """Swap the server's parser for the plain frame parser, when that is exact.
+
+    ``ServerProtocol.parse`` parses the handshake request into a local variable,
+    then delegates to the frame parser for the rest of the connection: the
+    request, every header of it, stays alive in the suspended generator. When
+    the frame parser is between frames (waiting at ``at_eof`` with nothing
+    buffered), a fresh frame parser is in exactly the same state, minus the
+    request; otherwise (a client that sent part of a frame with its handshake)
+    leave it: nothing is lost but a little memory.
+    """
+    parser = conn.parser
+    inner = getattr(parser, "gi_yieldfrom", None)
+    waiting = getattr(inner, "gi_yieldfrom", None)
+    code = getattr(waiting, "gi_code", None)
+    if (inner is None or getattr(code, "co_name", None) != "at_eof"
+            or conn.reader.buffer or conn.state is not State.OPEN):
+        return
+    fresh = Protocol.parse(conn)
+    next(fresh)  # runs to at_eof and waits there, as the old one did
+    conn.parser = fresh
+    parser.close()
 
 
 class WebSocketFirst:

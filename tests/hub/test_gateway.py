@@ -178,6 +178,10 @@ async def test_subscribe_replays_what_was_missed_then_goes_live_without_gap(
     assert [m["seq"] for m in replayed] == seqs[1:]
     live = await world.publish("alice", "A/general", "after")
     assert (await transport.next("message"))["seq"] == live
+    # Live, the subscription keeps no finished catch-up task (idle memory per socket).
+    sub = conn.subs[world.channels["A/general"].id]
+    await asyncio.wait_for(_until(lambda: sub.task is None), 10)
+    assert sub.live
 
 
 async def test_a_gap_in_live_items_is_filled_from_the_store(world: World) -> None:
