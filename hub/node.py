@@ -269,6 +269,15 @@ class Node:
                     (event.user_id and conn.principal.user_id == event.user_id):
                 conn.close(CloseCode.POLICY, "session revoked")
 
+    async def _close_revoked(self, user_id: UserId) -> None:
+        """All of a user's sessions were revoked (a password or clearance change): close
+        their sockets whose session the store says is revoked, not one opened since by
+        a new login, which the poll may find before or after the revocation."""
+        for conn in tuple(self._by_user.get(user_id, ())):
+            session = await self.store.get_session_by_id(conn.principal.session_id)
+            if session is None or session.revoked_at is not None:
+                conn.close(CloseCode.POLICY, "session revoked")
+
     async def _housekeeping(self) -> None:
         while not self._stopping:
             await asyncio.sleep(self._poll_every)
@@ -282,7 +291,11 @@ class Node:
         """Apply new revocations, close expired sessions, keep live sessions alive."""
         for rev in await self.store.revocations_since(self._revocation_seq):
             self._revocation_seq = rev.seq
-            self._apply_control(ControlEvent(session_id=rev.session_id, user_id=rev.user_id))
+            if rev.session_id is None and rev.user_id:
+                await self._close_revoked(UserId(rev.user_id))
+            else:
+                self._apply_control(ControlEvent(session_id=rev.session_id,
+                                                 user_id=rev.user_id))
         now = self.clock.now()
         loop_now = asyncio.get_running_loop().time()
         for conn in tuple(self.connections):

@@ -29,7 +29,7 @@ from hub.models import (
 )
 from hub.node import Node
 from hub.protocol import Encoded
-from tests.conftest import Embedded
+from tests.conftest import PASSWORD, Embedded
 
 
 class FakeConnection:
@@ -228,6 +228,21 @@ async def test_revocations_made_elsewhere_are_applied_by_the_sweep(embedded: Emb
     assert bruno.closed is None  # the store alone tells no one...
     await _node(embedded).sweep()  # ...until the node polls its revocation log
     assert bruno.closed == (CloseCode.POLICY, "session revoked")
+
+
+async def test_a_login_after_a_users_revocation_survives_the_sweep(embedded: Embedded) -> None:
+    """The poll may see the revocation after the user has logged in again: only the
+    sessions the store revoked are closed."""
+    auth = embedded.services.hub.auth
+    _, before, user = await auth.login("bruno", PASSWORD, None, "t")
+    old = FakeConnection(Principal(user, before.id, "session", None, None))
+    _node(embedded).register(old)  # type: ignore[arg-type]
+    await embedded.store.revoke_user_sessions(user.id, embedded.clock.now())
+    _, after, _ = await auth.login("bruno", PASSWORD, None, "t")
+    new = FakeConnection(Principal(user, after.id, "session", None, None))
+    _node(embedded).register(new)  # type: ignore[arg-type]
+    await _node(embedded).sweep()
+    assert old.closed == (CloseCode.POLICY, "session revoked") and new.closed is None
 
 
 async def test_the_sweep_closes_sessions_whose_lifetime_ran_out(embedded: Embedded) -> None:
