@@ -13,15 +13,52 @@ from hub.auditor import Auditor
 from hub.auth import Principal
 from hub.engine.port import Operations
 from hub.errors import Forbidden, NotFound
+from hub.labels import REL_TO, Clearance, Label, Policy
 from hub.models import Channel, ChannelId, Operation, OperationId, Role
 
 __all__ = ["Access"]
 
+_CACHED = 10_000  # distinct stored labels kept parsed (a few per channel in practice)
+
 
 class Access:
-    def __init__(self, store: Operations, auditor: Auditor) -> None:
+    def __init__(self, store: Operations, auditor: Auditor, policy: Policy) -> None:
         self._store = store
         self._audit = auditor
+        self.policy = policy
+        # Parsed labels and clearances by their stored text: every publish checks one.
+        self._labels: dict[tuple[str, tuple[str, ...]], Label] = {}
+        self._clearances: dict[tuple[str, str], Clearance] = {}
+
+    def clearance(self, principal: Principal) -> Clearance:
+        user = principal.user
+        key = (user.clearance, user.agency)
+        found = self._clearances.get(key)
+        if found is None:
+            if len(self._clearances) > _CACHED:
+                self._clearances.clear()
+            found = self._clearances[key] = self.policy.clearance_of(*key)
+        return found
+
+    def channel_label(self, ch: Channel) -> Label:
+        """The channel's label; one stored before labels existed is the lowest level,
+        released to the channel's agencies if it names any."""
+        key = (ch.label, ch.agencies)
+        found = self._labels.get(key)
+        if found is None:
+            legacy = Label(self.policy.levels[0],
+                           ((REL_TO, frozenset(ch.agencies)),) if ch.agencies else ())
+            if len(self._labels) > _CACHED:
+                self._labels.clear()
+            found = self._labels[key] = self.policy.stored(ch.label, legacy)
+        return found
+
+    def operation_label(self, op: Operation) -> Label:
+        """The operation's label: the ceiling of everything in it."""
+        return self.policy.stored(op.classification, self.policy.lowest)
+
+    def cleared(self, principal: Principal, ch: Channel) -> bool:
+        return self.policy.may_see(self.clearance(principal), self.channel_label(ch))
 
     async def role(self, principal: Principal, op_id: OperationId) -> Role | None:
         m = await self._store.get_membership(op_id, principal.user_id)
@@ -53,7 +90,8 @@ class Access:
             raise NotFound()
         decision = decide(action, is_admin=principal.is_admin, role=role,
                           in_scope=principal.in_scope(op.id), agency=principal.agency,
-                          channel_agencies=ch.agencies, operation_open=op.status != "closed")
+                          channel_agencies=ch.agencies, operation_open=op.status != "closed",
+                          cleared=self.cleared(principal, ch))
         await self._enforce(decision, principal, action, f"channel:{ch.id}", op.id, client)
         return ch, op, role
 
@@ -61,7 +99,7 @@ class Access:
         """Whether the channel appears in the caller's channel list (no audit)."""
         decision = decide(Action.READ_CHANNEL, is_admin=principal.is_admin, role=role,
                           in_scope=principal.in_scope(ch.operation_id), agency=principal.agency,
-                          channel_agencies=ch.agencies)
+                          channel_agencies=ch.agencies, cleared=self.cleared(principal, ch))
         return decision is not Decision.HIDE
 
     async def _enforce(self, decision: Decision, principal: Principal, action: Action,

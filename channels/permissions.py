@@ -12,6 +12,9 @@ Rules:
   their agency. Global admins see and manage every operation, its members and
   channels, but read its content (channel messages and the shared record)
   only as members: to a non-member admin those answer ``forbidden``.
+* A channel whose confidentiality label the caller's clearance does not reach
+  (hub.labels) is hidden from them, admins included: need-to-know has no
+  administrator exception.
 * Coordinators (and admins) manage channels and members; members post and
   edit the operation's records (cases, alerts); observers only read. Nobody
   posts or edits in a closed operation.
@@ -50,9 +53,10 @@ _POSTERS = {Role.COORDINATOR, Role.MEMBER}
 
 def decide(action: Action, *, is_admin: bool, role: Role | None, in_scope: bool,
            agency: str, channel_agencies: tuple[str, ...] | None = None,
-           operation_open: bool = True) -> Decision:
-    """Decide one action. ``channel_agencies`` is None for operation-level actions."""
-    if not in_scope or (role is None and not is_admin):
+           operation_open: bool = True, cleared: bool = True) -> Decision:
+    """Decide one action. ``channel_agencies`` is None for operation-level actions;
+    ``cleared`` says whether the caller's clearance reaches the channel's label."""
+    if not in_scope or (role is None and not is_admin) or not cleared:
         return Decision.HIDE
     agency_ok = not channel_agencies or agency in channel_agencies
 

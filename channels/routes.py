@@ -11,10 +11,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from channels.service import ChannelService
+from hub.api_schemas import LABEL_INPUT
 from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body
-from hub.models import ACK_PREFIX, Membership, Message, Priority, Role, User
+from hub.labels import Label
+from hub.models import ACK_PREFIX, Channel, Membership, Message, Operation, Priority, Role, User
 from hub.openapi import api, array, boolean, enum, integer, obj, ref, string
 from hub.vocabulary import OPERATION_STATUSES
 
@@ -31,6 +33,21 @@ def _member(m: Membership, u: User) -> dict[str, object]:
             "role": str(m.role), "is_bot": u.is_bot}
 
 
+def _labelled(request: Request, label: Label) -> dict[str, object]:
+    policy = _channels(request).access.policy
+    return {"label": label.to_dict(), "marking": label.marking(),
+            "colour": policy.colour(label.level)}
+
+
+def _op(request: Request, op: Operation) -> dict[str, object]:
+    view = _labelled(request, _channels(request).access.operation_label(op))
+    return {**op.public(), **view, "classification": view["marking"]}
+
+
+def _ch(request: Request, ch: Channel) -> dict[str, object]:
+    return {**ch.public(), **_labelled(request, _channels(request).access.channel_label(ch))}
+
+
 def _query_int(request: Request, name: str, *, default: int | None = None,
                low: int = 0) -> int | None:
     return int_param(request.query_params.get(name), name, default=default, low=low)
@@ -42,18 +59,19 @@ async def list_operations(request: Request) -> Response:
     _, principal, _ = await caller(request)
     items = await _channels(request).list_operations(principal)
     return JSONResponse({"operations": [
-        {**op.public(), "role": str(role) if role else None} for op, role in items]})
+        {**_op(request, op), "role": str(role) if role else None} for op, role in items]})
 
 
 @api("Create an operation (admins)", "operations", {201: ref("Operation")},
      body=obj({"code": string(32), "name": string(200), "classification": string(64),
-               "agencies": array(string(64)), "status": enum(*OPERATION_STATUSES)},
+               "label": LABEL_INPUT, "agencies": array(string(64)),
+               "status": enum(*OPERATION_STATUSES)},
               "code", "name"))
 async def create_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
     op = await _channels(request).create_operation(principal, body, client)
-    return JSONResponse(op.public(), status_code=201)
+    return JSONResponse(_op(request, op), status_code=201)
 
 
 @api("An operation and your role in it", "operations", {200: ref("Operation")})
@@ -61,18 +79,18 @@ async def get_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     op, role = await _channels(request).get_operation(
         principal, request.path_params["op_id"], client)
-    return JSONResponse({**op.public(), "role": str(role) if role else None})
+    return JSONResponse({**_op(request, op), "role": str(role) if role else None})
 
 
 @api("Change an operation (admins)", "operations", {200: ref("Operation")},
-     body=obj({"name": string(200), "classification": string(64),
+     body=obj({"name": string(200), "classification": string(64), "label": LABEL_INPUT,
                "status": enum(*OPERATION_STATUSES), "agencies": array(string(64))}))
 async def update_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
     op = await _channels(request).update_operation(
         principal, request.path_params["op_id"], body, client)
-    return JSONResponse(op.public())
+    return JSONResponse(_op(request, op))
 
 
 @api("The operation's members", "operations",
@@ -121,18 +139,18 @@ async def list_channels(request: Request) -> Response:
     _, principal, client = await caller(request)
     items = await _channels(request).list_channels(
         principal, request.path_params["op_id"], client)
-    return JSONResponse({"channels": [ch.public() for ch in items]})
+    return JSONResponse({"channels": [_ch(request, ch) for ch in items]})
 
 
 @api("Create a channel (coordinators)", "channels", {201: ref("Channel")},
-     body=obj({"name": string(48), "topic": string(500), "agencies": array(string(64))},
-              "name"))
+     body=obj({"name": string(48), "topic": string(500), "agencies": array(string(64)),
+               "label": LABEL_INPUT}, "name"))
 async def create_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
     ch = await _channels(request).create_channel(
         principal, request.path_params["op_id"], body, client)
-    return JSONResponse(ch.public(), status_code=201)
+    return JSONResponse(_ch(request, ch), status_code=201)
 
 
 @api("A channel", "channels", {200: ref("Channel")})
@@ -140,18 +158,18 @@ async def get_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     ch, _ = await _channels(request).get_channel(
         principal, request.path_params["ch_id"], client)
-    return JSONResponse(ch.public())
+    return JSONResponse(_ch(request, ch))
 
 
-@api("Change a channel's topic or agencies (coordinators)", "channels",
+@api("Change a channel's topic, agencies or label (coordinators)", "channels",
      {200: ref("Channel")},
-     body=obj({"topic": string(500), "agencies": array(string(64))}))
+     body=obj({"topic": string(500), "agencies": array(string(64)), "label": LABEL_INPUT}))
 async def update_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
     ch = await _channels(request).update_channel(
         principal, request.path_params["ch_id"], body, client)
-    return JSONResponse(ch.public())
+    return JSONResponse(_ch(request, ch))
 
 
 @api("Who may read the channel", "channels",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from channels.access import Access
+from channels.labelling import channel_label, operation_label
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.auth import Principal
@@ -18,6 +19,7 @@ from hub.config import Settings
 from hub.engine.port import Broker, Limits, NewMessage, Presence, PresenceEntry, Store
 from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
 from hub.feeds import Feed, FeedItem
+from hub.labels import REL_TO
 from hub.models import (
     CONTROL_TOPIC,
     HUB_SENDER,
@@ -92,10 +94,11 @@ class ChannelService:
         status = _text(data.get("status", "active"), "status", 16)
         if status not in OPERATION_STATUSES:
             raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
+        label = operation_label(self.access.policy, data, self.access.clearance(principal), None)
+        assert label is not None
         op = Operation(id=OperationId(new_id("op")), code=code,
                        name=_text(data.get("name"), "name", 200), status=status,
-                       classification=_text(data.get("classification", "UNCLASSIFIED"),
-                                            "classification", 64),
+                       classification=label.dumps(),
                        agencies=_agencies(data.get("agencies")), created_at=self._clock.now())
         if await self._store.get_operation_by_code(code):
             raise Conflict(f"operation code {code} is taken")
@@ -110,20 +113,32 @@ class ChannelService:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_OPERATION,
                                             client=client)
         fields: dict[str, object] = {}
-        for key, limit in (("name", 200), ("classification", 64), ("status", 16)):
+        for key, limit in (("name", 200), ("status", 16)):
             if key in data:
                 fields[key] = _text(data[key], key, limit)
         if "status" in fields and fields["status"] not in OPERATION_STATUSES:
             raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
         if "agencies" in data:
             fields["agencies"] = _agencies(data["agencies"])
-        unknown = set(data) - {"name", "classification", "status", "agencies"}
+        unknown = set(data) - {"name", "classification", "label", "status", "agencies"}
         if unknown:
             raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+        before = self.access.operation_label(op)
+        label = operation_label(
+            self.access.policy, data, self.access.clearance(principal), before,
+            [(f"channel #{ch.name}", self.access.channel_label(ch))
+             for ch in await self._store.list_channels(op.id)])
+        if label is not None and label != before:
+            fields["classification"] = label.dumps()
         await self._store.update_operation(op.id, **fields)
         await self._audit.record(actor=principal.username, action="operation.update",
                                  target=op.id, outcome="ok", client=client, operation_id=op.id,
                                  details={"fields": sorted(fields)})
+        if "classification" in fields and label is not None:
+            await self._audit.record(actor=principal.username, action="operation.label",
+                                     target=op.id, outcome="ok", client=client,
+                                     operation_id=op.id,
+                                     details={"from": before.marking(), "to": label.marking()})
         updated = await self._store.get_operation(op.id)
         assert updated is not None
         return updated
@@ -197,13 +212,20 @@ class ChannelService:
         agencies = _agencies(data.get("agencies"))
         if op.agencies and set(agencies) - set(op.agencies):
             raise BadRequest("'agencies' must take part in the operation")
+        label = channel_label(self.access.policy, data, self.access.clearance(principal),
+                              ceiling=self.access.operation_label(op), current=None,
+                              agencies=agencies if "agencies" in data else None,
+                              taking_part=op.agencies)
+        assert label is not None
+        agencies = tuple(sorted(label.values(REL_TO) or ()))
         ch = Channel(id=ChannelId(new_id("ch")), operation_id=op.id, name=name,
                      topic=_text(data.get("topic"), "topic", 500, required=False),
-                     agencies=agencies, created_at=self._clock.now())
+                     agencies=agencies, created_at=self._clock.now(), label=label.dumps())
         await self._store.create_channel(ch)
         await self._audit.record(actor=principal.username, action="channel.create",
                                  target=ch.id, outcome="ok", client=client, operation_id=op.id,
-                                 details={"name": name, "agencies": list(agencies)})
+                                 details={"name": name, "agencies": list(agencies),
+                                          "label": label.marking()})
         return ch
 
     async def update_channel(self, principal: Principal, ch_id: str, data: dict[str, object],
@@ -214,17 +236,30 @@ class ChannelService:
         fields: dict[str, object] = {}
         if "topic" in data:
             fields["topic"] = _text(data["topic"], "topic", 500, required=False)
+        agencies: tuple[str, ...] | None = None
         if "agencies" in data:
-            fields["agencies"] = agencies = _agencies(data["agencies"])
+            agencies = _agencies(data["agencies"])
             if op.agencies and set(agencies) - set(op.agencies):
                 raise BadRequest("'agencies' must take part in the operation")
-        unknown = set(data) - {"topic", "agencies"}
+        unknown = set(data) - {"topic", "agencies", "label"}
         if unknown:
             raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+        before = self.access.channel_label(ch)
+        label = channel_label(self.access.policy, data, self.access.clearance(principal),
+                              ceiling=self.access.operation_label(op), current=before,
+                              agencies=agencies, taking_part=op.agencies)
+        if label is not None:
+            fields["label"] = label.dumps()
+            fields["agencies"] = tuple(sorted(label.values(REL_TO) or ()))
         await self._store.update_channel(ch.id, **fields)
         await self._audit.record(actor=principal.username, action="channel.update",
                                  target=ch.id, outcome="ok", client=client, operation_id=op.id,
                                  details={"fields": sorted(fields)})
+        if label is not None and label != before:
+            await self._audit.record(actor=principal.username, action="channel.label",
+                                     target=ch.id, outcome="ok", client=client,
+                                     operation_id=op.id,
+                                     details={"from": before.marking(), "to": label.marking()})
         if "agencies" in fields:
             await self._broker.publish(CONTROL_TOPIC, ControlEvent(reason="membership"))
         updated = await self._store.get_channel(ch.id)

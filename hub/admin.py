@@ -24,6 +24,7 @@ from hub.audit import add_key, load_keys, verify_chain
 from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest
+from hub.labels import Label, LabelError, stored_view
 from hub.models import Operation, User, UserId
 from hub.totp import new_totp_secret
 
@@ -49,8 +50,14 @@ class Admin:
     async def __aexit__(self, *exc: object) -> None:
         await self.store.close()
 
+    def top_clearance(self) -> str:
+        labels = self.settings.labels
+        return labels.label(labels.levels[-1]).dumps()
+
     def principal(self) -> Principal:
-        cli = User(UserId("cli"), "cli", "command line", "HUB", is_admin=True)
+        """Whoever runs the CLI holds the hub's data: an administrator cleared to the top."""
+        cli = User(UserId("cli"), "cli", "command line", "HUB", is_admin=True,
+                   clearance=self.top_clearance())
         return Principal(cli, "cli", "session", None, None)
 
 
@@ -92,18 +99,44 @@ async def _init(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     password = _read_password(args.password_stdin)
     user = await adm.auth.create_user(username=args.username, display_name=args.display_name,
                                       agency=args.agency, password=password, is_admin=True,
-                                      actor="cli")
+                                      actor="cli", clearance=adm.top_clearance())
     print(f"created administrator {user.username}", file=out)
     return 0
 
 
 async def _user_add(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    if args.clearance and args.clearance not in adm.settings.labels.levels:
+        print(f"error: --clearance must be one of {', '.join(adm.settings.labels.levels)}",
+              file=sys.stderr)
+        return 2
     password = None if args.bot else _read_password(args.password_stdin)
     user = await adm.auth.create_user(username=args.username, display_name=args.display_name,
                                       agency=args.agency, password=password,
-                                      is_admin=args.admin, is_bot=args.bot, actor="cli")
+                                      is_admin=args.admin, is_bot=args.bot, actor="cli",
+                                      clearance=args.clearance and
+                                      adm.settings.labels.label(args.clearance).dumps())
     print(f"created {'bot' if user.is_bot else 'user'} {user.username} ({user.agency})",
           file=out)
+    return 0
+
+
+async def _user_clearance(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    user = await _user_named(adm, args.username)
+    policy = adm.settings.labels
+    granted: dict[str, list[str]] = {}
+    for entry in args.grant:
+        name, _, values = entry.partition("=")
+        granted.setdefault(name.strip(), []).extend(_split(values))
+    try:
+        clearance = policy.parse({"level": args.level, "categories": granted}, "clearance")
+    except LabelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    before = policy.clearance_of(user.clearance, user.agency)
+    await adm.auth.set_clearance(user, clearance, Label(before.level, before.granted),
+                                 actor="cli")
+    print(f"{args.username} is cleared to {clearance.marking()} (agency {user.agency}); "
+          "their sessions and tokens were ended", file=out)
     return 0
 
 
@@ -187,7 +220,8 @@ async def _op_channel(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 async def _op_list(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     for op in await adm.store.list_operations():
-        print(f"{op.code}\t{op.id}\t{op.status}\t{op.classification}\t{op.name}", file=out)
+        marking = stored_view(op.classification)[1]
+        print(f"{op.code}\t{op.id}\t{op.status}\t{marking}\t{op.name}", file=out)
     return 0
 
 
@@ -306,6 +340,7 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("rules", "load"): _rules_load,
     ("init", None): _init,
     ("user", "add"): _user_add,
+    ("user", "clearance"): _user_clearance,
     ("user", "disable"): _user_disable,
     ("user", "enable"): _user_disable,
     ("user", "passwd"): _user_passwd,

@@ -6,7 +6,10 @@ from __future__ import annotations
 from hub.openapi import array, boolean, enum, integer, nullable, number, obj, ref, string
 from hub.vocabulary import OPERATION_STATUSES
 
-__all__ = ["CORE_SCHEMAS"]
+__all__ = ["CORE_SCHEMAS", "LABEL_INPUT"]
+
+#: A label in a request: a level name, or ``{"level", "categories": {name: [values]}}``.
+LABEL_INPUT = {"oneOf": [string(64), ref("Label")]}
 
 ROLES = ("coordinator", "member", "observer")
 
@@ -15,8 +18,11 @@ CORE_SCHEMAS = {
                  "agency": string(), "is_admin": boolean(), "is_bot": boolean(),
                  "disabled": boolean(), "totp_enabled": boolean()},
                 "id", "username", "display_name", "agency"),
+    "Label": obj({"level": string(64),
+                  "categories": obj(additionalProperties=array(string(64)))}, "level"),
     "Operation": obj({"id": string(), "code": string(), "name": string(),
                       "status": enum(*OPERATION_STATUSES), "classification": string(),
+                      "label": ref("Label"), "marking": string(), "colour": string(),
                       "agencies": array(string()), "created_at": number(),
                       "role": nullable(enum(*ROLES))},
                      "id", "code", "name", "status"),
@@ -26,7 +32,8 @@ CORE_SCHEMAS = {
                   "username"),
     "Channel": obj({"id": string(), "operation_id": string(), "name": string(),
                     "topic": string(), "agencies": array(string()), "restricted": boolean(),
-                    "last_seq": integer(), "first_seq": integer(), "created_at": number()},
+                    "last_seq": integer(), "first_seq": integer(), "created_at": number(),
+                    "label": ref("Label"), "marking": string(), "colour": string()},
                    "id", "operation_id", "name"),
     "Message": obj({"channel": string(), "seq": integer(minimum=1), "id": string(),
                     "sender": string(), "sender_name": string(), "agency": string(),

@@ -182,7 +182,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     auditor = Auditor(engine.store, clock)
     auth = Authenticator(settings=settings, store=engine.store, clock=clock, auditor=auditor,
                          passwords=Passwords(settings))
-    access = Access(engine.store, auditor)
+    access = Access(engine.store, auditor, settings.labels)
     channels = ChannelService(settings=settings, store=engine.store, broker=engine.broker,
                               presence=engine.presence, clock=clock, auditor=auditor,
                               access=access, limits=engine.limits)

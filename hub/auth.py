@@ -35,6 +35,7 @@ from hub.errors import (
     TotpRequired,
     Unauthenticated,
 )
+from hub.labels import Label
 from hub.models import OperationId, Role, Session, User, UserId, new_id
 from hub.totp import totp_step
 
@@ -325,6 +326,16 @@ class Authenticator:
         await self._audit.record(actor=actor, action="user.password", target=user.username,
                                  outcome="ok", client=client)
 
+    async def set_clearance(self, user: User, clearance: Label, before: Label, *, actor: str,
+                            client: str = "cli") -> None:
+        """Store the user's clearance and end every session and token of theirs: each
+        socket and subscription is authorized again, at the new clearance."""
+        await self._store.update_user(user.id, clearance=clearance.dumps())
+        await self._store.revoke_user_sessions(user.id, self._clock.now())
+        await self._audit.record(actor=actor, action="user.clearance", target=user.username,
+                                 outcome="ok", client=client,
+                                 details={"from": before.marking(), "to": clearance.marking()})
+
     async def set_disabled(self, user: User, disabled: bool, *, actor: str,
                            client: str = "cli") -> None:
         await self._store.update_user(user.id, disabled=disabled)
@@ -336,7 +347,7 @@ class Authenticator:
 
     async def create_user(self, *, username: str, display_name: str, agency: str,
                           password: str | None, is_admin: bool = False, is_bot: bool = False,
-                          actor: str, client: str = "cli") -> User:
+                          actor: str, client: str = "cli", clearance: str = "") -> User:
         check_username(username)
         if not agency.strip():
             raise BadRequest("agency is required")
@@ -347,7 +358,7 @@ class Authenticator:
         user = User(id=UserId(new_id("usr")), username=username,
                     display_name=display_name or username, agency=agency.strip(),
                     is_admin=is_admin, is_bot=is_bot, password_hash=stored,
-                    created_at=self._clock.now())
+                    created_at=self._clock.now(), clearance=clearance)
         await self._store.create_user(user)
         await self._audit.record(actor=actor, action="user.create", target=username,
                                  outcome="ok", client=client,

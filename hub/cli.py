@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--admin", action="store_true")
     add.add_argument("--bot", action="store_true", help="a bot: no password, API tokens only")
     add.add_argument("--password-stdin", action="store_true")
+    add.add_argument("--clearance", default="", metavar="LEVEL",
+                     help="their clearance (default: the label policy's lowest level)")
     for name, text in (("disable", "disable a user and close their sessions"),
                        ("enable", "enable a disabled user"),
                        ("passwd", "set a user's password (ends their sessions)"),
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "passwd":
             cmd.add_argument("--password-stdin", action="store_true")
     user.add_parser("list", help="list users")
+    clear = user.add_parser("clearance", help="set a user's clearance (ends their sessions)")
+    clear.add_argument("username")
+    clear.add_argument("level", help="a level of the label policy, e.g. SECRET")
+    clear.add_argument("--grant", action="append", default=[], metavar="CATEGORY=V1,V2",
+                       help="category values held besides the agency (repeatable)")
 
     op = sub.add_parser("op", help="manage operations").add_subparsers(
         dest="action", required=True, metavar="ACTION")

@@ -11,15 +11,20 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub.labels import DEFAULT_COLOURS, Policy
 from hub.maptiles import tile_origin
 
 __all__ = ["REDIS_SCHEMES", "ConfigError", "Settings", "load_settings"]
+
+
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 class ConfigError(ValueError):
@@ -130,6 +135,17 @@ class Settings:
     #: The credit the tiles' licence asks for, shown on the map (required with a URL).
     map_tile_attribution: str = ""
 
+    # --- Confidentiality labels (hub.labels) ----------------------------------
+    #: The policy's name, its levels from lowest to highest, its category names (all
+    #: permissive: a reader holds one of the listed values; "REL TO" values are
+    #: agencies), and banner colours as "LEVEL=#rrggbb" entries.
+    label_policy_name: str = "LIAISON"
+    label_levels: tuple[str, ...] = ("UNCLASSIFIED", "RESTRICTED", "CONFIDENTIAL", "SECRET")
+    label_categories: tuple[str, ...] = ("REL TO",)
+    label_colours: tuple[str, ...] = tuple(f"{lvl}={c}" for lvl, c in DEFAULT_COLOURS)
+    #: Built from the four settings above when the settings are read.
+    labels: Policy = field(init=False, repr=False, compare=False)
+
     # --- Logging -------------------------------------------------------------
     log_level: str = "INFO"
 
@@ -185,6 +201,21 @@ class Settings:
                                   "(tile licences ask for credit)")
         if len(self.map_tile_attribution) > 300:
             raise ConfigError("map_tile_attribution: at most 300 characters")
+        object.__setattr__(self, "labels", self._label_policy())
+
+    def _label_policy(self) -> Policy:
+        colours = []
+        for entry in self.label_colours:
+            level, _, colour = entry.partition("=")
+            if level.strip() not in self.label_levels or not _COLOUR.fullmatch(colour.strip()):
+                raise ConfigError(f"label_colours: {entry!r} is not LEVEL=#rrggbb for a "
+                                  "level of label_levels")
+            colours.append((level.strip(), colour.strip()))
+        try:
+            return Policy(self.label_policy_name, self.label_levels, self.label_categories,
+                          tuple(colours))
+        except ValueError as exc:
+            raise ConfigError(f"label policy: {exc}") from exc
 
     @property
     def database_path(self) -> Path:
@@ -227,7 +258,7 @@ def load_settings(
     """Build :class:`Settings` from a TOML file, ``LIAISON_*`` variables and overrides."""
     environ = os.environ if environ is None else environ
     defaults = Settings()
-    names = {f.name for f in dataclasses.fields(Settings)} - {"extra"}
+    names = {f.name for f in dataclasses.fields(Settings) if f.init} - {"extra"}
     values: dict[str, Any] = {}
 
     path = config_file or environ.get("LIAISON_CONFIG")

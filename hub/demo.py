@@ -18,10 +18,10 @@ from hub.models import Role, User
 if TYPE_CHECKING:
     from hub.app import Services
 
-__all__ = ["DEMO_POLICIES", "DEMO_RULES", "DEMO_USERS", "seed_demo"]
+__all__ = ["DEMO_CLEARANCES", "DEMO_POLICIES", "DEMO_RULES", "DEMO_USERS", "seed_demo"]
 
 DEMO_OPERATION = {"code": "OP-DELTA", "name": "Delta river flood response",
-                  "classification": "RESTRICTED - EXERCISE",
+                  "label": {"level": "RESTRICTED"},
                   "agencies": ["POLICE", "ARMY", "RED-CROSS", "BORDER-GUARD"]}
 DEMO_USERS = [
     # username, display name, agency, role
@@ -30,6 +30,10 @@ DEMO_USERS = [
     ("chloe", "Chloé Dubois", "RED-CROSS", Role.MEMBER),
     ("dmitri", "Dmitri Novak", "BORDER-GUARD", Role.OBSERVER),
 ]
+#: Clearances (label policy levels): the operation is RESTRICTED; the hub's own
+#: administrator and the two security agencies' liaison officers hold more.
+DEMO_CLEARANCES = {"admin": "SECRET", "alice": "CONFIDENTIAL", "bruno": "CONFIDENTIAL",
+                   "chloe": "RESTRICTED", "dmitri": "RESTRICTED", "river-gauge": "RESTRICTED"}
 DEMO_CHANNELS: list[dict[str, Any]] = [
     {"name": "general", "topic": "All agencies: coordination of the flood response"},
     {"name": "logistics", "topic": "Boats, fuel, shelters and supplies"},
@@ -82,7 +86,7 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
     if admin is None:
         admin = await auth.create_user(username="admin", display_name="Hub administrator",
                                        agency="HUB", password=admin_pw, is_admin=True,
-                                       actor="demo")
+                                       actor="demo", clearance=_cleared("admin", services))
         creds.append(("admin", admin_pw, "HUB"))
     principal = _admin_principal(admin)
     op = await store.get_operation_by_code(DEMO_OPERATION["code"])  # type: ignore[arg-type]
@@ -93,7 +97,8 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
         if user is None:
             password = secrets.token_urlsafe(12)
             user = await auth.create_user(username=username, display_name=display,
-                                          agency=agency, password=password, actor="demo")
+                                          agency=agency, password=password, actor="demo",
+                                          clearance=_cleared(username, services))
             creds.append((username, password, agency))
         await channels.set_member(principal, op.id, username, str(role), "demo")
     existing = {ch.name for ch in await store.list_channels(op.id)}
@@ -106,13 +111,18 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
     bot = await store.get_user_by_name(BOT[0])
     if bot is None:
         bot = await auth.create_user(username=BOT[0], display_name=BOT[1], agency=BOT[2],
-                                     password=None, is_bot=True, actor="demo")
+                                     password=None, is_bot=True, actor="demo",
+                                     clearance=_cleared(BOT[0], services))
         await channels.set_member(principal, op.id, BOT[0], str(Role.MEMBER), "demo")
         token, _ = await auth.create_api_token(bot, name="demo gauge", scope=(op.id,),
                                                actor="demo")
         _write_private(data_dir / "demo-bot-token.txt", token + "\n")
     _write_private(creds_file, "".join(f"{u}\t{p}\t{a}\n" for u, p, a in creds))
     return creds
+
+
+def _cleared(username: str, services: Services) -> str:
+    return services.hub.settings.labels.label(DEMO_CLEARANCES[username]).dumps()
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NewType
 
+from hub.labels import stored_view
+
 __all__ = [
     "CONTROL_TOPIC",
     "HUB_SENDER",
@@ -77,6 +79,9 @@ class User:
     password_hash: str = field(default="", repr=False)
     totp_secret: str | None = field(default=None, repr=False)
     created_at: float = 0.0
+    #: The user's clearance as stored: a label's JSON ({"level", "categories"}); empty
+    #: is the policy's lowest level (hub.labels reads it).
+    clearance: str = ""
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "username": self.username, "display_name": self.display_name,
@@ -118,7 +123,8 @@ class Operation:
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "code": self.code, "name": self.name, "status": self.status,
-                "classification": self.classification, "agencies": list(self.agencies),
+                "classification": stored_view(self.classification)[1],
+                "agencies": list(self.agencies),
                 "created_at": self.created_at}
 
 
@@ -140,6 +146,9 @@ class Channel:
     created_at: float
     last_seq: int = 0
     first_seq: int = 1  # oldest seq still retained
+    #: The channel's confidentiality label as stored (a label's JSON); empty: the
+    #: operation's. Its "REL TO" values are ``agencies``, kept in step on every write.
+    label: str = ""
 
     @property
     def broker_topic(self) -> str:

@@ -8,8 +8,9 @@ from starlette.routing import Route
 
 from hub.errors import BadRequest, HubError
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
+from hub.labels import Label
 from hub.metrics import CONTENT_TYPE_LATEST
-from hub.openapi import api, boolean, nullable, obj, ref, string
+from hub.openapi import api, array, boolean, nullable, obj, ref, string
 
 __all__ = ["BASEMAP", "routes"]
 
@@ -77,6 +78,22 @@ async def me(request: Request) -> Response:
                          "scope": list(principal.scope) if principal.scope else None})
 
 
+@api("The deployment's label policy and your clearance", "auth",
+     {200: obj({"policy": obj({"name": string(), "levels": array(string()),
+                               "categories": array(string()),
+                               "colours": obj(additionalProperties=string())},
+                              "name", "levels", "categories", "colours"),
+                "clearance": ref("Label")}, "policy", "clearance")})
+async def labels(request: Request) -> Response:
+    """What the clients need to show and choose labels: levels in order, categories,
+    banner colours, and the caller's own clearance."""
+    principal = await principal_of(request)
+    policy = request.app.state.hub.settings.labels
+    mine = policy.clearance_of(principal.user.clearance, principal.user.agency)
+    return JSONResponse({"policy": policy.describe(), "clearance": Label(
+        mine.level, mine.granted).to_dict()})
+
+
 @api("What the board's map draws", "board",
      {200: obj({"basemap": string(), "tile_url": nullable(string()),
                 "attribution": nullable(string())}, "basemap")})
@@ -128,6 +145,7 @@ routes = [
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
     Route("/api/map", map_settings, methods=["GET"]),
+    Route("/api/labels", labels, methods=["GET"]),
     Route("/api/openapi.json", openapi_json, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),
     Route("/readyz", readyz, methods=["GET"]),

@@ -205,8 +205,10 @@ class RunningHub:
 
 async def seed(services: Services) -> tuple[dict[str, Operation], dict[str, Channel]]:
     auth, svc = services.hub.auth, services.channels
+    top = services.hub.settings.labels.levels[-1]  # the administrator is cleared to the top
     admin = await auth.create_user(username="root", display_name="Root", agency="HUB",
-                                   password=PASSWORD, is_admin=True, actor="test")
+                                   password=PASSWORD, is_admin=True, actor="test",
+                                   clearance=services.hub.settings.labels.label(top).dumps())
     root = Principal(admin, "test", "session", None, None)
     people = {"alice": ("POLICE", "coordinator", "A"), "bruno": ("ARMY", "member", "A"),
               "olga": ("POLICE", "observer", "A"), "xavier": ("POLICE", "member", "B")}

@@ -267,6 +267,7 @@ async function openOperation(opId) {
   state.me.canManage = op.role === "coordinator";
   $("classification").textContent = op.classification;
   $("classification").hidden = !op.classification;
+  $("classification").style.background = op.colour || "";   // the label policy's colour
   $("board-link").href = `/board.html?op=${encodeURIComponent(op.id)}`;
   $("composer").hidden = !state.me.canPost;
   $("observer-hint").hidden = state.me.canPost || op.role !== "observer";

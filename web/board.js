@@ -69,7 +69,11 @@ async function boot() {
   let op;
   try { op = await api(`/api/operations/${encodeURIComponent(opId || "-")}`); } catch { fail("board.unknown_op"); return; }
   $("op-name").textContent = `${op.code} — ${op.name}`;
-  if (op.classification) { $("classification").textContent = op.classification; $("classification").hidden = false; }
+  if (op.classification) {
+    $("classification").textContent = op.classification;
+    $("classification").style.background = op.colour || "";  // the label policy's colour
+    $("classification").hidden = false;
+  }
   const client = new HubClient();
   client.addEventListener("state", (e) => {
     const s = e.detail.state;

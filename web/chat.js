@@ -94,6 +94,9 @@ export class Chat {
     this.current = ch;
     localStorage.setItem(`liaison.channel.${ch.operation_id}`, ch.id);
     $("channel-title").textContent = `# ${ch.name}`;
+    $("channel-marking").textContent = ch.marking || "";
+    $("channel-marking").style.background = ch.colour || "";  // the label policy's colour
+    $("channel-marking").hidden = !ch.marking;
     $("channel-topic").textContent = ch.topic || "";
     $("presence").replaceChildren();
     $("typing").textContent = "";

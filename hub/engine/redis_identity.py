@@ -24,7 +24,8 @@ class RedisIdentity(RedisBase):
         fields = {"id": user.id, "username": user.username, "display_name": user.display_name,
                   "agency": user.agency, "is_admin": user.is_admin, "is_bot": user.is_bot,
                   "disabled": user.disabled, "password_hash": user.password_hash,
-                  "totp_secret": user.totp_secret, "created_at": user.created_at}
+                  "totp_secret": user.totp_secret, "created_at": user.created_at,
+                  "clearance": user.clearance}
         async with self.r.pipeline(transaction=True) as tx:
             tx.hset(self.keys.user(user.id), mapping=dump_fields(fields))
             tx.sadd(self.keys.users(), user.id)

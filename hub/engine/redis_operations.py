@@ -102,7 +102,7 @@ class RedisOperations(RedisBase):
                           "channel name")
         fields = {"id": ch.id, "operation_id": ch.operation_id, "name": ch.name,
                   "topic": ch.topic, "agencies": ch.agencies, "created_at": ch.created_at,
-                  "last_seq": ch.last_seq, "first_seq": ch.first_seq}
+                  "last_seq": ch.last_seq, "first_seq": ch.first_seq, "label": ch.label}
         # The channel's hash lives in its own slot, the operation's index in the
         # directory's: no transaction spans both on a cluster. The hash goes first,
         # so a reader that finds the id in the index always finds the channel.

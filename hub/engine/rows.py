@@ -32,15 +32,21 @@ Row = Mapping[str, Any]
 
 #: The fields ``update_user`` / ``update_operation`` / ``update_channel`` may change.
 USER_FIELDS = frozenset({"display_name", "agency", "is_admin", "disabled", "password_hash",
-                         "totp_secret"})
+                         "totp_secret", "clearance"})
 OPERATION_FIELDS = frozenset({"name", "status", "classification", "agencies"})
-CHANNEL_FIELDS = frozenset({"topic", "agencies"})
+CHANNEL_FIELDS = frozenset({"topic", "agencies", "label"})
+
+
+def _optional(d: Row, key: str) -> str:
+    """A text field added after the first release: absent from older Redis hashes."""
+    return str(d[key] or "") if key in d.keys() else ""  # sqlite3.Row: no 'in'
 
 
 def user(d: Row) -> User:
     return User(UserId(d["id"]), d["username"], d["display_name"], d["agency"],
                 bool(d["is_admin"]), bool(d["is_bot"]), bool(d["disabled"]),
-                d["password_hash"], d["totp_secret"], d["created_at"])
+                d["password_hash"], d["totp_secret"], d["created_at"],
+                _optional(d, "clearance"))
 
 
 def session(d: Row) -> Session:
@@ -57,7 +63,7 @@ def operation(d: Row) -> Operation:
 def channel(d: Row) -> Channel:
     return Channel(ChannelId(d["id"]), OperationId(d["operation_id"]), d["name"], d["topic"],
                    tuple(d["agencies"]), d["created_at"], int(d["last_seq"]),
-                   int(d["first_seq"]))
+                   int(d["first_seq"]), _optional(d, "label"))
 
 
 def message(d: Row) -> Message:

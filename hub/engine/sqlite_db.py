@@ -31,6 +31,12 @@ __all__ = ["SCHEMA", "Publish", "SqliteBase", "decoded"]
 
 T = TypeVar("T")
 
+#: Columns added after the first schema, added to an older database when it opens.
+ADDED_COLUMNS = (
+    ("users", "clearance", "TEXT NOT NULL DEFAULT ''"),
+    ("channels", "label", "TEXT NOT NULL DEFAULT ''"),
+)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -161,6 +167,10 @@ class SqliteBase:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=5000")
         db.executescript(SCHEMA)
+        for table, column, decl in ADDED_COLUMNS:
+            have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self._db = db
 
     async def open(self) -> None:

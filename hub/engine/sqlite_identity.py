@@ -24,10 +24,12 @@ class SqliteIdentity(SqliteBase):
     async def create_user(self, user: User) -> None:
         def do(db: sqlite3.Connection) -> None:
             db.execute(
-                "INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO users (id, username, display_name, agency, is_admin, is_bot,"
+                " disabled, password_hash, totp_secret, created_at, clearance)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (user.id, user.username, user.display_name, user.agency, int(user.is_admin),
                  int(user.is_bot), int(user.disabled), user.password_hash, user.totp_secret,
-                 user.created_at))
+                 user.created_at, user.clearance))
         await self._run(self._write(do))
 
     async def get_user(self, user_id: UserId) -> User | None:

@@ -96,9 +96,10 @@ class SqliteOperations(SqliteBase):
 
     async def create_channel(self, ch: Channel) -> None:
         await self._run(self._write(lambda db: db.execute(
-            "INSERT INTO channels VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO channels (id, operation_id, name, topic, agencies, created_at,"
+            " last_seq, first_seq, label) VALUES (?,?,?,?,?,?,?,?,?)",
             (ch.id, ch.operation_id, ch.name, ch.topic, json.dumps(list(ch.agencies)),
-             ch.created_at, ch.last_seq, ch.first_seq))))
+             ch.created_at, ch.last_seq, ch.first_seq, ch.label))))
 
     async def get_channel(self, ch_id: ChannelId) -> Channel | None:
         row = await self._run(lambda db: db.execute(

@@ -14,6 +14,7 @@ import pytest
 
 from channels.service import ChannelService
 from hub.errors import BadRequest, Conflict, Forbidden, LimitExceeded, NotFound
+from hub.labels import stored_view
 from hub.models import HUB_SENDER, ChannelId, Priority, Role, ack_client_msg_id
 from tests.conftest import Embedded
 
@@ -32,7 +33,7 @@ async def audit_actions(env: Embedded) -> list[tuple[str, str, str]]:
 async def test_an_admin_creates_an_operation_with_defaults(embedded: Embedded) -> None:
     root = await embedded.principal("root")
     op = await svc(embedded).create_operation(root, {"code": "FLOOD-7", "name": "Flood"}, "t")
-    assert (op.code, op.status, op.classification, op.agencies) == \
+    assert (op.code, op.status, stored_view(op.classification)[1], op.agencies) == \
         ("FLOOD-7", "active", "UNCLASSIFIED", ())
     assert op.created_at == embedded.clock.now()
     assert ("root", "operation.create", "ok") in await audit_actions(embedded)
@@ -72,7 +73,8 @@ async def test_only_an_admin_updates_the_operation(embedded: Embedded) -> None:
     root, alice = await embedded.principal("root"), await embedded.principal("alice")
     updated = await svc(embedded).update_operation(
         root, op.id, {"name": "Alpha North", "classification": "RESTRICTED"}, "t")
-    assert (updated.name, updated.classification) == ("Alpha North", "RESTRICTED")
+    assert (updated.name, stored_view(updated.classification)[1]) == ("Alpha North",
+                                                                        "RESTRICTED")
     with pytest.raises(Forbidden, match="manage_operation"):  # she sees it: a role matter
         await svc(embedded).update_operation(alice, op.id, {"name": "Mine"}, "t")
     with pytest.raises(BadRequest, match="unknown field\\(s\\): code"):

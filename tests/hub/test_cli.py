@@ -84,6 +84,25 @@ def test_users_bots_and_their_flags(seeded: Liaison) -> None:
     assert lines["alice"] == "POLICE\tAlice\t"
 
 
+def test_clearances_are_set_checked_and_shown(seeded: Liaison) -> None:
+    assert seeded("user", "add", "bruno", "--agency", "ARMY", "--clearance", "COSMIC",
+                  "--password-stdin", stdin=PASSWORD + "\n")[0] == 2
+    assert seeded("user", "add", "bruno", "--agency", "ARMY", "--clearance", "SECRET",
+                  "--password-stdin", stdin=PASSWORD + "\n")[0] == 0
+    code, out, _ = seeded("user", "clearance", "alice", "CONFIDENTIAL", "--grant",
+                          "REL TO=UN,BORDER")
+    assert code == 0 and "cleared to CONFIDENTIAL REL TO BORDER, UN (agency POLICE)" in out
+    code, _, err = seeded("user", "clearance", "alice", "TOP")
+    assert code == 2 and "clearance.level" in err
+    code, _, err = seeded("user", "clearance", "alice", "SECRET", "--grant", "NOFORN=X")
+    assert code == 2 and "not a category" in err
+    # The first administrator is cleared to the top: they label the first operations.
+    assert seeded("op", "create", "HIGH", "--name", "High", "--classification",
+                  "SECRET")[0] == 0
+    lines = [line.split("\t") for line in seeded("op", "list")[1].splitlines()]
+    assert ["HIGH", "SECRET"] in [[c, cls] for c, _, _, cls, _ in lines]
+
+
 def test_a_weak_password_or_bad_name_is_refused_with_a_message(seeded: Liaison) -> None:
     code, _, err = seeded("user", "add", "bob", "--agency", "ARMY", "--password-stdin",
                           stdin="short\n")

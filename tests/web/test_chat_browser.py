@@ -15,6 +15,11 @@ async def test_two_agencies_chat_in_the_browser(browser: Any, running_hub: Runni
     alice = await login(browser, running_hub, "alice")
     bruno = await login(browser, running_hub, "bruno")
     assert await alice.text_content("#classification") == "UNCLASSIFIED"
+    # The banner and the channel's marking wear the label policy's colour for the level.
+    colour = "getComputedStyle(document.getElementById('{}')).backgroundColor"
+    assert await alice.evaluate(colour.format("classification")) == "rgb(31, 111, 58)"
+    assert await alice.text_content("#channel-marking") == "UNCLASSIFIED"
+    assert await alice.evaluate(colour.format("channel-marking")) == "rgb(31, 111, 58)"
 
     await alice.fill("#text", "Convoy leaves at 14:00")
     await alice.press("#text", "Enter")

@@ -43,7 +43,7 @@ async def test_the_readme_walkthrough_on_the_demo(browser: Any, start_hub: Any,
     desktop = {"width": 1280, "height": 800}
     alice = await login(browser, hub, "alice", password=creds["alice"], viewport=desktop)
     bruno = await login(browser, hub, "bruno", password=creds["bruno"], viewport=desktop)
-    assert await alice.text_content("#classification") == DEMO_OPERATION["classification"]
+    assert await alice.text_content("#classification") == DEMO_OPERATION["label"]["level"]
     assert "OP-DELTA" in (await alice.text_content("#operations option") or "")
     assert "general" in (await alice.text_content("#channels button[aria-current=true]") or "")
 

@@ -109,13 +109,14 @@ async def test_every_listed_user_field_can_change_and_reads_back(engine: Engine)
     await store.create_user(rowmap.user(USER_ROW))
     await store.update_user(UserId("usr_1"), display_name="Alice B", agency="ARMY",
                             is_admin=False, disabled=True, password_hash="h2",
-                            totp_secret="S3CRET")
+                            totp_secret="S3CRET", clearance='{"level":"SECRET"}')
     u = await store.get_user(UserId("usr_1"))
     assert u is not None
     assert (u.display_name, u.agency, u.is_admin, u.disabled, u.password_hash,
-            u.totp_secret) == ("Alice B", "ARMY", False, True, "h2", "S3CRET")
+            u.totp_secret, u.clearance) == ("Alice B", "ARMY", False, True, "h2", "S3CRET",
+                                            '{"level":"SECRET"}')
     assert set(rowmap.USER_FIELDS) == {"display_name", "agency", "is_admin", "disabled",
-                                       "password_hash", "totp_secret"}
+                                       "password_hash", "totp_secret", "clearance"}
 
 
 @pytest.mark.parametrize("field", ["username", "id", "is_bot", "created_at"])
@@ -140,10 +141,13 @@ async def test_operation_and_channel_updates_follow_their_lists(engine: Engine) 
         ("Flood North", "closed", "RESTRICTED", ("POLICE",))
     with pytest.raises(ValueError, match="cannot update"):
         await store.update_operation(op.id, code="OTHER")
-    ch = Channel(ChannelId("ch_1"), op.id, "general", "", (), 1.0)
+    ch = Channel(ChannelId("ch_1"), op.id, "general", "", (), 1.0, label='{"level":"A"}')
     await store.create_channel(ch)
-    await store.update_channel(ch.id, topic="levels", agencies=("ARMY",))
     got_ch = await store.get_channel(ch.id)
-    assert got_ch is not None and (got_ch.topic, got_ch.agencies) == ("levels", ("ARMY",))
+    assert got_ch is not None and got_ch.label == '{"level":"A"}'
+    await store.update_channel(ch.id, topic="levels", agencies=("ARMY",), label="")
+    got_ch = await store.get_channel(ch.id)
+    assert got_ch is not None and (got_ch.topic, got_ch.agencies, got_ch.label) == \
+        ("levels", ("ARMY",), "")
     with pytest.raises(ValueError, match="cannot update"):
         await store.update_channel(ch.id, name="renamed")

@@ -1,0 +1,118 @@
+"""hub/labels.py: parsing labels from requests, who may see them, and what may sit
+under a container's label."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.labels import REL_TO, Clearance, Label, LabelError, Policy
+
+POLICY = Policy()
+AGENCIES = ["ARMY", "POLICE", "BORDER", "UN"]
+levels = st.sampled_from(POLICY.levels)
+lists = st.frozensets(st.sampled_from(AGENCIES), min_size=1)
+
+
+@st.composite
+def labels(draw: Any) -> Label:
+    level = draw(levels)
+    rel = draw(st.one_of(st.none(), lists))
+    return Label(level, () if rel is None else ((REL_TO, rel),))
+
+
+readers = st.builds(Clearance, levels, st.sampled_from(AGENCIES))
+
+
+def test_a_label_parses_from_a_request_and_reads_back() -> None:
+    label = POLICY.parse({"level": "SECRET", "categories": {"REL TO": ["POLICE", "ARMY"]}},
+                         "label")
+    assert label.marking() == "SECRET REL TO ARMY, POLICE"
+    assert label.to_dict() == {"level": "SECRET", "categories": {"REL TO": ["ARMY", "POLICE"]}}
+    assert POLICY.parse(label.to_dict(), "label") == label
+    assert POLICY.parse("RESTRICTED", "label") == Label("RESTRICTED")
+
+
+@pytest.mark.parametrize(("raw", "field", "says"), [
+    (7, "label", "must be an object"),
+    ({"level": "TOP"}, "label.level", "UNCLASSIFIED, RESTRICTED"),
+    ({"level": "SECRET", "caveat": 1}, "label.caveat", "not a label field"),
+    ({"level": "SECRET", "categories": []}, "label.categories", "object of lists"),
+    ({"level": "SECRET", "categories": {"NOFORN": ["X"]}}, "label.categories.NOFORN",
+     "not a category"),
+    ({"level": "SECRET", "categories": {"REL TO": []}}, "label.categories.REL TO",
+     "list of 1-64"),
+    ({"level": "SECRET", "categories": {"REL TO": ["A\u0000"]}}, "label.categories.REL TO",
+     "printable"),
+    ({"level": "SECRET", "categories": {"REL TO": [" A"]}}, "label.categories.REL TO",
+     "printable"),
+])
+def test_a_bad_label_names_its_field(raw: object, field: str, says: str) -> None:
+    with pytest.raises(LabelError) as err:
+        POLICY.parse(raw, "label")
+    assert err.value.field == field and says in err.value.message
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+                    max_leaves=10))
+def test_any_input_parses_or_is_refused_with_a_field(raw: object) -> None:
+    try:
+        label = POLICY.parse(raw, "label")
+    except LabelError as exc:
+        assert exc.field.startswith("label")
+    else:
+        assert POLICY.parse(label.to_dict(), "label") == label
+
+
+def test_clearance_level_and_releasability_both_count() -> None:
+    secret_police = POLICY.label("SECRET", rel_to=["POLICE"])
+    assert POLICY.may_see(Clearance("SECRET", "POLICE"), secret_police)
+    assert not POLICY.may_see(Clearance("SECRET", "ARMY"), secret_police)
+    assert not POLICY.may_see(Clearance("CONFIDENTIAL", "POLICE"), secret_police)
+    granted = POLICY.clearance("SECRET", "ARMY", {"REL TO": ["POLICE"]})
+    assert POLICY.may_see(granted, secret_police)  # a value granted besides the agency
+    assert not POLICY.may_see(Clearance("NOT A LEVEL", "POLICE"), POLICY.lowest)
+
+
+@given(readers, labels(), labels())
+def test_what_sits_within_a_container_is_seen_by_nobody_the_container_hides_it_from(
+        reader: Clearance, item: Label, ceiling: Label) -> None:
+    """Narrowing is allowed, widening is not: so an item within its container is never
+    visible to a reader from whom the container's releasability keeps it."""
+    if POLICY.within(item, ceiling) is None and POLICY.may_see(reader, item):
+        assert POLICY.rank(reader.level) >= POLICY.rank(item.level)
+        for name, values in ceiling.categories:
+            assert reader.holds(name) & values
+
+
+@given(labels(), labels(), labels())
+def test_within_is_an_order(a: Label, b: Label, c: Label) -> None:
+    assert POLICY.within(a, a) is None
+    if POLICY.within(a, b) is None and POLICY.within(b, c) is None:
+        assert POLICY.within(a, c) is None
+
+
+def test_within_says_why_not() -> None:
+    ceiling = POLICY.label("CONFIDENTIAL", rel_to=["POLICE", "ARMY"])
+    assert POLICY.within(POLICY.label("SECRET", rel_to=["POLICE"]), ceiling) == \
+        "SECRET is above its container's CONFIDENTIAL"
+    assert "wider" in str(POLICY.within(POLICY.label("RESTRICTED", rel_to=["UN", "ARMY"]),
+                                        ceiling))
+    assert "must keep" in str(POLICY.within(POLICY.label("RESTRICTED"), ceiling))
+    assert POLICY.within(POLICY.label("RESTRICTED", rel_to=["ARMY"]), ceiling) is None
+
+
+def test_a_policy_refuses_to_be_ambiguous() -> None:
+    with pytest.raises(ValueError, match="at least one level"):
+        Policy(levels=())
+    with pytest.raises(ValueError, match="twice"):
+        Policy(levels=("A", "A"))
+    with pytest.raises(ValueError, match="outer spaces"):
+        Policy(categories=(" REL TO",))
+    described = Policy(levels=("OFFEN", "VS-NfD"), colours=()).describe()
+    assert described["levels"] == ["OFFEN", "VS-NfD"]
+    assert described["colours"] == {"OFFEN": "#4a4a4a", "VS-NfD": "#4a4a4a"}
