@@ -48,7 +48,10 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
               summary: str, details: str, now: float, rule_id: str | None = None,
               case_id: str | None = None, exercise: bool = False,
               labels: Mapping[str, object] | None = None,
-              route: Sequence[str] = (), policy: str | None = None) -> dict[str, Any]:
+              route: Sequence[str] = (), policy: str | None = None,
+              label: Mapping[str, object] | None = None) -> dict[str, Any]:
+    """A new firing alert. ``labels`` are its routing labels (Alertmanager's sense);
+    ``label`` its confidentiality label (hub.labels), its case's when it has one."""
     if severity not in SEVERITIES:
         raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
     return {"id": alert_id, "operation_id": operation_id, "source": source,
@@ -59,7 +62,7 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             "acked_at": None, "resolved_by": None, "resolved_at": None,
             "resolution": None, "exercise": exercise, "route": list(route),
             "escalation": initial_state(policy, now), "silenced_by": None,
-            "last_notice": None}
+            "last_notice": None, "label": dict(label) if label is not None else None}
 
 
 def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hub.labels import marking_of
 from hub.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
 
 __all__ = ["EVENTS_KEPT", "TAIL_EVENTS", "alert_row", "apply", "assemble", "case_row", "empty",
@@ -42,7 +43,7 @@ def case_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "assignees": list(record.get("assignees") or []),
             "reporting_agency": record.get("reporting_agency", ""),
             "updated_at": record.get("updated_at", 0), "created_at": record.get("created_at", 0),
-            "exercise": bool(record.get("exercise"))}
+            "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label"))}
 
 
 def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "notified": list(notice.get("users") or []),
             "next_at": escalation.get("next_at"), "silenced_by": record.get("silenced_by"),
             "first_at": record.get("first_at", 0), "occurrences": record.get("occurrences", 1),
-            "exercise": bool(record.get("exercise"))}
+            "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label"))}
 
 
 _TEXTS = {

@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from alerting.cap import NS
+from hub.labels import marking_of
 from hub.vocabulary import SEVERITY_RANK
 
 __all__ = ["ATOM", "CATEGORY_OUT", "SEVERITY_OUT", "FeedEntry", "alert_document", "atom_feed",
@@ -61,7 +62,7 @@ def _el(parent: Element, name: str, text: object) -> Element:
 
 def _message(*, sender: str, op_id: str, kind: str, record_id: str, version: int,
              first_at: float, sent_at: float, exercise: bool, msg_type: str,
-             note: str = "") -> Element:
+             note: str = "", marking: str = "") -> Element:
     root = Element("alert", {"xmlns": NS})  # children unqualified: in the default namespace
     identifier = f"{sender}:{op_id}:{kind}:{record_id}:{{}}"
     _el(root, "identifier", identifier.format(version))
@@ -71,7 +72,8 @@ def _message(*, sender: str, op_id: str, kind: str, record_id: str, version: int
     _el(root, "msgType", msg_type)
     _el(root, "source", "Liaison Hub")
     _el(root, "scope", "Restricted")
-    _el(root, "restriction", "Members of the operation only")
+    _el(root, "restriction", "Members of the operation only"
+        + (f", cleared for {marking}" if marking else ""))
     if note:
         _el(root, "note", note)
     if version > 1:
@@ -126,7 +128,8 @@ def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: 
                     version=version, first_at=float(case.get("created_at") or 0),
                     sent_at=float(case.get("updated_at") or 0),
                     exercise=bool(case.get("exercise")), msg_type=msg_type,
-                    note="The case was closed in the hub." if msg_type == "Cancel" else "")
+                    note="The case was closed in the hub." if msg_type == "Cancel" else "",
+                    marking=marking_of(case.get("label")))
     location = case.get("location") or {}
     _info(root, category=CATEGORY_OUT.get(str(case.get("category")), "Other"),
           event=str(case.get("category") or "incident").capitalize(),
@@ -149,7 +152,8 @@ def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id
                     sent_at=max(float(alert.get(k) or 0) for k in
                                 ("last_at", "acked_at", "resolved_at", "first_at")),
                     exercise=bool(alert.get("exercise")),
-                    msg_type="Alert" if version == 1 else "Update")
+                    msg_type="Alert" if version == 1 else "Update",
+                    marking=marking_of(alert.get("label")))
     urgency = {"firing": "Immediate", "acknowledged": "Expected"}.get(str(state), "Past")
     _info(root, category=CATEGORY_OUT.get(str((case or {}).get("category")), "Other"),
           event="Alert", urgency=urgency,

@@ -129,7 +129,8 @@ class CapService:
         op, _ = await self._access.operation(principal, op_id, Action.READ_RECORDS,
                                              client=client)
         found = await self._store.get_record(op.id, kind, record_id[:64])
-        if found is None or not shown_as_cap(found[0], self._settings.cap_min_severity):
+        if found is None or not shown_as_cap(found[0], self._settings.cap_min_severity) \
+                or not self._access.sees(principal, found[0]):
             raise NotFound()
         return op, found[0], found[1]
 
@@ -160,7 +161,7 @@ class CapService:
         for kind, plural, title, at in ((CASE, "cases", "title", "updated_at"),
                                         (ALERT, "alerts", "summary", "last_at")):
             for doc, _ in await self._store.list_records(op.id, kind):
-                if not shown_as_cap(doc, minimum):
+                if not shown_as_cap(doc, minimum) or not self._access.sees(principal, doc):
                     continue
                 updated = max(float(doc.get(k) or 0) for k in (at, "acked_at", "resolved_at"))
                 state = doc.get("status") or doc.get("state")

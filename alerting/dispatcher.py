@@ -97,9 +97,11 @@ class Dispatcher:
     async def _run(self, op: Operation, subs: list[dict[str, Any]]) -> None:
         state = await self._store.get_state(op.id, OUTGOING_STATE) or {}
         queue: dict[str, float] = dict(state.get("queue") or {})
-        active = [s for s in subs if s["state"] == "active" and await self._allowed(op, s)]
+        readers: dict[str, Principal] = {}
+        active = [s for s in subs if s["state"] == "active" and await self._allowed(op, s,
+                                                                                  readers)]
         cursor = int(state.get("cursor", min((int(s["since_seq"]) for s in subs), default=0)))
-        cursor = await self._enqueue_events(op, active, cursor, queue)
+        cursor = await self._enqueue_events(op, active, cursor, queue, readers)
         channels: dict[str, int] = dict(state.get("channels") or {})
         for sub in active:
             for ch_id in sub["channels"]:
@@ -122,8 +124,10 @@ class Dispatcher:
         if queue != current["queue"]:
             await self._store.put_state(op.id, OUTGOING_STATE, {**current, "queue": queue})
 
-    async def _allowed(self, op: Operation, sub: dict[str, Any]) -> bool:
-        """Its creator still manages the operation and sees its channels; else disable it."""
+    async def _allowed(self, op: Operation, sub: dict[str, Any],
+                       readers: dict[str, Principal]) -> bool:
+        """Its creator still manages the operation and sees its channels; else disable it.
+        (``readers`` gets the creator, whose clearance decides which events it carries.)"""
         user = await self._store.get_user_by_name(str(sub["created_by"]))
         role = await self._access.role(Principal(user, "", "session", None, None), op.id) \
             if user is not None and not user.disabled else None
@@ -138,20 +142,27 @@ class Dispatcher:
                 if ch is None or not self._access.visible(who, role, ch):
                     reason = "its creator no longer sees one of its channels"
         if reason is None:
+            assert user is not None
+            readers[str(sub["id"])] = Principal(user, "", "session", None, None)
             return True
         await self._set_subscription(op.id, str(sub["id"]), state="disabled",
                                      disabled_reason=reason)
         return False
 
     async def _enqueue_events(self, op: Operation, subs: list[dict[str, Any]], cursor: int,
-                              queue: dict[str, float]) -> int:
+                              queue: dict[str, float], readers: dict[str, Principal]) -> int:
+        """Each subscription gets the events of the kinds it asked for whose record its
+        creator's clearance reaches (a webhook is never a way around a label)."""
         while True:
             events = await self._store.read_op_events(op.id, after_seq=cursor, limit=PAGE)
             for event in events:
                 kind = event_type(event.kind, event.action)
+                record = event.data.get("record")
                 for sub in subs:
                     if kind is not None and kind in sub["events"] \
-                            and event.seq > int(sub["since_seq"]):
+                            and event.seq > int(sub["since_seq"]) \
+                            and self._access.sees(readers[str(sub["id"])],
+                                                  record if isinstance(record, dict) else None):
                         data = {"id": event.record_id, "action": event.action,
                                 "actor": event.actor, "seq": event.seq,
                                 "version": event.version, **event.data}

@@ -46,7 +46,7 @@ class CaseFrames:
         """The board of the operation whose event log ``feed`` is (already authorized)."""
         if not feed.key.startswith("ops:"):
             raise BadRequest("a board is an operation's: subscribe to ops:<operation id>")
-        board = await self.cases.board_snapshot(feed)
+        board = await self.cases.board_snapshot(feed, session.principal)
         online = await self.channels.operation_presence(session.principal, feed.operation_id,
                                                         session.client)
         version = int(board["version"])

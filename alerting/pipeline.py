@@ -48,6 +48,7 @@ from alerting.stages import (
 )
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
+from hub.labels import Label
 from hub.models import OperationId, OpEvent
 from hub.vocabulary import AlertState
 
@@ -186,11 +187,12 @@ class Pipeline:
             return
         policy = rt.policies.get(str((doc.get("escalation") or {}).get("policy") or ""))
         case = rt.cases.get(str(doc.get("case_id") or ""))
-        plan = delivery(doc, policy, await self._members(rt.id), case, now)
+        label = self._channels.access.policy.of_record(doc.get("label"))
+        plan = delivery(doc, policy, await self._members(rt.id, label), case, now)
         for name in plan.channels:  # idempotent: a retried or raced step posts once
             await self._channels.post_as_hub(rt.id, name, text=plan.text,
                                              priority=plan.priority,
-                                             client_msg_id=plan.message_id)
+                                             client_msg_id=plan.message_id, label=label)
         last = plan.record(now)
         try:
             event = await self._records.transition(
@@ -202,9 +204,14 @@ class Pipeline:
             return  # another node ran this step, or the alert was acknowledged meanwhile
         rt.track(event)
 
-    async def _members(self, op_id: OperationId) -> list[Member]:
+    async def _members(self, op_id: OperationId, label: Label | None = None) -> list[Member]:
+        """The operation's members who may be told about something labelled ``label``
+        (nobody is notified of what their clearance does not reach)."""
+        policy = self._channels.access.policy
         return [Member(u.username, str(m.role), u.agency, not u.disabled)
-                for m, u in await self._store.list_members(op_id)]
+                for m, u in await self._store.list_members(op_id)
+                if label is None or policy.may_see(policy.clearance_of(u.clearance, u.agency),
+                                                   label)]
 
     # --- what the stages work from ----------------------------------------------------
 

@@ -104,7 +104,8 @@ async def case_timeline(request: Request) -> Response:
 
 
 @api("The operation's event log", "cases",
-     {200: obj({"events": array(ref("OpEvent")), "has_more": boolean()}, "events")},
+     {200: obj({"events": array(ref("OpEvent")), "has_more": boolean(),
+                "next_after_seq": integer()}, "events")},
      query={"after_seq": integer(minimum=0), "limit": integer(minimum=1, maximum=500)})
 async def op_events(request: Request) -> Response:
     _, principal, client = await caller(request)
@@ -112,10 +113,10 @@ async def op_events(request: Request) -> Response:
     limit = int_param(request.query_params.get("limit"), "limit", default=100, low=1,
                       high=500)
     assert after is not None and limit is not None
-    events = await _cases(request).events(principal, request.path_params["op_id"], after, limit,
-                                    client)
-    return JSONResponse({"events": [_event(e) for e in events],
-                         "has_more": len(events) == limit})
+    events, next_after, more = await _cases(request).events(
+        principal, request.path_params["op_id"], after, limit, client)
+    return JSONResponse({"events": [_event(e) for e in events], "has_more": more,
+                         "next_after_seq": next_after})
 
 
 @api("Alert rules", "alerts", {200: obj({"rules": array(ref("Rule"))}, "rules")})

@@ -15,6 +15,7 @@ from alerting.board import TAIL_EVENTS, assemble
 from alerting.cases import apply_update, new_case
 from alerting.kinds import ALERT, CASE
 from channels.access import Access
+from channels.labelling import item_label
 from channels.permissions import Action
 from hub.auth import Principal
 from hub.clock import Clock
@@ -79,8 +80,9 @@ class CaseService:
         return list(await self._store.read_op_events(OperationId(feed.operation_id),
                                                      after_seq=after_seq, limit=limit))
 
-    async def board_snapshot(self, feed: Feed) -> dict[str, Any]:
-        """The operation's board at a version; see :func:`alerting.board.assemble`."""
+    async def board_snapshot(self, feed: Feed, principal: Principal) -> dict[str, Any]:
+        """The operation's board at a version, as ``principal`` may see it (records and
+        events above their clearance left out); see :func:`alerting.board.assemble`."""
         op_id = OperationId(feed.operation_id)
         _, head = await self._store.op_event_bounds(op_id)
         cases = await self._store.list_records(op_id, CASE)
@@ -91,17 +93,29 @@ class CaseService:
         seq = head
         while True:
             page = await self._store.read_op_events(op_id, after_seq=seq, limit=500)
-            after += [e.frame() for e in page]
+            after += [e.frame() for e in page if self._sees_event(principal, e)]
             if len(page) < 500:
                 break
             seq = page[-1].seq
-        return assemble(op_id, head, cases, alerts, [e.frame() for e in tail], after)
+        sees = self.access.sees
+        return assemble(op_id, head, [(r, v) for r, v in cases if sees(principal, r)],
+                        [(r, v) for r, v in alerts if sees(principal, r)],
+                        [e.frame() for e in tail if self._sees_event(principal, e)], after)
+
+    def _sees_event(self, principal: Principal, event: OpEvent) -> bool:
+        record = event.data.get("record")
+        return self.access.sees(principal, record if isinstance(record, dict) else None)
 
     async def events(self, principal: Principal, op_id: str, after_seq: int, limit: int,
-                     client: str) -> list[OpEvent]:
+                     client: str) -> tuple[list[OpEvent], int, bool]:
+        """A page of the log as the caller may see it: (events, the seq to page on from,
+        whether more may follow). Events above the caller's clearance are left out, so
+        a page may be short, or empty, while more follow."""
         op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
-        return await self._store.read_op_events(op.id, after_seq=after_seq, limit=limit)
+        page = await self._store.read_op_events(op.id, after_seq=after_seq, limit=limit)
+        return ([e for e in page if self._sees_event(principal, e)],
+                page[-1].seq if page else after_seq, len(page) == limit)
 
     # --- reading -------------------------------------------------------------------
 
@@ -109,15 +123,16 @@ class CaseService:
                          client: str) -> list[dict[str, Any]]:
         op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
-        return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, CASE)]
+        return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, CASE)
+                if self.access.sees(principal, doc)]
 
     async def get_case(self, principal: Principal, op_id: str, case_id: str,
                        client: str) -> dict[str, Any]:
         op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         found = await self._store.get_record(op.id, CASE, case_id)
-        if found is None:
-            raise NotFound()
+        if found is None or not self.access.sees(principal, found[0]):
+            raise NotFound()  # above the caller's clearance: as if it did not exist
         doc, version = found
         return {**doc, "version": version}
 
@@ -129,9 +144,10 @@ class CaseService:
         while True:
             page = await self._store.read_op_events(op, after_seq=after,
                                                     limit=500)
-            out += [e for e in page if (e.kind == CASE and e.record_id == case_id)
-                    or (e.kind == ALERT
-                        and _case_of(e.data.get("record")) == case_id)]
+            out += [e for e in page if ((e.kind == CASE and e.record_id == case_id)
+                                        or (e.kind == ALERT
+                                            and _case_of(e.data.get("record")) == case_id))
+                    and self._sees_event(principal, e)]
             if len(page) < 500:
                 return out
             after = page[-1].seq
@@ -155,8 +171,12 @@ class CaseService:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
         case_id = new_id("case")
-        doc = new_case(data, case_id=case_id, operation_id=op.id, actor=principal.username,
-                       agency=principal.agency, now=self._clock.now())
+        label = item_label(self.access.policy, data.get("label"),
+                           self.access.clearance(principal), self.access.operation_label(op))
+        doc = new_case({k: v for k, v in data.items() if k != "label"}, case_id=case_id,
+                       operation_id=op.id, actor=principal.username, agency=principal.agency,
+                       now=self._clock.now())
+        doc["label"] = label.to_dict()
         return await self._write(RecordWrite(op.id, CASE, case_id, doc, None, "created",
                                              principal.username, self._clock.now(), {},
                                              _idem(data)))
@@ -169,22 +189,37 @@ class CaseService:
         expected = _version(data)
         changes_in = {k: v for k, v in data.items() if k not in ("version", "idempotency_key")}
         found = await self._store.get_record(op.id, CASE, case_id)
-        if found is None:
+        if found is None or not self.access.sees(principal, found[0]):
             raise NotFound()
         doc, version = found
         if version != expected:
             raise CaseConflict(doc, version)
+        label_in = changes_in.pop("label", None)
         updated, changes = apply_update(doc, changes_in, actor=principal.username,
                                         now=self._clock.now())
+        before = self.access.policy.of_record(doc.get("label"))
+        if label_in is not None:
+            label = item_label(self.access.policy, label_in, self.access.clearance(principal),
+                               self.access.operation_label(op))
+            if label.to_dict() != doc.get("label"):
+                changes["label"] = [doc.get("label"), label.to_dict()]
+                updated.update(label=label.to_dict(), updated_by=principal.username,
+                               updated_at=self._clock.now())
         if not changes:
             raise BadRequest("nothing to change")
         if action == "updated" and set(changes) == {"assignees"}:
             action = "assigned"
         if changes.get("status", [None, None])[1] == "closed":
             action = "closed"
-        return await self._write(RecordWrite(op.id, CASE, case_id, updated, expected, action,
-                                             principal.username, self._clock.now(),
-                                             {"changes": changes}, _idem(data)))
+        written = await self._write(RecordWrite(op.id, CASE, case_id, updated, expected,
+                                                action, principal.username, self._clock.now(),
+                                                {"changes": changes}, _idem(data)))
+        if "label" in changes and written[1]:
+            after = self.access.policy.of_record(updated["label"])
+            assert after is not None
+            await self.access.label_changed(principal, op.id, f"case:{case_id}", before,
+                                            after, client)
+        return written
 
     async def comment(self, principal: Principal, op_id: str, case_id: str,
                       data: dict[str, Any], client: str) -> tuple[OpEvent, bool]:
@@ -196,7 +231,7 @@ class CaseService:
             raise BadRequest(f"'text' must be 1-{MAX_COMMENT} characters")
         for _ in range(5):
             found = await self._store.get_record(op.id, CASE, case_id)
-            if found is None:
+            if found is None or not self.access.sees(principal, found[0]):
                 raise NotFound()
             doc, version = found
             updated = {**doc, "comments": int(doc.get("comments", 0)) + 1,

@@ -20,6 +20,7 @@ from alerting.records import AlertRecords
 from alerting.routing import TargetError, channels_of, check_targets
 from alerting.silences import SilenceError, new_silence
 from channels.access import Access
+from channels.labelling import item_label
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.auth import Principal
@@ -202,13 +203,17 @@ class AlertService:
     async def list_alerts(self, principal: Principal, op_id: str, client: str,
                           state: str | None = None) -> list[dict[str, Any]]:
         alerts = await self._list(principal, op_id, ALERT, client)
-        return [a for a in alerts if state is None or a["state"] == state]
+        return [a for a in alerts if (state is None or a["state"] == state)
+                and self.access.sees(principal, a)]
 
     async def _change(self, principal: Principal, op_id: str, alert_id: str, action: str,
                       change: Callable[[dict[str, Any]], dict[str, Any]],
                       client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
+        found = await self._store.get_record(op.id, ALERT, alert_id)
+        if found is not None and not self.access.sees(principal, found[0]):
+            raise NotFound()  # above the caller's clearance: as if it did not exist
         event = await self._records.transition(op.id, alert_id, action, principal.username,
                                                change, client)
         return event
@@ -283,7 +288,7 @@ class AlertService:
                                 fp=alert.fingerprint, severity=alert.severity,
                                 summary=alert.summary, details=alert.details, now=now,
                                 exercise=alert.exercise, labels=alert.labels, route=route,
-                                policy=policy),
+                                policy=policy, label=self.access.operation_label(op).to_dict()),
                     "annotations": alert.annotations, "links": alert.links,
                     "starts_at": alert.starts_at, "last_occurrence": alert.occurrence}
 
@@ -332,10 +337,16 @@ class AlertService:
             raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
         fp = given or fingerprint({**labels, "summary": summary})
         case_id = data.get("case")
-        if case_id is not None and (not isinstance(case_id, str)
-                                    or await self._store.get_record(op.id, CASE, case_id)
-                                    is None):
+        case = await self._store.get_record(op.id, CASE, case_id) \
+            if isinstance(case_id, str) else None
+        if case_id is not None and (case is None or not self.access.sees(principal, case[0])):
             raise BadRequest("'case' must be a case of this operation")
+        # The case's label, else the one given, else the operation's.
+        label = self.access.policy.of_record(case[0].get("label")) if case else None
+        if label is None:
+            label = item_label(self.access.policy, data.get("label"),
+                               self.access.clearance(principal),
+                               self.access.operation_label(op))
         now = self._clock.now()
 
         def build(alert_id: str) -> dict[str, Any]:
@@ -343,7 +354,7 @@ class AlertService:
                              severity=severity, summary=summary,
                              details=details, now=now, case_id=case_id,
                              exercise=bool(data.get("exercise")), labels=labels,
-                             route=route, policy=policy)
+                             route=route, policy=policy, label=label.to_dict())
 
         event, created = await self._records.raise_alert(op.id, fp, build,
                                                          actor=principal.username,

@@ -96,7 +96,8 @@ def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | Non
                          rule_id=fire.rule, case_id=fire.case_id,
                          exercise=bool(case.get("exercise")) if case else False,
                          labels={"category": str(case.get("category", ""))} if case else {},
-                         route=rule.route, policy=policy)
+                         route=rule.route, policy=policy,
+                         label=case.get("label") if case else None)
 
     return build
 

@@ -8,6 +8,9 @@ does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from channels.permissions import Action, Decision, decide
 from hub.auditor import Auditor
 from hub.auth import Principal
@@ -59,6 +62,20 @@ class Access:
 
     def cleared(self, principal: Principal, ch: Channel) -> bool:
         return self.policy.may_see(self.clearance(principal), self.channel_label(ch))
+
+    def sees(self, principal: Principal, record: Mapping[str, Any] | None) -> bool:
+        """Whether the caller may see a stored record (a case, an alert) by its label;
+        a record written before labels carries none and is the operation's to see."""
+        label = self.policy.of_record(record.get("label")) if record is not None else None
+        return label is None or self.policy.may_see(self.clearance(principal), label)
+
+    async def label_changed(self, principal: Principal, op_id: str, target: str,
+                            before: Label | None, after: Label, client: str) -> None:
+        await self._audit.record(actor=principal.username, action=f"{target.split(':')[0]}"
+                                 ".label", target=target, outcome="ok", client=client,
+                                 operation_id=op_id,
+                                 details={"from": before.marking() if before else None,
+                                          "to": after.marking()})
 
     async def role(self, principal: Principal, op_id: OperationId) -> Role | None:
         m = await self._store.get_membership(op_id, principal.user_id)

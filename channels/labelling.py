@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from hub.errors import BadRequest
 from hub.labels import REL_TO, Clearance, Label, LabelError, Policy
 
-__all__ = ["channel_label", "operation_label"]
+__all__ = ["channel_label", "item_label", "operation_label"]
 
 
 def _parse(policy: Policy, raw: object, where: str) -> Label:
@@ -80,4 +80,18 @@ def channel_label(policy: Policy, data: Mapping[str, object], author: Clearance,
     if why is not None:
         raise BadRequest(f"'label': {why}")
     _reachable(policy, author, label, "label")
+    return label
+
+
+def item_label(policy: Policy, raw: object, author: Clearance, ceiling: Label,
+               where: str = "label") -> Label:
+    """A case's or an alert's label from a request: within the operation's label and at
+    most the author's level. (``raw`` None: the operation's label, the default.)"""
+    if raw is None:
+        return ceiling
+    label = _parse(policy, raw, where)
+    why = policy.within(label, ceiling)
+    if why is not None:
+        raise BadRequest(f"'{where}': {why}")
+    _reachable(policy, author, label, where)
     return label

@@ -19,7 +19,7 @@ from hub.config import Settings
 from hub.engine.port import Broker, Limits, NewMessage, Presence, PresenceEntry, Store
 from hub.errors import BadRequest, Conflict, ErrorCode, LimitExceeded, NotFound
 from hub.feeds import Feed, FeedItem
-from hub.labels import REL_TO
+from hub.labels import REL_TO, Label
 from hub.models import (
     CONTROL_TOPIC,
     HUB_SENDER,
@@ -339,16 +339,25 @@ class ChannelService:
         return f"acknowledged message #{seq}", ack_client_msg_id(seq), Priority.NORMAL
 
     async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
-                          client_msg_id: str, priority: Priority) -> Message | None:
+                          client_msg_id: str, priority: Priority,
+                          label: Label | None = None) -> Message | None:
         """The hub itself posts into an operation's channel (alert notices).
 
         Idempotent by ``client_msg_id`` like any publish, so a notice retried
         or raced by two nodes appears once. None if there is no such channel.
+        ``label``: that of what the notice is about; when some reader of the channel
+        may not see it, the notice says only that something above the channel's
+        marking needs attention, never what.
         """
         chosen = [c for c in await self._store.list_channels(op_id) if c.name == channel_name]
         if not chosen:
             return None
         ch = chosen[0]
+        marking = self.access.channel_label(ch)
+        if label is not None and not self.access.policy.covers(marking, label):
+            text = (f"[{label.level}] An alert needs attention. Its details are above this "
+                    f"channel's marking ({marking.marking()}): those cleared for them see "
+                    "it in the Alerts panel.")
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=HUB_SENDER,
                          sender="hub", sender_name="Liaison Hub", agency="HUB",
                          text=text[:self._settings.max_text_chars], ts=self._clock.now(),

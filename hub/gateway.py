@@ -87,6 +87,8 @@ class Connection:
         self.client = client
         self.subs: dict[str, Subscription] = {}  # by feed key
         self.closed = Flag()  # asyncio.Event's calls, without its idle deque
+        user = principal.user
+        self.clearance = settings.labels.clearance_of(user.clearance, user.agency)
         self.close_code: int | None = None
         self.outbox = Outbox(transport, settings.send_queue_frames, name=self.id,
                              failed=lambda: self.close(CloseCode.INTERNAL, "send failed"))
@@ -134,9 +136,16 @@ class Connection:
         self.metrics.refusals.labels(str(code)).inc()
         self.send(frame)
 
-    def offer_item(self, item: FeedItem, key: str, seq: int, encoded: Encoded) -> bool:
+    def may_see(self, label: object) -> bool:
+        """Whether this connection's user may see an item with this stored label."""
+        parsed = self.settings.labels.of_record(label)
+        return parsed is None or self.settings.labels.may_see(self.clearance, parsed)
+
+    def offer_item(self, item: FeedItem, key: str, seq: int, encoded: Encoded,
+                   label: object = None) -> bool:
         """Called by the node for every live item (message, op event) of a subscribed feed
-        (``key`` and ``seq``: the item's, read once by the node for all subscribers).
+        (``key``, ``seq`` and ``label``: the item's, read once by the node for all
+        subscribers; an item whose label the user's clearance does not reach is skipped).
 
         True if it was sent or queued now (the node counts deliveries once per item).
         """
@@ -144,6 +153,9 @@ class Connection:
         if sub is None:
             return False
         if sub.live and seq == sub.last_seq + 1:  # the common case, first
+            if label is not None and not self.may_see(label):
+                sub.last_seq = seq  # not for this reader: passed over, as if it were not
+                return False
             if self._put_encoded(encoded):
                 sub.last_seq = seq
                 return True
@@ -332,9 +344,10 @@ class Connection:
                 self._reset(sub, rows[0].seq)
                 continue
             for item in rows:
-                await self._put_waiting(Encoded(item.frame()).get(self.fmt))
+                if self.may_see(getattr(item, "label", None)):
+                    await self._put_waiting(Encoded(item.frame()).get(self.fmt))
+                    self.metrics.out_message.inc()
                 sub.last_seq = item.seq
-                self.metrics.out_message.inc()
             if len(rows) == REPLAY_PAGE:
                 continue
             parked = sorted(sub.parked, key=lambda m: m.seq)
@@ -346,7 +359,8 @@ class Connection:
                 if item.seq != sub.last_seq + 1:
                     gap = True
                     break
-                if not self._put(Encoded(item.frame()).get(self.fmt)):
+                if self.may_see(getattr(item, "label", None)) and \
+                        not self._put(Encoded(item.frame()).get(self.fmt)):
                     return
                 sub.last_seq = item.seq
             if not gap and not sub.dirty:

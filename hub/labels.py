@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["DEFAULT_COLOURS", "REL_TO", "Clearance", "Label", "LabelError", "Policy",
-           "stored_view"]
+           "marking_of", "stored_view"]
 
 #: The releasability category: its values are agencies.
 REL_TO = "REL TO"
@@ -78,6 +78,19 @@ class Label:
     def dumps(self) -> str:
         """The label as a store keeps it (read back by :meth:`Policy.stored`)."""
         return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+
+def marking_of(raw: object) -> str:
+    """The marking of a label a record carries (its dict), "" if it carries none; for
+    showing, without the policy (``web/board-model.js`` mirrors it)."""
+    if not isinstance(raw, Mapping):
+        return ""
+    categories = raw.get("categories") or {}
+    if not isinstance(categories, Mapping):
+        return str(raw.get("level", ""))
+    return Label(str(raw.get("level", "")), tuple(sorted(
+        (str(k), frozenset(map(str, v))) for k, v in categories.items()
+        if isinstance(v, list | tuple)))).marking()
 
 
 def stored_view(raw: str) -> tuple[dict[str, Any] | None, str]:
@@ -196,9 +209,31 @@ class Policy:
     # --- relations -----------------------------------------------------------------
 
     def may_see(self, reader: Clearance, label: Label) -> bool:
-        if self._rank.get(reader.level, -1) < self._rank[label.level]:
-            return False
+        needed = self._rank.get(label.level)
+        if needed is None or self._rank.get(reader.level, -1) < needed:
+            return False  # a level the policy no longer has: nobody
         return all(reader.holds(name) & values for name, values in label.categories)
+
+    def covers(self, outer: Label, inner: Label) -> bool:
+        """Whether everyone who may see ``outer`` may see ``inner`` (say, every reader of
+        a channel an alert about a case labelled ``inner`` would be posted into)."""
+        if self._rank.get(inner.level, len(self.levels)) > self._rank.get(outer.level, -1):
+            return False
+        for name, values in inner.categories:
+            theirs = outer.values(name)
+            if theirs is None or not theirs <= values:
+                return False
+        return True
+
+    def of_record(self, raw: object) -> Label | None:
+        """The label a stored record carries (the dict a hub wrote), or None if it has
+        none (written before labels). One the policy cannot read is its highest level."""
+        if raw is None:
+            return None
+        try:
+            return self.parse(raw, "record")
+        except LabelError:
+            return Label(self.levels[-1])
 
     def within(self, item: Label, ceiling: Label) -> str | None:
         """None if ``item`` may sit under ``ceiling``; else why not (for an error)."""

@@ -228,6 +228,13 @@ class OpEvent:
     def feed_key(self) -> str:
         return f"ops:{self.operation_id}"
 
+    @property
+    def label(self) -> object:
+        """The confidentiality label of the record this event carries (None if none):
+        a subscriber below it is not sent the event (hub.gateway)."""
+        record = self.data.get("record")
+        return record.get("label") if isinstance(record, dict) else None
+
     def frame(self) -> dict[str, object]:
         return {"type": "op_event", "feed": self.feed_key, "seq": self.seq,
                 "kind": self.kind, "action": self.action, "id": self.record_id,

@@ -219,9 +219,10 @@ class Node:
             item = event.message if isinstance(event, MessageEvent) else event.event
             encoded = Encoded(item.frame())
             key, seq = item.feed_key, item.seq
+            label = getattr(item, "label", None)  # op events: their record's
             delivered = 0
             for conn in tuple(conns):
-                delivered += conn.offer_item(item, key, seq, encoded)
+                delivered += conn.offer_item(item, key, seq, encoded, label)
             self.metrics.out_message.inc(delivered)
             self.metrics.fanout_latency.observe(time.perf_counter() - event.published_at)
         elif isinstance(event, TypingEvent):

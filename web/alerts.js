@@ -114,6 +114,7 @@ export class Alerts {
     const li = el("li", { class: `alert-row ${a.state} sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
       el("span", { class: `sev sev-${a.severity}`, text: word("sev", a.severity) }),
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+      a.marking ? el("span", { class: "marking", text: a.marking }) : null,
       el("strong", { text: a.summary }),
       el("span", { class: "meta", text: ` ${parts.join(" · ")} · ${fmtTime(a.first_at)}` }));
     if (this.me.canPost && a.state !== "resolved") {

@@ -30,7 +30,18 @@ function caseRow(r, version) {
     lat: (r.location || {}).lat ?? null, lon: (r.location || {}).lon ?? null,
     assignees: r.assignees || [], reporting_agency: r.reporting_agency || "",
     updated_at: r.updated_at || 0, created_at: r.created_at || 0, exercise: !!r.exercise,
+    marking: markingOf(r.label),
   };
+}
+
+/** A record's confidentiality marking ("SECRET REL TO ARMY, POLICE"); "" if it has no
+ * label. The same text as hub/labels.py's marking_of. */
+export function markingOf(label) {
+  if (!label || typeof label !== "object") return "";
+  const cats = Object.entries(label.categories || {}).filter(([, v]) => Array.isArray(v))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k} ${[...new Set(v)].sort().join(", ")}`);
+  return [String(label.level ?? ""), ...cats].join(" ");
 }
 
 function alertRow(r, version) {
@@ -42,7 +53,7 @@ function alertRow(r, version) {
     acked_at: r.acked_at ?? null, step: notice.step ?? null, reminder: notice.reminder ?? 0,
     notified: notice.users || [],
     next_at: esc.next_at ?? null, silenced_by: r.silenced_by ?? null, first_at: r.first_at || 0,
-    occurrences: r.occurrences || 1, exercise: !!r.exercise,
+    occurrences: r.occurrences || 1, exercise: !!r.exercise, marking: markingOf(r.label),
   };
 }
 

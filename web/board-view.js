@@ -67,6 +67,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
     return el("li", { class: `case-row sev-${c.severity}${stale ? " stale" : ""}`, "data-case": c.id },
       sevBadge(c.severity),
       c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+      c.marking ? el("span", { class: "marking", text: c.marking }) : null,
       el("strong", { class: "title", text: c.title }),
       el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ` }),
       el("span", { class: "age", text: stale ? t("board.stale", { ago: ago(idle) }) : t("board.updated", { ago: ago(idle) }) }));
@@ -82,6 +83,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
     const li = el("li", { class: `alert-row ${a.state} sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
       sevBadge(a.severity),
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+      a.marking ? el("span", { class: "marking", text: a.marking }) : null,
       el("strong", { class: "summary", text: a.summary }),
       el("span", { class: "meta", text: ` ${parts.join(" · ")}` }));
     if (onAlert) onAlert(li, a);

@@ -3,7 +3,7 @@
 import { api } from "/protocol.js";
 import { $, el, richText, fmtTime, fmtNumber } from "/dom.js";
 import { t, word } from "/i18n.js";
-import { view } from "/board-model.js";
+import { view, markingOf } from "/board-model.js";
 import { CASE_CATEGORIES as CATEGORIES, SEVERITIES, CASE_STATUSES as STATUSES } from "/vocabulary.js";
 
 // JSON with sorted keys, to compare values whatever order their keys came in.
@@ -95,6 +95,7 @@ export class Cases {
       el("button", { type: "button", class: "linkish", onclick: () => this.openDetail(c.id) },
         el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
         c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
+        c.marking ? el("span", { class: "marking", text: c.marking }) : null,
         el("strong", { text: c.title })),
       el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ${fmtTime(c.updated_at)}` })))
       : [el("li", { class: "none", text: t("board.none") })]));
@@ -144,6 +145,7 @@ export class Cases {
       el("dt", { text: t("case.reported") }), el("dd", { text: `${c.reporting_agency} · ${c.created_by} · ${fmtTime(c.created_at)}` }),
       el("dt", { text: t("case.updated") }), el("dd", { text: `${c.updated_by} · ${fmtTime(c.updated_at)} · v${c.version}` }),
       ...(c.exercise ? [el("dt", { text: t("board.exercise") }), el("dd", { text: t("case.exercise") })] : []),
+      ...(c.label ? [el("dt", { text: t("case.marking") }), el("dd", {}, el("span", { class: "marking", text: markingOf(c.label) }))] : []),
     );
     $("case-description").replaceChildren(richText(c.description || ""));
     $("case-actions").replaceChildren(...(this.me.canPost ? [
@@ -209,6 +211,23 @@ export class Cases {
     f.elements.casualties.value = c?.fields?.casualties ?? "";
     f.elements.people_affected.value = c?.fields?.people_affected ?? "";
     f.elements.exercise.checked = !!c?.exercise;
+    this.fillLevels(c);
+  }
+
+  // The levels a case may take: up to the operation's and the user's own clearance.
+  async fillLevels(c) {
+    const select = $("case-form").elements.level;
+    const base = c?.label || this.op?.label || null;
+    if (!this.labels) {
+      try { this.labels = await api("/api/labels"); } catch { this.labels = null; }
+    }
+    const levels = this.labels?.policy.levels || [];
+    const top = Math.min(levels.indexOf(this.op?.label?.level ?? levels.at(-1)),
+                         levels.indexOf(this.labels?.clearance.level ?? levels[0]));
+    select.replaceChildren(...levels.slice(0, Math.max(top, 0) + 1).map((level) =>
+      el("option", { value: level, text: level })));
+    select.value = base?.level || levels[0] || "";
+    select.dataset.categories = JSON.stringify(base?.categories || {});
   }
 
   // Fill the position from the device (a responder on site); typing it stays possible.
@@ -239,6 +258,8 @@ export class Cases {
       location: Object.keys(location).length ? location : null, fields, exercise: f.exercise.checked,
     };
     if (this.editing) data.status = f.status.value;
+    // The label keeps the case's (or the operation's) releasability; the level is chosen.
+    if (f.level.value) data.label = { level: f.level.value, categories: JSON.parse(f.level.dataset.categories || "{}") };
     return data;
   }
 

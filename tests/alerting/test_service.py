@@ -167,8 +167,10 @@ async def test_the_operation_feed_and_events_page_through_the_log(embedded: Embe
     assert head - first + 1 >= 4
     page = await cases(embedded).read_feed(feed, after_seq=head - 2, limit=10)
     assert [e.seq for e in page] == [head - 1, head]
-    events = await cases(embedded).events(bruno, op(embedded), head - 3, 2, "t")
-    assert [e.seq for e in events] == [head - 2, head - 1]
+    events, next_after, more = await cases(embedded).events(bruno, op(embedded), head - 3, 2,
+                                                            "t")
+    assert [e.seq for e in events] == [head - 2, head - 1] and (next_after, more) == \
+        (head - 1, True)
     with pytest.raises(NotFound):
         await cases(embedded).open_feed(await embedded.principal("xavier"),
                                         f"ops:{op(embedded)}", "t")
@@ -178,9 +180,9 @@ async def test_the_board_snapshot_is_the_current_cases_at_the_log_head(
         embedded: Embedded) -> None:
     case = await create(embedded)
     await update(embedded, case, severity="critical")
-    feed = await cases(embedded).open_feed(await embedded.principal("bruno"),
-                                           f"ops:{op(embedded)}", "t")
-    snap = await cases(embedded).board_snapshot(feed)
+    bruno = await embedded.principal("bruno")
+    feed = await cases(embedded).open_feed(bruno, f"ops:{op(embedded)}", "t")
+    snap = await cases(embedded).board_snapshot(feed, bruno)
     _, head = await cases(embedded).feed_bounds(feed)
     assert snap["version"] == head
     assert snap["cases"][case["id"]]["severity"] == "critical"

@@ -247,3 +247,27 @@ async def test_a_lease_holder_killed_mid_delivery_is_replaced_and_the_delivery_r
         if node is not None:
             node.stop()
         cleanup(url, prefix)
+
+
+async def test_a_webhook_carries_only_what_its_creator_may_see(
+        start_hub: Any, tmp_path: Path, receiver: Receiver) -> None:
+    hub = await start_hub(embedded_settings(tmp_path).replace(webhook_allow_networks=LOOPBACK))
+    op = hub.ops["A"].id
+    assert (await hub.api("PATCH", f"/api/operations/{op}", "root",
+                          json={"label": "SECRET"})).status_code == 200
+    bruno = await hub.hub.engine.store.get_user_by_name("bruno")  # ARMY, cleared SECRET
+    policy = hub.settings.labels
+    await hub.hub.auth.set_clearance(bruno, policy.label("SECRET"), policy.lowest, actor="t")
+    alice = await hub.hub.engine.store.get_user_by_name("alice")  # POLICE, cleared RESTRICTED
+    await hub.hub.auth.set_clearance(alice, policy.label("RESTRICTED"), policy.lowest,
+                                     actor="t")
+    r = await _subscribe(hub, receiver.url, events=["case.created"])
+    assert r.status_code == 201, r.text
+    for title, label in (("above her", "SECRET"), ("for her", "RESTRICTED")):
+        r = await hub.api("POST", f"/api/operations/{op}/cases", "bruno",
+                          json={"title": title, "label": label})
+        assert r.status_code == 201, r.text
+    await receiver.wait_for(1)
+    await hub.services.dispatcher.tick()  # a tick after both were logged
+    titles = [json.loads(body)["data"]["record"]["title"] for _, body in receiver.got]
+    assert titles == ["for her"]

@@ -116,3 +116,22 @@ def test_a_policy_refuses_to_be_ambiguous() -> None:
     described = Policy(levels=("OFFEN", "VS-NfD"), colours=()).describe()
     assert described["levels"] == ["OFFEN", "VS-NfD"]
     assert described["colours"] == {"OFFEN": "#4a4a4a", "VS-NfD": "#4a4a4a"}
+
+
+@given(readers, labels(), labels())
+def test_covers_means_every_reader_of_the_outer_label_sees_the_inner(
+        reader: Clearance, outer: Label, inner: Label) -> None:
+    if POLICY.covers(outer, inner) and POLICY.may_see(reader, outer):
+        assert POLICY.may_see(reader, inner)
+
+
+def test_covers_and_stored_records() -> None:
+    channel = POLICY.label("SECRET", rel_to=["POLICE", "ARMY"])
+    assert POLICY.covers(channel, POLICY.label("RESTRICTED"))
+    assert POLICY.covers(channel, POLICY.label("SECRET", rel_to=["POLICE", "ARMY", "UN"]))
+    assert not POLICY.covers(channel, POLICY.label("SECRET", rel_to=["POLICE"]))
+    assert not POLICY.covers(POLICY.label("RESTRICTED"), POLICY.label("SECRET"))
+    assert POLICY.of_record(None) is None
+    assert POLICY.of_record({"level": "SECRET"}) == Label("SECRET")
+    assert POLICY.of_record({"level": "GONE"}) == Label("SECRET")  # closed, never open
+    assert not POLICY.may_see(Clearance("SECRET", "POLICE"), Label("GONE"))

@@ -46,7 +46,8 @@ class FakeConnection:
         self.rechecks = 0
         self.stuck_checks: list[float] = []
 
-    def offer_item(self, item: Any, key: str, seq: int, encoded: Encoded) -> bool:
+    def offer_item(self, item: Any, key: str, seq: int, encoded: Encoded,
+                   label: object = None) -> bool:
         assert (key, seq) == (item.feed_key, item.seq)
         self.items.append((item, encoded))
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub import vocabulary
+from hub.labels import marking_of
 from tests.conftest import RunningHub
 
 
@@ -22,3 +23,18 @@ async def test_the_module_the_browser_loads_has_the_hubs_values(
         assert loaded[name] == list(getattr(vocabulary, name)), name
     assert loaded["SEVERITY_RANK"] == vocabulary.SEVERITY_RANK
     assert loaded["BOARD"] == list(reversed(vocabulary.SEVERITIES))
+
+
+async def test_the_browser_writes_a_records_marking_as_the_hub_does(
+        browser: Any, running_hub: RunningHub) -> None:
+    labels = [None, "SECRET", {"level": "RESTRICTED"},
+              {"level": "SECRET", "categories": {"REL TO": ["POLICE", "ARMY", "POLICE"]}},
+              {"level": "CONFIDENTIAL", "categories": {"REL TO": ["UN"], "CAVEAT": ["A"]}}]
+    page = await (await browser.new_context()).new_page()
+    await page.goto(running_hub.url + "/")
+    shown = await page.evaluate("""async (labels) => {
+        const m = await import("/board-model.js");
+        return labels.map((l) => m.markingOf(l));
+    }""", labels)
+    assert shown == [marking_of(label) for label in labels]
+    assert shown[3] == "SECRET REL TO ARMY, POLICE"

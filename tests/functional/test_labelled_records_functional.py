@@ -1,0 +1,158 @@
+"""Labelled cases and alerts through a real hub (both engines): REST reads, the
+operation feed live and replayed, the board snapshot, and alert notices — each
+allowed or indistinguishable from missing, by clearance and agency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunningHub
+
+SECRET_POLICE = {"level": "SECRET", "categories": {"REL TO": ["POLICE"]}}
+#: case title -> its label
+CASES: dict[str, Any] = {"low": "RESTRICTED", "secret": "SECRET",
+                         "police-only": SECRET_POLICE}
+#: reader -> (clearance, the cases they may see)
+READERS = {"alice": ("SECRET", {"low", "secret", "police-only"}),  # POLICE
+           "bruno": ("SECRET", {"low", "secret"}),                 # ARMY
+           "olga": ("RESTRICTED", {"low"})}                        # POLICE
+
+
+async def _cleared(hub: RunningHub) -> str:
+    op = hub.ops["A"].id
+    r = await hub.api("PATCH", f"/api/operations/{op}", "root", json={"label": "SECRET"})
+    assert r.status_code == 200, r.text
+    policy = hub.settings.labels
+    for user, (level, _) in READERS.items():
+        found = await hub.hub.engine.store.get_user_by_name(user)
+        await hub.hub.auth.set_clearance(found, policy.label(level), policy.lowest,
+                                         actor="test")
+    return op
+
+
+async def _case(hub: RunningHub, title: str, label: Any, **fields: Any) -> dict[str, Any]:
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/cases", "alice",
+                      json={"title": title, "label": label, **fields})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def test_each_reader_gets_exactly_the_cases_their_clearance_reaches(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = await _cleared(hub)
+    made = {title: await _case(hub, title, label) for title, label in CASES.items()}
+    missing = await hub.api("GET", f"/api/operations/{op}/cases/case_doesNotExist", "olga")
+    assert missing.status_code == 404
+    for user, (_, visible) in READERS.items():
+        listed = await hub.api("GET", f"/api/operations/{op}/cases", user)
+        assert {c["title"] for c in listed.json()["cases"]} == visible, user
+        for title, case in made.items():
+            for path in (f"/cases/{case['id']}", f"/cases/{case['id']}/timeline"):
+                r = await hub.api("GET", f"/api/operations/{op}{path}", user)
+                if title in visible:
+                    assert r.status_code == 200, (user, path)
+                else:
+                    assert (r.status_code, r.json()) == (404, missing.json()), (user, path)
+            patch = {"version": case["version"], "status": "in_progress"}
+            r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", user,
+                              json=patch)
+            if title not in visible:  # what editing a case that does not exist answers
+                nothing = await hub.api("PATCH", f"/api/operations/{op}/cases/case_nope",
+                                        user, json=patch)
+                assert (r.status_code, r.json()) == (nothing.status_code, nothing.json())
+        events = (await hub.api("GET", f"/api/operations/{op}/events", user)).json()["events"]
+        assert {e["record"]["title"] for e in events if e["kind"] == "case"} == visible
+        # Replay and board: the same picture over the socket.
+        client = await hub.client(user)
+        await client.send({"type": "subscribe", "channel": f"ops:{op}", "since_seq": 0,
+                           "ref": "r"})
+        await client.recv_type("subscribed")
+        head = (await hub.api("GET", f"/api/operations/{op}/events", "alice")).json()["events"]
+        last = head[-1]["seq"]
+        replayed: set[str] = set()
+        while True:  # until the replay has passed the head (the last event may be hidden)
+            try:
+                frame = await client.recv_type("op_event", timeout=2.0)
+            except TimeoutError:
+                break
+            if frame["kind"] == "case":
+                replayed.add(frame["record"]["title"])
+            if frame["seq"] >= last:
+                break
+        assert replayed == visible, user
+        board = await hub.client(user)
+        await board.send({"type": "subscribe", "channel": f"ops:{op}", "board": True,
+                          "ref": "b"})
+        await board.recv_type("subscribed")
+        snapshot = await board.recv_type("board")
+        assert {c["title"] for c in snapshot["cases"]} == visible, user
+        assert {e["values"].get("title") for e in snapshot["events"]} <= visible
+
+
+async def test_live_events_skip_a_reader_below_them_and_the_feed_goes_on(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = await _cleared(hub)
+    olga, bruno = await hub.client("olga"), await hub.client("bruno")
+    for c in (olga, bruno):
+        await c.subscribe(f"ops:{op}")
+    await _case(hub, "police-only", SECRET_POLICE)
+    await _case(hub, "low", "RESTRICTED")
+    for client, name in ((olga, "olga"), (bruno, "bruno")):
+        frame = await client.recv_type("op_event")
+        assert frame["record"]["title"] == "low", name  # the hidden one was passed over
+
+
+async def test_a_notice_about_a_case_above_the_channel_carries_none_of_it(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = await _cleared(hub)
+    r = await hub.api("POST", f"/api/operations/{op}/rules", "alice", json={
+        "id": "critical", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical", "route": ["channel:general", "coordinators"]})
+    assert r.status_code in (200, 201), r.text
+    olga = await hub.client("olga")  # reads #general (UNCLASSIFIED), cleared RESTRICTED
+    await olga.subscribe(hub.ch("A/general"))
+    case = await _case(hub, "Informant 7 exposed", SECRET_POLICE, severity="critical")
+    await hub.settle()
+    [notice] = await olga.messages(1)
+    assert notice["sender"] == "hub" and notice["priority"] == "urgent"
+    assert "Informant" not in notice["text"] and "above this channel's marking" in \
+        notice["text"]
+    alerts = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
+    [alert] = [a for a in alerts if a["case_id"] == case["id"]]
+    assert alert["label"] == SECRET_POLICE  # the alert took its case's label
+    for user in ("olga", "bruno"):  # neither may see it, nor acknowledge it
+        listed = await hub.api("GET", f"/api/operations/{op}/alerts", user)
+        assert alert["id"] not in {a["id"] for a in listed.json()["alerts"]}
+        r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", user)
+        nothing = await hub.api("POST", f"/api/operations/{op}/alerts/al-nope/ack", user)
+        assert (r.status_code, r.json()) == (nothing.status_code, nothing.json()), user
+    r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", "bruno")
+    assert r.status_code == 404  # bruno may edit records: hidden reads as missing
+    # A case everyone in #general may see gets the full notice.
+    await _case(hub, "Road 12 flooded", "UNCLASSIFIED", severity="critical")
+    await hub.settle()
+    [second] = await olga.messages(1)
+    assert "Road 12 flooded is critical" in second["text"]
+
+
+@pytest.mark.parametrize(("label", "says"), [
+    ({"level": "TOP"}, "'label.level' must be one of"),
+    ("SECRET", "'label': SECRET is above its container's CONFIDENTIAL"),
+])
+async def test_a_case_label_that_does_not_fit_is_refused(running_hub: RunningHub,
+                                                         label: Any, says: str) -> None:
+    hub = running_hub
+    op = hub.ops["A"].id
+    r = await hub.api("PATCH", f"/api/operations/{op}", "root", json={"label": "CONFIDENTIAL"})
+    assert r.status_code == 200, r.text
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "x", "label": label})
+    assert r.status_code == 400 and says in r.json()["error"]["message"], r.text
+    listed = await hub.api("GET", f"/api/operations/{op}/cases", "alice")
+    assert listed.json()["cases"] == []
