@@ -15,13 +15,14 @@ from alerting.api_schemas import (
     RULE_BODY,
     SILENCE_BODY,
 )
+from alerting.board import view
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
-from hub.boundary import int_param
+from hub.boundary import int_param, time_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, read_json
 from hub.models import OpEvent
-from hub.openapi import api, array, boolean, enum, integer, obj, ref, string
+from hub.openapi import api, array, boolean, enum, integer, number, obj, ref, string
 
 __all__ = ["routes"]
 
@@ -101,6 +102,25 @@ async def case_timeline(request: Request) -> Response:
     events = await _cases(request).timeline(principal, request.path_params["op_id"],
                                       request.path_params["case_id"], client)
     return JSONResponse({"timeline": [_event(e) for e in events]})
+
+
+@api("The board as it stood at a past moment (after-action review)", "cases",
+     {200: obj({"operation": string(), "at": number(), "version": integer(),
+                "cases": array(obj()), "alerts": array(obj()), "events": array(obj()),
+                "counts": obj()}, "operation", "at", "cases", "alerts")},
+     query={"at": number(minimum=0)})
+async def board_at(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    at = time_param(request.query_params.get("at"), "at")
+    if at is None:
+        raise BadRequest("'at' (seconds since the epoch) is required")
+    board = await _cases(request).board_at(principal, request.path_params["op_id"], at,
+                                           client)
+    return JSONResponse({"operation": board["operation"], "at": at,
+                         "version": board["version"],
+                         "cases": list(board["cases"].values()),
+                         "alerts": list(board["alerts"].values()),
+                         "events": board["events"], "counts": view(board)["counts"]})
 
 
 @api("The operation's event log", "cases",
@@ -281,4 +301,5 @@ routes = [
     Route("/api/operations/{op_id}/cases/{case_id}/comments", comment_case, methods=["POST"]),
     Route("/api/operations/{op_id}/cases/{case_id}/timeline", case_timeline, methods=["GET"]),
     Route("/api/operations/{op_id}/events", op_events, methods=["GET"]),
+    Route("/api/operations/{op_id}/board", board_at, methods=["GET"]),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerting.board import TAIL_EVENTS, assemble
+from alerting.board import TAIL_EVENTS, apply, assemble, empty
 from alerting.cases import apply_update, new_case
 from alerting.kinds import ALERT, CASE
 from channels.access import Access
@@ -101,6 +101,30 @@ class CaseService:
         return assemble(op_id, head, [(r, v) for r, v in cases if sees(principal, r)],
                         [(r, v) for r, v in alerts if sees(principal, r)],
                         [e.frame() for e in tail if self._sees_event(principal, e)], after)
+
+    async def board_at(self, principal: Principal, op_id: str, at: float,
+                       client: str) -> dict[str, Any]:
+        """The board as it stood at ``at`` (seconds since the epoch), for after-action
+        review: the operation's log folded up to that moment with the same
+        :func:`alerting.board.apply` live clients use, as ``principal`` may see it.
+        Read-only; refused if the log's start was not kept."""
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
+                                            client=client)
+        first, _ = await self._store.op_event_bounds(op.id)
+        if first > 1:
+            raise Conflict(f"the operation's log before event {first} was not kept: "
+                           "its board cannot be replayed")
+        board, seq = empty(op.id), 0
+        while True:
+            page = await self._store.read_op_events(op.id, after_seq=seq, limit=500)
+            for event in page:
+                if event.ts > at:
+                    return board
+                if self._sees_event(principal, event):
+                    apply(board, event.frame())
+                seq = event.seq
+            if len(page) < 500:
+                return board
 
     def _sees_event(self, principal: Principal, event: OpEvent) -> bool:
         record = event.data.get("record")

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from typing import Any
 
 from hub.errors import BadRequest
 
 __all__ = ["MAX_DEPTH", "MAX_INT", "check_value", "int_param", "is_clean_text", "note_repaired",
-           "repaired_total", "sanitize"]
+           "repaired_total", "sanitize", "time_param"]
 
 log = logging.getLogger("hub.boundary")
 _lock = threading.Lock()
@@ -39,6 +40,7 @@ _repaired = 0
 
 #: The largest integer every client reads exactly (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_INT = 2**53 - 1
+_SECONDS = re.compile(r"[0-9]{1,11}(\.[0-9]{1,6})?")
 #: How deeply objects and lists may nest in any input.
 MAX_DEPTH = 16
 
@@ -112,6 +114,16 @@ def int_param(raw: str | None, name: str, *, default: int | None = None, low: in
             or not low <= int(raw) <= high:
         raise BadRequest(f"'{name}' must be an integer between {low} and {high}")
     return int(raw)
+
+
+def time_param(raw: str | None, name: str) -> float | None:
+    """A moment as seconds since the epoch (``1795000012`` or ``1795000012.25``), or None
+    if absent; anything else (signs, exponents, NaN, 12+ digits) is refused naming it."""
+    if raw is None or raw == "":
+        return None
+    if not _SECONDS.fullmatch(raw):
+        raise BadRequest(f"'{name}' must be seconds since the epoch, e.g. 1795000012.5")
+    return float(raw)
 
 
 def sanitize(value: Any) -> tuple[Any, bool]:

@@ -15,6 +15,7 @@ import { Alerts } from "/alerts.js";
 import { Mine } from "/mine.js";
 
 const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null, syncedAt: null };
+let replayed = null;    // the board at a past moment, while the replay slider is away from "live"
 const TABS = ["mine", "chat", "cases", "alerts", "board", "integrations"];
 const PHONE = "(max-width: 40rem)";   // where the responder's own view comes first
 
@@ -261,6 +262,8 @@ async function openOperation(opId) {
   if (state.op) state.client.unsubscribe(`ops:${state.op.id}`);
   state.op = op;
   state.board = null;
+  replayed = null;                 // a new operation's board starts live
+  $("replay-at").value = "1000";
   updateMap = null;                // a new operation's map fits its own cases
   localStorage.setItem("liaison.operation", op.id);
   state.me.canPost = op.role === "coordinator" || op.role === "member" || (state.me.is_admin && !op.role);
@@ -299,11 +302,44 @@ function refreshAll() {
 
 let updateMap = null;   // the board's map, made the first time the board tab shows
 function renderBoardTab() {
-  if (!state.board || $("panel-board").hidden) return;
-  renderBoard($("board"), state.board);
+  const board = replayed || state.board;
+  if (!board || $("panel-board").hidden) return;
+  renderBoard($("board"), board, replayed ? { now: replayed.at } : {});
   updateMap ||= mapOf($("map-host"), (c) => openCase(c.id));
-  updateMap(state.board);
+  updateMap(board);
 }
+
+// After-action review: the slider runs from the operation's start to now; away from its
+// end, the board shows the operation as it stood then (read-only, from its log).
+let replayTimer = null;
+function replayMoment() {
+  const start = state.op?.created_at || 0;
+  const end = Date.now() / 1000;
+  return start + (end - start) * Number($("replay-at").value) / 1000;
+}
+function showLive() {
+  replayed = null;
+  $("replay-at").value = "1000";
+  $("replay-when").textContent = t("replay.live");
+  $("replay-live").hidden = true;
+  renderBoardTab();
+}
+$("replay-at").addEventListener("input", () => {
+  if ($("replay-at").value === "1000") { showLive(); return; }
+  const at = replayMoment();
+  $("replay-when").textContent = fmtTime(at);
+  clearTimeout(replayTimer);
+  replayTimer = setTimeout(async () => {
+    try {
+      const past = await api(`/api/operations/${encodeURIComponent(state.op.id)}/board?at=${at.toFixed(3)}`);
+      if ($("replay-at").value === "1000") return;
+      replayed = { ...fromFrame({ ...past, online: [] }), at };
+      $("replay-live").hidden = false;
+      renderBoardTab();
+    } catch (err) { $("replay-when").textContent = err.message; }
+  }, 250);
+});
+$("replay-live").addEventListener("click", showLive);
 
 let onlineTimer = null;
 // Who is online in the operation (for the board): after presence changes, at most every 2 s.

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.boundary import MAX_INT, check_value, int_param, sanitize
+from hub.boundary import MAX_INT, check_value, int_param, sanitize, time_param
 from hub.errors import BadRequest
 
 _SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
@@ -70,3 +70,22 @@ def test_int_param_accepts_the_range() -> None:
     assert int_param(None, "x", default=7) == 7
     assert int_param("000042", "x") == 42
     assert int_param(str(MAX_INT), "x") == MAX_INT
+
+
+@given(st.text(max_size=20))
+def test_a_moment_parameter_is_plain_seconds_or_refused_by_name(raw: str) -> None:
+    try:
+        value = time_param(raw, "at")
+    except BadRequest as exc:
+        assert "'at'" in str(exc)
+    else:
+        assert value is None or (math.isfinite(value) and 0 <= value < 10**11)
+        assert value is None or raw.replace(".", "").isdigit()
+
+
+def test_a_moment_reads_back_exactly() -> None:
+    assert time_param("1795000012.25", "at") == 1795000012.25
+    assert time_param(None, "at") is None and time_param("", "at") is None
+    for bad in ("1e9", "-1", "nan", "inf", "1.", ".5", "\uff11\uff12"):  # fullwidth digits
+        with pytest.raises(BadRequest):
+            time_param(bad, "at")

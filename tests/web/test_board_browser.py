@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hub.clock import ManualClock
 from hub.models import ChannelId
-from tests.conftest import PASSWORD, RunningHub
-from tests.web.pages import bot_token
+from tests.conftest import PASSWORD, RunningHub, embedded_settings
+from tests.web.pages import bot_token, login
 
 CRITICAL = {"id": "critical-case", "when": 'severity == "critical"', "severity": "critical",
             "summary": "{title} is critical", "route": ["channel:alerts", "coordinators"]}
@@ -78,3 +79,34 @@ async def test_the_board_of_someone_elses_operation_is_refused(browser: Any,
     await page.goto(f"{base}/board.html?op={running_hub.ops['A'].id}")
     await page.wait_for_selector("#board-message:not([hidden])", timeout=5000)
     assert await page.locator("#board li").count() == 0
+
+
+async def test_the_replay_slider_shows_the_board_as_it_stood_then(
+        browser: Any, start_hub: Any, tmp_path: Any) -> None:
+    """The slider runs from the operation's start to now. The hub's clock is set far back
+    (the operation began in 2001), so the middle of the slider falls between two cases."""
+    start = 1_000_000_000.0
+    clock = ManualClock(start)
+    hub: RunningHub = await start_hub(embedded_settings(tmp_path), clock=clock)
+    op = hub.ops["A"].id
+    lifetime = time.time() - start
+    for share, title in ((0.3, "Early flood"), (0.7, "Late landslide")):
+        clock.advance(start + share * lifetime - clock.now())
+        hub._tokens.pop("alice", None)  # years have passed: log in again
+        r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                          json={"title": title, "severity": "major"})
+        assert r.status_code == 201, r.text
+    clock.advance(time.time() - clock.now())
+    page = await login(browser, hub, "alice")
+    await page.click("#tab-board")
+    await page.wait_for_selector("#board :text('Late landslide')")
+    await page.evaluate("""() => { const s = document.getElementById("replay-at");
+                                   s.value = "500"; s.dispatchEvent(new Event("input")); }""")
+    await page.wait_for_selector("#replay-live:not([hidden])")
+    await page.wait_for_function(
+        "() => !document.getElementById('board').textContent.includes('Late landslide')")
+    assert "Early flood" in (await page.text_content("#board") or "")
+    assert (await page.text_content("#replay-when") or "live") != "live"  # the moment shown
+    await page.click("#replay-live")
+    await page.wait_for_selector("#board :text('Late landslide')")
+    assert await page.text_content("#replay-when") == "live"
