@@ -49,7 +49,8 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
               case_id: str | None = None, exercise: bool = False,
               labels: Mapping[str, object] | None = None,
               route: Sequence[str] = (), policy: str | None = None,
-              label: Mapping[str, object] | None = None) -> dict[str, Any]:
+              label: Mapping[str, object] | None = None,
+              real_world: bool = False) -> dict[str, Any]:
     """A new firing alert. ``labels`` are its routing labels (Alertmanager's sense);
     ``label`` its confidentiality label (hub.labels), its case's when it has one."""
     if severity not in SEVERITIES:
@@ -62,7 +63,8 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             "acked_at": None, "resolved_by": None, "resolved_at": None,
             "resolution": None, "exercise": exercise, "route": list(route),
             "escalation": initial_state(policy, now), "silenced_by": None,
-            "last_notice": None, "label": dict(label) if label is not None else None}
+            "last_notice": None, "label": dict(label) if label is not None else None,
+            "real_world": real_world and not exercise}
 
 
 def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:

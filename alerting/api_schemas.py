@@ -32,6 +32,7 @@ _CASE_FIELDS: dict[str, Schema] = {
     "title": string(200), "description": string(10_000), "category": enum(*CASE_CATEGORIES),
     "severity": SEVERITY, "status": enum(*CASE_STATUSES), "location": nullable(LOCATION),
     "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean(),
+    "real_world": boolean(),
     "label": LABEL_INPUT}
 CASE_BODY = obj({**_CASE_FIELDS, "idempotency_key": string(64)}, "title")
 CASE_CHANGES = obj({**_CASE_FIELDS, "version": integer(minimum=1),
@@ -51,7 +52,8 @@ SILENCE_BODY = obj({"matchers": array(obj({"label": string(), "value": string(),
                     "reason": string(500)}, "matchers")
 PUSH_BODY = obj({"summary": string(500), "severity": SEVERITY, "details": string(10_000),
                  "fingerprint": string(64), "labels": obj(), "case": string(64),
-                 "exercise": boolean(), "route": TARGETS, "escalation": string(64),
+                 "exercise": boolean(), "real_world": boolean(), "route": TARGETS,
+                 "escalation": string(64),
                  "label": LABEL_INPUT}, "summary")
 SUBSCRIPTION_BODY = obj({"url": string(2000), "name": string(64),
                          "events": array(enum(*EVENT_TYPES)), "channels": array(string(64)),
@@ -68,7 +70,8 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
                   "details": string(), "labels": obj(), "state": enum(*ALERT_STATES),
                   "occurrences": integer(), "first_at": number(), "last_at": number(),
                   "case_id": nullable(string()), "acked_by": nullable(string()),
-                  "exercise": boolean(), "version": integer(), "duplicate": boolean(),
+                  "exercise": boolean(), "real_world": boolean(), "version": integer(),
+                  "duplicate": boolean(),
                   "label": nullable(ref("Label"))},
                  "id", "severity", "summary", "state"),
     "Rule": obj({"id": string(), "severity": SEVERITY, "version": integer()}, "id"),

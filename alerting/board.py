@@ -43,7 +43,8 @@ def case_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "assignees": list(record.get("assignees") or []),
             "reporting_agency": record.get("reporting_agency", ""),
             "updated_at": record.get("updated_at", 0), "created_at": record.get("created_at", 0),
-            "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label"))}
+            "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label")),
+            "real_world": bool(record.get("real_world"))}
 
 
 def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
@@ -57,7 +58,8 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "notified": list(notice.get("users") or []),
             "next_at": escalation.get("next_at"), "silenced_by": record.get("silenced_by"),
             "first_at": record.get("first_at", 0), "occurrences": record.get("occurrences", 1),
-            "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label"))}
+            "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label")),
+            "real_world": bool(record.get("real_world"))}
 
 
 _TEXTS = {
@@ -110,7 +112,8 @@ def event_item(frame: Mapping[str, Any]) -> dict[str, Any] | None:
     text = _TEXTS[key].format_map({k: "" if v is None else v for k, v in values.items()})
     return {"seq": frame["seq"], "ts": frame.get("ts"), "kind": kind, "action": action,
             "id": frame.get("id"), "actor": frame.get("actor"), "key": key, "values": values,
-            "text": text, "exercise": bool(record.get("exercise"))}
+            "text": text, "exercise": bool(record.get("exercise")),
+            "real_world": bool(record.get("real_world"))}
 
 
 def apply(board: dict[str, Any], frame: Mapping[str, Any]) -> dict[str, Any]:

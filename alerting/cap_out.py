@@ -62,7 +62,7 @@ def _el(parent: Element, name: str, text: object) -> Element:
 
 def _message(*, sender: str, op_id: str, kind: str, record_id: str, version: int,
              first_at: float, sent_at: float, exercise: bool, msg_type: str,
-             note: str = "", marking: str = "") -> Element:
+             note: str = "", marking: str = "", real_world: bool = False) -> Element:
     root = Element("alert", {"xmlns": NS})  # children unqualified: in the default namespace
     identifier = f"{sender}:{op_id}:{kind}:{record_id}:{{}}"
     _el(root, "identifier", identifier.format(version))
@@ -74,6 +74,8 @@ def _message(*, sender: str, op_id: str, kind: str, record_id: str, version: int
     _el(root, "scope", "Restricted")
     _el(root, "restriction", "Members of the operation only"
         + (f", cleared for {marking}" if marking else ""))
+    if real_world:  # never to be taken for play: Actual, and said in words
+        note = " ".join(filter(None, [REAL_WORLD_NOTE, note]))
     if note:
         _el(root, "note", note)
     if version > 1:
@@ -119,6 +121,14 @@ def _bytes(root: Element) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text.encode("utf-8")
 
 
+#: What a real event raised during an exercise says in CAP, beside status Actual.
+REAL_WORLD_NOTE = "REAL WORLD: a real event raised during an exercise. This is not play."
+
+
+def _real(record: Mapping[str, Any]) -> str:
+    return "REAL WORLD: " if record.get("real_world") else ""
+
+
 def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: str,
                   op_name: str, web: str) -> bytes:
     status = case.get("status", "open")
@@ -129,14 +139,16 @@ def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: 
                     sent_at=float(case.get("updated_at") or 0),
                     exercise=bool(case.get("exercise")), msg_type=msg_type,
                     note="The case was closed in the hub." if msg_type == "Cancel" else "",
-                    marking=marking_of(case.get("label")))
+                    marking=marking_of(case.get("label")),
+                    real_world=bool(case.get("real_world")))
     location = case.get("location") or {}
     _info(root, category=CATEGORY_OUT.get(str(case.get("category")), "Other"),
           event=str(case.get("category") or "incident").capitalize(),
           urgency="Past" if done else "Immediate",
           severity=SEVERITY_OUT.get(str(case.get("severity")), "Unknown"),
           certainty="Observed", sender_name=f"Liaison Hub, {op_name}",
-          headline=str(case.get("title") or ""), description=str(case.get("description") or ""),
+          headline=_real(case) + str(case.get("title") or ""),
+          description=str(case.get("description") or ""),
           web=web, response="AllClear" if done else "",
           parameters=[("status", str(status)),
                       ("reporting_agency", str(case.get("reporting_agency") or ""))],
@@ -153,13 +165,15 @@ def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id
                                 ("last_at", "acked_at", "resolved_at", "first_at")),
                     exercise=bool(alert.get("exercise")),
                     msg_type="Alert" if version == 1 else "Update",
-                    marking=marking_of(alert.get("label")))
+                    marking=marking_of(alert.get("label")),
+                    real_world=bool(alert.get("real_world")))
     urgency = {"firing": "Immediate", "acknowledged": "Expected"}.get(str(state), "Past")
     _info(root, category=CATEGORY_OUT.get(str((case or {}).get("category")), "Other"),
           event="Alert", urgency=urgency,
           severity=SEVERITY_OUT.get(str(alert.get("severity")), "Unknown"),
           certainty="Observed" if alert.get("case_id") else "Likely",
-          sender_name=f"Liaison Hub, {op_name}", headline=str(alert.get("summary") or ""),
+          sender_name=f"Liaison Hub, {op_name}",
+          headline=_real(alert) + str(alert.get("summary") or ""),
           description=str(alert.get("details") or ""), web=web,
           response="AllClear" if state == "resolved" else "",
           parameters=[("state", str(state)), ("occurrences", str(alert.get("occurrences", 1)))],

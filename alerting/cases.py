@@ -16,7 +16,7 @@ from hub.vocabulary import SEVERITIES, Severity
 from hub.vocabulary import CaseStatus as Status
 
 __all__ = ["CATEGORIES", "Severity", "Status", "apply_update", "new_case", "parse_severity",
-           "severity_of"]
+           "play_marking", "severity_of"]
 
 
 def parse_severity(value: object) -> Severity:
@@ -26,7 +26,15 @@ def parse_severity(value: object) -> Severity:
 
 
 _EDITABLE = {"title", "description", "category", "severity", "status", "location",
-             "assignees", "fields", "exercise"}
+             "assignees", "fields", "exercise", "real_world"}
+
+
+def play_marking(record: dict[str, Any] | Any) -> str:
+    """How every output marks a record (a case, an alert): "REAL WORLD" for a real event
+    raised inside an exercise, "EXERCISE" for play, "" for an ordinary real record."""
+    if record.get("real_world"):
+        return "REAL WORLD"
+    return "EXERCISE" if record.get("exercise") else ""
 MAX_FIELDS = 32
 
 
@@ -121,10 +129,10 @@ def _validated(data: dict[str, Any], key: str) -> Any:
         return _assignees(data.get("assignees"))
     if key == "fields":
         return _fields(data.get("fields"))
-    if key == "exercise":
-        value = data.get("exercise", False)
+    if key in ("exercise", "real_world"):
+        value = data.get(key, False)
         if not isinstance(value, bool):
-            raise BadRequest("'exercise' must be true or false")
+            raise BadRequest(f"'{key}' must be true or false")
         return value
     raise BadRequest(f"unknown field '{key}'")
 
@@ -135,6 +143,7 @@ def new_case(data: dict[str, Any], *, case_id: str, operation_id: str, actor: st
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
     case = {key: _validated(data, key) for key in sorted(_EDITABLE)}
+    _one_of_play(case)
     case.update({"id": case_id, "operation_id": operation_id, "reporting_agency": agency,
                  "created_by": actor, "created_at": now, "updated_by": actor,
                  "updated_at": now, "comments": 0})
@@ -160,5 +169,12 @@ def apply_update(case: dict[str, Any], data: dict[str, Any], *, actor: str,
             changes[key] = [case.get(key), value]
             updated[key] = value
     if changes:
+        _one_of_play(updated)
         updated["updated_by"], updated["updated_at"] = actor, now
     return updated, changes
+
+
+def _one_of_play(case: dict[str, Any]) -> None:
+    if case.get("exercise") and case.get("real_world"):
+        raise BadRequest("'real_world' and 'exercise' exclude each other: a real event "
+                         "raised during an exercise is real_world, not exercise")

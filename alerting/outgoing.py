@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from alerting.cases import play_marking
 from hub.errors import BadRequest
 
 __all__ = ["ALERT_EVENTS", "CASE_EVENTS", "EVENT_TYPES", "FORMATS", "MAX_ATTEMPTS",
@@ -139,7 +140,8 @@ def body_for(fmt: str, *, event: str, ts: float, operation: Mapping[str, Any],
 def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
     op = f"{operation.get('code', '')}"
     record = data.get("record") or {}
-    exercise = "[EXERCISE] " if record.get("exercise") or data.get("exercise") else ""
+    marking = play_marking(record) or ("EXERCISE" if data.get("exercise") else "")
+    exercise = f"[{marking}] " if marking else ""
     if event == MESSAGE_EVENT:
         who = f"{data.get('sender_name', '')} ({data.get('agency', '')})"
         urgent = "URGENT " if data.get("priority") == "urgent" else ""
@@ -157,7 +159,9 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) ->
         place = (record.get("location") or {}).get("place")
         fields = [("Status", record.get("status")), ("Place", place),
                   ("Assignees", ", ".join(record.get("assignees") or []) or None)]
-    return {"text": f"{op}: {title}", "attachments": [{
+    # The marking comes first of all: a chat preview must never hide it.
+    text = f"{exercise}{op}: {title.removeprefix(exercise)}"
+    return {"text": text, "attachments": [{
         "color": _COLOURS.get(severity, "#808080"), "title": title,
         "fields": [{"title": k, "value": str(v), "short": True} for k, v in fields
                    if v not in (None, "")],

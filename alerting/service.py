@@ -197,9 +197,11 @@ class CaseService:
         case_id = new_id("case")
         label = item_label(self.access.policy, data.get("label"),
                            self.access.clearance(principal), self.access.operation_label(op))
-        doc = new_case({k: v for k, v in data.items() if k != "label"}, case_id=case_id,
-                       operation_id=op.id, actor=principal.username, agency=principal.agency,
-                       now=self._clock.now())
+        given = {k: v for k, v in data.items() if k != "label"}
+        if op.exercise and "exercise" not in given and not given.get("real_world"):
+            given["exercise"] = True  # in an exercise, a case is play unless marked real
+        doc = new_case(given, case_id=case_id, operation_id=op.id, actor=principal.username,
+                       agency=principal.agency, now=self._clock.now())
         doc["label"] = label.to_dict()
         return await self._write(RecordWrite(op.id, CASE, case_id, doc, None, "created",
                                              principal.username, self._clock.now(), {},

@@ -287,8 +287,9 @@ class AlertService:
             return {**new_alert(alert_id=alert_id, operation_id=op.id, source="monitoring",
                                 fp=alert.fingerprint, severity=alert.severity,
                                 summary=alert.summary, details=alert.details, now=now,
-                                exercise=alert.exercise, labels=alert.labels, route=route,
-                                policy=policy, label=self.access.operation_label(op).to_dict()),
+                                exercise=alert.exercise or op.exercise, labels=alert.labels,
+                                route=route, policy=policy,
+                                label=self.access.operation_label(op).to_dict()),
                     "annotations": alert.annotations, "links": alert.links,
                     "starts_at": alert.starts_at, "last_occurrence": alert.occurrence}
 
@@ -347,14 +348,24 @@ class AlertService:
             label = item_label(self.access.policy, data.get("label"),
                                self.access.clearance(principal),
                                self.access.operation_label(op))
+        # Play or real: the case's, else what the sender says, else the operation's.
+        for flag in ("exercise", "real_world"):
+            if flag in data and not isinstance(data[flag], bool):
+                raise BadRequest(f"'{flag}' must be true or false")
+        if data.get("exercise") is True and data.get("real_world") is True:
+            raise BadRequest("'real_world' and 'exercise' exclude each other")
+        source = case[0] if case else data
+        real_world = source.get("real_world") is True
+        exercise = not real_world and (source.get("exercise") is True
+                                       or (op.exercise and "exercise" not in source))
         now = self._clock.now()
 
         def build(alert_id: str) -> dict[str, Any]:
             return new_alert(alert_id=alert_id, operation_id=op.id, source="bot", fp=fp,
                              severity=severity, summary=summary,
                              details=details, now=now, case_id=case_id,
-                             exercise=bool(data.get("exercise")), labels=labels,
-                             route=route, policy=policy, label=label.to_dict())
+                             exercise=exercise, labels=labels, route=route, policy=policy,
+                             label=label.to_dict(), real_world=real_world)
 
         event, created = await self._records.raise_alert(op.id, fp, build,
                                                          actor=principal.username,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerting.alerts import fingerprint, new_alert
+from alerting.cases import play_marking
 from alerting.engine import Decision, Fire, Rule
 from alerting.escalation import Notice, Policy, plan
 from alerting.routing import Member, channels_of, people
@@ -97,7 +98,8 @@ def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | Non
                          exercise=bool(case.get("exercise")) if case else False,
                          labels={"category": str(case.get("category", ""))} if case else {},
                          route=rule.route, policy=policy,
-                         label=case.get("label") if case else None)
+                         label=case.get("label") if case else None,
+                         real_world=bool(case.get("real_world")) if case else False)
 
     return build
 
@@ -187,7 +189,8 @@ def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[
 
 
 def notice_text(alert: Mapping[str, Any], notice: Notice, users: Sequence[str]) -> str:
-    head = "[EXERCISE] " if alert.get("exercise") else ""
+    marking = play_marking(alert)
+    head = f"[{marking}] " if marking else ""
     head += f"{str(alert['severity']).upper()} alert: {alert['summary']}"
     if notice.reminder:
         head += f" (reminder {notice.reminder}, still not acknowledged)"

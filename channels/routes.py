@@ -65,7 +65,7 @@ async def list_operations(request: Request) -> Response:
 @api("Create an operation (admins)", "operations", {201: ref("Operation")},
      body=obj({"code": string(32), "name": string(200), "classification": string(64),
                "label": LABEL_INPUT, "agencies": array(string(64)),
-               "status": enum(*OPERATION_STATUSES)},
+               "status": enum(*OPERATION_STATUSES), "exercise": boolean()},
               "code", "name"))
 async def create_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
@@ -84,7 +84,8 @@ async def get_operation(request: Request) -> Response:
 
 @api("Change an operation (admins)", "operations", {200: ref("Operation")},
      body=obj({"name": string(200), "classification": string(64), "label": LABEL_INPUT,
-               "status": enum(*OPERATION_STATUSES), "agencies": array(string(64))}))
+               "status": enum(*OPERATION_STATUSES), "agencies": array(string(64)),
+               "exercise": boolean()}))
 async def update_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -144,7 +145,7 @@ async def list_channels(request: Request) -> Response:
 
 @api("Create a channel (coordinators)", "channels", {201: ref("Channel")},
      body=obj({"name": string(48), "topic": string(500), "agencies": array(string(64)),
-               "label": LABEL_INPUT}, "name"))
+               "label": LABEL_INPUT, "exercise": boolean()}, "name"))
 async def create_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
@@ -163,7 +164,8 @@ async def get_channel(request: Request) -> Response:
 
 @api("Change a channel's topic, agencies or label (coordinators)", "channels",
      {200: ref("Channel")},
-     body=obj({"topic": string(500), "agencies": array(string(64)), "label": LABEL_INPUT}))
+     body=obj({"topic": string(500), "agencies": array(string(64)), "label": LABEL_INPUT,
+               "exercise": boolean()}))
 async def update_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)

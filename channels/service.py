@@ -7,9 +7,8 @@ WebSocket gateway call these methods, so the two paths cannot disagree.
 
 from __future__ import annotations
 
-import re
-
 from channels.access import Access
+from channels.fields import CODE, NAME, agencies_field, flag_field, text_field
 from channels.labelling import channel_label, operation_label
 from channels.permissions import Action
 from hub.auditor import Auditor
@@ -42,29 +41,6 @@ from hub.vocabulary import OPERATION_STATUSES
 
 __all__ = ["ChannelService"]
 
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,47}$")
-
-
-def _text(value: object, field: str, max_len: int, *, required: bool = True) -> str:
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise BadRequest(f"'{field}' must be a non-empty string")
-    if len(value) > max_len:
-        raise BadRequest(f"'{field}' is longer than {max_len} characters")
-    return value.strip()
-
-
-def _agencies(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(a, str) and 0 < len(a) <= 64
-                                              for a in value) or len(value) > 64:
-        raise BadRequest("'agencies' must be a list of agency names")
-    return tuple(dict.fromkeys(a.strip() for a in value))
-
-
 class ChannelService:
     def __init__(self, *, settings: Settings, store: Store, broker: Broker,
                  presence: Presence, clock: Clock, auditor: Auditor, access: Access,
@@ -88,18 +64,19 @@ class ChannelService:
                                      target="operation:create", outcome="forbidden",
                                      client=client)
             raise NotFound()
-        code = _text(data.get("code"), "code", 32)
-        if not _CODE.match(code):
+        code = text_field(data.get("code"), "code", 32)
+        if not CODE.match(code):
             raise BadRequest("'code': letters, digits, '.', '_' or '-', at most 32")
-        status = _text(data.get("status", "active"), "status", 16)
+        status = text_field(data.get("status", "active"), "status", 16)
         if status not in OPERATION_STATUSES:
             raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
         label = operation_label(self.access.policy, data, self.access.clearance(principal), None)
         assert label is not None
         op = Operation(id=OperationId(new_id("op")), code=code,
-                       name=_text(data.get("name"), "name", 200), status=status,
+                       name=text_field(data.get("name"), "name", 200), status=status,
                        classification=label.dumps(),
-                       agencies=_agencies(data.get("agencies")), created_at=self._clock.now())
+                       agencies=agencies_field(data.get("agencies")), created_at=self._clock.now(),
+                       exercise=flag_field(data, "exercise"))
         if await self._store.get_operation_by_code(code):
             raise Conflict(f"operation code {code} is taken")
         await self._store.create_operation(op)
@@ -115,12 +92,15 @@ class ChannelService:
         fields: dict[str, object] = {}
         for key, limit in (("name", 200), ("status", 16)):
             if key in data:
-                fields[key] = _text(data[key], key, limit)
+                fields[key] = text_field(data[key], key, limit)
         if "status" in fields and fields["status"] not in OPERATION_STATUSES:
             raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
         if "agencies" in data:
-            fields["agencies"] = _agencies(data["agencies"])
-        unknown = set(data) - {"name", "classification", "label", "status", "agencies"}
+            fields["agencies"] = agencies_field(data["agencies"])
+        if "exercise" in data:
+            fields["exercise"] = flag_field(data, "exercise")
+        unknown = set(data) - {"name", "classification", "label", "status", "agencies",
+                               "exercise"}
         if unknown:
             raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
         before = self.access.operation_label(op)
@@ -206,10 +186,10 @@ class ChannelService:
                              client: str) -> Channel:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
-        name = _text(data.get("name"), "name", 48).lower()
-        if not _NAME.match(name):
+        name = text_field(data.get("name"), "name", 48).lower()
+        if not NAME.match(name):
             raise BadRequest("'name': lower-case letters, digits, '.', '_' or '-', at most 48")
-        agencies = _agencies(data.get("agencies"))
+        agencies = agencies_field(data.get("agencies"))
         if op.agencies and set(agencies) - set(op.agencies):
             raise BadRequest("'agencies' must take part in the operation")
         label = channel_label(self.access.policy, data, self.access.clearance(principal),
@@ -219,8 +199,9 @@ class ChannelService:
         assert label is not None
         agencies = tuple(sorted(label.values(REL_TO) or ()))
         ch = Channel(id=ChannelId(new_id("ch")), operation_id=op.id, name=name,
-                     topic=_text(data.get("topic"), "topic", 500, required=False),
-                     agencies=agencies, created_at=self._clock.now(), label=label.dumps())
+                     topic=text_field(data.get("topic"), "topic", 500, required=False),
+                     agencies=agencies, created_at=self._clock.now(), label=label.dumps(),
+                     exercise=flag_field(data, "exercise"))
         await self._store.create_channel(ch)
         await self._audit.record(actor=principal.username, action="channel.create",
                                  target=ch.id, outcome="ok", client=client, operation_id=op.id,
@@ -235,13 +216,15 @@ class ChannelService:
                                               client=client)
         fields: dict[str, object] = {}
         if "topic" in data:
-            fields["topic"] = _text(data["topic"], "topic", 500, required=False)
+            fields["topic"] = text_field(data["topic"], "topic", 500, required=False)
         agencies: tuple[str, ...] | None = None
         if "agencies" in data:
-            agencies = _agencies(data["agencies"])
+            agencies = agencies_field(data["agencies"])
             if op.agencies and set(agencies) - set(op.agencies):
                 raise BadRequest("'agencies' must take part in the operation")
-        unknown = set(data) - {"topic", "agencies", "label"}
+        if "exercise" in data:
+            fields["exercise"] = flag_field(data, "exercise")
+        unknown = set(data) - {"topic", "agencies", "label", "exercise"}
         if unknown:
             raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
         before = self.access.channel_label(ch)

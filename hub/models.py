@@ -120,11 +120,13 @@ class Operation:
     classification: str
     agencies: tuple[str, ...]
     created_at: float
+    #: The whole operation is an exercise: what happens in it is play unless marked real.
+    exercise: bool = False
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "code": self.code, "name": self.name, "status": self.status,
                 "classification": stored_view(self.classification)[1],
-                "agencies": list(self.agencies),
+                "agencies": list(self.agencies), "exercise": self.exercise,
                 "created_at": self.created_at}
 
 
@@ -149,6 +151,8 @@ class Channel:
     #: The channel's confidentiality label as stored (a label's JSON); empty: the
     #: operation's. Its "REL TO" values are ``agencies``, kept in step on every write.
     label: str = ""
+    #: An exercise channel (play), in an operation that may be real.
+    exercise: bool = False
 
     @property
     def broker_topic(self) -> str:
@@ -159,7 +163,8 @@ class Channel:
         return {"id": self.id, "operation_id": self.operation_id, "name": self.name,
                 "topic": self.topic, "agencies": list(self.agencies),
                 "restricted": bool(self.agencies), "last_seq": self.last_seq,
-                "first_seq": self.first_seq, "created_at": self.created_at}
+                "first_seq": self.first_seq, "created_at": self.created_at,
+                "exercise": self.exercise}
 
 
 #: The sender of the messages the hub posts itself (alert notices). Their

@@ -62,19 +62,21 @@ export class Alerts {
     const a = f.record || {};
     const about = { op: this.op?.id, alert: f.id, critical: a.severity === "critical" };
     if (f.action === "fired" && a.severity === "critical") {
-      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary, about);
+      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary, about, a);
     }
     if (f.action === "notified" && (f.notice?.users || []).includes(this.me.username)) {
       this.tell(`${f.id}:${f.notice.step}:${f.notice.reminder}`,
-        t("alert.notify_you", { step: f.notice.step + 1 }), a.summary, about);
+        t("alert.notify_you", { step: f.notice.step + 1 }), a.summary, about, a);
     }
     this.render();
   }
 
-  tell(key, title, body, about) {
+  // A notification says whether it is play or a real event, before anything else.
+  tell(key, title, body, about, a = {}) {
     if (this.told.has(key)) return;
     this.told.add(key);
-    this.notify("alert", title, body, about);
+    const play = a.real_world ? t("board.real_world") : a.exercise ? t("board.exercise") : "";
+    this.notify("alert", play ? `[${play}] ${title}` : title, body, about);
   }
 
   render() {
@@ -113,6 +115,7 @@ export class Alerts {
     if (a.occurrences > 1) parts.push(t("board.occurrences", { n: a.occurrences }));
     const li = el("li", { class: `alert-row ${a.state} sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
       el("span", { class: `sev sev-${a.severity}`, text: word("sev", a.severity) }),
+      a.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       a.marking ? el("span", { class: "marking", text: a.marking }) : null,
       el("strong", { text: a.summary }),

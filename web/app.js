@@ -271,6 +271,7 @@ async function openOperation(opId) {
   $("classification").textContent = op.classification;
   $("classification").hidden = !op.classification;
   $("classification").style.background = op.colour || "";   // the label policy's colour
+  $("exercise-banner").hidden = !op.exercise;
   $("board-link").href = `/board.html?op=${encodeURIComponent(op.id)}`;
   $("composer").hidden = !state.me.canPost;
   $("observer-hint").hidden = state.me.canPost || op.role !== "observer";

@@ -30,7 +30,7 @@ function caseRow(r, version) {
     lat: (r.location || {}).lat ?? null, lon: (r.location || {}).lon ?? null,
     assignees: r.assignees || [], reporting_agency: r.reporting_agency || "",
     updated_at: r.updated_at || 0, created_at: r.created_at || 0, exercise: !!r.exercise,
-    marking: markingOf(r.label),
+    marking: markingOf(r.label), real_world: !!r.real_world,
   };
 }
 
@@ -54,6 +54,7 @@ function alertRow(r, version) {
     notified: notice.users || [],
     next_at: esc.next_at ?? null, silenced_by: r.silenced_by ?? null, first_at: r.first_at || 0,
     occurrences: r.occurrences || 1, exercise: !!r.exercise, marking: markingOf(r.label),
+    real_world: !!r.real_world,
   };
 }
 
@@ -75,7 +76,7 @@ export function eventItem(f) {
     key = "ev.silence"; values = { reason: rec.reason };
   }
   if (!key) return null;
-  return { seq: f.seq, ts: f.ts, kind: f.kind, action: f.action, id: f.id, actor: f.actor, key, values, exercise: !!rec.exercise };
+  return { seq: f.seq, ts: f.ts, kind: f.kind, action: f.action, id: f.id, actor: f.actor, key, values, exercise: !!rec.exercise, real_world: !!rec.real_world };
 }
 
 // Fold one op_event into the board; returns false if it was already folded in.

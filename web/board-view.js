@@ -66,6 +66,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
     const stale = c.severity === "critical" && idle >= STALE_SECONDS;
     return el("li", { class: `case-row sev-${c.severity}${stale ? " stale" : ""}`, "data-case": c.id },
       sevBadge(c.severity),
+      c.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       c.marking ? el("span", { class: "marking", text: c.marking }) : null,
       el("strong", { class: "title", text: c.title }),
@@ -82,6 +83,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
     if (a.occurrences > 1) parts.push(t("board.occurrences", { n: a.occurrences }));
     const li = el("li", { class: `alert-row ${a.state} sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
       sevBadge(a.severity),
+      a.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       a.marking ? el("span", { class: "marking", text: a.marking }) : null,
       el("strong", { class: "summary", text: a.summary }),

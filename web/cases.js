@@ -94,6 +94,7 @@ export class Cases {
     $("case-list").replaceChildren(...(rows.length ? rows.map((c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
       el("button", { type: "button", class: "linkish", onclick: () => this.openDetail(c.id) },
         el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
+        c.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
         c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
         c.marking ? el("span", { class: "marking", text: c.marking }) : null,
         el("strong", { text: c.title })),
@@ -145,6 +146,7 @@ export class Cases {
       el("dt", { text: t("case.reported") }), el("dd", { text: `${c.reporting_agency} · ${c.created_by} · ${fmtTime(c.created_at)}` }),
       el("dt", { text: t("case.updated") }), el("dd", { text: `${c.updated_by} · ${fmtTime(c.updated_at)} · v${c.version}` }),
       ...(c.exercise ? [el("dt", { text: t("board.exercise") }), el("dd", { text: t("case.exercise") })] : []),
+      ...(c.real_world ? [el("dt", { text: t("board.real_world") }), el("dd", {}, el("span", { class: "real-world", text: t("case.real_world") }))] : []),
       ...(c.label ? [el("dt", { text: t("case.marking") }), el("dd", {}, el("span", { class: "marking", text: markingOf(c.label) }))] : []),
     );
     $("case-description").replaceChildren(richText(c.description || ""));
@@ -210,7 +212,8 @@ export class Cases {
     f.elements.assignees.value = (c?.assignees || []).join(", ");
     f.elements.casualties.value = c?.fields?.casualties ?? "";
     f.elements.people_affected.value = c?.fields?.people_affected ?? "";
-    f.elements.exercise.checked = !!c?.exercise;
+    f.elements.exercise.checked = c ? !!c.exercise : !!this.op?.exercise;   // play, in an exercise
+    f.elements.real_world.checked = !!c?.real_world;
     this.fillLevels(c);
   }
 
@@ -255,7 +258,8 @@ export class Cases {
     const data = {
       title: f.title.value.trim(), description: f.description.value, category: f.category.value,
       severity: f.severity.value, assignees: f.assignees.value.split(",").map((s) => s.trim()).filter(Boolean),
-      location: Object.keys(location).length ? location : null, fields, exercise: f.exercise.checked,
+      location: Object.keys(location).length ? location : null, fields,
+      exercise: f.exercise.checked && !f.real_world.checked, real_world: f.real_world.checked,
     };
     if (this.editing) data.status = f.status.value;
     // The label keeps the case's (or the operation's) releasability; the level is chosen.

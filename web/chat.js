@@ -97,6 +97,7 @@ export class Chat {
     $("channel-marking").textContent = ch.marking || "";
     $("channel-marking").style.background = ch.colour || "";  // the label policy's colour
     $("channel-marking").hidden = !ch.marking;
+    $("channel-exercise").hidden = !ch.exercise;
     $("channel-topic").textContent = ch.topic || "";
     $("presence").replaceChildren();
     $("typing").textContent = "";

@@ -39,6 +39,7 @@ class RedisOperations(RedisBase):
         await self._claim(self.keys.op_code(op.code), op.id, "operation code")
         fields = {"id": op.id, "code": op.code, "name": op.name, "status": op.status,
                   "classification": op.classification, "agencies": op.agencies,
+                  "exercise": op.exercise,
                   "created_at": op.created_at}
         async with self.r.pipeline(transaction=True) as tx:
             tx.hset(self.keys.op_meta(op.id), mapping=dump_fields(fields))
@@ -102,7 +103,8 @@ class RedisOperations(RedisBase):
                           "channel name")
         fields = {"id": ch.id, "operation_id": ch.operation_id, "name": ch.name,
                   "topic": ch.topic, "agencies": ch.agencies, "created_at": ch.created_at,
-                  "last_seq": ch.last_seq, "first_seq": ch.first_seq, "label": ch.label}
+                  "last_seq": ch.last_seq, "first_seq": ch.first_seq, "label": ch.label,
+                  "exercise": ch.exercise}
         # The channel's hash lives in its own slot, the operation's index in the
         # directory's: no transaction spans both on a cluster. The hash goes first,
         # so a reader that finds the id in the index always finds the channel.

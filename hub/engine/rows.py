@@ -33,13 +33,18 @@ Row = Mapping[str, Any]
 #: The fields ``update_user`` / ``update_operation`` / ``update_channel`` may change.
 USER_FIELDS = frozenset({"display_name", "agency", "is_admin", "disabled", "password_hash",
                          "totp_secret", "clearance"})
-OPERATION_FIELDS = frozenset({"name", "status", "classification", "agencies"})
-CHANNEL_FIELDS = frozenset({"topic", "agencies", "label"})
+OPERATION_FIELDS = frozenset({"name", "status", "classification", "agencies", "exercise"})
+CHANNEL_FIELDS = frozenset({"topic", "agencies", "label", "exercise"})
 
 
 def _optional(d: Row, key: str) -> str:
     """A text field added after the first release: absent from older Redis hashes."""
     return str(d[key] or "") if key in d.keys() else ""  # sqlite3.Row: no 'in'
+
+
+def _flag(d: Row, key: str) -> bool:
+    """A flag added after the first release (absent: false)."""
+    return bool(d[key]) if key in d.keys() else False  # sqlite3.Row: no 'in'
 
 
 def user(d: Row) -> User:
@@ -57,13 +62,14 @@ def session(d: Row) -> Session:
 
 def operation(d: Row) -> Operation:
     return Operation(OperationId(d["id"]), d["code"], d["name"], d["status"],
-                     d["classification"], tuple(d["agencies"]), d["created_at"])
+                     d["classification"], tuple(d["agencies"]), d["created_at"],
+                     _flag(d, "exercise"))
 
 
 def channel(d: Row) -> Channel:
     return Channel(ChannelId(d["id"]), OperationId(d["operation_id"]), d["name"], d["topic"],
                    tuple(d["agencies"]), d["created_at"], int(d["last_seq"]),
-                   int(d["first_seq"]), _optional(d, "label"))
+                   int(d["first_seq"]), _optional(d, "label"), _flag(d, "exercise"))
 
 
 def message(d: Row) -> Message:

@@ -35,6 +35,8 @@ T = TypeVar("T")
 ADDED_COLUMNS = (
     ("users", "clearance", "TEXT NOT NULL DEFAULT ''"),
     ("channels", "label", "TEXT NOT NULL DEFAULT ''"),
+    ("operations", "exercise", "INTEGER NOT NULL DEFAULT 0"),
+    ("channels", "exercise", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 SCHEMA = """

@@ -45,9 +45,10 @@ class SqliteOperations(SqliteBase):
 
     async def create_operation(self, op: Operation) -> None:
         await self._run(self._write(lambda db: db.execute(
-            "INSERT INTO operations VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO operations (id, code, name, status, classification, agencies,"
+            " created_at, exercise) VALUES (?,?,?,?,?,?,?,?)",
             (op.id, op.code, op.name, op.status, op.classification,
-             json.dumps(list(op.agencies)), op.created_at))))
+             json.dumps(list(op.agencies)), op.created_at, int(op.exercise)))))
 
     async def get_operation(self, op_id: OperationId) -> Operation | None:
         row = await self._run(lambda db: db.execute(
@@ -97,9 +98,9 @@ class SqliteOperations(SqliteBase):
     async def create_channel(self, ch: Channel) -> None:
         await self._run(self._write(lambda db: db.execute(
             "INSERT INTO channels (id, operation_id, name, topic, agencies, created_at,"
-            " last_seq, first_seq, label) VALUES (?,?,?,?,?,?,?,?,?)",
+            " last_seq, first_seq, label, exercise) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (ch.id, ch.operation_id, ch.name, ch.topic, json.dumps(list(ch.agencies)),
-             ch.created_at, ch.last_seq, ch.first_seq, ch.label))))
+             ch.created_at, ch.last_seq, ch.first_seq, ch.label, int(ch.exercise)))))
 
     async def get_channel(self, ch_id: ChannelId) -> Channel | None:
         row = await self._run(lambda db: db.execute(

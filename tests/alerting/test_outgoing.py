@@ -113,7 +113,7 @@ def test_the_hub_body_and_the_slack_body() -> None:
     assert hub["type"] == "alert.fired" and hub["timestamp"] == "2026-11-18T11:06:40.500000Z"
     assert hub["operation"] == OP and hub["data"] == ALERT
     slack = json.loads(body_for("slack", event="alert.fired", ts=0, operation=OP, data=ALERT))
-    assert slack["text"] == "OP-A: [EXERCISE] CRITICAL alert fired: Levee breach is critical"
+    assert slack["text"] == "[EXERCISE] OP-A: CRITICAL alert fired: Levee breach is critical"
     assert slack["attachments"][0]["color"] == "danger"
     message = json.loads(body_for("slack", event="message.created", ts=0, operation=OP, data={
         "sender_name": "Alice", "agency": "POLICE", "channel_name": "alerts", "text": "Go",

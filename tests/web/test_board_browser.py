@@ -110,3 +110,24 @@ async def test_the_replay_slider_shows_the_board_as_it_stood_then(
     await page.click("#replay-live")
     await page.wait_for_selector("#board :text('Late landslide')")
     assert await page.text_content("#replay-when") == "live"
+
+
+async def test_an_exercise_shows_its_banner_and_a_real_event_in_it_says_real_world(
+        browser: Any, page_hub: RunningHub) -> None:
+    hub = page_hub
+    op = hub.ops["A"].id
+    assert (await hub.api("PATCH", f"/api/operations/{op}", "root",
+                          json={"exercise": True})).status_code == 200
+    for title, flags in (("Drill casualty", {}), ("Real fire", {"real_world": True})):
+        r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                          json={"title": title, "severity": "major", **flags})
+        assert r.status_code == 201, r.text
+    page = await login(browser, hub, "alice")
+    assert await page.is_visible("#exercise-banner")
+    assert await page.text_content("#exercise-banner") == "EXERCISE"
+    await page.click("#tab-board")
+    real = await page.wait_for_selector("#board li:has-text('Real fire') .real-world")
+    assert await real.text_content() == "REAL WORLD"
+    drill = await page.wait_for_selector("#board li:has-text('Drill casualty') .exercise")
+    assert await drill.text_content() == "EXERCISE"
+    assert await page.query_selector("#board li:has-text('Drill casualty') .real-world") is None
