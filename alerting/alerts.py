@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from alerting.escalation import initial_state
 from hub.errors import BadRequest, Conflict
 from hub.vocabulary import SEVERITIES, AlertState
 
-__all__ = ["AlertState", "acknowledge", "alert_id_for", "fingerprint", "new_alert", "repeat",
-           "resolve"]
+__all__ = ["AlertState", "acknowledge", "alert_id_for", "fingerprint", "ledger", "new_alert",
+           "pending_agencies", "repeat", "resolve", "told"]
 
 
 
@@ -50,7 +50,8 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
               labels: Mapping[str, object] | None = None,
               route: Sequence[str] = (), policy: str | None = None,
               label: Mapping[str, object] | None = None,
-              real_world: bool = False) -> dict[str, Any]:
+              real_world: bool = False,
+              ack_agencies: Sequence[str] | None = None) -> dict[str, Any]:
     """A new firing alert. ``labels`` are its routing labels (Alertmanager's sense);
     ``label`` its confidentiality label (hub.labels), its case's when it has one."""
     if severity not in SEVERITIES:
@@ -64,7 +65,11 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             "resolution": None, "exercise": exercise, "route": list(route),
             "escalation": initial_state(policy, now), "silenced_by": None,
             "last_notice": None, "label": dict(label) if label is not None else None,
-            "real_world": real_world and not exercise}
+            "real_world": real_world and not exercise,
+            # Each of these agencies must acknowledge (None: anyone's acknowledgement does);
+            # "acks" and "told" keep, per agency, who acknowledged when and when it was told.
+            "ack_agencies": sorted(set(ack_agencies)) if ack_agencies else None,
+            "acks": {}, "told": {}}
 
 
 def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,14 +100,53 @@ def repeat(alert: Mapping[str, Any], *, now: float, summary: str | None = None,
     return out
 
 
-def acknowledge(alert: Mapping[str, Any], *, actor: str, now: float) -> dict[str, Any]:
+def acknowledge(alert: Mapping[str, Any], *, actor: str, now: float,
+                agency: str = "") -> dict[str, Any]:
+    """Acknowledge for ``actor`` of ``agency``. An alert that needs each agency stays
+    firing (and escalating to the others) until the last of them has acknowledged."""
     state = alert["state"]
     if state == AlertState.RESOLVED:
         raise Conflict("the alert is already resolved")
     if state == AlertState.ACKNOWLEDGED:
         return dict(alert)
-    return {**alert, "state": str(AlertState.ACKNOWLEDGED), "acked_by": actor, "acked_at": now,
+    acks = dict(alert.get("acks") or {})
+    if agency and agency not in acks:
+        acks[agency] = {"by": actor, "at": now}  # the first of each agency counts
+    out = {**alert, "acks": acks}
+    if pending_agencies(out):
+        return out
+    return {**out, "state": str(AlertState.ACKNOWLEDGED), "acked_by": actor, "acked_at": now,
             "escalation": _stopped(alert)}
+
+
+def pending_agencies(alert: Mapping[str, Any]) -> list[str]:
+    """The agencies that must still acknowledge (empty when anyone's ack does)."""
+    acks = alert.get("acks") or {}
+    return [a for a in alert.get("ack_agencies") or () if a not in acks]
+
+
+def told(alert: Mapping[str, Any], agencies: Iterable[str], now: float) -> dict[str, float]:
+    """The alert's "told" map after a notification reached people of ``agencies``."""
+    out = dict(alert.get("told") or {})
+    for agency in agencies:
+        out.setdefault(agency, now)
+    return out
+
+
+def ledger(alert: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per agency: when it was first told, when and by whom it acknowledged, how long that
+    took (seconds; None while pending). For the export and the clients."""
+    acks, first = alert.get("acks") or {}, alert.get("told") or {}
+    agencies = sorted(set(alert.get("ack_agencies") or ()) | set(acks) | set(first))
+    rows = []
+    for agency in agencies:
+        ack = acks.get(agency) or {}
+        at, told_at = ack.get("at"), first.get(agency)
+        rows.append({"agency": agency, "told_at": told_at, "acked_at": at,
+                     "acked_by": ack.get("by"),
+                     "seconds": round(at - told_at, 3) if at is not None
+                     and told_at is not None else None})
+    return rows
 
 
 def resolve(alert: Mapping[str, Any], *, actor: str, now: float,

@@ -4,6 +4,7 @@ CAP results and outgoing webhooks."""
 
 from __future__ import annotations
 
+from alerting.engine import ACK_MODES
 from alerting.outgoing import EVENT_TYPES, FORMATS
 from hub.api_schemas import LABEL_INPUT
 from hub.openapi import (
@@ -42,7 +43,7 @@ RULE_BODY = obj({"id": string(64), "name": string(200), "when": string(2000),
                  "kind": enum("case", "rate"), "for": string(), "keep_firing_for": string(),
                  "severity": SEVERITY, "summary": string(1000), "route": TARGETS,
                  "escalation": string(64), "threshold": integer(), "window": string(),
-                 "group_by": string()}, "id")
+                 "group_by": string(), "ack": enum(*ACK_MODES)}, "id")
 POLICY_BODY = obj({"id": string(64), "name": string(200),
                    "steps": array(obj({"notify": TARGETS, "wait": string()})),
                    "repeat_every": string()}, "id", "steps")
@@ -71,7 +72,11 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
                   "occurrences": integer(), "first_at": number(), "last_at": number(),
                   "case_id": nullable(string()), "acked_by": nullable(string()),
                   "exercise": boolean(), "real_world": boolean(), "version": integer(),
-                  "duplicate": boolean(),
+                  "duplicate": boolean(), "pending_agencies": array(string()),
+                  "ledger": array(obj({"agency": string(), "told_at": nullable(number()),
+                                       "acked_at": nullable(number()),
+                                       "acked_by": nullable(string()),
+                                       "seconds": nullable(number())}, "agency")),
                   "label": nullable(ref("Label"))},
                  "id", "severity", "summary", "state"),
     "Rule": obj({"id": string(), "severity": SEVERITY, "version": integer()}, "id"),

@@ -59,7 +59,9 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "next_at": escalation.get("next_at"), "silenced_by": record.get("silenced_by"),
             "first_at": record.get("first_at", 0), "occurrences": record.get("occurrences", 1),
             "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label")),
-            "real_world": bool(record.get("real_world"))}
+            "real_world": bool(record.get("real_world")),
+            "pending_agencies": [a for a in record.get("ack_agencies") or ()
+                                 if a not in (record.get("acks") or {})]}
 
 
 _TEXTS = {

@@ -37,7 +37,9 @@ __all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "is
            "parse_rule"]
 
 _RULE_KEYS = {"id", "name", "kind", "when", "for", "keep_firing_for", "severity", "summary",
-              "window", "group_by", "threshold", "route", "escalation", "enabled"}
+              "window", "group_by", "threshold", "route", "escalation", "enabled", "ack"}
+#: Who must acknowledge an alert: anyone, or someone of each agency taking part.
+ACK_MODES = ("any", "each_agency")
 
 
 MAX_THRESHOLD = 100_000
@@ -66,6 +68,7 @@ class Rule:
     escalation: str | None = None
     source: Mapping[str, Any] = field(default_factory=dict)
     template: Template | None = None
+    ack: str = "any"  # see ACK_MODES
 
     def describe(self, case: Mapping[str, Any] | None, group: str | None, count: int) -> str:
         """The alert's summary; never raises (see :mod:`alerting.template`)."""
@@ -149,8 +152,11 @@ def parse_rule(data: Mapping[str, Any]) -> Rule:
     enabled = data.get("enabled", True)
     if not isinstance(enabled, bool):
         raise bad("enabled", "must be true or false")
+    ack = data.get("ack", "any")
+    if ack not in ACK_MODES:
+        raise bad("ack", f"must be one of {', '.join(ACK_MODES)}")
     return Rule(rid, name, kind, when, hold, keep, severity, summary, window, group_by,
-                threshold, route, escalation, dict(data), template)
+                threshold, route, escalation, dict(data), template, ack)
 
 
 @dataclass(frozen=True, slots=True)

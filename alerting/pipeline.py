@@ -30,7 +30,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from alerting.alerts import resolve
+from alerting.alerts import resolve, told
 from alerting.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
 from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
@@ -139,7 +139,8 @@ class Pipeline:
             actor = f"rule:{d.rule}"
             if isinstance(d, Fire):
                 build = alert_from(rt.id, d, rt.engine.rules[d.rule],
-                                   rt.cases.get(d.case_id or ""), rt.policies, now)
+                                   rt.cases.get(d.case_id or ""), rt.policies, now,
+                                   rt.agencies)
                 event, _ = await self._records.raise_alert(rt.id, fingerprint_of(rt.id, d),
                                                            build, actor=actor,
                                                            count_repeat=False)
@@ -188,7 +189,9 @@ class Pipeline:
         policy = rt.policies.get(str((doc.get("escalation") or {}).get("policy") or ""))
         case = rt.cases.get(str(doc.get("case_id") or ""))
         label = self._channels.access.policy.of_record(doc.get("label"))
-        plan = delivery(doc, policy, await self._members(rt.id, label), case, now)
+        members = await self._members(rt.id, label)
+        plan = delivery(doc, policy, members, case, now)
+        agency_of = {m.username: m.agency for m in members}
         for name in plan.channels:  # idempotent: a retried or raced step posts once
             await self._channels.post_as_hub(rt.id, name, text=plan.text,
                                              priority=plan.priority,
@@ -198,7 +201,8 @@ class Pipeline:
             event = await self._records.transition(
                 rt.id, alert_id, "notified", "hub",
                 lambda a: {**a, "escalation": plan.escalation, "silenced_by": None,
-                           "last_notice": last},
+                           "last_notice": last,
+                           "told": told(a, (agency_of[u] for u in plan.users), now)},
                 data={"notice": last}, expect=version)
         except Conflict:
             return  # another node ran this step, or the alert was acknowledged meanwhile
@@ -219,6 +223,9 @@ class Pipeline:
         """The operation's pipeline state, from the store (saved cursor and engine state)."""
         rt = OpState(op_id)
         rt.engine = RuleEngine(await self.rules(op_id))
+        op = await self._store.get_operation(op_id)
+        rt.agencies = tuple(op.agencies) if op is not None and op.agencies else tuple(sorted(
+            {u.agency for _, u in await self._store.list_members(op_id) if not u.is_bot}))
         state = await self._store.get_state(op_id, PIPELINE_STATE)
         if state:
             rt.engine.restore(state.get("engine") or {})

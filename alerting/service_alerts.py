@@ -12,7 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from alerting.alertmanager import Incoming
-from alerting.alerts import acknowledge, fingerprint, new_alert, resolve
+from alerting.alerts import (
+    acknowledge,
+    fingerprint,
+    ledger,
+    new_alert,
+    pending_agencies,
+    resolve,
+)
 from alerting.engine import Fire, RuleEngine, RuleError, is_config_id, parse_rule
 from alerting.escalation import PolicyError, parse_policy
 from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
@@ -203,7 +210,8 @@ class AlertService:
     async def list_alerts(self, principal: Principal, op_id: str, client: str,
                           state: str | None = None) -> list[dict[str, Any]]:
         alerts = await self._list(principal, op_id, ALERT, client)
-        return [a for a in alerts if (state is None or a["state"] == state)
+        return [{**a, "pending_agencies": pending_agencies(a), "ledger": ledger(a)}
+                for a in alerts if (state is None or a["state"] == state)
                 and self.access.sees(principal, a)]
 
     async def _change(self, principal: Principal, op_id: str, alert_id: str, action: str,
@@ -222,7 +230,8 @@ class AlertService:
                           client: str) -> OpEvent:
         return await self._change(principal, op_id, alert_id, "acknowledged",
                                   lambda a: acknowledge(a, actor=principal.username,
-                                                        now=self._clock.now()), client)
+                                                        now=self._clock.now(),
+                                                        agency=principal.agency), client)
 
     async def resolve(self, principal: Principal, op_id: str, alert_id: str,
                       client: str) -> OpEvent:

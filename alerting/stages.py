@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alerting.alerts import fingerprint, new_alert
+from alerting.alerts import fingerprint, new_alert, pending_agencies
 from alerting.cases import play_marking
 from alerting.engine import Decision, Fire, Rule
 from alerting.escalation import Notice, Policy, plan
@@ -86,8 +86,10 @@ def fingerprint_of(op_id: str, decision: Decision) -> str:
 
 
 def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | None,
-               policies: Collection[str], now: float) -> Callable[[str], dict[str, Any]]:
-    """How to build the alert a Fire raises, given the id the store assigns."""
+               policies: Collection[str], now: float,
+               agencies: Sequence[str] = ()) -> Callable[[str], dict[str, Any]]:
+    """How to build the alert a Fire raises, given the id the store assigns
+    (``agencies``: those taking part, each of which must acknowledge if the rule says)."""
     policy = rule.escalation or ("default" if "default" in policies else None)
     fp = fingerprint_of(op_id, fire)
 
@@ -99,7 +101,8 @@ def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | Non
                          labels={"category": str(case.get("category", ""))} if case else {},
                          route=rule.route, policy=policy,
                          label=case.get("label") if case else None,
-                         real_world=bool(case.get("real_world")) if case else False)
+                         real_world=bool(case.get("real_world")) if case else False,
+                         ack_agencies=agencies if rule.ack == "each_agency" else None)
 
     return build
 
@@ -180,6 +183,9 @@ def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[
              case: Mapping[str, Any] | None, now: float) -> Delivery:
     """Route and escalate a due alert: the notification to send now."""
     notice, after = plan(policy, alert.get("route") or (), alert.get("escalation") or {}, now)
+    pending = pending_agencies(alert)
+    if pending:  # the agencies that acknowledged are not told again
+        members = [m for m in members if m.agency in pending]
     users = people(notice.targets, members, case)
     critical = alert.get("severity") == Severity.CRITICAL.label()
     priority = Priority.URGENT if critical else Priority.HIGH
@@ -198,4 +204,7 @@ def notice_text(alert: Mapping[str, Any], notice: Notice, users: Sequence[str]) 
         head += f" (escalation step {notice.step + 1}, not acknowledged)"
     if users:
         head += " " + " ".join(f"@{u}" for u in users)
+    pending = pending_agencies(alert)
+    if pending:
+        head += f" Each agency must acknowledge; still to: {', '.join(pending)}."
     return head + " Acknowledge it in the alerts panel."

@@ -110,6 +110,7 @@ export class Alerts {
   item(a) {
     const parts = [word("alert", a.state)];
     if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
+    if (a.pending_agencies?.length) parts.push(t("board.pending", { agencies: a.pending_agencies.join(", ") }));
     if (a.step !== null && a.step !== undefined) parts.push(t("board.step", { step: a.step + 1 }));
     if (a.silenced_by) parts.push(t("board.silenced"));
     if (a.occurrences > 1) parts.push(t("board.occurrences", { n: a.occurrences }));

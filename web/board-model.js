@@ -55,6 +55,7 @@ function alertRow(r, version) {
     next_at: esc.next_at ?? null, silenced_by: r.silenced_by ?? null, first_at: r.first_at || 0,
     occurrences: r.occurrences || 1, exercise: !!r.exercise, marking: markingOf(r.label),
     real_world: !!r.real_world,
+    pending_agencies: (r.ack_agencies || []).filter((a) => !(a in (r.acks || {}))),
   };
 }
 

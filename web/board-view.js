@@ -77,6 +77,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
   const alerts = v.alerts.length ? el("ul", { class: "alerts" }, ...v.alerts.map((a) => {
     const parts = [word("alert", a.state)];
     if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
+    if (a.pending_agencies?.length) parts.push(t("board.pending", { agencies: a.pending_agencies.join(", ") }));
     if (a.step !== null && a.step !== undefined) parts.push(t("board.step", { step: a.step + 1 }));
     if (a.reminder) parts.push(t("board.reminder", { n: a.reminder }));
     if (a.silenced_by) parts.push(t("board.silenced"));

@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerting.alerts import acknowledge, alert_id_for, fingerprint, new_alert, repeat, resolve
+from alerting.alerts import (
+    acknowledge,
+    alert_id_for,
+    fingerprint,
+    ledger,
+    new_alert,
+    pending_agencies,
+    repeat,
+    resolve,
+    told,
+)
 from hub.errors import BadRequest, Conflict
 
 
@@ -84,3 +94,39 @@ def test_alert_ids_differ_by_operation_fingerprint_and_generation() -> None:
            for gen in (1, 2)}
     assert len(ids) == 8 and all(i.startswith("al-") for i in ids)
     assert alert_id_for("a", "x", 1) == alert_id_for("a", "x", 1)
+
+
+def _each_agency() -> dict[str, Any]:
+    return new_alert(alert_id="al-1", operation_id="op", source="rule", fp="f",
+                     severity="critical", summary="s", details="", now=100.0,
+                     ack_agencies=["POLICE", "ARMY", "POLICE"])
+
+
+def test_an_alert_for_each_agency_waits_for_the_last_of_them() -> None:
+    alert = _each_agency()
+    assert alert["ack_agencies"] == ["ARMY", "POLICE"] and pending_agencies(alert) == \
+        ["ARMY", "POLICE"]
+    alert = {**alert, "told": told(alert, ["POLICE", "ARMY"], 110.0)}
+    alert = acknowledge(alert, actor="alice", now=130.0, agency="POLICE")
+    assert (alert["state"], pending_agencies(alert)) == ("firing", ["ARMY"])
+    assert acknowledge(alert, actor="olga", now=140.0, agency="POLICE")["acks"]["POLICE"] == \
+        {"by": "alice", "at": 130.0}
+    alert = acknowledge(alert, actor="bruno", now=200.0, agency="ARMY")
+    assert (alert["state"], alert["acked_by"], alert["escalation"]["next_at"]) == \
+        ("acknowledged", "bruno", None)
+    assert ledger(alert) == [
+        {"agency": "ARMY", "told_at": 110.0, "acked_at": 200.0, "acked_by": "bruno",
+         "seconds": 90.0},
+        {"agency": "POLICE", "told_at": 110.0, "acked_at": 130.0, "acked_by": "alice",
+         "seconds": 20.0}]
+    assert told(alert, ["ARMY", "UN"], 500.0) == {"ARMY": 110.0, "POLICE": 110.0, "UN": 500.0}
+
+
+def test_an_ordinary_alert_is_acknowledged_by_anyone() -> None:
+    alert = new_alert(alert_id="al-2", operation_id="op", source="rule", fp="f",
+                      severity="major", summary="s", details="", now=1.0)
+    assert alert["ack_agencies"] is None
+    done = acknowledge(alert, actor="x", now=2.0, agency="UN")
+    assert done["state"] == "acknowledged" and pending_agencies(done) == []
+    assert ledger(done) == [{"agency": "UN", "told_at": None, "acked_at": 2.0,
+                             "acked_by": "x", "seconds": None}]

@@ -1,0 +1,82 @@
+"""Acknowledgement by each agency (both engines, injected clock): escalation stops for an
+agency once one of its members acknowledges and goes on for the others; the alert is
+acknowledged when the last agency has; the ledger shows each agency's times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.clock import ManualClock
+from tests.conftest import RunningHub
+
+POLICY = {"id": "default", "steps": [{"notify": ["everyone"], "wait": "5m"},
+                                     {"notify": ["everyone"]}], "repeat_every": "10m"}
+RULE = {"id": "critical", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical", "ack": "each_agency"}
+
+
+async def _alert(hub: RunningHub) -> dict[str, Any]:
+    await hub.settle()
+    r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/alerts", "olga")
+    [alert] = r.json()["alerts"]
+    return alert  # type: ignore[no-any-return]
+
+
+async def _notified(hub: RunningHub) -> list[list[str]]:
+    await hub.settle()
+    r = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/events?limit=500", "olga")
+    assert r.status_code == 200, r.text
+    return [e["notice"]["users"] for e in r.json()["events"]
+            if e["kind"] == "alert" and e["action"] == "notified"]
+
+
+async def test_each_agency_acknowledges_for_itself_and_the_ledger_says_when(
+        start_hub: Any, hub_settings: Any) -> None:
+    clock = ManualClock(1_800_000_000.0)
+    hub: RunningHub = await start_hub(hub_settings, clock=clock)
+    op = hub.ops["A"].id  # agencies POLICE (alice, olga) and ARMY (bruno)
+    for path, body in (("policies", POLICY), ("rules", RULE)):
+        r = await hub.api("POST", f"/api/operations/{op}/{path}", "alice", json=body)
+        assert r.status_code == 201, r.text
+    told_at = clock.now()
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "bruno",
+                      json={"title": "Levee breach", "severity": "critical"})
+    assert r.status_code == 201, r.text
+    alert = await _alert(hub)
+    assert alert["ack_agencies"] == ["ARMY", "POLICE"]
+    assert alert["pending_agencies"] == ["ARMY", "POLICE"]
+    assert await _notified(hub) == [["alice", "bruno", "olga"]]
+
+    clock.advance(90)  # POLICE acknowledges: the alert fires on for ARMY
+    r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", "alice")
+    assert r.status_code == 200, r.text
+    alert = await _alert(hub)
+    assert (alert["state"], alert["pending_agencies"]) == ("firing", ["ARMY"])
+    clock.advance(5)
+    again = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", "alice")
+    assert again.status_code == 200  # again for POLICE: the first acknowledgement stands
+    assert (await _alert(hub))["acks"]["POLICE"] == {"by": "alice", "at": told_at + 90}
+    clock.advance(-5)
+
+    clock.advance(5 * 60)  # the next step reaches only the agency still to acknowledge
+    await hub.settle()
+    assert (await _notified(hub))[-1] == ["bruno"]
+    texts = [m["text"] for m in (await hub.api(
+        "GET", f"/api/channels/{hub.ch('A/general')}/messages", "olga")).json()["messages"]]
+    assert not texts or all("POLICE" not in t.split("still to:")[-1] for t in texts)
+
+    clock.advance(30)  # ARMY acknowledges last: acknowledged, escalation over
+    r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert['id']}/ack", "bruno")
+    assert r.status_code == 200, r.text
+    alert = await _alert(hub)
+    assert (alert["state"], alert["acked_by"], alert["pending_agencies"]) == \
+        ("acknowledged", "bruno", [])
+    ledger = {row["agency"]: row for row in alert["ledger"]}
+    assert ledger["POLICE"] == {"agency": "POLICE", "told_at": told_at,
+                                "acked_at": told_at + 90, "acked_by": "alice", "seconds": 90}
+    assert ledger["ARMY"] == {"agency": "ARMY", "told_at": told_at,
+                              "acked_at": told_at + 420, "acked_by": "bruno", "seconds": 420}
+    clock.advance(60 * 60)
+    hub._tokens.clear()  # an hour idle: log in again
+    await hub.settle()
+    assert len(await _notified(hub)) == 2  # nobody is told again
