@@ -16,6 +16,7 @@ from alerting.api_schemas import (
     SILENCE_BODY,
 )
 from alerting.board import view
+from alerting.export import Exporter
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from hub.boundary import int_param, time_param
@@ -121,6 +122,18 @@ async def board_at(request: Request) -> Response:
                          "cases": list(board["cases"].values()),
                          "alerts": list(board["alerts"].values()),
                          "events": board["events"], "counts": view(board)["counts"]})
+
+
+@api("The operation's signed record, for after-action review and inquiries (coordinators)",
+     "cases", {200: "application/zip"})
+async def export(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    exporter: Exporter = request.app.state.exporter
+    op_id = request.path_params["op_id"]
+    archive = await exporter.export(principal, op_id, client)
+    name = "".join(c for c in op_id if c.isalnum() or c in "-_")[:64]
+    return Response(archive, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}-record.zip"'})
 
 
 @api("The operation's event log", "cases",
@@ -302,4 +315,5 @@ routes = [
     Route("/api/operations/{op_id}/cases/{case_id}/timeline", case_timeline, methods=["GET"]),
     Route("/api/operations/{op_id}/events", op_events, methods=["GET"]),
     Route("/api/operations/{op_id}/board", board_at, methods=["GET"]),
+    Route("/api/operations/{op_id}/export", export, methods=["GET"]),
 ]

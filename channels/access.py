@@ -69,6 +69,14 @@ class Access:
         label = self.policy.of_record(record.get("label")) if record is not None else None
         return label is None or self.policy.may_see(self.clearance(principal), label)
 
+    async def exported(self, principal: Principal, op_id: str, meta: Mapping[str, Any],
+                       client: str) -> None:
+        await self._audit.record(actor=principal.username, action="operation.export",
+                                 target=f"operation:{op_id}", outcome="ok", client=client,
+                                 operation_id=op_id,
+                                 details={"counts": meta.get("counts"),
+                                          "withheld": meta.get("withheld")})
+
     async def label_changed(self, principal: Principal, op_id: str, target: str,
                             before: Label | None, after: Label, client: str) -> None:
         await self._audit.record(actor=principal.username, action=f"{target.split(':')[0]}"

@@ -225,6 +225,21 @@ async def _op_list(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+async def _op_export(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    op = await _op_by_code(adm, args.code)
+    archive = await adm.services.exporter.export_as(adm.principal(), op, "cli")
+    path = Path(args.out or f"{op.code}-record.zip")
+    path.write_bytes(archive)  # noqa: ASYNC240 - once, at the end of a CLI command
+    print(f"wrote {path} ({len(archive)} bytes), signed by key "
+          f"{adm.services.exporter.signer.key_id}", file=out)
+    return 0
+
+
+async def _export_public_key(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    print(adm.services.exporter.signer.public_pem(), end="", file=out)
+    return 0
+
+
 async def _token_create(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     user = await _user_named(adm, args.user)
     scope = []
@@ -341,6 +356,8 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("init", None): _init,
     ("user", "add"): _user_add,
     ("user", "clearance"): _user_clearance,
+    ("op", "export"): _op_export,
+    ("export", "public-key"): _export_public_key,
     ("user", "disable"): _user_disable,
     ("user", "enable"): _user_disable,
     ("user", "passwd"): _user_passwd,

@@ -32,6 +32,7 @@ from alerting.api_schemas import ALERTING_SCHEMAS
 from alerting.cap_service import CapService
 from alerting.dispatcher import Dispatcher
 from alerting.evaluator import Evaluator
+from alerting.export import Exporter
 from alerting.outgoing_service import OutgoingWebhooks
 from alerting.pipeline import Pipeline
 from alerting.records import AlertRecords
@@ -153,6 +154,7 @@ class Services:
     cap: CapService
     outgoing: OutgoingWebhooks
     dispatcher: Dispatcher
+    exporter: Exporter
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -220,9 +222,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 access=access, sender=sender)
     dispatcher = Dispatcher(store=engine.store, clock=clock, access=access, sender=sender,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
+    exporter = Exporter(store=engine.store, access=access, clock=clock,
+                        key_path=settings.export_key_path)
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
-                    outgoing=outgoing, dispatcher=dispatcher)
+                    outgoing=outgoing, dispatcher=dispatcher, exporter=exporter)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -277,6 +281,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.outgoing = services.outgoing
     app.state.cases = services.cases
     app.state.alerts = services.alerts
+    app.state.exporter = services.exporter
     return app
 
 

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from hub.admin import run_admin, seed
 from hub.config import ConfigError, Settings, load_settings
@@ -87,6 +88,17 @@ def _parser() -> argparse.ArgumentParser:
     channel.add_argument("--topic", default="")
     channel.add_argument("--agencies", default="", help="restrict to these agencies")
     op.add_parser("list", help="list operations")
+    opexport = op.add_parser("export", help="write an operation's signed record (a zip)")
+    opexport.add_argument("code")
+    opexport.add_argument("--out", default="", help="the file (default: CODE-record.zip)")
+
+    exports = sub.add_parser("export", help="check operation exports offline").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    everify = exports.add_parser("verify", help="verify an export with the hub's public key; "
+                                 "names every record changed, added, removed or moved")
+    everify.add_argument("archive")
+    everify.add_argument("--public-key", required=True, help="the hub's public key (PEM)")
+    exports.add_parser("public-key", help="print the public key that signs exports")
 
     token = sub.add_parser("token", help="manage API tokens for bots").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -128,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "export" and args.action == "verify":
+        return verify_export(Path(args.archive), Path(args.public_key), sys.stdout)
     try:
         settings = load_settings(config_file=args.config,
                                  data_dir=Path(args.data_dir) if args.data_dir else None,
@@ -151,6 +165,33 @@ def main(argv: list[str] | None = None) -> int:
             print(f"liaison: {exc.message}", file=sys.stderr)
             return 1
         raise
+
+
+def verify_export(archive: Path, public_key: Path, out: TextIO) -> int:
+    """Check an export with nothing but the hub's public key (no data, no network):
+    0 if it is intact, 1 naming every record changed, added, removed or moved."""
+    from hub.sealed import check
+    from hub.signing import load_public_key
+
+    try:
+        public = load_public_key(public_key.read_bytes())
+        data = archive.read_bytes()
+    except (OSError, ValueError) as exc:
+        print(f"liaison: {exc}", file=sys.stderr)
+        return 2
+    report = check(data, public)
+    if not report.ok:
+        print(f"NOT VERIFIED: {archive}", file=out)
+        for problem in report.problems:
+            print(f"  {problem}", file=out)
+        return 1
+    op = report.meta.get("operation") or {}
+    print(f"verified: {archive}: {report.records} records of {op.get('code')} "
+          f"({op.get('name')}), exported by {report.meta.get('exported_by')}, "
+          f"signed by key {report.meta.get('key_id')}", file=out)
+    for marking, count in (report.meta.get("withheld") or {}).items():
+        print(f"  left out: {count} above the exporter's clearance ({marking})", file=out)
+    return 0
 
 
 def _serve(settings: Settings, *, demo: bool, workers: int,

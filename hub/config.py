@@ -68,6 +68,8 @@ class Settings:
     #: The audit key file (HMAC keys of the audit chain, kept outside the
     #: database); empty: <data_dir>/audit.key, created on first start.
     audit_key_file: str = ""
+    #: The Ed25519 key that signs operation exports (default: <data_dir>/export.key).
+    export_key_file: str = ""
 
     # --- Alerting --------------------------------------------------------------
     #: A TOML or YAML file of rules and escalation policies every operation
@@ -224,6 +226,11 @@ class Settings:
     @property
     def audit_key_path(self) -> Path:
         return Path(self.audit_key_file) if self.audit_key_file else self.data_dir / "audit.key"
+
+    @property
+    def export_key_path(self) -> Path:
+        return Path(self.export_key_file) if self.export_key_file else \
+            self.data_dir / "export.key"
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -250,3 +250,20 @@ def test_a_free_port_or_one_left_in_time_wait_is_not_taken() -> None:
         port = s.getsockname()[1]
     assert _port_taken("127.0.0.1", port) is None
     assert _port_taken("no-such-host.invalid", 80) is not None
+
+
+def test_an_operation_is_exported_and_verified_offline(seeded: Liaison, tmp_path: Path) -> None:
+    archive, key = tmp_path / "flood.zip", tmp_path / "hub.pem"
+    code, out, _ = seeded("op", "export", "FLOOD", "--out", str(archive))
+    assert code == 0 and out.startswith(f"wrote {archive}") and archive.exists()
+    code, pem, _ = seeded("export", "public-key")
+    assert code == 0 and pem.startswith("-----BEGIN PUBLIC KEY-----")
+    key.write_text(pem)
+    code, out, _ = seeded("export", "verify", str(archive), "--public-key", str(key))
+    assert code == 0 and "verified" in out and "FLOOD" in out
+    archive.write_bytes(archive.read_bytes()[:-40])  # a damaged archive is no proof
+    code, out, _ = seeded("export", "verify", str(archive), "--public-key", str(key))
+    assert code == 1 and "NOT VERIFIED" in out
+    code, _, err = seeded("export", "verify", str(archive), "--public-key",
+                          str(tmp_path / "missing.pem"))
+    assert code == 2 and "missing.pem" in err

@@ -1,0 +1,134 @@
+"""The human-readable page of an operation export: pure, from the export's own records.
+
+A timeline per case; per alert, its notices and an acknowledgement ledger by
+agency (told at, acknowledged at, by whom, how long); per urgent message, the
+same ledger from the acknowledgements people sent. Every value is escaped; the
+page has no scripts and loads nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from alerting.alerts import ledger
+
+__all__ = ["render"]
+
+
+def _time(ts: object) -> str:
+    if not isinstance(ts, int | float):
+        return "—"
+    return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _took(seconds: object) -> str:
+    if not isinstance(seconds, int | float):
+        return "pending"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    cells = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _ledger_table(rows: Iterable[Mapping[str, Any]]) -> str:
+    return _table(("Agency", "Told at", "Acknowledged at", "By", "Took"),
+                  ((r["agency"], _time(r["told_at"]), _time(r["acked_at"]),
+                    r["acked_by"] or "—", _took(r["seconds"])) for r in rows))
+
+
+def _changes(event: Mapping[str, Any]) -> str:
+    changes = event.get("changes") or {}
+    parts = [f"{k}: {v[0]} → {v[1]}" for k, v in changes.items()
+             if isinstance(v, list) and len(v) == 2]
+    comment = event.get("comment") or {}
+    if comment:
+        parts.append(f"comment: {comment.get('text', '')}")
+    return "; ".join(parts)
+
+
+def _cases(events: list[Mapping[str, Any]]) -> str:
+    by_case: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for e in events:
+        if e.get("kind") == "case":
+            by_case[str(e["id"])].append(e)
+    out = []
+    for case_id, timeline in by_case.items():
+        record = timeline[-1].get("record") or {}
+        out.append(f"<h3>{escape(str(record.get('title', case_id)))} "
+                   f"<small>({escape(case_id)})</small></h3>")
+        out.append(_table(("When", "Who", "What", "Version", "Changes"),
+                          ((_time(e.get("ts")), e.get("actor", ""), e.get("action", ""),
+                            e.get("version", ""), _changes(e)) for e in timeline)))
+    return "".join(out) or "<p>No cases.</p>"
+
+
+def _alerts(events: list[Mapping[str, Any]]) -> str:
+    by_alert: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for e in events:
+        if e.get("kind") == "alert":
+            by_alert[str(e["id"])].append(e)
+    out = []
+    for alert_id, timeline in by_alert.items():
+        record = timeline[-1].get("record") or {}
+        out.append(f"<h3>{escape(str(record.get('summary', alert_id)))} "
+                   f"<small>({escape(alert_id)}, {escape(str(record.get('severity')))}, "
+                   f"{escape(str(record.get('state')))})</small></h3>")
+        notices = [(_time((e.get("notice") or {}).get("at")), (e.get("notice") or {}).get(
+            "step", 0) + 1, ", ".join((e.get("notice") or {}).get("users") or []) or "—",
+                    ", ".join((e.get("notice") or {}).get("channels") or []) or "—")
+                   for e in timeline if e.get("action") == "notified"]
+        out.append("<h4>Notices</h4>" + _table(("When", "Step", "Told", "Channels"), notices))
+        out.append("<h4>Acknowledgement by agency</h4>" + _ledger_table(ledger(record)))
+    return "".join(out) or "<p>No alerts.</p>"
+
+
+def _urgent(messages: list[Mapping[str, Any]]) -> str:
+    acks: dict[tuple[str, int], list[Mapping[str, Any]]] = defaultdict(list)
+    for m in messages:
+        if "ack_of" in m:
+            acks[(str(m["channel"]), int(m["ack_of"]))].append(m)
+    out = []
+    for m in messages:
+        if m.get("priority") != "urgent" or "ack_of" in m:
+            continue
+        first: dict[str, Mapping[str, Any]] = {}
+        for a in sorted(acks[(str(m["channel"]), int(m["seq"]))], key=lambda a: a["ts"]):
+            first.setdefault(str(a.get("agency")), a)
+        rows = [{"agency": agency, "told_at": m["ts"], "acked_at": a["ts"],
+                 "acked_by": a.get("sender"), "seconds": float(a["ts"]) - float(m["ts"])}
+                for agency, a in sorted(first.items())]
+        out.append(f"<h3>#{escape(str(m.get('channel_name')))} · {_time(m.get('ts'))} · "
+                   f"{escape(str(m.get('sender_name')))}</h3><p>{escape(str(m['text']))}</p>")
+        out.append(_ledger_table(rows) if rows else "<p>Not acknowledged by anyone.</p>")
+    return "".join(out) or "<p>No urgent messages.</p>"
+
+
+def render(meta: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> str:
+    op = meta.get("operation") or {}
+    events = [r for r in records if r.get("type") == "event"]
+    messages = [r for r in records if r.get("type") == "message"]
+    withheld = meta.get("withheld") or {}
+    title = f"{op.get('code', '')} {op.get('name', '')}: record of the operation"
+    held = _table(("Marking", "Left out"), withheld.items()) if withheld else \
+        "<p>Nothing was left out.</p>"
+    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>body{{font:14px sans-serif;margin:2rem}}"
+            "table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border:1px solid #999;"
+            "padding:.2rem .5rem;text-align:left}small{color:#555}</style></head><body>"
+            f"<h1>{escape(title)}</h1>"
+            f"<p>Exported {_time(meta.get('exported_at'))} by "
+            f"{escape(str(meta.get('exported_by')))}, cleared "
+            f"{escape(str(meta.get('clearance')))}. Records: "
+            f"{escape(', '.join(f'{k} {v}' for k, v in (meta.get('counts') or {}).items()))}."
+            f"</p><h2>Left out (above the exporter's clearance)</h2>{held}"
+            f"<h2>Cases</h2>{_cases(events)}<h2>Alerts</h2>{_alerts(events)}"
+            f"<h2>Urgent messages</h2>{_urgent(messages)}</body></html>")

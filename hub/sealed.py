@@ -1,0 +1,153 @@
+"""A sealed archive: records and files under a signed manifest, checked offline.
+
+The archive is a zip with three fixed members and any number of files:
+
+* ``records.jsonl`` — one record per line, canonical JSON (sorted keys, no spaces),
+  each with a unique ``key`` (``case:<id>:v3``, ``message:<channel>:<seq>``...);
+* ``manifest.json`` — the archive's description (``meta``), the signing key's id,
+  every record's key and SHA-256 *in order*, and every other file's SHA-256;
+* ``manifest.sig`` — the Ed25519 signature of ``manifest.json``'s bytes.
+
+:func:`check` needs only the archive and the public key. It names every record
+that was changed, added, removed or moved, and every file changed, so an
+inquiry can see *what* was altered, not just that something was. Pure: bytes in,
+bytes or a report out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.signing import Signer, key_id, verify
+
+__all__ = ["FORMAT", "Report", "check", "line_of", "seal"]
+
+FORMAT = "liaison-export/1"
+RECORDS, MANIFEST, SIGNATURE = "records.jsonl", "manifest.json", "manifest.sig"
+MAX_ARCHIVE = 512 * 1024 * 1024  # what check() reads at most, unpacked
+
+
+def line_of(record: Mapping[str, Any]) -> bytes:
+    """A record as its line: canonical JSON, UTF-8."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False).encode("utf-8")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def seal(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any],
+         files: Mapping[str, bytes], signer: Signer) -> bytes:
+    """The archive of ``records`` (each with a unique ``key``), ``files`` and ``meta``."""
+    lines, index, seen = [], [], set()
+    for record in records:
+        key = str(record["key"])
+        if key in seen:
+            raise ValueError(f"two records have the key {key}")
+        seen.add(key)
+        line = line_of(record)
+        lines.append(line)
+        index.append([key, _sha(line)])
+    body = b"".join(line + b"\n" for line in lines)
+    manifest = json.dumps({"format": FORMAT, **meta, "key_id": signer.key_id,
+                           "records": index,
+                           "files": {name: _sha(data) for name, data in sorted(files.items())}},
+                          sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(MANIFEST, manifest)
+        z.writestr(SIGNATURE, signer.sign(manifest) + "\n")
+        z.writestr(RECORDS, body)
+        for name, data in sorted(files.items()):
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+@dataclass
+class Report:
+    """What :func:`check` found; ``ok`` only if nothing."""
+
+    problems: list[str] = field(default_factory=list)
+    records: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(archive: bytes, public: Ed25519PublicKey) -> Report:
+    report = Report()
+    try:
+        z = zipfile.ZipFile(io.BytesIO(archive))
+        names = set(z.namelist())
+        if sum(i.file_size for i in z.infolist()) > MAX_ARCHIVE:
+            report.problems.append("the archive unpacks to more than it may")
+            return report
+        missing = {MANIFEST, SIGNATURE, RECORDS} - names
+        if missing:
+            report.problems.append(f"the archive has no {', '.join(sorted(missing))}")
+            return report
+        manifest, signature = z.read(MANIFEST), z.read(SIGNATURE).decode("ascii").strip()
+        body = z.read(RECORDS)
+        files = {n: z.read(n) for n in names - {MANIFEST, SIGNATURE, RECORDS}}
+    except (zipfile.BadZipFile, UnicodeDecodeError, KeyError, OSError) as exc:
+        report.problems.append(f"not a readable archive: {exc}")
+        return report
+    if not verify(public, manifest, signature):
+        report.problems.append("the manifest's signature does not verify with this key "
+                               "(the manifest was changed, or another key signed it)")
+        return report
+    meta = json.loads(manifest)
+    report.meta = {k: v for k, v in meta.items() if k not in ("records", "files")}
+    if meta.get("key_id") != key_id(public):
+        report.problems.append("the manifest names another signing key")
+    _check_records(report, meta.get("records") or [], body)
+    for name, digest in (meta.get("files") or {}).items():
+        if name not in files:
+            report.problems.append(f"file {name} was removed")
+        elif _sha(files[name]) != digest:
+            report.problems.append(f"file {name} was changed")
+    for name in sorted(set(files) - set(meta.get("files") or {})):
+        report.problems.append(f"file {name} was added")
+    return report
+
+
+def _check_records(report: Report, index: list[list[str]], body: bytes) -> None:
+    expected = {key: (n, digest) for n, (key, digest) in enumerate(index)}
+    found: list[str] = []
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        try:
+            key = str(json.loads(line)["key"])
+        except (ValueError, KeyError, TypeError):
+            report.problems.append(f"line {number} is not a record (added or damaged)")
+            continue
+        if key not in expected or key in found:
+            report.problems.append(f"record {key} (line {number}) was added")
+            continue
+        found.append(key)
+        if _sha(line) != expected[key][1]:
+            report.problems.append(f"record {key} (line {number}) was changed")
+    report.records = len(found)
+    present = set(found)
+    for key, _ in index:
+        if key not in present:
+            report.problems.append(f"record {key} was removed")
+    in_order = [key for key, _ in index if key in present]
+    for place, (mine, theirs) in enumerate(zip(found, in_order, strict=True), 1):
+        if mine != theirs:
+            report.problems.append(f"record {mine} (line {place}) is out of its place: "
+                                   "the records were reordered")
+            break

@@ -1,0 +1,95 @@
+"""hub/sealed.py and hub/signing.py: an export verifies offline with the public key alone,
+and changing, adding, removing or reordering any one record fails it, naming the record."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.sealed import RECORDS, check, seal
+from hub.signing import Signer, load_public_key
+
+SIGNER = Signer(Ed25519PrivateKey.generate())
+RECORDS_IN = [{"key": f"event:{i}", "type": "event", "seq": i, "text": f"löwe {i}"}
+              for i in range(1, 7)]
+ARCHIVE = seal(RECORDS_IN, {"operation": {"code": "OP"}}, {"report.html": b"<p>hi</p>"},
+               SIGNER)
+
+
+def _with_records(archive: bytes, body: bytes, **files: bytes) -> bytes:
+    """The archive with its records file (and any file) replaced, nothing else touched."""
+    src = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in src.namelist():
+            data = body if name == RECORDS else files.get(name, src.read(name))
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def _lines() -> list[bytes]:
+    return zipfile.ZipFile(io.BytesIO(ARCHIVE)).read(RECORDS).splitlines()
+
+
+def test_an_untouched_export_verifies_with_the_public_key_alone() -> None:
+    public = load_public_key(SIGNER.public_pem().encode())
+    report = check(ARCHIVE, public)
+    assert report.ok and report.records == 6
+    assert report.meta["operation"] == {"code": "OP"} and report.meta["key_id"] == SIGNER.key_id
+    other = Signer(Ed25519PrivateKey.generate()).public
+    assert "does not verify" in check(ARCHIVE, other).problems[0]
+
+
+@given(st.integers(min_value=0, max_value=5), st.sampled_from(["change", "add", "remove",
+                                                               "reorder"]))
+def test_any_one_tampered_record_fails_and_is_named(index: int, how: str) -> None:
+    lines = _lines()
+    key = json.loads(lines[index])["key"]
+    if how == "change":
+        record = json.loads(lines[index])
+        record["text"] = "altered"
+        lines[index] = json.dumps(record, separators=(",", ":")).encode()
+        expected = f"record {key} (line {index + 1}) was changed"
+    elif how == "add":
+        lines.insert(index, b'{"key":"event:99","type":"event"}')
+        key, expected = "event:99", "record event:99 (line"
+    elif how == "remove":
+        del lines[index]
+        expected = f"record {key} was removed"
+    else:
+        other = index + 1 if index < 5 else index - 1
+        lines[index], lines[other] = lines[other], lines[index]
+        expected = "were reordered"
+    report = check(_with_records(ARCHIVE, b"\n".join(lines) + b"\n"), SIGNER.public)
+    assert not report.ok
+    assert any(expected in p for p in report.problems), report.problems
+    assert any(key in p for p in report.problems) or how == "reorder"
+
+
+def test_a_changed_or_added_file_and_a_broken_archive_are_named() -> None:
+    body = b"\n".join(_lines()) + b"\n"
+    report = check(_with_records(ARCHIVE, body, **{"report.html": b"<p>forged</p>"}),
+                   SIGNER.public)
+    assert report.problems == ["file report.html was changed"]
+    assert "not a readable archive" in check(b"not a zip", SIGNER.public).problems[0]
+    with pytest.raises(ValueError, match="two records"):
+        seal([{"key": "a"}, {"key": "a"}], {}, {}, SIGNER)
+
+
+def test_the_signing_key_is_made_once_private_and_reread(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "export.key"
+    first = Signer.load_or_create(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = Signer.load_or_create(path)
+    assert again.key_id == first.key_id
+    data: Any = b"manifest"
+    assert check(seal([], {}, {}, again), first.public).ok
+    assert again.sign(data) and first.public_pem().startswith("-----BEGIN PUBLIC KEY-----")
