@@ -107,7 +107,8 @@ class Dispatcher:
             for ch_id in sub["channels"]:
                 key = f"{sub['id']}:{ch_id}"
                 after = channels.get(key, int(sub["since_channels"].get(ch_id, 0)))
-                channels[key] = await self._enqueue_messages(op, sub, ch_id, after, queue)
+                channels[key] = await self._enqueue_messages(op, sub, ch_id, after, queue,
+                                                             readers[str(sub["id"])])
         current = {"cursor": cursor, "channels": channels, "queue": dict(queue)}
         if current != state:  # a quiet operation costs no write each tick
             await self._store.put_state(op.id, OUTGOING_STATE, current)
@@ -173,15 +174,17 @@ class Dispatcher:
                 return cursor
 
     async def _enqueue_messages(self, op: Operation, sub: dict[str, Any], ch_id: str,
-                                after: int, queue: dict[str, float]) -> int:
+                                after: int, queue: dict[str, float], reader: Principal) -> int:
         ch = await self._store.get_channel(ChannelId(ch_id))
         while ch is not None:
             messages = await self._store.read_messages(ch.id, after_seq=after, limit=PAGE)
             for m in messages:
+                after = m.seq
+                if m.label_json and not self._access.sees(reader, {"label": m.label}):
+                    continue  # above the subscription creator's clearance
                 data = {**m.frame(), "channel_name": ch.name}
                 await self._enqueue(op, sub, f"dl_{sub['id']}_{ch.id}_{m.seq}", MESSAGE_EVENT,
                                     m.ts, data, queue)
-                after = m.seq
             if len(messages) < PAGE:
                 break
         return after

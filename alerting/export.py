@@ -99,9 +99,12 @@ class Exporter:
             while True:
                 messages = await self._store.read_messages(ch.id, after_seq=after, limit=PAGE)
                 for m in messages:
+                    after = m.seq
+                    if m.label_json and not self._access.sees(principal, {"label": m.label}):
+                        withheld[marking_of(m.label)] += 1
+                        continue
                     records.append({**m.frame(), "key": f"message:{ch.id}:{m.seq}",
                                     "type": "message", "channel_name": ch.name})
-                    after = m.seq
                 if len(messages) < PAGE:
                     break
         async for entry in self._store.iter_audit():

@@ -193,14 +193,13 @@ async def list_messages(request: Request) -> Response:
     before = _query_int(request, "before_seq")
     after = _query_int(request, "after_seq")
     assert limit is not None
-    items = await _channels(request).history(
+    items, more = await _channels(request).history(
         principal, request.path_params["ch_id"], before_seq=before, after_seq=after,
         limit=limit, client=client)
     frames = [m.frame() for m in items]
     for frame in frames:
         del frame["type"]
-    return JSONResponse({"messages": frames,
-                         "has_more": len(items) == limit})
+    return JSONResponse({"messages": frames, "has_more": more})
 
 
 @api("Post a message (idempotent by client_msg_id)", "channels",
@@ -222,7 +221,7 @@ async def post_message(request: Request) -> Response:
         raise BadRequest("'priority' must be normal, high or urgent") from None
     message, created = await _channels(request).publish(
         principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
-        priority=priority, client=client)
+        priority=priority, client=client, label=body.get("label"))
     return _posted(message, created)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from channels.access import Access
 from channels.fields import CODE, NAME, agencies_field, flag_field, text_field
-from channels.labelling import channel_label, operation_label
+from channels.labelling import channel_label, item_label, operation_label
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.auth import Principal
@@ -279,18 +279,24 @@ class ChannelService:
     # --- messages ------------------------------------------------------------------
 
     async def history(self, principal: Principal, ch_id: str, *, before_seq: int | None,
-                      after_seq: int | None, limit: int, client: str) -> list[Message]:
+                      after_seq: int | None, limit: int,
+                      client: str) -> tuple[list[Message], bool]:
+        """A page of the channel (messages above the caller's clearance left out), and
+        whether more may follow in the direction read."""
         ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL, client=client)
         if after_seq is not None:
-            return await self._store.read_messages(ch.id, after_seq=after_seq,
+            page = await self._store.read_messages(ch.id, after_seq=after_seq,
                                                    before_seq=before_seq, limit=limit)
-        newest = await self._store.read_messages(ch.id, before_seq=before_seq, limit=limit,
-                                                 newest_first=True)
-        return newest[::-1]
+        else:
+            page = (await self._store.read_messages(ch.id, before_seq=before_seq, limit=limit,
+                                                    newest_first=True))[::-1]
+        return ([m for m in page if m.label_json == ""
+                 or self.access.sees(principal, {"label": m.label})], len(page) == limit)
 
     async def publish(self, principal: Principal, ch_id: str, *, text: str, client_msg_id: str,
                       priority: Priority, client: str,
-                      ack_of: int | None = None) -> tuple[Message, bool]:
+                      ack_of: int | None = None,
+                      label: object = None) -> tuple[Message, bool]:
         """Store a message and broadcast it; returns (message, created).
 
         Safe to retry with the same ``client_msg_id``: the second call returns
@@ -305,21 +311,32 @@ class ChannelService:
         if len(text) > self._settings.max_text_chars:
             raise LimitExceeded(f"text longer than {self._settings.max_text_chars} characters")
         ch, _, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
-        if ack_of is not None:
-            text, client_msg_id, priority = await self._acknowledgement(ch, ack_of)
+        own = ""
+        if label is not None:  # narrower than the channel's, else nothing to keep
+            ceiling = self.access.channel_label(ch)
+            chosen = item_label(self.access.policy, label, self.access.clearance(principal),
+                                ceiling)
+            own = "" if chosen == ceiling else chosen.dumps()
+        if ack_of is not None:  # an acknowledgement is labelled as what it acknowledges
+            text, client_msg_id, priority, own = await self._acknowledgement(principal, ch,
+                                                                             ack_of)
         user = principal.user
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
                          sender=user.username, sender_name=user.display_name,
                          agency=user.agency, text=text, ts=self._clock.now(), priority=priority,
-                         client_msg_id=client_msg_id)
+                         client_msg_id=client_msg_id, label_json=own)
         return await self._store.append_message(new, retain=self._settings.retention_messages)
 
-    async def _acknowledgement(self, ch: Channel, seq: int) -> tuple[str, str, Priority]:
-        """Text, client_msg_id and priority of an acknowledgement of urgent message ``seq``."""
+    async def _acknowledgement(self, principal: Principal, ch: Channel,
+                               seq: int) -> tuple[str, str, Priority, str]:
+        """Text, client_msg_id, priority and label of an acknowledgement of urgent message
+        ``seq`` (one the caller may not see is as if it did not exist)."""
         found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1)
-        if not found or found[0].seq != seq or found[0].priority != Priority.URGENT:
+        if not found or found[0].seq != seq or found[0].priority != Priority.URGENT \
+                or not self.access.sees(principal, {"label": found[0].label}):
             raise BadRequest("only an urgent message of this channel can be acknowledged")
-        return f"acknowledged message #{seq}", ack_client_msg_id(seq), Priority.NORMAL
+        return (f"acknowledged message #{seq}", ack_client_msg_id(seq), Priority.NORMAL,
+                found[0].label_json)
 
     async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
                           client_msg_id: str, priority: Priority,

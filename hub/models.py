@@ -6,6 +6,7 @@ this module imports nothing from the project.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -194,16 +195,27 @@ class Message:
     ts: float
     priority: Priority
     client_msg_id: str
+    #: The message's own confidentiality label as stored (a label's JSON), when it is
+    #: narrower than its channel's; empty: the channel's (the common case).
+    label_json: str = ""
 
     @property
     def feed_key(self) -> str:
         return self.channel_id
+
+    @property
+    def label(self) -> object:
+        """Its own label (a dict), or None when it has its channel's: a reader the
+        channel admits but this label does not is not sent it (hub.gateway)."""
+        return json.loads(self.label_json) if self.label_json else None
 
     def frame(self) -> dict[str, object]:
         frame: dict[str, object] = {
             "type": "message", "channel": self.channel_id, "seq": self.seq, "id": self.id,
             "sender": self.sender, "sender_name": self.sender_name, "agency": self.agency,
             "text": self.text, "ts": self.ts, "priority": str(self.priority)}
+        if self.label_json:
+            frame["label"] = self.label
         if self.client_msg_id.startswith(ACK_PREFIX):
             frame["ack_of"] = int(self.client_msg_id[len(ACK_PREFIX):])
         elif self.sender_id == HUB_SENDER:

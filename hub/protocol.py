@@ -104,6 +104,9 @@ class Publish:
     priority: Priority
     #: Acknowledge the urgent message with this seq instead (text and id are the hub's).
     ack_of: int | None = None
+    #: The message's own confidentiality label, narrower than its channel's (checked by
+    #: the service against the policy): a level name or {"level", "categories"}.
+    label: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +265,11 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
         except ValueError:
             raise FrameError("field 'priority' must be normal, high or urgent",
                              code=ErrorCode.BAD_REQUEST, ref=ref) from None
-        return Publish("publish", ref, _channel(obj, ref), text, cmid, priority)
+        label = obj.get("label")
+        if label is not None and not isinstance(label, str | dict):
+            raise FrameError("field 'label' must be a level name or an object",
+                             code=ErrorCode.BAD_REQUEST, ref=ref)
+        return Publish("publish", ref, _channel(obj, ref), text, cmid, priority, label=label)
     if kind == "typing":
         return Typing("typing", ref, _channel(obj, ref))
     if kind == "ping":

@@ -4,6 +4,7 @@
 import { api } from "/protocol.js";
 import { $, el, richText, mentions, fmtTime } from "/dom.js";
 import { t } from "/i18n.js";
+import { markingOf } from "/board-model.js";
 
 const PAGE = 50;
 
@@ -212,6 +213,7 @@ export class Chat {
     const li = el("li", { "data-seq": m.seq, "data-alert": alertId, class: `${m.priority}${forMe ? " mention" : ""}` },
       el("span", { class: "meta", text: `${fmtTime(m.ts)} · ${m.sender_name} (${m.agency})` }),
       m.priority !== "normal" ? el("strong", { class: "prio", text: `${t(`msg.${m.priority}`)} ` }) : null,
+      m.label ? el("span", { class: "marking", text: markingOf(m.label) }) : null,
       el("span", { class: "text" }, richText(m.text, { mentions: this.names })));
     if (alertId) {
       li.append(this.alertLine(alertId));   // about the alert, not the message

@@ -76,12 +76,13 @@ class NewMessage:
     ts: float
     priority: Priority
     client_msg_id: str
+    label_json: str = ""  # see Message.label_json
 
     def stored(self, seq: int) -> Message:
         """This message as stored under ``seq``."""
         return Message(self.channel_id, seq, self.id, self.sender_id, self.sender,
                        self.sender_name, self.agency, self.text, self.ts, self.priority,
-                       self.client_msg_id)
+                       self.client_msg_id, self.label_json)
 
 
 @dataclass(frozen=True, slots=True)

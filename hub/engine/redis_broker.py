@@ -298,10 +298,11 @@ def _decode(data: bytes) -> Event:
     kind = item[0]
     if kind == "m":
         (_, ch_id, seq, mid, sender_id, sender, sender_name, agency, text, ts, priority,
-         cmid) = item
+         cmid, *rest) = item  # rest: the label, absent from a hub before labels
         return MessageEvent(Message(ChannelId(ch_id), int(seq), mid,
                                     UserId(sender_id), sender, sender_name, agency, text,
-                                    float(ts), Priority(priority), cmid), time.perf_counter())
+                                    float(ts), Priority(priority), cmid,
+                                    str(rest[0]) if rest else ""), time.perf_counter())
     if kind == "e":
         _, op_id, seq, rkind, action, record_id, version, actor, ts, data = item
         return OpEventPosted(OpEvent(OperationId(op_id), int(seq), rkind, action, record_id,

@@ -164,7 +164,8 @@ class RedisOperations(RedisBase):
                   keys.channel_retry(ch, msg.sender_id, msg.client_msg_id)],
             args=[keys.channel_events(op_id, ch), retain, self._idem_ttl, msg.id,
                   msg.sender_id, msg.sender, msg.sender_name, msg.agency, msg.text,
-                  repr(msg.ts), str(msg.priority), msg.client_msg_id, msg.channel_id])
+                  repr(msg.ts), str(msg.priority), msg.client_msg_id, msg.channel_id,
+                  msg.label_json])
         seq = int(seq)
         if seq < 0:
             raise Conflict("channel does not exist")

@@ -37,6 +37,7 @@ ADDED_COLUMNS = (
     ("channels", "label", "TEXT NOT NULL DEFAULT ''"),
     ("operations", "exercise", "INTEGER NOT NULL DEFAULT 0"),
     ("channels", "exercise", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "label", "TEXT NOT NULL DEFAULT ''"),
 )
 
 SCHEMA = """

@@ -148,9 +148,12 @@ class SqliteOperations(SqliteBase):
             if row is None:
                 raise Conflict("channel does not exist")
             seq = row[0]
-            db.execute("INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            db.execute("INSERT INTO messages (channel_id, seq, id, sender_id, sender,"
+                       " sender_name, agency, text, ts, priority, client_msg_id, label)"
+                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                        (msg.channel_id, seq, msg.id, msg.sender_id, msg.sender, msg.sender_name,
-                        msg.agency, msg.text, msg.ts, str(msg.priority), msg.client_msg_id))
+                        msg.agency, msg.text, msg.ts, str(msg.priority), msg.client_msg_id,
+                        msg.label_json))
             if retain > 0 and seq - row[1] + 1 > retain:
                 first = seq - retain + 1
                 db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",

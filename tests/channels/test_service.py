@@ -213,9 +213,9 @@ async def test_publish_is_idempotent_by_client_msg_id(embedded: Embedded) -> Non
                                                        priority=Priority.NORMAL, client="t")
     assert created and not created_again and again == first
     assert (first.sender, first.sender_name, first.agency) == ("bruno", "Bruno", "ARMY")
-    history = await svc(embedded).history(bruno, general.id, before_seq=None, after_seq=None,
-                                          limit=10, client="t")
-    assert [m.text for m in history] == ["on my way"]
+    history, more = await svc(embedded).history(bruno, general.id, before_seq=None,
+                                                after_seq=None, limit=10, client="t")
+    assert [m.text for m in history] == ["on my way"] and not more
 
 
 async def test_history_pages_backwards_and_forwards(embedded: Embedded) -> None:
@@ -226,8 +226,8 @@ async def test_history_pages_backwards_and_forwards(embedded: Embedded) -> None:
                                     priority=Priority.NORMAL, client="t")
 
     async def page(**kw: Any) -> list[str]:
-        return [m.text for m in await svc(embedded).history(alice, general.id, client="t",
-                                                            **kw)]
+        return [m.text for m in (await svc(embedded).history(alice, general.id, client="t",
+                                                             **kw))[0]]
 
     assert await page(before_seq=None, after_seq=None, limit=2) == ["m3", "m4"]
     assert await page(before_seq=4, after_seq=None, limit=2) == ["m1", "m2"]
@@ -241,7 +241,7 @@ async def test_observers_read_but_do_not_post(embedded: Embedded) -> None:
         await svc(embedded).publish(olga, general.id, text="hi", client_msg_id="o-1",
                                     priority=Priority.NORMAL, client="t")
     assert await svc(embedded).history(olga, general.id, before_seq=None, after_seq=None,
-                                       limit=5, client="t") == []
+                                       limit=5, client="t") == ([], False)
 
 
 async def test_text_longer_than_the_limit_is_refused(embedded: Embedded) -> None:

@@ -160,3 +160,33 @@ async def test_lowering_a_clearance_ends_the_sessions_that_held_it(
     hub._tokens.pop("bruno", None)
     r = await hub.api("GET", f"/api/channels/{ids['c-secret']}", "bruno")
     assert r.status_code == 404
+
+
+async def test_a_message_narrower_than_its_channel_reaches_only_its_readers(
+        running_hub: RunningHub) -> None:
+    """In a SECRET channel both POLICE and ARMY read, a message released to POLICE only:
+    not sent to ARMY live, nor in replay, nor in the history; its seq is passed over."""
+    hub = running_hub
+    ids = await _labelled(hub)
+    secret = ids["c-secret"]
+    alice, bruno = await hub.client("alice"), await hub.client("bruno")
+    for c in (alice, bruno):
+        await c.subscribe(secret)
+    sent = await alice.publish(secret, "police only", label=SECRET_POLICE)
+    assert sent["type"] == "ack", sent
+    await alice.publish(secret, "for both")
+    [first, second] = await alice.messages(2)
+    assert (first["text"], first["label"]) == ("police only", SECRET_POLICE)
+    assert second["text"] == "for both" and "label" not in second
+    [seen] = await bruno.messages(1)
+    assert seen["text"] == "for both"  # the POLICE-only message was passed over
+    late = await hub.client("bruno")
+    await late.subscribe(secret, since_seq=0)
+    assert [m["text"] for m in await late.messages(1)] == ["for both"]
+    for user, texts in (("alice", ["police only", "for both"]), ("bruno", ["for both"])):
+        r = await hub.api("GET", f"/api/channels/{secret}/messages", user)
+        assert [m["text"] for m in r.json()["messages"]] == texts, user
+    # Wider than the channel, or above the sender: refused, naming the field.
+    r = await hub.api("POST", f"/api/channels/{ids['c-restricted']}/messages", "alice",
+                      json={"text": "x", "client_msg_id": "w1", "label": "SECRET"})
+    assert r.status_code == 400 and "'label'" in r.json()["error"]["message"]

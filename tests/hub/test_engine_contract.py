@@ -8,6 +8,7 @@ guarantee.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,10 @@ async def test_appending_publishes_to_subscribed_topics_only(engine: Engine) -> 
             break
         await asyncio.sleep(0.01)
     assert engine.broker.healthy()
-    msg, _ = await engine.store.append_message(_msg(ch, "x"))
+    labelled = dataclasses.replace(_msg(ch, "x"), label_json='{"level":"SECRET"}')
+    msg, _ = await engine.store.append_message(labelled)
+    assert msg.label == {"level": "SECRET"}  # stored, read back and published with its label
+    assert (await engine.store.read_messages(ch.id, limit=1))[0] == msg
     _, created = await engine.store.append_message(_msg(ch, "x"))  # a retry: stored already
     assert not created
     await engine.store.append_message(_msg(other, "y"))
