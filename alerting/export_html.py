@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from alerting.alerts import ledger
+from alerting.cases import play_marking
 
 __all__ = ["render"]
 
@@ -30,6 +31,12 @@ def _took(seconds: object) -> str:
         return "pending"
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def _play(record: Mapping[str, Any]) -> str:
+    """[EXERCISE] or [REAL WORLD] before a record's title, as every output marks it."""
+    marking = play_marking(record)
+    return f"<strong>[{escape(marking)}]</strong> " if marking else ""
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -63,7 +70,7 @@ def _cases(events: list[Mapping[str, Any]]) -> str:
     out = []
     for case_id, timeline in by_case.items():
         record = timeline[-1].get("record") or {}
-        out.append(f"<h3>{escape(str(record.get('title', case_id)))} "
+        out.append(f"<h3>{_play(record)}{escape(str(record.get('title', case_id)))} "
                    f"<small>({escape(case_id)})</small></h3>")
         out.append(_table(("When", "Who", "What", "Version", "Changes"),
                           ((_time(e.get("ts")), e.get("actor", ""), e.get("action", ""),
@@ -79,7 +86,7 @@ def _alerts(events: list[Mapping[str, Any]]) -> str:
     out = []
     for alert_id, timeline in by_alert.items():
         record = timeline[-1].get("record") or {}
-        out.append(f"<h3>{escape(str(record.get('summary', alert_id)))} "
+        out.append(f"<h3>{_play(record)}{escape(str(record.get('summary', alert_id)))} "
                    f"<small>({escape(alert_id)}, {escape(str(record.get('severity')))}, "
                    f"{escape(str(record.get('state')))})</small></h3>")
         notices = [(_time((e.get("notice") or {}).get("at")), (e.get("notice") or {}).get(

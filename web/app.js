@@ -231,7 +231,7 @@ async function start(user) {
     renderBoardTab();
   });
   client.addEventListener("presence", () => refreshOnline());
-  state.chat = new Chat({ client, me: state.me, notify, alerts: {
+  state.chat = new Chat({ client, me: state.me, notify, agencies: () => state.op?.agencies || [], alerts: {
     get: (id) => state.board?.alerts.get(id) ?? null,
     ack: (id) => state.alerts.act({ id }, "ack"),
   } });

@@ -16,8 +16,9 @@ export function noticeAlert(m) {
 }
 
 export class Chat {
-  constructor({ client, me, notify, alerts }) {
+  constructor({ client, me, notify, alerts, agencies = () => [] }) {
     this.client = client;
+    this.agencies = agencies;        // () -> the agencies taking part in the operation
     this.me = me;
     this.alerts = alerts;            // { get(id) -> the alert's live row, ack(id) }
     this.notify = notify;            // (kind, title, body) for desktop notifications
@@ -220,8 +221,12 @@ export class Chat {
     } else if (m.priority === "urgent") {
       const who = this.receipts.get(m.channel)?.get(m.seq) || new Map();
       const acked = who.has(this.me.username);
+      // Which agencies taking part have not acknowledged yet (each agency should).
+      const done = new Set([...who.values()].map((d) => d.slice(d.lastIndexOf("(") + 1, -1)));
+      const pending = this.agencies().filter((a) => !done.has(a));
       li.append(el("div", { class: "acks" },
         el("span", { text: who.size ? t("chat.acked_by", { names: [...who.values()].join(", ") }) : t("chat.not_acked") }),
+        pending.length ? el("span", { class: "pending", text: ` · ${t("board.pending", { agencies: pending.join(", ") })}` }) : null,
         !mine && !acked && this.me.canPost
           ? el("button", { type: "button", class: "ack-msg", onclick: () => this.acknowledge(m) , text: t("chat.acknowledge") })
           : null));

@@ -6,7 +6,9 @@ play."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,11 @@ async def test_play_says_exercise_and_a_real_event_in_it_says_real_world_everywh
         assert "<status>Actual</status>" in doc and "<note>REAL WORLD" in doc
         assert "<headline>REAL WORLD: " in doc
     assert real["slack"] and real["slack"][0].startswith("[REAL WORLD] ")
+    # The operation's signed record marks both the same way.
+    r = await hub.api("GET", f"/api/operations/{op}/export", "alice")
+    report = zipfile.ZipFile(io.BytesIO(r.content)).read("report.html").decode()
+    assert "<strong>[EXERCISE]</strong> Dam breach drill" in report
+    assert "<strong>[REAL WORLD]</strong> Real casualty at the dam" in report
 
     r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                       json={"title": "both", "exercise": True, "real_world": True})

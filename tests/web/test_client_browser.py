@@ -50,8 +50,13 @@ async def test_two_agencies_chat_and_an_outsider_sees_nothing(browser: Any,
     await bruno.wait_for_selector("#messages li.mention", timeout=5000)
     await send(bruno, "Confirmed, two vehicles on site", "urgent")
     await alice.wait_for_selector("#messages li.urgent button.ack-msg", timeout=5000)
+    # Each agency taking part (OP-A: POLICE and ARMY) is shown until it has acknowledged.
+    assert "POLICE, ARMY" in (await alice.text_content("#messages li.urgent .acks .pending")
+                              or "")
     await alice.click("#messages li.urgent button.ack-msg")
     await bruno.wait_for_selector("#messages li.urgent .acks:has-text('Alice')", timeout=5000)
+    assert (await bruno.text_content("#messages li.urgent .acks .pending") or "").endswith(
+        ": ARMY")
     assert await texts(alice) == await texts(bruno) == [
         "Roadblock at the north bridge, @ARMY please confirm",
         "Confirmed, two vehicles on site"]
