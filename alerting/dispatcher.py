@@ -182,7 +182,8 @@ class Dispatcher:
                 after = m.seq
                 if m.label_json and not self._access.sees(reader, {"label": m.label}):
                     continue  # above the subscription creator's clearance
-                data = {**m.frame(), "channel_name": ch.name}
+                data = {**m.frame(), "channel_name": ch.name,
+                        "exercise": ch.exercise or op.exercise}
                 await self._enqueue(op, sub, f"dl_{sub['id']}_{ch.id}_{m.seq}", MESSAGE_EVENT,
                                     m.ts, data, queue)
             if len(messages) < PAGE:

@@ -98,7 +98,9 @@ def _alerts(events: list[Mapping[str, Any]]) -> str:
     return "".join(out) or "<p>No alerts.</p>"
 
 
-def _urgent(messages: list[Mapping[str, Any]]) -> str:
+def _urgent(messages: list[Mapping[str, Any]], play: set[str]) -> str:
+    """``play``: the channels whose messages are play (exercise channels, or every one in
+    an exercise operation)."""
     acks: dict[tuple[str, int], list[Mapping[str, Any]]] = defaultdict(list)
     for m in messages:
         if "ack_of" in m:
@@ -113,7 +115,8 @@ def _urgent(messages: list[Mapping[str, Any]]) -> str:
         rows = [{"agency": agency, "told_at": m["ts"], "acked_at": a["ts"],
                  "acked_by": a.get("sender"), "seconds": float(a["ts"]) - float(m["ts"])}
                 for agency, a in sorted(first.items())]
-        out.append(f"<h3>#{escape(str(m.get('channel_name')))} · {_time(m.get('ts'))} · "
+        mark = "<strong>[EXERCISE]</strong> " if str(m["channel"]) in play else ""
+        out.append(f"<h3>{mark}#{escape(str(m.get('channel_name')))} · {_time(m.get('ts'))} · "
                    f"{escape(str(m.get('sender_name')))}</h3><p>{escape(str(m['text']))}</p>")
         out.append(_ledger_table(rows) if rows else "<p>Not acknowledged by anyone.</p>")
     return "".join(out) or "<p>No urgent messages.</p>"
@@ -122,6 +125,9 @@ def _urgent(messages: list[Mapping[str, Any]]) -> str:
 def render(meta: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> str:
     op = meta.get("operation") or {}
     events = [r for r in records if r.get("type") == "event"]
+    exercise = any(r.get("type") == "operation" and r.get("exercise") for r in records)
+    play = {str(r["id"]) for r in records
+            if r.get("type") == "channel" and (exercise or r.get("exercise"))}
     messages = [r for r in records if r.get("type") == "message"]
     withheld = meta.get("withheld") or {}
     title = f"{op.get('code', '')} {op.get('name', '')}: record of the operation"
@@ -138,4 +144,4 @@ def render(meta: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> str
             f"{escape(', '.join(f'{k} {v}' for k, v in (meta.get('counts') or {}).items()))}."
             f"</p><h2>Left out (above the exporter's clearance)</h2>{held}"
             f"<h2>Cases</h2>{_cases(events)}<h2>Alerts</h2>{_alerts(events)}"
-            f"<h2>Urgent messages</h2>{_urgent(messages)}</body></html>")
+            f"<h2>Urgent messages</h2>{_urgent(messages, play)}</body></html>")

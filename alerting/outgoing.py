@@ -145,7 +145,7 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) ->
     if event == MESSAGE_EVENT:
         who = f"{data.get('sender_name', '')} ({data.get('agency', '')})"
         urgent = "URGENT " if data.get("priority") == "urgent" else ""
-        return {"text": f"{urgent}{who} in {op} #{data.get('channel_name', '')}: "
+        return {"text": f"{exercise}{urgent}{who} in {op} #{data.get('channel_name', '')}: "
                         f"{data.get('text', '')}"}
     severity = str(record.get("severity", ""))
     if event.startswith("alert."):

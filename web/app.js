@@ -231,7 +231,8 @@ async function start(user) {
     renderBoardTab();
   });
   client.addEventListener("presence", () => refreshOnline());
-  state.chat = new Chat({ client, me: state.me, notify, agencies: () => state.op?.agencies || [], alerts: {
+  state.chat = new Chat({ client, me: state.me, notify, agencies: () => state.op?.agencies || [],
+    inExercise: () => !!state.op?.exercise, alerts: {
     get: (id) => state.board?.alerts.get(id) ?? null,
     ack: (id) => state.alerts.act({ id }, "ack"),
   } });

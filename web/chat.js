@@ -16,8 +16,9 @@ export function noticeAlert(m) {
 }
 
 export class Chat {
-  constructor({ client, me, notify, alerts, agencies = () => [] }) {
+  constructor({ client, me, notify, alerts, agencies = () => [], inExercise = () => false }) {
     this.client = client;
+    this.inExercise = inExercise;    // () -> whether the operation is an exercise
     this.agencies = agencies;        // () -> the agencies taking part in the operation
     this.me = me;
     this.alerts = alerts;            // { get(id) -> the alert's live row, ack(id) }
@@ -157,8 +158,9 @@ export class Chat {
     const mine = m.sender === this.me.username;
     const forMe = !mine && !m.ack_of && mentions(m.text, this.names);
     if (!mine && !m.ack_of && (m.priority === "urgent" || forMe)) {
+      const play = ch.exercise || this.inExercise() ? `[${t("board.exercise")}] ` : "";
       this.notify(m.priority === "urgent" ? "urgent" : "mention",
-        `${m.sender_name} (${m.agency}) · #${ch.name}`, m.text);
+        `${play}${m.sender_name} (${m.agency}) · #${ch.name}`, m.text);
     }
     const here = this.current && m.channel === this.current.id;
     if (here) this.showLive(m);

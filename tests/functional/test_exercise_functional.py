@@ -83,11 +83,24 @@ async def test_play_says_exercise_and_a_real_event_in_it_says_real_world_everywh
         assert "<status>Actual</status>" in doc and "<note>REAL WORLD" in doc
         assert "<headline>REAL WORLD: " in doc
     assert real["slack"] and real["slack"][0].startswith("[REAL WORLD] ")
+    # A message in the exercise: play in another team's chat and in the record.
+    r = await hub.api("POST", f"/api/operations/{op}/outgoing-webhooks", "alice",
+                      json={"url": receiver.url, "name": "chat bridge", "format": "slack",
+                            "events": ["message.created"], "channels": [hub.ch("A/general")]})
+    assert r.status_code == 201, r.text
+    r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
+                      json={"text": "Drill: evacuate hall B", "client_msg_id": "d1",
+                            "priority": "urgent"})
+    assert r.status_code == 201, r.text
+    await receiver.wait_for(1)
+    texts = [json.loads(body).get("text", "") for _, body in receiver.got]
+    assert any(t.startswith("[EXERCISE] URGENT Alice") for t in texts), texts
     # The operation's signed record marks both the same way.
     r = await hub.api("GET", f"/api/operations/{op}/export", "alice")
     report = zipfile.ZipFile(io.BytesIO(r.content)).read("report.html").decode()
     assert "<strong>[EXERCISE]</strong> Dam breach drill" in report
     assert "<strong>[REAL WORLD]</strong> Real casualty at the dam" in report
+    assert "<strong>[EXERCISE]</strong> #general" in report
 
     r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                       json={"title": "both", "exercise": True, "real_world": True})
