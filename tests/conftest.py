@@ -32,6 +32,7 @@ from hub.auth import Principal
 from hub.clock import ManualClock
 from hub.config import Settings
 from hub.context import Hub
+from hub.labels import Label
 from hub.models import Channel, Operation
 from tests.redis_support import cleanup, new_prefix, redis_url
 
@@ -146,6 +147,19 @@ class RunningHub:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await asyncio.wait_for(asyncio.shield(self._task), 15)
+
+    async def clear(self, **levels: str) -> None:
+        """Clear users to levels of the label policy (``alice="SECRET"``), as ``liaison
+        user clearance`` does: their sessions end, so the next call logs in again."""
+        policy = self.settings.labels
+        for username, level in levels.items():
+            user = await self.hub.engine.store.get_user_by_name(username)
+            assert user is not None, username
+            before = policy.clearance_of(user.clearance, user.agency)
+            await self.hub.auth.set_clearance(user, policy.label(level),
+                                              Label(before.level, before.granted),
+                                              actor="test")
+            self._tokens.pop(username, None)
 
     async def settle(self) -> None:
         """Wait until the alert pipeline has taken in everything stored so far.

@@ -52,11 +52,7 @@ async def test_the_board_replayed_at_each_moment_is_the_one_live_clients_held(
     op = hub.ops["A"].id
     assert (await hub.api("PATCH", f"/api/operations/{op}", "root",
                           json={"label": "SECRET"})).status_code == 200
-    policy = hub.settings.labels
-    for user, level in (("alice", "SECRET"), ("olga", "RESTRICTED")):
-        found = await hub.hub.engine.store.get_user_by_name(user)
-        await hub.hub.auth.set_clearance(found, policy.label(level), policy.lowest,
-                                         actor="t")
+    await hub.clear(alice="SECRET", olga="RESTRICTED")
     r = await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=CRITICAL)
     assert r.status_code in (200, 201), r.text
     live = {u: LiveBoard(await hub.client(u)) for u in ("alice", "olga")}

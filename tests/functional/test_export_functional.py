@@ -22,10 +22,7 @@ async def _scene(hub: RunningHub) -> str:
     op = hub.ops["A"].id
     assert (await hub.api("PATCH", f"/api/operations/{op}", "root",
                           json={"label": "SECRET"})).status_code == 200
-    policy = hub.settings.labels
-    for user, level in (("alice", "SECRET"), ("bruno", "RESTRICTED")):
-        found = await hub.hub.engine.store.get_user_by_name(user)
-        await hub.hub.auth.set_clearance(found, policy.label(level), policy.lowest, actor="t")
+    await hub.clear(alice="SECRET", bruno="RESTRICTED")
     assert (await hub.api("POST", f"/api/operations/{op}/rules", "alice",
                           json=RULE)).status_code == 201
     for title, label in (("Levee breach", "RESTRICTED"), ("Source at risk", "SECRET")):
@@ -87,11 +84,7 @@ async def test_an_exporter_below_a_label_gets_an_export_without_it_and_the_count
         running_hub: RunningHub) -> None:
     hub = running_hub
     op = await _scene(hub)
-    policy = hub.settings.labels
-    alice = await hub.hub.engine.store.get_user_by_name("alice")
-    await hub.hub.auth.set_clearance(alice, policy.label("RESTRICTED"), policy.label("SECRET"),
-                                     actor="t")
-    hub._tokens.pop("alice", None)
+    await hub.clear(alice="RESTRICTED")
     r = await hub.api("GET", f"/api/operations/{op}/export", "alice")
     assert r.status_code == 200, r.text
     report = check(r.content, hub.services.exporter.signer.public)

@@ -25,11 +25,7 @@ async def _cleared(hub: RunningHub) -> str:
     op = hub.ops["A"].id
     r = await hub.api("PATCH", f"/api/operations/{op}", "root", json={"label": "SECRET"})
     assert r.status_code == 200, r.text
-    policy = hub.settings.labels
-    for user, (level, _) in READERS.items():
-        found = await hub.hub.engine.store.get_user_by_name(user)
-        await hub.hub.auth.set_clearance(found, policy.label(level), policy.lowest,
-                                         actor="test")
+    await hub.clear(**{user: level for user, (level, _) in READERS.items()})
     return op
 
 

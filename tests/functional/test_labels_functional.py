@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from hub.labels import Label
 from tests.conftest import RunningHub
 
 MISSING = "ch_doesNotExist"
@@ -43,11 +42,7 @@ async def _labelled(hub: RunningHub) -> dict[str, str]:
                           json={"name": name, "label": label})
         assert r.status_code == 201, r.text
         ids[name] = r.json()["id"]
-    policy = hub.settings.labels
-    auth = hub.hub.auth
-    for user, (level, _) in READERS.items():
-        found = await hub.hub.engine.store.get_user_by_name(user)
-        await auth.set_clearance(found, policy.label(level), policy.lowest, actor="test")
+    await hub.clear(**{user: level for user, (level, _) in READERS.items()})
     return ids
 
 
@@ -124,11 +119,7 @@ async def test_nobody_labels_above_their_own_clearance_and_changes_are_audited(
         running_hub: RunningHub) -> None:
     hub = running_hub
     ids = await _labelled(hub)
-    policy = hub.settings.labels
-    alice = await hub.hub.engine.store.get_user_by_name("alice")
-    await hub.hub.auth.set_clearance(alice, policy.label("RESTRICTED"), policy.label("SECRET"),
-                                     actor="test")
-    hub._tokens.pop("alice", None)  # her sessions were ended with the change
+    await hub.clear(alice="RESTRICTED")  # her sessions end with the change
     r = await hub.api("PATCH", f"/api/channels/{ids['c-restricted']}", "alice",
                       json={"label": "CONFIDENTIAL"})
     assert r.status_code == 400 and "above your clearance" in r.json()["error"]["message"]
@@ -152,12 +143,8 @@ async def test_lowering_a_clearance_ends_the_sessions_that_held_it(
     ids = await _labelled(hub)
     bruno = await hub.client("bruno")
     await bruno.subscribe(ids["c-secret"])
-    policy = hub.settings.labels
-    user = await hub.hub.engine.store.get_user_by_name("bruno")
-    await hub.hub.auth.set_clearance(user, policy.label("RESTRICTED"), Label("SECRET"),
-                                     actor="test")
+    await hub.clear(bruno="RESTRICTED")
     await asyncio.wait_for(bruno.ws.wait_closed(), 15)
-    hub._tokens.pop("bruno", None)
     r = await hub.api("GET", f"/api/channels/{ids['c-secret']}", "bruno")
     assert r.status_code == 404
 

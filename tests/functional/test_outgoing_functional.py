@@ -255,12 +255,7 @@ async def test_a_webhook_carries_only_what_its_creator_may_see(
     op = hub.ops["A"].id
     assert (await hub.api("PATCH", f"/api/operations/{op}", "root",
                           json={"label": "SECRET"})).status_code == 200
-    bruno = await hub.hub.engine.store.get_user_by_name("bruno")  # ARMY, cleared SECRET
-    policy = hub.settings.labels
-    await hub.hub.auth.set_clearance(bruno, policy.label("SECRET"), policy.lowest, actor="t")
-    alice = await hub.hub.engine.store.get_user_by_name("alice")  # POLICE, cleared RESTRICTED
-    await hub.hub.auth.set_clearance(alice, policy.label("RESTRICTED"), policy.lowest,
-                                     actor="t")
+    await hub.clear(bruno="SECRET", alice="RESTRICTED")  # ARMY and POLICE
     r = await _subscribe(hub, receiver.url, events=["case.created"])
     assert r.status_code == 201, r.text
     for title, label in (("above her", "SECRET"), ("for her", "RESTRICTED")):
