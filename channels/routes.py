@@ -221,8 +221,15 @@ async def post_message(request: Request) -> Response:
         raise BadRequest("'priority' must be normal, high or urgent") from None
     message, created = await _channels(request).publish(
         principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
-        priority=priority, client=client, label=body.get("label"))
+        priority=priority, client=client, label=body.get("label"), ack=_ack_mode(body, priority))
     return _posted(message, created)
+
+
+def _ack_mode(body: dict[str, object], priority: Priority) -> str | None:
+    ack = body.get("ack")
+    if ack is not None and (ack != "each_agency" or priority is not Priority.URGENT):
+        raise BadRequest("'ack' may only be each_agency, on an urgent message")
+    return None if ack is None else "each_agency"
 
 
 def _posted(message: Message, created: bool) -> Response:

@@ -40,6 +40,7 @@ from alerting.rulefile import RuleFile, apply_rule_file, load_rule_file
 from alerting.sender import Sender, parse_networks
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
+from alerting.urgent import UrgentMessages
 from channels import frames as chat_frames
 from channels import routes as channel_routes
 from channels import webhook_routes
@@ -224,6 +225,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
     exporter = Exporter(store=engine.store, access=access, clock=clock,
                         key_path=settings.export_key_path)
+    urgent = UrgentMessages(store=engine.store, records=records, clock=clock)
+    channels.on_each_agency = urgent.track
+    channels.on_acknowledged = urgent.acknowledged
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter)

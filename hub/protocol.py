@@ -107,6 +107,8 @@ class Publish:
     #: The message's own confidentiality label, narrower than its channel's (checked by
     #: the service against the policy): a level name or {"level", "categories"}.
     label: object = None
+    #: "each_agency": an urgent message every agency taking part must acknowledge.
+    ack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +271,12 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
         if label is not None and not isinstance(label, str | dict):
             raise FrameError("field 'label' must be a level name or an object",
                              code=ErrorCode.BAD_REQUEST, ref=ref)
-        return Publish("publish", ref, _channel(obj, ref), text, cmid, priority, label=label)
+        ack = _str(obj, "ack", ref, max_len=16, required=False)
+        if ack is not None and (ack != "each_agency" or priority is not Priority.URGENT):
+            raise FrameError("field 'ack' may only be each_agency, on an urgent message",
+                             code=ErrorCode.BAD_REQUEST, ref=ref)
+        return Publish("publish", ref, _channel(obj, ref), text, cmid, priority, label=label,
+                       ack=ack)
     if kind == "typing":
         return Typing("typing", ref, _channel(obj, ref))
     if kind == "ping":

@@ -203,7 +203,10 @@ export class HubClient extends EventTarget {
   }
 
   publish(channel, text, priority = "normal", id = newId()) {
-    const frame = { type: "publish", channel, text, priority, client_msg_id: id, ref: id };
+    // "urgent-each": urgent, and every agency taking part must acknowledge it.
+    const each = priority === "urgent-each";
+    const frame = { type: "publish", channel, text, priority: each ? "urgent" : priority, client_msg_id: id, ref: id };
+    if (each) frame.ack = "each_agency";
     this.outbox.set(id, frame);           // kept until acked; resent after reconnect
     this.saveOutbox();
     this.send(frame);

@@ -80,3 +80,33 @@ async def test_each_agency_acknowledges_for_itself_and_the_ledger_says_when(
     hub._tokens.clear()  # an hour idle: log in again
     await hub.settle()
     assert len(await _notified(hub)) == 2  # nobody is told again
+
+
+async def test_an_urgent_message_each_agency_must_acknowledge(start_hub: Any,
+                                                              hub_settings: Any) -> None:
+    """The sender's agency counts as told; the others are told and reminded by the
+    escalation until one of each acknowledges the message; the ledger says when."""
+    clock = ManualClock(1_800_000_000.0)
+    hub: RunningHub = await start_hub(hub_settings, clock=clock)
+    op, general = hub.ops["A"].id, hub.ch("A/general")
+    r = await hub.api("POST", f"/api/operations/{op}/policies", "alice", json=POLICY)
+    assert r.status_code == 201, r.text
+    bad = await hub.api("POST", f"/api/channels/{general}/messages", "bruno",
+                        json={"text": "x", "client_msg_id": "n1", "ack": "each_agency"})
+    assert bad.status_code == 400 and "urgent" in bad.json()["error"]["message"]
+    bruno = await hub.client("bruno")
+    sent = await bruno.publish(general, "Dyke 3 is overtopping: evacuate", priority="urgent",
+                               ack="each_agency")
+    assert sent["type"] == "ack", sent
+    alert = await _alert(hub)
+    assert (alert["source"], alert["ack_agencies"], alert["pending_agencies"]) == \
+        ("message", ["ARMY", "POLICE"], ["POLICE"])  # ARMY sent it
+    assert await _notified(hub) == [["alice", "olga"]]  # only the agency still to ack
+    clock.advance(120)
+    r = await hub.api("POST", f"/api/channels/{general}/messages/{sent['seq']}/ack", "alice")
+    assert r.status_code in (200, 201), r.text
+    alert = await _alert(hub)
+    assert (alert["state"], alert["acked_by"]) == ("acknowledged", "alice")
+    ledger = {row["agency"]: row for row in alert["ledger"]}
+    assert (ledger["POLICE"]["acked_by"], ledger["POLICE"]["seconds"]) == ("alice", 120)
+    assert (ledger["ARMY"]["acked_by"], ledger["ARMY"]["seconds"]) == ("bruno", 0)

@@ -1,0 +1,79 @@
+"""Urgent messages every agency must acknowledge, tracked as alerts.
+
+An urgent message published with ``"ack": "each_agency"`` raises an alert about
+it: critical, told to everyone in the operation through its escalation policy,
+needing an acknowledgement from each agency taking part (the sender's own
+agency counts as told and acknowledged by the sender). Acknowledging the
+message acknowledges that alert for the acknowledger's agency, so the
+alert machinery does the rest: escalation goes on for the agencies still to
+acknowledge, clients show who is pending, the ledger records who was told when
+and who acknowledged, and the export carries it. The channel service calls
+these through the hooks the composition root sets.
+"""
+
+from __future__ import annotations
+
+from alerting.alerts import acknowledge, fingerprint, new_alert
+from alerting.kinds import POLICY
+from alerting.records import AlertRecords
+from hub.auth import Principal
+from hub.clock import Clock
+from hub.engine.port import Store
+from hub.errors import Conflict, NotFound
+from hub.models import Channel, Message
+
+__all__ = ["UrgentMessages"]
+
+
+def _fingerprint(ch: Channel, seq: int) -> str:
+    return fingerprint({"urgent_message": ch.id, "seq": seq})
+
+
+class UrgentMessages:
+    def __init__(self, *, store: Store, records: AlertRecords, clock: Clock) -> None:
+        self._store = store
+        self._records = records
+        self._clock = clock
+
+    async def track(self, principal: Principal, ch: Channel, message: Message) -> None:
+        """Raise the alert for ``message`` (idempotent: a retried publish raises none)."""
+        op = await self._store.get_operation(ch.operation_id)
+        if op is None:
+            return
+        agencies = op.agencies or tuple(sorted(
+            {u.agency for _, u in await self._store.list_members(op.id) if not u.is_bot}))
+        policy = "default" if await self._store.get_record(op.id, POLICY, "default") else None
+        label = message.label
+        now = self._clock.now()
+        sender = {message.agency: {"by": message.sender, "at": message.ts}}
+
+        def build(alert_id: str) -> dict[str, object]:
+            alert = new_alert(
+                alert_id=alert_id, operation_id=op.id, source="message",
+                fp=_fingerprint(ch, message.seq), severity="critical",
+                summary=f"Urgent message in #{ch.name} from {message.sender_name} "
+                        f"({message.agency}): {message.text[:300]}",
+                details=message.text, now=now, exercise=ch.exercise or op.exercise,
+                labels={"channel": ch.name, "message": str(message.seq)},
+                route=("everyone",), policy=policy,
+                label=label if isinstance(label, dict) else None, ack_agencies=agencies)
+            alert["acks"] = {a: v for a, v in sender.items() if a in agencies}
+            alert["told"] = {message.agency: message.ts}
+            return alert
+
+        await self._records.raise_alert(op.id, _fingerprint(ch, message.seq), build,
+                                        actor=principal.username, count_repeat=False)
+
+    async def acknowledged(self, principal: Principal, ch: Channel, seq: int) -> None:
+        """Someone acknowledged urgent message ``seq``: for their agency, so is its alert."""
+        found = await self._records.active(ch.operation_id, _fingerprint(ch, seq))
+        if found is None:
+            return  # an urgent message anyone may acknowledge: no alert about it
+        now = self._clock.now()
+        try:
+            await self._records.transition(
+                ch.operation_id, str(found[0]["id"]), "acknowledged", principal.username,
+                lambda a: acknowledge(a, actor=principal.username, now=now,
+                                      agency=principal.agency))
+        except (Conflict, NotFound):
+            pass  # resolved or changed meanwhile: the message's own ack is stored anyway

@@ -1,0 +1,138 @@
+"""Chat messages of a channel: history, publishing (idempotent), acknowledgements of urgent
+messages, and the notices the hub posts itself. A part of
+:class:`channels.service.ChannelService`, kept in its own module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from channels.access import Access
+from channels.labelling import item_label
+from channels.permissions import Action
+from hub.auth import Principal
+from hub.clock import Clock
+from hub.config import Settings
+from hub.engine.port import Limits, NewMessage, Store
+from hub.errors import BadRequest, ErrorCode, LimitExceeded
+from hub.labels import Label
+from hub.models import (
+    HUB_SENDER,
+    Channel,
+    Message,
+    OperationId,
+    Priority,
+    ack_client_msg_id,
+    new_id,
+)
+
+__all__ = ["Messages"]
+
+
+class Messages:
+    """The message half of the channel service (its attributes are the service's)."""
+
+    _settings: Settings
+    _store: Store
+    _clock: Clock
+    _limits: Limits
+    access: Access
+    on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None
+    on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None
+
+    async def history(self, principal: Principal, ch_id: str, *, before_seq: int | None,
+                      after_seq: int | None, limit: int,
+                      client: str) -> tuple[list[Message], bool]:
+        """A page of the channel (messages above the caller's clearance left out), and
+        whether more may follow in the direction read."""
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL, client=client)
+        if after_seq is not None:
+            page = await self._store.read_messages(ch.id, after_seq=after_seq,
+                                                   before_seq=before_seq, limit=limit)
+        else:
+            page = (await self._store.read_messages(ch.id, before_seq=before_seq, limit=limit,
+                                                    newest_first=True))[::-1]
+        return ([m for m in page if m.label_json == ""
+                 or self.access.sees(principal, {"label": m.label})], len(page) == limit)
+
+    async def publish(self, principal: Principal, ch_id: str, *, text: str, client_msg_id: str,
+                      priority: Priority, client: str,
+                      ack_of: int | None = None, label: object = None,
+                      ack: str | None = None) -> tuple[Message, bool]:
+        """Store a message and broadcast it; returns (message, created).
+
+        Safe to retry with the same ``client_msg_id``: the second call returns
+        the stored message with ``created=False`` and broadcasts nothing.
+        """
+        wait = await self._limits.take(f"publish:{principal.user_id}",
+                                       self._settings.publish_rate,
+                                       self._settings.publish_burst, self._clock.now())
+        if wait > 0:
+            raise LimitExceeded("publishing too fast", code=ErrorCode.RATE_LIMITED,
+                                retry_after=round(wait, 3))
+        if len(text) > self._settings.max_text_chars:
+            raise LimitExceeded(f"text longer than {self._settings.max_text_chars} characters")
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
+        own = ""
+        if label is not None:  # narrower than the channel's, else nothing to keep
+            ceiling = self.access.channel_label(ch)
+            chosen = item_label(self.access.policy, label, self.access.clearance(principal),
+                                ceiling)
+            own = "" if chosen == ceiling else chosen.dumps()
+        if ack_of is not None:  # an acknowledgement is labelled as what it acknowledges
+            text, client_msg_id, priority, own = await self._acknowledgement(principal, ch,
+                                                                             ack_of)
+        user = principal.user
+        new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
+                         sender=user.username, sender_name=user.display_name,
+                         agency=user.agency, text=text, ts=self._clock.now(), priority=priority,
+                         client_msg_id=client_msg_id, label_json=own)
+        stored, created = await self._store.append_message(
+            new, retain=self._settings.retention_messages)
+        # Each agency must acknowledge it: the alerting feature tracks it as an alert
+        # (escalation to the agencies still to acknowledge, the ledger), told by hooks
+        # the composition root sets, since channels know nothing of alerts.
+        if ack == "each_agency" and self.on_each_agency is not None:
+            await self.on_each_agency(principal, ch, stored)
+        if ack_of is not None and self.on_acknowledged is not None:
+            await self.on_acknowledged(principal, ch, ack_of)
+        return stored, created
+
+    async def _acknowledgement(self, principal: Principal, ch: Channel,
+                               seq: int) -> tuple[str, str, Priority, str]:
+        """Text, client_msg_id, priority and label of an acknowledgement of urgent message
+        ``seq`` (one the caller may not see is as if it did not exist)."""
+        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1)
+        if not found or found[0].seq != seq or found[0].priority != Priority.URGENT \
+                or not self.access.sees(principal, {"label": found[0].label}):
+            raise BadRequest("only an urgent message of this channel can be acknowledged")
+        return (f"acknowledged message #{seq}", ack_client_msg_id(seq), Priority.NORMAL,
+                found[0].label_json)
+
+    async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
+                          client_msg_id: str, priority: Priority,
+                          label: Label | None = None) -> Message | None:
+        """The hub itself posts into an operation's channel (alert notices).
+
+        Idempotent by ``client_msg_id`` like any publish, so a notice retried
+        or raced by two nodes appears once. None if there is no such channel.
+        ``label``: that of what the notice is about; when some reader of the channel
+        may not see it, the notice says only that something above the channel's
+        marking needs attention, never what.
+        """
+        chosen = [c for c in await self._store.list_channels(op_id) if c.name == channel_name]
+        if not chosen:
+            return None
+        ch = chosen[0]
+        marking = self.access.channel_label(ch)
+        if label is not None and not self.access.policy.covers(marking, label):
+            text = (f"[{label.level}] An alert needs attention. Its details are above this "
+                    f"channel's marking ({marking.marking()}): those cleared for them see "
+                    "it in the Alerts panel.")
+        new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=HUB_SENDER,
+                         sender="hub", sender_name="Liaison Hub", agency="HUB",
+                         text=text[:self._settings.max_text_chars], ts=self._clock.now(),
+                         priority=priority, client_msg_id=client_msg_id)
+        message, _ = await self._store.append_message(
+            new, retain=self._settings.retention_messages)
+        return message
