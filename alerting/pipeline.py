@@ -118,7 +118,10 @@ class Pipeline:
             if not rt.newer(CASE, event.record_id, event.version):
                 return []  # replaying after a restart: the newer state is already known
             rt.cases[event.record_id] = record
-            before = case_before(record, event.action, event.data.get("changes"))
+            changes = event.data.get("changes")
+            if isinstance(changes, dict) and "label" in changes:
+                await self._relabel(rt, event.record_id, record.get("label"))
+            before = case_before(record, event.action, changes)
             return rt.engine.evaluate(rt.cases, now, changed=[event.record_id],
                                       previous={event.record_id: before} if before else None)
         elif event.kind == RULE:
@@ -131,6 +134,17 @@ class Pipeline:
         elif event.kind == SILENCE and isinstance(record, dict):
             rt.silences[event.record_id] = record
         return []
+
+    async def _relabel(self, rt: OpState, case_id: str, label: object) -> None:
+        """A case's label changed: its active alerts take it too (their summaries and
+        notices carry the case's content)."""
+        for alert_id, doc in list(rt.alerts.items()):
+            if doc.get("case_id") != case_id or doc.get("label") == label:
+                continue
+            with contextlib.suppress(NotFound, Conflict):
+                rt.track(await self._records.transition(
+                    rt.id, alert_id, "relabelled", "hub",
+                    lambda a: {**a, "label": label}))
 
     # --- 2. fingerprint and deduplicate -------------------------------------------------
 

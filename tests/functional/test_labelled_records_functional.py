@@ -152,3 +152,27 @@ async def test_a_case_label_that_does_not_fit_is_refused(running_hub: RunningHub
     assert r.status_code == 400 and says in r.json()["error"]["message"], r.text
     listed = await hub.api("GET", f"/api/operations/{op}/cases", "alice")
     assert listed.json()["cases"] == []
+
+
+async def test_raising_a_case_label_raises_its_alerts_label(running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = await _cleared(hub)
+    r = await hub.api("POST", f"/api/operations/{op}/rules", "alice", json={
+        "id": "critical", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical"})
+    assert r.status_code in (200, 201), r.text
+    case = await _case(hub, "Convoy ambushed", "RESTRICTED", severity="critical")
+    await hub.settle()
+
+    async def olga_sees() -> list[str]:
+        r = await hub.api("GET", f"/api/operations/{op}/alerts", "olga")
+        return [a["summary"] for a in r.json()["alerts"]]
+
+    assert await olga_sees() == ["Convoy ambushed is critical"]
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", "alice",
+                      json={"version": case["version"], "label": "SECRET"})
+    assert r.status_code == 200, r.text
+    await hub.settle()
+    assert await olga_sees() == []  # the alert followed its case up
+    alerts = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
+    assert [a["label"]["level"] for a in alerts] == ["SECRET"]
