@@ -183,7 +183,7 @@ class Dispatcher:
                 if m.label_json and not self._access.sees(reader, {"label": m.label}):
                     continue  # above the subscription creator's clearance
                 data = {**m.frame(), "channel_name": ch.name,
-                        "exercise": ch.exercise or op.exercise}
+                        "exercise": (ch.exercise or op.exercise) and not m.real_world}
                 await self._enqueue(op, sub, f"dl_{sub['id']}_{ch.id}_{m.seq}", MESSAGE_EVENT,
                                     m.ts, data, queue)
             if len(messages) < PAGE:

@@ -115,7 +115,8 @@ def _urgent(messages: list[Mapping[str, Any]], play: set[str]) -> str:
         rows = [{"agency": agency, "told_at": m["ts"], "acked_at": a["ts"],
                  "acked_by": a.get("sender"), "seconds": float(a["ts"]) - float(m["ts"])}
                 for agency, a in sorted(first.items())]
-        mark = "<strong>[EXERCISE]</strong> " if str(m["channel"]) in play else ""
+        mark = "<strong>[REAL WORLD]</strong> " if m.get("real_world") else \
+            "<strong>[EXERCISE]</strong> " if str(m["channel"]) in play else ""
         out.append(f"<h3>{mark}#{escape(str(m.get('channel_name')))} · {_time(m.get('ts'))} · "
                    f"{escape(str(m.get('sender_name')))}</h3><p>{escape(str(m['text']))}</p>")
         out.append(_ledger_table(rows) if rows else "<p>Not acknowledged by anyone.</p>")

@@ -140,7 +140,7 @@ def body_for(fmt: str, *, event: str, ts: float, operation: Mapping[str, Any],
 def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
     op = f"{operation.get('code', '')}"
     record = data.get("record") or {}
-    marking = play_marking(record) or ("EXERCISE" if data.get("exercise") else "")
+    marking = play_marking(record) or play_marking(data)
     exercise = f"[{marking}] " if marking else ""
     if event == MESSAGE_EVENT:
         who = f"{data.get('sender_name', '')} ({data.get('agency', '')})"

@@ -23,7 +23,8 @@ class ChatFrames:
         message, created = await self.service.publish(
             session.principal, frame.channel, text=frame.text,
             client_msg_id=frame.client_msg_id, priority=frame.priority,
-            client=session.client, ack_of=frame.ack_of, label=frame.label, ack=frame.ack)
+            client=session.client, ack_of=frame.ack_of, label=frame.label, ack=frame.ack,
+            real_world=frame.real_world)
         if created:
             session.metrics.messages_stored.inc()
         session.send({"type": "ack", "ref": frame.ref, "channel": message.channel_id,

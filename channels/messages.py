@@ -58,7 +58,8 @@ class Messages:
     async def publish(self, principal: Principal, ch_id: str, *, text: str, client_msg_id: str,
                       priority: Priority, client: str,
                       ack_of: int | None = None, label: object = None,
-                      ack: str | None = None) -> tuple[Message, bool]:
+                      ack: str | None = None,
+                      real_world: bool = False) -> tuple[Message, bool]:
         """Store a message and broadcast it; returns (message, created).
 
         Safe to retry with the same ``client_msg_id``: the second call returns
@@ -72,7 +73,10 @@ class Messages:
                                 retry_after=round(wait, 3))
         if len(text) > self._settings.max_text_chars:
             raise LimitExceeded(f"text longer than {self._settings.max_text_chars} characters")
-        ch, _, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
+        ch, op, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
+        if real_world and not (ch.exercise or op.exercise):
+            raise BadRequest("'real_world' marks a real event inside an exercise; this "
+                             "channel and its operation are not one")
         own = ""
         if label is not None:  # narrower than the channel's, else nothing to keep
             ceiling = self.access.channel_label(ch)
@@ -86,7 +90,8 @@ class Messages:
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
                          sender=user.username, sender_name=user.display_name,
                          agency=user.agency, text=text, ts=self._clock.now(), priority=priority,
-                         client_msg_id=client_msg_id, label_json=own)
+                         client_msg_id=client_msg_id, label_json=own,
+                         real_world=real_world and ack_of is None)
         stored, created = await self._store.append_message(
             new, retain=self._settings.retention_messages)
         # Each agency must acknowledge it: the alerting feature tracks it as an alert

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.fields import flag_field
 from channels.service import ChannelService
 from hub.api_schemas import LABEL_INPUT
 from hub.boundary import int_param
@@ -221,7 +222,8 @@ async def post_message(request: Request) -> Response:
         raise BadRequest("'priority' must be normal, high or urgent") from None
     message, created = await _channels(request).publish(
         principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
-        priority=priority, client=client, label=body.get("label"), ack=_ack_mode(body, priority))
+        priority=priority, client=client, label=body.get("label"), ack=_ack_mode(body, priority),
+        real_world=flag_field(body, "real_world"))
     return _posted(message, created)
 
 

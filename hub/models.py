@@ -198,6 +198,8 @@ class Message:
     #: The message's own confidentiality label as stored (a label's JSON), when it is
     #: narrower than its channel's; empty: the channel's (the common case).
     label_json: str = ""
+    #: A real event reported in an exercise channel or operation: marked REAL WORLD.
+    real_world: bool = False
 
     @property
     def feed_key(self) -> str:
@@ -216,6 +218,8 @@ class Message:
             "text": self.text, "ts": self.ts, "priority": str(self.priority)}
         if self.label_json:
             frame["label"] = self.label
+        if self.real_world:
+            frame["real_world"] = True
         if self.client_msg_id.startswith(ACK_PREFIX):
             frame["ack_of"] = int(self.client_msg_id[len(ACK_PREFIX):])
         elif self.sender_id == HUB_SENDER:

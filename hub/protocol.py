@@ -109,6 +109,8 @@ class Publish:
     label: object = None
     #: "each_agency": an urgent message every agency taking part must acknowledge.
     ack: str | None = None
+    #: A real event reported in an exercise: marked REAL WORLD everywhere.
+    real_world: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,8 +277,12 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
         if ack is not None and (ack != "each_agency" or priority is not Priority.URGENT):
             raise FrameError("field 'ack' may only be each_agency, on an urgent message",
                              code=ErrorCode.BAD_REQUEST, ref=ref)
+        real_world = obj.get("real_world", False)
+        if not isinstance(real_world, bool):
+            raise FrameError("field 'real_world' must be true or false",
+                             code=ErrorCode.BAD_REQUEST, ref=ref)
         return Publish("publish", ref, _channel(obj, ref), text, cmid, priority, label=label,
-                       ack=ack)
+                       ack=ack, real_world=real_world)
     if kind == "typing":
         return Typing("typing", ref, _channel(obj, ref))
     if kind == "ping":

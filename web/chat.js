@@ -101,6 +101,7 @@ export class Chat {
     $("channel-marking").style.background = ch.colour || "";  // the label policy's colour
     $("channel-marking").hidden = !ch.marking;
     $("channel-exercise").hidden = !ch.exercise;
+    $("real-world-row").hidden = !(ch.exercise || this.inExercise());   // only play can hold a real event
     $("channel-topic").textContent = ch.topic || "";
     $("presence").replaceChildren();
     $("typing").textContent = "";
@@ -158,7 +159,8 @@ export class Chat {
     const mine = m.sender === this.me.username;
     const forMe = !mine && !m.ack_of && mentions(m.text, this.names);
     if (!mine && !m.ack_of && (m.priority === "urgent" || forMe)) {
-      const play = ch.exercise || this.inExercise() ? `[${t("board.exercise")}] ` : "";
+      const play = m.real_world ? `[${t("board.real_world")}] `
+        : ch.exercise || this.inExercise() ? `[${t("board.exercise")}] ` : "";
       this.notify(m.priority === "urgent" ? "urgent" : "mention",
         `${play}${m.sender_name} (${m.agency}) · #${ch.name}`, m.text);
     }
@@ -217,6 +219,7 @@ export class Chat {
       el("span", { class: "meta", text: `${fmtTime(m.ts)} · ${m.sender_name} (${m.agency})` }),
       m.priority !== "normal" ? el("strong", { class: "prio", text: `${t(`msg.${m.priority}`)} ` }) : null,
       m.label ? el("span", { class: "marking", text: markingOf(m.label) }) : null,
+      m.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       el("span", { class: "text" }, richText(m.text, { mentions: this.names })));
     if (alertId) {
       li.append(this.alertLine(alertId));   // about the alert, not the message
@@ -301,10 +304,12 @@ export class Chat {
     const input = $("text");
     const text = input.value.trim();
     if (!text || !this.current) return;
-    this.client.publish(this.current.id, text, $("priority").value);   // queued if offline
+    const extra = $("real-world").checked ? { real_world: true } : {};
+    this.client.publish(this.current.id, text, $("priority").value, undefined, extra);   // queued if offline
     input.value = "";
     localStorage.removeItem(this.draftKey());
     $("priority").value = "normal";
+    $("real-world").checked = false;
     this.renderPending();
     $("messages").scrollTop = $("messages").scrollHeight;
   }

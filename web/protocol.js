@@ -202,11 +202,12 @@ export class HubClient extends EventTarget {
     this.send({ type: "unsubscribe", channel });
   }
 
-  publish(channel, text, priority = "normal", id = newId()) {
+  publish(channel, text, priority = "normal", id = newId(), extra = {}) {
     // "urgent-each": urgent, and every agency taking part must acknowledge it.
     const each = priority === "urgent-each";
     const frame = { type: "publish", channel, text, priority: each ? "urgent" : priority, client_msg_id: id, ref: id };
     if (each) frame.ack = "each_agency";
+    Object.assign(frame, extra);          // e.g. real_world: a real event during an exercise
     this.outbox.set(id, frame);           // kept until acked; resent after reconnect
     this.saveOutbox();
     this.send(frame);

@@ -77,12 +77,13 @@ class NewMessage:
     priority: Priority
     client_msg_id: str
     label_json: str = ""  # see Message.label_json
+    real_world: bool = False  # see Message.real_world
 
     def stored(self, seq: int) -> Message:
         """This message as stored under ``seq``."""
         return Message(self.channel_id, seq, self.id, self.sender_id, self.sender,
                        self.sender_name, self.agency, self.text, self.ts, self.priority,
-                       self.client_msg_id, self.label_json)
+                       self.client_msg_id, self.label_json, self.real_world)
 
 
 @dataclass(frozen=True, slots=True)

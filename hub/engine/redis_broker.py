@@ -302,7 +302,8 @@ def _decode(data: bytes) -> Event:
         return MessageEvent(Message(ChannelId(ch_id), int(seq), mid,
                                     UserId(sender_id), sender, sender_name, agency, text,
                                     float(ts), Priority(priority), cmid,
-                                    str(rest[0]) if rest else ""), time.perf_counter())
+                                    str(rest[0]) if rest else "",
+                                    len(rest) > 1 and rest[1] == "1"), time.perf_counter())
     if kind == "e":
         _, op_id, seq, rkind, action, record_id, version, actor, ts, data = item
         return OpEventPosted(OpEvent(OperationId(op_id), int(seq), rkind, action, record_id,

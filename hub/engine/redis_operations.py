@@ -165,7 +165,7 @@ class RedisOperations(RedisBase):
             args=[keys.channel_events(op_id, ch), retain, self._idem_ttl, msg.id,
                   msg.sender_id, msg.sender, msg.sender_name, msg.agency, msg.text,
                   repr(msg.ts), str(msg.priority), msg.client_msg_id, msg.channel_id,
-                  msg.label_json])
+                  msg.label_json, "1" if msg.real_world else ""])
         seq = int(seq)
         if seq < 0:
             raise Conflict("channel does not exist")

@@ -75,7 +75,8 @@ def channel(d: Row) -> Channel:
 def message(d: Row) -> Message:
     return Message(ChannelId(d["channel_id"]), int(d["seq"]), d["id"], UserId(d["sender_id"]),
                    d["sender"], d["sender_name"], d["agency"], d["text"], float(d["ts"]),
-                   Priority(d["priority"]), d["client_msg_id"], _optional(d, "label"))
+                   Priority(d["priority"]), d["client_msg_id"], _optional(d, "label"),
+                   _flag(d, "real_world"))
 
 
 def op_event(d: Row) -> OpEvent:

@@ -38,6 +38,7 @@ ADDED_COLUMNS = (
     ("operations", "exercise", "INTEGER NOT NULL DEFAULT 0"),
     ("channels", "exercise", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "label", "TEXT NOT NULL DEFAULT ''"),
+    ("messages", "real_world", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 SCHEMA = """

@@ -149,11 +149,11 @@ class SqliteOperations(SqliteBase):
                 raise Conflict("channel does not exist")
             seq = row[0]
             db.execute("INSERT INTO messages (channel_id, seq, id, sender_id, sender,"
-                       " sender_name, agency, text, ts, priority, client_msg_id, label)"
-                       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " sender_name, agency, text, ts, priority, client_msg_id, label,"
+                       " real_world) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        (msg.channel_id, seq, msg.id, msg.sender_id, msg.sender, msg.sender_name,
                         msg.agency, msg.text, msg.ts, str(msg.priority), msg.client_msg_id,
-                        msg.label_json))
+                        msg.label_json, int(msg.real_world)))
             if retain > 0 and seq - row[1] + 1 > retain:
                 first = seq - retain + 1
                 db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",

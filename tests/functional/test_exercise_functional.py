@@ -92,15 +92,21 @@ async def test_play_says_exercise_and_a_real_event_in_it_says_real_world_everywh
                       json={"text": "Drill: evacuate hall B", "client_msg_id": "d1",
                             "priority": "urgent"})
     assert r.status_code == 201, r.text
-    await receiver.wait_for(1)
+    r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
+                      json={"text": "Real: a visitor collapsed at gate 2",
+                            "client_msg_id": "d2", "priority": "urgent", "real_world": True})
+    assert r.status_code == 201 and r.json()["real_world"] is True, r.text
+    await receiver.wait_for(2)
     texts = [json.loads(body).get("text", "") for _, body in receiver.got]
     assert any(t.startswith("[EXERCISE] URGENT Alice") for t in texts), texts
+    assert any(t.startswith("[REAL WORLD] URGENT Alice") for t in texts), texts
     # The operation's signed record marks both the same way.
     r = await hub.api("GET", f"/api/operations/{op}/export", "alice")
     report = zipfile.ZipFile(io.BytesIO(r.content)).read("report.html").decode()
     assert "<strong>[EXERCISE]</strong> Dam breach drill" in report
     assert "<strong>[REAL WORLD]</strong> Real casualty at the dam" in report
     assert "<strong>[EXERCISE]</strong> #general" in report
+    assert "<strong>[REAL WORLD]</strong> #general" in report
 
     r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                       json={"title": "both", "exercise": True, "real_world": True})
@@ -110,3 +116,6 @@ async def test_play_says_exercise_and_a_real_event_in_it_says_real_world_everywh
                           json={"exercise": False})).status_code == 200
     r = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={"title": "plain"})
     assert (r.json()["exercise"], r.json()["real_world"]) == (False, False)
+    r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
+                      json={"text": "x", "client_msg_id": "d3", "real_world": True})
+    assert r.status_code == 400 and "inside an exercise" in r.json()["error"]["message"]

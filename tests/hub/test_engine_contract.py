@@ -177,9 +177,11 @@ async def test_appending_publishes_to_subscribed_topics_only(engine: Engine) -> 
             break
         await asyncio.sleep(0.01)
     assert engine.broker.healthy()
-    labelled = dataclasses.replace(_msg(ch, "x"), label_json='{"level":"SECRET"}')
+    labelled = dataclasses.replace(_msg(ch, "x"), label_json='{"level":"SECRET"}',
+                                   real_world=True)
     msg, _ = await engine.store.append_message(labelled)
-    assert msg.label == {"level": "SECRET"}  # stored, read back and published with its label
+    # Stored, read back and published with its label and its REAL WORLD mark.
+    assert msg.label == {"level": "SECRET"} and msg.real_world
     assert (await engine.store.read_messages(ch.id, limit=1))[0] == msg
     _, created = await engine.store.append_message(_msg(ch, "x"))  # a retry: stored already
     assert not created

@@ -125,6 +125,13 @@ async def test_an_exercise_shows_its_banner_and_a_real_event_in_it_says_real_wor
     page = await login(browser, hub, "alice")
     assert await page.is_visible("#exercise-banner")
     assert await page.text_content("#exercise-banner") == "EXERCISE"
+    # In an exercise, a message can be marked as a real event, and shows it.
+    await page.check("#real-world")
+    await page.fill("#text", "A real injury at gate 2")
+    await page.press("#text", "Enter")
+    badge = await page.wait_for_selector(
+        "#messages li[data-seq]:has-text('A real injury') .real-world")
+    assert await badge.text_content() == "REAL WORLD"
     await page.click("#tab-board")
     real = await page.wait_for_selector("#board li:has-text('Real fire') .real-world")
     assert await real.text_content() == "REAL WORLD"

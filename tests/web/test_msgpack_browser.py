@@ -103,7 +103,11 @@ async def test_the_web_client_speaks_msgpack_by_default(
     await page.wait_for_selector("#channels button[aria-current=true]")
     await page.fill("#text", "binary hello")
     await page.keyboard.press("Enter")
-    await page.wait_for_selector("#messages li:has-text('binary hello')", timeout=10_000)
+    # The stored message (not its pending line), then its ack, which may come after it.
+    await page.wait_for_selector("#messages li[data-seq]:has-text('binary hello')",
+                                 timeout=10_000)
+    await page.wait_for_function("() => !document.querySelector('#messages li.pending')",
+                                 timeout=10_000)
     assert sent and all(isinstance(f, bytes) for f in sent)
     assert received and all(isinstance(f, bytes) for f in received)
     decoded = [msgpack.unpackb(f) for f in received]
