@@ -61,7 +61,7 @@ async def test_an_export_verifies_offline_and_shows_the_ledger(running_hub: Runn
     body = z.read(RECORDS).decode()
     for expected in ("Levee breach", "Source at risk", "Evacuate sector 4 now",
                      '"action":"notified"', '"action":"acknowledged"', '"type":"audit"',
-                     '"type":"member"', "operation.label"):
+                     '"type":"member"', "operation.label", "membership.set"):
         assert expected in body, expected
     html = z.read("report.html").decode()
     assert "Acknowledgement by agency" in html, html[html.find("<h2>Alerts"):][:600]
