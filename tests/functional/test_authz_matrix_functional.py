@@ -184,7 +184,8 @@ def _frame_types() -> dict[str, type]:
 
 _SCALARS = {"text": "hello", "client_msg_id": None, "priority": "normal", "action": "update",
             "since_seq": None, "board": False, "ack_of": None, "token": None, "client": "t",
-            "data": {"version": 1, "severity": "minor"}}
+            "data": {"version": 1, "severity": "minor"}, "label": None, "ack": None,
+            "real_world": False}
 
 
 def _frame(kind: str, cls: type, ids: dict[str, str]) -> dict[str, Any] | None:
