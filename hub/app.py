@@ -195,7 +195,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                 revocation_poll_seconds=settings.revocation_poll_seconds,
                 presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
-                                   full_every=settings.gc_full_collect_seconds))
+                                   full_every=settings.gc_full_collect_seconds),
+                labels=settings.labels)
     cases = CaseService(store=engine.store, clock=clock, access=access)
     defaults = load_rule_file(settings.rules_file) if settings.rules_file else RuleFile()
     records = AlertRecords(store=engine.store, clock=clock, auditor=auditor)

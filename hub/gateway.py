@@ -30,6 +30,7 @@ from hub.config import Settings
 from hub.errors import BadRequest, CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
 from hub.handlers import Handlers
+from hub.labels import Label
 from hub.lightsync import Flag
 from hub.metrics import Metrics
 from hub.models import new_id
@@ -136,13 +137,14 @@ class Connection:
         self.metrics.refusals.labels(str(code)).inc()
         self.send(frame)
 
-    def may_see(self, label: object) -> bool:
-        """Whether this connection's user may see an item with this stored label."""
-        parsed = self.settings.labels.of_record(label)
-        return parsed is None or self.settings.labels.may_see(self.clearance, parsed)
+    def may_see(self, label: Label | None) -> bool:
+        return label is None or self.settings.labels.may_see(self.clearance, label)
+
+    def _label_of(self, item: FeedItem) -> Label | None:  # the node reads it once per item
+        return self.settings.labels.of_record(getattr(item, "label", None))
 
     def offer_item(self, item: FeedItem, key: str, seq: int, encoded: Encoded,
-                   label: object = None) -> bool:
+                   label: Label | None = None) -> bool:
         """Called by the node for every live item (message, op event) of a subscribed feed
         (``key``, ``seq`` and ``label``: the item's, read once by the node for all
         subscribers; an item whose label the user's clearance does not reach is skipped).
@@ -344,7 +346,7 @@ class Connection:
                 self._reset(sub, rows[0].seq)
                 continue
             for item in rows:
-                if self.may_see(getattr(item, "label", None)):
+                if self.may_see(self._label_of(item)):
                     await self._put_waiting(Encoded(item.frame()).get(self.fmt))
                     self.metrics.out_message.inc()
                 sub.last_seq = item.seq
@@ -359,7 +361,7 @@ class Connection:
                 if item.seq != sub.last_seq + 1:
                     gap = True
                     break
-                if self.may_see(getattr(item, "label", None)) and \
+                if self.may_see(self._label_of(item)) and \
                         not self._put(Encoded(item.frame()).get(self.fmt)):
                     return
                 sub.last_seq = item.seq
@@ -392,8 +394,7 @@ class Connection:
 
 
 def _forget_if_finished(sub: Subscription, task: asyncio.Task[None]) -> None:
-    """A catch-up that ended normally is dropped: a live subscription keeps no finished
-    task (with its coroutine) for the rest of its life. One that failed is kept for
-    :meth:`Connection.finish`, which reads its outcome."""
+    """A catch-up that ended normally is dropped (a live subscription keeps no finished
+    task); one that failed is kept for :meth:`Connection.finish` to read its outcome."""
     if sub.task is task and not task.cancelled() and task.exception() is None:
         sub.task = None

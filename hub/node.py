@@ -27,6 +27,7 @@ from hub.engine.port import Broker, Limits, Presence, PresenceEntry, Store
 from hub.errors import CloseCode, HubError
 from hub.feeds import Feed
 from hub.gcpolicy import GcPolicy
+from hub.labels import Policy
 from hub.metrics import Metrics
 from hub.models import (
     CONTROL_TOPIC,
@@ -70,8 +71,9 @@ class Node:
     def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
                  metrics: Metrics, revocation_poll_seconds: float, limits: Limits,
                  presence_heartbeat_seconds: float = 10.0,
-                 gc_policy: GcPolicy | None = None) -> None:
+                 gc_policy: GcPolicy | None = None, labels: Policy | None = None) -> None:
         self.id = new_id("node")
+        self.labels = labels or Policy()  # reads the label an item carries, once per item
         self.store = store
         self.broker = broker
         self.presence = presence
@@ -219,7 +221,8 @@ class Node:
             item = event.message if isinstance(event, MessageEvent) else event.event
             encoded = Encoded(item.frame())
             key, seq = item.feed_key, item.seq
-            label = getattr(item, "label", None)  # op events: their record's
+            raw = getattr(item, "label", None)  # an op event's record's, a message's own
+            label = None if raw is None else self.labels.of_record(raw)
             delivered = 0
             for conn in tuple(conns):
                 delivered += conn.offer_item(item, key, seq, encoded, label)

@@ -14,6 +14,7 @@ from hub.auth import Principal
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode
 from hub.feeds import Feed
+from hub.labels import Label
 from hub.models import (
     ChannelId,
     ControlEvent,
@@ -40,6 +41,7 @@ class FakeConnection:
         self.principal = principal
         self.subs: dict[str, Any] = {}
         self.items: list[tuple[Any, Encoded]] = []
+        self.labels: list[object] = []
         self.ephemeral: list[tuple[dict[str, Any], str]] = []
         self.closed: tuple[int, str] | None = None
         self.resyncs = 0
@@ -50,6 +52,7 @@ class FakeConnection:
                    label: object = None) -> bool:
         assert (key, seq) == (item.feed_key, item.seq)
         self.items.append((item, encoded))
+        self.labels.append(label)
         return True
 
     def check_stuck(self, now: float) -> None:
@@ -279,3 +282,18 @@ async def test_an_item_published_with_no_subscriber_goes_nowhere(embedded: Embed
     conn = await _conn(embedded, "alice")
     _node(embedded).handle_event("ops:nobody", _op_event(embedded))
     assert conn.items == []
+
+
+async def test_an_items_label_is_read_once_and_handed_to_every_subscriber(
+        embedded: Embedded) -> None:
+    """Connections compare it with their clearance; none parses it again (fan-out path)."""
+    feed = _ops_feed(embedded)
+    conns = [await _conn(embedded, name, feed) for name in ("alice", "bruno")]
+    event = OpEvent(OperationId(embedded.ops["A"].id), 1, "case", "created", "case-1", 1,
+                    "bruno", embedded.clock.now(),
+                    {"record": {"id": "case-1", "label": {"level": "SECRET"}}})
+    _node(embedded).handle_event(feed.topic, OpEventPosted(event, time.perf_counter()))
+    assert [c.labels for c in conns] == [[Label("SECRET")], [Label("SECRET")]]
+    assert conns[0].labels[0] is conns[1].labels[0]
+    _node(embedded).handle_event(feed.topic, _op_event(embedded, seq=2))  # no label: None
+    assert [c.labels[-1] for c in conns] == [None, None]
