@@ -62,13 +62,19 @@ def _changes(event: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _cases(events: list[Mapping[str, Any]]) -> str:
-    by_case: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+def _timelines(events: list[Mapping[str, Any]],
+               kind: str) -> dict[str, list[Mapping[str, Any]]]:
+    """The events of each record of ``kind``, in log order, by record id."""
+    out: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for e in events:
-        if e.get("kind") == "case":
-            by_case[str(e["id"])].append(e)
+        if e.get("kind") == kind:
+            out[str(e["id"])].append(e)
+    return out
+
+
+def _cases(events: list[Mapping[str, Any]]) -> str:
     out = []
-    for case_id, timeline in by_case.items():
+    for case_id, timeline in _timelines(events, "case").items():
         record = timeline[-1].get("record") or {}
         out.append(f"<h3>{_play(record)}{escape(str(record.get('title', case_id)))} "
                    f"<small>({escape(case_id)})</small></h3>")
@@ -79,20 +85,16 @@ def _cases(events: list[Mapping[str, Any]]) -> str:
 
 
 def _alerts(events: list[Mapping[str, Any]]) -> str:
-    by_alert: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for e in events:
-        if e.get("kind") == "alert":
-            by_alert[str(e["id"])].append(e)
     out = []
-    for alert_id, timeline in by_alert.items():
+    for alert_id, timeline in _timelines(events, "alert").items():
         record = timeline[-1].get("record") or {}
         out.append(f"<h3>{_play(record)}{escape(str(record.get('summary', alert_id)))} "
                    f"<small>({escape(alert_id)}, {escape(str(record.get('severity')))}, "
                    f"{escape(str(record.get('state')))})</small></h3>")
-        notices = [(_time((e.get("notice") or {}).get("at")), (e.get("notice") or {}).get(
-            "step", 0) + 1, ", ".join((e.get("notice") or {}).get("users") or []) or "—",
-                    ", ".join((e.get("notice") or {}).get("channels") or []) or "—")
-                   for e in timeline if e.get("action") == "notified"]
+        told = [e.get("notice") or {} for e in timeline if e.get("action") == "notified"]
+        notices = [(_time(n.get("at")), n.get("step", 0) + 1,
+                    ", ".join(n.get("users") or []) or "—",
+                    ", ".join(n.get("channels") or []) or "—") for n in told]
         out.append("<h4>Notices</h4>" + _table(("When", "Step", "Told", "Channels"), notices))
         out.append("<h4>Acknowledgement by agency</h4>" + _ledger_table(ledger(record)))
     return "".join(out) or "<p>No alerts.</p>"
