@@ -14,24 +14,63 @@ from typing import Any
 from channels.permissions import Action, Decision, decide
 from hub.auditor import Auditor
 from hub.auth import Principal
+from hub.clock import Clock, SystemClock
 from hub.engine.port import Operations
 from hub.errors import Forbidden, NotFound
 from hub.labels import REL_TO, Clearance, Label, Policy
-from hub.models import Channel, ChannelId, Operation, OperationId, Role
+from hub.models import Channel, ChannelId, Operation, OperationId, Role, UserId
 
 __all__ = ["Access"]
 
 _CACHED = 10_000  # distinct stored labels kept parsed (a few per channel in practice)
 
+_Found = tuple[Channel, Operation, Role | None]
+
 
 class Access:
-    def __init__(self, store: Operations, auditor: Auditor, policy: Policy) -> None:
+    """``cache_seconds``: how long a channel, its operation and the caller's role, read
+    for one check, answer the next checks of the same caller on the same channel (every
+    publish makes one). Every change the hub makes to them calls :meth:`forget` on its
+    own node and, through the control events, on every other; the time bounds only a
+    change written by another process without telling the hub (0: no reuse)."""
+
+    def __init__(self, store: Operations, auditor: Auditor, policy: Policy, *,
+                 clock: Clock | None = None, cache_seconds: float = 0.0) -> None:
         self._store = store
         self._audit = auditor
         self.policy = policy
+        self._clock = clock or SystemClock()
+        self._cache_seconds = cache_seconds
+        self._found: dict[tuple[str, UserId], tuple[float, _Found]] = {}
+        self._generation = 0  # moved by forget(): a read begun before it is not kept
         # Parsed labels and clearances by their stored text: every publish checks one.
         self._labels: dict[tuple[str, tuple[str, ...]], Label] = {}
         self._clearances: dict[tuple[str, str], Clearance] = {}
+
+    def forget(self) -> None:
+        """Something a check reads changed (a membership, a channel, an operation): the
+        next check of every caller reads the store again."""
+        self._generation += 1
+        self._found.clear()
+
+    async def _channel_access(self, ch_id: str, user_id: UserId) -> _Found | None:
+        key = (ch_id, user_id)
+        now = self._clock.now()
+        hit = self._found.get(key)
+        if hit is not None and hit[0] <= now < hit[0] + self._cache_seconds:
+            return hit[1]
+        generation = self._generation
+        found = await self._store.channel_access(ChannelId(ch_id), user_id)
+        if found is None:
+            return None
+        ch, op, role = found
+        if op is None:
+            return None
+        if self._cache_seconds > 0 and generation == self._generation:
+            if len(self._found) >= _CACHED:
+                self._found.clear()
+            self._found[key] = (now, (ch, op, role))
+        return ch, op, role
 
     def clearance(self, principal: Principal) -> Clearance:
         user = principal.user
@@ -107,12 +146,11 @@ class Access:
 
     async def channel(self, principal: Principal, ch_id: str, action: Action, *,
                       client: str = "") -> tuple[Channel, Operation, Role | None]:
-        found = (await self._store.channel_access(ChannelId(ch_id), principal.user_id)
-                 if ch_id else None)
-        ch, op, role = found if found is not None else (None, None, None)
-        if ch is None or op is None:
+        found = await self._channel_access(ch_id, principal.user_id) if ch_id else None
+        if found is None:
             await self._deny(principal, action, f"channel:{ch_id[:64]}", "", "not_found", client)
             raise NotFound()
+        ch, op, role = found
         decision = decide(action, is_admin=principal.is_admin, role=role,
                           in_scope=principal.in_scope(op.id), agency=principal.agency,
                           channel_agencies=ch.agencies, operation_open=op.status != "closed",

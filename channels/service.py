@@ -117,6 +117,7 @@ class ChannelService(Messages):
         if label is not None and label != before:
             fields["classification"] = label.dumps()
         await self._store.update_operation(op.id, **fields)
+        self.access.forget()
         await self._audit.record(actor=principal.username, action="operation.update",
                                  target=op.id, outcome="ok", client=client, operation_id=op.id,
                                  details={"fields": sorted(fields)})
@@ -125,6 +126,7 @@ class ChannelService(Messages):
                                      target=op.id, outcome="ok", client=client,
                                      operation_id=op.id,
                                      details={"from": before.marking(), "to": label.marking()})
+        await self._broker.publish(CONTROL_TOPIC, ControlEvent(reason="access"))
         updated = await self._store.get_operation(op.id)
         assert updated is not None
         return updated
@@ -166,6 +168,7 @@ class ChannelService(Messages):
             raise BadRequest("coordinators cannot change their own role")
         m = Membership(op.id, user.id, role)
         await self._store.set_membership(m)
+        self.access.forget()
         await self._audit.record(actor=principal.username, action="membership.set",
                                  target=user.username, outcome="ok", client=client,
                                  operation_id=op.id, details={"role": str(role)})
@@ -180,6 +183,7 @@ class ChannelService(Messages):
         user = await self._store.get_user_by_name(username)
         if user is None or not await self._store.remove_membership(op.id, user.id):
             raise NotFound("no such member")
+        self.access.forget()
         await self._audit.record(actor=principal.username, action="membership.remove",
                                  target=user.username, outcome="ok", client=client,
                                  operation_id=op.id)
@@ -241,6 +245,7 @@ class ChannelService(Messages):
             fields["label"] = label.dumps()
             fields["agencies"] = tuple(sorted(label.values(REL_TO) or ()))
         await self._store.update_channel(ch.id, **fields)
+        self.access.forget()
         await self._audit.record(actor=principal.username, action="channel.update",
                                  target=ch.id, outcome="ok", client=client, operation_id=op.id,
                                  details={"fields": sorted(fields)})
@@ -249,8 +254,10 @@ class ChannelService(Messages):
                                      target=ch.id, outcome="ok", client=client,
                                      operation_id=op.id,
                                      details={"from": before.marking(), "to": label.marking()})
-        if "agencies" in fields:
-            await self._broker.publish(CONTROL_TOPIC, ControlEvent(reason="membership"))
+        # Who may read it changed: every node rechecks its subscribers; else every node
+        # forgets what its access checks read of the channel.
+        await self._broker.publish(CONTROL_TOPIC, ControlEvent(
+            reason="membership" if "agencies" in fields else "access"))
         updated = await self._store.get_channel(ch.id)
         assert updated is not None
         return updated

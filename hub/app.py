@@ -185,7 +185,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     auditor = Auditor(engine.store, clock)
     auth = Authenticator(settings=settings, store=engine.store, clock=clock, auditor=auditor,
                          passwords=Passwords(settings))
-    access = Access(engine.store, auditor, settings.labels)
+    access = Access(engine.store, auditor, settings.labels, clock=clock,
+                    cache_seconds=settings.access_cache_seconds)
     channels = ChannelService(settings=settings, store=engine.store, broker=engine.broker,
                               presence=engine.presence, clock=clock, auditor=auditor,
                               access=access, limits=engine.limits)
@@ -197,6 +198,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds),
                 labels=settings.labels)
+    node.on_control.append(access.forget)
     cases = CaseService(store=engine.store, clock=clock, access=access)
     defaults = load_rule_file(settings.rules_file) if settings.rules_file else RuleFile()
     records = AlertRecords(store=engine.store, clock=clock, auditor=auditor)

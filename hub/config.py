@@ -60,6 +60,11 @@ class Settings:
     redis_idempotency_seconds: int = 7 * 86400
     #: A crashed process's users leave presence within this many seconds.
     presence_ttl_seconds: float = 30.0
+    #: How long an access check's reading of a channel, its operation and the caller's
+    #: role answers that caller's next checks there. The hub's own changes take effect at
+    #: once on every node; this bounds only changes another process writes to the store
+    #: directly. 0: read for every check.
+    access_cache_seconds: float = 1.0
     #: SQLite ``synchronous`` pragma in WAL mode: FULL survives power loss,
     #: NORMAL survives process crashes only.
     sqlite_synchronous: str = "FULL"
@@ -165,6 +170,8 @@ class Settings:
         if "{" in self.redis_prefix or "}" in self.redis_prefix:
             raise ConfigError("redis_prefix cannot contain braces: the hub places the "
                               "cluster hash tags itself")
+        if not 0 <= self.access_cache_seconds <= 60:
+            raise ConfigError("access_cache_seconds must be between 0 and 60")
         if self.sqlite_synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ConfigError("sqlite_synchronous must be FULL, NORMAL or EXTRA")
         if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from hub.clock import Clock
@@ -94,6 +95,9 @@ class Node:
         self._gc = gc_policy or GcPolicy(enabled=False, full_every=600.0)
         self.started = False
         self._followers: dict[str, set[LogFollower]] = {}
+        #: Called on every control event and resync (the composition root adds the access
+        #: checks' forgetting: a membership, channel or operation changed somewhere).
+        self.on_control: list[Callable[[], None]] = []
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -202,6 +206,9 @@ class Node:
 
     def handle_event(self, topic: str, event: Event) -> None:
         """Broker callback: deliver one event to every local subscriber of ``topic``."""
+        if isinstance(event, ControlEvent | ResyncEvent):
+            for forget in self.on_control:
+                forget()
         if isinstance(event, ControlEvent):
             self._apply_control(event)
             return
@@ -262,6 +269,8 @@ class Node:
     # --- revocation and expiry -----------------------------------------------------
 
     def _apply_control(self, event: ControlEvent) -> None:
+        if event.reason == "access":  # only what the access checks read changed
+            return
         if event.reason == "membership":
             targets = (self._by_user.get(event.user_id, set()) if event.user_id
                        else self.connections)
