@@ -48,9 +48,9 @@ POLICY_BODY = obj({"id": string(64), "name": string(200),
                    "steps": array(obj({"notify": TARGETS, "wait": string()})),
                    "repeat_every": string()}, "id", "steps")
 SILENCE_BODY = obj({"matchers": array(obj({"label": string(), "value": string(),
-                                           "regex": boolean()})),
+                                           "op": enum("=", "!=", "~")})),
                     "duration": string(), "starts_at": number(), "ends_at": number(),
-                    "reason": string(500)}, "matchers")
+                    "reason": string(500), "label": LABEL_INPUT}, "matchers")
 PUSH_BODY = obj({"summary": string(500), "severity": SEVERITY, "details": string(10_000),
                  "fingerprint": string(64), "labels": obj(), "case": string(64),
                  "exercise": boolean(), "real_world": boolean(), "route": TARGETS,
@@ -81,7 +81,8 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
                  "id", "severity", "summary", "state"),
     "Rule": obj({"id": string(), "severity": SEVERITY, "version": integer()}, "id"),
     "Policy": obj({"id": string(), "steps": array(obj()), "version": integer()}, "id"),
-    "Silence": obj({"id": string(), "matchers": array(obj()), "version": integer()}, "id"),
+    "Silence": obj({"id": string(), "matchers": array(obj()), "version": integer(),
+                    "label": nullable(ref("Label"))}, "id"),
     "OpEvent": obj({"feed": string(), "seq": integer(), "kind": string(),
                     "action": string(), "id": string(), "version": integer(),
                     "actor": string(), "ts": number(), "record": obj()},

@@ -25,6 +25,7 @@ from alerting.escalation import PolicyError, parse_policy
 from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
 from alerting.records import AlertRecords
 from alerting.routing import TargetError, channels_of, check_targets
+from alerting.silence_label import silence_label
 from alerting.silences import SilenceError, new_silence
 from channels.access import Access
 from channels.labelling import item_label
@@ -177,25 +178,31 @@ class AlertService:
 
     async def list_silences(self, principal: Principal, op_id: str,
                             client: str) -> list[dict[str, Any]]:
-        return await self._list(principal, op_id, SILENCE, client)
+        """The silences the caller's clearance reaches (alerting/silence_label.py)."""
+        return [s for s in await self._list(principal, op_id, SILENCE, client)
+                if self.access.sees(principal, s)]
 
     async def create_silence(self, principal: Principal, op_id: str, data: dict[str, Any],
                              client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
+        body = {k: v for k, v in data.items() if k != "label"}
         try:
-            doc = new_silence(data, silence_id=new_id("sil"), author=principal.username,
+            doc = new_silence(body, silence_id=new_id("sil"), author=principal.username,
                               now=self._clock.now())
         except SilenceError as exc:
             raise BadRequest(str(exc)) from None
-        return await self._put(principal, op, SILENCE, doc, client)
+        label = await silence_label(self._store, self.access, principal, op,
+                                    doc["matchers"], data.get("label"))
+        return await self._put(principal, op, SILENCE, {**doc, "label": label.to_dict()},
+                               client)
 
     async def expire_silence(self, principal: Principal, op_id: str, silence_id: str,
                              client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
         found = await self._store.get_record(op.id, SILENCE, silence_id)
-        if found is None:
+        if found is None or not self.access.sees(principal, found[0]):
             raise NotFound()
         now = self._clock.now()
         doc = dict(found[0])

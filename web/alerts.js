@@ -3,7 +3,7 @@
 import { api } from "/protocol.js";
 import { $, el, fmtTime } from "/dom.js";
 import { t, word } from "/i18n.js";
-import { view } from "/board-model.js";
+import { view, markingOf } from "/board-model.js";
 
 const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
 
@@ -95,6 +95,7 @@ export class Alerts {
     const now = Date.now() / 1000;
     const live = this.silences.filter((s) => s.ends_at === null || s.ends_at > now);
     $("silence-list").replaceChildren(...(live.length ? live.map((s) => el("li", {},
+      s.label ? el("span", { class: "marking", text: markingOf(s.label) }) : null,
       el("span", { text: `${s.reason} · ${s.created_by} · ${s.matchers.map((m) => this.matcherText(m, board)).join(", ")} · ${s.ends_at ? t("alert.until", { time: fmtTime(s.ends_at) }) : t("alert.until_resolved")}` }),
       this.me.canPost ? el("button", { type: "button", onclick: () => this.expire(s), text: t("alert.end_silence") }) : null))
       : [el("li", { class: "none", text: t("board.none") })]));
