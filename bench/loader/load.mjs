@@ -8,7 +8,8 @@
 //   argv[2]: {url, protocol, channel, n, rate, duration, tokens: {reader, writer}}
 //   out: {"ready": true}  once n subscribers are subscribed (RSS is read then)
 //   in:  "go"             compare.py has read the server's CPU time: publish
-//   out: {sent, delivered, p50_ms, p99_ms}  after the drain (nothing moved for 1 s)
+//   out: {sent, delivered, p50_ms, p99_ms, span_s}  after the drain (nothing moved for
+//        1 s); span_s: from the first publish to the last delivery
 //
 // Each published text starts with the send time (ms since the epoch, fixed width);
 // a subscriber reads only that out of each frame, with no JSON parse.
@@ -57,12 +58,14 @@ for (let i = 0; i < cfg.n; i += 100) {
   }
   await Promise.all(batch);
 }
+let lastAt = 0; // when the latest delivery arrived
 for (const ws of readers) {
   ws.on("message", (data) => {
     const at = data.indexOf(TEXT);
     if (at >= 0 && data.indexOf('"message"') >= 0) {
       const start = data.indexOf(0x22, at + TEXT.length) + 1; // past the opening quote
-      latencies.push(now() - parseFloat(data.toString("latin1", start, start + STAMP)));
+      lastAt = now();
+      latencies.push(lastAt - parseFloat(data.toString("latin1", start, start + STAMP)));
     }
   });
 }
@@ -110,6 +113,6 @@ const pct = (q) => sorted.length
   ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10
   : null;
 console.log(JSON.stringify({ sent, delivered: sorted.length, p50_ms: pct(0.5),
-                             p99_ms: pct(0.99) }));
+                             p99_ms: pct(0.99), span_s: Math.max(0, lastAt - begin) / 1000 }));
 for (const ws of [...readers, writer]) ws.terminate();
 lines.close();
