@@ -28,7 +28,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from hub.app import Services, build_services, create_app, server_config
-from hub.auth import Principal
+from hub.auth import Passwords, Principal
 from hub.clock import ManualClock
 from hub.config import Settings
 from hub.context import Hub
@@ -38,6 +38,42 @@ from tests.redis_support import cleanup, new_prefix, redis_url
 
 PASSWORD = "correct horse battery"
 STRICT = os.environ.get("LIAISON_TEST_STRICT") == "1"
+
+
+#: argon2 work done once per distinct input for the whole test session (see below).
+_HASHED: dict[tuple[int, int, int, str], str] = {}
+_VERIFIED: dict[tuple[str, str], bool] = {}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _argon2_once_per_input() -> Iterator[None]:
+    """Every in-process test hub seeds five users and logs people in: at the OWASP
+    minimum each argon2id hash or check costs 55-70 ms of a core, minutes over the
+    suite. The real hasher still runs, once per distinct input: a password hashed
+    with the same parameters again gets the hash made the first time (salted once,
+    still verifiable), and a (hash, password) pair checked again gets the same
+    answer. Hubs in subprocesses hash as in production."""
+    real_hash, real_verify = Passwords.hash, Passwords.verify
+
+    async def hash_once(self: Passwords, password: str) -> str:
+        h = self._hasher
+        key = (h.time_cost, h.memory_cost, h.parallelism, password)
+        if key not in _HASHED:
+            _HASHED[key] = await real_hash(self, password)
+        return _HASHED[key]
+
+    async def verify_once(self: Passwords, stored: str | None, password: str) -> bool:
+        if stored is None:  # the unknown-user path: its dummy hash is random anyway
+            return await real_verify(self, stored, password)
+        if (stored, password) not in _VERIFIED:
+            _VERIFIED[(stored, password)] = await real_verify(self, stored, password)
+        return _VERIFIED[(stored, password)]
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(Passwords, "hash", hash_once)
+    patch.setattr(Passwords, "verify", verify_once)
+    yield
+    patch.undo()
 
 
 def free_port() -> int:
