@@ -29,8 +29,8 @@ _Found = tuple[Channel, Operation, Role | None]
 
 class Access:
     """``cache_seconds``: how long a channel, its operation and the caller's role, read
-    for one check, answer the next checks of the same caller on the same channel (every
-    publish makes one). Every change the hub makes to them calls :meth:`forget` on its
+    for one check, answer the next posting checks of the same caller on the same channel
+    (every publish makes one). Every change the hub makes to them calls :meth:`forget` on its
     own node and, through the control events, on every other; the time bounds only a
     change written by another process without telling the hub (0: no reuse)."""
 
@@ -53,10 +53,11 @@ class Access:
         self._generation += 1
         self._found.clear()
 
-    async def _channel_access(self, ch_id: str, user_id: UserId) -> _Found | None:
+    async def _channel_access(self, ch_id: str, user_id: UserId,
+                              reuse: bool) -> _Found | None:
         key = (ch_id, user_id)
         now = self._clock.now()
-        hit = self._found.get(key)
+        hit = self._found.get(key) if reuse else None
         if hit is not None and hit[0] <= now < hit[0] + self._cache_seconds:
             return hit[1]
         generation = self._generation
@@ -146,7 +147,11 @@ class Access:
 
     async def channel(self, principal: Principal, ch_id: str, action: Action, *,
                       client: str = "") -> tuple[Channel, Operation, Role | None]:
-        found = await self._channel_access(ch_id, principal.user_id) if ch_id else None
+        # Only posting reuses a reading: its callers take nothing from the channel that
+        # moves with every message (last_seq), which a reading up to a second old would
+        # hold stale; every other check (reading, subscribing, managing) reads afresh.
+        found = (await self._channel_access(ch_id, principal.user_id, action is Action.POST)
+                 if ch_id else None)
         if found is None:
             await self._deny(principal, action, f"channel:{ch_id[:64]}", "", "not_found", client)
             raise NotFound()

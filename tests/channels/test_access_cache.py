@@ -75,6 +75,20 @@ async def test_the_decision_is_made_afresh_on_every_check(
     assert counting.reads == 1
 
 
+async def test_only_posting_reuses_a_reading(embedded: Embedded,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading, subscribing and managing read afresh: their callers may use what moves
+    with every message (a channel's last_seq)."""
+    counting = Counting(embedded, monkeypatch)
+    bruno = await embedded.principal("bruno")
+    general = embedded.channels["A/general"].id
+    for _ in range(3):
+        await _access(embedded).channel(bruno, general, Action.READ_CHANNEL)
+    assert counting.reads == 3
+    await _access(embedded).channel(bruno, general, Action.POST)  # the last reading
+    assert counting.reads == 3
+
+
 async def test_a_missing_channel_is_read_every_time(
         embedded: Embedded, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing is kept for a channel that does not exist: random ids fill no memory."""

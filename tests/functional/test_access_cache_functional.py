@@ -68,6 +68,17 @@ async def test_changes_refuse_the_next_publish(start_hub: Callable[..., Any],
     assert texts == ["warm", "warm again", "warm"]
 
 
+async def test_what_moves_with_each_message_is_never_read_from_memory(
+        start_hub: Callable[..., Any], hub_settings: Settings) -> None:
+    hub: RunningHub = await start_hub(hub_settings.replace(access_cache_seconds=MINUTE))
+    ch = hub.ch("A/general")
+    bruno = await hub.client("bruno")
+    for i in range(3):
+        assert (await bruno.publish(ch, f"m{i}"))["type"] == "ack"
+    got = (await hub.api("GET", f"/api/channels/{ch}", "bruno")).json()
+    assert got["last_seq"] == 3
+
+
 @pytest.mark.slow
 async def test_a_change_on_one_node_reaches_the_checks_of_another(
         start_hub: Callable[..., Any], tmp_path: Any) -> None:
