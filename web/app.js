@@ -6,7 +6,7 @@ import { $, el, fmtTime } from "/dom.js";
 import { t, translatePage, setLanguage, language, LANGUAGES } from "/i18n.js";
 import { applyTheme, theme, THEMES } from "/theme.js";
 import { fromFrame, apply, toFrame } from "/board-model.js";
-import { loadBoard, saveBoard, forgetAll } from "/offline-store.js";
+import { loadBoard, saveBoard, forgetAll, forgetReadings } from "/offline-store.js";
 import { WriteQueue } from "/outbox.js";
 import { renderBoard, mapOf } from "/board-view.js";
 import { Chat } from "/chat.js";
@@ -205,6 +205,11 @@ async function start(user) {
     setConn(e.detail.state);
     if (e.detail.state === "live") queue.drain();   // the hub is reachable again
     if (e.detail.state === "ended") {
+      // The hub ended the session: what this page shows and kept may be more than the
+      // next session may see (a lowered clearance), so it goes; unsent writes stay.
+      $("app").hidden = true;
+      state.board = null;
+      forgetReadings();
       $("session-msg").textContent = t("auth.session_ended");
       $("session-msg").hidden = false;
     }

@@ -1,6 +1,7 @@
 // What the client keeps on the device, in IndexedDB, per user: the last board of each
 // operation it showed (to open with no network) and the writes made while the network
-// was down (sent in order when it is back, see outbox.js). Forgotten at logout.
+// was down (sent in order when it is back, see outbox.js). Forgotten at logout; the boards
+// also when the hub ends the session.
 
 const DB = "liaison";
 const STORE = "kv";
@@ -58,6 +59,14 @@ export async function queuedWrites(user) {
 
 export function dropWrite(seq) {
   return run("readwrite", (s) => s.delete(seq), OUTBOX);
+}
+
+/** Forget what this device kept to read (boards, the worker's copies of answers), not the
+ *  writes still to send: the hub ended the session (a lowered clearance, a password change,
+ *  a disabled account), so what was kept may be more than the next session may see. */
+export async function forgetReadings() {
+  await run("readwrite", (s) => s.clear()).catch(() => undefined);
+  if (globalThis.caches) await caches.delete("liaison-data-v1").catch(() => undefined);
 }
 
 /** Forget everything this device kept (logout): boards, queued writes, the worker's copies. */

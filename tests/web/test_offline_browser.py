@@ -178,3 +178,32 @@ async def test_writes_made_offline_are_sent_once_in_order_after_a_browser_restar
                             "alice")).json()["events"]
     mine = [(e["kind"], e["action"]) for e in events if e["actor"] == "bruno"]
     assert mine == [("alert", "acknowledged"), ("case", "created")]
+
+
+async def test_a_session_the_hub_ends_takes_what_the_device_kept_to_read(
+        browser: Any, page_hub: RunningHub) -> None:
+    """A lowered clearance ends the user's sessions: the page stops showing the board
+    and the device forgets the boards and answers it kept, which may hold more than the
+    next session may see (issue 14's need-to-know, on the device)."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                  json={"title": "Convoy route through the pass", "severity": "major"})
+    page = await login(browser, hub, "bruno")
+    await until(page, "() => !!navigator.serviceWorker.controller")
+    await until(page, """async (op) => {
+        const m = await import('/offline-store.js');
+        const b = await m.loadBoard('bruno', op);
+        return b && b.frame.cases.length ? b : null;
+    }""", op)
+    await until(page, f"async () => ((await ({KEPT})())['liaison-data-v1'] || []).length > 0")
+    assert await page.is_visible("#app")
+
+    await hub.clear(bruno="UNCLASSIFIED")  # the administrator lowers his clearance
+    await page.wait_for_selector("#session-msg:not([hidden])", timeout=10_000)
+    assert await page.is_hidden("#app")
+    await until(page, """async (op) => {
+        const m = await import('/offline-store.js');
+        return (await m.loadBoard('bruno', op)) === undefined;
+    }""", op)
+    await until(page, f"async () => !('liaison-data-v1' in (await ({KEPT})()))")
