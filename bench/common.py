@@ -1,10 +1,11 @@
-"""What the benchmarks share: a free port, and a bench operation seeded in the store."""
+"""What the benchmarks share: a free port, a bench operation seeded in the store, a process tree."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from hub.app import build_services
@@ -46,3 +47,16 @@ async def bench_operation(settings: Settings, members: tuple[str, ...]) -> Async
     finally:
         await hub.engine.broker.close()
         await hub.engine.store.close()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its direct children (the workers ``liaison serve --workers`` forks)."""
+    return [pid] + [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
+                    if _ppid(p) == pid]
+
+
+def _ppid(stat: Path) -> int:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1

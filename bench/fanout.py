@@ -49,15 +49,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from websockets.asyncio.client import connect
 
-from bench.common import PASSWORD, bench_operation, free_port
+from bench.common import PASSWORD, bench_operation, free_port, process_tree
 from hub.config import Settings
 
 
 def rss_kib(pid: int) -> int:
     total = 0
-    pids = [pid] + [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
-                    if _ppid(p) == pid]
-    for p in pids:
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -65,13 +63,6 @@ def rss_kib(pid: int) -> int:
         except OSError:
             pass
     return total
-
-
-def _ppid(stat: Path) -> int:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1
 
 
 async def seed(settings: Settings, channels: int) -> list[str]:

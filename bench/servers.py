@@ -30,7 +30,7 @@ import httpx
 import redis
 from websockets.asyncio.client import connect
 
-from bench.common import PASSWORD, free_port
+from bench.common import PASSWORD, free_port, process_tree
 from bench.fanout import seed
 from hub.config import Settings
 
@@ -49,22 +49,13 @@ class TooFewCores(RuntimeError):
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children, in seconds."""
     total = 0.0
-    pids = [pid] + [int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
-                    if _parent(p) == pid]
-    for p in pids:
+    for p in process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / TICKS
         except (OSError, IndexError, ValueError):
             pass
     return total
-
-
-def _parent(stat: Path) -> int:
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return -1
 
 
 def pinned(cpus: set[int]) -> Callable[[], None]:
