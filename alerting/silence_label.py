@@ -33,12 +33,12 @@ async def silence_label(store: Store, access: Access, principal: Principal, op: 
     policy, ceiling = access.policy, access.operation_label(op)
     named: list[tuple[str, Label]] = []
     for m in matchers:
-        kind = _NAMED.get(str(m.get("label")))
-        if kind is None or m.get("op", "=") != "=":
+        kind, value = _NAMED.get(str(m.get("label"))), str(m.get("value"))
+        if kind is None or m.get("op", "=") != "=" or len(value) > 64:  # no record id
             continue
-        found = await store.get_record(op.id, kind, str(m["value"])[:64])
+        found = await store.get_record(op.id, kind, value)
         if found is not None and access.sees(principal, found[0]):
-            named.append((f"{m['label']} {m['value']}",
+            named.append((f"{m['label']} {value}",
                           policy.of_record(found[0].get("label")) or ceiling))
     if raw is None:
         distinct = {label for _, label in named}

@@ -23,8 +23,6 @@ __all__ = ["LOADER", "measure_node", "node_loader_missing"]
 LOADER = Path(__file__).resolve().parent / "loader"
 
 
-
-
 def node_loader_missing() -> str | None:
     """Why ``--loader node`` cannot run here, or None."""
     if shutil.which("node") is None:

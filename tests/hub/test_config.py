@@ -28,6 +28,8 @@ def test_file_then_environment(tmp_path: Path) -> None:
     {"LIAISON_PORT": "abc"}, {"LIAISON_ARGON2_MEMORY_KIB": "1024"},
     {"LIAISON_SQLITE_SYNCHRONOUS": "OFF"}, {"LIAISON_MAX_FRAME_BYTES": "99999999"},
     {"LIAISON_REQUIRE_TOTP_FOR": "everyone"},
+    {"LIAISON_ACCESS_CACHE_SECONDS": "-1"}, {"LIAISON_ACCESS_CACHE_SECONDS": "nan"},
+    {"LIAISON_ACCESS_CACHE_SECONDS": "inf"}, {"LIAISON_ACCESS_CACHE_SECONDS": "61"},
 ])
 def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
@@ -51,3 +53,8 @@ def test_a_tile_server_needs_its_credit_and_a_clean_template() -> None:
     s = load_settings({"LIAISON_MAP_TILE_URL": url, "LIAISON_MAP_TILE_ATTRIBUTION": "© OSM"})
     assert (s.map_tile_url, s.map_tile_attribution) == (url, "© OSM")
     assert load_settings({}).map_tile_url == ""  # by default: the bundled outlines only
+
+
+def test_access_memory_is_configurable_and_off_at_zero() -> None:
+    assert Settings().access_cache_seconds == 1.0
+    assert load_settings({"LIAISON_ACCESS_CACHE_SECONDS": "0"}).access_cache_seconds == 0.0
