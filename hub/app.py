@@ -78,7 +78,15 @@ __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
 
 log = logging.getLogger("hub.app")
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+def _web_dir() -> Path:
+    """The browser client: a checkout's top-level ``web/``, else the copy an installed
+    wheel carries as ``hub/web`` (pyproject.toml maps the one onto the other)."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / "web"
+    return checkout if (checkout / "index.html").is_file() else here / "web"
+
+
+WEB_DIR = _web_dir()
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "

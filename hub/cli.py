@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from hub.admin import run_admin, seed
+from hub import __version__
 from hub.config import ConfigError, Settings, load_settings
+from hub.errors import OperatorError
 
 __all__ = ["main"]
 
@@ -23,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="liaison",
         description="Liaison Hub: real-time coordination for joint liaison cells.")
+    p.add_argument("--version", action="version", version=version_text())
     p.add_argument("--config", help="TOML settings file (also LIAISON_CONFIG)")
     p.add_argument("--data-dir", help="data directory (also LIAISON_DATA_DIR)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -138,10 +140,35 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def version_text() -> str:
+    """What ``liaison --version`` prints: the release and the data schemas it reads."""
+    from hub.engine.schema import SCHEMAS
+
+    schemas = ", ".join(f"{engine} {n}" for engine, n in SCHEMAS.items())
+    return f"liaison-hub {__version__} (data schema: {schemas})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "export" and args.action == "verify":
         return verify_export(Path(args.archive), Path(args.public_key), sys.stdout)
+    from hub.internals import DependencyShapeError, require
+
+    try:  # before anything imports the server: say which dependency moved, not a trace
+        require()
+    except DependencyShapeError as exc:
+        print(f"liaison: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return _command(args)
+    except OperatorError as exc:
+        print(f"liaison: {exc}", file=sys.stderr)
+        return 1
+
+
+def _command(args: argparse.Namespace) -> int:
+    from hub.admin import run_admin, seed
+
     try:
         settings = load_settings(config_file=args.config,
                                  data_dir=Path(args.data_dir) if args.data_dir else None,
@@ -217,7 +244,12 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
               "(or LIAISON_PORT=N).", file=sys.stderr)
         return 1
     configure_logging(settings.log_level)
+    # Open the store once before serving: it migrates forward here, and data from a
+    # newer release stops the hub with the reason (hub.errors.DataTooNew), not a trace.
+    asyncio.run(_open_store(settings))
     if demo:
+        from hub.admin import seed
+
         _print_demo(settings, asyncio.run(seed(settings)))
     if workers > 1:
         # Worker processes build their app from the environment: hand them our view.
@@ -232,6 +264,14 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
         return 0
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
+
+
+async def _open_store(settings: Settings) -> None:
+    from hub.engine import build_engine
+
+    store = build_engine(settings).store
+    await store.open()
+    await store.close()
 
 
 def _port_taken(host: str, port: int) -> str | None:

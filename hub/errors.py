@@ -14,6 +14,10 @@ Hierarchy::
     ├── LimitExceeded         a documented limit was hit                   (413/429)
     └── Unavailable           the engine cannot be reached; retry          (503)
 
+    OperatorError             told to whoever runs the hub (the CLI, start-up), never
+    ├── DataTooNew            to a client: a store written by a newer release
+    └── BackupError           a backup cannot be taken, or an archive not restored
+
 Error codes are strings (``ErrorCode``) so bot authors can read them; each
 code says whether retrying the same request may succeed. WebSocket close
 codes are an ``IntEnum`` (``CloseCode``): 1000-1011 from RFC 6455, 4000-4999
@@ -25,15 +29,18 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 
 __all__ = [
+    "BackupError",
     "BadRequest",
     "CloseCode",
     "Conflict",
+    "DataTooNew",
     "ErrorCode",
     "Forbidden",
     "FrameError",
     "HubError",
     "LimitExceeded",
     "NotFound",
+    "OperatorError",
     "Throttled",
     "TotpRequired",
     "Unauthenticated",
@@ -210,3 +217,25 @@ class Unavailable(HubError):
 
     code = ErrorCode.UNAVAILABLE
     status = 503
+
+
+class OperatorError(Exception):
+    """A problem for whoever runs the hub; its message says what to do."""
+
+
+class DataTooNew(OperatorError):
+    """The store was written by a newer release: this one refuses to open it rather
+    than misread or damage it (downgrades are not supported; restore a backup)."""
+
+    def __init__(self, what: str, found: int, supported: int) -> None:
+        super().__init__(
+            f"{what} has data schema {found}, newer than this release of Liaison Hub "
+            f"reads (up to {supported}); it was written by a newer release. Downgrading "
+            "is not supported: run the release that wrote it, or restore a backup taken "
+            "before the upgrade (README, \"Operating the hub\")")
+        self.found = found
+        self.supported = supported
+
+
+class BackupError(OperatorError):
+    """A backup could not be taken, or an archive cannot be restored."""

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from hub import __version__
 from hub.errors import BadRequest, HubError
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.labels import Label
@@ -110,20 +111,25 @@ async def openapi_json(request: Request) -> Response:
     return JSONResponse(request.app.state.openapi)
 
 
-@api("The process is up", "operations", {200: obj({"status": string()}, "status")},
-     auth=False)
+@api("The process is up, and which release it runs", "operations",
+     {200: obj({"status": string(), "version": string()}, "status", "version")}, auth=False)
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "ok", "version": __version__})
 
 
-@api("The hub can serve: store and broker answer", "operations",
-     {200: obj({"status": string(), "checks": obj()}, "status"),
-      503: obj({"status": string(), "checks": obj()}, "status")}, auth=False)
+_READY = obj({"status": string(), "engine": string(), "version": string(),
+              "schema": nullable({"type": "integer"}), "checks": obj()}, "status")
+
+
+@api("The hub can serve: store and broker answer; the release and its data schema",
+     "operations", {200: _READY, 503: _READY}, auth=False)
 async def readyz(request: Request) -> Response:
     hub = request.app.state.hub
     checks: dict[str, str] = {}
+    schema: int | None = None
     try:
         await hub.engine.store.ping()
+        schema = await hub.engine.store.schema_version()
         checks["store"] = "ok"
     except HubError as exc:
         checks["store"] = exc.message
@@ -131,6 +137,7 @@ async def readyz(request: Request) -> Response:
     checks["node"] = "ok" if hub.node.started else "starting"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ready" if ready else "not ready", "engine": hub.engine.name,
+                         "version": __version__, "schema": schema,
                          "checks": checks}, status_code=200 if ready else 503)
 
 

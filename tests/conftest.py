@@ -24,6 +24,14 @@ from typing import Any
 import httpx
 import msgpack
 import pytest
+
+from hub import internals
+
+# Before anything imports the server: a uvicorn or websockets whose internals moved
+# stops the run here with the dependency's name, not an ImportError in every module.
+if _moved := internals.problems():
+    pytest.exit("a dependency's internals changed shape:\n" + "\n".join(_moved), returncode=3)
+
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 

@@ -277,10 +277,16 @@ class Store(Identity, Operations, Messages, Records, Coordination, AuditLog, Pro
     needs one concern takes that narrower protocol instead.
     """
 
-    async def open(self) -> None: ...
+    async def open(self) -> None:
+        """Connect, and migrate the data forward to this release's schema; raise
+        :class:`hub.errors.DataTooNew` for data written by a newer release."""
+
     async def close(self) -> None: ...
     async def ping(self) -> None:
         """Raise :class:`Unavailable` unless the store answers."""
+
+    async def schema_version(self) -> int:
+        """The data schema stored with the data (docs/architecture.md)."""
 
     async def repair_documents(self, *, dry_run: bool = False) -> dict[str, int]:
         """Rewrite stored documents that cannot be served as stored (see

@@ -277,7 +277,7 @@ BEAT = bytes(msgpack.packb(["beat"]))
 async def _close_all(pubsubs: dict[str, PubSub]) -> None:
     for pubsub in pubsubs.values():
         with contextlib.suppress(Exception):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            await pubsub.aclose()
 
 
 def _encode(event: Event) -> bytes:

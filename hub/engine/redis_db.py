@@ -29,7 +29,7 @@ from redis.typing import EncodableT, FieldT
 from hub.audit import AuditKey
 from hub.engine.redis_connect import CommandClient
 from hub.engine.redis_keys import LAYOUT, RedisKeys
-from hub.errors import Conflict, Unavailable
+from hub.errors import Conflict, DataTooNew, Unavailable
 
 __all__ = ["RedisBase", "dump_fields", "entries", "guarded", "load_fields", "load_script", "text",
            "texts"]
@@ -126,10 +126,19 @@ class RedisBase:
         await self.check_persistence()
         await self._upgrade_layout()
 
+    async def schema_version(self) -> int:
+        """The data schema of this keyspace: its key layout (0 before the first open)."""
+        found = await self.r.get(self.keys.layout())
+        return int(text(found)) if found else 0
+
     async def _upgrade_layout(self) -> None:
         """Move a layout-1 keyspace (directory keys without a hash tag) to the
-        current names, once; a hub that finds the current layout does nothing."""
-        if await self.r.get(self.keys.layout()):
+        current names, once; a hub that finds the current layout does nothing.
+        A keyspace with a newer layout is refused (:class:`DataTooNew`)."""
+        found = await self.schema_version()
+        if found > LAYOUT:
+            raise DataTooNew(f"the Redis keyspace {self.keys.prefix!r}", found, LAYOUT)
+        if found:
             return
         if isinstance(self.r, RedisCluster):  # layout 1 never ran on a cluster
             await self.r.set(self.keys.layout(), LAYOUT)

@@ -22,14 +22,21 @@ from typing import Any, TypeVar
 
 from hub.audit import AuditKey
 from hub.engine.sqlite_thread import DbThread
-from hub.errors import Conflict, Unavailable
+from hub.errors import Conflict, DataTooNew, Unavailable
 from hub.models import Event
 
 Publish = Callable[[str, Event], Awaitable[None]]
 
-__all__ = ["SCHEMA", "Publish", "SqliteBase", "decoded"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Publish", "SqliteBase", "decoded", "schema_of"]
 
 T = TypeVar("T")
+
+#: The data schema this release writes, kept in the database's ``PRAGMA user_version``
+#: (docs/architecture.md, "Schema versions"). 1: the tables below with every added
+#: column. 0 is a database of release 0.1.0 or older, which never stamped one: opening
+#: it adds the missing columns and stamps 1. A database stamped higher than this is
+#: refused (:class:`hub.errors.DataTooNew`).
+SCHEMA_VERSION = 1
 
 #: Columns added after the first schema, added to an older database when it opens.
 ADDED_COLUMNS = (
@@ -117,6 +124,16 @@ def decoded(row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
     return d
 
 
+def _statements(script: str) -> list[str]:
+    """The statements of a script of CREATE statements (no triggers: split on ``;``)."""
+    return [part.strip() + ";" for part in script.split(";") if part.strip()]
+
+
+def schema_of(db: sqlite3.Connection) -> int:
+    """The data schema a database was stamped with (0: none, release 0.1.0 or older)."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
 class SqliteBase:
     """The connection, its thread and transactions; the stores' methods build on these."""
 
@@ -166,19 +183,37 @@ class SqliteBase:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout=5000")
+        found = schema_of(db)  # before anything writes, even the journal mode
+        if found > SCHEMA_VERSION:
+            db.close()
+            raise DataTooNew(f"the database {self._path}", found, SCHEMA_VERSION)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
         db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA busy_timeout=5000")
-        db.executescript(SCHEMA)
-        for table, column, decl in ADDED_COLUMNS:
-            have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        db.execute("BEGIN IMMEDIATE")  # a migration happens whole or not at all
+        try:
+            for statement in _statements(SCHEMA):  # executescript would COMMIT first
+                db.execute(statement)
+            for table, column, decl in ADDED_COLUMNS:
+                have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+            if found < SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            db.close()
+            raise
         self._db = db
 
     async def open(self) -> None:
-        await self._thread.run(self._open_sync)
+        try:
+            await self._thread.run(self._open_sync)
+        except BaseException:
+            self._thread.stop()
+            raise
 
     async def close(self) -> None:
         def shut(db: sqlite3.Connection) -> None:
@@ -191,6 +226,10 @@ class SqliteBase:
 
     async def ping(self) -> None:
         await self._run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def schema_version(self) -> int:
+        """The data schema this database is stamped with."""
+        return await self._run(schema_of)
 
     async def _update(self, table: str, allowed: Collection[str], key: str,
                       fields: dict[str, object]) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from hub import __version__
+from hub.engine.schema import SCHEMAS
 from tests.conftest import RunningHub
 
 
 async def test_health_ready_and_metrics(running_hub: RunningHub) -> None:
-    assert (await running_hub.api("GET", "/healthz")).json() == {"status": "ok"}
+    assert (await running_hub.api("GET", "/healthz")).json() == {
+        "status": "ok", "version": __version__}
     ready = await running_hub.api("GET", "/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {
         "store": "ok", "broker": "ok", "node": "ok"}
+    engine = ready.json()["engine"]
+    assert ready.json()["version"] == __version__
+    assert ready.json()["schema"] == SCHEMAS[engine]  # stamped by the first open
+    openapi = (await running_hub.api("GET", "/api/openapi.json")).json()
+    assert openapi["info"]["version"] == __version__
 
     ch = running_hub.ch("A/general")
     alice = await running_hub.client("alice")

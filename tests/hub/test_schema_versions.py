@@ -1,0 +1,101 @@
+"""Each store keeps the data schema it was written with (hub/engine/schema.py): a new
+store is stamped, an unstamped one from release 0.1.0 is migrated and stamped, and one
+stamped by a newer release is refused, by the store and by the CLI with a message (no
+trace), leaving the data as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import redis
+
+from hub import __version__
+from hub.cli import main
+from hub.engine.redis_keys import LAYOUT, RedisKeys
+from hub.engine.schema import SCHEMAS
+from hub.engine.sqlite_db import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
+from hub.errors import DataTooNew
+from tests.redis_support import cleanup, new_prefix, redis_url
+
+
+def _stamp(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_version_names_the_release_and_each_engines_schema(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.strip() == (f"liaison-hub {__version__} (data schema: "
+                           f"embedded {SCHEMAS['embedded']}, redis {SCHEMAS['redis']})")
+
+
+def test_a_new_database_is_stamped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data-dir", str(tmp_path), "user", "list"]) == 0
+    assert _stamp(tmp_path / "hub.db") == SCHEMA_VERSION
+
+
+def test_an_unstamped_database_of_the_first_schema_is_migrated(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hub.db"
+    with sqlite3.connect(path) as db:  # the tables before any column was added
+        db.executescript(SCHEMA)
+        for table, column, _ in ADDED_COLUMNS:
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if column in have:
+                db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    assert _stamp(path) == 0
+    assert main(["--data-dir", str(tmp_path), "user", "list"]) == 0
+    assert _stamp(path) == SCHEMA_VERSION
+    with sqlite3.connect(path) as db:
+        for table, column, _ in ADDED_COLUMNS:
+            assert column in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def test_a_database_from_a_newer_release_is_refused_and_left_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hub.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE from_the_future (x)")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    before = path.read_bytes()
+    for command in (["user", "list"], ["serve", "--port", "0"]):
+        assert main(["--data-dir", str(tmp_path), *command]) == 1
+        err = capsys.readouterr().err
+        assert f"data schema {SCHEMA_VERSION + 1}, newer than this release" in err
+        assert "Downgrading is not supported" in err and "Traceback" not in err
+    assert path.read_bytes() == before
+    assert _stamp(path) == SCHEMA_VERSION + 1
+
+
+async def test_a_redis_keyspace_from_a_newer_release_is_refused() -> None:
+    from hub.engine.redis_connect import connect
+    from hub.engine.redis_store import RedisStore
+
+    url, prefix = redis_url(), new_prefix()
+    raw = redis.Redis.from_url(url)
+    try:
+        raw.set(RedisKeys(prefix).layout(), LAYOUT + 1)
+        client, _ = connect(url)
+        store = RedisStore(client, prefix=prefix, idempotency_seconds=60)
+        with pytest.raises(DataTooNew) as refused:
+            await store.open()
+        await client.aclose()
+        assert f"data schema {LAYOUT + 1}" in str(refused.value)
+        assert int(raw.get(RedisKeys(prefix).layout()) or 0) == LAYOUT + 1
+        # A fresh keyspace is stamped with this release's layout on its first open.
+        fresh = new_prefix()
+        client, _ = connect(url)
+        store = RedisStore(client, prefix=fresh, idempotency_seconds=60)
+        await store.open()
+        assert await store.schema_version() == LAYOUT
+        await store.close()
+        cleanup(url, fresh)
+    finally:
+        cleanup(url, prefix)
+        raw.close()
