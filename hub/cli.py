@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("seed-demo", help="seed the demo operation once and print its credentials")
 
+    bk = sub.add_parser("backup", help="write a backup archive while the hub serves")
+    bk.add_argument("dest", help="the archive to write (must not exist)")
+    bk.add_argument("--no-keys", action="store_true",
+                    help="leave the audit and export key files out (keep them apart)")
+    rs = sub.add_parser("restore", help="restore a backup archive into an empty data "
+                                        "directory (or Redis keyspace)")
+    rs.add_argument("archive")
+
     init = sub.add_parser("init", help="create the first administrator")
     init.add_argument("username")
     init.add_argument("--agency", required=True)
@@ -180,6 +188,10 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "seed-demo":
         _print_demo(settings, asyncio.run(seed(settings)))
         return 0
+    if args.command == "backup":
+        return _backup(settings, Path(args.dest), keys=not args.no_keys)
+    if args.command == "restore":
+        return _restore(settings, Path(args.archive))
     if args.command in ("serve", "demo"):
         return _serve(settings, demo=args.command == "demo",
                       workers=getattr(args, "workers", 1), args=args)
@@ -192,6 +204,35 @@ def _command(args: argparse.Namespace) -> int:
             print(f"liaison: {exc.message}", file=sys.stderr)
             return 1
         raise
+
+
+def _backup(settings: Settings, dest: Path, *, keys: bool) -> int:
+    from hub.backup import backup
+
+    manifest = backup(settings, dest, keys=keys)
+    head = manifest["audit_head"]
+    counts = ", ".join(f"{n} {what}" for what, n in manifest["counts"].items())
+    print(f"backup written: {dest} ({dest.stat().st_size} bytes; {manifest['engine']} "
+          f"engine, data schema {manifest['schema']}, release {manifest['release']})")
+    print(f"  holds: {counts}")
+    print(f"  audit chain head: {head['seq']} {head['hash']}" if head else
+          "  audit chain: empty")
+    print("  key files: " + ("included: keep this archive as safe as the keys themselves"
+                             if keys else "left out: keep them apart, a restore needs them"))
+    return 0
+
+
+def _restore(settings: Settings, archive: Path) -> int:
+    from hub.backup import restore
+
+    done = restore(settings, archive)
+    m = done.manifest
+    print(f"restored {archive} (made {m['created_at']} by release {m['release']}, data "
+          f"schema {m['schema']}) into the {m['engine']} engine")
+    print(f"  audit chain: {done.audit}")
+    for note in done.notes:
+        print(f"  note: {note}")
+    return 0
 
 
 def verify_export(archive: Path, public_key: Path, out: TextIO) -> int:

@@ -252,3 +252,12 @@ def kill_pubsub(url: str) -> int:
         finally:
             r.close()
     return killed
+
+
+def require_redis_tools() -> None:
+    """The Redis engine's backup and restore run redis-cli and a redis-server of their own."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        if STRICT:
+            pytest.fail(CLUSTER_HINT)
+        pytest.skip("backup and restore on Redis run redis-cli and redis-server: install "
+                    "them ('apt-get install redis-server redis-tools')")

@@ -6,12 +6,63 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from hub.audit import load_keys
 from hub.config import REDIS_SCHEMES, ConfigError, Settings
-from hub.engine.port import Engine
+from hub.engine.port import Engine, Snapshot
+from hub.errors import BackupError
 from hub.models import new_id
 
-__all__ = ["Engine", "build_engine"]
+__all__ = ["Engine", "Snapshot", "build_engine", "engine_name", "has_data", "restore_snapshot",
+           "take_snapshot"]
+
+
+def engine_name(settings: Settings) -> str:
+    """"embedded" or "redis": the engine ``settings`` name (the key of SCHEMAS)."""
+    return "embedded" if settings.engine == "embedded" else "redis"
+
+
+def take_snapshot(settings: Settings, workdir: Path) -> Snapshot:
+    """A consistent copy of the configured engine's data in ``workdir``, taken while
+    the hub may be serving (see hub/engine/backup_sqlite.py and backup_redis.py)."""
+    if settings.engine == "embedded":
+        from hub.engine import backup_sqlite
+
+        return backup_sqlite.snapshot(settings.database_path, workdir)
+    from hub.engine import backup_redis
+
+    return backup_redis.snapshot(settings.engine, settings.redis_prefix, workdir)
+
+
+def has_data(settings: Settings) -> bool:
+    """Whether the configured engine already holds data (a restore needs it empty)."""
+    if settings.engine == "embedded":
+        from hub.engine import backup_sqlite
+
+        return backup_sqlite.has_data(settings.database_path)
+    from hub.engine import backup_redis
+
+    return backup_redis.has_data(settings.engine, settings.redis_prefix)
+
+
+def restore_snapshot(settings: Settings, parts: dict[str, Path], source: dict[str, Any],
+                     workdir: Path) -> None:
+    """Put an archived snapshot into the configured, empty engine."""
+    if settings.engine == "embedded":
+        from hub.engine import backup_sqlite
+
+        if backup_sqlite.PART not in parts:
+            raise BackupError("the archive holds no SQLite database")
+        backup_sqlite.restore(parts[backup_sqlite.PART], settings.database_path)
+        return
+    from hub.engine import backup_redis
+
+    if backup_redis.PART not in parts:
+        raise BackupError("the archive holds no Redis snapshot")
+    backup_redis.restore(parts[backup_redis.PART], settings.engine, settings.redis_prefix,
+                         source, workdir)
 
 
 def build_engine(settings: Settings) -> Engine:

@@ -36,7 +36,8 @@ Guarantees every engine must keep (the engine contract tests check them):
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from hub.models import (
@@ -61,7 +62,7 @@ Doc = dict[str, Any]
 
 __all__ = ["AuditEntry", "AuditLog", "Broker", "Coordination", "Engine", "EventHandler",
            "Identity", "Messages", "NewMessage", "Operations", "Presence", "PresenceEntry",
-           "RecordWrite", "Records", "Revocation", "Store"]
+           "RecordWrite", "Records", "Revocation", "Snapshot", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,3 +373,18 @@ class Engine:
     presence: Presence
     limits: Limits
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A consistent copy of an engine's data, taken while the hub serves (for a backup).
+
+    ``parts``: archive name (``data/...``) -> file; ``schema``: the data schema it
+    holds; ``audit_head``: its audit chain's (seq, hash); ``counts``: what it holds, for
+    the manifest and the operator."""
+
+    parts: dict[str, Path]
+    schema: int
+    audit_head: tuple[int, str] | None
+    counts: dict[str, int] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
