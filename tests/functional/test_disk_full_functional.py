@@ -145,6 +145,7 @@ async def test_redis_full_disk_refuses_without_ack_and_recovers(start_hub: Any,
             r = await hub.api("GET", f"/api/channels/{ch}/messages?limit=500", "alice")
             seqs = [m["seq"] for m in r.json()["messages"]]
             assert seqs == list(range(1, len(seqs) + 1)) and set(acked) <= set(seqs)
+            assert ack["seq"] == seqs[-1]
             assert [m["text"] for m in r.json()["messages"]].count("full retried") == 1
             await hub.stop()
             # What Redis kept on disk is whole: it restarts from its AOF with every ack.
