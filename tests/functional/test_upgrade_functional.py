@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
-import sys
 import tarfile
+import uuid
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import STRICT, free_port
+from tests.conftest import STRICT
+from tests.procs import HubProcess
 from tests.redis_support import cleanup, new_prefix, redis_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,52 +54,10 @@ def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where / "src"
 
 
-class Node:
-    """`python -m hub serve` of one release, run from a folder away from the checkout."""
-
-    def __init__(self, tmp: Path, release: Path | None, data_dir: Path,
-                 **settings: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
-        self.cwd = tmp
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
-        self.env.update({"LIAISON_PORT": str(self.port), "LIAISON_DATA_DIR": str(data_dir),
-                         "LIAISON_PUBLISH_RATE": "100000", "LIAISON_PUBLISH_BURST": "100000",
-                         "PYTHONPATH": str(release) if release else str(ROOT)})
-        self.env.update({f"LIAISON_{k.upper()}": v for k, v in settings.items()})
-        self.log = tmp / f"node-{self.port}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.cwd,
-                              env=self.env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    async def start(self) -> Node:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"],
-                                         cwd=self.cwd, env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT)
-        async with httpx.AsyncClient() as http, asyncio.timeout(120):
-            while True:
-                assert self.proc.poll() is None, self.log.read_text()[-3000:]
-                try:
-                    if (await http.get(self.url + "/readyz")).status_code == 200:
-                        return self
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
+def release_node(tmp: Path, release: Path | None, data_dir: Path, **settings: str) -> HubProcess:
+    """A hub process of ``release`` (None: this checkout) on ``data_dir``."""
+    return HubProcess(tmp / f"node-{uuid.uuid4().hex[:8]}.log", release=release,
+                      data_dir=data_dir, **settings)
 
 
 def credentials(data_dir: Path) -> dict[str, str]:
@@ -115,7 +72,7 @@ async def login(http: httpx.AsyncClient, user: str, password: str) -> dict[str, 
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-async def write_history(node: Node, data_dir: Path) -> None:
+async def write_history(node: HubProcess, data_dir: Path) -> None:
     """What a day of an operation leaves behind, through the previous release's API."""
     creds = credentials(data_dir)
     bot = {"Authorization": f"Bearer {(data_dir / 'demo-bot-token.txt').read_text().strip()}"}
@@ -154,7 +111,7 @@ async def write_history(node: Node, data_dir: Path) -> None:
                 await asyncio.sleep(0.1)
 
 
-async def everything(node: Node, data_dir: Path) -> dict[str, Any]:
+async def everything(node: HubProcess, data_dir: Path) -> dict[str, Any]:
     """Every record two members of different agencies can read, by path."""
     creds = credentials(data_dir)
     seen: dict[str, Any] = {}
@@ -182,7 +139,7 @@ async def everything(node: Node, data_dir: Path) -> dict[str, Any]:
     return seen
 
 
-def audit_lines(node: Node) -> list[dict[str, Any]]:
+def audit_lines(node: HubProcess) -> list[dict[str, Any]]:
     return [json.loads(line) for line in node.cli("audit", "export").splitlines()]
 
 
@@ -197,7 +154,7 @@ async def test_the_previous_releases_data_is_served_unchanged(
         prefix = new_prefix()
         settings = {"engine": redis_url(), "redis_prefix": prefix}
     try:
-        old = Node(tmp_path, previous_release, data, **settings)
+        old = release_node(tmp_path, previous_release, data, **settings)
         old.cli("seed-demo")
         await old.start()
         try:
@@ -207,7 +164,7 @@ async def test_the_previous_releases_data_is_served_unchanged(
             old.stop()
         audit_before = audit_lines(old)
 
-        new = Node(tmp_path, None, data, **settings)
+        new = release_node(tmp_path, None, data, **settings)
         await new.start()
         try:
             async with httpx.AsyncClient(base_url=new.url) as http:
@@ -278,11 +235,11 @@ async def test_a_rolling_upgrade_on_redis_loses_no_acknowledged_message(
     prefix = new_prefix()
     settings = {"engine": redis_url(), "redis_prefix": prefix}
     data = tmp_path / "shared"  # the key files both nodes share
-    nodes: list[Node] = []
+    nodes: list[HubProcess] = []
     try:
-        a_old = Node(tmp_path, previous_release, data, **settings)
+        a_old = release_node(tmp_path, previous_release, data, **settings)
         a_old.cli("seed-demo")
-        b_old = Node(tmp_path, previous_release, data, **settings)
+        b_old = release_node(tmp_path, previous_release, data, **settings)
         nodes += [a_old, b_old]
         await a_old.start()
         await b_old.start()
@@ -305,7 +262,7 @@ async def test_a_rolling_upgrade_on_redis_loses_no_acknowledged_message(
 
         await acked_at_least(20)
         b_old.stop()  # upgrade B: old A and new B side by side
-        b_new = Node(tmp_path, None, data, **settings)
+        b_new = release_node(tmp_path, None, data, **settings)
         nodes.append(b_new)
         await b_new.start()
         pub.urls = [a_old.ws_url, b_new.ws_url]
@@ -326,7 +283,7 @@ async def test_a_rolling_upgrade_on_redis_loses_no_acknowledged_message(
         await acked_at_least(len(pub.acked) + 20)
         a_old.stop()  # upgrade A: the publisher's node goes away mid-stream
         pub.urls = [b_new.ws_url]
-        a_new = Node(tmp_path, None, data, **settings)
+        a_new = release_node(tmp_path, None, data, **settings)
         nodes.append(a_new)
         await a_new.start()
         pub.urls = [b_new.ws_url, a_new.ws_url]
