@@ -116,6 +116,39 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         raise BackupError(f"the archive is damaged: {exc}") from None
 
 
+#: The manifest's fields a restore reads, and their types.
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "format": str, "release": str, "engine": str, "schema": int, "created_at": str,
+    "audit_head": (dict, type(None)), "keys_included": bool, "parts": list,
+    "counts": dict, "source": dict}
+
+
+def _check_manifest(manifest: object) -> None:
+    """The manifest has the fields a restore reads, of their types (named if not)."""
+    if not isinstance(manifest, dict):
+        raise BackupError("the archive's manifest is not an object")
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"not a Liaison Hub backup ({manifest.get('format')!r}, "
+                          f"expected {FORMAT!r})")
+    for name, kind in _FIELDS.items():
+        value = manifest.get(name)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BackupError(f"the archive's manifest has no valid {name!r}")
+    head = manifest["audit_head"]
+    if head is not None and not (isinstance(head.get("seq"), int)
+                                 and isinstance(head.get("hash"), str)):
+        raise BackupError("the archive's manifest has no valid 'audit_head'")
+    names = set()
+    for part in manifest["parts"]:
+        if not (isinstance(part, dict) and isinstance(part.get("name"), str)
+                and isinstance(part.get("size"), int) and isinstance(part.get("sha256"), str)):
+            raise BackupError("the archive's manifest has no valid 'parts'")
+        _check_name(part["name"])
+        names.add(part["name"])
+    if len(names) != len(manifest["parts"]):
+        raise BackupError("the archive's manifest names a part twice")
+
+
 def read_archive(src: Path, into: Path) -> dict[str, Any]:
     """Check ``src`` whole and extract its parts under ``into``; its manifest.
 
@@ -162,10 +195,8 @@ def _check(src: Path, tar: tarfile.TarFile, into: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(raw_manifest)
     except ValueError:
         raise BackupError("the archive's manifest is not JSON") from None
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"not a Liaison Hub backup ({manifest.get('format')!r}, "
-                          f"expected {FORMAT!r})")
-    listed = {p["name"]: p for p in manifest.get("parts", [])}
+    _check_manifest(manifest)
+    listed = {p["name"]: p for p in manifest["parts"]}
     if set(listed) != set(found):
         raise BackupError(f"the archive's parts {sorted(found)} differ from its manifest's "
                           f"{sorted(listed)}")

@@ -26,7 +26,11 @@ def _parts(folder: Path) -> dict[str, Path]:
 def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     root = tmp_path_factory.mktemp("archive")
     dest = root / "backup.tar"
-    manifest = write_archive(dest, {"release": "x", "schema": 1}, _parts(root / "src"))
+    manifest = write_archive(dest, {"release": "x", "engine": "embedded", "schema": 1,
+                                    "created_at": "2026-12-04T20:00:00+00:00",
+                                    "audit_head": {"seq": 3, "hash": "k1:ab"},
+                                    "keys_included": True, "counts": {}, "source": {}},
+                             _parts(root / "src"))
     assert manifest["format"] == FORMAT and len(manifest["parts"]) == 2
     return dest, dest.read_bytes()
 
@@ -86,3 +90,43 @@ def test_an_added_member_and_a_path_outside_are_refused(written: tuple[Path, byt
         write_archive(tmp_path / "x.tar", {}, {"../x": dest})
     with pytest.raises(BackupError, match="no archive"):
         read_archive(tmp_path / "missing.tar", tmp_path / "o")
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+_FIELDS = ("format", "release", "engine", "schema", "created_at", "audit_head",
+           "keys_included", "parts", "counts", "source")
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(_FIELDS), _json, min_size=1, max_size=3))
+def test_a_manifest_with_any_values_is_read_or_refused_by_name(
+        written: tuple[Path, bytes], tmp_path: Path, changes: dict[str, object]) -> None:
+    """An archive whose manifest (with a matching hash) holds values of any JSON type is
+    either read with the types a restore needs, or refused with a BackupError."""
+    import hashlib
+    import json
+
+    dest, _ = written
+    with tarfile.open(dest) as tar:
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    manifest.update(changes)
+    raw = json.dumps(manifest).encode()
+    out = tmp_path / f"m-{abs(hash(raw))}.tar"
+    with tarfile.open(dest) as src, tarfile.open(out, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "manifest.json":
+                data = raw
+            elif member.name == "manifest.sha256":
+                data = hashlib.sha256(raw).hexdigest().encode()
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    try:
+        read = read_archive(out, tmp_path / f"o-{abs(hash(raw))}")
+    except BackupError:
+        return
+    assert isinstance(read["schema"], int) and isinstance(read["engine"], str)
+    assert all(isinstance(p["name"], str) for p in read["parts"])
