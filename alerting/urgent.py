@@ -16,10 +16,12 @@ from __future__ import annotations
 from alerting.alerts import acknowledge, fingerprint, new_alert
 from alerting.kinds import POLICY
 from alerting.records import AlertRecords
+from channels.access import Access
 from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
+from hub.labels import REL_TO, Label
 from hub.models import Channel, Message
 
 __all__ = ["UrgentMessages"]
@@ -30,10 +32,18 @@ def _fingerprint(ch: Channel, seq: int) -> str:
 
 
 class UrgentMessages:
-    def __init__(self, *, store: Store, records: AlertRecords, clock: Clock) -> None:
+    def __init__(self, *, store: Store, records: AlertRecords, clock: Clock,
+                 access: Access) -> None:
         self._store = store
         self._records = records
         self._clock = clock
+        self._access = access
+
+    def _label(self, ch: Channel, message: Message) -> Label:
+        """The message's effective label: its own, else its channel's. The alert copies
+        the message, so it is exactly as hidden as the message."""
+        own = self._access.policy.of_record(message.label)
+        return own if own is not None else self._access.channel_label(ch)
 
     async def track(self, principal: Principal, ch: Channel, message: Message) -> None:
         """Raise the alert for ``message`` (idempotent: a retried publish raises none)."""
@@ -42,8 +52,11 @@ class UrgentMessages:
             return
         agencies = op.agencies or tuple(sorted(
             {u.agency for _, u in await self._store.list_members(op.id) if not u.is_bot}))
+        label = self._label(ch, message)
+        released = label.values(REL_TO)
+        if released is not None:  # only the agencies that may read it must acknowledge
+            agencies = tuple(a for a in agencies if a in released)
         policy = "default" if await self._store.get_record(op.id, POLICY, "default") else None
-        label = message.label
         now = self._clock.now()
         sender = {message.agency: {"by": message.sender, "at": message.ts}}
 
@@ -56,7 +69,7 @@ class UrgentMessages:
                 details=message.text, now=now, exercise=ch.exercise or op.exercise,
                 labels={"channel": ch.name, "message": str(message.seq)},
                 route=("everyone",), policy=policy,
-                label=label if isinstance(label, dict) else None, ack_agencies=agencies)
+                label=label.to_dict(), ack_agencies=agencies)
             alert["acks"] = {a: v for a, v in sender.items() if a in agencies}
             alert["told"] = {message.agency: message.ts}
             return alert

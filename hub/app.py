@@ -236,7 +236,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
     exporter = Exporter(store=engine.store, access=access, clock=clock,
                         key_path=settings.export_key_path)
-    urgent = UrgentMessages(store=engine.store, records=records, clock=clock)
+    urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access)
     channels.on_each_agency = urgent.track
     channels.on_acknowledged = urgent.acknowledged
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,

@@ -4,6 +4,7 @@ acknowledged when the last agency has; the ledger shows each agency's times."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hub.clock import ManualClock
@@ -110,3 +111,30 @@ async def test_an_urgent_message_each_agency_must_acknowledge(start_hub: Any,
     ledger = {row["agency"]: row for row in alert["ledger"]}
     assert (ledger["POLICE"]["acked_by"], ledger["POLICE"]["seconds"]) == ("alice", 120)
     assert (ledger["ARMY"]["acked_by"], ledger["ARMY"]["seconds"]) == ("bruno", 0)
+
+
+async def test_an_urgent_message_in_a_restricted_channel_stays_with_its_agencies(
+        start_hub: Any, hub_settings: Any) -> None:
+    """Issue 24, finding 1: the alert about an urgent message takes the message's
+    effective label (its channel's, when it has none of its own) and needs only the
+    agencies that may read it; another agency's members find nothing of it, in any
+    body, while the channel's own agency does."""
+    hub: RunningHub = await start_hub(hub_settings)
+    op, police = hub.ops["A"].id, hub.ch("A/police")
+    marker = "MARKER-informant-7f3"
+    olga = await hub.client("olga")
+    await olga.subscribe(police)
+    alice = await hub.client("alice")
+    sent = await alice.publish(police, f"{marker}: move the informant now",
+                               priority="urgent", ack="each_agency")
+    assert sent["type"] == "ack", sent
+    await hub.settle()
+    r = await hub.api("GET", f"/api/operations/{op}/alerts", "olga")
+    [alert] = [a for a in r.json()["alerts"] if a["source"] == "message"]
+    assert alert["label"]["categories"] == {"REL TO": ["POLICE"]}, alert["label"]
+    assert alert["ack_agencies"] == ["POLICE"]
+    for path in (f"/api/operations/{op}/alerts", f"/api/operations/{op}/events?limit=500",
+                 f"/api/operations/{op}/alerts/{alert['id']}",
+                 f"/api/operations/{op}/board?at={time.time()}"):
+        r = await hub.api("GET", path, "bruno")
+        assert marker not in r.text and alert["id"] not in r.text, (path, r.text[:400])
