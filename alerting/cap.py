@@ -99,8 +99,39 @@ def message_key(sender: str, identifier: str) -> str:
     return "cap-" + hashlib.sha256(both).hexdigest()[:32]
 
 
+#: What a CAP document may hold before any schema work is done on it (a real warning
+#: is far below each): the schema checker's cost grows with these, faster than
+#: linearly for attributes, so a document past one is refused unchecked.
+MAX_ELEMENTS = 5000
+MAX_DEPTH = 12
+#: CAP 1.2 elements carry no attributes; a few (xsi:schemaLocation) are let through.
+MAX_ATTRIBUTES = 4
+#: References one Update or Cancel may name (each is a look-up in the store).
+MAX_REFERENCES = 100
+
+
+def check_budget(root: Element) -> None:
+    """Refuse a document past :data:`MAX_ELEMENTS`, :data:`MAX_DEPTH` or
+    :data:`MAX_ATTRIBUTES`, in one pass over the tree and before the schema."""
+    count = 0
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        count += 1
+        if count > MAX_ELEMENTS:
+            raise BadRequest(f"more than {MAX_ELEMENTS} elements: not a CAP alert the hub takes")
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"elements nested deeper than {MAX_DEPTH}: not a CAP alert")
+        if len(element.attrib) > MAX_ATTRIBUTES:
+            name = element.tag.rpartition("}")[2]
+            raise BadRequest(f"<{name}> has {len(element.attrib)} attributes: CAP 1.2 "
+                             f"elements carry none (at most {MAX_ATTRIBUTES} are let through)")
+        stack.extend((child, depth + 1) for child in element)
+
+
 def read_cap(body: bytes) -> CapMessage:
-    """A CAP 1.2 document, parsed without DTDs or entities and checked against the schema."""
+    """A CAP 1.2 document, parsed without DTDs or entities, held to the budget above,
+    then checked against the schema."""
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
@@ -110,6 +141,7 @@ def read_cap(body: bytes) -> CapMessage:
         raise BadRequest(f"not well-formed XML at line {line}, column {column + 1}") from None
     if root.tag != f"{_Q}alert":
         raise BadRequest(f"the root element must be <alert> in namespace {NS}")
+    check_budget(root)
     error = next(iter(schema().iter_errors(root)), None)
     if error is not None:
         where = (error.path or "").replace(_Q, "").strip("/") or "alert"
@@ -141,7 +173,11 @@ def _all(parent: Element, name: str) -> list[str]:
 
 def _references(text: str) -> list[tuple[str, str, str]]:
     out = []
-    for triple in text.split():
+    triples = text.split()
+    if len(triples) > MAX_REFERENCES:
+        raise BadRequest(f"references names {len(triples)} messages; the hub follows at "
+                         f"most {MAX_REFERENCES}")
+    for triple in triples:
         parts = triple.split(",")
         if len(parts) == 3:
             out.append((parts[0], parts[1], parts[2]))

@@ -17,9 +17,11 @@ members only; anything else is answered like a record that does not exist.
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from alerting.cap import case_data, message_key, read_cap
+from alerting.cap import CapMessage, case_data, message_key, read_cap
 from alerting.cap_out import FeedEntry, alert_document, atom_feed, case_document, shown_as_cap
 from alerting.kinds import ALERT, CAP, CASE
 from alerting.service import CaseConflict, CaseService
@@ -30,7 +32,7 @@ from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import RecordWrite, Store
-from hub.errors import BadRequest, Conflict, NotFound
+from hub.errors import BadRequest, Conflict, LimitExceeded, NotFound
 from hub.models import Operation
 
 __all__ = ["CapService"]
@@ -38,7 +40,22 @@ __all__ = ["CapService"]
 FEED_ENTRIES = 100
 
 
+#: The longest the hub spends checking one CAP document before refusing it.
+PARSE_SECONDS = 10.0
+
+
 class CapService:
+    #: CAP documents are checked on this thread, one at a time, never on the event loop.
+    _parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cap-parse")
+
+    async def _read(self, body: bytes) -> CapMessage:
+        work = asyncio.get_running_loop().run_in_executor(self._parser, read_cap, body)
+        try:
+            return await asyncio.wait_for(work, PARSE_SECONDS)
+        except TimeoutError:
+            raise LimitExceeded(f"the CAP document took longer than {PARSE_SECONDS:g} s "
+                                "to check") from None
+
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, access: Access,
                  cases: CaseService, alerts: AlertService) -> None:
         self._settings = settings
@@ -52,9 +69,12 @@ class CapService:
 
     async def receive(self, principal: Principal, op_id: str, body: bytes, *,
                       route: list[str], policy: str | None, client: str) -> dict[str, Any]:
-        message = read_cap(body)
+        # Who may post comes first: a caller of another operation never gets the
+        # document parsed. Parsing and the schema run off the event loop, one at a
+        # time, within a time bound (alerting.cap holds them to a budget as well).
         op, _ = await self._access.operation(principal, op_id, Action.EDIT_RECORDS,
                                              client=client)
+        message = await self._read(body)
         key = message_key(message.sender, message.identifier)
         seen = await self._store.get_record(op.id, CAP, key)
         if seen is not None:

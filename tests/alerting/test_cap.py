@@ -210,3 +210,30 @@ def test_any_headline_text_survives_into_a_case(headline: str) -> None:
                         f"<headline>{escape(clean)}</headline>")
     data = case_data(read_cap(doc.encode("utf-8")))
     assert data["title"] and len(data["title"]) <= 200
+
+
+def test_the_budget_is_checked_before_the_schema() -> None:
+    """Issue 24, finding 3: limits on elements, depth and attributes, each named."""
+    from xml.etree.ElementTree import Element, SubElement
+
+    from alerting.cap import MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS, check_budget
+
+    root = Element("alert", {f"a{i}": "x" for i in range(MAX_ATTRIBUTES)})
+    check_budget(root)
+    root.set("one-more", "x")
+    with pytest.raises(BadRequest, match=f"{MAX_ATTRIBUTES + 1} attributes"):
+        check_budget(root)
+    deep = top = Element("alert")
+    for _ in range(MAX_DEPTH - 1):
+        deep = SubElement(deep, "info")
+    check_budget(top)
+    SubElement(deep, "area")
+    with pytest.raises(BadRequest, match="deeper"):
+        check_budget(top)
+    wide = Element("alert")
+    for _ in range(MAX_ELEMENTS - 1):
+        SubElement(wide, "info")
+    check_budget(wide)
+    SubElement(wide, "info")
+    with pytest.raises(BadRequest, match="elements"):
+        check_budget(wide)

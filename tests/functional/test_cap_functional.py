@@ -144,3 +144,49 @@ async def test_hostile_and_invalid_documents_are_refused_and_nothing_stored(
     assert r.status_code == 403
     cases = await hub.api("GET", f"/api/operations/{hub.ops['A'].id}/cases", "alice")
     assert cases.json()["cases"] == [] and await _alerts(hub) == []
+
+
+async def test_a_document_built_to_be_slow_never_freezes_the_hub(
+        running_hub: RunningHub, monkeypatch: Any) -> None:
+    """Issue 24, finding 3: a caller of another operation never gets its document
+    parsed; a document past the budget (12,000 attributes on <alert>) is refused
+    before the schema; and parsing runs off the event loop, so the hub answers others
+    while a document is being checked."""
+    import asyncio
+    import threading
+
+    from alerting import cap_service
+
+    hub = running_hub
+    token = await bot_token(hub)
+    real = cap_service.read_cap
+    parsed: list[int] = []
+    monkeypatch.setattr(cap_service, "read_cap",
+                        lambda body: parsed.append(len(body)) or real(body))
+    attrs = " ".join(f'a{i}="{i}"' for i in range(12000))
+    slow = f'<alert xmlns="{NS}" {attrs}/>'
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/cap", "xavier",
+                      content=slow.encode(), headers=CAP)  # xavier: operation B only
+    assert r.status_code == 404 and parsed == []
+    r = await _post(hub, token, slow)
+    assert r.status_code == 400 and "12000 attributes" in r.json()["error"]["message"]
+    assert parsed == [len(slow.encode())]
+    refs = " ".join(f"s,id{i},2026-01-01T00:00:00+00:00" for i in range(25000))
+    r = await _post(hub, token, STORM_UPDATE.replace("</references>", f" {refs}</references>"))
+    assert r.status_code == 400 and "references" in r.json()["error"]["message"], r.text
+
+    started, release = threading.Event(), threading.Event()
+
+    def held(body: bytes) -> Any:  # a check that takes as long as the test says
+        started.set()
+        release.wait(120)
+        return real(body)
+
+    monkeypatch.setattr(cap_service, "read_cap", held)
+    post = asyncio.create_task(_post(hub, token, STORM))
+    assert await asyncio.to_thread(started.wait, 60)
+    assert hub.http is not None
+    health = await hub.http.get("/healthz")  # answered while the document is checked
+    assert health.status_code == 200
+    release.set()
+    assert (await post).status_code == 201
