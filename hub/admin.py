@@ -26,6 +26,7 @@ from hub.config import Settings
 from hub.errors import BadRequest
 from hub.labels import Label, LabelError, stored_view
 from hub.models import Operation, User, UserId
+from hub.private import write_private
 from hub.totp import new_totp_secret
 
 __all__ = ["Admin", "run_admin", "seed"]
@@ -229,7 +230,7 @@ async def _op_export(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     op = await _op_by_code(adm, args.code)
     archive = await adm.services.exporter.export_as(adm.principal(), op, "cli")
     path = Path(args.out or f"{op.code}-record.zip")
-    path.write_bytes(archive)  # noqa: ASYNC240 - once, at the end of a CLI command
+    write_private(path, archive)  # once, at the end of a CLI command
     print(f"wrote {path} ({len(archive)} bytes), signed by key "
           f"{adm.services.exporter.signer.key_id}", file=out)
     return 0
@@ -317,7 +318,7 @@ async def _audit_export(adm: Admin, args: argparse.Namespace, out: TextIO) -> in
     lines = [json.dumps(rec.as_dict(), ensure_ascii=True) + "\n"
              async for rec in adm.store.iter_audit()]
     if args.output:
-        Path(args.output).write_text("".join(lines), encoding="utf-8")  # noqa: ASYNC240
+        write_private(Path(args.output), "".join(lines).encode("utf-8"))
     else:
         out.writelines(lines)
     return 0

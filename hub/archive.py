@@ -80,7 +80,9 @@ def write_archive(dest: Path, manifest: dict[str, Any], parts: dict[str, Path]) 
                       for name, path in parts.items()]}
     tmp = dest.with_name(dest.name + ".partial")
     try:
-        with tmp.open("wb") as out:
+        # 0600 from the start: an archive holds the database and usually the keys.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                       "wb") as out:
             _write_tar(out, _manifest_bytes(full), parts)
             out.flush()
             os.fsync(out.fileno())

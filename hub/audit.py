@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.models import AuditRecord
+from hub.private import private_dir
 
 __all__ = ["GENESIS", "AuditKey", "VerifyResult", "add_key", "chain_hash", "load_keys",
            "verify_chain"]
@@ -89,7 +90,7 @@ def load_keys(path: Path, *, create: bool = False) -> list[AuditKey]:
 def add_key(path: Path) -> AuditKey:
     """Append a new signing key to the key file (creating it, mode 0600)."""
     key = AuditKey(f"k{secrets.token_hex(4)}", secrets.token_bytes(32))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="ascii") as f:
         f.write(f"{key.id} {key.secret.hex()}\n")

@@ -27,6 +27,7 @@ from hub.config import Settings
 from hub.engine import build_engine, engine_name, has_data, restore_snapshot, take_snapshot
 from hub.engine.schema import SCHEMAS
 from hub.errors import BackupError
+from hub.private import private_dir
 from hub.signing import Signer
 
 __all__ = ["AUDIT_KEY_PART", "EXPORT_KEY_PART", "Restored", "backup", "restore"]
@@ -125,7 +126,7 @@ def restore(settings: Settings, archive: Path) -> Restored:
 def _place_key(source: Path, path: Path) -> None:
     if path.exists():
         return  # the same key, checked above
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(source.read_bytes())

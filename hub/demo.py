@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.auth import Principal
 from hub.models import Role, User
+from hub.private import private_dir
 
 if TYPE_CHECKING:
     from hub.app import Services
@@ -107,7 +108,7 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
             await channels.create_channel(principal, op.id, dict(spec), "demo")
     await services.apply_rules(op.id, DEMO_RULES, DEMO_POLICIES, actor="demo",
                                now=time.time())
-    data_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at seeding
+    private_dir(data_dir)  # once, at seeding
     bot = await store.get_user_by_name(BOT[0])
     if bot is None:
         bot = await auth.create_user(username=BOT[0], display_name=BOT[1], agency=BOT[2],

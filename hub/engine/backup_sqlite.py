@@ -16,6 +16,7 @@ from pathlib import Path
 from hub.engine.port import Snapshot
 from hub.engine.sqlite_db import schema_of
 from hub.errors import BackupError
+from hub.private import private_dir
 
 __all__ = ["PART", "has_data", "restore", "snapshot"]
 
@@ -67,7 +68,7 @@ def has_data(path: Path) -> bool:
 
 def restore(part: Path, path: Path) -> None:
     """Put the archived database at ``path`` (which must not exist), durably."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".restoring")
     with part.open("rb") as src, tmp.open("xb") as out:
         while block := src.read(1 << 20):

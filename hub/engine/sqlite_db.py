@@ -24,6 +24,7 @@ from hub.audit import AuditKey
 from hub.engine.sqlite_thread import DbThread
 from hub.errors import Conflict, DataTooNew, Unavailable
 from hub.models import Event
+from hub.private import private_dir, private_file
 
 Publish = Callable[[str, Event], Awaitable[None]]
 
@@ -180,7 +181,14 @@ class SqliteBase:
         return tx
 
     def _open_sync(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # TOTP seeds and webhook secrets are in here: the folder 0700, the database
+        # 0600 before SQLite opens it (its WAL and shared-memory files take its mode).
+        private_dir(self._path.parent)
+        private_file(self._path)
+        for extra in ("-wal", "-shm"):
+            side = self._path.with_name(self._path.name + extra)
+            if side.exists():
+                side.chmod(0o600)
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout=5000")
