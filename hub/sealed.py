@@ -89,7 +89,12 @@ def check(archive: bytes, public: Ed25519PublicKey) -> Report:
     report = Report()
     try:
         z = zipfile.ZipFile(io.BytesIO(archive))
-        names = set(z.namelist())
+        listed = z.namelist()
+        names = set(listed)
+        if len(names) != len(listed):  # a reader would see one copy, unzip another
+            twice = sorted({n for n in listed if listed.count(n) > 1})
+            report.problems.append(f"the archive holds {', '.join(twice)} more than once")
+            return report
         if sum(i.file_size for i in z.infolist()) > MAX_ARCHIVE:
             report.problems.append("the archive unpacks to more than it may")
             return report

@@ -93,3 +93,17 @@ def test_the_signing_key_is_made_once_private_and_reread(tmp_path: Path) -> None
     data: Any = b"manifest"
     assert check(seal([], {}, {}, again), first.public).ok
     assert again.sign(data) and first.public_pem().startswith("-----BEGIN PUBLIC KEY-----")
+
+
+@pytest.mark.parametrize("name", [RECORDS, "manifest.json", "report.html"])
+def test_a_member_present_twice_is_refused(name: str) -> None:
+    """Issue 24, finding 12: with a duplicated member, Python reads the last copy while
+    `unzip -p` shows the first; an archive like that does not verify."""
+    import warnings
+
+    out = io.BytesIO(ARCHIVE)
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "a") as z:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate: that is the point
+        z.writestr(name, zipfile.ZipFile(io.BytesIO(ARCHIVE)).read(name))
+    report = check(out.getvalue(), SIGNER.public)
+    assert report.problems == [f"the archive holds {name} more than once"]
