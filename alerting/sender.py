@@ -52,11 +52,39 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
 
 
+#: IPv6 ranges whose last 32 bits are an IPv4 address a packet may end up at:
+#: IPv4-compatible (::a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d, RFC 2765) and the
+#: NAT64 well-known prefix (64:ff9b::/96, RFC 6052).
+_LAST_32 = tuple(ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0:0/96",
+                                                    "64:ff9b::/96"))
+#: NAT64 local-use prefix (RFC 8215): where it puts the IPv4 address depends on the
+#: operator's prefix length, so it is refused unless allowlisted.
+_OPAQUE = (ipaddress.IPv6Network("64:ff9b:1::/48"),)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, compatible, translated,
+    NAT64, 6to4, Teredo), if it carries one."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if any(address in net for net in _LAST_32):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(address: Address, allow: Sequence[Network]) -> bool:
     if any(address in net for net in allow):
         return True
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address_allowed(address.ipv4_mapped, allow)
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in net for net in _OPAQUE):
+            return False
+        inner = _embedded_ipv4(address)
+        if inner is not None:  # it reaches an IPv4 address: that one decides
+            return address_allowed(inner, allow)
     return address.is_global and not address.is_multicast
 
 

@@ -20,6 +20,13 @@ from alerting.sender import Refused, Sender, address_allowed, parse_networks
     ("224.0.0.1", False), ("ff02::1", False), ("240.0.0.1", False),
     ("255.255.255.255", False), ("::ffff:127.0.0.1", False), ("::ffff:10.0.0.1", False),
     ("::ffff:93.184.216.34", True), ("192.0.2.1", False), ("198.18.0.1", False),
+    # Issue 24, finding 9: every IPv6 form that carries an IPv4 address is judged by it.
+    ("::127.0.0.1", False), ("::10.0.0.1", False), ("::93.184.216.34", True),
+    ("::ffff:0:127.0.0.1", False), ("::ffff:0:93.184.216.34", True),
+    ("64:ff9b::127.0.0.1", False), ("64:ff9b::169.254.169.254", False),
+    ("64:ff9b::93.184.216.34", True), ("64:ff9b:1::7f00:1", False),
+    ("2002:7f00:1::1", False), ("2002:a00:1::1", False), ("2002:5db8:d822::1", True),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # Teredo to 127.0.0.1
 ])
 def test_only_public_addresses_are_called_by_default(address: str, allowed: bool) -> None:
     assert address_allowed(ipaddress.ip_address(address), ()) is allowed
@@ -106,3 +113,18 @@ async def test_a_receiver_that_is_not_there_is_a_failed_attempt() -> None:
     got = await sender.post(f"http://127.0.0.1:{free_port()}/", {}, b"{}")
     assert got.status is None and got.error and "Connect" in got.error
     await sender.close()
+
+
+@given(st.ip_addresses(v=4), st.sampled_from(["::{}", "::ffff:{}", "::ffff:0:{}",
+                                                "64:ff9b::{}", "2002:{}::1"]))
+def test_an_ipv4_address_is_judged_alike_in_every_ipv6_form(v4: ipaddress.IPv4Address,
+                                                           form: str) -> None:
+    if form.startswith("2002"):
+        packed = int(v4)
+        inside = form.format(f"{packed >> 16:x}:{packed & 0xFFFF:x}")
+    else:
+        inside = form.format(v4)
+    wrapped = ipaddress.ip_address(inside)
+    if str(v4) in ("0.0.0.0", "0.0.0.1") and form == "::{}":
+        return  # "::" and "::1" themselves: never allowed either way
+    assert address_allowed(wrapped, ()) is address_allowed(v4, ())
