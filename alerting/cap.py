@@ -139,6 +139,9 @@ def read_cap(body: bytes) -> CapMessage:
     except ParseError as exc:
         line, column = exc.position
         raise BadRequest(f"not well-formed XML at line {line}, column {column + 1}") from None
+    except (LookupError, ValueError) as exc:  # an encoding expat does not read
+        raise BadRequest(f"the XML declaration names an encoding the hub cannot read "
+                         f"({exc}): send UTF-8") from None
     if root.tag != f"{_Q}alert":
         raise BadRequest(f"the root element must be <alert> in namespace {NS}")
     check_budget(root)

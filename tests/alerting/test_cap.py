@@ -237,3 +237,20 @@ def test_the_budget_is_checked_before_the_schema() -> None:
     SubElement(wide, "info")
     with pytest.raises(BadRequest, match="elements"):
         check_budget(wide)
+
+
+@pytest.mark.parametrize("encoding", ["UTF-7", "UTF-32", "no-such-encoding", "UTF-16"])
+def test_an_encoding_the_parser_cannot_read_is_a_400(encoding: str) -> None:
+    """Issue 24, finding 14: these answered 500."""
+    doc = (f'<?xml version="1.0" encoding="{encoding}"?>'
+           '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"/>').encode()
+    with pytest.raises(BadRequest):
+        read_cap(doc)
+
+
+@given(st.binary(max_size=400))
+def test_any_bytes_are_read_or_refused_with_a_400(body: bytes) -> None:
+    try:
+        read_cap(b'<?xml version="1.0" encoding="' + body[:12] + b'"?>' + body[12:])
+    except BadRequest:
+        pass
