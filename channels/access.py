@@ -163,6 +163,15 @@ class Access:
         await self._enforce(decision, principal, action, f"channel:{ch.id}", op.id, client)
         return ch, op, role
 
+    def allows(self, principal: Principal, role: Role | None, ch: Channel,
+               action: Action) -> bool:
+        """Whether ``action`` on the channel is allowed (no audit: for checks made on
+        someone's behalf, such as a webhook's creator at each post)."""
+        return decide(action, is_admin=principal.is_admin, role=role,
+                      in_scope=principal.in_scope(ch.operation_id), agency=principal.agency,
+                      channel_agencies=ch.agencies,
+                      cleared=self.cleared(principal, ch)) is Decision.ALLOW
+
     def visible(self, principal: Principal, role: Role | None, ch: Channel) -> bool:
         """Whether the channel appears in the caller's channel list (no audit)."""
         decision = decide(Action.READ_CHANNEL, is_admin=principal.is_admin, role=role,

@@ -33,7 +33,7 @@ from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, RecordWrite, Store
 from hub.errors import BadRequest, ErrorCode, Forbidden, LimitExceeded, NotFound
-from hub.models import ChannelId, Message, OperationId, UserId, new_id
+from hub.models import Channel, ChannelId, Message, OperationId, UserId, new_id
 from hub.openapi import nullable, number, obj, string
 
 __all__ = ["KIND", "SCHEMAS", "SENDER_AGENCY", "IncomingWebhooks", "hook_path"]
@@ -158,6 +158,11 @@ class IncomingWebhooks:
             raise NotFound()
         if op.status == "closed":
             raise Forbidden("the operation is closed: nobody posts in it")
+        if not await self._creator_may_post(doc, ch):
+            await self._audit.record(actor="webhook", action="webhook.refused",
+                                     target=str(doc["id"]), outcome="creator_left",
+                                     client=client, operation_id=op.id)
+            raise NotFound()  # to the script, like a revoked webhook
         name = str(doc["name"])
         shown = f"{post.username} via {name}" if post.username and post.username != name \
             else name
@@ -174,6 +179,16 @@ class IncomingWebhooks:
                 new, retain=self._settings.retention_messages)
             stored.append(message)
         return stored
+
+    async def _creator_may_post(self, doc: Mapping[str, Any], ch: Channel) -> bool:
+        """A webhook posts for its creator: only while they may still manage the channel
+        (a member with that role, not disabled, cleared for it)."""
+        user = await self._store.get_user_by_name(str(doc.get("created_by", "")))
+        if user is None or user.disabled:
+            return False
+        who = Principal(user, "", "session", None, None)
+        role = await self._access.role(who, ch.operation_id)
+        return self._access.allows(who, role, ch, Action.MANAGE_CHANNELS)
 
     async def _authenticate(self, op_id: str, hook_id: str, secret: str,
                             client: str) -> Mapping[str, Any]:

@@ -197,3 +197,28 @@ async def test_a_closed_operation_takes_no_posts(running_hub: RunningHub) -> Non
     assert hub.http is not None
     r = await hub.http.post(hook["path"], json={"text": "late"})
     assert r.status_code == 403 and await _stored(hub) == []
+
+
+async def test_a_webhook_stops_when_its_creator_leaves_and_resumes_when_they_return(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 13: an incoming webhook posts for its creator, so it stops
+    (404, as if revoked) while they are not a coordinator of the operation."""
+    hub = running_hub
+    hook = await _hook(hub)
+    assert hub.http is not None
+    assert (await hub.http.post(hook["path"], json={"text": "one"})).status_code == 200
+    op = hub.ops["A"].id
+    r = await hub.api("DELETE", f"/api/operations/{op}/members/alice", "root")
+    assert r.status_code == 204, r.text
+    refused = await hub.http.post(hook["path"], json={"text": "while alice is away"})
+    assert refused.status_code == 404
+    r = await hub.api("PUT", f"/api/operations/{op}/members/alice", "root",
+                      json={"role": "member"})  # back, but no longer a coordinator
+    assert r.status_code in (200, 201, 204), r.text
+    assert (await hub.http.post(hook["path"], json={"text": "x"})).status_code == 404
+    r = await hub.api("PUT", f"/api/operations/{op}/members/alice", "root",
+                      json={"role": "coordinator"})
+    assert (await hub.http.post(hook["path"], json={"text": "two"})).status_code == 200
+    texts = [m.text for m in await _stored(hub)]
+    assert "one" in texts and "two" in texts
+    assert "while alice is away" not in texts and "x" not in texts
