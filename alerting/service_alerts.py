@@ -150,7 +150,10 @@ class AlertService:
             rule = parse_rule({**data, "for": "0s", "keep_firing_for": "0s"})
         except RuleError as exc:
             raise BadRequest(str(exc)) from None
-        cases = {str(doc["id"]): doc for doc, _ in await self._store.list_records(op.id, CASE)}
+        # Only the cases the caller may see: the matches, their rendered summaries and
+        # even their number would tell of the others.
+        cases = {str(doc["id"]): doc for doc, _ in await self._store.list_records(op.id, CASE)
+                 if self.access.sees(principal, doc)}
         decisions = RuleEngine([rule]).evaluate(cases, self._clock.now())
         return [{"key": d.key, "case_id": d.case_id, "summary": d.summary, "count": d.count}
                 for d in decisions if isinstance(d, Fire)]

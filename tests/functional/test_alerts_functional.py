@@ -194,3 +194,31 @@ async def test_new_rule_applies_to_open_cases(running_hub: RunningHub) -> None:
     await _rule(running_hub, CRITICAL)
     [alert] = await _alerts(running_hub)
     assert alert["summary"] == "already critical is critical"
+
+
+async def test_a_dry_run_sees_only_the_cases_its_caller_may_see(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 4: an ARMY coordinator's dry-run neither matches, renders nor
+    counts a case released to POLICE only."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    r = await hub.api("PUT", f"/api/operations/{op}/members/bruno", "root",
+                      json={"role": "coordinator"})
+    assert r.status_code in (200, 201, 204), r.text
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "MARKER-source-9 moved", "severity": "critical",
+                            "label": {"level": "UNCLASSIFIED",
+                                      "categories": {"REL TO": ["POLICE"]}}})
+    assert r.status_code == 201, r.text
+    hidden = r.json()["id"]
+    await _case(hub, severity="critical", title="Road closed")
+    rule = {"id": "try", "when": 'severity >= "major"', "summary": "{title} at {severity}"}
+    r = await hub.api("POST", f"/api/operations/{op}/rules/dry-run", "bruno", json=rule)
+    assert r.status_code == 200, r.text
+    assert [m["summary"] for m in r.json()["matches"]] == ["Road closed at critical"]
+    assert "MARKER" not in r.text and hidden not in r.text
+    r = await hub.api("POST", f"/api/operations/{op}/rules/dry-run", "alice", json=rule)
+    assert len(r.json()["matches"]) == 2  # POLICE sees both
+    rate = {"id": "burst", "kind": "rate", "window": "1h", "threshold": 1}
+    r = await hub.api("POST", f"/api/operations/{op}/rules/dry-run", "bruno", json=rate)
+    assert [m["count"] for m in r.json()["matches"]] == [1], r.text
