@@ -167,7 +167,9 @@ class CapService:
         case = None
         if alert.get("case_id"):
             found = await self._store.get_record(op.id, CASE, str(alert["case_id"]))
-            case = found[0] if found else None
+            # The case's place and coordinates only for a caller who may see the case
+            # as it is now (it may have been relabelled since the alert was raised).
+            case = found[0] if found and self._access.sees(principal, found[0]) else None
         web = f"{base}/#op={op.id}" + (f"&case={alert['case_id']}" if case else "")
         return alert_document(alert, version, sender=self._settings.cap_sender, op_id=op.id,
                               op_name=f"{op.code} {op.name}", web=web, case=case)

@@ -190,3 +190,38 @@ async def test_a_document_built_to_be_slow_never_freezes_the_hub(
     assert health.status_code == 200
     release.set()
     assert (await post).status_code == 201
+
+
+async def test_an_alerts_cap_document_shows_its_case_only_to_who_may_see_the_case(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 5: after the case behind a resolved alert is released to
+    POLICE only and moved, the alert's CAP document shows ARMY neither the new place
+    nor its coordinates (POLICE still gets them)."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "Informant meeting", "severity": "major",
+                            "location": {"place": "Old mill", "lat": 47.1, "lon": 8.2}})
+    case = r.json()
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "alice",
+                      json={"summary": "Meeting at risk", "severity": "major",
+                            "case": case["id"]})
+    alert_id = r.json()["id"]
+    r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert_id}/resolve", "alice")
+    assert r.status_code == 200, r.text
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", "alice",
+                      json={"version": case["version"],
+                            "label": {"level": "UNCLASSIFIED",
+                                      "categories": {"REL TO": ["POLICE"]}},
+                            "location": {"place": "MARKER safe house", "lat": 46.93,
+                                         "lon": 7.44}})
+    assert r.status_code == 200, r.text
+    await hub.settle()
+    army = await hub.api("GET", f"/api/operations/{op}/cap/alerts/{alert_id}", "bruno")
+    # The resolved alert keeps the label it had (relabelling reaches active alerts
+    # only, for now): ARMY may read the alert, not its case.
+    assert army.status_code == 200, army.text
+    assert "MARKER" not in army.text and "46.93" not in army.text
+    assert case["id"] not in army.text
+    police = await hub.api("GET", f"/api/operations/{op}/cap/alerts/{alert_id}", "olga")
+    assert police.status_code == 200 and "MARKER safe house" in police.text
