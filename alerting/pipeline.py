@@ -136,9 +136,11 @@ class Pipeline:
         return []
 
     async def _relabel(self, rt: OpState, case_id: str, label: object) -> None:
-        """A case's label changed: its active alerts take it too (their summaries and
-        notices carry the case's content)."""
-        for alert_id, doc in list(rt.alerts.items()):
+        """A case's label changed: its alerts take it too, resolved ones included (their
+        summaries, notices and CAP documents carry the case's content)."""
+        resolved = [(str(doc["id"]), doc) for doc, _ in await self._store.list_records(
+            rt.id, ALERT) if str(doc.get("id")) not in rt.alerts]
+        for alert_id, doc in [*rt.alerts.items(), *resolved]:
             if doc.get("case_id") != case_id or doc.get("label") == label:
                 continue
             with contextlib.suppress(NotFound, Conflict):

@@ -195,8 +195,9 @@ async def test_a_document_built_to_be_slow_never_freezes_the_hub(
 async def test_an_alerts_cap_document_shows_its_case_only_to_who_may_see_the_case(
         running_hub: RunningHub) -> None:
     """Issue 24, finding 5: after the case behind a resolved alert is released to
-    POLICE only and moved, the alert's CAP document shows ARMY neither the new place
-    nor its coordinates (POLICE still gets them)."""
+    POLICE only and moved, the alert takes the case's label (relabelling reaches
+    resolved alerts too), so ARMY gets neither the new place nor the alert; POLICE
+    still does."""
     hub = running_hub
     op = hub.ops["A"].id
     r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
@@ -209,6 +210,7 @@ async def test_an_alerts_cap_document_shows_its_case_only_to_who_may_see_the_cas
     alert_id = r.json()["id"]
     r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert_id}/resolve", "alice")
     assert r.status_code == 200, r.text
+    await hub.settle()  # the pipeline has seen the alert resolved
     r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", "alice",
                       json={"version": case["version"],
                             "label": {"level": "UNCLASSIFIED",
@@ -218,10 +220,9 @@ async def test_an_alerts_cap_document_shows_its_case_only_to_who_may_see_the_cas
     assert r.status_code == 200, r.text
     await hub.settle()
     army = await hub.api("GET", f"/api/operations/{op}/cap/alerts/{alert_id}", "bruno")
-    # The resolved alert keeps the label it had (relabelling reaches active alerts
-    # only, for now): ARMY may read the alert, not its case.
-    assert army.status_code == 200, army.text
-    assert "MARKER" not in army.text and "46.93" not in army.text
-    assert case["id"] not in army.text
+    # The resolved alert took its case's new label: ARMY no longer finds it at all.
+    assert army.status_code == 404, army.text
+    listed = await hub.api("GET", f"/api/operations/{op}/alerts", "bruno")
+    assert alert_id not in listed.text
     police = await hub.api("GET", f"/api/operations/{op}/cap/alerts/{alert_id}", "olga")
     assert police.status_code == 200 and "MARKER safe house" in police.text
