@@ -143,15 +143,18 @@ class IncomingWebhooks:
                    *, idempotency_key: str | None, client: str) -> list[Message]:
         """Store what the payload says in the webhook's channel; the messages stored."""
         doc = await self._authenticate(op_id, hook_id, secret, client)
-        wait = await self._limits.take(f"hook:{doc['id']}", self._settings.webhook_post_rate,
-                                       self._settings.webhook_post_burst, self._clock.now())
-        if wait > 0:
-            raise LimitExceeded("this webhook posts too fast", code=ErrorCode.RATE_LIMITED,
-                                retry_after=round(wait, 3))
         if idempotency_key is not None and not (
                 0 < len(idempotency_key) <= _MAX_KEY and idempotency_key.isprintable()):
             raise BadRequest(f"'Idempotency-Key' must be 1 to {_MAX_KEY} printable characters")
         post = render(payload)
+        parts = split_text(post.text, self._settings.max_text_chars)
+        for _ in parts:  # the rate limit counts messages stored, not requests
+            wait = await self._limits.take(f"hook:{doc['id']}",
+                                           self._settings.webhook_post_rate,
+                                           self._settings.webhook_post_burst, self._clock.now())
+            if wait > 0:
+                raise LimitExceeded("this webhook posts too fast", code=ErrorCode.RATE_LIMITED,
+                                    retry_after=round(wait, 3))
         op = await self._store.get_operation(OperationId(op_id))
         ch = await self._store.get_channel(ChannelId(str(doc["channel_id"])))
         if op is None or ch is None:
@@ -169,7 +172,7 @@ class IncomingWebhooks:
         key = hashlib.sha256(f"{doc['id']}\n{idempotency_key}".encode()).hexdigest()[:32] \
             if idempotency_key is not None else secrets.token_hex(16)
         stored = []
-        for i, text in enumerate(split_text(post.text, self._settings.max_text_chars)):
+        for i, text in enumerate(parts):
             new = NewMessage(channel_id=ch.id, id=new_id("msg"),
                              sender_id=UserId(f"hook:{doc['id']}"), sender=f"hook:{doc['id']}",
                              sender_name=shown[:200], agency=SENDER_AGENCY, text=text,

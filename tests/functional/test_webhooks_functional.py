@@ -222,3 +222,17 @@ async def test_a_webhook_stops_when_its_creator_leaves_and_resumes_when_they_ret
     texts = [m.text for m in await _stored(hub)]
     assert "one" in texts and "two" in texts
     assert "while alice is away" not in texts and "x" not in texts
+
+
+async def test_a_long_post_counts_each_message_it_becomes(start_hub: Any, tmp_path: Any) -> None:
+    """Issue 24, finding 14: a post split into several messages spends one token of the
+    webhook's rate limit per message, not one per request."""
+    hub = await start_hub(embedded_settings(tmp_path).replace(webhook_post_rate=0.01,
+                                                              webhook_post_burst=10))
+    hook = await _hook(hub)
+    assert hub.http is not None
+    long = "word " * (hub.settings.max_text_chars * 4 // 5 - 10)  # four messages' worth
+    codes = [(await hub.http.post(hook["path"], json={"text": long})).status_code
+             for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert len(await _stored(hub)) == 8
