@@ -62,6 +62,10 @@ log = logging.getLogger("alerting.pipeline")
 PAGE = 500
 
 
+def _labelled(label: object, alert: dict[str, Any]) -> dict[str, Any]:
+    return {**alert, "label": label}
+
+
 class Pipeline:
     def __init__(self, *, store: Store, records: AlertRecords, channels: ChannelService,
                  global_rules: Sequence[Mapping[str, Any]] = (),
@@ -83,6 +87,7 @@ class Pipeline:
         evaluated = rt.fresh  # the rule engine's state may have moved: save it
         if rt.fresh:  # no saved state: every case is new to the rules
             rt.fresh = False
+            await self._relabel(rt, None, None)  # label changes before the cursor, too
             await self._deduplicate(rt, rt.engine.evaluate(rt.cases, now), now)
         events = following(heard, rt.cursor)
         from_log = events is None
@@ -135,18 +140,29 @@ class Pipeline:
             rt.silences[event.record_id] = record
         return []
 
-    async def _relabel(self, rt: OpState, case_id: str, label: object) -> None:
+    async def _relabel(self, rt: OpState, case_id: str | None, label: object) -> None:
         """A case's label changed: its alerts take it too, resolved ones included (their
-        summaries, notices and CAP documents carry the case's content)."""
+        summaries, notices and CAP documents carry the case's content).
+
+        With ``case_id`` None, every alert takes its case's label as it is now: for a
+        pipeline that starts with no saved state, whose cursor begins past the
+        changes made before it.
+        """
         resolved = [(str(doc["id"]), doc) for doc, _ in await self._store.list_records(
             rt.id, ALERT) if str(doc.get("id")) not in rt.alerts]
         for alert_id, doc in [*rt.alerts.items(), *resolved]:
-            if doc.get("case_id") != case_id or doc.get("label") == label:
+            of = doc.get("case_id")
+            if case_id is None and isinstance(of, str) and of in rt.cases:
+                label = rt.cases[of].get("label")
+                if label is None:
+                    continue  # an unlabelled case: its alerts keep the operation's
+            elif of != case_id or case_id is None:
+                continue
+            if doc.get("label") == label:
                 continue
             with contextlib.suppress(NotFound, Conflict):
                 rt.track(await self._records.transition(
-                    rt.id, alert_id, "relabelled", "hub",
-                    lambda a: {**a, "label": label}))
+                    rt.id, alert_id, "relabelled", "hub", functools.partial(_labelled, label)))
 
     # --- 2. fingerprint and deduplicate -------------------------------------------------
 

@@ -9,6 +9,11 @@ Alert ids are derived from the operation, the fingerprint and a generation
 number (:func:`alerting.alerts.alert_id_for`), so raising is idempotent
 across nodes without any in-memory registry: the active alert of a
 fingerprint is the newest generation that is not resolved.
+
+A fingerprint here is a *key*: the hub's own sources (rules, urgent messages)
+use theirs as they are; what a credential pushes is keyed within that
+credential's namespace (:func:`pushed_key`), so nobody can reach an alert
+another source raised by sending its fingerprint.
 """
 
 from __future__ import annotations
@@ -25,9 +30,18 @@ from hub.engine.port import Records, RecordWrite
 from hub.errors import Conflict, NotFound
 from hub.models import OperationId, OpEvent
 
-__all__ = ["AlertRecords"]
+__all__ = ["AlertRecords", "pushed_key"]
 
 MAX_RETRIES = 10
+
+
+def pushed_key(username: str, fp: str) -> str:
+    """The key of fingerprint ``fp`` as pushed by ``username``: its own namespace.
+
+    Usernames hold no newline, so two credentials' keys never meet, nor meet a
+    key of the hub's own sources (hex digests).
+    """
+    return f"push\n{username}\n{fp}"
 
 
 class AlertRecords:
@@ -68,18 +82,24 @@ class AlertRecords:
     async def raise_alert(self, op_id: OperationId, fp: str,
                           build: Callable[[str], dict[str, Any]], *, actor: str,
                           count_repeat: bool, occurrence: str | None = None,
-                          window: float = 0.0) -> tuple[OpEvent, bool]:
+                          window: float = 0.0,
+                          may_touch: Callable[[dict[str, Any]], bool] | None = None,
+                          ) -> tuple[OpEvent, bool]:
         """Create the alert ``build(id)`` unless ``fp`` is active already.
 
         Returns (event, created). An active alert counts an occurrence
         (``count_repeat``, for pushes; the same ``occurrence`` within ``window``
         seconds is a resend and counts nothing) or is left as it is (for rules,
         which fire once per condition episode, so a repeat is a replayed event).
+        An active alert that fails ``may_touch`` (the caller may no longer see
+        it) is neither changed nor shown: NotFound, like an alert that is not.
         """
         for _ in range(MAX_RETRIES):
             found, gen = await self._scan(op_id, fp)
             if found is not None:
                 doc, version = found
+                if may_touch is not None and not may_touch(doc):
+                    raise NotFound()
                 if not count_repeat:
                     return self._unchanged(op_id, doc, version, actor), False
                 fresh = build(str(doc["id"]))
@@ -103,7 +123,7 @@ class AlertRecords:
             self._generation[(op_id, fp)] = gen
             await self._audit.record(actor=actor, action="alert.fired", target=alert["id"],
                                      outcome="ok", operation_id=op_id,
-                                     details={"fingerprint": fp,
+                                     details={"fingerprint": alert["fingerprint"],
                                               "severity": alert["severity"]})
             return event, True
         raise Conflict("the alert is changing too fast; try again")

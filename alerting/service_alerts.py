@@ -23,7 +23,7 @@ from alerting.alerts import (
 from alerting.engine import Fire, RuleEngine, RuleError, is_config_id, parse_rule
 from alerting.escalation import PolicyError, parse_policy
 from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
-from alerting.records import AlertRecords
+from alerting.records import AlertRecords, pushed_key
 from alerting.routing import TargetError, channels_of, check_targets
 from alerting.silence_label import silence_label
 from alerting.silences import SilenceError, new_silence
@@ -289,8 +289,11 @@ class AlertService:
                            route: Sequence[str],
                            policy: str | None) -> tuple[str, OpEvent | None]:
         now = self._clock.now()
-        latest = await self._records.latest(op.id, alert.fingerprint)
+        key = pushed_key(principal.username, alert.fingerprint)
+        latest = await self._records.latest(op.id, key)
         doc = latest[0] if latest else None
+        if doc is not None and not self.access.sees(principal, doc):
+            return "ignored", None  # relabelled past the sender's view: not its to change
         if not alert.firing:
             if doc is None or doc["state"] == "resolved":
                 return "ignored", None
@@ -313,17 +316,21 @@ class AlertService:
                     "starts_at": alert.starts_at, "last_occurrence": alert.occurrence}
 
         event, created = await self._records.raise_alert(
-            op.id, alert.fingerprint, build, actor=principal.username, count_repeat=True,
-            occurrence=alert.occurrence, window=self._resend_window)
+            op.id, key, build, actor=principal.username, count_repeat=True,
+            occurrence=alert.occurrence, window=self._resend_window,
+            may_touch=lambda doc: self.access.sees(principal, doc))
         return ("fired" if created else event.action), event
 
     async def resolve_fingerprint(self, principal: Principal, op_id: str, fp: str,
                                   resolution: str, client: str) -> OpEvent | None:
-        """Resolve the active alert with fingerprint ``fp`` (its source ended it); None if none."""
+        """Resolve the active alert ``principal`` pushed with fingerprint ``fp``; None if none.
+
+        Only an alert of the caller's own namespace that the caller may see.
+        """
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
-        found = await self._records.active(op.id, fp)
-        if found is None:
+        found = await self._records.active(op.id, pushed_key(principal.username, fp))
+        if found is None or not self.access.sees(principal, found[0]):
             return None
         now = self._clock.now()
         return await self._records.transition(
@@ -333,7 +340,12 @@ class AlertService:
 
     async def push(self, principal: Principal, op_id: str, data: dict[str, Any],
                    client: str) -> tuple[OpEvent, bool]:
-        """A bot (or person) pushes an alert; the same fingerprint while active dedups."""
+        """A bot (or person) pushes an alert; the same fingerprint while active dedups.
+
+        Fingerprints are the caller's own: the same one from another credential,
+        or from a rule or an urgent message, is another alert. An active alert
+        of the caller's that it may no longer see is answered as not found.
+        """
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
         summary = data.get("summary")
@@ -386,7 +398,7 @@ class AlertService:
                              exercise=exercise, labels=labels, route=route, policy=policy,
                              label=label.to_dict(), real_world=real_world)
 
-        event, created = await self._records.raise_alert(op.id, fp, build,
-                                                         actor=principal.username,
-                                                         count_repeat=True)
+        event, created = await self._records.raise_alert(
+            op.id, pushed_key(principal.username, fp), build, actor=principal.username,
+            count_repeat=True, may_touch=lambda doc: self.access.sees(principal, doc))
         return event, created

@@ -222,3 +222,79 @@ async def test_a_dry_run_sees_only_the_cases_its_caller_may_see(
     rate = {"id": "burst", "kind": "rate", "window": "1h", "threshold": 1}
     r = await hub.api("POST", f"/api/operations/{op}/rules/dry-run", "bruno", json=rate)
     assert [m["count"] for m in r.json()["matches"]] == [1], r.text
+
+
+async def test_a_push_cannot_reach_an_alert_another_credential_raised(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 2: bruno (ARMY) pushing the fingerprint of a POLICE-only alert
+    alice pushed neither reads it nor rewrites it; Alertmanager's resolved notice from
+    him leaves it too. Each credential's fingerprints are its own."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    police_only = {"level": "UNCLASSIFIED", "categories": {"REL TO": ["POLICE"]}}
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "alice",
+                      json={"summary": "MARKER-informant seen at the docks",
+                            "details": "MARKER-details", "fingerprint": "informant-1",
+                            "severity": "critical", "label": police_only})
+    assert r.status_code == 201, r.text
+    hidden = r.json()
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "bruno",
+                      json={"summary": "All clear - stand down", "fingerprint": "informant-1",
+                            "severity": "info"})
+    assert r.status_code == 201, r.text  # a new alert of bruno's own, not a duplicate
+    assert r.json()["duplicate"] is False and r.json()["id"] != hidden["id"]
+    assert "MARKER" not in r.text
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "bruno",
+                      json={"summary": "All clear - stand down", "fingerprint": "informant-1",
+                            "severity": "info"})
+    assert r.status_code == 200 and r.json()["duplicate"] is True  # his own dedups
+    # Alertmanager's fingerprint is as much the sender's own.
+    r = await hub.api("POST", f"/api/operations/{op}/receivers/alertmanager", "alice",
+                      json={"version": "4", "status": "firing", "alerts": [
+                          {"status": "firing", "fingerprint": "abc123",
+                           "labels": {"alertname": "MARKER-am", "severity": "critical"},
+                           "annotations": {"summary": "MARKER-am"}}]})
+    assert r.status_code == 200, r.text
+    r = await hub.api("POST", f"/api/operations/{op}/receivers/alertmanager", "bruno",
+                      json={"version": "4", "status": "resolved", "alerts": [
+                          {"status": "resolved", "fingerprint": "abc123",
+                           "labels": {"alertname": "x"}}]})
+    assert r.status_code == 200, r.text
+    assert r.json()["alerts"][0]["action"] == "ignored" and "MARKER" not in r.text
+    await hub.settle()
+    r = await hub.api("GET", f"/api/operations/{op}/alerts", "alice")
+    mine = {a["id"]: a for a in r.json()["alerts"]}
+    assert mine[hidden["id"]]["summary"] == "MARKER-informant seen at the docks"
+    assert mine[hidden["id"]]["severity"] == "critical"
+    assert mine[hidden["id"]]["state"] == "firing"
+    assert [a["state"] for a in mine.values() if a["summary"] == "MARKER-am"] == ["firing"]
+
+
+async def test_a_push_cannot_reach_its_own_alert_once_relabelled_past_it(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 2: once bruno's alert follows its case to POLICE-only, pushing
+    its fingerprint again answers as for an alert that is not, and changes nothing."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    case = await _case(hub, title="Checkpoint 7")
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "bruno",
+                      json={"summary": "Checkpoint 7 overrun", "fingerprint": "cp-7",
+                            "case": case["id"], "severity": "critical"})
+    assert r.status_code == 201, r.text
+    alert_id = r.json()["id"]
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", "alice",
+                      json={"version": case["version"], "title": "MARKER-informant",
+                            "label": {"level": "UNCLASSIFIED",
+                                      "categories": {"REL TO": ["POLICE"]}}})
+    assert r.status_code == 200, r.text
+    await hub.settle()
+    r = await hub.api("GET", f"/api/operations/{op}/alerts", "bruno")
+    assert alert_id not in r.text  # the alert followed its case
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "bruno",
+                      json={"summary": "stand down", "fingerprint": "cp-7",
+                            "severity": "info"})
+    assert r.status_code == 404, r.text
+    assert alert_id not in r.text and "MARKER" not in r.text
+    r = await hub.api("GET", f"/api/operations/{op}/alerts", "alice")
+    [alert] = [a for a in r.json()["alerts"] if a["id"] == alert_id]
+    assert (alert["summary"], alert["severity"]) == ("Checkpoint 7 overrun", "critical")
