@@ -93,9 +93,15 @@ def schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(str(SCHEMA_PATH))
 
 
-def message_key(sender: str, identifier: str) -> str:
-    """A CAP message's identity (sender and identifier), as a short record id."""
-    both = json.dumps([sender, identifier]).encode()
+def message_key(sender: str, identifier: str, poster: str) -> str:
+    """A CAP message's identity as a short record id: its sender and identifier as
+    posted by ``poster`` (the hub user or bot whose credential sent it).
+
+    The poster is part of it because the sender is only what the document says:
+    another credential's message with the same sender and identifier is another
+    message, and can neither stand in for this one nor update or cancel it.
+    """
+    both = json.dumps([poster, sender, identifier]).encode()
     return "cap-" + hashlib.sha256(both).hexdigest()[:32]
 
 

@@ -32,7 +32,7 @@ from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import RecordWrite, Store
-from hub.errors import BadRequest, Conflict, LimitExceeded, NotFound
+from hub.errors import BadRequest, Conflict, Forbidden, LimitExceeded, NotFound
 from hub.models import Operation
 
 __all__ = ["CapService"]
@@ -75,13 +75,21 @@ class CapService:
         op, _ = await self._access.operation(principal, op_id, Action.EDIT_RECORDS,
                                              client=client)
         message = await self._read(body)
-        key = message_key(message.sender, message.identifier)
+        bound = self._settings.cap_bindings.get(message.sender)
+        if bound is not None and principal.username not in bound:
+            raise Forbidden(f"'sender' {message.sender[:100]!r} is bound to other credentials "
+                            "(cap_senders)")
+        # Messages are told apart by who posted them too: another credential's message
+        # with the same sender and identifier can neither stand in for this one nor
+        # update or cancel it.
+        key = message_key(message.sender, message.identifier, principal.username)
         seen = await self._store.get_record(op.id, CAP, key)
         if seen is not None:
             return {**_result(seen[0]), "duplicate": True}
         earlier = None
         for sender, identifier, _sent in message.references:
-            found = await self._store.get_record(op.id, CAP, message_key(sender, identifier))
+            found = await self._store.get_record(
+                op.id, CAP, message_key(sender, identifier, principal.username))
             if found is not None and found[0].get("case_id"):
                 earlier = found[0]
         root = str(earlier["root"]) if earlier else key

@@ -90,6 +90,11 @@ class Settings:
     #: case or alert published as CAP (info, minor, major or critical).
     cap_sender: str = "liaison-hub"
     cap_min_severity: str = "major"
+    #: CAP in: senders bound to the users or bots that alone may post them, each
+    #: ``SENDER=user1|user2`` (``civil-protection@example.org=cp-bot``). A sender
+    #: not listed may be posted by any member who may post CAP; its messages are
+    #: still told apart by who posted them.
+    cap_senders: tuple[str, ...] = ()
 
     # --- Limits ------------------------------------------------------------
     max_frame_bytes: int = 64 * 1024
@@ -152,6 +157,8 @@ class Settings:
     label_colours: tuple[str, ...] = tuple(f"{lvl}={c}" for lvl, c in DEFAULT_COLOURS)
     #: Built from the four settings above when the settings are read.
     labels: Policy = field(init=False, repr=False, compare=False)
+    #: ``cap_senders`` read: each bound sender and who may post it.
+    cap_bindings: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     # --- Logging -------------------------------------------------------------
     log_level: str = "INFO"
@@ -200,6 +207,7 @@ class Settings:
         if not self.cap_sender or any(c in self.cap_sender for c in " ,<&\t\n") \
                 or len(self.cap_sender) > 100:
             raise ConfigError("cap_sender: no spaces, commas, '<' or '&' (CAP forbids them)")
+        object.__setattr__(self, "cap_bindings", self._cap_bindings())
         if self.map_tile_url:
             try:
                 tile_origin(self.map_tile_url)
@@ -211,6 +219,16 @@ class Settings:
         if len(self.map_tile_attribution) > 300:
             raise ConfigError("map_tile_attribution: at most 300 characters")
         object.__setattr__(self, "labels", self._label_policy())
+
+    def _cap_bindings(self) -> dict[str, frozenset[str]]:
+        bound: dict[str, frozenset[str]] = {}
+        for entry in self.cap_senders:
+            sender, _, users = entry.rpartition("=")
+            names = frozenset(u.strip() for u in users.split("|") if u.strip())
+            if not sender.strip() or not names:
+                raise ConfigError(f"cap_senders: {entry!r} is not SENDER=user1|user2")
+            bound[sender.strip()] = bound.get(sender.strip(), frozenset()) | names
+        return bound
 
     def _label_policy(self) -> Policy:
         colours = []

@@ -175,9 +175,11 @@ def test_entities_and_dtds_are_refused_before_anything_expands(doc: str) -> None
 
 
 def test_a_message_is_known_by_its_sender_and_identifier() -> None:
-    assert message_key("a", "b") == message_key("a", "b") != message_key("a", "c")
-    assert message_key("a\nb", "c") != message_key("a", "b\nc")
-    assert len(message_key("x" * 500, "y" * 500)) == 36
+    assert message_key("a", "b", "p") == message_key("a", "b", "p") \
+        != message_key("a", "c", "p")
+    assert message_key("a\nb", "c", "p") != message_key("a", "b\nc", "p")
+    assert message_key("a", "b", "p") != message_key("a", "b", "q")
+    assert len(message_key("x" * 500, "y" * 500, "p")) == 36
 
 
 @pytest.mark.parametrize(("area", "where"), [

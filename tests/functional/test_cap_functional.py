@@ -226,3 +226,43 @@ async def test_an_alerts_cap_document_shows_its_case_only_to_who_may_see_the_cas
     assert alert_id not in listed.text
     police = await hub.api("GET", f"/api/operations/{op}/cap/alerts/{alert_id}", "olga")
     assert police.status_code == 200 and "MARKER safe house" in police.text
+
+
+async def test_a_bound_cap_sender_is_refused_to_every_other_credential(
+        start_hub: Any, hub_settings: Any) -> None:
+    """Issue 24, finding 7: a sender bound in ``cap_senders`` is posted by its bots only."""
+    hub = await start_hub(hub_settings.replace(cap_senders=("KSTO@NWS.NOAA.GOV=sensor",
+                                                            "OTHER@EXAMPLE.ORG=nobody")))
+    token = await bot_token(hub)
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/cap", "bruno",
+                      content=with_status(STORM, "Exercise").encode(), headers=CAP)
+    assert r.status_code == 403 and "cap_senders" in r.text, r.text
+    r = await _post(hub, token, STORM)
+    assert r.status_code == 201, r.text
+
+
+async def test_nobody_squats_or_cancels_another_credentials_warning(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 7: bruno pre-posting a drill with the sender and identifier of a
+    real warning, or a Cancel referencing it, neither stops nor ends it."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    token = await bot_token(hub)
+    r = await hub.api("POST", f"/api/operations/{op}/cap", "bruno",
+                      content=with_status(STORM, "Exercise").encode(), headers=CAP)
+    assert r.status_code == 201, r.text
+    squat = r.json()["case_id"]
+    r = await _post(hub, token, STORM)
+    assert r.status_code == 201 and r.json()["duplicate"] is False, r.text
+    real = r.json()["case_id"]
+    assert real != squat
+    r = await hub.api("POST", f"/api/operations/{op}/cap", "bruno",
+                      content=CANCEL.encode(), headers=CAP)
+    assert r.status_code == 201 and r.json()["case_id"] == squat, r.text  # his own only
+    assert (await _case(hub, real))["status"] != "closed"
+    await hub.settle()
+    mine = [a for a in await _alerts(hub) if a["case_id"] == real]
+    assert [a["state"] for a in mine] == ["firing"] and mine[0]["severity"] == "major"
+    r = await _post(hub, token, CANCEL)  # the real sender still can
+    assert r.json()["action"] == "cancelled"
+    assert (await _case(hub, real))["status"] == "closed"
