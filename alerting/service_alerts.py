@@ -69,7 +69,7 @@ class AlertService:
         return event
 
     async def _check_channels(self, principal: Principal, op: Operation,
-                              targets: Sequence[str], where: str) -> None:
+                              targets: Sequence[str], where: str, client: str) -> None:
         """Every ``channel:`` target must be a channel of the operation the caller may post in.
 
         A missing channel and one hidden from the caller get the same answer.
@@ -80,7 +80,7 @@ class AlertService:
             try:
                 if ch is None:
                     raise NotFound()
-                await self.access.channel(principal, ch.id, Action.POST)
+                await self.access.channel(principal, ch.id, Action.POST, client=client)
             except (NotFound, Forbidden):
                 raise BadRequest(f"{where}: 'channel:{name}' is not a channel of this "
                                  "operation that you may post in") from None
@@ -123,19 +123,20 @@ class AlertService:
         return rules
 
     async def _parse_rule(self, principal: Principal, op: Operation,
-                          data: dict[str, Any]) -> None:
+                          data: dict[str, Any], client: str) -> None:
         try:
             rule = parse_rule(data)
         except RuleError as exc:
             raise BadRequest(str(exc)) from None
         await self._check_policy(op, rule.escalation, f"rule '{rule.id}': escalation")
-        await self._check_channels(principal, op, rule.route, f"rule '{rule.id}': route")
+        await self._check_channels(principal, op, rule.route, f"rule '{rule.id}': route",
+                                   client)
 
     async def put_rule(self, principal: Principal, op_id: str, data: dict[str, Any],
                        client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
-        await self._parse_rule(principal, op, data)
+        await self._parse_rule(principal, op, data, client)
         return await self._put(principal, op, RULE, dict(data), client)
 
     async def dry_run(self, principal: Principal, op_id: str, data: dict[str, Any],
@@ -174,7 +175,7 @@ class AlertService:
             raise BadRequest(str(exc)) from None
         for i, step in enumerate(policy.steps):
             await self._check_channels(principal, op, step.notify,
-                                       f"policy '{policy.id}': steps[{i}].notify")
+                                       f"policy '{policy.id}': steps[{i}].notify", client)
         return await self._put(principal, op, POLICY, dict(data), client)
 
     # --- silences --------------------------------------------------------------------
@@ -251,13 +252,13 @@ class AlertService:
                                                     resolution="manual"), client)
 
     async def _delivery(self, principal: Principal, op: Operation, route_given: object,
-                        policy: object) -> tuple[tuple[str, ...], str | None]:
+                        policy: object, client: str) -> tuple[tuple[str, ...], str | None]:
         """A pushed alert's route and escalation policy, checked (default: "default")."""
         try:
             route = check_targets(route_given, "'route'")
         except TargetError as exc:
             raise BadRequest(str(exc)) from None
-        await self._check_channels(principal, op, route, "'route'")
+        await self._check_channels(principal, op, route, "'route'", client)
         if policy is not None and not is_config_id(policy):
             raise BadRequest("'escalation' must be the id of an escalation policy")
         assert policy is None or isinstance(policy, str)
@@ -276,7 +277,8 @@ class AlertService:
         """
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
-        checked_route, checked_policy = await self._delivery(principal, op, route, policy)
+        checked_route, checked_policy = await self._delivery(principal, op, route, policy,
+                                                                    client)
         results = []
         for alert in incoming:
             action, event = await self._receive_one(principal, op, alert, checked_route,
@@ -363,7 +365,7 @@ class AlertService:
         if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 64):
             raise BadRequest("'fingerprint' must be a string of 1-64 characters")
         route, policy = await self._delivery(principal, op, data.get("route", []),
-                                             data.get("escalation"))
+                                             data.get("escalation"), client)
         severity = data.get("severity", "major")
         if severity not in SEVERITIES:
             raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")

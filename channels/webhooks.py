@@ -35,6 +35,7 @@ from hub.engine.port import Limits, NewMessage, RecordWrite, Store
 from hub.errors import BadRequest, ErrorCode, Forbidden, LimitExceeded, NotFound
 from hub.models import Channel, ChannelId, Message, OperationId, UserId, new_id
 from hub.openapi import nullable, number, obj, string
+from hub.refusals import RefusalLog
 
 __all__ = ["KIND", "SCHEMAS", "SENDER_AGENCY", "IncomingWebhooks", "hook_path"]
 
@@ -65,8 +66,9 @@ def public(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 class IncomingWebhooks:
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, auditor: Auditor,
-                 access: Access, limits: Limits) -> None:
+                 access: Access, limits: Limits, refusals: RefusalLog) -> None:
         self._settings = settings
+        self._refusals = refusals
         self._store = store
         self._clock = clock
         self._audit = auditor
@@ -202,8 +204,8 @@ class IncomingWebhooks:
             str(doc.get("secret_sha256", "")), _digest(secret[:256]))
         if doc is None or not good or doc.get("revoked_at") is not None:
             outcome = "unknown" if doc is None else "bad_secret" if not good else "revoked"
-            await self._audit.record(actor="webhook", action="webhook.refused",
-                                     target=hook_id[:64], outcome=outcome, client=client,
-                                     operation_id=op_id[:64])
+            await self._refusals.refused("hook", actor="webhook", action="webhook.refused",
+                                         target=hook_id[:64], outcome=outcome, client=client,
+                                         operation_id=op_id[:64])
             raise NotFound()
         return doc

@@ -192,7 +192,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     metrics = Metrics()
     auditor = Auditor(engine.store, clock)
     auth = Authenticator(settings=settings, store=engine.store, clock=clock, auditor=auditor,
-                         passwords=Passwords(settings))
+                         passwords=Passwords(settings), limits=engine.limits)
     access = Access(engine.store, auditor, settings.labels, clock=clock,
                     cache_seconds=settings.access_cache_seconds)
     channels = ChannelService(settings=settings, store=engine.store, broker=engine.broker,
@@ -225,7 +225,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, feeds=feeds, handlers=handlers, node=node)
     webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,
-                                auditor=auditor, access=access, limits=engine.limits)
+                                auditor=auditor, access=access, limits=engine.limits,
+                                refusals=auth.refusals)
     cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
                      cases=cases, alerts=alerts)
     sender = Sender(allow=parse_networks(settings.webhook_allow_networks),

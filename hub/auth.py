@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -27,7 +26,7 @@ from argon2.low_level import Type
 from hub.auditor import Auditor
 from hub.clock import Clock
 from hub.config import Settings
-from hub.engine.port import Store
+from hub.engine.port import Limits, Store
 from hub.errors import (
     BadRequest,
     ErrorCode,
@@ -37,6 +36,7 @@ from hub.errors import (
 )
 from hub.labels import Label
 from hub.models import OperationId, Role, Session, User, UserId, new_id
+from hub.refusals import RefusalLog
 from hub.totp import totp_step
 
 __all__ = ["Authenticator", "Passwords", "Principal", "hash_token"]
@@ -122,45 +122,44 @@ class Passwords:
         return self._hasher.check_needs_rehash(stored)
 
 
-class _Window:
-    """Failures in a sliding time window, per key."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def _trim(self, key: str, now: float) -> deque[float]:
-        hits = self._hits[key]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if not hits:
-            self._hits.pop(key, None)
-        return hits
-
-    def blocked(self, key: str, now: float) -> bool:
-        return len(self._trim(key, now)) >= self.limit
-
-    def hit(self, key: str, now: float) -> None:
-        self._trim(key, now)
-        self._hits[key].append(now)
-
-    def clear(self, key: str) -> None:
-        self._hits.pop(key, None)
-
-
 class Authenticator:
+    """Logins, sessions, API tokens and user administration.
+
+    Failed logins are counted in the engine's :class:`~hub.engine.port.Limits`,
+    so every hub process sees the same counts: per account and per client
+    address for passwords and TOTP codes, and apart from those, per address
+    for presented credentials (API tokens, session cookies). A bot retrying a
+    revoked token therefore never locks people out of logging in from its
+    address, nor the other way round.
+    """
+
     def __init__(self, *, settings: Settings, store: Store, clock: Clock,
-                 auditor: Auditor, passwords: Passwords) -> None:
+                 auditor: Auditor, passwords: Passwords, limits: Limits) -> None:
         self._settings = settings
         self._store = store
         self._clock = clock
         self._audit = auditor
         self.passwords = passwords
-        self._per_account = _Window(settings.login_failures_per_account,
-                                    settings.login_window_seconds)
-        self._per_address = _Window(settings.login_failures_per_address,
-                                    settings.login_window_seconds)
+        self._limits = limits
+        self._window = float(settings.login_window_seconds)
+        #: Refused credentials, audited up to a limit per address (webhooks too).
+        self.refusals = RefusalLog(auditor=auditor, limits=limits, clock=clock,
+                                   limit=settings.login_failures_per_address,
+                                   window=self._window)
+
+    async def _blocked(self, account: str, client: str, now: float) -> bool:
+        s = self._settings
+        return (await self._limits.failures(f"login:user:{account}", self._window, now)
+                >= s.login_failures_per_account
+                or await self._limits.failures(f"login:addr:{client}", self._window, now)
+                >= s.login_failures_per_address)
+
+    async def _failed(self, account: str, client: str, now: float) -> None:
+        s = self._settings
+        await self._limits.fail(f"login:user:{account}", self._window, now,
+                                s.login_failures_per_account)
+        await self._limits.fail(f"login:addr:{client}", self._window, now,
+                                s.login_failures_per_address)
 
     # --- login ---------------------------------------------------------------------
 
@@ -175,8 +174,7 @@ class Authenticator:
         """
         now = self._clock.now()
         account_key = username.strip().lower()
-        if (self._per_account.blocked(account_key, now)
-                or self._per_address.blocked(client, now)):
+        if await self._blocked(account_key, client, now):
             await self._audit.record(actor=username[:64], action="login", target=username[:64],
                                      outcome="throttled", client=client)
             raise Throttled(retry_after=self._settings.login_window_seconds)
@@ -184,14 +182,13 @@ class Authenticator:
         user = await self._store.get_user_by_name(username) if username else None
         ok = await self.passwords.verify(user.password_hash if user else None, password)
         if not ok or user is None or user.disabled or user.is_bot:
-            self._per_account.hit(account_key, now)
-            self._per_address.hit(client, now)
+            await self._failed(account_key, client, now)
             await self._audit.record(actor=username[:64], action="login", target=username[:64],
                                      outcome="failed", client=client)
             raise Unauthenticated("wrong username or password")
 
         await self._check_second_factor(user, totp, client, now)
-        self._per_account.clear(account_key)
+        await self._limits.forgive(f"login:user:{account_key}")
 
         if self.passwords.needs_rehash(user.password_hash):
             await self._store.update_user(user.id,
@@ -221,8 +218,7 @@ class Authenticator:
         if not code:
             # The password was right: count it like a failure, so the answer cannot
             # be used to test passwords for free.
-            self._per_account.hit(user.username.lower(), now)
-            self._per_address.hit(client, now)
+            await self._failed(user.username.lower(), client, now)
             await self._audit.record(actor=user.username, action="login.totp",
                                      target=user.username, outcome="required", client=client)
             raise TotpRequired("a TOTP code is required")
@@ -230,8 +226,7 @@ class Authenticator:
         step = totp_step(user.totp_secret, code, now)
         # A code is good once, on any hub process: the engine keeps the last step used.
         if step is None or not await self._store.advance_marker(f"totp:{user.id}", step):
-            self._per_account.hit(user.username.lower(), now)
-            self._per_address.hit(client, now)
+            await self._failed(user.username.lower(), client, now)
             await self._audit.record(actor=user.username, action="login.totp",
                                      target=user.username, outcome="failed", client=client)
             raise TotpRequired("wrong TOTP code")
@@ -268,16 +263,19 @@ class Authenticator:
     async def authenticate_from(self, token: str, client: str, via: str) -> Principal:
         """:meth:`authenticate` for a request that presented credentials.
 
-        A refusal is audited (``<via>.auth``, never the token) and counts
-        against the client address in the login throttle, like a failed login.
+        A refusal is audited (``<via>.auth``, never the token), up to
+        ``login_failures_per_address`` from one address within the login window;
+        past that, one ``throttled`` record says the rest go unrecorded. These
+        refusals are counted apart from password logins: neither locks the other
+        out. (A credential is 256 random bits: nothing to guess, so a good one
+        is never refused for its address's failures.)
         """
         try:
             return await self.authenticate(token)
         except Unauthenticated as exc:
-            self._per_address.hit(client, self._clock.now())
-            await self._audit.record(actor="-", action=f"{via}.auth", target="-",
-                                     outcome="failed", client=client,
-                                     details={"reason": exc.message})
+            await self.refusals.refused("auth", actor="-", action=f"{via}.auth", target="-",
+                                        outcome="failed", client=client,
+                                        details={"reason": exc.message})
             raise
 
     def expired(self, session: Session, now: float) -> bool:

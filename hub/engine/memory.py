@@ -9,7 +9,7 @@ so code above it never depends on the stronger behaviour.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from hub.engine.port import EventHandler, PresenceEntry
 from hub.models import ChannelId, Event
@@ -85,12 +85,17 @@ class MemoryPresence:
         return []
 
 
+#: Keys of failure counts kept at once (one per address or account failing).
+MAX_FAILURE_KEYS = 100_000
+
+
 class MemoryLimits:
     """One process: connections counted in memory, token buckets per key."""
 
     def __init__(self) -> None:
         self._conns: dict[str, set[str]] = defaultdict(set)
         self._buckets: dict[tuple[float, int], RateLimiter] = {}
+        self._failed: dict[str, deque[float]] = {}
 
     async def admit(self, user_id: str, conn_id: str, limit: int) -> bool:
         conns = self._conns[user_id]
@@ -114,3 +119,28 @@ class MemoryLimits:
         if bucket is None:
             bucket = self._buckets[(rate, burst)] = RateLimiter(None, rate=rate, burst=burst)
         return bucket.take_at(key, now)
+
+    def _trim(self, key: str, window: float, now: float) -> deque[float]:
+        times = self._failed.get(key)
+        if times is None:
+            return deque()
+        while times and times[0] <= now - window:
+            times.popleft()
+        if not times:
+            del self._failed[key]
+        return times
+
+    async def fail(self, key: str, window: float, now: float, cap: int) -> int:
+        times = self._trim(key, window, now)
+        if len(times) >= cap:
+            return cap + 1
+        if len(self._failed) >= MAX_FAILURE_KEYS and key not in self._failed:
+            self._failed.clear()  # bounded memory; forgetting is lenient, never stricter
+        self._failed.setdefault(key, times).append(now)
+        return len(times)
+
+    async def failures(self, key: str, window: float, now: float) -> int:
+        return len(self._trim(key, window, now))
+
+    async def forgive(self, key: str) -> None:
+        self._failed.pop(key, None)

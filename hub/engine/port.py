@@ -365,6 +365,17 @@ class Limits(Protocol):
         0.0 if allowed, else the seconds until a token is available.
         """
 
+    async def fail(self, key: str, window: float, now: float, cap: int) -> int:
+        """Count a failure of ``key`` at ``now``: the failures within the last ``window``
+        seconds, this one included. At most ``cap`` are kept; past it, ``cap + 1``.
+        """
+
+    async def failures(self, key: str, window: float, now: float) -> int:
+        """The failures of ``key`` within the last ``window`` seconds, counting none."""
+
+    async def forgive(self, key: str) -> None:
+        """Forget ``key``'s failures (a success ends the series)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Engine:

@@ -179,6 +179,9 @@ class RedisKeys:
     def rate(self, key: str) -> str:
         return f"{self.prefix}rate:{key}"
 
+    def failures(self, key: str) -> str:
+        return f"{self.prefix}fail:{key}"
+
     def presence(self, ch_id: str) -> str:
         return f"{self.prefix}presence:{{{ch_id}}}"
 

@@ -10,10 +10,15 @@ within ``ttl``.
 Rates: a token bucket per key kept as one timestamp (GCRA) in a Lua script,
 judged by the ``now`` the caller passes (hosts' clocks must agree, as for
 the alerting lease).
+
+Failures (login throttling): a sorted set of failure times per key, trimmed
+to the window and capped, in a Lua script, so every process counts the same
+failures.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from hub.engine.redis_connect import CommandClient
@@ -32,6 +37,7 @@ class RedisLimits:
         self.ttl = ttl
         self._admit = client.register_script(load_script("admit"))
         self._take = client.register_script(load_script("take_token"))
+        self._failures = client.register_script(load_script("failures"))
         self._local: dict[str, set[str]] = {}
 
 
@@ -74,3 +80,21 @@ class RedisLimits:
         wait = await self._take(keys=[self._keys.rate(key)],
                                 args=[repr(now), repr(1.0 / rate), burst])
         return float(wait)
+
+    async def _count(self, key: str, window: float, now: float, cap: int, add: bool) -> int:
+        n = await self._failures(keys=[self._keys.failures(key)],
+                                 args=[repr(now), repr(window), cap,
+                                       f"{now!r}:{secrets.token_hex(6)}", "1" if add else "0"])
+        return int(n)
+
+    @guarded
+    async def fail(self, key: str, window: float, now: float, cap: int) -> int:
+        return await self._count(key, window, now, cap, True)
+
+    @guarded
+    async def failures(self, key: str, window: float, now: float) -> int:
+        return await self._count(key, window, now, 0, False)
+
+    @guarded
+    async def forgive(self, key: str) -> None:
+        await self._r.delete(self._keys.failures(key))

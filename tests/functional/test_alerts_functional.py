@@ -298,3 +298,16 @@ async def test_a_push_cannot_reach_its_own_alert_once_relabelled_past_it(
     r = await hub.api("GET", f"/api/operations/{op}/alerts", "alice")
     [alert] = [a for a in r.json()["alerts"] if a["id"] == alert_id]
     assert (alert["summary"], alert["severity"]) == ("Checkpoint 7 overrun", "critical")
+
+
+async def test_a_refused_route_is_audited_with_the_callers_address(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 14: the authz.denied record of a route check says where the
+    request came from, like every other refusal."""
+    hub = running_hub
+    r = await hub.api("POST", f"/api/operations/{hub.ops['A'].id}/alerts", "bruno",
+                      json={"summary": "x", "route": ["channel:police"]})
+    assert r.status_code == 400, r.text
+    denied = [a.as_dict() async for a in hub.hub.engine.store.iter_audit()
+              if a.action == "authz.denied" and a.actor == "bruno"]
+    assert denied and all(a["client"] for a in denied), denied

@@ -360,3 +360,18 @@ async def test_per_user_limits_hold_across_processes_and_recover_after_a_kill(
         assert reply["code"] == "too_many_connections"  # and the limit still holds
     finally:
         node.stop()
+
+
+async def test_wrong_passwords_count_across_nodes(start_hub, redis_settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 24, finding 11: the login limit is the hub's, not each process's: wrong
+    passwords alternating between two nodes meet it at the configured count."""
+    a, b = await two_nodes(start_hub, redis_settings.replace(login_failures_per_account=4,
+                                                              login_failures_per_address=100))
+    answers = []
+    for i in range(6):
+        node = (a, b)[i % 2]
+        assert node.http is not None
+        r = await node.http.post("/api/auth/login",
+                                 json={"username": "bruno", "password": "not his password"})
+        answers.append(r.status_code)
+    assert answers == [401, 401, 401, 401, 429, 429]

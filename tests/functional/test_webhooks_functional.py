@@ -14,7 +14,7 @@ import pytest
 from hub.auth import Principal
 from hub.models import ChannelId
 from tests.channels.test_slack import ATTACHMENT_POST, BLOCKS_POST
-from tests.conftest import RunningHub, embedded_settings
+from tests.conftest import PASSWORD, RunningHub, embedded_settings
 
 
 async def _hook(hub: RunningHub, channel: str = "A/general", name: str = "Gauges",
@@ -236,3 +236,26 @@ async def test_a_long_post_counts_each_message_it_becomes(start_hub: Any, tmp_pa
              for _ in range(3)]
     assert codes == [200, 200, 429]
     assert len(await _stored(hub)) == 8
+
+
+async def test_a_flood_of_refused_webhook_posts_writes_a_bounded_audit(
+        start_hub: Any, hub_settings: Any) -> None:
+    """Issue 24, finding 14: unauthenticated posts to /hooks are audited up to the
+    per-address limit, then once as throttled; the right secret still posts, and the
+    flood locks nobody out of logging in."""
+    hub = await start_hub(hub_settings.replace(login_failures_per_address=3))
+    hook = await _hook(hub)
+    assert hub.http is not None
+    op, hook_id, secret = hook["path"].split("/")[2:]
+    wrong = ("B" if secret[0] == "A" else "A") + secret[1:]
+    for _ in range(25):
+        r = await hub.http.post(f"/hooks/{op}/{hook_id}/{wrong}", json={"text": "x"})
+        assert r.status_code == 404
+    audit = [a.as_dict() async for a in hub.hub.engine.store.iter_audit()]
+    assert [a["outcome"] for a in audit if a["action"] == "webhook.refused"] == \
+        ["bad_secret"] * 3 + ["throttled"]
+    r = await hub.http.post(hook["path"], json={"text": "still posts"})
+    assert r.status_code in (200, 201), r.text
+    r = await hub.http.post("/api/auth/login", json={"username": "alice",
+                                                     "password": PASSWORD})
+    assert r.status_code == 200, r.text

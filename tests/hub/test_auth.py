@@ -23,6 +23,7 @@ from hub.auth import (
     check_username,
     hash_token,
 )
+from hub.engine.memory import MemoryLimits
 from hub.errors import BadRequest, ErrorCode, Throttled, TotpRequired, Unauthenticated
 from hub.models import OperationId
 from tests.conftest import PASSWORD, Embedded
@@ -31,7 +32,8 @@ from tests.conftest import PASSWORD, Embedded
 def make(env: Embedded, **settings: Any) -> Authenticator:
     base = dataclasses.replace(env.services.hub.settings, **settings)
     return Authenticator(settings=base, store=env.store, clock=env.clock,
-                         auditor=Auditor(env.store, env.clock), passwords=Passwords(base))
+                         auditor=Auditor(env.store, env.clock), passwords=Passwords(base),
+                         limits=MemoryLimits())
 
 
 async def audit(env: Embedded) -> list[tuple[str, str, str]]:
@@ -245,16 +247,26 @@ async def test_logout_and_disabling_end_sessions(embedded: Embedded) -> None:
     assert ("user.enable", "bruno", "ok") in await audit(embedded)
 
 
-async def test_a_refused_credential_is_audited_and_counts_against_the_address(
+async def test_refused_credentials_are_audited_up_to_the_limit_and_lock_out_no_login(
         embedded: Embedded) -> None:
+    """Issue 24, findings 11 and 14: a bot retrying a bad token from an address neither
+    throttles password logins from it nor writes an audit record per attempt."""
     auth = make(embedded, login_failures_per_address=2)
-    for _ in range(2):
+    for _ in range(20):
         with pytest.raises(Unauthenticated):
             await auth.authenticate_from("lhs_forged", "10.6.6.6", "ws")
-    with pytest.raises(Throttled):
-        await auth.login("alice", PASSWORD, None, "10.6.6.6")
+    token, _, _ = await auth.login("alice", PASSWORD, None, "10.6.6.6")
+    assert (await auth.authenticate_from(token, "10.6.6.6", "ws")).username == "alice"
     records = [r async for r in embedded.store.iter_audit() if r.action == "ws.auth"]
-    assert len(records) == 2 and all("lhs_forged" not in str(r.details) for r in records)
+    assert [r.outcome for r in records] == ["failed", "failed", "throttled"]
+    assert all("lhs_forged" not in str(r.details) for r in records)
+    # ... nor do wrong passwords make a good token fail.
+    for name in ("u1", "u2"):
+        with pytest.raises(Unauthenticated):
+            await auth.login(name, "wrong password", None, "10.7.7.7")
+    with pytest.raises(Throttled):
+        await auth.login("alice", PASSWORD, None, "10.7.7.7")
+    assert (await auth.authenticate_from(token, "10.7.7.7", "http")).username == "alice"
 
 
 async def test_changing_a_password_ends_login_sessions_but_not_api_tokens(

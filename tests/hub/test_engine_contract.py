@@ -165,6 +165,19 @@ async def test_limits_count_connections_and_share_buckets(engine: Engine) -> Non
     assert await limits.take("other", 1.0, 3, now) == 0.0
 
 
+
+async def test_failures_are_counted_in_a_sliding_window_and_capped(engine: Engine) -> None:
+    limits, now = engine.limits, 5_000.0
+    assert await limits.failures("login:user:a", 60.0, now) == 0
+    assert [await limits.fail("login:user:a", 60.0, now + i, 3) for i in range(5)] == \
+        [1, 2, 3, 4, 4]  # past the cap: reported, not kept
+    assert await limits.failures("login:user:a", 60.0, now + 5) == 3
+    assert await limits.failures("login:user:b", 60.0, now + 5) == 0
+    assert await limits.failures("login:user:a", 60.0, now + 61) == 1  # two slid out
+    await limits.forgive("login:user:a")
+    assert await limits.failures("login:user:a", 60.0, now + 61) == 0
+
+
 async def test_appending_publishes_to_subscribed_topics_only(engine: Engine) -> None:
     """The write publishes (no caller does): once per stored message, never for a retry."""
     got: list[tuple[str, object]] = []
