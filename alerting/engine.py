@@ -168,6 +168,8 @@ class Fire:
     summary: str
     at: float
     count: int = 0
+    #: A rate rule's: the cases it counted (their labels bound who may see the alert).
+    counted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,31 +317,32 @@ class RuleEngine:
 
     def _step_rate(self, rule: Rule, cases: Mapping[str, Mapping[str, Any]], now: float,
                    out: list[Decision]) -> None:
-        groups: dict[str, list[float]] = {}
-        for case in cases.values():
+        groups: dict[str, list[tuple[float, str]]] = {}
+        for case_id, case in cases.items():
             created = case.get("created_at")
             if not isinstance(created, int | float) or not now - rule.window < created <= now:
                 continue
             if rule.when is not None and not rule.when(case, now):
                 continue
             group = str(case.get(rule.group_by, "")) if rule.group_by else "*"
-            groups.setdefault(group, []).append(created)
+            groups.setdefault(group, []).append((created, case_id))
         keys = self._keys_by_rule.get(rule.id, set()) | set(groups)
         for group in sorted(keys):
             created = sorted(groups.get(group, []))
             count = len(created)
             holds = count >= rule.threshold
             # The count drops when the oldest counted case leaves the window.
-            wake = created[0] + rule.window if created else None
+            wake = created[0][0] + rule.window if created else None
             self._advance(rule, (rule.id, group), holds, now, wake, out,
-                          lambda g=group, c=count: rule.describe(None, g, c), None, count)
+                          lambda g=group, c=count: rule.describe(None, g, c), None, count,
+                          tuple(sorted(c for _, c in created)))
 
     def _advance(self, rule: Rule, key: tuple[str, str], holds: bool, now: float,
                  wake: float | None, out: list[Decision], summary: Any,
-                 case_id: str | None, count: int) -> None:
+                 case_id: str | None, count: int, counted: tuple[str, ...] = ()) -> None:
         track = self._tracks.get(key)
         self._wakes.pop(key, None)
-        self._step(rule, key, track, holds, now, wake, out, summary, case_id, count)
+        self._step(rule, key, track, holds, now, wake, out, summary, case_id, count, counted)
         current = self._tracks.get(key)
         self._schedule(key, current.wake if current is not None else self._wakes.get(key))
 
@@ -351,7 +354,7 @@ class RuleEngine:
 
     def _step(self, rule: Rule, key: tuple[str, str], track: _Track | None, holds: bool,
               now: float, wake: float | None, out: list[Decision], summary: Any,
-              case_id: str | None, count: int) -> None:
+              case_id: str | None, count: int, counted: tuple[str, ...] = ()) -> None:
         if holds:
             if track is None:
                 track = self._tracks[key] = _Track("pending", now)
@@ -359,7 +362,8 @@ class RuleEngine:
             track.clearing = None
             if track.state == "pending" and now - track.since >= rule.hold:
                 track.state, track.since = "firing", now
-                out.append(Fire(rule.id, key[1], case_id, rule.severity, summary(), now, count))
+                out.append(Fire(rule.id, key[1], case_id, rule.severity, summary(), now, count,
+                                counted))
             track.wake = _earliest(wake, track.since + rule.hold
                                    if track.state == "pending" else None)
             return

@@ -9,7 +9,8 @@ they were); every message of every channel; and the operation's audit records
 (:mod:`alerting.export_html`).
 
 Only what the exporter may see goes in: a channel or a record above their
-clearance, or released to other agencies, is left out, and the manifest counts
+clearance, or released to other agencies, is left out, with every event and
+audit record about it (:mod:`alerting.visibility`), and the manifest counts
 what was left out per marking ("withheld"). Coordinators export (the CLI
 operator too); the export is audited.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from alerting.export_html import render
+from alerting.visibility import ReaderView
 from channels.access import Access
 from channels.permissions import Action
 from hub.auth import Principal
@@ -80,12 +82,13 @@ class Exporter:
             records.append({"key": f"member:{user.username}", "type": "member",
                             "username": user.username, "display_name": user.display_name,
                             "agency": user.agency, "role": str(member.role)})
+        view = ReaderView(self._access, self._store, principal, op.id)
         seq = 0
         while True:
             page = await self._store.read_op_events(op.id, after_seq=seq, limit=PAGE)
             for event in page:
                 record = event.data.get("record")
-                if self._access.sees(principal, record if isinstance(record, dict) else None):
+                if await view.sees_event(event):
                     records.append({**event.frame(), "key": f"event:{event.seq}",
                                     "type": "event"})
                 else:
@@ -108,9 +111,13 @@ class Exporter:
                 if len(messages) < PAGE:
                     break
         async for entry in self._store.iter_audit():
-            if entry.operation_id == op.id:
+            if entry.operation_id != op.id:
+                continue
+            if await view.sees_audit(entry):
                 records.append({"key": f"audit:{entry.seq}", "type": "audit",
                                 **dataclasses.asdict(entry)})
+            else:
+                withheld["audit records about withheld items"] += 1
         clearance = self._access.clearance(principal)
         meta = {"operation": {"id": op.id, "code": op.code, "name": op.name},
                 "exported_at": self._clock.now(), "exported_by": principal.username,

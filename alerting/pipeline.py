@@ -164,6 +164,14 @@ class Pipeline:
                 rt.track(await self._records.transition(
                     rt.id, alert_id, "relabelled", "hub", functools.partial(_labelled, label)))
 
+    def _counted_label(self, rt: OpState, counted: Sequence[str]) -> dict[str, Any] | None:
+        """A rate alert's label: what every case it counts allows (a count of hidden
+        cases is as hidden as they are)."""
+        policy = self._channels.access.policy
+        labels = [lb for lb in (policy.of_record(rt.cases.get(c, {}).get("label"))
+                                for c in counted) if lb is not None]
+        return policy.join(labels).to_dict() if labels else None
+
     # --- 2. fingerprint and deduplicate -------------------------------------------------
 
     async def _deduplicate(self, rt: OpState, decisions: list[Decision], now: float) -> None:
@@ -172,7 +180,7 @@ class Pipeline:
             if isinstance(d, Fire):
                 build = alert_from(rt.id, d, rt.engine.rules[d.rule],
                                    rt.cases.get(d.case_id or ""), rt.policies, now,
-                                   rt.agencies)
+                                   rt.agencies, self._counted_label(rt, d.counted))
                 event, _ = await self._records.raise_alert(rt.id, fingerprint_of(rt.id, d),
                                                            build, actor=actor,
                                                            count_repeat=False)

@@ -14,12 +14,13 @@ from typing import Any
 from alerting.board import TAIL_EVENTS, apply, assemble, empty
 from alerting.cases import apply_update, new_case
 from alerting.kinds import ALERT, CASE
+from alerting.visibility import History, ReaderView
 from channels.access import Access
 from channels.labelling import item_label
 from channels.permissions import Action
 from hub.auth import Principal
 from hub.clock import Clock
-from hub.engine.port import Records, RecordWrite
+from hub.engine.port import RecordWrite
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.feeds import Feed, FeedItem
 from hub.models import OperationId, OpEvent, new_id, ops_topic
@@ -60,7 +61,7 @@ def _idem(data: dict[str, Any]) -> str | None:
 
 
 class CaseService:
-    def __init__(self, *, store: Records, clock: Clock, access: Access) -> None:
+    def __init__(self, *, store: History, clock: Clock, access: Access) -> None:
         self._store = store
         self._clock = clock
         self.access = access
@@ -89,18 +90,19 @@ class CaseService:
         alerts = await self._store.list_records(op_id, ALERT)
         tail = await self._store.read_op_events(op_id, after_seq=max(0, head - TAIL_EVENTS),
                                                 limit=TAIL_EVENTS)
+        view = self._view(principal, op_id)
         after: list[dict[str, object]] = []
         seq = head
         while True:
             page = await self._store.read_op_events(op_id, after_seq=seq, limit=500)
-            after += [e.frame() for e in page if self._sees_event(principal, e)]
+            after += [e.frame() for e in page if await view.sees_event(e)]
             if len(page) < 500:
                 break
             seq = page[-1].seq
         sees = self.access.sees
         return assemble(op_id, head, [(r, v) for r, v in cases if sees(principal, r)],
                         [(r, v) for r, v in alerts if sees(principal, r)],
-                        [e.frame() for e in tail if self._sees_event(principal, e)], after)
+                        [e.frame() for e in tail if await view.sees_event(e)], after)
 
     async def board_at(self, principal: Principal, op_id: str, at: float,
                        client: str) -> dict[str, Any]:
@@ -115,20 +117,21 @@ class CaseService:
             raise Conflict(f"the operation's log before event {first} was not kept: "
                            "its board cannot be replayed")
         board, seq = empty(op.id), 0
+        view = self._view(principal, op.id)
         while True:
             page = await self._store.read_op_events(op.id, after_seq=seq, limit=500)
             for event in page:
                 if event.ts > at:
                     return board
-                if self._sees_event(principal, event):
+                if await view.sees_event(event):
                     apply(board, event.frame())
                 seq = event.seq
             if len(page) < 500:
                 return board
 
-    def _sees_event(self, principal: Principal, event: OpEvent) -> bool:
-        record = event.data.get("record")
-        return self.access.sees(principal, record if isinstance(record, dict) else None)
+    def _view(self, principal: Principal, op_id: OperationId) -> ReaderView:
+        """What ``principal`` may see of the operation's history (alerting.visibility)."""
+        return ReaderView(self.access, self._store, principal, op_id)
 
     async def events(self, principal: Principal, op_id: str, after_seq: int, limit: int,
                      client: str) -> tuple[list[OpEvent], int, bool]:
@@ -138,7 +141,8 @@ class CaseService:
         op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         page = await self._store.read_op_events(op.id, after_seq=after_seq, limit=limit)
-        return ([e for e in page if self._sees_event(principal, e)],
+        view = self._view(principal, op.id)
+        return ([e for e in page if await view.sees_event(e)],
                 page[-1].seq if page else after_seq, len(page) == limit)
 
     # --- reading -------------------------------------------------------------------
@@ -165,13 +169,14 @@ class CaseService:
         case = await self.get_case(principal, op_id, case_id, client)
         op = OperationId(case["operation_id"])  # op_id may be the operation's code
         out, after = [], 0
+        view = self._view(principal, op)
         while True:
             page = await self._store.read_op_events(op, after_seq=after,
                                                     limit=500)
             out += [e for e in page if ((e.kind == CASE and e.record_id == case_id)
                                         or (e.kind == ALERT
                                             and _case_of(e.data.get("record")) == case_id))
-                    and self._sees_event(principal, e)]
+                    and await view.sees_event(e)]
             if len(page) < 500:
                 return out
             after = page[-1].seq

@@ -19,6 +19,7 @@ between them:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,8 @@ from hub.models import OpEvent, Priority
 from hub.vocabulary import AlertState, Severity
 
 __all__ = ["SILENCED_RECHECK", "Delivery", "Silencing", "alert_from", "case_before",
-           "delivery", "due", "fingerprint_of", "following", "notice_text", "resume_at",
+           "delivery", "due", "fingerprint_of", "following", "notice_id", "notice_text",
+           "resume_at",
            "silencing"]
 
 #: How long a due notification under a silence without an end waits before
@@ -87,9 +89,12 @@ def fingerprint_of(op_id: str, decision: Decision) -> str:
 
 def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | None,
                policies: Collection[str], now: float,
-               agencies: Sequence[str] = ()) -> Callable[[str], dict[str, Any]]:
+               agencies: Sequence[str] = (),
+               counted_label: dict[str, Any] | None = None) -> Callable[[str], dict[str, Any]]:
     """How to build the alert a Fire raises, given the id the store assigns
-    (``agencies``: those taking part, each of which must acknowledge if the rule says)."""
+    (``agencies``: those taking part, each of which must acknowledge if the rule says).
+    Its label is its case's; a rate rule's, ``counted_label``: one that admits only
+    readers who may see every case it counted."""
     policy = rule.escalation or ("default" if "default" in policies else None)
     fp = fingerprint_of(op_id, fire)
 
@@ -100,7 +105,7 @@ def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | Non
                          exercise=bool(case.get("exercise")) if case else False,
                          labels={"category": str(case.get("category", ""))} if case else {},
                          route=rule.route, policy=policy,
-                         label=case.get("label") if case else None,
+                         label=case.get("label") if case else counted_label,
                          real_world=bool(case.get("real_world")) if case else False,
                          ack_agencies=agencies if rule.ack == "each_agency" else None)
 
@@ -170,7 +175,8 @@ class Delivery:
     text: str
     priority: Priority
     escalation: dict[str, Any]  # the alert's escalation state after this notification
-    #: The client_msg_id of its channel notices, so a retried step posts once.
+    #: The client_msg_id of its channel notices, so a retried step posts once. Opaque
+    #: (:func:`notice_id`): a notice may reach readers the alert is hidden from.
     message_id: str
 
     def record(self, now: float) -> dict[str, Any]:
@@ -191,7 +197,18 @@ def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[
     priority = Priority.URGENT if critical else Priority.HIGH
     return Delivery(notice.step, notice.reminder, users, channels_of(notice.targets),
                     notice_text(alert, notice, users), priority, after,
-                    f"{alert.get('id')}:{notice.step}:{notice.reminder}")
+                    notice_id(alert, notice.step, notice.reminder))
+
+
+def notice_id(alert: Mapping[str, Any], step: int, reminder: int) -> str:
+    """The same for every retry of one notice, and telling nothing of its alert.
+
+    Alert ids derive from fingerprints, which can be guessed; the alert's
+    ``first_at`` (to the microsecond, never shown to those it is hidden from)
+    makes the digest impossible to confirm a guess against.
+    """
+    seed = f"{alert.get('id')}\n{alert.get('first_at')!r}\n{step}\n{reminder}"
+    return "notice-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
 def notice_text(alert: Mapping[str, Any], notice: Notice, users: Sequence[str]) -> str:

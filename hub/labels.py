@@ -23,11 +23,11 @@ No I/O; the policy is read once from the settings.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_COLOURS", "REL_TO", "Clearance", "Label", "LabelError", "Policy",
+__all__ = ["DEFAULT_COLOURS", "NOBODY", "REL_TO", "Clearance", "Label", "LabelError", "Policy",
            "marking_of", "stored_view"]
 
 #: The releasability category: its values are agencies.
@@ -41,6 +41,10 @@ DEFAULT_COLOURS: tuple[tuple[str, str], ...] = (
 
 _MAX_VALUES = 64
 _MAX_NAME = 64
+
+
+#: The one value of a category that nobody holds (see :meth:`Policy.join`).
+NOBODY = "(nobody)"
 
 
 class LabelError(ValueError):
@@ -224,6 +228,22 @@ class Policy:
             if theirs is None or not theirs <= values:
                 return False
         return True
+
+    def join(self, labels: Sequence[Label]) -> Label:
+        """The least label whose readers may see every one of ``labels``: the highest
+        level, and per category the values all of them release to. Where they share
+        none, the category holds only :data:`NOBODY`, which no reader holds: a thing
+        made of items no single reader may all see is shown to nobody."""
+        if not labels:
+            return self.lowest
+        level = max((lb.level for lb in labels), key=lambda lv: self._rank.get(lv, 0))
+        names = sorted({name for lb in labels for name, _ in lb.categories})
+        categories = []
+        for name in names:
+            sets = [v for v in (lb.values(name) for lb in labels) if v is not None]
+            common = frozenset.intersection(*sets)
+            categories.append((name, common or frozenset({NOBODY})))
+        return Label(level, tuple(categories))
 
     def of_record(self, raw: object) -> Label | None:
         """The label a stored record carries (the dict a hub wrote), or None if it has

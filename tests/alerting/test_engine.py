@@ -83,7 +83,7 @@ def test_rate_of_new_cases_per_category_within_a_window() -> None:
     cases["c"] = case("c", category="casualty", created_at=T0 + 1200)
     out = e.evaluate(cases, T0 + 1200, changed=["c"])
     assert out == [Fire("surge", "casualty", None, "major", "3 new casualty cases in 1h",
-                        T0 + 1200, 3)]
+                        T0 + 1200, 3, ("a", "b", "c"))]  # which: their labels bound the alert
     assert e.evaluate(cases, T0 + 1300, changed=["x"]) == []  # still 3: no re-fire
     assert e.next_deadline() == T0 + 3600  # when "a" leaves the window
     assert kinds(e.evaluate(cases, T0 + 3600)) == [("Resolve", "casualty")]

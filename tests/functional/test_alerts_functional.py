@@ -311,3 +311,27 @@ async def test_a_refused_route_is_audited_with_the_callers_address(
     denied = [a.as_dict() async for a in hub.hub.engine.store.iter_audit()
               if a.action == "authz.denied" and a.actor == "bruno"]
     assert denied and all(a["client"] for a in denied), denied
+
+
+async def test_a_rate_alert_is_as_hidden_as_the_cases_it_counts(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 6: a rate rule counting a POLICE-only case raises an alert only
+    POLICE sees: the count would otherwise tell ARMY the hidden case exists."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    await _rule(hub, {"id": "burst", "kind": "rate", "window": "1h", "threshold": 2,
+                      "severity": "major", "summary": "{count} new cases"})
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "MARKER-hidden", "severity": "minor",
+                            "label": {"level": "UNCLASSIFIED",
+                                      "categories": {"REL TO": ["POLICE"]}}})
+    assert r.status_code == 201, r.text
+    await _case(hub, title="Road closed")
+    await hub.settle()
+    seen = {user: [a for a in (await hub.api("GET", f"/api/operations/{op}/alerts", user)
+                                ).json()["alerts"] if a["rule_id"] == "burst"]
+            for user in ("alice", "bruno")}
+    assert [a["summary"] for a in seen["alice"]] == ["2 new cases"]
+    assert seen["bruno"] == []
+    r = await hub.api("GET", f"/api/operations/{op}/events", "bruno")
+    assert seen["alice"][0]["id"] not in r.text

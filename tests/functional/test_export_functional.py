@@ -91,8 +91,14 @@ async def test_an_exporter_below_a_label_gets_an_export_without_it_and_the_count
     assert report.ok, report.problems
     body = zipfile.ZipFile(io.BytesIO(r.content)).read(RECORDS).decode()
     assert "Levee breach" in body and "Source at risk" not in body
-    # The case's creation and its alert's events: left out, and counted by marking.
-    assert set(report.meta["withheld"]) == {"SECRET"} and report.meta["withheld"]["SECRET"] >= 2
+    # The case's creation and its alert's events: left out, and counted by marking;
+    # so are the audit records about them (issue 24, finding 6: metadata is content).
+    assert set(report.meta["withheld"]) == {"SECRET", "audit records about withheld items"}
+    assert report.meta["withheld"]["SECRET"] >= 2
+    hidden = [a for a, _ in await hub.hub.engine.store.list_records(op, "alert")  # type: ignore[arg-type]
+              if "Source" in a["summary"]]
+    assert hidden and all(a["id"] not in body and a["case_id"] not in body for a in hidden)
+    assert report.meta["withheld"]["audit records about withheld items"] >= 1
     html = zipfile.ZipFile(io.BytesIO(r.content)).read("report.html").decode()
     assert "Source at risk" not in html
     assert f"<td>SECRET</td><td>{report.meta['withheld']['SECRET']}</td>" in html

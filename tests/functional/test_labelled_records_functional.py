@@ -5,6 +5,7 @@ allowed or indistinguishable from missing, by clearance and agency.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -122,6 +123,9 @@ async def test_a_notice_about_a_case_above_the_channel_carries_none_of_it(
     alerts = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
     [alert] = [a for a in alerts if a["case_id"] == case["id"]]
     assert alert["label"] == SECRET_POLICE  # the alert took its case's label
+    # Nor does the notice's metadata name it (issue 24, finding 6).
+    assert alert["id"] not in json.dumps(notice) and alert["fingerprint"] not in \
+        json.dumps(notice)
     for user in ("olga", "bruno"):  # neither may see it, nor acknowledge it
         listed = await hub.api("GET", f"/api/operations/{op}/alerts", user)
         assert alert["id"] not in {a["id"] for a in listed.json()["alerts"]}
@@ -176,3 +180,27 @@ async def test_raising_a_case_label_raises_its_alerts_label(running_hub: Running
     assert await olga_sees() == []  # the alert followed its case up
     alerts = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
     assert [a["label"]["level"] for a in alerts] == ["SECRET"]
+
+
+async def test_a_case_relabelled_away_takes_its_history_with_it(running_hub: RunningHub) -> None:
+    """Issue 24, finding 6: once a case is released to POLICE only, its earlier events
+    (ids, titles, actors, times) leave bruno's log and replayed board as well."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "MARKER-informant", "severity": "major"})
+    assert r.status_code == 201, r.text
+    case = r.json()
+    r = await hub.api("GET", f"/api/operations/{op}/events", "bruno")
+    assert case["id"] in r.text  # op-wide for now
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", "alice",
+                      json={"version": case["version"],
+                            "label": {"level": "UNCLASSIFIED",
+                                      "categories": {"REL TO": ["POLICE"]}}})
+    assert r.status_code == 200, r.text
+    for path in ("events", f"board?at={r.json()['updated_at'] + 0.001:.3f}"):
+        r = await hub.api("GET", f"/api/operations/{op}/{path}", "bruno")
+        assert r.status_code == 200, r.text
+        assert case["id"] not in r.text and "MARKER" not in r.text, path
+        r = await hub.api("GET", f"/api/operations/{op}/{path}", "alice")
+        assert case["id"] in r.text, path

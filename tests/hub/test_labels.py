@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.labels import REL_TO, Clearance, Label, LabelError, Policy
+from hub.labels import NOBODY, REL_TO, Clearance, Label, LabelError, Policy
 
 POLICY = Policy()
 AGENCIES = ["ARMY", "POLICE", "BORDER", "UN"]
@@ -135,3 +135,23 @@ def test_covers_and_stored_records() -> None:
     assert POLICY.of_record({"level": "SECRET"}) == Label("SECRET")
     assert POLICY.of_record({"level": "GONE"}) == Label("SECRET")  # closed, never open
     assert not POLICY.may_see(Clearance("SECRET", "POLICE"), Label("GONE"))
+
+
+@given(st.lists(labels(), max_size=5), readers)
+def test_who_may_see_a_join_may_see_every_label_in_it(parts: list[Label],
+                                                      reader: Clearance) -> None:
+    """What a rate alert counts bounds who sees it (issue 24, finding 6)."""
+    joined = POLICY.join(parts)
+    assert POLICY.parse(joined.to_dict(), "label") == joined  # stored and read back
+    if POLICY.may_see(reader, joined):
+        assert all(POLICY.may_see(reader, p) for p in parts)
+    # ... and it is the least such label for a reader of one agency.
+    if all(POLICY.may_see(reader, p) for p in parts):
+        assert POLICY.may_see(reader, joined)
+
+
+def test_a_join_of_labels_released_to_no_common_agency_is_shown_to_nobody() -> None:
+    police, army = (Label("RESTRICTED", ((REL_TO, frozenset({a})),)) for a in ("POLICE", "ARMY"))
+    joined = POLICY.join([police, army, Label("SECRET")])
+    assert joined.level == "SECRET" and joined.values(REL_TO) == {NOBODY}
+    assert not any(POLICY.may_see(Clearance("SECRET", a), joined) for a in AGENCIES)
