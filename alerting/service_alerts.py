@@ -28,13 +28,14 @@ from alerting.routing import TargetError, channels_of, check_targets
 from alerting.silence_label import silence_label
 from alerting.silences import SilenceError, new_silence
 from channels.access import Access
-from channels.labelling import item_label
+from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
+from hub.labels import Label
 from hub.models import Operation, OpEvent, new_id
 from hub.vocabulary import SEVERITIES
 
@@ -69,12 +70,17 @@ class AlertService:
         return event
 
     async def _check_channels(self, principal: Principal, op: Operation,
-                              targets: Sequence[str], where: str, client: str) -> None:
-        """Every ``channel:`` target must be a channel of the operation the caller may post in.
+                              targets: Sequence[str], where: str, client: str,
+                              readers: Label) -> tuple[str, ...]:
+        """Every ``channel:`` target must be a channel of the operation the caller may post
+        in (a missing channel and one hidden from the caller get the same answer).
 
-        A missing channel and one hidden from the caller get the same answer.
+        Returns the targets as the record keeps them: a channel that some of the record's
+        ``readers`` may not see is named by :func:`channel_ref`, never by its name.
         """
-        by_name = {ch.name: ch for ch in await self._store.list_channels(op.id)}
+        channels = await self._store.list_channels(op.id)
+        by_name = {ch.name: ch for ch in channels} | {channel_ref(ch): ch for ch in channels}
+        shown: dict[str, str] = {}
         for name in channels_of(targets):
             ch = by_name.get(name)
             try:
@@ -84,6 +90,10 @@ class AlertService:
             except (NotFound, Forbidden):
                 raise BadRequest(f"{where}: 'channel:{name}' is not a channel of this "
                                  "operation that you may post in") from None
+            covered = self.access.policy.covers(readers, self.access.channel_label(ch))
+            shown[name] = ch.name if covered else channel_ref(ch)
+        return tuple(f"channel:{shown[t[8:]]}" if t.startswith("channel:") else t
+                     for t in targets)
 
     async def _check_policy(self, op: Operation, policy: str | None, where: str) -> None:
         if policy is None or policy in self._global_policy_ids:
@@ -123,21 +133,24 @@ class AlertService:
         return rules
 
     async def _parse_rule(self, principal: Principal, op: Operation,
-                          data: dict[str, Any], client: str) -> None:
+                          data: dict[str, Any], client: str) -> dict[str, Any]:
+        """The rule as it is kept: checked, channels every member may not see by ref."""
         try:
             rule = parse_rule(data)
         except RuleError as exc:
             raise BadRequest(str(exc)) from None
         await self._check_policy(op, rule.escalation, f"rule '{rule.id}': escalation")
-        await self._check_channels(principal, op, rule.route, f"rule '{rule.id}': route",
-                                   client)
+        route = await self._check_channels(principal, op, rule.route,
+                                           f"rule '{rule.id}': route", client,
+                                           self.access.operation_label(op))
+        return {**data, "route": list(route)} if "route" in data else dict(data)
 
     async def put_rule(self, principal: Principal, op_id: str, data: dict[str, Any],
                        client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
-        await self._parse_rule(principal, op, data, client)
-        return await self._put(principal, op, RULE, dict(data), client)
+        kept = await self._parse_rule(principal, op, data, client)
+        return await self._put(principal, op, RULE, kept, client)
 
     async def dry_run(self, principal: Principal, op_id: str, data: dict[str, Any],
                       client: str) -> list[dict[str, Any]]:
@@ -173,10 +186,17 @@ class AlertService:
             policy = parse_policy(data)
         except PolicyError as exc:
             raise BadRequest(str(exc)) from None
+        kept = dict(data)
+        steps = list(kept.get("steps") or [])
         for i, step in enumerate(policy.steps):
-            await self._check_channels(principal, op, step.notify,
-                                       f"policy '{policy.id}': steps[{i}].notify", client)
-        return await self._put(principal, op, POLICY, dict(data), client)
+            notify = await self._check_channels(principal, op, step.notify,
+                                                f"policy '{policy.id}': steps[{i}].notify",
+                                                client, self.access.operation_label(op))
+            if i < len(steps) and isinstance(steps[i], dict) and "notify" in steps[i]:
+                steps[i] = {**steps[i], "notify": list(notify)}
+        if steps:
+            kept["steps"] = steps
+        return await self._put(principal, op, POLICY, kept, client)
 
     # --- silences --------------------------------------------------------------------
 
@@ -252,13 +272,16 @@ class AlertService:
                                                     resolution="manual"), client)
 
     async def _delivery(self, principal: Principal, op: Operation, route_given: object,
-                        policy: object, client: str) -> tuple[tuple[str, ...], str | None]:
-        """A pushed alert's route and escalation policy, checked (default: "default")."""
+                        policy: object, client: str,
+                        readers: Label | None = None) -> tuple[tuple[str, ...], str | None]:
+        """A pushed alert's route and escalation policy, checked (default: "default").
+        ``readers``: the alert's label (default: the operation's)."""
         try:
             route = check_targets(route_given, "'route'")
         except TargetError as exc:
             raise BadRequest(str(exc)) from None
-        await self._check_channels(principal, op, route, "'route'", client)
+        route = await self._check_channels(principal, op, route, "'route'", client,
+                                           readers or self.access.operation_label(op))
         if policy is not None and not is_config_id(policy):
             raise BadRequest("'escalation' must be the id of an escalation policy")
         assert policy is None or isinstance(policy, str)
@@ -364,8 +387,6 @@ class AlertService:
         given = data.get("fingerprint")
         if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 64):
             raise BadRequest("'fingerprint' must be a string of 1-64 characters")
-        route, policy = await self._delivery(principal, op, data.get("route", []),
-                                             data.get("escalation"), client)
         severity = data.get("severity", "major")
         if severity not in SEVERITIES:
             raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
@@ -381,6 +402,8 @@ class AlertService:
             label = item_label(self.access.policy, data.get("label"),
                                self.access.clearance(principal),
                                self.access.operation_label(op))
+        route, policy = await self._delivery(principal, op, data.get("route", []),
+                                             data.get("escalation"), client, label)
         # Play or real: the case's, else what the sender says, else the operation's.
         for flag in ("exercise", "real_world"):
             if flag in data and not isinstance(data[flag], bool):

@@ -9,12 +9,24 @@ its operation's (:meth:`hub.labels.Policy.within`). Errors name the field.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 
 from hub.errors import BadRequest
 from hub.labels import REL_TO, Clearance, Label, LabelError, Policy
+from hub.models import Channel
 
-__all__ = ["channel_label", "item_label", "operation_label"]
+__all__ = ["channel_label", "channel_ref", "item_label", "operation_label"]
+
+
+def channel_ref(ch: Channel) -> str:
+    """A name for ``ch`` that tells nothing of it: ``~`` and a digest of its id and the
+    moment it was made, neither of which a reader who may not see the channel knows.
+
+    A route or an escalation step naming a channel that some reader of the rule or
+    alert may not see keeps this instead of the name (the hub resolves both)."""
+    digest = hashlib.sha256(f"{ch.id}\n{ch.created_at!r}".encode()).hexdigest()[:20]
+    return f"~{digest}"
 
 
 def _parse(policy: Policy, raw: object, where: str) -> Label:

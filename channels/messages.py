@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from channels.access import Access
-from channels.labelling import item_label
+from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
 from hub.auth import Principal
 from hub.clock import Clock
@@ -121,11 +121,14 @@ class Messages:
 
         Idempotent by ``client_msg_id`` like any publish, so a notice retried
         or raced by two nodes appears once. None if there is no such channel.
+        ``channel_name`` may be the channel's :func:`channel_ref`, as a route keeps a
+        channel some of its readers may not see.
         ``label``: that of what the notice is about; when some reader of the channel
         may not see it, the notice says only that something above the channel's
         marking needs attention, never what.
         """
-        chosen = [c for c in await self._store.list_channels(op_id) if c.name == channel_name]
+        chosen = [c for c in await self._store.list_channels(op_id)
+                  if channel_name in (c.name, channel_ref(c))]
         if not chosen:
             return None
         ch = chosen[0]

@@ -13,6 +13,7 @@ import pytest
 
 from alerting.kinds import PIPELINE_STATE
 from alerting.service_alerts import AlertService
+from channels.labelling import channel_ref
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.models import OperationId
 from tests.conftest import Embedded
@@ -98,8 +99,24 @@ async def test_a_push_cannot_route_into_a_channel_hidden_from_the_pusher(
             await push(embedded, route=[target])
         answers.append(str(err.value).replace(target, "T"))
     assert answers[0] == answers[1]  # a hidden channel looks like a missing one
+    record, _ = await push(embedded, who="alice", route=["channel:police"],
+                           label={"level": "UNCLASSIFIED", "categories": {"REL TO": ["POLICE"]}})
+    assert record["route"] == ["channel:police"]  # every reader of the alert sees #police
+
+
+async def test_a_route_keeps_a_channel_some_readers_may_not_see_by_an_opaque_ref(
+        embedded: Embedded) -> None:
+    """Issue 24, finding 6: an alert every member sees, routed to #police, does not
+    show ARMY that channel's name; the ref is accepted back as input."""
+    police = next(c for c in await embedded.store.list_channels(op(embedded))
+                  if c.name == "police")
     record, _ = await push(embedded, who="alice", route=["channel:police"])
-    assert record["route"] == ["channel:police"]
+    assert record["route"] == [f"channel:{channel_ref(police)}"]
+    assert "police" not in str(record["route"]) and police.id not in str(record["route"])
+    again, _ = await push(embedded, who="alice", summary="x", route=record["route"])
+    assert again["route"] == record["route"]
+    with pytest.raises(BadRequest):  # and it opens nothing to who may not post there
+        await push(embedded, route=record["route"])
 
 
 async def test_the_operation_default_policy_applies_when_none_is_named(

@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.auth import Principal
 from hub.clock import ManualClock
+from hub.models import ChannelId
 from tests.conftest import RunningHub
 
 CRITICAL = {"id": "critical-case", "name": "Case became critical",
@@ -335,3 +336,23 @@ async def test_a_rate_alert_is_as_hidden_as_the_cases_it_counts(
     assert seen["bruno"] == []
     r = await hub.api("GET", f"/api/operations/{op}/events", "bruno")
     assert seen["alice"][0]["id"] not in r.text
+
+
+async def test_a_rule_routed_to_a_restricted_channel_does_not_name_it_to_others(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 6: a rule (every member reads rules) routing into #police keeps
+    the channel by an opaque ref: bruno (ARMY) reads neither its name nor its id in the
+    rule, the alert or the log; the notice still reaches #police."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    await _rule(hub, {**CRITICAL, "route": ["channel:police"]})
+    case = await _case(hub, severity="critical")
+    await hub.settle()
+    police = hub.ch("A/police")
+    for path in ("rules", "alerts", "events", f"cases/{case['id']}/timeline"):
+        r = await hub.api("GET", f"/api/operations/{op}/{path}", "bruno")
+        assert r.status_code == 200, r.text
+        assert "channel:police" not in r.text and police not in r.text, path
+    [notice] = await hub.hub.engine.store.read_messages(ChannelId(police), after_seq=0,
+                                                        limit=10)
+    assert notice.sender == "hub" and "Bridge 4 collapse" in notice.text
