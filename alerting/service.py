@@ -14,7 +14,7 @@ from typing import Any
 from alerting.board import TAIL_EVENTS, apply, assemble, empty
 from alerting.cases import apply_update, new_case
 from alerting.kinds import ALERT, CASE
-from alerting.visibility import History, ReaderView
+from alerting.visibility import History, ReaderView, as_replayed
 from channels.access import Access
 from channels.labelling import item_label
 from channels.permissions import Action
@@ -78,8 +78,11 @@ class CaseService:
         return await self._store.op_event_bounds(OperationId(feed.operation_id))
 
     async def read_feed(self, feed: Feed, after_seq: int, limit: int) -> list[FeedItem]:
-        return list(await self._store.read_op_events(OperationId(feed.operation_id),
-                                                     after_seq=after_seq, limit=limit))
+        """A page of the log for a socket's replay; an event of an item relabelled since
+        goes out under both labels (alerting.visibility), as the REST log does."""
+        op_id = OperationId(feed.operation_id)
+        page = await self._store.read_op_events(op_id, after_seq=after_seq, limit=limit)
+        return await as_replayed(self._store, self.access.policy, op_id, page)
 
     async def board_snapshot(self, feed: Feed, principal: Principal) -> dict[str, Any]:
         """The operation's board at a version, as ``principal`` may see it (records and

@@ -14,6 +14,8 @@ once and remembers the answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from alerting.kinds import ALERT, CASE, SILENCE, SUBSCRIPTION
@@ -21,9 +23,11 @@ from channels.access import Access
 from channels.webhooks import KIND as WEBHOOK
 from hub.auth import Principal
 from hub.engine.port import Operations, Records
+from hub.feeds import FeedItem
+from hub.labels import Policy
 from hub.models import AuditRecord, Channel, OperationId, OpEvent
 
-__all__ = ["ReaderView"]
+__all__ = ["History", "ReaderView", "Replayed", "as_replayed"]
 
 #: The labelled kinds an audit record's target may name, tried in this order.
 _TARGET_KINDS = (ALERT, CASE, SILENCE, WEBHOOK, SUBSCRIPTION)
@@ -105,3 +109,44 @@ class ReaderView:
             if found is not None:
                 return await self._judge(kind, target, found[0])
         return True  # a user, a session, a rule or a policy: the operation's
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """An event read back for a socket's replay, labelled for who may see it now: the
+    join of its own label and its item's current one (hub.gateway passes it over for
+    a reader below that, as it does any labelled item)."""
+
+    event: OpEvent
+    label: object
+
+    @property
+    def seq(self) -> int:
+        return self.event.seq
+
+    @property
+    def feed_key(self) -> str:
+        return self.event.feed_key
+
+    def frame(self) -> dict[str, object]:
+        return self.event.frame()
+
+
+async def as_replayed(store: Records, policy: Policy, op_id: OperationId,
+                      events: Sequence[OpEvent]) -> list[FeedItem]:
+    """``events`` for a replay: each whose item now carries a different label than the
+    event does goes out under the join of both (one read per item)."""
+    current: dict[tuple[str, str], object] = {}
+    out: list[FeedItem] = []
+    for event in events:
+        key = (event.kind, event.record_id)
+        if key not in current:
+            found = await store.get_record(op_id, event.kind, event.record_id)
+            current[key] = found[0].get("label") if found else None
+        now, then = current[key], event.label
+        if now is None or now == then:
+            out.append(event)
+            continue
+        labels = [lb for lb in (policy.of_record(then), policy.of_record(now)) if lb]
+        out.append(Replayed(event, policy.join(labels).to_dict()))
+    return out

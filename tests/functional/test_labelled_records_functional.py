@@ -204,3 +204,30 @@ async def test_a_case_relabelled_away_takes_its_history_with_it(running_hub: Run
         assert case["id"] not in r.text and "MARKER" not in r.text, path
         r = await hub.api("GET", f"/api/operations/{op}/{path}", "alice")
         assert case["id"] in r.text, path
+
+
+async def test_a_socket_replay_leaves_out_the_history_of_a_case_relabelled_away(
+        running_hub: RunningHub) -> None:
+    """Issue 24, finding 6: replaying the op feed after a case went POLICE-only shows
+    bruno none of its earlier events; alice still gets them."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "MARKER-informant", "severity": "major"})
+    case = r.json()
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case['id']}", "alice",
+                      json={"version": case["version"],
+                            "label": {"level": "UNCLASSIFIED",
+                                      "categories": {"REL TO": ["POLICE"]}}})
+    assert r.status_code == 200, r.text
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "Sentinel", "severity": "minor"})
+    sentinel = r.json()["id"]
+    for user, shown in (("bruno", False), ("alice", True)):
+        client = await hub.client(user)
+        await client.subscribe(f"ops:{op}", since_seq=0)
+        frames = []
+        while not frames or frames[-1]["id"] != sentinel:
+            frames.append(await client.recv_type("op_event", timeout=15))
+        assert any(f["id"] == case["id"] for f in frames) is shown, user
+        assert ("MARKER" in json.dumps(frames)) is shown, user
