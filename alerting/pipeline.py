@@ -44,6 +44,7 @@ from alerting.stages import (
     due,
     fingerprint_of,
     following,
+    notice_id,
     silencing,
 )
 from hub.engine.port import Store
@@ -233,9 +234,10 @@ class Pipeline:
         plan = delivery(doc, policy, members, case, now)
         agency_of = {m.username: m.agency for m in members}
         for name in plan.channels:  # idempotent: a retried or raced step posts once
-            await self._channels.post_as_hub(rt.id, name, text=plan.text,
-                                             priority=plan.priority,
-                                             client_msg_id=plan.message_id, label=label)
+            await self._channels.post_as_hub(
+                rt.id, name, text=plan.text, priority=plan.priority,
+                client_msg_id=plan.message_id, label=label,
+                hidden_msg_id=notice_id(doc, plan.step, plan.reminder))
         last = plan.record(now)
         try:
             event = await self._records.transition(

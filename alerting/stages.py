@@ -175,8 +175,9 @@ class Delivery:
     text: str
     priority: Priority
     escalation: dict[str, Any]  # the alert's escalation state after this notification
-    #: The client_msg_id of its channel notices, so a retried step posts once. Opaque
-    #: (:func:`notice_id`): a notice may reach readers the alert is hidden from.
+    #: The client_msg_id of its channel notices, so a retried step posts once; it names
+    #: the alert (the client shows the alert's state on it). A notice that may reach
+    #: readers the alert is hidden from uses :func:`notice_id` instead.
     message_id: str
 
     def record(self, now: float) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[
     priority = Priority.URGENT if critical else Priority.HIGH
     return Delivery(notice.step, notice.reminder, users, channels_of(notice.targets),
                     notice_text(alert, notice, users), priority, after,
-                    notice_id(alert, notice.step, notice.reminder))
+                    f"{alert.get('id')}:{notice.step}:{notice.reminder}")
 
 
 def notice_id(alert: Mapping[str, Any], step: int, reminder: int) -> str:

@@ -5,6 +5,7 @@ messages, and the notices the hub posts itself. A part of
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 
 from channels.access import Access
@@ -116,7 +117,8 @@ class Messages:
 
     async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
                           client_msg_id: str, priority: Priority,
-                          label: Label | None = None) -> Message | None:
+                          label: Label | None = None,
+                          hidden_msg_id: str | None = None) -> Message | None:
         """The hub itself posts into an operation's channel (alert notices).
 
         Idempotent by ``client_msg_id`` like any publish, so a notice retried
@@ -125,7 +127,8 @@ class Messages:
         channel some of its readers may not see.
         ``label``: that of what the notice is about; when some reader of the channel
         may not see it, the notice says only that something above the channel's
-        marking needs attention, never what.
+        marking needs attention, never what, and carries ``hidden_msg_id`` (which
+        names nothing) instead of ``client_msg_id``.
         """
         chosen = [c for c in await self._store.list_channels(op_id)
                   if channel_name in (c.name, channel_ref(c))]
@@ -134,6 +137,8 @@ class Messages:
         ch = chosen[0]
         marking = self.access.channel_label(ch)
         if label is not None and not self.access.policy.covers(marking, label):
+            client_msg_id = hidden_msg_id or \
+                "notice-" + hashlib.sha256(client_msg_id.encode()).hexdigest()[:32]
             text = (f"[{label.level}] An alert needs attention. Its details are above this "
                     f"channel's marking ({marking.marking()}): those cleared for them see "
                     "it in the Alerts panel.")

@@ -152,7 +152,7 @@ def _priority(payload: Mapping[str, Any]) -> Priority:
     if not isinstance(value, dict):
         raise BadRequest("'priority' must be an object such as {\"priority\": \"urgent\"}")
     level = value.get("priority", "")
-    if level not in _PRIORITIES:
+    if not isinstance(level, str) or level not in _PRIORITIES:
         raise BadRequest("'priority.priority' must be \"\", \"important\" or \"urgent\"")
     return _PRIORITIES[level]
 

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from channels.slack import read_payload, render, slack_markup, split_text
@@ -193,6 +193,7 @@ JSONISH = st.recursive(
 
 @given(st.dictionaries(st.sampled_from(["text", "attachments", "blocks", "username",
                                         "priority", "icon_url"]), JSONISH, max_size=4))
+@example({"priority": {"priority": []}})  # found by this test: a list as the level, a 500
 def test_any_payload_renders_or_is_refused_as_a_bad_request(payload: dict[str, Any]) -> None:
     try:
         post = render(payload)
