@@ -360,10 +360,8 @@ class Limits(Protocol):
         """Keep this process's connections counted (engines whose entries expire)."""
 
     async def take(self, key: str, rate: float, burst: int, now: float) -> float:
-        """Take one token of ``key``'s bucket (``rate``/s, ``burst`` saved up) at ``now``.
-
-        0.0 if allowed, else the seconds until a token is available.
-        """
+        """Take one token of ``key``'s bucket (``rate``/s, ``burst`` saved up) at ``now``:
+        0.0 if allowed, else the seconds until a token is available."""
 
     async def fail(self, key: str, window: float, now: float, cap: int) -> int:
         """Count a failure of ``key`` at ``now``: the failures within the last ``window``
