@@ -6,7 +6,7 @@ import { $, el, fmtTime } from "/dom.js";
 import { t, translatePage, setLanguage, language, LANGUAGES } from "/i18n.js";
 import { applyTheme, theme, THEMES } from "/theme.js";
 import { fromFrame, apply, toFrame } from "/board-model.js";
-import { loadBoard, saveBoard, forgetAll, forgetReadings } from "/offline-store.js";
+import { loadBoard, saveBoard, forgetAll } from "/offline-store.js";
 import { WriteQueue } from "/outbox.js";
 import { renderBoard, mapOf } from "/board-view.js";
 import { Chat } from "/chat.js";
@@ -94,7 +94,10 @@ async function boot() {
   try {
     const me = await api("/api/me");
     await start(me.user);
-  } catch {
+  } catch (err) {
+    // 401: the session is over (logged out elsewhere, a password change, an expiry), so
+    // nothing it kept on this device stays. (No network: kept copies answered instead.)
+    if (err.status === 401) await forgetAll();
     $("login").hidden = false;
   }
 }
@@ -120,6 +123,8 @@ async function onLogin(ev) {
   try {
     const res = await api("/api/auth/login", { body });
     ev.target.reset();
+    // Through the service worker: it keeps this session's answers from now on.
+    await fetch("/api/me", { credentials: "same-origin" }).catch(() => undefined);
     await start(res.user);
   } catch (err) {
     if (err.code === "totp_required") {
@@ -206,10 +211,11 @@ async function start(user) {
     if (e.detail.state === "live") queue.drain();   // the hub is reachable again
     if (e.detail.state === "ended") {
       // The hub ended the session: what this page shows and kept may be more than the
-      // next session may see (a lowered clearance), so it goes; unsent writes stay.
+      // next session may see (a lowered clearance), so all of it goes, unsent writes too
+      // (the hub would refuse them from this session).
       $("app").hidden = true;
       state.board = null;
-      forgetReadings();
+      forgetAll();
       $("session-msg").textContent = t("auth.session_ended");
       $("session-msg").hidden = false;
     }

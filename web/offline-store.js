@@ -1,7 +1,11 @@
 // What the client keeps on the device, in IndexedDB, per user: the last board of each
 // operation it showed (to open with no network) and the writes made while the network
-// was down (sent in order when it is back, see outbox.js). Forgotten at logout; the boards
-// also when the hub ends the session.
+// was down (sent in order when it is back, see outbox.js). All of it, the service
+// worker's copies of answers (sw.js, one cache per session) and what localStorage holds
+// of the session (drafts, the chat outbox, read marks, the last channel and operation)
+// is forgotten at logout, when the hub ends the session, and when the app starts to a
+// 401: what a session kept may be more than the next one may see. Preferences (language,
+// theme, sound) stay.
 
 const DB = "liaison";
 const STORE = "kv";
@@ -61,17 +65,32 @@ export function dropWrite(seq) {
   return run("readwrite", (s) => s.delete(seq), OUTBOX);
 }
 
-/** Forget what this device kept to read (boards, the worker's copies of answers), not the
- *  writes still to send: the hub ended the session (a lowered clearance, a password change,
- *  a disabled account), so what was kept may be more than the next session may see. */
-export async function forgetReadings() {
-  await run("readwrite", (s) => s.clear()).catch(() => undefined);
-  if (globalThis.caches) await caches.delete("liaison-data-v1").catch(() => undefined);
+/** The caches of the service worker that hold a session's answers (sw.js). */
+export const DATA_PREFIX = "liaison-data-";
+const META = "liaison-meta";
+const PREFERENCES = new Set(["liaison.lang", "liaison.theme", "liaison.sound"]);
+
+async function forgetCopies() {
+  if (!globalThis.caches) return;
+  for (const name of await caches.keys().catch(() => [])) {
+    if (name.startsWith(DATA_PREFIX) || name === META) await caches.delete(name).catch(() => undefined);
+  }
 }
 
-/** Forget everything this device kept (logout): boards, queued writes, the worker's copies. */
+function forgetLocal() {
+  const keys = [];
+  for (let i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i));
+  for (const key of keys) {
+    if (key && key.startsWith("liaison.") && !PREFERENCES.has(key)) localStorage.removeItem(key);
+  }
+}
+
+/** Forget everything this device kept of a session: boards, queued writes, the worker's
+ *  copies, drafts and the chat outbox (logout, a session the hub ended, a 401 at start). */
 export async function forgetAll() {
+  forgetLocal();
   await run("readwrite", (s) => s.clear()).catch(() => undefined);
   await run("readwrite", (s) => s.clear(), OUTBOX).catch(() => undefined);
-  if (globalThis.caches) await caches.delete("liaison-data-v1").catch(() => undefined);
+  await forgetCopies();
+  navigator.serviceWorker?.controller?.postMessage({ type: "forget" });
 }

@@ -7,9 +7,17 @@
 // messages) are kept too, so the last state shows offline; nothing that writes or
 // logs in is ever cached. The board (cases and alerts) is kept by the page itself
 // (offline-store.js).
+//
+// Answers are kept per session: in cache "liaison-data-<session id>", the session
+// /api/me last named (remembered in "liaison-meta", as the worker may be stopped at
+// any time). A new session's /api/me drops every other session's copies; any 401 from
+// the hub drops them all, and so does the page at logout (offline-store.js forgetAll).
+// Until /api/me has named the session, nothing is kept.
 
 const SHELL = "liaison-shell-v2";
-const DATA = "liaison-data-v1";   // forgotten at logout (offline-store.js forgetAll)
+const DATA_PREFIX = "liaison-data-";
+const META = "liaison-meta";
+const SESSION_KEY = "/__liaison/session";
 const ASSETS = [
   "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
   "/dom.js", "/i18n.js", "/theme.js", "/board-model.js", "/board-view.js", "/chat.js",
@@ -27,7 +35,7 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
-      if (name !== SHELL && name !== DATA) await caches.delete(name);   // an older version's
+      if (name !== SHELL && name !== META && !name.startsWith(DATA_PREFIX)) await caches.delete(name);   // an older version's
     }
     await self.clients.claim();
   })());
@@ -39,11 +47,73 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname === "/ws") return;
   if (url.pathname.startsWith("/api/")) {
-    if (KEPT_READS.some((re) => re.test(url.pathname))) event.respondWith(networkFirst(request, DATA));
+    if (KEPT_READS.some((re) => re.test(url.pathname))) event.respondWith(keptRead(request, url));
+    else event.respondWith(watched(request));
     return;
   }
   event.respondWith(networkFirst(request, SHELL));
 });
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "forget") event.waitUntil(forgetSessions());
+});
+
+let session;   // undefined: not read yet; null: none
+
+async function currentSession() {
+  if (session === undefined) {
+    const kept = await (await caches.open(META)).match(SESSION_KEY);
+    session = kept ? await kept.text() : null;
+  }
+  return session;
+}
+
+async function setSession(id) {
+  session = id;
+  await (await caches.open(META)).put(SESSION_KEY, new Response(id));
+  for (const name of await caches.keys()) {
+    if (name.startsWith(DATA_PREFIX) && name !== DATA_PREFIX + id) await caches.delete(name);
+  }
+}
+
+async function forgetSessions() {
+  session = null;
+  for (const name of await caches.keys()) {
+    if (name.startsWith(DATA_PREFIX) || name === META) await caches.delete(name);
+  }
+}
+
+/** Any other API call: passed through, but a 401 means no session: forget its copies. */
+async function watched(request) {
+  const response = await fetch(request);
+  if (response.status === 401) await forgetSessions();
+  return response;
+}
+
+async function keptRead(request, url) {
+  let response;
+  try {
+    response = await fetch(request);
+  } catch (err) {
+    const id = await currentSession();
+    const kept = id ? await (await caches.open(DATA_PREFIX + id)).match(request, { ignoreVary: true }) : undefined;
+    if (kept) return kept;
+    throw err;
+  }
+  if (response.status === 401) {
+    await forgetSessions();
+  } else if (response.ok) {
+    if (url.pathname === "/api/me") {
+      const me = await response.clone().json().catch(() => null);
+      if (me && typeof me.session_id === "string" && me.session_id !== await currentSession()) {
+        await setSession(me.session_id);
+      }
+    }
+    const id = await currentSession();
+    if (id) await (await caches.open(DATA_PREFIX + id)).put(request, response.clone());
+  }
+  return response;
+}
 
 async function networkFirst(request, name) {
   const cache = await caches.open(name);

@@ -26,6 +26,11 @@ KEPT = """async () => {
 }"""
 
 
+#: What localStorage holds of a session (preferences, which stay, left out).
+LOCAL = """() => Object.keys(localStorage).filter((k) => k.startsWith('liaison.')
+    && !['liaison.lang', 'liaison.theme', 'liaison.sound'].includes(k)).sort()"""
+
+
 async def until(page: Any, script: str, arg: Any = None, timeout: float = 10.0) -> Any:
     async with asyncio.timeout(timeout):
         while True:
@@ -56,7 +61,8 @@ async def test_a_reload_without_network_shows_the_app_and_the_last_state(
     assert kept["frame"]["cases"][0]["id"] == case["id"]
     await until(page, f"""async () => {{
         const kept = await ({KEPT})();
-        const data = kept['liaison-data-v1'] || [];
+        const data = Object.entries(kept).filter(([k]) => k.startsWith('liaison-data-'))
+            .flatMap(([, v]) => v);
         return ['/api/me', '/api/operations', '/api/operations/{op}/channels'].every(
             (p) => data.includes(p)) && data.some((p) => p.endsWith('/messages'));
     }}""")
@@ -99,9 +105,12 @@ async def test_logging_out_forgets_what_the_device_kept(browser: Any,
         const m = await import('/offline-store.js');
         return !!(await m.loadBoard('bruno', document.querySelector('#operations').value));
     }""")
+    await page.fill("#text", "a draft that must not outlive the session")
+    assert await page.evaluate(LOCAL)
     await page.click("#logout")
     await page.wait_for_selector("#login:not([hidden])")
-    assert (await page.evaluate(KEPT)).get("liaison-data-v1", []) == []  # no answer kept
+    assert not [k for k in await page.evaluate(KEPT) if k.startswith("liaison-data-")]
+    assert await page.evaluate(LOCAL) == []  # drafts, the chat outbox, read marks
     assert await page.evaluate("""async () => {
         const m = await import('/offline-store.js');
         return await m.loadBoard('bruno', document.querySelector('#operations').value);
@@ -196,7 +205,8 @@ async def test_a_session_the_hub_ends_takes_what_the_device_kept_to_read(
         const b = await m.loadBoard('bruno', op);
         return b && b.frame.cases.length ? b : null;
     }""", op)
-    await until(page, f"async () => ((await ({KEPT})())['liaison-data-v1'] || []).length > 0")
+    await until(page, f"async () => Object.keys(await ({KEPT})()).some("
+                      "(k) => k.startsWith('liaison-data-'))")
     assert await page.is_visible("#app")
 
     await hub.clear(bruno="UNCLASSIFIED")  # the administrator lowers his clearance
@@ -206,4 +216,65 @@ async def test_a_session_the_hub_ends_takes_what_the_device_kept_to_read(
         const m = await import('/offline-store.js');
         return (await m.loadBoard('bruno', op)) === undefined;
     }""", op)
-    await until(page, f"async () => !('liaison-data-v1' in (await ({KEPT})()))")
+    await until(page, f"async () => !Object.keys(await ({KEPT})()).some("
+                      "(k) => k.startsWith('liaison-data-'))")
+
+
+
+
+
+async def test_a_session_ended_while_the_page_was_closed_leaves_nothing_readable(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Issue 24, finding 8: bruno's password is changed while his tab is closed. The app
+    opened online meets a 401 and forgets everything the device kept (the worker's
+    copies, boards, drafts, the chat outbox); opened offline afterwards, it shows the
+    login, not his channels."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                  json={"title": "Convoy route through the pass", "severity": "major"})
+    page = await login(browser, hub, "bruno")
+    await until(page, "() => !!navigator.serviceWorker.controller")
+    await until(page, """async (op) => {
+        const m = await import('/offline-store.js');
+        const b = await m.loadBoard('bruno', op);
+        return b && b.frame.cases.length ? b : null;
+    }""", op)
+    await page.reload()  # the worker, in control now, keeps this session's answers
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    names = await until(page, f"""async () => {{
+        const kept = await ({KEPT})();
+        const data = Object.keys(kept).filter((k) => k.startsWith('liaison-data-'));
+        return data.length && kept[data[0]].includes('/api/me') ? data : null;
+    }}""")
+    session = (await hub.api("GET", "/api/me", "alice")).json()  # another session's id
+    assert len(names) == 1 and session["session_id"] not in names[0]  # keyed by session
+    await page.fill("#text", "draft: the informant's name is")
+    await page.evaluate("""() => localStorage.setItem('liaison.outbox.bruno',
+        JSON.stringify([{client_msg_id: 'c1', text: 'unsent'}]))""")
+    local = await page.evaluate(LOCAL)
+    assert any(k.startswith("liaison.draft.bruno.") for k in local), local
+    context = page.context
+    await page.close()
+
+    bruno = await hub.hub.engine.store.get_user_by_name("bruno")
+    assert bruno is not None
+    await hub.hub.auth.set_password(bruno, "a new passphrase for bruno", actor="root")
+
+    page = await context.new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.wait_for_selector("#login:not([hidden])", timeout=10_000)
+    await until(page, f"""async () => !Object.keys(await ({KEPT})()).some(
+        (k) => k.startsWith('liaison-data-'))""")
+    assert await page.evaluate(LOCAL) == []
+    assert await page.evaluate("""async (op) => {
+        const m = await import('/offline-store.js');
+        return (await m.loadBoard('bruno', op)) ?? null;
+    }""", op) is None
+
+    await context.set_offline(True)
+    await hub.stop()
+    await page.reload()
+    await page.wait_for_selector("#login:not([hidden])", timeout=10_000)
+    assert await page.is_hidden("#app")
+    assert "Bruno" not in (await page.text_content("#whoami") or "")
