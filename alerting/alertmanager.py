@@ -70,6 +70,8 @@ def severity_of(labels: Mapping[str, str], label: str) -> str:
 def read_notification(body: Mapping[str, Any], *, severity_label: str = "severity",
                       ) -> list[Incoming]:
     """The alerts of an Alertmanager or Grafana webhook body; BadRequest naming a field."""
+    if not isinstance(body, Mapping):
+        raise BadRequest("the body must be a JSON object")
     version = body.get("version")
     if version not in ("4", "1"):
         raise BadRequest("'version' must be \"4\" (Alertmanager) or \"1\" (Grafana)")

@@ -26,16 +26,16 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 
 import xmlschema
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import DefusedXMLParser
 
 from hub.errors import BadRequest
 
 __all__ = ["NS", "SCHEMA_PATH", "SEVERITY_IN", "CapArea", "CapInfo", "CapMessage", "case_data",
-           "location_of", "message_key", "read_cap", "schema"]
+           "location_of", "message_key", "parse_within_budget", "read_cap", "schema"]
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "cap-v1.2.xsd"
@@ -116,30 +116,42 @@ MAX_ATTRIBUTES = 4
 MAX_REFERENCES = 100
 
 
-def check_budget(root: Element) -> None:
-    """Refuse a document past :data:`MAX_ELEMENTS`, :data:`MAX_DEPTH` or
-    :data:`MAX_ATTRIBUTES`, in one pass over the tree and before the schema."""
-    count = 0
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        count += 1
-        if count > MAX_ELEMENTS:
+class _Budgeted(TreeBuilder):
+    """Builds the tree while counting, and stops the parse at the first element past
+    the budget: a swollen document costs the parser no more than the budget allows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._count = 0
+        self._depth = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> Element:
+        self._count += 1
+        self._depth += 1
+        if self._count > MAX_ELEMENTS:
             raise BadRequest(f"more than {MAX_ELEMENTS} elements: not a CAP alert the hub takes")
-        if depth > MAX_DEPTH:
+        if self._depth > MAX_DEPTH:
             raise BadRequest(f"elements nested deeper than {MAX_DEPTH}: not a CAP alert")
-        if len(element.attrib) > MAX_ATTRIBUTES:
-            name = element.tag.rpartition("}")[2]
-            raise BadRequest(f"<{name}> has {len(element.attrib)} attributes: CAP 1.2 "
+        if len(attrs) > MAX_ATTRIBUTES:
+            name = tag.rpartition("}")[2]
+            raise BadRequest(f"<{name}> has {len(attrs)} attributes: CAP 1.2 "
                              f"elements carry none (at most {MAX_ATTRIBUTES} are let through)")
-        stack.extend((child, depth + 1) for child in element)
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> Element:
+        self._depth -= 1
+        return super().end(tag)
 
 
-def read_cap(body: bytes) -> CapMessage:
-    """A CAP 1.2 document, parsed without DTDs or entities, held to the budget above,
-    then checked against the schema."""
+def parse_within_budget(body: bytes) -> Element:
+    """Parse ``body`` without DTDs, entities or external references, refusing it at
+    the first element past :data:`MAX_ELEMENTS`, :data:`MAX_DEPTH` or
+    :data:`MAX_ATTRIBUTES` (each named), before any schema work."""
+    parser = DefusedXMLParser(target=_Budgeted(), forbid_dtd=True, forbid_entities=True,
+                              forbid_external=True)
     try:
-        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        parser.feed(body)
+        root: Element = parser.close()
     except DefusedXmlException:
         raise BadRequest("DTDs, entities and external references are refused") from None
     except ParseError as exc:
@@ -148,9 +160,15 @@ def read_cap(body: bytes) -> CapMessage:
     except (LookupError, ValueError) as exc:  # an encoding expat does not read
         raise BadRequest(f"the XML declaration names an encoding the hub cannot read "
                          f"({exc}): send UTF-8") from None
+    return root
+
+
+def read_cap(body: bytes) -> CapMessage:
+    """A CAP 1.2 document, parsed without DTDs or entities, held to the budget above,
+    then checked against the schema."""
+    root = parse_within_budget(body)
     if root.tag != f"{_Q}alert":
         raise BadRequest(f"the root element must be <alert> in namespace {NS}")
-    check_budget(root)
     error = next(iter(schema().iter_errors(root)), None)
     if error is not None:
         where = (error.path or "").replace(_Q, "").strip("/") or "alert"

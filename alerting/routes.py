@@ -21,7 +21,7 @@ from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from hub.boundary import int_param, time_param
 from hub.errors import BadRequest
-from hub.http import caller, json_body, read_json
+from hub.http import caller, json_body, off_the_loop, read_json
 from hub.models import OpEvent
 from hub.openapi import api, array, boolean, enum, integer, number, obj, ref, string
 
@@ -269,8 +269,11 @@ async def receive_monitoring(request: Request) -> Response:
     if not 0 < len(label) <= 64:
         raise BadRequest("'severity_label' must be a label name")
     route = [t.strip() for t in query.get("route", "").split(",") if t.strip()]
+    alerts = body.get("alerts")
+    incoming = await off_the_loop(read_notification, body, severity_label=label,
+                                  large=isinstance(alerts, list) and len(alerts) > 50)
     results = await _alerts(request).receive(
-        principal, request.path_params["op_id"], read_notification(body, severity_label=label),
+        principal, request.path_params["op_id"], incoming,
         route=route, policy=query.get("escalation"), client=client)
     return JSONResponse({"alerts": results})
 

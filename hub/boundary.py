@@ -23,6 +23,7 @@ strings), and says whether it changed anything.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -169,3 +170,21 @@ def note_repaired(what: str) -> None:
 def repaired_total() -> int:
     """How many values were repaired on their way out since the process started."""
     return _repaired
+
+
+def parse_json_body(body: bytes) -> dict[str, Any]:
+    """A request's JSON body: an object, every value checked (:func:`check_value`).
+    Anything else is a :class:`BadRequest` naming what is wrong."""
+    try:
+        data = json.loads(body or b"null", parse_constant=_constant)
+    except (ValueError, RecursionError):
+        raise BadRequest("malformed JSON body") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the JSON body must be an object")
+    check_value(data)
+    return data
+
+
+def _constant(name: str) -> float:
+    """NaN and ±Infinity parse (so the field can be named), then check_value refuses them."""
+    return float(name)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
-import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from hub.auth import Principal
-from hub.boundary import check_value
+from hub.boundary import parse_json_body
 from hub.config import Settings
 from hub.errors import BadRequest, HubError, LimitExceeded, Throttled, Unauthenticated
 
 if TYPE_CHECKING:
     from hub.context import Hub
+
+T = TypeVar("T")
 
 __all__ = [
     "COOKIE_NAME",
@@ -24,6 +29,7 @@ __all__ = [
     "client_address",
     "error_response",
     "json_body",
+    "off_the_loop",
     "origin_allowed",
     "principal_of",
     "read_body",
@@ -124,19 +130,22 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     if ctype != "application/json":
         raise BadRequest("send a JSON body with Content-Type: application/json")
     body = await read_body(request, max_bytes)
-    try:
-        data = json.loads(body or b"null", parse_constant=_constant)
-    except (ValueError, RecursionError):
-        raise BadRequest("malformed JSON body") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the JSON body must be an object")
-    check_value(data)
-    return data
+    return await off_the_loop(parse_json_body, body, large=len(body) > LARGE_INPUT)
 
 
-def _constant(name: str) -> float:
-    """NaN and ±Infinity parse (so the field can be named), then check_value refuses them."""
-    return float(name)
+#: Past this many bytes (or items), parsing and checking a request's body runs on the
+#: parser thread, one input at a time, so one large body never holds the event loop
+#: for the length of its parse: the loop gets the interpreter back every few ms.
+LARGE_INPUT = 64 * 1024
+_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
+
+
+async def off_the_loop(fn: Callable[..., T], *args: Any, large: bool, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``: here if the input is small, else on the parser thread."""
+    if not large:
+        return fn(*args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(
+        _PARSER, functools.partial(fn, *args, **kwargs))
 
 
 async def caller(request: Request) -> tuple[Hub, Principal, str]:
