@@ -51,9 +51,12 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
               route: Sequence[str] = (), policy: str | None = None,
               label: Mapping[str, object] | None = None,
               real_world: bool = False,
-              ack_agencies: Sequence[str] | None = None) -> dict[str, Any]:
+              ack_agencies: Sequence[str] | None = None,
+              informed_agencies: Sequence[str] = (),
+              raised_by: str | None = None) -> dict[str, Any]:
     """A new firing alert. ``labels`` are its routing labels (Alertmanager's sense);
-    ``label`` its confidentiality label (hub.labels), its case's when it has one."""
+    ``label`` its confidentiality label (hub.labels), its case's when it has one;
+    ``raised_by`` the person whose action raised it (an urgent message's sender)."""
     if severity not in SEVERITIES:
         raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
     return {"id": alert_id, "operation_id": operation_id, "source": source,
@@ -69,7 +72,9 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             # Each of these agencies must acknowledge (None: anyone's acknowledgement does);
             # "acks" and "told" keep, per agency, who acknowledged when and when it was told.
             "ack_agencies": sorted(set(ack_agencies)) if ack_agencies else None,
-            "acks": {}, "told": {}}
+            # ...and these can read it but have nobody who may acknowledge (observers).
+            "informed_agencies": sorted(set(informed_agencies)),
+            "raised_by": raised_by, "acks": {}, "told": {}}
 
 
 def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:

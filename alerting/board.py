@@ -61,7 +61,18 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label")),
             "real_world": bool(record.get("real_world")),
             "pending_agencies": [a for a in record.get("ack_agencies") or ()
-                                 if a not in (record.get("acks") or {})]}
+                                 if a not in (record.get("acks") or {})],
+            "informed_agencies": list(record.get("informed_agencies") or ()),
+            "raised_by": record.get("raised_by"), "message_ref": _message_ref(record)}
+
+
+def _message_ref(record: Mapping[str, Any]) -> str | None:
+    """``channel:seq`` of the urgent message an alert is about (the chat shows its
+    acknowledgement state from the alert), else None."""
+    labels = record.get("labels") or {}
+    if record.get("source") != "message" or "channel_id" not in labels:
+        return None
+    return f"{labels['channel_id']}:{labels.get('message')}"
 
 
 _TEXTS = {

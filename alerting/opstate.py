@@ -25,9 +25,6 @@ class OpState:
         self.alerts: dict[str, dict[str, Any]] = {}  # active ones
         self.policies: dict[str, Policy] = {}
         self.silences: dict[str, dict[str, Any]] = {}
-        #: The agencies taking part (the operation's, else its members'): those each of
-        #: which must acknowledge an alert whose rule says ``ack: each_agency``.
-        self.agencies: tuple[str, ...] = ()
         self.cursor = 0
         self.fresh = False  # no saved state: evaluate every case once
         self.lock = asyncio.Lock()

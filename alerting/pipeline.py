@@ -30,6 +30,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from alerting.ack_rule import ack_set
+from alerting.ack_sets import readers
 from alerting.alerts import resolve, told
 from alerting.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
@@ -179,9 +181,15 @@ class Pipeline:
         for d in decisions:
             actor = f"rule:{d.rule}"
             if isinstance(d, Fire):
-                build = alert_from(rt.id, d, rt.engine.rules[d.rule],
-                                   rt.cases.get(d.case_id or ""), rt.policies, now,
-                                   rt.agencies, self._counted_label(rt, d.counted))
+                rule, case = rt.engine.rules[d.rule], rt.cases.get(d.case_id or "")
+                counted = self._counted_label(rt, d.counted)
+                agencies = None
+                if rule.ack == "each_agency":  # who can read it, as labelled
+                    label = case.get("label") if case else counted
+                    agencies = ack_set(await readers(
+                        self._store, self._channels.access.policy, rt.id,
+                        self._channels.access.policy.of_record(label)))
+                build = alert_from(rt.id, d, rule, case, rt.policies, now, agencies, counted)
                 event, _ = await self._records.raise_alert(rt.id, fingerprint_of(rt.id, d),
                                                            build, actor=actor,
                                                            count_repeat=False)
@@ -253,11 +261,7 @@ class Pipeline:
     async def _members(self, op_id: OperationId, label: Label | None = None) -> list[Member]:
         """The operation's members who may be told about something labelled ``label``
         (nobody is notified of what their clearance does not reach)."""
-        policy = self._channels.access.policy
-        return [Member(u.username, str(m.role), u.agency, not u.disabled)
-                for m, u in await self._store.list_members(op_id)
-                if label is None or policy.may_see(policy.clearance_of(u.clearance, u.agency),
-                                                   label)]
+        return await readers(self._store, self._channels.access.policy, op_id, label)
 
     # --- what the stages work from ----------------------------------------------------
 
@@ -265,9 +269,6 @@ class Pipeline:
         """The operation's pipeline state, from the store (saved cursor and engine state)."""
         rt = OpState(op_id)
         rt.engine = RuleEngine(await self.rules(op_id))
-        op = await self._store.get_operation(op_id)
-        rt.agencies = tuple(op.agencies) if op is not None and op.agencies else tuple(sorted(
-            {u.agency for _, u in await self._store.list_members(op_id) if not u.is_bot}))
         state = await self._store.get_state(op_id, PIPELINE_STATE)
         if state:
             rt.engine.restore(state.get("engine") or {})

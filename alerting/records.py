@@ -136,8 +136,9 @@ class AlertRecords:
     async def transition(self, op_id: OperationId, alert_id: str, action: str, actor: str,
                          change: Callable[[dict[str, Any]], dict[str, Any]], client: str = "",
                          data: dict[str, object] | None = None,
-                         expect: int | None = None) -> OpEvent:
-        """Apply ``change`` to the stored alert, re-reading and re-applying on a race.
+                         expect: int | None = None, audited: bool = False) -> OpEvent:
+        """Apply ``change`` to the stored alert, re-reading and re-applying on a race
+        (``audited``: the audit record carries ``data`` as its details).
 
         With ``expect``, the change applies to that version only: a race is
         lost rather than retried (Conflict), for steps that must run once.
@@ -162,6 +163,7 @@ class AlertRecords:
                     raise
                 continue
             await self._audit.record(actor=actor, action=f"alert.{action}", target=alert_id,
-                                     outcome="ok", operation_id=op_id, client=client)
+                                     outcome="ok", operation_id=op_id, client=client,
+                                     details=dict(data or {}) if audited else None)
             return event
         raise Conflict("the alert is changing too fast; try again")

@@ -30,6 +30,7 @@ class Member:
     role: str
     agency: str
     active: bool = True
+    bot: bool = False
 
 
 def check_targets(targets: object, where: str) -> tuple[str, ...]:

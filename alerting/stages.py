@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alerting.ack_rule import AckSet
 from alerting.alerts import fingerprint, new_alert, pending_agencies
 from alerting.cases import play_marking
 from alerting.engine import Decision, Fire, Rule
@@ -89,10 +90,11 @@ def fingerprint_of(op_id: str, decision: Decision) -> str:
 
 def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | None,
                policies: Collection[str], now: float,
-               agencies: Sequence[str] = (),
+               agencies: AckSet | None = None,
                counted_label: dict[str, Any] | None = None) -> Callable[[str], dict[str, Any]]:
     """How to build the alert a Fire raises, given the id the store assigns
-    (``agencies``: those taking part, each of which must acknowledge if the rule says).
+    (``agencies``: who must acknowledge it and who is only informed, for a rule that
+    says ``ack: each_agency``).
     Its label is its case's; a rate rule's, ``counted_label``: one that admits only
     readers who may see every case it counted."""
     policy = rule.escalation or ("default" if "default" in policies else None)
@@ -107,7 +109,8 @@ def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | Non
                          route=rule.route, policy=policy,
                          label=case.get("label") if case else counted_label,
                          real_world=bool(case.get("real_world")) if case else False,
-                         ack_agencies=agencies if rule.ack == "each_agency" else None)
+                         ack_agencies=agencies.required if agencies else None,
+                         informed_agencies=agencies.informed if agencies else ())
 
     return build
 
@@ -191,13 +194,18 @@ def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[
     """Route and escalate a due alert: the notification to send now."""
     notice, after = plan(policy, alert.get("route") or (), alert.get("escalation") or {}, now)
     pending = pending_agencies(alert)
-    if pending:  # the agencies that acknowledged are not told again
-        members = [m for m in members if m.agency in pending]
-    users = people(notice.targets, members, case)
+    if pending:  # the agencies that acknowledged are not told again; those only
+        # informed (nobody there may acknowledge) are told once, at the first step
+        first = notice.step == 0 and not notice.reminder
+        informed = set(alert.get("informed_agencies") or ()) if first else set()
+        members = [m for m in members if m.agency in pending or m.agency in informed]
+    users = people(notice.targets, [m for m in members if not m.bot], case)
+    observers = {m.username for m in members if m.role == "observer"}
     critical = alert.get("severity") == Severity.CRITICAL.label()
     priority = Priority.URGENT if critical else Priority.HIGH
     return Delivery(notice.step, notice.reminder, users, channels_of(notice.targets),
-                    notice_text(alert, notice, users), priority, after,
+                    notice_text(alert, notice, [u for u in users if u not in observers]),
+                    priority, after,
                     f"{alert.get('id')}:{notice.step}:{notice.reminder}")
 
 

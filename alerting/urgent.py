@@ -1,9 +1,10 @@
 """Urgent messages every agency must acknowledge, tracked as alerts.
 
 An urgent message published with ``"ack": "each_agency"`` raises an alert about
-it: critical, told to everyone in the operation through its escalation policy,
-needing an acknowledgement from each agency taking part (the sender's own
-agency counts as told and acknowledged by the sender). Acknowledging the
+it: critical, told to everyone who can read it through its escalation policy,
+needing an acknowledgement from each agency that can read it and has someone
+who may acknowledge (:mod:`alerting.ack_sets`; the sender's own agency counts
+as told and acknowledged by the sender). Acknowledging the
 message acknowledges that alert for the acknowledger's agency, so the
 alert machinery does the rest: escalation goes on for the agencies still to
 acknowledge, clients show who is pending, the ledger records who was told when
@@ -13,6 +14,7 @@ these through the hooks the composition root sets.
 
 from __future__ import annotations
 
+from alerting.ack_sets import AckSets
 from alerting.alerts import acknowledge, fingerprint, new_alert
 from alerting.kinds import POLICY
 from alerting.records import AlertRecords
@@ -21,7 +23,7 @@ from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
-from hub.labels import REL_TO, Label
+from hub.labels import Label
 from hub.models import Channel, Message
 
 __all__ = ["UrgentMessages"]
@@ -33,8 +35,9 @@ def _fingerprint(ch: Channel, seq: int) -> str:
 
 class UrgentMessages:
     def __init__(self, *, store: Store, records: AlertRecords, clock: Clock,
-                 access: Access) -> None:
+                 access: Access, ack_sets: AckSets) -> None:
         self._store = store
+        self._ack_sets = ack_sets
         self._records = records
         self._clock = clock
         self._access = access
@@ -50,12 +53,8 @@ class UrgentMessages:
         op = await self._store.get_operation(ch.operation_id)
         if op is None:
             return
-        agencies = op.agencies or tuple(sorted(
-            {u.agency for _, u in await self._store.list_members(op.id) if not u.is_bot}))
         label = self._label(ch, message)
-        released = label.values(REL_TO)
-        if released is not None:  # only the agencies that may read it must acknowledge
-            agencies = tuple(a for a in agencies if a in released)
+        agencies = await self._ack_sets.of(op.id, label)
         policy = "default" if await self._store.get_record(op.id, POLICY, "default") else None
         now = self._clock.now()
         sender = {message.agency: {"by": message.sender, "at": message.ts}}
@@ -67,10 +66,11 @@ class UrgentMessages:
                 summary=f"Urgent message in #{ch.name} from {message.sender_name} "
                         f"({message.agency}): {message.text[:300]}",
                 details=message.text, now=now, exercise=ch.exercise or op.exercise,
-                labels={"channel": ch.name, "message": str(message.seq)},
-                route=("everyone",), policy=policy,
-                label=label.to_dict(), ack_agencies=agencies)
-            alert["acks"] = {a: v for a, v in sender.items() if a in agencies}
+                labels={"channel": ch.name, "channel_id": ch.id, "message": str(message.seq)},
+                route=("everyone",), policy=policy, label=label.to_dict(),
+                ack_agencies=agencies.required, informed_agencies=agencies.informed,
+                raised_by=message.sender)
+            alert["acks"] = {a: v for a, v in sender.items() if a in agencies.required}
             alert["told"] = {message.agency: message.ts}
             return alert
 

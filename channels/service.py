@@ -60,6 +60,8 @@ class ChannelService(Messages):
         self.on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None \
             = None
         self.on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None = None
+        #: ...and an operation's membership changed (who must acknowledge may have).
+        self.on_membership: Callable[[OperationId, str, str], Awaitable[None]] | None = None
 
     # --- operations --------------------------------------------------------------
 
@@ -174,6 +176,8 @@ class ChannelService(Messages):
                                  operation_id=op.id, details={"role": str(role)})
         await self._broker.publish(CONTROL_TOPIC, ControlEvent(user_id=user.id,
                                                                reason="membership"))
+        if self.on_membership is not None:
+            await self.on_membership(op.id, principal.username, client)
         return m
 
     async def remove_member(self, principal: Principal, op_id: str, username: str,
@@ -189,6 +193,8 @@ class ChannelService(Messages):
                                  operation_id=op.id)
         await self._broker.publish(CONTROL_TOPIC, ControlEvent(user_id=user.id,
                                                                reason="membership"))
+        if self.on_membership is not None:
+            await self.on_membership(op.id, principal.username, client)
 
     # --- channels ------------------------------------------------------------------
 

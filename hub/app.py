@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alerting import cap_routes, outgoing_routes
 from alerting import frames as case_frames
 from alerting import routes as case_routes
+from alerting.ack_sets import AckSets
 from alerting.api_schemas import ALERTING_SCHEMAS
 from alerting.cap_service import CapService
 from alerting.dispatcher import Dispatcher
@@ -237,9 +238,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
     exporter = Exporter(store=engine.store, access=access, clock=clock,
                         key_path=settings.export_key_path)
-    urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access)
+    ack_sets = AckSets(store=engine.store, records=records, policy=access.policy,
+                       clock=clock)
+    urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access,
+                            ack_sets=ack_sets)
     channels.on_each_agency = urgent.track
     channels.on_acknowledged = urgent.acknowledged
+    channels.on_membership = ack_sets.membership_changed
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter)

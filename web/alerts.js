@@ -7,6 +7,13 @@ import { view, markingOf } from "/board-model.js";
 
 const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
 
+// Whether a firing alert still asks something of me: not one my own message raised,
+// nor one my agency has already acknowledged where each agency must.
+export function forMe(a, me) {
+  if (a.raised_by && a.raised_by === me.username) return false;
+  return !(a.pending_agencies?.length && !a.pending_agencies.includes(me.agency));
+}
+
 export class Alerts {
   constructor({ me, getBoard, notify, queue }) {
     this.me = me;
@@ -61,7 +68,7 @@ export class Alerts {
     if (f.kind !== "alert") return;
     const a = f.record || {};
     const about = { op: this.op?.id, alert: f.id, critical: a.severity === "critical" };
-    if (f.action === "fired" && a.severity === "critical") {
+    if (f.action === "fired" && a.severity === "critical" && a.raised_by !== this.me.username) {
       this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary, about, a);
     }
     if (f.action === "notified" && (f.notice?.users || []).includes(this.me.username)) {
@@ -112,6 +119,7 @@ export class Alerts {
     const parts = [word("alert", a.state)];
     if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
     if (a.pending_agencies?.length) parts.push(t("board.pending", { agencies: a.pending_agencies.join(", ") }));
+    if (a.informed_agencies?.length) parts.push(t("board.informed", { agencies: a.informed_agencies.join(", ") }));
     if (a.step !== null && a.step !== undefined) parts.push(t("board.step", { step: a.step + 1 }));
     if (a.silenced_by) parts.push(t("board.silenced"));
     if (a.occurrences > 1) parts.push(t("board.occurrences", { n: a.occurrences }));
@@ -142,7 +150,8 @@ export class Alerts {
 
   renderBanner(active) {
     // Silenced alerts leave the banner: someone decided they need not interrupt now.
-    const critical = active.filter((a) => a.state === "firing" && a.severity === "critical" && !a.silenced_by);
+    const critical = active.filter((a) => a.state === "firing" && a.severity === "critical" && !a.silenced_by
+      && forMe(a, this.me));
     const banner = $("critical");
     banner.hidden = critical.length === 0;
     banner.replaceChildren(...critical.slice(0, 3).map((a) => el("div", { class: "row", "data-alert": a.id },

@@ -242,9 +242,12 @@ async function start(user) {
     renderBoardTab();
   });
   client.addEventListener("presence", () => refreshOnline());
-  state.chat = new Chat({ client, me: state.me, notify, agencies: () => state.op?.agencies || [],
+  state.chat = new Chat({ client, me: state.me, notify,
     inExercise: () => !!state.op?.exercise, alerts: {
     get: (id) => state.board?.alerts.get(id) ?? null,
+    // The alert tracking an urgent message every agency must acknowledge, if any.
+    forMessage: (channel, seq) => [...(state.board?.alerts.values() || [])]
+      .find((a) => a.message_ref === `${channel}:${seq}`) ?? null,
     ack: (id) => state.alerts.act({ id }, "ack"),
   } });
   state.cases = new Cases({ me: state.me, getBoard: () => state.board, queue });

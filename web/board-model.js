@@ -44,6 +44,12 @@ export function markingOf(label) {
   return [String(label.level ?? ""), ...cats].join(" ");
 }
 
+// "channel:seq" of the urgent message an alert is about, else null.
+function messageRef(r) {
+  const labels = r.labels || {};
+  return r.source === "message" && "channel_id" in labels ? `${labels.channel_id}:${labels.message}` : null;
+}
+
 function alertRow(r, version) {
   const esc = r.escalation || {};
   const notice = r.last_notice || {};
@@ -56,6 +62,8 @@ function alertRow(r, version) {
     occurrences: r.occurrences || 1, exercise: !!r.exercise, marking: markingOf(r.label),
     real_world: !!r.real_world,
     pending_agencies: (r.ack_agencies || []).filter((a) => !(a in (r.acks || {}))),
+    informed_agencies: r.informed_agencies || [], raised_by: r.raised_by ?? null,
+    message_ref: messageRef(r),
   };
 }
 

@@ -16,10 +16,9 @@ export function noticeAlert(m) {
 }
 
 export class Chat {
-  constructor({ client, me, notify, alerts, agencies = () => [], inExercise = () => false }) {
+  constructor({ client, me, notify, alerts, inExercise = () => false }) {
     this.client = client;
     this.inExercise = inExercise;    // () -> whether the operation is an exercise
-    this.agencies = agencies;        // () -> the agencies taking part in the operation
     this.me = me;
     this.alerts = alerts;            // { get(id) -> the alert's live row, ack(id) }
     this.notify = notify;            // (kind, title, body) for desktop notifications
@@ -226,12 +225,16 @@ export class Chat {
     } else if (m.priority === "urgent") {
       const who = this.receipts.get(m.channel)?.get(m.seq) || new Map();
       const acked = who.has(this.me.username);
-      // Which agencies taking part have not acknowledged yet (each agency should).
-      const done = new Set([...who.values()].map((d) => d.slice(d.lastIndexOf("(") + 1, -1)));
-      const pending = this.agencies().filter((a) => !done.has(a));
+      // Who must still acknowledge, and who is only informed: the alert's own sets,
+      // the same the Alerts panel, the board and the export show.
+      const alert = this.alerts?.forMessage?.(m.channel, m.seq);
+      const pending = alert?.state === "firing" ? alert.pending_agencies || [] : [];
+      const informed = alert?.informed_agencies || [];
+      li.dataset.urgent = "1";
       li.append(el("div", { class: "acks" },
         el("span", { text: who.size ? t("chat.acked_by", { names: [...who.values()].join(", ") }) : t("chat.not_acked") }),
         pending.length ? el("span", { class: "pending", text: ` · ${t("board.pending", { agencies: pending.join(", ") })}` }) : null,
+        informed.length ? el("span", { class: "informed", text: ` · ${t("board.informed", { agencies: informed.join(", ") })}` }) : null,
         !mine && !acked && this.me.canPost
           ? el("button", { type: "button", class: "ack-msg", onclick: () => this.acknowledge(m) , text: t("chat.acknowledge") })
           : null));
@@ -256,8 +259,8 @@ export class Chat {
   // An alert changed: redraw the notices about it that are on screen.
   refreshAlert(id) {
     if (!this.current) return;
-    for (const li of $("messages").querySelectorAll("li[data-alert]")) {
-      if (id && li.dataset.alert !== id) continue;
+    for (const li of $("messages").querySelectorAll("li[data-alert], li[data-urgent]")) {
+      if (id && li.dataset.alert && li.dataset.alert !== id) continue;
       const m = this.cache.get(this.current.id)?.get(Number(li.dataset.seq));
       if (m) li.replaceWith(this.renderMessage(m));
     }

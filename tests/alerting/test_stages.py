@@ -233,7 +233,8 @@ def test_the_first_notice_goes_to_the_route_the_assignees_and_the_channel() -> N
     assert hidden != notice_id({**doc, "first_at": doc["first_at"] + 1e-6}, 0, 0)
     assert hidden != notice_id(doc, 0, 1)
     assert d.escalation["step"] == 1 and d.escalation["next_at"] == NOW + 300
-    assert d.text == ("CRITICAL alert: Dam breach @bruno @olga "
+    # olga is told (users) but, an observer who may not acknowledge, not @-mentioned.
+    assert d.text == ("CRITICAL alert: Dam breach @bruno "
                       "Acknowledge it in the alerts panel.")
     assert d.record(NOW) == {"step": 0, "reminder": 0, "at": NOW, "users": ["bruno", "olga"],
                              "channels": ["alerts"]}
