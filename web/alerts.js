@@ -1,21 +1,16 @@
-// Alerts: the panel (acknowledge, resolve, silence with a reason), the banner that
-// keeps firing critical alerts in sight until acknowledged, and their notifications.
+// Alerts: the panel (acknowledge, resolve, silence with a reason) and their
+// notifications. The stack that keeps them in sight across operations is stack.js.
 import { api } from "/protocol.js";
 import { $, el, fmtTime } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
+import { forMe } from "/stack-model.js";
 
 const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
 
-// Whether a firing alert still asks something of me: not one my own message raised,
-// nor one my agency has already acknowledged where each agency must.
-export function forMe(a, me) {
-  if (a.raised_by && a.raised_by === me.username) return false;
-  return !(a.pending_agencies?.length && !a.pending_agencies.includes(me.agency));
-}
-
 export class Alerts {
-  constructor({ me, getBoard, notify, queue }) {
+  constructor({ me, getBoard, notify, queue, changed = () => {} }) {
+    this.changed = changed;          // the alerts shown changed: the stack redraws
     this.me = me;
     this.queue = queue;              // an acknowledgement made offline waits here (outbox.js)
     this.getBoard = getBoard;
@@ -68,7 +63,7 @@ export class Alerts {
     if (f.kind !== "alert") return;
     const a = f.record || {};
     const about = { op: this.op?.id, alert: f.id, critical: a.severity === "critical" };
-    if (f.action === "fired" && a.severity === "critical" && a.raised_by !== this.me.username) {
+    if (f.action === "fired" && a.severity === "critical" && forMe(a, this.me)) {
       this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary, about, a);
     }
     if (f.action === "notified" && (f.notice?.users || []).includes(this.me.username)) {
@@ -106,7 +101,7 @@ export class Alerts {
       el("span", { text: `${s.reason} · ${s.created_by} · ${s.matchers.map((m) => this.matcherText(m, board)).join(", ")} · ${s.ends_at ? t("alert.until", { time: fmtTime(s.ends_at) }) : t("alert.until_resolved")}` }),
       this.me.canPost ? el("button", { type: "button", onclick: () => this.expire(s), text: t("alert.end_silence") }) : null))
       : [el("li", { class: "none", text: t("board.none") })]));
-    this.renderBanner(active);
+    this.changed();
   }
 
   // A matcher as people read it: an alert by its summary, not its id.
@@ -148,20 +143,12 @@ export class Alerts {
       reason, duration, el("button", { type: "submit", text: t("alert.silence") }));
   }
 
-  renderBanner(active) {
-    // Silenced alerts leave the banner: someone decided they need not interrupt now.
-    const critical = active.filter((a) => a.state === "firing" && a.severity === "critical" && !a.silenced_by
-      && forMe(a, this.me));
-    const banner = $("critical");
-    banner.hidden = critical.length === 0;
-    banner.replaceChildren(...critical.slice(0, 3).map((a) => el("div", { class: "row", "data-alert": a.id },
-      el("strong", { text: `${t("alert.critical_now")}: ${a.summary}` }),
-      this.me.canPost ? el("button", { type: "button", onclick: () => this.act(a, "ack"), text: t("alert.ack") }) : null)));
-  }
-
-  async act(a, action) {
+  // The one acknowledge (or resolve) action, wherever it is asked for (stack, notice,
+  // For me, Alerts, a desktop notification), in this operation or another.
+  async act(a, action, opId = this.op.id) {
     try {
-      const { sent } = await this.queue.send(`${this.base()}/alerts/${encodeURIComponent(a.id)}/${action}`,
+      const base = `/api/operations/${encodeURIComponent(opId)}`;
+      const { sent } = await this.queue.send(`${base}/alerts/${encodeURIComponent(a.id)}/${action}`,
         { label: `${t(action === "ack" ? "alert.ack" : "alert.resolve")}: ${a.summary || a.id}` });
       $("alert-msg").textContent = sent ? "" : t("outbox.queued");
     } catch (err) { $("alert-msg").textContent = err.message; }

@@ -13,8 +13,9 @@ import { Chat } from "/chat.js";
 import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
 import { Mine } from "/mine.js";
+import { AlertStack } from "/stack.js";
 
-const state = { client: null, me: null, op: null, operations: new Map(), board: null, chat: null, cases: null, alerts: null, syncedAt: null };
+const state = { client: null, me: null, op: null, operations: new Map(), board: null, boards: new Map(), stack: null, chat: null, cases: null, alerts: null, syncedAt: null };
 let replayed = null;    // the board at a past moment, while the replay slider is away from "live"
 const TABS = ["mine", "chat", "cases", "alerts", "board", "integrations"];
 const PHONE = "(max-width: 40rem)";   // where the responder's own view comes first
@@ -187,7 +188,8 @@ async function notify(kind, title, body, about = null) {
 // --- the session ---------------------------------------------------------------------
 
 async function start(user) {
-  state.me = { ...user, canPost: false };
+  state.me = { ...user, canPost: false,
+    canPostIn: (op) => op.role === "coordinator" || op.role === "member" || (user.is_admin && !op.role) };
   $("login").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
@@ -215,6 +217,7 @@ async function start(user) {
       // (the hub would refuse them from this session).
       $("app").hidden = true;
       state.board = null;
+      state.boards.clear();
       forgetAll();
       $("session-msg").textContent = t("auth.session_ended");
       $("session-msg").hidden = false;
@@ -224,14 +227,25 @@ async function start(user) {
     if (e.detail.ref && String(e.detail.ref).startsWith("ack:")) return;
     $("chat-error").textContent = `${e.detail.code}: ${e.detail.reason}`;
   });
+  // Every operation's board is kept live (the alert stack covers them all); the current
+  // operation's is state.board, which the screens show.
   client.addEventListener("board", (e) => {
+    const board = fromFrame(e.detail);
+    state.boards.set(e.detail.operation, board);
+    renderStack();
     if (!state.op || e.detail.operation !== state.op.id) return;
-    state.board = fromFrame(e.detail);
+    state.board = board;
     boardChanged();
     refreshAll();
   });
   client.addEventListener("op_event", (e) => {
     const f = e.detail;
+    const other = state.boards.get(f.feed.slice(4));
+    if (other && other !== state.board) {
+      apply(other, f);
+      if (f.kind === "alert") renderStack();
+      return;
+    }
     if (!state.op || !state.board || f.feed !== `ops:${state.op.id}`) return;
     apply(state.board, f);
     boardChanged();
@@ -251,7 +265,10 @@ async function start(user) {
     ack: (id) => state.alerts.act({ id }, "ack"),
   } });
   state.cases = new Cases({ me: state.me, getBoard: () => state.board, queue });
-  state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify, queue });
+  state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify, queue,
+                              changed: () => renderStack() });
+  state.stack = new AlertStack({ me: state.me, act: (opId, a) => state.alerts.act(a, "ack", opId),
+    open: (opId) => { $("operations").value = opId; openOperation(opId); } });
   state.mine = new Mine({ me: state.me, getBoard: () => state.board, alerts: state.alerts,
                           cases: state.cases, show: (tab) => selectTab(tab) });
   if (globalThis.matchMedia?.(PHONE).matches) selectTab("mine");
@@ -259,6 +276,7 @@ async function start(user) {
   const { operations } = await api("/api/operations");
   state.operations = new Map(operations.map((op) => [op.id, op]));
   $("operations").replaceChildren(...operations.map((op) => el("option", { value: op.id, text: `${op.code} — ${op.name}` })));
+  for (const op of operations) client.subscribeBoard(op.id);   // every one, for the stack
   // A link from the wall display (#op=<id>&case=<id>) opens that case; else the last operation.
   const asked = new URLSearchParams(location.hash.slice(1));
   const saved = asked.get("op") || localStorage.getItem("liaison.operation");
@@ -274,9 +292,8 @@ function openCase(id) {
 
 async function openOperation(opId) {
   const op = state.operations.get(opId);
-  if (state.op) state.client.unsubscribe(`ops:${state.op.id}`);
   state.op = op;
-  state.board = null;
+  state.board = state.boards.get(op.id) || null;   // live already, or on its way
   replayed = null;                 // a new operation's board starts live
   $("replay-at").value = "1000";
   updateMap = null;                // a new operation's map fits its own cases
@@ -294,10 +311,12 @@ async function openOperation(opId) {
   $("tab-integrations").hidden = !state.me.canManage;
   if (!state.me.canManage && !$("panel-integrations").hidden) selectTab("chat");
   else if (!$("panel-integrations").hidden) showIntegrations();
-  state.client.subscribeBoard(op.id);
+  if (!state.client.boards.has(`ops:${op.id}`)) state.client.subscribeBoard(op.id);
+  if (state.board) refreshAll();
   const kept = await loadBoard(state.me.username, op.id);   // the last board, until the hub answers
   if (kept && !state.board && state.op === op) {
     state.board = fromFrame(kept.frame);
+    state.boards.set(op.id, state.board);
     state.syncedAt = kept.savedAt;
     showSynced();
     refreshAll();
@@ -306,6 +325,10 @@ async function openOperation(opId) {
   state.alerts.setOperation(op);
   await state.chat.setOperation(op);
   warmOfflineCopies();
+}
+
+function renderStack() {
+  if (state.stack && state.operations) state.stack.render(state.boards, state.operations, state.op);
 }
 
 function refreshAll() {

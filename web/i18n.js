@@ -1,5 +1,6 @@
-// Every string the client shows, in English and French. t("key", {values}) looks a
-// key up in the chosen language; the choice is kept in localStorage.
+// Every string the client shows, in English here and French in i18n-fr.js (fetched only
+// when chosen). t("key", {values}) looks a key up in the chosen language; the choice is
+// kept in localStorage.
 // Add a key to BOTH catalogues: tests/web checks that the French one covers the English one.
 
 export const CATALOGUES = {
@@ -22,6 +23,9 @@ export const CATALOGUES = {
     "board.silenced": "silenced", "board.exercise": "EXERCISE", "board.version": "version {v}",
     "board.real_world": "REAL WORLD", "banner.exercise": "EXERCISE",
     "board.pending": "to acknowledge: {agencies}", "board.informed": "informed: {agencies}",
+    "stack.label": "Active alerts", "stack.critical": "{n} critical", "stack.major": "{n} major",
+    "stack.more": "+{n} more", "stack.less": "Show fewer", "stack.op_badge": "{n} active",
+    "stack.elsewhere": "{n} in other operations",
     "case.real_world": "REAL WORLD: a real event during an exercise",
     "board.login": "Log in to see the board.", "board.fullscreen": "Full screen",
     "board.unknown_op": "No such operation, or it is not yours.",
@@ -120,138 +124,30 @@ export const CATALOGUES = {
     "map.open_case": "Open the case in the hub", "map.close": "Close",
     "map.case_meta": "{severity} · {status} · {place}updated {ago} ago",
   },
-  fr: {
-    "app.title": "Liaison Hub",
-    "conn.live": "en direct", "conn.connecting": "connexion", "conn.reconnecting": "reconnexion",
-    "conn.offline": "hors ligne", "conn.ended": "session terminée",
-    "lang.label": "Langue", "theme.label": "Thème", "theme.light": "clair", "theme.dark": "sombre",
-    "theme.auto": "système",
-    "sev.critical": "critique", "sev.major": "majeur", "sev.minor": "mineur", "sev.info": "info",
-    "status.open": "ouvert", "status.in_progress": "en cours", "status.resolved": "résolu",
-    "status.closed": "clos",
-    "alert.firing": "active", "alert.acknowledged": "prise en compte", "alert.resolved": "résolue",
-    "board.title": "Tableau de situation", "board.counts": "Dossiers par gravité et état",
-    "board.severity": "Gravité", "board.open_cases": "Dossiers ouverts, les plus urgents d'abord",
-    "board.alerts": "Alertes actives", "board.online": "En ligne", "board.events": "Derniers événements",
-    "board.none": "Rien ici.", "board.updated": "mis à jour il y a {ago}",
-    "board.stale": "sans mise à jour depuis {ago}", "board.step": "étape d'escalade {step}",
-    "board.reminder": "relance {n}", "board.acked_by": "prise en compte par {user}",
-    "board.silenced": "en sourdine", "board.exercise": "EXERCICE", "board.version": "version {v}",
-    "board.real_world": "MONDE RÉEL", "banner.exercise": "EXERCICE",
-    "board.pending": "à acquitter : {agencies}", "board.informed": "pour information : {agencies}",
-    "case.real_world": "MONDE RÉEL : un événement réel pendant un exercice",
-    "board.login": "Connectez-vous pour voir le tableau.", "board.fullscreen": "Plein écran",
-    "board.unknown_op": "Opération inconnue, ou qui n'est pas la vôtre.",
-    "board.occurrences": "×{n}",
-    "ev.case_created": "nouveau dossier {severity} : {title}",
-    "ev.case_severity": "{title} : gravité {from} → {to}",
-    "ev.case_status": "{title} : {status}",
-    "ev.alert_fired": "alerte : {summary}",
-    "ev.alert_acknowledged": "alerte prise en compte par {actor} : {summary}",
-    "ev.alert_resolved": "alerte résolue par {actor} : {summary}",
-    "ev.alert_escalated": "alerte escaladée (étape {step}) : {summary}",
-    "ev.silence": "mise en sourdine : {reason}",
-    "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} j",
-    "app.skip": "Aller au contenu", "op.label": "Opération",
-    "notify.enable": "Activer les notifications", "notify.sound": "Son pour les alertes critiques",
-    "auth.title": "Connexion", "auth.username": "Identifiant", "auth.password": "Mot de passe",
-    "auth.totp": "Code de votre application d'authentification", "auth.submit": "Se connecter", "auth.logout": "Se déconnecter",
-    "auth.failed": "Identifiant ou mot de passe incorrect.", "auth.throttled": "Trop de tentatives : patientez quelques minutes.",
-    "auth.totp_needed": "Saisissez le code de votre application d'authentification.",
-    "auth.session_ended": "Votre session est terminée. Rechargez la page et reconnectez-vous ; les messages non envoyés sont conservés.",
-    "tab.label": "Vues", "tab.chat": "Messagerie", "tab.cases": "Dossiers", "tab.alerts": "Alertes", "tab.board": "Tableau",
-    "chat.channels": "Canaux", "chat.online": "En ligne dans ce canal", "chat.older": "Charger les messages plus anciens",
-    "chat.priority": "Priorité", "chat.placeholder": "Message (@nom ou @AGENCE pour mentionner)", "chat.send": "Envoyer",
-    "chat.restricted": "restreint", "chat.unread": "messages non lus", "chat.mentions": "mentions de vous",
-    "chat.typing": "{name} écrit…", "chat.queued": "en attente : sera envoyé au retour du réseau",
-    "chat.sending": "envoi…", "chat.rejected": "Non envoyé (« {text} ») : {reason}",
-    "chat.acknowledge": "Accuser réception", "chat.acked_by": "reçu par {names}",
-    "chat.not_acked": "pas encore d'accusé de réception",
-    "yes": "oui", "no": "non", "sync.last": "dernière synchro {time}",
-    "tab.mine": "Pour moi", "mine.alerts": "Alertes pour moi", "mine.cases": "Mes dossiers",
-    "mine.report": "Signaler un dossier", "mine.no_alerts": "Aucune alerte pour vous en ce moment.",
-    "mine.no_cases": "Aucun dossier ne vous est attribué.", "case.locate": "Utiliser ma position",
-    "case.locating": "Recherche de votre position…", "case.no_location": "Position indisponible : saisissez-la à la main.",
-    "outbox.queued": "Gardé sur cet appareil : ce sera envoyé dès que le hub sera joignable.",
-    "outbox.waiting": "{n} en attente d'envoi", "outbox.rejected": "Non envoyé : {label} ({reason})", "chat.empty": "Pas encore de message.",
-    "chat.observer_hint": "Vous êtes observateur dans cette opération : vous pouvez tout lire ici, mais pas publier.",
-    "chat.ack_alert": "Acquitter l'alerte", "chat.alert_firing": "Alerte pas encore acquittée",
-    "chat.alert_silenced": "Alerte mise en sourdine, pas acquittée",
-    "chat.alert_acked": "Alerte acquittée par {user}", "chat.alert_resolved": "Alerte résolue",
-    "chat.alert_unknown": "État de l'alerte pas encore chargé",
-    "prio.normal": "normale", "prio.high": "haute", "prio.urgent": "urgente — demander un accusé de réception",
-    "prio.urgent_each": "urgente — chaque agence doit en accuser réception",
-    "msg.high": "HAUTE", "msg.urgent": "URGENT",
-    "case.new": "Nouveau dossier", "case.show": "Afficher", "case.show_open": "dossiers ouverts, les plus urgents d'abord",
-    "case.show_all": "tous les dossiers, les plus récents d'abord", "case.title": "Titre", "case.description": "Description",
-    "case.category": "Catégorie", "case.severity": "Gravité", "case.status": "État", "case.place": "Lieu",
-    "case.lat": "Latitude", "case.lon": "Longitude", "case.location": "Position", "case.assignees": "Responsables",
-    "case.assignees_hint": "identifiants, séparés par des virgules", "case.casualties": "Victimes",
-    "case.people_affected": "Personnes touchées", "case.exercise": "Exercice (pas un événement réel)", "case.marking": "Marquage",
-    "case.save": "Enregistrer", "case.cancel": "Annuler", "case.back": "Retour à la liste", "case.timeline": "Historique",
-    "case.comment": "Commenter", "case.comment_placeholder": "Ajouter un commentaire", "case.edit": "Modifier",
-    "case.assign_me": "M'attribuer", "case.close": "Clore le dossier", "case.fields": "Chiffres",
-    "case.reported": "Signalé", "case.updated": "Dernière mise à jour", "case.title_field": "Titre",
-    "case.conflict": "{actor} a modifié ce dossier pendant votre saisie. Sa version est désormais la version courante : vérifiez vos changements et enregistrez à nouveau.",
-    "case.changed_meanwhile": "{actor} vient de modifier ce dossier.",
-    "case.tl.created": "création", "case.tl.updated": "mise à jour", "case.tl.assigned": "attribution",
-    "case.tl.commented": "commentaire", "case.tl.closed": "clôture",
-    "case.tl.alert_fired": "alerte déclenchée : {summary}", "case.tl.alert_repeated": "alerte répétée : {summary}",
-    "case.tl.alert_notified": "alerte notifiée : {summary}", "case.tl.alert_silenced": "alerte en sourdine : {summary}",
-    "case.tl.alert_unsilenced": "alerte sortie de sourdine : {summary}",
-    "case.tl.alert_agencies": "agences devant acquitter modifiées : {summary}",
-    "case.tl.alert_acknowledged": "alerte prise en compte : {summary}", "case.tl.alert_resolved": "alerte résolue : {summary}",
-    "cat.incident": "incident", "cat.request": "demande", "cat.complaint": "plainte", "cat.casualty": "victime",
-    "cat.detention": "détention", "cat.other": "autre",
-    "alert.ack": "Prendre en compte", "alert.resolve": "Résoudre", "alert.silence": "Mettre en sourdine",
-    "alert.silence_reason": "Motif de la mise en sourdine", "alert.silence_for": "Durée de la sourdine",
-    "alert.silences": "Mises en sourdine", "alert.resolved_recent": "Résolues récemment", "alert.end_silence": "Terminer",
-    "alert.rules_attention": "Règles à vérifier",
-    "alert.rule_failing": "en échec ({n} erreurs, les autres règles continuent) : {error}",
-    "alert.rule_invalid": "non évaluée, corrigez-la et enregistrez-la : {error}",
-    "alert.until": "jusqu'à {time}", "alert.silence_of": "l'alerte « {summary} »", "alert.until_resolved": "jusqu'à la résolution de l'alerte",
-    "alert.critical_now": "Alerte critique", "alert.notify_title": "Nouvelle alerte {severity}",
-    "alert.notify_you": "Alerte pour vous (étape {step})",
-    "board.open_wall": "Ouvrir le tableau plein écran pour un écran mural",
-    "replay.label": "Tableau au", "replay.live": "en direct", "replay.back": "Revenir au direct",
-    "tab.integrations": "Intégrations",
-    "int.incoming": "Webhooks entrants", "int.outgoing": "Webhooks sortants",
-    "int.incoming_help": "Les scripts écrits pour Slack ou Mattermost publient dans un canal par leur biais.",
-    "int.outgoing_help": "Le hub informe un autre système : un bipeur, une passerelle SMS, la messagerie d'une autre équipe.",
-    "int.name": "Nom", "int.channel": "Canal", "int.create_hook": "Créer un webhook",
-    "int.url": "Adresse (https://…)", "int.format": "Format", "int.format_hub": "JSON du hub",
-    "int.format_slack": "Compatible Slack", "int.events": "Événements",
-    "int.message_channels": "Canaux dont envoyer les messages", "int.create_outgoing": "Abonner",
-    "int.none": "Rien pour l'instant.", "int.by": "créé par {user}", "int.revoked": "révoqué",
-    "int.revoke": "Révoquer", "int.revoke_confirm": "Révoquer le webhook « {name} » ? Les scripts qui l'utilisent s'arrêteront.",
-    "int.hook_url": "Adresse du webhook", "int.secret": "Secret de signature",
-    "int.shown_once": "Copiez-le maintenant : le hub ne le montrera plus.", "int.copy": "Copier",
-    "int.active": "actif", "int.disabled": "désactivé ({why})", "int.deliveries": "Journal des envois",
-    "int.disable": "Désactiver", "int.log_of": "Envois vers {name}", "int.event": "Événement",
-    "int.state": "État", "int.attempts": "Tentatives", "int.last": "Dernière réponse", "int.when": "Quand",
-    "int.state_pending": "en attente", "int.state_delivered": "livré",
-    "int.state_failed": "échoué", "int.state_cancelled": "annulé",
-    "map.title": "Carte des dossiers ouverts", "map.zoom_in": "Zoomer", "map.zoom_out": "Dézoomer",
-    "map.fit": "Montrer tous les dossiers", "map.marker": "{severity} : {title} ({status}). Ouvrir le dossier",
-    "map.unplaced": "{n} dossier(s) ouvert(s) sans lieu ne figurent pas sur la carte.",
-    "map.open_case": "Ouvrir le dossier dans le hub", "map.close": "Fermer",
-    "map.case_meta": "{severity} · {status} · {place}mis à jour il y a {ago}",
-  },
 };
 
 export const LANGUAGES = { en: "English", fr: "Français" };
+const LOADERS = { fr: () => import("/i18n-fr.js") };
+
+// The catalogue of ``code``, fetched the first time; false if there is none.
+async function load(code) {
+  if (!CATALOGUES[code] && LOADERS[code]) CATALOGUES[code] = (await LOADERS[code]()).default;
+  return !!CATALOGUES[code];
+}
 
 let lang = (() => {
   const saved = globalThis.localStorage && localStorage.getItem("liaison.lang");
-  if (saved && CATALOGUES[saved]) return saved;
-  const nav = (navigator.language || "en").slice(0, 2);
-  return CATALOGUES[nav] ? nav : "en";
+  if (saved && LANGUAGES[saved]) return saved;
+  const nav = (globalThis.navigator?.language || "en").slice(0, 2);
+  return LANGUAGES[nav] ? nav : "en";
 })();
+// Every module importing this one waits until the chosen catalogue is here.
+if (!(await load(lang).catch(() => false))) lang = "en";
 
 export function language() { return lang; }
 
-export function setLanguage(code) {
-  if (!CATALOGUES[code]) return;
+export async function setLanguage(code) {
+  if (!LANGUAGES[code] || !(await load(code))) return;
   lang = code;
   localStorage.setItem("liaison.lang", code);
   document.documentElement.lang = code;

@@ -14,14 +14,15 @@
 // the hub drops them all, and so does the page at logout (offline-store.js forgetAll).
 // Until /api/me has named the session, nothing is kept.
 
-const SHELL = "liaison-shell-v2";
+const SHELL = "liaison-shell-v3";
 const DATA_PREFIX = "liaison-data-";
 const META = "liaison-meta";
 const SESSION_KEY = "/__liaison/session";
 const ASSETS = [
   "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
   "/dom.js", "/i18n.js", "/theme.js", "/board-model.js", "/board-view.js", "/chat.js",
-  "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js", "/mine.js",
+  "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js", "/mine.js", "/stack.js",
+  "/stack-model.js",
 ];
 const KEPT_READS = [
   /^\/api\/me$/, /^\/api\/map$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,

@@ -149,6 +149,7 @@ async def test_french_shows_french_dates_whatever_the_browser_locale(
                   json={"title": "Road closed", "severity": "minor"})
     bruno = await login(browser, hub, "bruno", locale="en-US")
     await bruno.select_option("#lang", "fr")
+    await bruno.wait_for_selector("html[lang=fr]")  # once its catalogue has come
     shown = await bruno.evaluate("""async () => {
         const d = await import('/dom.js');
         return d.fmtTime(Date.UTC(2026, 0, 15, 14, 5) / 1000);

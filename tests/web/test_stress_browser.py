@@ -36,3 +36,64 @@ async def test_every_agency_acknowledgement_reads_the_same_everywhere_and_spares
     await bruno.wait_for_selector("#critical", state="hidden", timeout=10_000)
     await alice.click("#tab-chat")
     await alice.wait_for_selector(line, state="detached", timeout=10_000)
+
+
+RULE = {"id": "crit", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical"}
+
+
+async def test_the_stack_never_hides_an_alert_and_reaches_across_operations(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Defects 1 and 2: the banner showed the 3 oldest of 7 critical alerts, pinned over
+    the page, and a critical alert of another operation showed nowhere."""
+    hub = page_hub
+    a, b = hub.ops["A"].id, hub.ops["B"].id
+    r = await hub.api("PUT", f"/api/operations/{b}/members/bruno", "root",
+                      json={"role": "member"})
+    assert r.status_code == 200, r.text
+    for op in (a, b):
+        r = await hub.api("POST", f"/api/operations/{op}/rules", "root" if op == b else "alice",
+                          json={**RULE, "id": f"crit-{op}"})  # rule ids are global today
+        assert r.status_code == 201, r.text
+    bruno = await login(browser, hub, "bruno")
+    assert await bruno.input_value("#operations") == a
+    for i in range(7):
+        r = await hub.api("POST", f"/api/operations/{a}/cases", "alice",
+                          json={"title": f"Levee {i}", "severity": "critical"})
+        assert r.status_code == 201, r.text
+        # one at a time, so each fires at its own moment and "newest" is well defined
+        await bruno.wait_for_selector(f"#critical .stack-count:has-text('{i + 1} critical')",
+                                      timeout=15_000)
+    # Collapsed: one line, the newest first, and "+6 more".
+    assert await bruno.text_content("#critical .stack-newest .stack-summary") == \
+        "Levee 6 is critical"
+    assert await bruno.text_content("#critical .stack-more") == "+6 more"
+    height = await bruno.eval_on_selector("#critical", "e => e.getBoundingClientRect().height")
+    line = await bruno.eval_on_selector("#critical .stack-head",
+                                        "e => e.getBoundingClientRect().height")
+    assert height <= line + 16, (height, line)
+    # It pushes the page down, it covers nothing.
+    assert await bruno.eval_on_selector("#critical", "e => getComputedStyle(e).position") \
+        == "static"
+    await bruno.click("#critical .stack-more")
+    summaries = await bruno.eval_on_selector_all(
+        "#stack-list .stack-summary", "els => els.map(e => e.textContent)")
+    assert summaries == [f"Levee {i} is critical" for i in range(6, -1, -1)]
+    # A critical alert in operation B: in the stack with its operation, and a badge.
+    r = await hub.api("POST", f"/api/operations/{b}/cases", "xavier",
+                      json={"title": "Bravo bridge", "severity": "critical"})
+    assert r.status_code == 201, r.text
+    await bruno.wait_for_selector("#critical .stack-count:has-text('8 critical')",
+                                  timeout=15_000)
+    assert await bruno.text_content("#critical .stack-newest .stack-op") == "OP-B"
+    assert await bruno.text_content("#op-badge") == "1 in other operations"
+    option = await bruno.eval_on_selector(f"#operations option[value='{b}']",
+                                          "o => o.textContent")
+    assert option.endswith("(1 active)"), option
+    # One tap acknowledges it there, from here.
+    await bruno.click("#critical .stack-newest button.ack")
+    await bruno.wait_for_selector("#critical .stack-count:has-text('7 critical')",
+                                  timeout=15_000)
+    await bruno.wait_for_selector("#op-badge", state="hidden")
+    r = await hub.api("GET", f"/api/operations/{b}/alerts", "xavier")
+    assert [x["state"] for x in r.json()["alerts"]] == ["acknowledged"]
