@@ -14,6 +14,7 @@ import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
 import { Mine } from "/mine.js";
 import { AlertStack } from "/stack.js";
+import { stackOf } from "/stack-model.js";
 
 const state = { client: null, me: null, op: null, operations: new Map(), board: null, boards: new Map(), stack: null, chat: null, cases: null, alerts: null, syncedAt: null };
 let replayed = null;    // the board at a past moment, while the replay slider is away from "live"
@@ -279,10 +280,26 @@ async function start(user) {
   for (const op of operations) client.subscribeBoard(op.id);   // every one, for the stack
   // A link from the wall display (#op=<id>&case=<id>) opens that case; else the last operation.
   const asked = new URLSearchParams(location.hash.slice(1));
-  const saved = asked.get("op") || localStorage.getItem("liaison.operation");
+  const saved = asked.get("op") || await withMyAlerts(operations, localStorage.getItem("liaison.operation"));
   const first = operations.find((op) => op.id === saved) || operations[0];
   if (first) { $("operations").value = first.id; await openOperation(first.id); }
   if (first && first.id === asked.get("op") && asked.get("case")) openCase(asked.get("case"));
+}
+
+// The operation to open: the last one used if it has alerts for me (or none has), else
+// the one with my newest active critical or major alert (a new device lands where the
+// user is needed, not on the alphabetically first operation).
+async function withMyAlerts(operations, last) {
+  if (operations.length < 2) return last;
+  const boards = new Map(await Promise.all(operations.map(async (op) => {
+    try {
+      const { alerts } = await api(`/api/operations/${encodeURIComponent(op.id)}/alerts?state=firing`);
+      return [op.id, { alerts: new Map(alerts.map((a) => [a.id, a])) }];
+    } catch { return [op.id, null]; }
+  })));
+  const { items, byOp } = stackOf(boards, state.operations, state.me);
+  if (!items.length || byOp.has(last)) return last;
+  return items[0].op.id;
 }
 
 function openCase(id) {

@@ -97,3 +97,22 @@ async def test_the_stack_never_hides_an_alert_and_reaches_across_operations(
     await bruno.wait_for_selector("#op-badge", state="hidden")
     r = await hub.api("GET", f"/api/operations/{b}/alerts", "xavier")
     assert [x["state"] for x in r.json()["alerts"]] == ["acknowledged"]
+
+
+async def test_a_new_device_opens_the_operation_that_needs_me(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Defect 9: a new device opened the alphabetically first operation, not the one
+    with my alerts; without any, it still opens the last one used."""
+    hub = page_hub
+    a, b = hub.ops["A"].id, hub.ops["B"].id
+    r = await hub.api("PUT", f"/api/operations/{b}/members/bruno", "root",
+                      json={"role": "member"})
+    assert r.status_code == 200, r.text
+    first = await login(browser, hub, "bruno")
+    assert await first.input_value("#operations") == a  # nothing anywhere: the first
+    r = await hub.api("POST", f"/api/operations/{b}/alerts", "xavier", json={
+        "summary": "Bravo bridge down", "severity": "critical", "fingerprint": "bb"})
+    assert r.status_code == 201, r.text
+    phone = await login(browser, hub, "bruno")  # a new device
+    assert await phone.input_value("#operations") == b
+    await phone.wait_for_selector("#critical .stack-count:has-text('1 critical')")
