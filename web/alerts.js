@@ -11,6 +11,7 @@ const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
 export class Alerts {
   constructor({ me, getBoard, notify, queue, changed = () => {} }) {
     this.changed = changed;          // the alerts shown changed: the stack redraws
+    this.waiting = new Set();        // alert ids whose acknowledgement waits in the outbox
     this.me = me;
     this.queue = queue;              // an acknowledgement made offline waits here (outbox.js)
     this.getBoard = getBoard;
@@ -127,7 +128,8 @@ export class Alerts {
       el("span", { class: "meta", text: ` ${parts.join(" · ")} · ${fmtTime(a.first_at)}` }));
     if (this.me.canPost && a.state !== "resolved") {
       const actions = el("div", { class: "row" });
-      if (a.state === "firing") actions.append(el("button", { type: "button", class: "primary ack", onclick: () => this.act(a, "ack"), text: t("alert.ack") }));
+      const ack = this.ackButton(a, "primary ack", () => this.act(a, "ack"));
+      if (ack) actions.append(ack);
       actions.append(el("button", { type: "button", class: "resolve", onclick: () => this.act(a, "resolve"), text: t("alert.resolve") }));
       if (!a.silenced_by) actions.append(this.silenceForm(a));
       li.append(actions);
@@ -141,6 +143,22 @@ export class Alerts {
       ...DURATIONS.map((d) => el("option", { value: d, text: d })));
     return el("form", { class: "row silence", onsubmit: (ev) => { ev.preventDefault(); this.silence(a, reason.value, duration.value); } },
       reason, duration, el("button", { type: "submit", text: t("alert.silence") }));
+  }
+
+  // Which acknowledgements wait in the outbox (after any change to it): each surface
+  // shows "waiting to send" in place of its button until it lands or is refused.
+  async syncWaiting() {
+    const items = await this.queue.list();
+    this.waiting = new Set(items.map((i) => /\/alerts\/([^/]+)\/ack$/.exec(i.path)?.[1])
+      .filter(Boolean).map(decodeURIComponent));
+    this.render();
+  }
+
+  // The acknowledge button of an alert, or what became of it.
+  ackButton(a, cls, act) {
+    if (a.state !== "firing" || !this.me.canPost) return null;
+    if (this.waiting.has(a.id)) return el("span", { class: "waiting", role: "status", text: t("alert.ack_waiting") });
+    return el("button", { type: "button", class: cls, onclick: act, text: t("alert.ack") });
   }
 
   // The one acknowledge (or resolve) action, wherever it is asked for (stack, notice,

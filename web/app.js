@@ -202,7 +202,7 @@ async function start(user) {
   state.client = client;
   const queue = new WriteQueue(user.username);   // case and alert writes made offline
   state.queue = queue;
-  queue.addEventListener("changed", (e) => showQueued(e.detail.queued));
+  queue.addEventListener("changed", (e) => { showQueued(e.detail.queued); state.alerts?.syncWaiting(); });
   queue.addEventListener("rejected", (e) => {
     $("session-msg").textContent = t("outbox.rejected", { label: e.detail.item.label, reason: e.detail.error.message });
     $("session-msg").hidden = false;
@@ -267,8 +267,10 @@ async function start(user) {
   } });
   state.cases = new Cases({ me: state.me, getBoard: () => state.board, queue });
   state.alerts = new Alerts({ me: state.me, getBoard: () => state.board, notify, queue,
-                              changed: () => renderStack() });
+                              changed: () => { renderStack(); state.mine?.render(); } });
+  state.alerts.syncWaiting();
   state.stack = new AlertStack({ me: state.me, act: (opId, a) => state.alerts.act(a, "ack", opId),
+    waiting: () => state.alerts.waiting,
     open: (opId) => { $("operations").value = opId; openOperation(opId); } });
   state.mine = new Mine({ me: state.me, getBoard: () => state.board, alerts: state.alerts,
                           cases: state.cases, show: (tab) => selectTab(tab) });

@@ -119,17 +119,24 @@ export class Cases {
 
   async openDetail(id, { keepForm = false } = {}) {
     this.openId = id;
+    // Another case than the one on screen: nothing of that one stays (no data, no Edit)
+    // while this one loads, or if it cannot.
+    if (this.current?.id !== id) this.placeholder(id);
     let c;
     let timeline;
     try {
       c = await api(`${this.base()}/${encodeURIComponent(id)}`);
       ({ timeline } = await api(`${this.base()}/${encodeURIComponent(id)}/timeline`));
     } catch (err) {
-      $("case-msg").textContent = err.message;
+      if (this.openId !== id) return;
+      const offline = err instanceof TypeError || globalThis.navigator?.onLine === false;
+      $("case-detail-msg").textContent = offline ? t("case.not_offline") : err.message;
+      $("case-detail-msg").hidden = false;
       return;
     }
     if (this.openId !== id) return;
     this.current = c;
+    $("case-detail-msg").hidden = true;
     $("case-list-part").hidden = true;
     $("case-detail").hidden = false;
     if (!keepForm) this.hideForm();
@@ -159,6 +166,19 @@ export class Cases {
     $("timeline").replaceChildren(...timeline.map((e) => el("li", { class: e.kind },
       el("span", { class: "meta", text: `${fmtTime(e.ts)} · ${e.actor} · ` }),
       el("span", { text: this.describe(e) }))));
+  }
+
+  // The detail of a case not loaded yet: its title from the board, if the board has it.
+  placeholder(id) {
+    this.current = null;
+    if (this.editing?.id !== id) this.hideForm();
+    $("case-list-part").hidden = true;
+    $("case-detail").hidden = false;
+    $("case-title").textContent = this.getBoard()?.cases.get(id)?.title || "";
+    for (const part of ["case-facts", "case-description", "case-actions", "timeline"]) $(part).replaceChildren();
+    $("comment-form").hidden = true;
+    $("case-detail-msg").textContent = t("case.loading");
+    $("case-detail-msg").hidden = false;
   }
 
   describe(e) {

@@ -40,9 +40,7 @@ export class Mine {
       el("span", { class: `sev sev-${a.severity}`, text: word("sev", a.severity) }),
       el("strong", { text: a.summary }),
       el("span", { class: "meta", text: ` ${word("alert", a.state)}${a.acked_by ? ` · ${t("board.acked_by", { user: a.acked_by })}` : ""} · ${fmtTime(a.first_at)}` }),
-      a.state === "firing" && this.me.canPost
-        ? el("button", { type: "button", class: "primary ack", onclick: () => this.alerts.act(a, "ack"), text: t("alert.ack") })
-        : null))
+      this.alerts.ackButton(a, "primary ack", () => this.alerts.act(a, "ack"))))
       : [el("li", { class: "none", text: t("mine.no_alerts") })]));
     const cases = this.myCases(board).sort((a, b) => b.updated_at - a.updated_at);
     $("my-cases").replaceChildren(...(cases.length ? cases.map((c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },

@@ -9,8 +9,9 @@ import { stackOf } from "/stack-model.js";
 
 export class AlertStack {
   // act(opId, alert): acknowledge (the same action as everywhere else).
-  constructor({ me, act, open }) {
+  constructor({ me, act, open, waiting = () => new Set() }) {
     this.me = me;
+    this.waiting = waiting;    // () -> ids of alerts whose acknowledgement waits to be sent
     this.act = act;
     this.open = open;          // (opId) -> show that operation
     this.expanded = false;
@@ -50,6 +51,8 @@ export class AlertStack {
       el("span", { class: `sev sev-${alert.severity}`, text: word("sev", alert.severity) }),
       el("button", { type: "button", class: "linkish stack-op", onclick: () => this.open(op.id), text: op.code }),
       el("span", { class: "stack-summary", text: alert.summary }),
-      this.me.canPostIn(op) ? el("button", { type: "button", class: "ack", onclick: () => this.act(op.id, alert), text: t("alert.ack") }) : null);
+      !this.me.canPostIn(op) ? null : this.waiting().has(alert.id)
+        ? el("span", { class: "waiting", text: t("alert.ack_waiting") })
+        : el("button", { type: "button", class: "ack", onclick: () => this.act(op.id, alert), text: t("alert.ack") }));
   }
 }

@@ -116,3 +116,63 @@ async def test_a_new_device_opens_the_operation_that_needs_me(
     phone = await login(browser, hub, "bruno")  # a new device
     assert await phone.input_value("#operations") == b
     await phone.wait_for_selector("#critical .stack-count:has-text('1 critical')")
+
+
+async def test_offline_a_case_never_opened_says_so_and_shows_no_other_case(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Defect 6: offline, tapping a case not kept showed the last case opened, with its
+    Edit button, and saving queued a change to that wrong case."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    ids = {}
+    for title in ("Old case", "Never opened"):
+        r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                          json={"title": title, "assignees": ["bruno"]})
+        assert r.status_code == 201, r.text
+        ids[title] = r.json()["id"]
+    bruno = await login(browser, hub, "bruno")
+    await bruno.click("#tab-cases")
+    await bruno.click(f"#case-list li[data-case='{ids['Old case']}'] button.linkish")
+    await bruno.wait_for_selector("#case-actions button:has-text('Edit')")
+    await bruno.click("#tab-mine")
+    await bruno.context.set_offline(True)
+    await bruno.click(f"#my-cases li[data-case='{ids['Never opened']}'] button.linkish")
+    await bruno.wait_for_selector("#case-detail-msg:has-text('not kept on this device')",
+                                  timeout=10_000)
+    assert await bruno.text_content("#case-title") == "Never opened"
+    assert await bruno.query_selector_all("#case-actions button") == []
+    assert await bruno.text_content("#case-facts") == ""
+    # Back online, it opens.
+    await bruno.context.set_offline(False)
+    await bruno.click("#case-back")
+    await bruno.click(f"#case-list li[data-case='{ids['Never opened']}'] button.linkish")
+    await bruno.wait_for_selector("#case-actions button:has-text('Edit')", timeout=10_000)
+    assert await bruno.is_hidden("#case-detail-msg")
+
+
+async def test_an_acknowledgement_made_offline_says_it_waits_then_lands(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Defect 6: acknowledged offline in For me, the alert still read "firing" with its
+    button; nothing said the acknowledgement was waiting."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/rules", "alice", json={
+        **RULE, "route": ["assignees"]})
+    assert r.status_code == 201, r.text
+    bruno = await login(browser, hub, "bruno")
+    await bruno.click("#tab-mine")
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Levee breach", "severity": "critical", "assignees": ["bruno"]})
+    assert r.status_code == 201, r.text
+    row = "#my-alerts li[data-state=firing]"
+    await bruno.wait_for_selector(f"{row} button.ack", timeout=15_000)
+    await bruno.context.set_offline(True)
+    await bruno.click(f"{row} button.ack")
+    await bruno.wait_for_selector(f"{row} .waiting:has-text('waiting to send')",
+                                  timeout=10_000)
+    assert await bruno.query_selector(f"{row} button.ack") is None
+    assert await bruno.text_content("#critical .stack-newest .waiting") == \
+        "acknowledgement waiting to send"
+    await bruno.context.set_offline(False)
+    await bruno.wait_for_selector("#my-alerts li[data-state=acknowledged]", timeout=20_000)
+    assert await bruno.query_selector("#my-alerts .waiting") is None
