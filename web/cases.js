@@ -142,7 +142,8 @@ export class Cases {
     if (!keepForm) this.hideForm();
     $("case-title").textContent = c.title;
     const loc = c.location || {};
-    const fields = Object.entries(c.fields || {}).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    // Figures by their names in the user's language, values as the locale writes them.
+    const fields = Object.entries(c.fields || {}).map(([k, v]) => `${label(k)}: ${shown(k, v)}`).join(" · ");
     $("case-facts").replaceChildren(
       el("dt", { text: t("case.severity") }), el("dd", {}, el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) })),
       el("dt", { text: t("case.status") }), el("dd", { text: word("status", c.status) }),

@@ -176,3 +176,30 @@ async def test_an_acknowledgement_made_offline_says_it_waits_then_lands(
     await bruno.context.set_offline(False)
     await bruno.wait_for_selector("#my-alerts li[data-state=acknowledged]", timeout=20_000)
     assert await bruno.query_selector("#my-alerts .waiting") is None
+
+
+async def test_figures_read_in_words_and_the_counts_never_break_a_word(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Defect 7: a case's figures showed raw keys (people_affected: 120) and the board's
+    counts table broke words ("in progr ess")."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Camp flooded", "fields": {"people_affected": 1200}})
+    assert r.status_code == 201, r.text
+    for lang, figure in (("en", "People affected: 1,200"), ("fr", "Personnes touchées")):
+        page = await login(browser, hub, "bruno", viewport={"width": 360, "height": 640},
+                           locale="en-US")
+        if lang == "fr":
+            await page.select_option("#lang", "fr")
+            await page.wait_for_selector("html[lang=fr]")
+        await page.click("#tab-cases")
+        await page.click(f"#case-list li[data-case='{r.json()['id']}'] button.linkish")
+        await page.wait_for_selector(f"#case-facts:has-text('{figure}')", timeout=10_000)
+        assert "people_affected" not in (await page.text_content("#case-facts") or "")
+        await page.click("#tab-board")
+        await page.wait_for_selector("#b-counts table")
+        cut = await page.eval_on_selector_all("#b-counts th, #b-counts td", """cells =>
+            cells.filter(c => c.scrollWidth > c.clientWidth + 1
+                || getComputedStyle(c).overflowWrap !== 'normal').map(c => c.textContent)""")
+        assert cut == [], (lang, cut)
