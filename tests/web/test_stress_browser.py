@@ -203,3 +203,22 @@ async def test_figures_read_in_words_and_the_counts_never_break_a_word(
             cells.filter(c => c.scrollWidth > c.clientWidth + 1
                 || getComputedStyle(c).overflowWrap !== 'normal').map(c => c.textContent)""")
         assert cut == [], (lang, cut)
+
+
+async def test_every_screen_has_exactly_one_h1(browser: Any, page_hub: RunningHub) -> None:
+    """Defect 9: no screen after login had an h1 (axe "page-has-heading-one")."""
+    hub = page_hub
+    page = await (await browser.new_context()).new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.wait_for_selector("#login:not([hidden])")
+    visible_h1 = "els => els.filter(e => e.offsetParent !== null).map(e => e.textContent)"
+    assert await page.eval_on_selector_all("h1", visible_h1) == ["Liaison Hub"]
+    bruno = await login(browser, hub, "bruno")
+    for tab in ("mine", "chat", "cases", "alerts", "board"):
+        await bruno.click(f"#tab-{tab}")
+        assert await bruno.eval_on_selector_all("h1", visible_h1) == ["Liaison Hub"], tab
+    wall = await bruno.context.new_page()
+    await wall.goto(hub.url.replace("127.0.0.1", "localhost")
+                    + f"/board.html?op={hub.ops['A'].id}")
+    await wall.wait_for_selector("#conn.live", timeout=10_000)
+    assert await wall.eval_on_selector_all("h1", visible_h1) == ["Situation board"]
