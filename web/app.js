@@ -8,7 +8,6 @@ import { applyTheme, theme, THEMES } from "/theme.js";
 import { fromFrame, apply, toFrame } from "/board-model.js";
 import { loadBoard, saveBoard, forgetAll } from "/offline-store.js";
 import { WriteQueue } from "/outbox.js";
-import { renderBoard, mapOf } from "/board-view.js";
 import { Chat } from "/chat.js";
 import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
@@ -359,12 +358,17 @@ function refreshAll() {
 }
 
 let updateMap = null;   // the board's map, made the first time the board tab shows
+let boardView = null;   // board-view.js, fetched the first time the board tab shows
 function renderBoardTab() {
-  const board = replayed || state.board;
-  if (!board || $("panel-board").hidden) return;
-  renderBoard($("board"), board, replayed ? { now: replayed.at } : {});
-  updateMap ||= mapOf($("map-host"), (c) => openCase(c.id));
-  updateMap(board);
+  if (!state.board && !replayed || $("panel-board").hidden) return;
+  boardView ||= import("/board-view.js");
+  boardView.then(({ renderBoard, mapOf }) => {
+    const board = replayed || state.board;   // as it is once the module is here
+    if (!board || $("panel-board").hidden) return;
+    renderBoard($("board"), board, replayed ? { now: replayed.at } : {});
+    updateMap ||= mapOf($("map-host"), (c) => openCase(c.id));
+    updateMap(board);
+  });
 }
 
 // After-action review: the slider runs from the operation's start to now; away from its
@@ -385,7 +389,7 @@ function showLive() {
 $("replay-at").addEventListener("input", () => {
   if ($("replay-at").value === "1000") { showLive(); return; }
   const at = replayMoment();
-  $("replay-when").textContent = fmtTime(at);
+  $("replay-when").textContent = fmtTime(at, { seconds: true });
   clearTimeout(replayTimer);
   replayTimer = setTimeout(async () => {
     try {

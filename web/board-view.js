@@ -3,6 +3,7 @@
 import { view, BOARD_SEVERITIES } from "/board-model.js";
 import { CASE_STATUSES } from "/vocabulary.js";
 import { t, word, ago } from "/i18n.js";
+import { clock } from "/dom.js";
 
 const STALE_SECONDS = 15 * 60;
 
@@ -98,7 +99,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
 
   const events = v.events.length ? el("ol", { class: "events", reversed: "" }, ...[...v.events].reverse().map((e) =>
     el("li", { class: `event ${e.kind}` },
-      el("time", { text: e.ts ? new Date(e.ts * 1000).toLocaleTimeString() : "" }),
+      el("time", { text: e.ts ? clock(new Date(e.ts * 1000)) : "" }),
       el("span", { text: ` ${eventText(e)}` })))) : el("p", { class: "none", text: t("board.none") });
 
   container.replaceChildren(

@@ -5,6 +5,7 @@ import { fromFrame, apply } from "/board-model.js";
 import { renderBoard, mapOf } from "/board-view.js";
 import { t, word, ago, translatePage } from "/i18n.js";
 import { applyTheme } from "/theme.js";
+import { clock } from "/dom.js";
 
 const $ = (id) => document.getElementById(id);
 let board = null;
@@ -21,7 +22,7 @@ function render() {
     updateMap(board);
     if (shown) showCase(shown);
   }
-  $("clock").textContent = new Date().toLocaleTimeString();
+  $("clock").textContent = clock();
 }
 
 // A marker's case, as the board knows it, in a card beside the map (kept live); the

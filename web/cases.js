@@ -165,7 +165,7 @@ export class Cases {
     ].filter(Boolean) : []));
     $("comment-form").hidden = !this.me.canPost;
     $("timeline").replaceChildren(...timeline.map((e) => el("li", { class: e.kind },
-      el("span", { class: "meta", text: `${fmtTime(e.ts)} · ${e.actor} · ` }),
+      el("span", { class: "meta", text: `${fmtTime(e.ts, { seconds: true })} · ${e.actor} · ` }),
       el("span", { text: this.describe(e) }))));
   }
 

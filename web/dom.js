@@ -58,10 +58,23 @@ export function mentions(text, names) {
 
 // Dates and numbers in the language the user chose (i18n.setLanguage sets <html lang>),
 // not the browser's: a French user reads French dates whatever the phone's locale.
-function locale() { return document.documentElement.lang || undefined; }
+// The browser's own variant of that language when it has one (en-GB: a 24-hour clock,
+// en-US: 12-hour), else the language itself (fr: 24-hour).
+export function locale() {
+  const lang = document.documentElement.lang || "";
+  const own = (globalThis.navigator?.languages || []).find((l) => l.split("-")[0] === lang);
+  return own || lang || undefined;
+}
 
-export function fmtTime(ts) {
-  return ts ? new Date(ts * 1000).toLocaleString(locale(), { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short" }) : "";
+// A moment: day, month and time (with seconds where order within a minute matters: a
+// timeline, the replay slider); clock(): the time alone.
+export function fmtTime(ts, { seconds = false } = {}) {
+  return ts ? new Date(ts * 1000).toLocaleString(locale(), { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short",
+    ...(seconds ? { second: "2-digit" } : {}) }) : "";
+}
+
+export function clock(date = new Date()) {
+  return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 export function fmtNumber(n) {

@@ -222,3 +222,29 @@ async def test_every_screen_has_exactly_one_h1(browser: Any, page_hub: RunningHu
                     + f"/board.html?op={hub.ops['A'].id}")
     await wall.wait_for_selector("#conn.live", timeout=10_000)
     assert await wall.eval_on_selector_all("h1", visible_h1) == ["Situation board"]
+
+
+async def test_times_follow_the_locale_and_timelines_keep_seconds(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Defect 7: times were US 12-hour in every locale, the board clock stayed English
+    in French, and the replay slider and timelines showed minutes only."""
+    hub = page_hub
+    at = "Date.UTC(2026, 0, 15, 14, 5, 9) / 1000"
+    show = f"""async () => {{
+        const d = await import('/dom.js');
+        return [d.fmtTime({at}), d.fmtTime({at}, {{ seconds: true }}),
+                d.clock(new Date({at} * 1000))];
+    }}"""
+    seen = {}
+    for browser_locale, lang in (("en-US", "en"), ("en-GB", "en"), ("en-US", "fr")):
+        page = await login(browser, hub, "bruno", locale=browser_locale, timezone_id="UTC")
+        if lang == "fr":
+            await page.select_option("#lang", "fr")
+            await page.wait_for_selector("html[lang=fr]")
+        seen[(browser_locale, lang)] = await page.evaluate(show)
+    us, gb, fr = seen[("en-US", "en")], seen[("en-GB", "en")], seen[("en-US", "fr")]
+    assert all("PM" in x for x in us), us  # the user's own English keeps its clock
+    assert not any("PM" in x for x in gb + fr), (gb, fr)
+    assert "14:05" in gb[0] and "14:05:09" in gb[1] and gb[2] == "14:05:09"
+    assert "janv." in fr[0] and "14:05:09" in fr[1] and fr[2] == "14:05:09"
+    assert ":09" in us[1] and ":09" not in us[0]
