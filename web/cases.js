@@ -107,6 +107,7 @@ export class Cases {
   onEvent(f) {
     if (f.kind !== "case" && f.kind !== "alert") return;
     this.renderList();
+    if (!this.openId) return;   // no case open (an alert without a case has case_id null)
     const touches = f.kind === "case" ? f.id === this.openId : f.record?.case_id === this.openId;
     if (!touches) return;
     if (this.editing && this.editing.id === f.id && f.version > this.editing.version) {

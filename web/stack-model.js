@@ -2,7 +2,10 @@
 // user is in, that still asks something of them, newest first. Pure (no DOM), so node's
 // test runner checks it (tests/js).
 
-const STACKED = new Set(["critical", "major"]);
+import { SEVERITY_RANK } from "./vocabulary.js";
+
+// Severities the stack holds: major and above.
+const stacked = (severity) => (SEVERITY_RANK[severity] ?? -1) >= SEVERITY_RANK.major;
 
 // Whether a firing alert still asks something of me: not one my own message raised,
 // nor one my agency has already acknowledged where each agency must.
@@ -20,7 +23,7 @@ export function stackOf(boards, operations, me) {
     const op = operations.get(opId);
     if (!op || !board) continue;
     for (const a of board.alerts.values()) {
-      if (a.state !== "firing" || a.silenced_by || !STACKED.has(a.severity) || !forMe(a, me)) continue;
+      if (a.state !== "firing" || a.silenced_by || !stacked(a.severity) || !forMe(a, me)) continue;
       items.push({ op, alert: a });
       byOp.set(opId, (byOp.get(opId) || 0) + 1);
     }
