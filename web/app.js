@@ -86,6 +86,16 @@ async function boot() {
   $("logout").addEventListener("click", onLogout);
   $("operations").addEventListener("change", () => openOperation($("operations").value));
   $("notify").addEventListener("click", askNotifications);
+  // On a phone the header is one row: language, theme, notifications and the account
+  // sit behind this menu button (on a wide screen they are in the row and it is hidden).
+  const menu = (open) => {
+    $("menu-toggle").setAttribute("aria-expanded", String(open));
+    document.querySelector("header").classList.toggle("menu-open", open);
+  };
+  $("menu-toggle").addEventListener("click", () => menu($("menu-toggle").getAttribute("aria-expanded") !== "true"));
+  $("settings").addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && $("menu-toggle").getAttribute("aria-expanded") === "true") { menu(false); $("menu-toggle").focus(); }
+  });
   $("sound").checked = localStorage.getItem("liaison.sound") === "on";
   $("sound").addEventListener("change", () => localStorage.setItem("liaison.sound", $("sound").checked ? "on" : "off"));
   setupTabs();
@@ -431,6 +441,7 @@ function selectTab(name, focus = false) {
     $(`panel-${n}`).hidden = !on;
     if (on && focus) tab.focus();
   }
+  $("app").dataset.tab = name;   // a phone shows the channel row with the chat only
   if (name === "board") renderBoardTab();
   if (name === "integrations") showIntegrations();
   if (name === "alerts") state.alerts?.loadSilences();

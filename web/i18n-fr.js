@@ -38,7 +38,7 @@ export default {
     "ev.silence": "mise en sourdine : {reason}",
     "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} j",
     "app.skip": "Aller au contenu", "op.label": "Opération",
-    "notify.enable": "Activer les notifications", "notify.sound": "Son pour les alertes critiques",
+    "notify.enable": "Activer les notifications", "menu.label": "Réglages", "notify.sound": "Son pour les alertes critiques",
     "auth.title": "Connexion", "auth.username": "Identifiant", "auth.password": "Mot de passe",
     "auth.totp": "Code de votre application d'authentification", "auth.submit": "Se connecter", "auth.logout": "Se déconnecter",
     "auth.failed": "Identifiant ou mot de passe incorrect.", "auth.throttled": "Trop de tentatives : patientez quelques minutes.",

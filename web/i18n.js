@@ -40,7 +40,7 @@ export const CATALOGUES = {
     "ev.silence": "silence: {reason}",
     "time.s": "{n} s", "time.m": "{n} min", "time.h": "{n} h", "time.d": "{n} d",
     "app.skip": "Skip to content", "op.label": "Operation",
-    "notify.enable": "Enable desktop notifications", "notify.sound": "Sound for critical alerts",
+    "notify.enable": "Enable notifications", "menu.label": "Settings", "notify.sound": "Sound for critical alerts",
     "auth.title": "Log in", "auth.username": "Username", "auth.password": "Password",
     "auth.totp": "Code from your authenticator app", "auth.submit": "Log in", "auth.logout": "Log out",
     "auth.failed": "Wrong username or password.", "auth.throttled": "Too many attempts: wait a few minutes and try again.",

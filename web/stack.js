@@ -37,7 +37,7 @@ export class AlertStack {
     const more = items.length - 1;
     const head = el("div", { class: "stack-head" },
       el("strong", { class: "stack-count", text: summary }),
-      this.line(newest, "stack-newest"),
+      this.line(newest, `stack-newest${newest.op.id === currentOp?.id ? " here" : ""}`),
       more ? el("button", { type: "button", class: "stack-more", "aria-expanded": String(this.expanded),
         "aria-controls": "stack-list", onclick: () => { this.expanded = !this.expanded; this.render(boards, operations, currentOp); },
         text: this.expanded ? t("stack.less") : t("stack.more", { n: more }) }) : null);

@@ -17,7 +17,7 @@ async def login(browser: Any, hub: RunningHub, username: str, *, password: str =
     await page.fill("#login input[name=password]", password)
     await page.click("#login button[type=submit]")
     await page.wait_for_selector("#conn.live", timeout=10_000)
-    await page.wait_for_selector("#channels button[aria-current=true]")
+    await page.wait_for_selector("#channels button[aria-current=true]", state="attached")
     return page
 
 

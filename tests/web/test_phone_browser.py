@@ -147,3 +147,73 @@ async def test_the_responder_acts_on_an_alert_and_reports_from_the_field(
     assert found[0]["location"]["lat"] == 46.2044 and found[0]["location"]["lon"] == 6.1432
     assert found[0]["created_by"] == "bruno"
     assert await overflow(page) <= 0
+
+
+#: Where the active tab's panel starts, and the share of the screen left below it for
+#: content; the header's and the collapsed alert stack's heights.
+FIRST_SCREEN = """(tab) => {
+    scrollTo(0, 0);
+    const top = document.getElementById(`panel-${tab}`).getBoundingClientRect().top;
+    const height = (sel) => document.querySelector(sel).getBoundingClientRect().height;
+    return { share: (innerHeight - Math.max(0, top)) / innerHeight,
+             header: height('header'), stack: height('#critical') };
+}"""
+#: Controls of the header, the alert stack and the tab row that the screen's edge cuts,
+#: or that another control covers (the stack's buttons once overlapped).
+CUT_OFF = """() => {
+    const out = [];
+    const shown = [...document.querySelectorAll(
+        'header button, header select, #critical button, [role=tab]')]
+        .filter((e) => e.getBoundingClientRect().width > 0);
+    for (const e of shown) {
+        const r = e.getBoundingClientRect();
+        if (r.left < -0.5 || r.right > innerWidth + 0.5) out.push(`${e.id || e.className} cut`);
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        if (r.top >= 0 && hit && !e.contains(hit)) out.push(`${e.id || e.className} covered`);
+    }
+    return out;
+}"""
+LONG_WORD = "Hochwasserschutzmaßnahmenkoordinationsstelle" * 2
+
+
+async def test_a_phones_first_screen_is_for_content(browser: Any, page_hub: RunningHub) -> None:
+    """Issue 25, defect 5: at 360x640 the header took five rows and every panel started at
+    y~575 of 640; long words and long label chips pushed the page sideways. Now the header
+    is one row (settings behind a menu), the alert stack one line, and at least 60 % of the
+    first screen is the active tab's, on every tab, with every control thumb-sized."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/rules", "alice",
+                  json={"id": "crit-phone", "when": 'severity == "critical"',
+                        "severity": "critical", "summary": "{title} is critical"})
+    label = {"level": "UNCLASSIFIED", "categories": {"REL TO": ["ARMY", "POLICE"]}}
+    for title in ("Levee breach at the lower village of Kerns", LONG_WORD):
+        r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                          json={"title": title, "severity": "critical", "label": label,
+                                "assignees": ["bruno"], "location": {"place": LONG_WORD}})
+        assert r.status_code == 201, r.text
+    r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
+                      json={"text": f"{LONG_WORD} https://example.org/{LONG_WORD}",
+                            "client_msg_id": "long-word"})
+    assert r.status_code in (200, 201), r.text
+    page = await phone(browser, hub, "bruno", "360x640")
+    await page.wait_for_selector("#critical .stack-more", timeout=10_000)  # two alerts
+    for tab in TABS:
+        await page.tap(f"#tab-{tab}")
+        await page.wait_for_selector(f"#panel-{tab}:not([hidden])")
+        if tab == "chat":
+            await page.wait_for_selector("#messages li[data-seq]")
+        seen = await page.evaluate(FIRST_SCREEN, tab)
+        assert seen["header"] <= 60, (tab, seen)  # one row of 44-pixel controls
+        assert seen["stack"] <= 60, (tab, seen)   # collapsed: one line
+        assert seen["share"] >= 0.6, (tab, seen)
+        assert await overflow(page) <= 0, tab
+        assert await page.evaluate(SMALL_CONTROLS) == [], tab
+        assert await page.evaluate(CUT_OFF) == [], tab
+    # The settings are one tap away, and thumb-sized too.
+    await page.tap("#menu-toggle")
+    await page.wait_for_selector("#lang", state="visible")
+    assert await page.evaluate(SMALL_CONTROLS) == []
+    assert await overflow(page) <= 0
+    await page.select_option("#lang", "fr")
+    await page.wait_for_selector("html[lang=fr]")

@@ -191,6 +191,7 @@ async def test_figures_read_in_words_and_the_counts_never_break_a_word(
         page = await login(browser, hub, "bruno", viewport={"width": 360, "height": 640},
                            locale="en-US")
         if lang == "fr":
+            await page.click("#menu-toggle")  # a phone's settings are behind the menu
             await page.select_option("#lang", "fr")
             await page.wait_for_selector("html[lang=fr]")
         await page.click("#tab-cases")
