@@ -28,13 +28,14 @@ from typing import Any
 
 from alerting.engine import is_config_id
 from alerting.expr import ExprError, parse_duration
+from alerting.grouping import DEFAULT, Grouping, GroupingError, parse_grouping
 from alerting.routing import TargetError, check_targets
 
 __all__ = ["Notice", "Policy", "PolicyError", "Step", "initial_state", "parse_policy",
            "plan"]
 
 DEFAULT_TARGETS = ("coordinators",)
-_KEYS = {"id", "name", "steps", "repeat_every"}
+_KEYS = {"id", "name", "steps", "repeat_every", "group_by", "group_wait", "group_interval"}
 
 
 class PolicyError(ValueError):
@@ -53,6 +54,8 @@ class Policy:
     name: str
     steps: tuple[Step, ...]
     repeat_every: float = 0.0
+    #: How its alerts' channel notices are grouped (alerting.grouping).
+    grouping: Grouping = DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,11 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
     name = data.get("name", pid)
     if not isinstance(name, str) or len(name) > 200:
         raise PolicyError(f"policy '{pid}': name: at most 200 characters")
-    return Policy(pid, name, tuple(steps), repeat)
+    try:
+        grouping = parse_grouping(data, f"policy '{pid}'")
+    except GroupingError as exc:
+        raise PolicyError(str(exc)) from None
+    return Policy(pid, name, tuple(steps), repeat, grouping)
 
 
 def initial_state(policy_id: str | None, now: float) -> dict[str, Any]:

@@ -7,8 +7,8 @@ also appends the log event and publishes it.
 
 from __future__ import annotations
 
-__all__ = ["ALERT", "CAP", "CASE", "OUTGOING_STATE", "PIPELINE_STATE", "POLICY", "RULE", "SILENCE",
-           "SUBSCRIPTION", "delivery_key", "log_key"]
+__all__ = ["ALERT", "CAP", "CASE", "NOTICE_GROUPS", "OUTGOING_STATE", "PIPELINE_STATE", "POLICY",
+           "RULE", "SILENCE", "SUBSCRIPTION", "delivery_key", "log_key"]
 
 CASE = "case"
 ALERT = "alert"
@@ -20,6 +20,8 @@ CAP = "cap"
 
 #: The key under which the pipeline saves its cursor and rule-engine state.
 PIPELINE_STATE = "alerting"
+#: The key under which the pipeline keeps its notice groups (alerting.grouping).
+NOTICE_GROUPS = "notice-groups"
 #: An outgoing webhook: a URL subscribed to events (a private record).
 SUBSCRIPTION = "outgoing_webhook"
 #: The key under which the webhook dispatcher keeps its cursors and queue.

@@ -7,11 +7,12 @@ from typing import Any
 
 from alerting.engine import RuleEngine
 from alerting.escalation import Policy
+from alerting.grouping import Grouping, due_at
 from alerting.kinds import ALERT
 from hub.models import OperationId, OpEvent
 from hub.vocabulary import AlertState
 
-__all__ = ["OpState"]
+__all__ = ["OpState", "group_due"]
 
 
 class OpState:
@@ -25,6 +26,8 @@ class OpState:
         self.alerts: dict[str, dict[str, Any]] = {}  # active ones
         self.policies: dict[str, Policy] = {}
         self.silences: dict[str, dict[str, Any]] = {}
+        #: Notice groups by id (alerting.grouping): what waits to be posted in channels.
+        self.groups: dict[str, dict[str, Any]] = {}
         self.cursor = 0
         self.fresh = False  # no saved state: evaluate every case once
         self.lock = asyncio.Lock()
@@ -53,4 +56,10 @@ class OpState:
                   .get("next_at") is not None]
         for s in self.silences.values():
             times += [float(t) for t in (s["starts_at"], s.get("ends_at")) if t is not None]
+        times += [t for t in (group_due(g) for g in self.groups.values()) if t is not None]
         return min(times) if times else None
+
+
+def group_due(group: dict[str, Any]) -> float | None:
+    """When a notice group's pending entries are to be posted (its settings are kept in it)."""
+    return due_at(group, Grouping((), float(group["wait"]), float(group["interval"])))

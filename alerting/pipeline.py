@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,13 +34,16 @@ from typing import TYPE_CHECKING, Any
 from alerting.ack_rule import ack_set
 from alerting.ack_sets import readers
 from alerting.alerts import resolve, told
+from alerting.cases import play_marking
 from alerting.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
-from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
-from alerting.opstate import OpState
+from alerting.grouping import DEFAULT, Grouping, add, entry_key, group_id, group_text, sent
+from alerting.kinds import ALERT, CASE, NOTICE_GROUPS, PIPELINE_STATE, POLICY, RULE, SILENCE
+from alerting.opstate import OpState, group_due
 from alerting.records import AlertRecords
 from alerting.routing import Member
 from alerting.stages import (
+    Delivery,
     alert_from,
     case_before,
     delivery,
@@ -52,7 +56,7 @@ from alerting.stages import (
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.labels import Label
-from hub.models import OperationId, OpEvent
+from hub.models import OperationId, OpEvent, Priority
 from hub.vocabulary import AlertState
 
 if TYPE_CHECKING:
@@ -112,6 +116,7 @@ class Pipeline:
         for alert_id in [a for a, doc in rt.alerts.items() if due(doc, now)]:
             if alert_id not in silenced:
                 await self._notify(rt, alert_id, now)
+        await self._post_groups(rt, now)
         if evaluated:  # alert, policy and silence events alone replay harmlessly
             await self._store.put_state(rt.id, PIPELINE_STATE, {
                 "cursor": rt.cursor, "engine": rt.engine.snapshot()})
@@ -241,11 +246,9 @@ class Pipeline:
         members = await self._members(rt.id, label)
         plan = delivery(doc, policy, members, case, now)
         agency_of = {m.username: m.agency for m in members}
-        for name in plan.channels:  # idempotent: a retried or raced step posts once
-            await self._channels.post_as_hub(
-                rt.id, name, text=plan.text, priority=plan.priority,
-                client_msg_id=plan.message_id, label=label,
-                hidden_msg_id=notice_id(doc, plan.step, plan.reminder))
+        if self._group(rt, doc, policy.grouping if policy else DEFAULT, plan, now):
+            # kept before the alert moves on: a crash between the two re-adds nothing
+            await self._store.put_state(rt.id, NOTICE_GROUPS, rt.groups)
         last = plan.record(now)
         try:
             event = await self._records.transition(
@@ -257,6 +260,63 @@ class Pipeline:
         except Conflict:
             return  # another node ran this step, or the alert was acknowledged meanwhile
         rt.track(event)
+
+    def _group(self, rt: OpState, doc: Mapping[str, Any], grouping: Grouping,
+               plan: Delivery, now: float) -> bool:
+        """Put this notification's channel notices in their groups; whether any changed."""
+        marking = play_marking(doc)
+        entry = {"key": entry_key(str(doc["id"]), plan.step, plan.reminder),
+                 "alert": doc["id"], "step": plan.step, "reminder": plan.reminder,
+                 "severity": doc.get("severity"), "summary": doc.get("summary"),
+                 "mention": plan.mentioned, "text": plan.text,
+                 "priority": str(plan.priority), "message_id": plan.message_id,
+                 "hidden_id": notice_id(doc, plan.step, plan.reminder)}
+        changed = False
+        for name in plan.channels:
+            gid = group_id(doc, grouping, name, marking)
+            group = add(rt.groups.get(gid), entry, now)
+            if group is not None:
+                rt.groups[gid] = {**group, "channel": name, "label": doc.get("label"),
+                                  "marking": marking, "wait": grouping.wait,
+                                  "interval": grouping.interval}
+                changed = True
+        return changed
+
+    async def _post_groups(self, rt: OpState, now: float) -> None:
+        """Post every notice group that is due: one entry as its alert's own notice, more
+        as one group notice. Idempotent: a group's notice id follows from its count of
+        notices, so a post retried after a crash appears once."""
+        changed = False
+        for gid, group in list(rt.groups.items()):
+            due = group_due(group)
+            if due is None:
+                if group.get("sent_at") is not None and \
+                        now - float(group["sent_at"]) > max(3600.0, float(group["interval"])):
+                    del rt.groups[gid]  # quiet for long: forget it
+                    changed = True
+                continue
+            if due > now:
+                continue
+            entries = [e for e in group["pending"] if (rt.alerts.get(str(e["alert"])) or {})
+                       .get("state") == AlertState.FIRING]  # acknowledged meanwhile: no news
+            label = self._channels.access.policy.of_record(group.get("label"))
+            if len(entries) == 1:
+                [one] = entries
+                await self._channels.post_as_hub(
+                    rt.id, group["channel"], text=one["text"], priority=Priority(one["priority"]),
+                    client_msg_id=one["message_id"], label=label, hidden_msg_id=one["hidden_id"])
+            elif entries:
+                seed = f"{rt.id}\n{gid}\n{group['seq']}"
+                msg_id = "group-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+                urgent = any(e["priority"] == Priority.URGENT for e in entries)
+                await self._channels.post_as_hub(
+                    rt.id, group["channel"], text=group_text(entries, str(group["marking"])),
+                    priority=Priority.URGENT if urgent else Priority.HIGH,
+                    client_msg_id=msg_id, label=label, hidden_msg_id=msg_id)
+            rt.groups[gid] = sent(group, now)
+            changed = True
+        if changed:
+            await self._store.put_state(rt.id, NOTICE_GROUPS, rt.groups)
 
     async def _members(self, op_id: OperationId, label: Label | None = None) -> list[Member]:
         """The operation's members who may be told about something labelled ``label``
@@ -288,6 +348,7 @@ class Pipeline:
             self.add_policy(rt, doc)
         rt.silences = {str(doc["id"]): doc
                        for doc, _ in await self._store.list_records(op_id, SILENCE)}
+        rt.groups = dict(await self._store.get_state(op_id, NOTICE_GROUPS) or {})
         return rt
 
     async def rules(self, op_id: OperationId) -> list[Rule]:

@@ -182,6 +182,8 @@ class Delivery:
     #: the alert (the client shows the alert's state on it). A notice that may reach
     #: readers the alert is hidden from uses :func:`notice_id` instead.
     message_id: str
+    #: Those the notice @-mentions: the people told, less observers (who may not act).
+    mentioned: list[str]
 
     def record(self, now: float) -> dict[str, Any]:
         """What the alert keeps as its ``last_notice`` (and the ``notified`` event says)."""
@@ -203,10 +205,10 @@ def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[
     observers = {m.username for m in members if m.role == "observer"}
     critical = alert.get("severity") == Severity.CRITICAL.label()
     priority = Priority.URGENT if critical else Priority.HIGH
+    mentioned = [u for u in users if u not in observers]
     return Delivery(notice.step, notice.reminder, users, channels_of(notice.targets),
-                    notice_text(alert, notice, [u for u in users if u not in observers]),
-                    priority, after,
-                    f"{alert.get('id')}:{notice.step}:{notice.reminder}")
+                    notice_text(alert, notice, mentioned), priority, after,
+                    f"{alert.get('id')}:{notice.step}:{notice.reminder}", mentioned)
 
 
 def notice_id(alert: Mapping[str, Any], step: int, reminder: int) -> str:
@@ -233,4 +235,4 @@ def notice_text(alert: Mapping[str, Any], notice: Notice, users: Sequence[str]) 
     pending = pending_agencies(alert)
     if pending:
         head += f" Each agency must acknowledge; still to: {', '.join(pending)}."
-    return head + " Acknowledge it in the alerts panel."
+    return head + " Acknowledge it with its button, here or in the Alerts tab."

@@ -40,7 +40,8 @@ DEMO_CHANNELS: list[dict[str, Any]] = [
     {"name": "logistics", "topic": "Boats, fuel, shelters and supplies"},
     {"name": "police-army", "topic": "Security liaison (police and army only)",
      "agencies": ["POLICE", "ARMY"]},
-    {"name": "alerts", "topic": "Alert notices from the hub: acknowledge them on the board"},
+    {"name": "alerts", "topic": "Alert notices from the hub: acknowledge each with its "
+                                "button, here or in the Alerts tab"},
 ]
 #: Tell the assignees and the alerts channel, then the coordinators, then everyone;
 #: short waits so a newcomer sees the escalation happen.

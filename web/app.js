@@ -266,7 +266,7 @@ async function start(user) {
     renderBoardTab();
   });
   client.addEventListener("presence", () => refreshOnline());
-  state.chat = new Chat({ client, me: state.me, notify,
+  state.chat = new Chat({ client, me: state.me, notify, show: (tab) => selectTab(tab),
     inExercise: () => !!state.op?.exercise, alerts: {
     get: (id) => state.board?.alerts.get(id) ?? null,
     // The alert tracking an urgent message every agency must acknowledge, if any.

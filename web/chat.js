@@ -15,9 +15,13 @@ export function noticeAlert(m) {
   return found ? found[1] : null;
 }
 
+// A group notice (alerting/grouping.py): several alerts announced together.
+const isGroupNotice = (m) => m.sender === "hub" && /^group-/.test(m.client_msg_id || "");
+
 export class Chat {
-  constructor({ client, me, notify, alerts, inExercise = () => false }) {
+  constructor({ client, me, notify, alerts, inExercise = () => false, show = () => {} }) {
     this.client = client;
+    this.show = show;                // (tab) -> show that tab
     this.inExercise = inExercise;    // () -> whether the operation is an exercise
     this.me = me;
     this.alerts = alerts;            // { get(id) -> the alert's live row, ack(id) }
@@ -222,6 +226,9 @@ export class Chat {
       el("span", { class: "text" }, richText(m.text, { mentions: this.names })));
     if (alertId) {
       li.append(this.alertLine(alertId));   // about the alert, not the message
+    } else if (isGroupNotice(m)) {          // each is acknowledged on its own, in Alerts
+      li.append(el("div", { class: "acks" }, el("button", { type: "button", class: "group-open",
+        onclick: () => this.show("alerts"), text: t("chat.group_open") })));
     } else if (m.priority === "urgent") {
       const who = this.receipts.get(m.channel)?.get(m.seq) || new Map();
       const acked = who.has(this.me.username);
@@ -252,7 +259,7 @@ export class Chat {
     return el("div", { class: "acks alert-state", "data-state": a?.state || "unknown" },
       el("span", { text }),
       a?.state === "firing" && this.me.canPost
-        ? el("button", { type: "button", class: "ack-alert", onclick: () => this.alerts.ack(id), text: t("chat.ack_alert") })
+        ? el("button", { type: "button", class: "ack-alert", onclick: () => this.alerts.ack(id), text: t("alert.ack") })
         : null);
   }
 

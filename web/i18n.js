@@ -62,7 +62,7 @@ export const CATALOGUES = {
     "outbox.queued": "Kept on this device: it will be sent as soon as the hub can be reached.",
     "outbox.waiting": "{n} waiting to send", "outbox.rejected": "Not sent: {label} ({reason})", "chat.empty": "No messages yet.",
     "chat.observer_hint": "You are an observer in this operation: you can read everything here but not post.",
-    "chat.ack_alert": "Acknowledge the alert", "chat.alert_firing": "Alert not acknowledged yet",
+    "chat.group_open": "Show them in the Alerts tab", "chat.alert_firing": "Alert not acknowledged yet",
     "chat.alert_silenced": "Alert silenced, not acknowledged",
     "chat.alert_acked": "Alert acknowledged by {user}", "chat.alert_resolved": "Alert resolved",
     "chat.alert_unknown": "Alert state not loaded yet",

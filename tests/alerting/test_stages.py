@@ -235,7 +235,7 @@ def test_the_first_notice_goes_to_the_route_the_assignees_and_the_channel() -> N
     assert d.escalation["step"] == 1 and d.escalation["next_at"] == NOW + 300
     # olga is told (users) but, an observer who may not acknowledge, not @-mentioned.
     assert d.text == ("CRITICAL alert: Dam breach @bruno "
-                      "Acknowledge it in the alerts panel.")
+                      "Acknowledge it with its button, here or in the Alerts tab.")
     assert d.record(NOW) == {"step": 0, "reminder": 0, "at": NOW, "users": ["bruno", "olga"],
                              "channels": ["alerts"]}
 
