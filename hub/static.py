@@ -5,7 +5,9 @@ served with ``Cache-Control: no-cache`` (keep it, but ask before using it) and
 an ``ETag``, so a reload costs a ``304`` per file instead of the file. Text
 files go out gzip-compressed when the browser accepts it; each file is
 compressed once per version (its size and modification time) and kept in
-memory, since the client is a few dozen small files.
+memory, since the client is a few dozen small files. Scripts and stylesheets go
+out without their whole-line comments and blank lines (:func:`lean`): the source
+stays written for people, the phone gets only the code.
 
 API responses are not served from here and keep ``no-store`` (see
 :class:`hub.app.SecurityHeaders`); nothing secret is ever compressed here, so
@@ -23,13 +25,50 @@ from starlette.responses import Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
-__all__ = ["CACHE_CONTROL", "COMPRESSIBLE", "Assets"]
+__all__ = ["CACHE_CONTROL", "COMPRESSIBLE", "LEAN", "Assets", "lean"]
 
 CACHE_CONTROL = "no-cache"
 COMPRESSIBLE = frozenset({".html", ".js", ".mjs", ".css", ".svg", ".json", ".webmanifest",
                           ".txt", ".map"})
 #: Below this a compressed body (and its header) saves nothing worth the work.
 MIN_COMPRESS = 512
+#: Files served without their comment lines (see :func:`lean`).
+LEAN = frozenset({".js", ".mjs", ".css"})
+
+
+def lean(text: str, suffix: str) -> str:
+    """A script or stylesheet without its whole-line comments and blank lines.
+
+    Only lines that are nothing but a comment go: ``// ...`` (scripts) and
+    ``/* ... */`` blocks that begin a line; code is never touched, and nothing
+    inside a template literal that spans lines (a backtick left open) is dropped.
+    """
+    out: list[str] = []
+    in_block = in_template = False
+    script = suffix != ".css"
+    for line in text.splitlines():
+        stripped = line.strip()
+        if in_block:
+            if "*/" in stripped:
+                in_block = False
+                rest = stripped.split("*/", 1)[1]
+                if rest.strip():
+                    out.append(rest)
+            continue
+        if not in_template:
+            if not stripped or (script and stripped.startswith("//")):
+                continue
+            if stripped.startswith("/*"):
+                if "*/" not in stripped[2:]:
+                    in_block = True
+                    continue
+                rest = stripped[2:].split("*/", 1)[1]
+                if not rest.strip():
+                    continue
+        out.append(line)
+        if script and line.count("`") % 2:
+            in_template = not in_template
+    return "\n".join(out) + "\n"
 
 
 class Assets(StaticFiles):
@@ -38,6 +77,7 @@ class Assets(StaticFiles):
     def __init__(self, *, directory: Path) -> None:
         super().__init__(directory=directory, html=True)
         self._gzipped: dict[str, tuple[tuple[int, int], bytes]] = {}
+        self._lean: dict[str, tuple[tuple[int, int], bytes]] = {}
 
     def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result,
                       scope: Scope, status_code: int = 200) -> Response:
@@ -50,7 +90,10 @@ class Assets(StaticFiles):
             return response
         response.headers["vary"] = "Accept-Encoding"
         if not _accepts_gzip(request.get("accept-encoding", "")):
-            return response
+            if path.suffix not in LEAN:
+                return response
+            headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+            return Response(self._body(path, stat_result), status_code, headers=headers)
         etag = response.headers["etag"].removesuffix('"') + '-gzip"'
         headers = {"etag": etag, "last-modified": response.headers["last-modified"],
                    "cache-control": CACHE_CONTROL, "vary": "Accept-Encoding",
@@ -58,14 +101,26 @@ class Assets(StaticFiles):
                    "content-type": response.headers["content-type"]}
         if etag in [t.strip().removeprefix("W/") for t in
                     request.get("if-none-match", "").split(",")]:
-            return NotModifiedResponse(Headers(headers))
+            return NotModifiedResponse(Headers({k: headers[k] for k in (
+                "etag", "cache-control", "vary")}))
         return Response(self._compressed(path, stat_result), status_code, headers=headers)
+
+    def _body(self, path: Path, stat_result: os.stat_result) -> bytes:
+        """The file as served uncompressed: lean for scripts and stylesheets."""
+        version = (stat_result.st_size, stat_result.st_mtime_ns)
+        cached = self._lean.get(str(path))
+        if cached is None or cached[0] != version:
+            raw = path.read_bytes()
+            body = lean(raw.decode("utf-8"), path.suffix).encode() if path.suffix in LEAN \
+                else raw
+            self._lean[str(path)] = cached = (version, body)
+        return cached[1]
 
     def _compressed(self, path: Path, stat_result: os.stat_result) -> bytes:
         version = (stat_result.st_size, stat_result.st_mtime_ns)
         cached = self._gzipped.get(str(path))
         if cached is None or cached[0] != version:
-            body = gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+            body = gzip.compress(self._body(path, stat_result), compresslevel=9, mtime=0)
             self._gzipped[str(path)] = cached = (version, body)
         return cached[1]
 

@@ -5,6 +5,7 @@ import { $, el, fmtTime } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
 import { forMe } from "/stack-model.js";
+import { fillList } from "/long-list.js";
 
 const DURATIONS = ["30m", "1h", "2h", "4h", "12h"];
 
@@ -71,7 +72,6 @@ export class Alerts {
       this.tell(`${f.id}:${f.notice.step}:${f.notice.reminder}`,
         t("alert.notify_you", { step: f.notice.step + 1 }), a.summary, about, a);
     }
-    this.render();
   }
 
   // A notification says whether it is play or a real event, before anything else.
@@ -92,9 +92,10 @@ export class Alerts {
     $("alert-count").textContent = String(count);
     $("alert-count").hidden = count === 0;
     document.title = count ? `(${count}) ${t("app.title")}` : t("app.title");
-    $("alert-list").replaceChildren(...(active.length ? active.map((a) => this.item(a)) : [el("li", { class: "none", text: t("board.none") })]));
-    $("resolved-list").replaceChildren(...(resolved.length ? resolved.map((a) => this.item(a))
-      : [el("li", { class: "none", text: t("board.none") })]));
+    this.changed();
+    if ($("panel-alerts").hidden) return;   // drawn when its tab shows
+    fillList($("alert-list"), active, (a) => this.item(a), t("board.none"));
+    fillList($("resolved-list"), resolved, (a) => this.item(a), t("board.none"));
     const now = Date.now() / 1000;
     const live = this.silences.filter((s) => s.ends_at === null || s.ends_at > now);
     $("silence-list").replaceChildren(...(live.length ? live.map((s) => el("li", {},
@@ -102,7 +103,6 @@ export class Alerts {
       el("span", { text: `${s.reason} · ${s.created_by} · ${s.matchers.map((m) => this.matcherText(m, board)).join(", ")} · ${s.ends_at ? t("alert.until", { time: fmtTime(s.ends_at) }) : t("alert.until_resolved")}` }),
       this.me.canPost ? el("button", { type: "button", onclick: () => this.expire(s), text: t("alert.end_silence") }) : null))
       : [el("li", { class: "none", text: t("board.none") })]));
-    this.changed();
   }
 
   // A matcher as people read it: an alert by its summary, not its id.

@@ -176,12 +176,29 @@ function beep() {
   } catch { /* no audio: the banner and the notification remain */ }
 }
 
+// In a storm the system notifications are grouped too: past STORM alert notifications
+// within a minute, one notification "N alerts need you" is updated silently instead.
+const STORM = 3;
+let toldAt = [];
+
 async function notify(kind, title, body, about = null) {
   if (kind !== "mention") beep();
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   if (document.visibilityState === "visible" && document.hasFocus()) return;   // on screen already
   const options = { body, tag: about?.alert ? `alert:${about.alert}` : `${kind}:${title}`, data: about || {} };
   const worker = await navigator.serviceWorker?.getRegistration?.().catch(() => null);
+  const now = Date.now();
+  if (about?.alert) {
+    const row = state.boards.get(about.op)?.alerts.get(about.alert);
+    if (row && row.state !== "firing") return;   // acknowledged while this was on its way
+    toldAt = [...toldAt.filter((at) => now - at < 60000), now];
+    if (toldAt.length > STORM && worker) {
+      const n = stackOf(state.boards, state.operations, state.me).items.length || toldAt.length;
+      await worker.showNotification(t("alert.notify_many", { n }), { body, tag: "alerts:many",
+        data: { op: about.op }, renotify: false }).catch(() => {});
+      return;
+    }
+  }
   if (worker) {
     // Through the service worker: it stays with the system, and Acknowledge works from it.
     if (about?.alert) {
@@ -193,6 +210,13 @@ async function notify(kind, title, body, about = null) {
     return;
   }
   try { new Notification(title, { body, tag: options.tag }); } catch { /* not allowed here */ }
+}
+
+// An alert no longer firing: its system notification goes (acknowledged anywhere).
+async function withdraw(alertId) {
+  const worker = await navigator.serviceWorker?.getRegistration?.().catch(() => null);
+  const shown = await worker?.getNotifications?.({ tag: `alert:${alertId}` }).catch(() => []);
+  for (const n of shown || []) n.close();
 }
 
 // --- the session ---------------------------------------------------------------------
@@ -248,12 +272,15 @@ async function start(user) {
     boardChanged();
     refreshAll();
   });
+  // Each event is applied to its board at once; the screens are drawn at most once a
+  // frame, so a storm of a thousand alerts costs a few draws, not a thousand.
   client.addEventListener("op_event", (e) => {
     const f = e.detail;
+    if (f.kind === "alert" && f.record?.state && f.record.state !== "firing") withdraw(f.id);
     const other = state.boards.get(f.feed.slice(4));
     if (other && other !== state.board) {
       apply(other, f);
-      if (f.kind === "alert") renderStack();
+      if (f.kind === "alert") drawSoon();
       return;
     }
     if (!state.op || !state.board || f.feed !== `ops:${state.op.id}`) return;
@@ -261,9 +288,7 @@ async function start(user) {
     boardChanged();
     state.cases.onEvent(f);
     state.alerts.onEvent(f);
-    if (f.kind === "alert" || f.kind === "case") state.mine.render();
-    if (f.kind === "alert") state.chat.refreshAlert(f.id);
-    renderBoardTab();
+    drawSoon();
   });
   client.addEventListener("presence", () => refreshOnline());
   state.chat = new Chat({ client, me: state.me, notify, show: (tab) => selectTab(tab),
@@ -359,6 +384,11 @@ function renderStack() {
   if (state.stack && state.operations) state.stack.render(state.boards, state.operations, state.op);
 }
 
+let drawing = 0;
+function drawSoon() {
+  drawing ||= requestAnimationFrame(() => { drawing = 0; renderStack(); refreshAll(); });
+}
+
 function refreshAll() {
   state.cases.renderList();
   state.alerts.render();
@@ -443,8 +473,9 @@ function selectTab(name, focus = false) {
   }
   $("app").dataset.tab = name;   // a phone shows the channel row with the chat only
   if (name === "board") renderBoardTab();
+  if (name === "cases") state.cases?.renderList();
   if (name === "integrations") showIntegrations();
-  if (name === "alerts") state.alerts?.loadSilences();
+  if (name === "alerts") { state.alerts?.render(); state.alerts?.loadSilences(); }
   if (name === "mine") state.mine?.render();
   if (name === "chat" && state.chat?.current) state.chat.renderMessages();
 }

@@ -4,6 +4,7 @@ import { view, BOARD_SEVERITIES } from "/board-model.js";
 import { CASE_STATUSES } from "/vocabulary.js";
 import { t, word, ago } from "/i18n.js";
 import { clock } from "/dom.js";
+import { fillList } from "/long-list.js";
 
 const STALE_SECONDS = 15 * 60;
 
@@ -62,7 +63,8 @@ function eventText(item) {
 
 export function renderBoard(container, board, { now = Date.now() / 1000, onAlert = null } = {}) {
   const v = view(board);
-  const cases = v.openCases.length ? el("ol", { class: "ranked" }, ...v.openCases.map((c) => {
+  const cases = el("ol", { class: "ranked" });
+  fillList(cases, v.openCases, (c) => {
     const idle = now - c.updated_at;
     const stale = c.severity === "critical" && idle >= STALE_SECONDS;
     return el("li", { class: `case-row sev-${c.severity}${stale ? " stale" : ""}`, "data-case": c.id },
@@ -73,9 +75,10 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
       el("strong", { class: "title", text: c.title }),
       el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ` }),
       el("span", { class: "age", text: stale ? t("board.stale", { ago: ago(idle) }) : t("board.updated", { ago: ago(idle) }) }));
-  })) : el("p", { class: "none", text: t("board.none") });
+  }, t("board.none"), "board-cases");
 
-  const alerts = v.alerts.length ? el("ul", { class: "alerts" }, ...v.alerts.map((a) => {
+  const alerts = el("ul", { class: "alerts" });
+  fillList(alerts, v.alerts, (a) => {
     const parts = [word("alert", a.state)];
     if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
     if (a.pending_agencies?.length) parts.push(t("board.pending", { agencies: a.pending_agencies.join(", ") }));
@@ -92,7 +95,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
       el("span", { class: "meta", text: ` ${parts.join(" · ")}` }));
     if (onAlert) onAlert(li, a);
     return li;
-  })) : el("p", { class: "none", text: t("board.none") });
+  }, t("board.none"), "board-alerts");
 
   const online = v.online.length ? el("ul", { class: "online" }, ...v.online.map((u) =>
     el("li", { text: `${u.display_name} (${u.agency})` }))) : el("p", { class: "none", text: t("board.none") });

@@ -4,6 +4,7 @@ import { api } from "/protocol.js";
 import { $, el, richText, fmtTime, fmtNumber } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
+import { fillList } from "/long-list.js";
 import { CASE_CATEGORIES as CATEGORIES, SEVERITIES, CASE_STATUSES as STATUSES } from "/vocabulary.js";
 
 // JSON with sorted keys, to compare values whatever order their keys came in.
@@ -86,27 +87,26 @@ export class Cases {
 
   renderList() {
     const board = this.getBoard();
-    if (!board) return;
+    if (!board || $("panel-cases").hidden) return;   // drawn when its tab shows
     const all = $("case-filter").value === "all";
     const rows = all
       ? [...board.cases.values()].sort((a, b) => b.updated_at - a.updated_at)
       : view(board).openCases;
-    $("case-list").replaceChildren(...(rows.length ? rows.map((c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
+    fillList($("case-list"), rows, (c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
       el("button", { type: "button", class: "linkish", onclick: () => this.openDetail(c.id) },
         el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
         c.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
         c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
         c.marking ? el("span", { class: "marking", text: c.marking }) : null,
         el("strong", { text: c.title })),
-      el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ${fmtTime(c.updated_at)}` })))
-      : [el("li", { class: "none", text: t("board.none") })]));
+      el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ${fmtTime(c.updated_at)}` })),
+      t("board.none"));
   }
 
   // --- live updates ---------------------------------------------------------------
 
   onEvent(f) {
-    if (f.kind !== "case" && f.kind !== "alert") return;
-    this.renderList();
+    if (f.kind !== "case" && f.kind !== "alert") return;   // the list is drawn by app.js
     if (!this.openId) return;   // no case open (an alert without a case has case_id null)
     const touches = f.kind === "case" ? f.id === this.openId : f.record?.case_id === this.openId;
     if (!touches) return;

@@ -6,6 +6,7 @@
 import { $, el, fmtTime } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view } from "/board-model.js";
+import { fillList } from "/long-list.js";
 
 export class Mine {
   constructor({ me, getBoard, alerts, cases, show }) {
@@ -36,17 +37,16 @@ export class Mine {
     const firing = alerts.filter((a) => a.state === "firing").length;
     $("mine-count").textContent = String(firing);
     $("mine-count").hidden = firing === 0;
-    $("my-alerts").replaceChildren(...(alerts.length ? alerts.map((a) => el("li", { class: `sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
+    if ($("panel-mine").hidden) return;   // drawn when its tab shows
+    fillList($("my-alerts"), alerts, (a) => el("li", { class: `sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
       el("span", { class: `sev sev-${a.severity}`, text: word("sev", a.severity) }),
       el("strong", { text: a.summary }),
       el("span", { class: "meta", text: ` ${word("alert", a.state)}${a.acked_by ? ` · ${t("board.acked_by", { user: a.acked_by })}` : ""} · ${fmtTime(a.first_at)}` }),
-      this.alerts.ackButton(a, "primary ack", () => this.alerts.act(a, "ack"))))
-      : [el("li", { class: "none", text: t("mine.no_alerts") })]));
+      this.alerts.ackButton(a, "primary ack", () => this.alerts.act(a, "ack"))), t("mine.no_alerts"));
     const cases = this.myCases(board).sort((a, b) => b.updated_at - a.updated_at);
-    $("my-cases").replaceChildren(...(cases.length ? cases.map((c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
+    fillList($("my-cases"), cases, (c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
       el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
       el("button", { type: "button", class: "linkish", onclick: () => { this.show("cases"); this.cases.openDetail(c.id); }, text: c.title }),
-      el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""}` })))
-      : [el("li", { class: "none", text: t("mine.no_cases") })]));
+      el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""}` })), t("mine.no_cases"));
   }
 }
