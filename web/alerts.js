@@ -131,7 +131,11 @@ export class Alerts {
       const ack = this.ackButton(a, "primary ack", () => this.act(a, "ack"));
       if (ack) actions.append(ack);
       actions.append(el("button", { type: "button", class: "resolve", onclick: () => this.act(a, "resolve"), text: t("alert.resolve") }));
-      if (!a.silenced_by) actions.append(this.silenceForm(a));
+      if (!a.silenced_by) {   // the form only when asked for: a list of a thousand stays light
+        const open = el("button", { type: "button", class: "silence-open", text: t("alert.silence") });
+        open.addEventListener("click", () => { const form = this.silenceForm(a); open.replaceWith(form); form.querySelector("input").focus(); });
+        actions.append(open);
+      }
       li.append(actions);
     }
     return li;

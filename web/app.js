@@ -13,7 +13,7 @@ import { Cases } from "/cases.js";
 import { Alerts } from "/alerts.js";
 import { Mine } from "/mine.js";
 import { AlertStack } from "/stack.js";
-import { stackOf } from "/stack-model.js";
+import { stackOf, crowded } from "/stack-model.js";
 
 const state = { client: null, me: null, op: null, operations: new Map(), board: null, boards: new Map(), stack: null, chat: null, cases: null, alerts: null, syncedAt: null };
 let replayed = null;    // the board at a past moment, while the replay slider is away from "live"
@@ -191,8 +191,9 @@ async function notify(kind, title, body, about = null) {
   if (about?.alert) {
     const row = state.boards.get(about.op)?.alerts.get(about.alert);
     if (row && row.state !== "firing") return;   // acknowledged while this was on its way
-    toldAt = [...toldAt.filter((at) => now - at < 60000), now];
-    if (toldAt.length > STORM && worker) {
+    const seen = crowded(toldAt, now, STORM);
+    toldAt = seen.times;
+    if (seen.grouped && worker) {
       const n = stackOf(state.boards, state.operations, state.me).items.length || toldAt.length;
       await worker.showNotification(t("alert.notify_many", { n }), { body, tag: "alerts:many",
         data: { op: about.op }, renotify: false }).catch(() => {});

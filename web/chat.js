@@ -240,7 +240,7 @@ export class Chat {
       li.dataset.urgent = "1";
       li.append(el("div", { class: "acks" },
         el("span", { text: who.size ? t("chat.acked_by", { names: [...who.values()].join(", ") }) : t("chat.not_acked") }),
-        pending.length ? el("span", { class: "pending", text: ` · ${t("board.pending", { agencies: pending.join(", ") })}` }) : null,
+        pending.length ? el("span", { class: "to-ack", text: ` · ${t("board.pending", { agencies: pending.join(", ") })}` }) : null,
         informed.length ? el("span", { class: "informed", text: ` · ${t("board.informed", { agencies: informed.join(", ") })}` }) : null,
         !mine && !acked && this.me.canPost
           ? el("button", { type: "button", class: "ack-msg", onclick: () => this.acknowledge(m) , text: t("chat.acknowledge") })

@@ -68,15 +68,24 @@ export function locale() {
 
 // A moment: day, month and time (with seconds where order within a minute matters: a
 // timeline, the replay slider); clock(): the time alone.
+// Formatters are costly to make and cheap to use: one per locale and kind, kept (a list
+// of a thousand alerts formats a thousand times).
+const formats = new Map();
+function format(kind, make) {
+  const key = `${kind} ${locale()}`;
+  if (!formats.has(key)) formats.set(key, make(locale()));
+  return formats.get(key);
+}
+
 export function fmtTime(ts, { seconds = false } = {}) {
-  return ts ? new Date(ts * 1000).toLocaleString(locale(), { hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short",
-    ...(seconds ? { second: "2-digit" } : {}) }) : "";
+  return ts ? format(seconds ? "ts" : "t", (l) => new Intl.DateTimeFormat(l, { hour: "2-digit", minute: "2-digit",
+    day: "2-digit", month: "short", ...(seconds ? { second: "2-digit" } : {}) })).format(new Date(ts * 1000)) : "";
 }
 
 export function clock(date = new Date()) {
-  return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return format("c", (l) => new Intl.DateTimeFormat(l, { hour: "2-digit", minute: "2-digit", second: "2-digit" })).format(date);
 }
 
 export function fmtNumber(n) {
-  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 6 }).format(n);
+  return format("n", (l) => new Intl.NumberFormat(l, { maximumFractionDigits: 6 })).format(n);
 }

@@ -33,3 +33,11 @@ export function stackOf(boards, operations, me) {
   for (const { alert } of items) counts[alert.severity] += 1;
   return { items, counts, byOp };
 }
+
+// System notifications in a storm: the times alert notifications were shown within the
+// last minute, with `now` added, and whether this one is past the first `limit` (then
+// one "N alerts need you" is updated instead of another notification).
+export function crowded(times, now, limit = 3, window = 60000) {
+  const recent = [...times.filter((at) => now - at < window), now];
+  return { times: recent, grouped: recent.length > limit };
+}

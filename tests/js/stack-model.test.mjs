@@ -39,3 +39,16 @@ test("an operation the user left, or whose board has not come, adds nothing", ()
   const boards = new Map([["Z", board(alert("z"))], ["B", null]]);
   assert.deepEqual(stackOf(boards, ops, me).items, []);
 });
+
+test("past three alert notifications in a minute, the next ones are grouped", async () => {
+  const { crowded } = await import("../../web/stack-model.js");
+  let times = [];
+  const grouped = [];
+  for (const at of [0, 1000, 2000, 3000, 4000, 70000, 130000]) {
+    const seen = crowded(times, at);
+    times = seen.times;
+    grouped.push(seen.grouped);
+  }
+  // the 4th and 5th within the minute are grouped; a minute on, one at a time again
+  assert.deepEqual(grouped, [false, false, false, true, true, false, false]);
+});

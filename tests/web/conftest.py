@@ -56,13 +56,17 @@ def chromium_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         proc.kill()
         pytest.fail(f"Chromium did not start: {proc.stderr.read()[-2000:]}")
     # keep reading its stderr, so a chatty Chromium never blocks on a full pipe
-    threading.Thread(target=proc.stderr.read, daemon=True).start()
+    reader = threading.Thread(target=proc.stderr.read, daemon=True)
+    reader.start()
     yield endpoint
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=15)
+    reader.join(timeout=15)
+    proc.stderr.close()
 
 
 @pytest.fixture

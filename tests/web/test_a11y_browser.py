@@ -19,7 +19,11 @@ from tests.conftest import PASSWORD, STRICT, RunningHub
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 HINT = "axe-core missing: run 'npm ci' in tests/web (bash .ci/run does it)"
 RULE = {"id": "crit", "when": 'severity == "critical"', "severity": "critical",
-        "summary": "{title} is critical", "route": ["assignees", "channel:general"]}
+        "summary": "{title} is critical", "route": ["assignees"], "escalation": "storm"}
+#: The storm's notices in #general: one group notice once the burst is in.
+POLICY = {"id": "storm", "steps": [{"notify": ["assignees", "channel:general"]}],
+          "group_wait": "2s"}
+STORM = 60  # alerts: past a page of the long lists, so "Show more" is scanned too
 
 SCAN = """async () => {
     const r = await axe.run(document, {resultTypes: ['violations'],
@@ -43,11 +47,25 @@ async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: Runni
         pytest.skip(HINT)
     hub = page_hub
     op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/policies", "alice", json=POLICY)
     await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
+    # The data scanned holds what stresses a screen: a labelled case, urgent messages
+    # (one every agency must acknowledge), a storm of alerts and its group notice.
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice",
                           json={"title": "Dam breach", "severity": "critical",
                                 "assignees": ["bruno"], "fields": {"casualties": 2},
+                                "label": {"level": "UNCLASSIFIED",
+                                          "categories": {"REL TO": ["ARMY", "POLICE"]}},
                                 "location": {"lat": 46.9, "lon": 8.25}})).json()
+    for i in range(STORM - 1):
+        r = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+            "title": f"House {i} flooded", "severity": "critical", "assignees": ["bruno"]})
+        assert r.status_code == 201, r.text
+    for n, extra in enumerate(({}, {"ack": "each_agency"})):
+        r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
+                          json={"text": "Evacuate the lower village now", "priority": "urgent",
+                                "client_msg_id": f"urgent-{n}", **extra})
+        assert r.status_code in (200, 201), r.text
     found: dict[str, list[str]] = {}
     for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
         context = await browser.new_context(viewport=viewport, bypass_csp=True,
@@ -64,7 +82,18 @@ async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: Runni
             await page.click(f"#tab-{tab}")
             if tab == "board":  # with its map drawn
                 await page.wait_for_selector("#map-host .marker", timeout=10_000)
+            if tab == "chat":  # with the storm's group notice
+                await page.wait_for_selector("#messages button.group-open", timeout=15_000)
+            if tab == "alerts":
+                await page.wait_for_selector("#alert-list button.more-rows")
             found[f"{viewport['width']} {tab}"] = await scan(page)
+        await page.click("#critical .stack-more")  # the alert stack, opened
+        found[f"{viewport['width']} stack"] = await scan(page)
+        await page.click("#critical .stack-more")
+        if viewport["width"] < 600:  # a phone's settings menu, opened
+            await page.click("#menu-toggle")
+            found[f"{viewport['width']} menu"] = await scan(page)
+            await page.click("#menu-toggle")
         await page.click("#tab-cases")
         await page.click(f"#case-list li[data-case='{case['id']}'] button.linkish")
         await page.wait_for_selector("#timeline li")

@@ -52,7 +52,7 @@ async def test_two_agencies_chat_and_an_outsider_sees_nothing(browser: Any,
     await alice.wait_for_selector("#messages li.urgent button.ack-msg", timeout=5000)
     # Every agency that can read it must acknowledge; ARMY sent it, so POLICE is asked
     # (the alert's own set, the same the Alerts panel shows).
-    pending = "#messages li.urgent .acks .pending"
+    pending = "#messages li.urgent .acks .to-ack"
     await alice.wait_for_selector(pending, timeout=10_000)
     assert (await alice.text_content(pending) or "").endswith(": POLICE")
     await alice.click("#messages li.urgent button.ack-msg")

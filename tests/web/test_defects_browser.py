@@ -26,6 +26,7 @@ async def test_a_silenced_alert_leaves_the_banner_and_its_silence_names_it(
     row = "#alert-list li[data-state=firing]"
     await bruno.wait_for_selector(row)
     alert_id = await bruno.get_attribute(row, "data-alert")
+    await bruno.click(f"{row} button.silence-open")  # the form shows when asked for
     await bruno.fill(f"{row} form.silence input[name=reason]", "crews on site")
     await bruno.click(f"{row} form.silence button[type=submit]")
     await bruno.wait_for_selector(f"#alert-list li[data-alert='{alert_id}'] .meta"

@@ -21,7 +21,7 @@ async def test_every_agency_acknowledgement_reads_the_same_everywhere_and_spares
         "text": "Dyke 3 overtopping: evacuate sector B", "client_msg_id": "u1",
         "priority": "urgent", "ack": "each_agency"})
     assert r.status_code == 201, r.text
-    line = "#messages li[data-urgent] .acks .pending"
+    line = "#messages li[data-urgent] .acks .to-ack"
     await alice.wait_for_selector(f"{line}:has-text('ARMY')", timeout=10_000)
     assert "POLICE" not in (await alice.text_content(line) or "")
     await bruno.wait_for_selector("#critical:not([hidden])", timeout=10_000)
