@@ -119,7 +119,7 @@ export default {
     "int.state_pending": "en attente", "int.state_delivered": "livré",
     "int.state_failed": "échoué", "int.state_cancelled": "annulé",
     "map.title": "Carte des dossiers ouverts", "map.zoom_in": "Zoomer", "map.zoom_out": "Dézoomer",
-    "map.fit": "Montrer tous les dossiers", "map.marker": "{severity} : {title} ({status}). Ouvrir le dossier",
+    "map.cluster": "{n} dossiers ici, le plus grave {severity}. Zoomer dessus", "map.in_view": "Dossiers visibles ({n})", "map.fit": "Montrer tous les dossiers", "map.marker": "{severity} : {title} ({status}). Ouvrir le dossier",
     "map.unplaced": "{n} dossier(s) ouvert(s) sans lieu ne figurent pas sur la carte.",
     "map.open_case": "Ouvrir le dossier dans le hub", "map.close": "Fermer",
     "map.case_meta": "{severity} · {status} · {place}mis à jour il y a {ago}",

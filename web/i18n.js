@@ -121,7 +121,7 @@ export const CATALOGUES = {
     "int.state_pending": "waiting", "int.state_delivered": "delivered",
     "int.state_failed": "failed", "int.state_cancelled": "cancelled",
     "map.title": "Map of open cases", "map.zoom_in": "Zoom in", "map.zoom_out": "Zoom out",
-    "map.fit": "Show every case", "map.marker": "{severity}: {title} ({status}). Open the case",
+    "map.cluster": "{n} cases here, the worst {severity}. Zoom in to them", "map.in_view": "Cases in view ({n})", "map.fit": "Show every case", "map.marker": "{severity}: {title} ({status}). Open the case",
     "map.unplaced": "{n} open case(s) without a location are not on the map.",
     "map.open_case": "Open the case in the hub", "map.close": "Close",
     "map.case_meta": "{severity} · {status} · {place}updated {ago} ago",

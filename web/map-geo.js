@@ -120,3 +120,29 @@ export function ringsPath(rings) {
 export function located(cases) {
   return cases.filter((c) => Number.isFinite(c.lat) && Number.isFinite(c.lon));
 }
+
+/**
+ * Markers closer than `radius` screen pixels as clusters: [{ x, y, items }], the first
+ * item of each (the most severe, when `points` come most severe first) placing it. No
+ * case is ever hidden under another: a cluster says how many it holds.
+ */
+export function clusters(points, radius) {
+  const out = [];
+  const cell = new Map();   // grid of `radius` squares -> clusters seeded in it
+  const key = (cx, cy) => `${cx}:${cy}`;
+  for (const p of points) {
+    const [gx, gy] = [Math.floor(p.x / radius), Math.floor(p.y / radius)];
+    let near = null;
+    for (let dx = -1; dx <= 1 && !near; dx++) {
+      for (let dy = -1; dy <= 1 && !near; dy++) {
+        near = (cell.get(key(gx + dx, gy + dy)) || []).find((c) => Math.hypot(c.x - p.x, c.y - p.y) < radius) || null;
+      }
+    }
+    if (near) { near.items.push(p.item); continue; }
+    const made = { x: p.x, y: p.y, items: [p.item] };
+    out.push(made);
+    const k = key(gx, gy);
+    cell.set(k, [...(cell.get(k) || []), made]);
+  }
+  return out;
+}

@@ -9,12 +9,14 @@ import { t, word } from "/i18n.js";
 import { SEVERITY_RANK } from "/vocabulary.js";
 import { BOARD_SEVERITIES } from "/board-model.js";
 import {
-  project, toScreen, fit, zoomed, panned, tilesFor, tileHref, decodeTopology, ringsPath, located,
+  project, toScreen, fit, zoomed, panned, tilesFor, tileHref, decodeTopology, ringsPath, located, clusters,
 } from "/map-geo.js";
+import { fillList } from "/long-list.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const RADIUS = { critical: 11, major: 9, minor: 7, info: 6 };   // size says severity, not colour alone
 const HIT = 22;                                                 // 44 px to tap
+const APART = 2 * HIT;   // markers closer than this on screen join a cluster with a count
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(NS, tag);
@@ -61,6 +63,8 @@ export class BoardMap {
       svg("rect", { class: "sea", x: 0, y: 0, width: "100%", height: "100%" }), this.land, this.tiles, this.markers);
     this.legend = html("ul", { class: "map-legend" });
     this.unplaced = html("p", { class: "map-unplaced none" });
+    this.inView = html("ul", { class: "list map-in-view", "aria-labelledby": "map-in-view-h" });
+    this.inViewHead = html("h3", { id: "map-in-view-h", class: "map-in-view-h" });
     const button = (text, key, fn) => html("button", { type: "button", "data-label": key, text, onclick: fn });
     this.controls = html("div", { class: "map-controls" },
       button("+", "map.zoom_in", () => this.setView(zoomed(this.view, 2), true)),
@@ -68,7 +72,7 @@ export class BoardMap {
       button("⤢", "map.fit", () => { this.moved = false; this.setView(this.fitted(), false); }));
     const credit = config.tile_url ? html("small", { class: "map-credit", text: config.attribution || "" }) : null;
     host.replaceChildren(html("div", { class: "map-frame" }, this.svg, this.controls), this.legend, this.unplaced,
-      ...(credit ? [credit] : []));
+      ...(credit ? [credit] : []), this.inViewHead, this.inView);
     this.drag();
     new ResizeObserver(() => this.draw()).observe(this.svg);
   }
@@ -80,7 +84,9 @@ export class BoardMap {
 
   fitted() {
     const [w, h] = this.size();
-    return fit(located(this.cases).map((c) => project(c.lon, c.lat)), w, h, { maxZoom: this.config.tile_url ? 14 : 6 });
+    // Without tiles the outlines are country-scale, but the cases still sit where they
+    // are: a flood in one valley fits the valley, not the country.
+    return fit(located(this.cases).map((c) => project(c.lon, c.lat)), w, h, { maxZoom: 14 });
   }
 
   /** The open cases to show (board rows, located or not); the view follows them until moved. */
@@ -117,22 +123,51 @@ export class BoardMap {
   }
 
   drawMarkers(w, h) {
-    // Least severe first, so the critical ones are drawn on top.
-    const shown = located(this.cases).sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
-    this.markers.replaceChildren(...shown.map((c) => {
-      const [x, y] = toScreen(this.view, w, h, project(c.lon, c.lat));
-      const label = t("map.marker", { severity: word("sev", c.severity), title: c.title, status: word("status", c.status) });
-      const marker = svg("g", { class: `marker sev-${c.severity}`, transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`,
-        role: "button", tabindex: 0, "aria-label": label, "data-case": c.id },
-        svg("title", {}, label),
-        svg("circle", { class: "hit", r: HIT }),
-        svg("circle", { class: "dot", r: RADIUS[c.severity] || 6 }));
-      marker.addEventListener("click", () => this.onOpen(c));
-      marker.addEventListener("keydown", (ev) => {
-        if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); this.onOpen(c); }
-      });
-      return marker;
-    }));
+    // Most severe first, so a cluster sits where its worst case is; drawn least severe
+    // first, so the critical ones are on top.
+    const points = located(this.cases).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])
+      .map((c) => { const [x, y] = toScreen(this.view, w, h, project(c.lon, c.lat)); return { x, y, item: c }; });
+    const groups = clusters(points, APART).reverse();
+    this.markers.replaceChildren(...groups.map((g) => (g.items.length === 1 ? this.marker(g.items[0], g) : this.cluster(g))));
+    const seen = points.filter((p) => p.x >= 0 && p.x <= w && p.y >= 0 && p.y <= h).map((p) => p.item);
+    this.inViewHead.textContent = t("map.in_view", { n: seen.length });
+    fillList(this.inView, seen, (c) => html("li", { class: `sev-${c.severity}`, "data-case": c.id },
+      html("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
+      html("button", { type: "button", class: "linkish", text: c.title, onclick: () => this.onOpen(c) })), t("board.none"), "map-in-view");
+  }
+
+  marker(c, { x, y }) {
+    const label = t("map.marker", { severity: word("sev", c.severity), title: c.title, status: word("status", c.status) });
+    return this.button(svg("g", { class: `marker sev-${c.severity}`, transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`,
+      role: "button", tabindex: 0, "aria-label": label, "data-case": c.id },
+      svg("title", {}, label),
+      svg("circle", { class: "hit", r: HIT }),
+      svg("circle", { class: "dot", r: RADIUS[c.severity] || 6 })), () => this.onOpen(c));
+  }
+
+  // Several cases too close to tell apart: one marker with their count, coloured by the
+  // worst; opening it zooms to them (or, when they share one spot, lists them below).
+  cluster({ x, y, items }) {
+    const worst = items[0].severity;
+    const label = t("map.cluster", { n: items.length, severity: word("sev", worst) });
+    return this.button(svg("g", { class: `marker cluster sev-${worst}`, transform: `translate(${x.toFixed(1)} ${y.toFixed(1)})`,
+      role: "button", tabindex: 0, "aria-label": label, "data-count": items.length },
+      svg("title", {}, label),
+      svg("circle", { class: "hit", r: HIT }),
+      svg("circle", { class: "dot", r: 13 + Math.min(8, 2 * Math.log2(items.length)) }),
+      svg("text", { class: "count", "text-anchor": "middle", dy: "0.35em" }, String(items.length))), () => {
+      const [w, h] = this.size();
+      const view = fit(items.map((c) => project(c.lon, c.lat)), w, h, { maxZoom: 18 });
+      this.setView(view.scale > this.view.scale ? view : zoomed(this.view, 2), true);
+    });
+  }
+
+  button(marker, open) {
+    marker.addEventListener("click", open);
+    marker.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); open(); }
+    });
+    return marker;
   }
 
   drawLegend() {

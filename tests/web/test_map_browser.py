@@ -110,7 +110,7 @@ async def test_markers_follow_the_cases_live_and_the_map_needs_nothing_beyond_th
     assert before[0] < 0 and before[1] > 0  # Kerns is south-west of the bridge
     dam = await _patch(hub, dam, location={"lat": 46.5, "lon": 9.6, "place": "Chur road"})
     after = await _offset_changes(page, dam["id"], bridge["id"], before)
-    assert after[0] > 0 and after[1] > before[1]  # now south-east, further south
+    assert after[0] > 0 and after[1] > 0  # now south-east (the view refits: scales differ)
     dam = await _patch(hub, dam, severity="critical")
     await page.wait_for_selector(f"{marker}.sev-critical", timeout=10_000)
     await _patch(hub, dam, status="closed")
@@ -170,7 +170,8 @@ async def test_on_a_phone_the_map_fits_the_screen_and_a_tap_opens_the_case(
     sizes = await page.evaluate("""() => [...document.querySelectorAll(
         '#board-map button, #board-map [role=button]')].map((e) => {
             const r = e.getBoundingClientRect(); return [r.width, r.height]; })""")
-    assert len(sizes) == 4 and all(w >= 43.5 and h >= 43.5 for w, h in sizes), sizes
+    # three controls, the marker, and the case's row in the list of cases in view
+    assert len(sizes) == 5 and all(w >= 43.5 and h >= 43.5 for w, h in sizes), sizes
     await page.tap("#map-host button[data-label='map.zoom_in']")
     assert float(await page.get_attribute("#map-host", "data-zoom") or 0) > 6
     await page.tap(marker)
@@ -290,3 +291,49 @@ async def test_the_bundled_outlines_decode_to_closed_country_shapes(
     assert 5.5 < west < 6.5 and 10 < east < 11 and 45.5 < south < 46.2 and 47.5 < north < 48
     assert got["origin"] == [128, 128]
     assert abs(got["corner"][0]) < 1e-9 and abs(got["corner"][1]) < 1e-6
+
+
+#: What the map draws: single markers by case id, clusters with their counts.
+DRAWN = """() => [...document.querySelectorAll('#map-host .marker')].map((m) => (
+    {case: m.dataset.case || null, count: Number(m.dataset.count || 1),
+     worst: [...m.classList].find((c) => c.startsWith('sev-'))}))"""
+
+
+async def test_no_case_hides_under_another_and_a_valley_fills_the_map(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Issue 25, defect 8: five open cases drew as two dots with no count, and with no
+    tile server (the air-gapped default) the map stopped at country scale."""
+    hub = page_hub
+    valley = [(46.9000, 8.2500), (46.9004, 8.2506), (46.9001, 8.2503),  # one village
+              (46.9400, 8.3100), (46.8700, 8.2000)]                      # up and down the valley
+    made = [await _case(hub, f"Flooded house {i}", sev, {"lat": lat, "lon": lon})
+            for i, ((lat, lon), sev) in enumerate(zip(valley, ("minor", "critical", "info",
+                                                               "major", "minor"), strict=True))]
+    page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.fill("#login input[name=username]", "alice")
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    await page.click("#tab-board")
+    await page.wait_for_selector("#map-host .marker", timeout=10_000)
+    drawn = await page.evaluate(DRAWN)
+    assert sum(m["count"] for m in drawn) == 5, drawn  # every case counted, none hidden
+    [village] = [m for m in drawn if m["count"] > 1]
+    assert village["count"] == 3 and village["worst"] == "sev-critical"  # the worst colours it
+    assert float(await page.get_attribute("#map-host", "data-zoom") or 0) > 10  # the valley
+    assert "Cases in view (5)" in (await page.text_content("#map-host") or "")
+    # Opening the cluster zooms to its cases until each stands alone.
+    await page.click("#map-host .marker.cluster")
+    async with asyncio.timeout(10):
+        while len(drawn := await page.evaluate(DRAWN)) < 3 or \
+                any(m["count"] > 1 for m in drawn):
+            if not await page.locator("#map-host .marker.cluster").count():
+                break
+            await page.click("#map-host .marker.cluster")
+            await asyncio.sleep(0.05)
+    singles = {m["case"] for m in await page.evaluate(DRAWN) if m["count"] == 1}
+    assert {c["id"] for c in made[:3]} <= singles
+    # The list below the map holds the cases in view; a tap opens one.
+    await page.click(f"#map-host .map-in-view li[data-case='{made[1]['id']}'] button")
+    await page.wait_for_selector("#panel-cases:not([hidden])")
