@@ -71,6 +71,7 @@ from hub.models import OperationId
 from hub.node import Node, cancel_all
 from hub.openapi import document
 from hub.static import Assets
+from hub.tilearchive import TileArchive
 from hub.wsserver import HubWebSocketProtocol, WebSocketFirst
 
 __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
@@ -267,6 +268,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     services = build_services(settings, clock=clock, engine=engine)
     engine, node, evaluator = services.hub.engine, services.hub.node, services.evaluator
     dispatcher = services.dispatcher
+    tiles = TileArchive(Path(settings.map_tile_archive)) if settings.map_tile_archive else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -283,6 +285,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             await evaluator.stop()
             await node.stop()
             await engine.store.close()
+            if tiles is not None:
+                tiles.close()
 
     app = Starlette(
         routes=[
@@ -306,6 +310,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                     "docs/protocol.md; the same errors and codes apply.",
         schemas={**CORE_SCHEMAS, **WEBHOOK_SCHEMAS, **ALERTING_SCHEMAS})
     app.state.hub = services.hub
+    app.state.tiles = tiles
     app.state.services = services
     app.state.channels = services.channels
     app.state.webhooks = services.webhooks

@@ -146,6 +146,9 @@ class Settings:
     map_tile_url: str = ""
     #: The credit the tiles' licence asks for, shown on the map (required with a URL).
     map_tile_attribution: str = ""
+    #: A raster PMTiles archive on the hub's disk (hub/tilearchive.py), served as the
+    #: map's tiles with no tile server and no network: the map of the operation's area.
+    map_tile_archive: str = ""
 
     # --- Confidentiality labels (hub.labels) ----------------------------------
     #: The policy's name, its levels from lowest to highest, its category names (all
@@ -216,6 +219,9 @@ class Settings:
             if not self.map_tile_attribution.strip():
                 raise ConfigError("map_tile_attribution is required with map_tile_url "
                                   "(tile licences ask for credit)")
+        if self.map_tile_url and self.map_tile_archive:
+            raise ConfigError("map_tile_url and map_tile_archive: set one (a tile server "
+                              "or an archive on the hub's disk), not both")
         if len(self.map_tile_attribution) > 300:
             raise ConfigError("map_tile_attribution: at most 300 characters")
         object.__setattr__(self, "labels", self._label_policy())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from hub import __version__
-from hub.errors import BadRequest, HubError
+from hub.errors import BadRequest, HubError, NotFound
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.labels import Label
 from hub.metrics import CONTENT_TYPE_LATEST
@@ -102,8 +102,44 @@ async def map_settings(request: Request) -> Response:
     """What the board's map draws: the bundled basemap, and the deployment's tiles if any."""
     await principal_of(request)
     settings = request.app.state.hub.settings
+    tiles = request.app.state.tiles
+    if tiles is not None:  # the operation's area from the hub's own disk
+        return JSONResponse({"basemap": BASEMAP, **tiles.describe(),
+                             "attribution": settings.map_tile_attribution
+                             or tiles.attribution or None})
     return JSONResponse({"basemap": BASEMAP, "tile_url": settings.map_tile_url or None,
                          "attribution": settings.map_tile_attribution or None})
+
+
+#: Tiles change only with the archive (its ETag); clients revalidate, the worker keeps them.
+TILE_CACHE = "private, no-cache"
+
+
+@api("One map tile from the deployment's tile archive (map_tile_archive)", "board",
+     {200: "image/png", 304: "not modified", 404: "no archive, or no tile there"})
+async def map_tile(request: Request) -> Response:
+    await principal_of(request)
+    tiles = request.app.state.tiles
+    z, x, y = (int(request.path_params[k]) for k in ("z", "x", "y"))
+    data = tiles.tile(z, x, y) if tiles is not None else None
+    if data is None:
+        raise NotFound("no such tile")
+    etag = f'"{tiles.etag}-{z}-{x}-{y}"'
+    headers = {"etag": etag, "cache-control": TILE_CACHE}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=tiles.media_type, headers=headers)
+
+
+@api("The deployment's tile archive itself, with HTTP range requests (PMTiles readers)",
+     "board", {200: "application/vnd.pmtiles", 206: "application/vnd.pmtiles"})
+async def map_tile_archive(request: Request) -> Response:
+    await principal_of(request)
+    tiles = request.app.state.tiles
+    if tiles is None:
+        raise NotFound("no tile archive")
+    return FileResponse(tiles.path, media_type="application/vnd.pmtiles",
+                        headers={"cache-control": TILE_CACHE})
 
 
 @api("This document: the REST API in OpenAPI 3.1", "operations", {200: obj()}, auth=False)
@@ -152,6 +188,8 @@ routes = [
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
     Route("/api/map", map_settings, methods=["GET"]),
+    Route("/tiles/archive.pmtiles", map_tile_archive, methods=["GET"]),
+    Route("/tiles/{z:int}/{x:int}/{y:int}", map_tile, methods=["GET"]),
     Route("/api/labels", labels, methods=["GET"]),
     Route("/api/openapi.json", openapi_json, methods=["GET"]),
     Route("/healthz", healthz, methods=["GET"]),

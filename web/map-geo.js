@@ -57,9 +57,11 @@ export function fit(points, width, height, { maxZoom = 6, margin = 40 } = {}) {
 /**
  * The tiles that cover a view: [{ z, x, y, left, top, size }] in screen pixels, the
  * zoom level rounded to the nearest one the server has, x wrapping round the world.
+ * (`limit` caps how many; the tiles of the operation's area kept for offline use ask for
+ * a larger view than the screen.)
  */
-export function tilesFor(view, width, height, { limit = 64 } = {}) {
-  const z = clamp(Math.round(zoomOf(view)), MIN_ZOOM, MAX_ZOOM);
+export function tilesFor(view, width, height, { limit = 64, minZoom = MIN_ZOOM, maxZoom = MAX_ZOOM } = {}) {
+  const z = clamp(Math.round(zoomOf(view)), minZoom, maxZoom);   // past the last level: its tiles, larger
   const n = 2 ** z;
   const size = (view.scale * WORLD) / n;
   const first = (px, c) => Math.floor(((c - px / 2 / view.scale) * n) / WORLD);

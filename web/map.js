@@ -94,6 +94,27 @@ export class BoardMap {
     this.cases = cases;
     if (!this.moved || !this.view) this.view = this.fitted();
     this.draw();
+    this.keepArea();
+  }
+
+  // With the deployment's tile archive (served by the hub itself), the tiles of the
+  // operation's area — where its cases are, at the fitted zoom, one closer and three
+  // further out — are fetched once so the service worker keeps them: the map works
+  // offline there.
+  keepArea() {
+    const [w, h] = this.size();
+    if (!this.config.tile_url?.startsWith("/") || !w || !h) return;
+    const view = this.fitted();
+    const key = `${Math.round(view.cx)}:${Math.round(view.cy)}:${view.scale.toFixed(3)}`;
+    if (key === this.kept) return;
+    this.kept = key;
+    const wanted = [];
+    for (const factor of [1 / 8, 1 / 4, 1 / 2, 1, 2]) {   // the valley's surroundings too
+      const v = { ...view, scale: view.scale * factor };
+      wanted.push(...tilesFor(v, w, h, { ...this.zooms(), limit: 48 }));
+    }
+    const urls = [...new Set(wanted.map((tile) => tileHref(this.config.tile_url, tile)))];
+    (async () => { for (const url of urls) await fetch(url, { credentials: "same-origin" }).catch(() => null); })();
   }
 
   setView(view, moved) {
@@ -114,9 +135,13 @@ export class BoardMap {
     this.host.dataset.zoom = Math.log2(v.scale).toFixed(2);
   }
 
+  zooms() {
+    return { minZoom: this.config.min_zoom ?? 0, maxZoom: this.config.max_zoom ?? 19 };
+  }
+
   drawTiles(w, h) {
     if (!this.config.tile_url) return;
-    this.tiles.replaceChildren(...tilesFor(this.view, w, h).map((tile) => svg("image", {
+    this.tiles.replaceChildren(...tilesFor(this.view, w, h, this.zooms()).map((tile) => svg("image", {
       href: tileHref(this.config.tile_url, tile), x: tile.left, y: tile.top, width: tile.size + 0.5, height: tile.size + 0.5,
       preserveAspectRatio: "none", "data-tile": `${tile.z}/${tile.x}/${tile.y}`,
     })));

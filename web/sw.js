@@ -17,6 +17,7 @@
 const SHELL = "liaison-shell-v3";
 const DATA_PREFIX = "liaison-data-";
 const META = "liaison-meta";
+const TILES = "liaison-tiles";   // the map's tiles from the hub's archive: kept across versions
 const SESSION_KEY = "/__liaison/session";
 const ASSETS = [
   "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
@@ -36,7 +37,7 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
-      if (name !== SHELL && name !== META && !name.startsWith(DATA_PREFIX)) await caches.delete(name);   // an older version's
+      if (name !== SHELL && name !== META && name !== TILES && !name.startsWith(DATA_PREFIX)) await caches.delete(name);   // an older version's
     }
     await self.clients.claim();
   })());
@@ -52,7 +53,7 @@ self.addEventListener("fetch", (event) => {
     else event.respondWith(watched(request));
     return;
   }
-  event.respondWith(networkFirst(request, SHELL));
+  event.respondWith(networkFirst(request, url.pathname.startsWith("/tiles/") ? TILES : SHELL));
 });
 
 self.addEventListener("message", (event) => {

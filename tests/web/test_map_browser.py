@@ -11,8 +11,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
+import struct
+import zlib
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import Writer
 
 from tests.conftest import PASSWORD, RunningHub, embedded_settings
 from tests.web.pages import login
@@ -337,3 +344,113 @@ async def test_no_case_hides_under_another_and_a_valley_fills_the_map(
     # The list below the map holds the cases in view; a tap opens one.
     await page.click(f"#map-host .map-in-view li[data-case='{made[1]['id']}'] button")
     await page.wait_for_selector("#panel-cases:not([hidden])")
+
+
+def _png(rgb: tuple[int, int, int]) -> bytes:
+    """A 256x256 PNG of one colour (a stand-in for a real raster tile)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    rows = b"".join(b"\x00" + bytes(rgb) * 256 for _ in range(256))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def _tile_of(lat: float, lon: float, z: int) -> tuple[int, int]:
+    n = 2 ** z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
+
+
+def tile_archive(path: Path, lat: float, lon: float, zooms: range = range(8, 13)) -> int:
+    """A raster PMTiles archive of a small area round (lat, lon), written with the
+    reference writer; returns how many tiles it holds."""
+    tiles = {}
+    for z in zooms:
+        (x0, y0) = _tile_of(lat + 0.08, lon - 0.12, z)
+        (x1, y1) = _tile_of(lat - 0.08, lon + 0.12, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                tiles[zxy_to_tileid(z, x, y)] = _png((40 * (z - 7) % 256, 120, 200))
+    with path.open("wb") as f:
+        writer = Writer(f)
+        for tile_id in sorted(tiles):
+            writer.write_tile(tile_id, tiles[tile_id])
+        e7 = 10_000_000
+        writer.finalize({"tile_type": TileType.PNG, "tile_compression": Compression.NONE,
+                         "min_lon_e7": int((lon - 0.12) * e7), "min_lat_e7": int((lat - 0.08) * e7),
+                         "max_lon_e7": int((lon + 0.12) * e7), "max_lat_e7": int((lat + 0.08) * e7),
+                         "center_zoom": zooms[0], "center_lon_e7": int(lon * e7),
+                         "center_lat_e7": int(lat * e7)},
+                        {"attribution": "Test tiles, Kerns valley"})
+    return len(tiles)
+
+
+async def test_an_offline_tile_archive_draws_the_valley_and_works_after_a_reload_offline(
+        browser: Any, start_hub: Any, tmp_path: Path) -> None:
+    """Issue 25, item 7: with no tile server (air-gapped), the operator loads the map of
+    the area as one PMTiles file; the hub serves its tiles (and the file, with range
+    requests), the map draws them with no other network, and the service worker keeps
+    the operation's area so the map still works offline after a reload."""
+    archive = tmp_path / "kerns.pmtiles"
+    count = tile_archive(archive, KERNS["lat"], KERNS["lon"])
+    hub = await start_hub(embedded_settings(tmp_path).replace(map_tile_archive=str(archive)))
+    token = await hub.login("alice")
+    auth = {"Authorization": f"Bearer {token}"}
+    ranged = await hub.http.get("/tiles/archive.pmtiles", headers={**auth, "Range": "bytes=0-126"})
+    assert ranged.status_code == 206 and ranged.content[:8] == b"PMTiles\x03"
+    assert ranged.headers["content-range"] == f"bytes 0-126/{archive.stat().st_size}"
+    assert (await hub.http.get("/tiles/archive.pmtiles")).status_code == 401
+    assert (await hub.http.get("/tiles/10/535/360")).status_code == 401
+    settings = (await hub.api("GET", "/api/map", "alice")).json()
+    assert settings["tile_url"] == "/tiles/{z}/{x}/{y}" and settings["max_zoom"] == 12
+    assert settings["attribution"] == "Test tiles, Kerns valley"
+    x, y = _tile_of(KERNS["lat"], KERNS["lon"], 12)
+    one = await hub.http.get(f"/tiles/12/{x}/{y}", headers=auth)
+    assert one.status_code == 200 and one.headers["content-type"] == "image/png"
+    again = await hub.http.get(f"/tiles/12/{x}/{y}",
+                               headers={**auth, "if-none-match": one.headers["etag"]})
+    assert again.status_code == 304
+    assert (await hub.http.get("/tiles/3/1/1", headers=auth)).status_code == 404
+
+    dam = await _case(hub, "Dam breach at Kerns", "critical", KERNS)
+    await _case(hub, "Road cut", "major", {"lat": 46.93, "lon": 8.29})
+    context = await browser.new_context()
+    page = await context.new_page()
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    base = hub.url.replace("127.0.0.1", "localhost")
+    await page.goto(base + "/")
+    await page.fill("#login input[name=username]", "alice")
+    await page.fill("#login input[name=password]", PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    async with asyncio.timeout(10):
+        while not await page.evaluate("!!navigator.serviceWorker.controller"):
+            await asyncio.sleep(0.1)
+    await page.click("#tab-board")
+    await page.wait_for_selector(f"#map-host .marker[data-case='{dam['id']}']", timeout=10_000)
+    await page.wait_for_selector("#map-host image[data-tile]", timeout=10_000)
+    assert float(await page.get_attribute("#map-host", "data-zoom") or 0) > 9  # the valley
+    assert "Test tiles, Kerns valley" in (await page.text_content("#map-host") or "")
+    assert all(u.startswith(base + "/") for u in seen), [u for u in seen if not u.startswith(base)]
+    kept = "() => caches.open('liaison-tiles').then((c) => c.keys()).then((k) => k.length)"
+    levels = """() => caches.open('liaison-tiles').then((c) => c.keys())
+        .then((k) => [...new Set(k.map((r) => new URL(r.url).pathname.split('/')[2]))])"""
+    async with asyncio.timeout(20):  # the operation's area, at several zooms, kept
+        while len(await page.evaluate(levels)) < 3 or await page.evaluate(kept) < 8:
+            await asyncio.sleep(0.1)
+    assert await page.evaluate(kept) <= count
+
+    await context.set_offline(True)
+    await page.reload()
+    await page.wait_for_selector("#app:not([hidden])", timeout=10_000)
+    await page.click("#tab-board")
+    await page.wait_for_selector("#map-host image[data-tile]", timeout=10_000)
+    drawn = await page.eval_on_selector_all("#map-host image[data-tile]",
+                                            "els => els.map((e) => e.getAttribute('href'))")
+    served = await page.evaluate("""async (urls) => {
+        const out = [];
+        for (const u of urls) { try { out.push((await fetch(u)).status); } catch { out.push(0); } }
+        return out; }""", drawn)
+    assert served and all(s == 200 for s in served), served  # offline, from the worker
