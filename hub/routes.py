@@ -116,7 +116,7 @@ TILE_CACHE = "private, no-cache"
 
 
 @api("One map tile from the deployment's tile archive (map_tile_archive)", "board",
-     {200: "image/png", 304: "not modified", 404: "no archive, or no tile there"})
+     {200: "image/png", 304: None})
 async def map_tile(request: Request) -> Response:
     await principal_of(request)
     tiles = request.app.state.tiles
