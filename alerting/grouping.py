@@ -30,7 +30,7 @@ from typing import Any
 from alerting.expr import ExprError, parse_duration
 
 __all__ = ["DEFAULT", "GROUP_KEYS", "Grouping", "GroupingError", "add", "due_at", "entry_key",
-           "group_id", "group_text", "parse_grouping", "sent"]
+           "group_id", "group_notice_id", "group_text", "parse_grouping", "sent"]
 
 #: What ``group_by`` may name besides ``labels.<name>``.
 GROUP_KEYS = ("rule", "severity", "source", "case", "policy")
@@ -128,17 +128,32 @@ def due_at(group: Mapping[str, Any], grouping: Grouping) -> float | None:
 def sent(group: Mapping[str, Any], now: float) -> dict[str, Any]:
     """The group once its pending entries are posted."""
     posted = [*group.get("posted", []), *(e["key"] for e in group["pending"])]
-    return {**group, "pending": [], "posted": posted[-REMEMBERED:], "seq": int(group["seq"]) + 1,
-            "sent_at": now, "first_at": None}
+    return {**{k: v for k, v in group.items() if k != "sending"}, "pending": [],
+            "posted": posted[-REMEMBERED:], "seq": int(group["seq"]) + 1, "sent_at": now,
+            "first_at": None}
+
+
+def _counts(entries: Sequence[Mapping[str, Any]]) -> tuple[int, int, int]:
+    """(new, escalated, reminded) among a group notice's entries."""
+    new = sum(1 for e in entries if not e["step"] and not e["reminder"])
+    reminded = sum(1 for e in entries if e["reminder"])
+    return new, len(entries) - new - reminded, reminded
 
 
 def _what(entries: Sequence[Mapping[str, Any]]) -> str:
-    new = sum(1 for e in entries if not e["step"] and not e["reminder"])
-    reminded = sum(1 for e in entries if e["reminder"])
-    stepped = len(entries) - new - reminded
+    new, stepped, reminded = _counts(entries)
     parts = [f"{n} {word}" for n, word in ((new, "new"), (stepped, "escalated"),
                                            (reminded, "still not acknowledged")) if n]
     return ", ".join(parts)
+
+
+def group_notice_id(seed: str, entries: Sequence[Mapping[str, Any]]) -> str:
+    """A group notice's client_msg_id: ``group-<digest>-<severity>-<n>-<new>-<escalated>-
+    <reminded>``. The digest (of the group and its count of notices) makes a retry the
+    same post; the rest lets each client word the notice in its reader's language."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:20]
+    counts = "-".join(str(n) for n in (len(entries), *_counts(entries)))
+    return f"group-{digest}-{entries[0]['severity']}-{counts}"[:64]
 
 
 def group_text(entries: Sequence[Mapping[str, Any]], marking: str) -> str:

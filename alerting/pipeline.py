@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -37,7 +36,16 @@ from alerting.alerts import resolve, told
 from alerting.cases import play_marking
 from alerting.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
-from alerting.grouping import DEFAULT, Grouping, add, entry_key, group_id, group_text, sent
+from alerting.grouping import (
+    DEFAULT,
+    Grouping,
+    add,
+    entry_key,
+    group_id,
+    group_notice_id,
+    group_text,
+    sent,
+)
 from alerting.kinds import ALERT, CASE, NOTICE_GROUPS, PIPELINE_STATE, POLICY, RULE, SILENCE
 from alerting.opstate import OpState, group_due
 from alerting.records import AlertRecords
@@ -297,8 +305,16 @@ class Pipeline:
                 continue
             if due > now:
                 continue
-            entries = [e for e in group["pending"] if (rt.alerts.get(str(e["alert"])) or {})
-                       .get("state") == AlertState.FIRING]  # acknowledged meanwhile: no news
+            sending = group.get("sending")
+            if not sending or sending.get("seq") != group["seq"]:
+                # What this notice says is decided once and kept before it is posted, so a
+                # post retried after a crash says the same and is recognised as a retry.
+                keys = [e["key"] for e in group["pending"] if (rt.alerts.get(
+                    str(e["alert"])) or {}).get("state") == AlertState.FIRING]  # acked: no news
+                group = rt.groups[gid] = {**group, "sending": {"seq": group["seq"], "keys": keys}}
+                await self._store.put_state(rt.id, NOTICE_GROUPS, rt.groups)
+            chosen = set(group["sending"]["keys"])
+            entries = [e for e in group["pending"] if e["key"] in chosen]
             label = self._channels.access.policy.of_record(group.get("label"))
             if len(entries) == 1:
                 [one] = entries
@@ -306,8 +322,7 @@ class Pipeline:
                     rt.id, group["channel"], text=one["text"], priority=Priority(one["priority"]),
                     client_msg_id=one["message_id"], label=label, hidden_msg_id=one["hidden_id"])
             elif entries:
-                seed = f"{rt.id}\n{gid}\n{group['seq']}"
-                msg_id = "group-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+                msg_id = group_notice_id(f"{rt.id}\n{gid}\n{group['seq']}", entries)
                 urgent = any(e["priority"] == Priority.URGENT for e in entries)
                 await self._channels.post_as_hub(
                     rt.id, group["channel"], text=group_text(entries, str(group["marking"])),

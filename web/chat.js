@@ -3,7 +3,8 @@
 // acknowledgements, and a composer that keeps drafts and queues while offline.
 import { api } from "/protocol.js";
 import { $, el, richText, mentions, fmtTime } from "/dom.js";
-import { t } from "/i18n.js";
+import { t, word } from "/i18n.js";
+import { noticeWording } from "/notice.js";
 import { markingOf } from "/board-model.js";
 
 const PAGE = 50;
@@ -223,7 +224,7 @@ export class Chat {
       m.priority !== "normal" ? el("strong", { class: "prio", text: `${t(`msg.${m.priority}`)} ` }) : null,
       m.label ? el("span", { class: "marking", text: markingOf(m.label) }) : null,
       m.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
-      el("span", { class: "text" }, richText(m.text, { mentions: this.names })));
+      el("span", { class: "text" }, richText(this.wording(m), { mentions: this.names })));
     if (alertId) {
       li.append(this.alertLine(alertId));   // about the alert, not the message
     } else if (isGroupNotice(m)) {          // each is acknowledged on its own, in Alerts
@@ -247,6 +248,11 @@ export class Chat {
           : null));
     }
     return li;
+  }
+
+  // A hub notice in the reader's language (notice.js); anything else as written.
+  wording(m) {
+    return noticeWording(m, { alertOf: (id) => this.alerts?.get(id), t, word }) ?? m.text;
   }
 
   // A notice shows its alert's live state; acknowledging it acknowledges the alert.

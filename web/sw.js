@@ -23,7 +23,7 @@ const ASSETS = [
   "/", "/style.css", "/favicon.svg", "/app.js", "/protocol.js", "/msgpack.js", "/vocabulary.js",
   "/dom.js", "/i18n.js", "/theme.js", "/board-model.js", "/board-view.js", "/chat.js",
   "/cases.js", "/alerts.js", "/offline-store.js", "/outbox.js", "/mine.js", "/stack.js",
-  "/stack-model.js", "/long-list.js",
+  "/stack-model.js", "/long-list.js", "/notice.js",
 ];
 const KEPT_READS = [
   /^\/api\/me$/, /^\/api\/map$/, /^\/api\/operations$/, /^\/api\/operations\/[^/]+\/channels$/,

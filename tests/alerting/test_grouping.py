@@ -16,6 +16,7 @@ from alerting.grouping import (
     add,
     due_at,
     group_id,
+    group_notice_id,
     group_text,
     parse_grouping,
     sent,
@@ -117,3 +118,12 @@ def test_any_grouping_setting_is_parsed_or_refused_with_its_name(data: dict[str,
         assert str(exc).startswith("policy 'p': group_")
     else:
         assert 0 <= g.wait <= 3600 and 1 <= g.interval <= 86400 and len(g.by) <= 8
+
+
+def test_a_group_notices_id_is_stable_and_says_what_clients_word() -> None:
+    entries = [entry(1), entry(2), entry(3, step=1), entry(4, reminder=2)]
+    made = group_notice_id("op\ngrp-1\n0", entries)
+    assert made == group_notice_id("op\ngrp-1\n0", entries)  # a retry posts the same
+    assert made != group_notice_id("op\ngrp-1\n1", entries)  # the next notice is new
+    assert made.startswith("group-") and made.endswith("-critical-4-2-1-1")
+    assert len(made) <= 64

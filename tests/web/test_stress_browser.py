@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.conftest import RunningHub
@@ -249,3 +250,60 @@ async def test_times_follow_the_locale_and_timelines_keep_seconds(
     assert "14:05" in gb[0] and "14:05:09" in gb[1] and gb[2] == "14:05:09"
     assert "janv." in fr[0] and "14:05:09" in fr[1] and fr[2] == "14:05:09"
     assert ":09" in us[1] and ":09" not in us[0]
+
+
+async def test_notices_and_timelines_read_in_each_readers_language(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Issue 25, item 6: the hub's own texts were English only. The same notice, group
+    notice and timeline, read in English and in French, with 24-hour times in French."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/policies", "alice", json={
+        "id": "words", "steps": [{"notify": ["assignees", "channel:general"]}],
+        "group_wait": "2s", "group_interval": "1s"})
+    await hub.api("POST", f"/api/operations/{op}/rules", "alice", json={
+        "id": "crit-words", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical", "escalation": "words"})
+    first = (await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Dam breach", "severity": "critical", "assignees": ["bruno"]})).json()
+    await hub.settle()
+    notice = "#messages li[data-alert]"
+    pages = {}
+    for lang, locale in (("en", "en-US"), ("fr", "en-US")):
+        page = await login(browser, hub, "bruno", locale=locale, timezone_id="UTC")
+        if lang == "fr":
+            await page.select_option("#lang", "fr")
+            await page.wait_for_selector("html[lang=fr]")
+        await page.click("#tab-chat")
+        await page.wait_for_selector(notice, timeout=15_000)
+        pages[lang] = page
+    for i in range(3):  # a burst: one group notice
+        await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+            "title": f"House {i} flooded", "severity": "critical", "assignees": ["bruno"]})
+    group = "#messages li:has(button.group-open)"
+    texts = {}
+    for lang, page in pages.items():
+        await page.wait_for_selector(group, timeout=15_000)
+        texts[lang] = (await page.text_content(f"{notice} .text") or "",
+                       await page.text_content(f"{group} .text") or "")
+    en, fr = texts["en"], texts["fr"]
+    assert en[0].startswith("CRITICAL alert: Dam breach is critical @bruno")
+    assert en[0].endswith("Acknowledge it with its button, here or in the Alerts tab.")
+    assert fr[0].startswith("Alerte CRITIQUE : Dam breach is critical @bruno")
+    assert fr[0].endswith("Acquittez-la avec son bouton, ici ou dans l'onglet Alertes.")
+    assert en[1].startswith("CRITICAL: 3 alerts (3 new): House")
+    assert fr[1].startswith("CRITIQUE : 3 alertes (3 nouvelles) : House")
+    assert fr[1].endswith("Acquittez chacune dans l'onglet Alertes.")
+    # The case's timeline: its lines in each language, times to the second, 24-hour in French.
+    lines = {}
+    for lang, page in pages.items():
+        await page.click("#tab-cases")
+        await page.click(f"#case-list li[data-case='{first['id']}'] button.linkish")
+        await page.wait_for_selector("#timeline li", timeout=10_000)
+        lines[lang] = await page.eval_on_selector_all(
+            "#timeline li", "els => els.map((e) => e.textContent)")
+    assert any("created" in x.lower() for x in lines["en"]), lines["en"]
+    assert not any("created" in x.lower() for x in lines["fr"]), lines["fr"]
+    assert all(re.search(r"\b\d{2}:\d{2}:\d{2}\b", x) for x in lines["fr"])
+    assert not any(re.search(r"\b(AM|PM)\b", x) for x in lines["fr"])
+    assert all(re.search(r"\b(AM|PM)\b", x) for x in lines["en"])  # the reader's own clock
