@@ -62,7 +62,7 @@ async def _world(hub: RunningHub) -> World:
     real = {"op_id": op_a.id, "ch_id": police, "case_id": case["id"], "alert_id": alert["id"],
             "silence_id": silence["id"], "username": "ghost", "seq": str(urgent["seq"]),
             "action": "ack", "hook_id": hook["id"], "secret": "not-its-secret",
-            "sub_id": outgoing["id"]}
+            "sub_id": outgoing["id"], "z": "3", "x": "4", "y": "2"}  # a map tile
     missing = {**real, "op_id": "op_missing", "ch_id": "ch_missing", "case_id": "case_missing",
                "alert_id": "al-missing-1", "silence_id": "sil_missing",
                "hook_id": "hook_missing", "sub_id": "wh_missing"}
