@@ -55,15 +55,18 @@ class Exporter:
             self._signer = Signer.load_or_create(self._key_path)
         return self._signer
 
-    async def export(self, principal: Principal, op_id: str, client: str) -> bytes:
-        """The archive, for a coordinator of the operation (or an administrator member)."""
+    async def export(self, principal: Principal, op_id: str, client: str,
+                     lang: str = "en") -> bytes:
+        """The archive, for a coordinator of the operation (or an administrator member);
+        its report in ``lang``."""
         op, role = await self._access.operation(principal, op_id, Action.READ_RECORDS,
                                                 client=client)
         if role is not Role.COORDINATOR and not principal.is_admin:
             raise Forbidden("only the operation's coordinators export its record")
-        return await self.export_as(principal, op, client)
+        return await self.export_as(principal, op, client, lang)
 
-    async def export_as(self, principal: Principal, op: Operation, client: str) -> bytes:
+    async def export_as(self, principal: Principal, op: Operation, client: str,
+                        lang: str = "en") -> bytes:
         """The archive as ``principal`` may see it (the CLI calls this directly)."""
         records: list[dict[str, Any]] = []
         withheld: Counter[str] = Counter()
@@ -124,6 +127,6 @@ class Exporter:
                 "clearance": " ".join([clearance.level, clearance.agency]),
                 "counts": dict(sorted(Counter(r["type"] for r in records).items())),
                 "withheld": dict(sorted(withheld.items()))}
-        html = render(meta, records)
+        html = render(meta, records, lang)
         await self._access.exported(principal, op.id, meta, client)
         return seal(records, meta, {"report.html": html.encode("utf-8")}, self.signer)

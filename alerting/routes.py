@@ -17,6 +17,7 @@ from alerting.api_schemas import (
 )
 from alerting.board import view
 from alerting.export import Exporter
+from alerting.export_html import LANGUAGES
 from alerting.service import CaseService
 from alerting.service_alerts import AlertService
 from hub.boundary import int_param, time_param
@@ -125,12 +126,15 @@ async def board_at(request: Request) -> Response:
 
 
 @api("The operation's signed record, for after-action review and inquiries (coordinators)",
-     "cases", {200: "application/zip"})
+     "cases", {200: "application/zip"}, query={"lang": enum(*LANGUAGES)})
 async def export(request: Request) -> Response:
     _, principal, client = await caller(request)
     exporter: Exporter = request.app.state.exporter
     op_id = request.path_params["op_id"]
-    archive = await exporter.export(principal, op_id, client)
+    lang = request.query_params.get("lang", "en")
+    if lang not in LANGUAGES:
+        raise BadRequest(f"'lang' must be one of {', '.join(LANGUAGES)}")
+    archive = await exporter.export(principal, op_id, client, lang)
     name = "".join(c for c in op_id if c.isalnum() or c in "-_")[:64]
     return Response(archive, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}-record.zip"'})

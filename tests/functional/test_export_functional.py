@@ -108,3 +108,27 @@ async def test_an_exporter_below_a_label_gets_an_export_without_it_and_the_count
     exports: list[Any] = [a async for a in hub.hub.engine.store.iter_audit()
                           if a.action == "operation.export"]
     assert [a.actor for a in exports] == ["alice"]
+
+
+async def test_the_report_reads_in_the_language_asked_and_still_verifies(
+        running_hub: RunningHub, tmp_path: Path) -> None:
+    """Issue 25, item 6: the export's report was English only. ?lang=fr words it in
+    French (the records themselves as written); the archive verifies the same."""
+    hub = running_hub
+    op = await _scene(hub)
+    r = await hub.api("GET", f"/api/operations/{op}/export?lang=fr", "alice")
+    assert r.status_code == 200, r.text
+    archive, key = tmp_path / "record.zip", tmp_path / "hub.pem"
+    archive.write_bytes(r.content)
+    key.write_text(hub.services.exporter.signer.public_pem())
+    out = io.StringIO()
+    assert verify_export(archive, key, out) == 0, out.getvalue()
+    html = zipfile.ZipFile(io.BytesIO(r.content)).read("report.html").decode()
+    assert '<html lang="fr">' in html and "registre de l&#x27;opération" in html
+    for words in ("<h2>Dossiers</h2>", "<h2>Alertes</h2>", "<h2>Messages urgents</h2>",
+                  "Acquittement par organisation", "<th>Organisation</th>", "Exporté le"):
+        assert words in html, words
+    assert "Acknowledgement by agency" not in html
+    assert "Evacuate sector 4 now" in html and "Levee breach" in html  # as written
+    r = await hub.api("GET", f"/api/operations/{op}/export?lang=xx", "alice")
+    assert r.status_code == 400 and "'lang'" in r.text
