@@ -53,10 +53,14 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
               real_world: bool = False,
               ack_agencies: Sequence[str] | None = None,
               informed_agencies: Sequence[str] = (),
-              raised_by: str | None = None) -> dict[str, Any]:
+              raised_by: str | None = None,
+              summary_words: Mapping[str, object] | None = None) -> dict[str, Any]:
     """A new firing alert. ``labels`` are its routing labels (Alertmanager's sense);
     ``label`` its confidentiality label (hub.labels), its case's when it has one;
-    ``raised_by`` the person whose action raised it (an urgent message's sender)."""
+    ``raised_by`` the person whose action raised it (an urgent message's sender);
+    ``summary_words`` a summary the hub composed, as a message key and its values
+    (``{"key": "alert.urgent_summary", "values": {...}}``), so each client words it in
+    its reader's language (``summary`` keeps the English)."""
     if severity not in SEVERITIES:
         raise BadRequest(f"'severity' must be one of {', '.join(SEVERITIES)}")
     return {"id": alert_id, "operation_id": operation_id, "source": source,
@@ -74,7 +78,8 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             "ack_agencies": sorted(set(ack_agencies)) if ack_agencies else None,
             # ...and these can read it but have nobody who may acknowledge (observers).
             "informed_agencies": sorted(set(informed_agencies)),
-            "raised_by": raised_by, "acks": {}, "told": {}}
+            "raised_by": raised_by, "acks": {}, "told": {},
+            "summary_words": dict(summary_words) if summary_words else None}
 
 
 def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:

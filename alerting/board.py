@@ -63,7 +63,8 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "pending_agencies": [a for a in record.get("ack_agencies") or ()
                                  if a not in (record.get("acks") or {})],
             "informed_agencies": list(record.get("informed_agencies") or ()),
-            "raised_by": record.get("raised_by"), "message_ref": _message_ref(record)}
+            "raised_by": record.get("raised_by"), "message_ref": _message_ref(record),
+            "summary_words": record.get("summary_words")}
 
 
 def _message_ref(record: Mapping[str, Any]) -> str | None:

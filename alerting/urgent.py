@@ -69,7 +69,10 @@ class UrgentMessages:
                 labels={"channel": ch.name, "channel_id": ch.id, "message": str(message.seq)},
                 route=("everyone",), policy=policy, label=label.to_dict(),
                 ack_agencies=agencies.required, informed_agencies=agencies.informed,
-                raised_by=message.sender)
+                raised_by=message.sender,
+                summary_words={"key": "alert.urgent_summary", "values": {
+                    "channel": ch.name, "sender": message.sender_name,
+                    "agency": message.agency, "text": message.text[:300]}})
             alert["acks"] = {a: v for a, v in sender.items() if a in agencies.required}
             alert["told"] = {message.agency: message.ts}
             return alert

@@ -2,7 +2,7 @@
 // notifications. The stack that keeps them in sight across operations is stack.js.
 import { api } from "/protocol.js";
 import { $, el, fmtTime } from "/dom.js";
-import { t, word } from "/i18n.js";
+import { t, word, summaryOf } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
 import { forMe } from "/stack-model.js";
 import { fillList } from "/long-list.js";
@@ -66,11 +66,11 @@ export class Alerts {
     const a = f.record || {};
     const about = { op: this.op?.id, alert: f.id, critical: a.severity === "critical" };
     if (f.action === "fired" && a.severity === "critical" && forMe(a, this.me)) {
-      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), a.summary, about, a);
+      this.tell(`${f.id}:fired`, t("alert.notify_title", { severity: word("sev", a.severity) }), summaryOf(a), about, a);
     }
     if (f.action === "notified" && (f.notice?.users || []).includes(this.me.username)) {
       this.tell(`${f.id}:${f.notice.step}:${f.notice.reminder}`,
-        t("alert.notify_you", { step: f.notice.step + 1 }), a.summary, about, a);
+        t("alert.notify_you", { step: f.notice.step + 1 }), summaryOf(a), about, a);
     }
   }
 
@@ -108,7 +108,7 @@ export class Alerts {
   // A matcher as people read it: an alert by its summary, not its id.
   matcherText(m, board) {
     const alert = m.label === "alert" && m.op === "=" ? board.alerts.get(m.value) : null;
-    return alert ? t("alert.silence_of", { summary: alert.summary }) : `${m.label}${m.op}${m.value}`;
+    return alert ? t("alert.silence_of", { summary: summaryOf(alert) }) : `${m.label}${m.op}${m.value}`;
   }
 
   item(a) {
@@ -124,7 +124,7 @@ export class Alerts {
       a.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       a.marking ? el("span", { class: "marking", text: a.marking }) : null,
-      el("strong", { text: a.summary }),
+      el("strong", { text: summaryOf(a) }),
       el("span", { class: "meta", text: ` ${parts.join(" · ")} · ${fmtTime(a.first_at)}` }));
     if (this.me.canPost && a.state !== "resolved") {
       const actions = el("div", { class: "row" });
@@ -171,7 +171,7 @@ export class Alerts {
     try {
       const base = `/api/operations/${encodeURIComponent(opId)}`;
       const { sent } = await this.queue.send(`${base}/alerts/${encodeURIComponent(a.id)}/${action}`,
-        { label: `${t(action === "ack" ? "alert.ack" : "alert.resolve")}: ${a.summary || a.id}` });
+        { label: `${t(action === "ack" ? "alert.ack" : "alert.resolve")}: ${summaryOf(a) || a.id}` });
       $("alert-msg").textContent = sent ? "" : t("outbox.queued");
     } catch (err) { $("alert-msg").textContent = err.message; }
   }

@@ -63,7 +63,7 @@ function alertRow(r, version) {
     real_world: !!r.real_world,
     pending_agencies: (r.ack_agencies || []).filter((a) => !(a in (r.acks || {}))),
     informed_agencies: r.informed_agencies || [], raised_by: r.raised_by ?? null,
-    message_ref: messageRef(r),
+    message_ref: messageRef(r), summary_words: r.summary_words ?? null,
   };
 }
 

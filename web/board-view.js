@@ -2,7 +2,7 @@
 // board page and the board tab of the main client. Only textContent, never markup.
 import { view, BOARD_SEVERITIES } from "/board-model.js";
 import { CASE_STATUSES } from "/vocabulary.js";
-import { t, word, ago } from "/i18n.js";
+import { t, word, ago, summaryOf } from "/i18n.js";
 import { clock } from "/dom.js";
 import { fillList } from "/long-list.js";
 
@@ -91,7 +91,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
       a.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       a.marking ? el("span", { class: "marking", text: a.marking }) : null,
-      el("strong", { class: "summary", text: a.summary }),
+      el("strong", { class: "summary", text: summaryOf(a) }),
       el("span", { class: "meta", text: ` ${parts.join(" · ")}` }));
     if (onAlert) onAlert(li, a);
     return li;

@@ -3,7 +3,7 @@
 // acknowledgements, and a composer that keeps drafts and queues while offline.
 import { api } from "/protocol.js";
 import { $, el, richText, mentions, fmtTime } from "/dom.js";
-import { t, word } from "/i18n.js";
+import { t, word, summaryOf } from "/i18n.js";
 import { noticeWording } from "/notice.js";
 import { markingOf } from "/board-model.js";
 
@@ -252,7 +252,7 @@ export class Chat {
 
   // A hub notice in the reader's language (notice.js); anything else as written.
   wording(m) {
-    return noticeWording(m, { alertOf: (id) => this.alerts?.get(id), t, word }) ?? m.text;
+    return noticeWording(m, { alertOf: (id) => this.alerts?.get(id), t, word, summaryOf }) ?? m.text;
   }
 
   // A notice shows its alert's live state; acknowledging it acknowledges the alert.

@@ -61,7 +61,7 @@ export default {
     "outbox.waiting": "{n} en attente d'envoi", "outbox.rejected": "Non envoyé : {label} ({reason})", "chat.empty": "Pas encore de message.",
     "chat.observer_hint": "Vous êtes observateur dans cette opération : vous pouvez tout lire ici, mais pas publier.",
     "list.more": "Afficher plus ({shown} sur {total} affichés)", "notice.alert": "Alerte {severity} : {summary}", "notice.reminder": " (rappel {n}, toujours non acquittée)", "notice.step": " (palier d'escalade {step}, non acquittée)", "notice.still_to": " Chaque organisation doit acquitter ; reste : {agencies}.", "notice.ack_one": " Acquittez-la avec son bouton, ici ou dans l'onglet Alertes.", "notice.group": "{severity} : {n} alertes ({what}) : ", "notice.new": "{n} nouvelles", "notice.escalated": "{n} escaladées", "notice.reminded": "{n} toujours non acquittées", "notice.more": " ; et {n} autres", "notice.more_people": " et {n} autres", "notice.ack_group": " Acquittez chacune dans l'onglet Alertes.",
-    "chat.group_open": "Les voir dans l'onglet Alertes", "chat.alert_firing": "Alerte pas encore acquittée",
+    "alert.urgent_summary": "Message urgent dans #{channel} de {sender} ({agency}) : {text}", "chat.group_open": "Les voir dans l'onglet Alertes", "chat.alert_firing": "Alerte pas encore acquittée",
     "chat.alert_silenced": "Alerte mise en sourdine, pas acquittée",
     "chat.alert_acked": "Alerte acquittée par {user}", "chat.alert_resolved": "Alerte résolue",
     "chat.alert_unknown": "État de l'alerte pas encore chargé",

@@ -63,7 +63,7 @@ export const CATALOGUES = {
     "outbox.waiting": "{n} waiting to send", "outbox.rejected": "Not sent: {label} ({reason})", "chat.empty": "No messages yet.",
     "chat.observer_hint": "You are an observer in this operation: you can read everything here but not post.",
     "list.more": "Show more ({shown} of {total} shown)", "notice.alert": "{severity} alert: {summary}", "notice.reminder": " (reminder {n}, still not acknowledged)", "notice.step": " (escalation step {step}, not acknowledged)", "notice.still_to": " Each agency must acknowledge; still to: {agencies}.", "notice.ack_one": " Acknowledge it with its button, here or in the Alerts tab.", "notice.group": "{severity}: {n} alerts ({what}): ", "notice.new": "{n} new", "notice.escalated": "{n} escalated", "notice.reminded": "{n} still not acknowledged", "notice.more": "; and {n} more", "notice.more_people": " and {n} more", "notice.ack_group": " Acknowledge each in the Alerts tab.",
-    "chat.group_open": "Show them in the Alerts tab", "chat.alert_firing": "Alert not acknowledged yet",
+    "alert.urgent_summary": "Urgent message in #{channel} from {sender} ({agency}): {text}", "chat.group_open": "Show them in the Alerts tab", "chat.alert_firing": "Alert not acknowledged yet",
     "chat.alert_silenced": "Alert silenced, not acknowledged",
     "chat.alert_acked": "Alert acknowledged by {user}", "chat.alert_resolved": "Alert resolved",
     "chat.alert_unknown": "Alert state not loaded yet",
@@ -161,6 +161,13 @@ export async function setLanguage(code) {
 export function t(key, values = {}) {
   const text = CATALOGUES[lang][key] ?? CATALOGUES.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in values ? String(values[name] ?? "") : m));
+}
+
+// An alert's summary: one the hub composed (summary_words: a message key and its
+// values) in the current language, else as its author wrote it.
+export function summaryOf(a) {
+  const w = a?.summary_words;
+  return w && typeof w.key === "string" && w.key in CATALOGUES.en ? t(w.key, w.values || {}) : a?.summary ?? "";
 }
 
 // Words the hub sends as values (severity, status) shown in the current language.

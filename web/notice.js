@@ -24,7 +24,7 @@ function mentionText(m, t) {
 
 /** The notice `m` in the reader's language, or null (show m.text). `alertOf(id)` gives the
  *  alert's board row; `t(key, values)` and `word(kind, value)` are i18n.js's. */
-export function noticeWording(m, { alertOf, t, word }) {
+export function noticeWording(m, { alertOf, t, word, summaryOf = (a) => a.summary }) {
   if (m.sender !== "hub" || typeof m.client_msg_id !== "string") return null;
   const marking = MARKING.exec(m.text);
   const head = marking ? `[${marking[1]}] ` : "";
@@ -35,7 +35,7 @@ export function noticeWording(m, { alertOf, t, word }) {
     const [step, reminder] = [Number(one[2]), Number(one[3])];
     const who = mentionsOf(m.text.replace(TAIL_ONE, "").replace(STILL_TO, ""));
     const pending = a.state === "firing" ? a.pending_agencies || [] : [];
-    return head + t("notice.alert", { severity: word("sev", a.severity).toUpperCase(), summary: a.summary })
+    return head + t("notice.alert", { severity: word("sev", a.severity).toUpperCase(), summary: summaryOf(a) })
       + (reminder ? t("notice.reminder", { n: reminder }) : step ? t("notice.step", { step: step + 1 }) : "")
       + mentionText(who, t)
       + (pending.length ? t("notice.still_to", { agencies: pending.join(", ") }) : "")

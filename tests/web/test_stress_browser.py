@@ -307,3 +307,13 @@ async def test_notices_and_timelines_read_in_each_readers_language(
     assert all(re.search(r"\b\d{2}:\d{2}:\d{2}\b", x) for x in lines["fr"])
     assert not any(re.search(r"\b(AM|PM)\b", x) for x in lines["fr"])
     assert all(re.search(r"\b(AM|PM)\b", x) for x in lines["en"])  # the reader's own clock
+    # A summary the hub composes (an urgent message's alert), in each language.
+    r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice", json={
+        "text": "Evacuate the lower village", "priority": "urgent", "ack": "each_agency",
+        "client_msg_id": "urgent-words"})
+    assert r.status_code in (200, 201), r.text
+    for lang, words in (("en", "Urgent message in #general from Alice (POLICE): Evacuate"),
+                        ("fr", "Message urgent dans #general de Alice (POLICE) : Evacuate")):
+        await pages[lang].click("#tab-alerts")
+        await pages[lang].wait_for_selector(f"#alert-list li:has-text('{words}')",
+                                            timeout=10_000)
