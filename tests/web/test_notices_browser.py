@@ -79,3 +79,41 @@ async def test_a_notice_follows_its_alert_acknowledged_elsewhere(
     r = await hub.api("POST", f"/api/operations/{op}/alerts/{alert_id}/resolve", "alice",
                       json={})
     await bruno.wait_for_selector(f"{notice} .alert-state[data-state=resolved]")
+
+
+async def test_every_surface_gives_the_same_instruction_and_the_same_button(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Issue 25, defect 4: the #alerts topic said "acknowledge them on the board" (which
+    has no button), the notice "in the alerts panel", and the notice's own button
+    "Acknowledge the alert". Now the topic and the notice say the same thing, and the
+    notice, the alert stack, For me and the Alerts list offer one button, worded alike."""
+    from hub.demo import DEMO_CHANNELS
+
+    [topic] = [c["topic"] for c in DEMO_CHANNELS if c["name"] == "alerts"]
+    hub = page_hub
+    op = hub.ops["A"].id
+    assert (await hub.api("POST", f"/api/operations/{op}/channels", "alice",
+                          json={"name": "alerts", "topic": topic})).status_code == 201
+    assert (await hub.api("POST", f"/api/operations/{op}/rules", "alice",
+                          json=RULE)).status_code == 201
+    bruno = await login(browser, hub, "bruno")
+    await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Dam breach", "severity": "critical", "assignees": ["bruno"]})
+    await bruno.click("#channels button:has-text('alerts')")
+    notice = "#messages li[data-alert]"
+    await bruno.wait_for_selector(f"{notice} button.ack-alert", timeout=10_000)
+    text = await bruno.text_content(f"{notice} .text") or ""
+    instruction = "Acknowledge it with its button, here or in the Alerts tab."
+    assert text.endswith(instruction)
+    assert "acknowledge each with its button, here or in the Alerts tab" in topic
+    assert "board" not in topic and "panel" not in text
+    buttons = {"notice": f"{notice} button.ack-alert", "stack": "#critical button.ack"}
+    await bruno.click("#tab-mine")
+    buttons["for me"] = "#my-alerts button.ack"
+    words = {where: (await bruno.text_content(sel) or "").strip()
+             for where, sel in list(buttons.items())[1:]}
+    await bruno.click("#tab-alerts")
+    words["alerts"] = (await bruno.text_content("#alert-list button.ack") or "").strip()
+    await bruno.click("#tab-chat")
+    words["notice"] = (await bruno.text_content(buttons["notice"]) or "").strip()
+    assert set(words.values()) == {"Acknowledge"}, words
