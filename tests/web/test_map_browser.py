@@ -316,12 +316,7 @@ async def test_no_case_hides_under_another_and_a_valley_fills_the_map(
     made = [await _case(hub, f"Flooded house {i}", sev, {"lat": lat, "lon": lon})
             for i, ((lat, lon), sev) in enumerate(zip(valley, ("minor", "critical", "info",
                                                                "major", "minor"), strict=True))]
-    page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
-    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
-    await page.fill("#login input[name=username]", "alice")
-    await page.fill("#login input[name=password]", PASSWORD)
-    await page.click("#login button[type=submit]")
-    await page.wait_for_selector("#conn.live", timeout=10_000)
+    page = await login(browser, hub, "alice", viewport={"width": 1280, "height": 800})
     await page.click("#tab-board")
     await page.wait_for_selector("#map-host .marker", timeout=10_000)
     drawn = await page.evaluate(DRAWN)
@@ -415,16 +410,11 @@ async def test_an_offline_tile_archive_draws_the_valley_and_works_after_a_reload
 
     dam = await _case(hub, "Dam breach at Kerns", "critical", KERNS)
     await _case(hub, "Road cut", "major", {"lat": 46.93, "lon": 8.29})
-    context = await browser.new_context()
-    page = await context.new_page()
+    page = await login(browser, hub, "alice")
+    context = page.context
     seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url))
+    page.on("request", lambda r: seen.append(r.url))  # the map and its tiles, from here on
     base = hub.url.replace("127.0.0.1", "localhost")
-    await page.goto(base + "/")
-    await page.fill("#login input[name=username]", "alice")
-    await page.fill("#login input[name=password]", PASSWORD)
-    await page.click("#login button[type=submit]")
-    await page.wait_for_selector("#conn.live", timeout=10_000)
     async with asyncio.timeout(10):
         while not await page.evaluate("!!navigator.serviceWorker.controller"):
             await asyncio.sleep(0.1)

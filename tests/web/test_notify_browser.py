@@ -23,23 +23,29 @@ SHOWN = """() => self.registration.getNotifications().then((ns) => ns.map((n) =>
      actions: n.actions.map((a) => a.action), sticky: n.requireInteraction})))"""
 
 
-async def test_a_notification_for_my_alert_acknowledges_it(browser: Any,
-                                                           page_hub: RunningHub) -> None:
-    hub = page_hub
-    op = hub.ops["A"].id
-    await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
-    page = await login(browser, hub, "bruno", permissions=["notifications"])
+async def background(browser: Any, hub: RunningHub, username: str) -> tuple[Any, Any]:
+    """A logged-in page behind another tab, and its service worker: another tab in
+    front, and no focus emulation (Playwright otherwise tells every page it has the
+    focus)."""
+    page = await login(browser, hub, username, permissions=["notifications"])
     async with asyncio.timeout(10):
         while not await page.evaluate("!!navigator.serviceWorker.controller"):
             await asyncio.sleep(0.1)
     [worker] = page.context.service_workers
-    # The app goes to the background: another tab in front, and no focus emulation
-    # (Playwright otherwise tells every page it has the focus).
     cdp = await page.context.new_cdp_session(page)
     await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": False})
     other = await page.context.new_page()
     await other.goto("about:blank")
     await other.bring_to_front()
+    return page, worker
+
+
+async def test_a_notification_for_my_alert_acknowledges_it(browser: Any,
+                                                           page_hub: RunningHub) -> None:
+    hub = page_hub
+    op = hub.ops["A"].id
+    await hub.api("POST", f"/api/operations/{op}/rules", "alice", json=RULE)
+    page, worker = await background(browser, hub, "bruno")
     assert await page.evaluate("document.hasFocus()") is False
 
     r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
@@ -66,21 +72,6 @@ async def test_a_notification_for_my_alert_acknowledges_it(browser: Any,
     async with asyncio.timeout(10):
         while [n for n in await worker.evaluate(SHOWN) if n["tag"] == note["tag"]]:
             await asyncio.sleep(0.1)
-
-
-async def background(browser: Any, hub: RunningHub, username: str) -> tuple[Any, Any]:
-    """A logged-in page behind another tab, and its service worker."""
-    page = await login(browser, hub, username, permissions=["notifications"])
-    async with asyncio.timeout(10):
-        while not await page.evaluate("!!navigator.serviceWorker.controller"):
-            await asyncio.sleep(0.1)
-    [worker] = page.context.service_workers
-    cdp = await page.context.new_cdp_session(page)
-    await cdp.send("Emulation.setFocusEmulationEnabled", {"enabled": False})
-    other = await page.context.new_page()
-    await other.goto("about:blank")
-    await other.bring_to_front()
-    return page, worker
 
 
 async def test_a_storm_gives_one_system_notification_not_one_per_alert(
