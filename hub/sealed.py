@@ -127,6 +127,10 @@ def check(archive: bytes, public: Ed25519PublicKey) -> Report:
     return report
 
 
+#: Records out of their place named one by one before "and N more".
+NAMED = 100
+
+
 def _check_records(report: Report, index: list[list[str]], body: bytes) -> None:
     expected = {key: (n, digest) for n, (key, digest) in enumerate(index)}
     found: list[str] = []
@@ -150,9 +154,13 @@ def _check_records(report: Report, index: list[list[str]], body: bytes) -> None:
     for key, _ in index:
         if key not in present:
             report.problems.append(f"record {key} was removed")
+    # Every record that is not at its place among those present is named (both records
+    # of a swap, each record a move shifted), up to NAMED of them.
     in_order = [key for key, _ in index if key in present]
-    for place, (mine, theirs) in enumerate(zip(found, in_order, strict=True), 1):
-        if mine != theirs:
-            report.problems.append(f"record {mine} (line {place}) is out of its place: "
-                                   "the records were reordered")
-            break
+    moved = [(place, mine, theirs) for place, (mine, theirs)
+             in enumerate(zip(found, in_order, strict=True), 1) if mine != theirs]
+    for place, mine, theirs in moved[:NAMED]:
+        report.problems.append(f"record {mine} (line {place}) is out of its place, where "
+                               f"{theirs} belongs: the records were reordered")
+    if len(moved) > NAMED:
+        report.problems.append(f"and {len(moved) - NAMED} more records out of their place")

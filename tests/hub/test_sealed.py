@@ -107,3 +107,28 @@ def test_a_member_present_twice_is_refused(name: str) -> None:
         z.writestr(name, zipfile.ZipFile(io.BytesIO(ARCHIVE)).read(name))
     report = check(out.getvalue(), SIGNER.public)
     assert report.problems == [f"the archive holds {name} more than once"]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=5), min_size=2, max_size=2, unique=True))
+def test_a_swap_names_both_records(pair: list[int]) -> None:
+    """Issue 26, defect 2: only one of two swapped records was named."""
+    a, b = sorted(pair)
+    lines = _lines()
+    keys = [json.loads(line)["key"] for line in lines]
+    lines[a], lines[b] = lines[b], lines[a]
+    report = check(_with_records(ARCHIVE, b"\n".join(lines) + b"\n"), SIGNER.public)
+    moved = [p for p in report.problems if "out of its place" in p]
+    assert len(moved) == 2, report.problems
+    assert f"record {keys[b]} (line {a + 1})" in moved[0] and keys[a] in moved[0]
+    assert f"record {keys[a]} (line {b + 1})" in moved[1] and keys[b] in moved[1]
+
+
+@given(st.permutations(list(range(6))))
+def test_every_record_out_of_its_place_is_named_and_none_other(order: list[int]) -> None:
+    lines = _lines()
+    keys = [json.loads(line)["key"] for line in lines]
+    shuffled = [lines[i] for i in order]
+    report = check(_with_records(ARCHIVE, b"\n".join(shuffled) + b"\n"), SIGNER.public)
+    named = {p.split()[1] for p in report.problems if "out of its place" in p}
+    assert named == {keys[i] for place, i in enumerate(order) if i != place}
+    assert report.ok == (named == set())
