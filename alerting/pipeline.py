@@ -327,7 +327,10 @@ class Pipeline:
                 await self._channels.post_as_hub(
                     rt.id, group["channel"], text=group_text(entries, str(group["marking"])),
                     priority=Priority.URGENT if urgent else Priority.HIGH,
-                    client_msg_id=msg_id, label=label, hidden_msg_id=msg_id)
+                    client_msg_id=msg_id, label=label,
+                    # for readers below the label: an id that says nothing (no severity,
+                    # no counts), as the text says nothing
+                    hidden_msg_id=msg_id.split("-")[0] + "-" + msg_id.split("-")[1])
             rt.groups[gid] = sent(group, now)
             changed = True
         if changed:

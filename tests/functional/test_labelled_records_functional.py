@@ -231,3 +231,28 @@ async def test_a_socket_replay_leaves_out_the_history_of_a_case_relabelled_away(
             frames.append(await client.recv_type("op_event", timeout=15))
         assert any(f["id"] == case["id"] for f in frames) is shown, user
         assert ("MARKER" in json.dumps(frames)) is shown, user
+
+
+async def test_a_group_notice_above_the_channel_carries_neither_severity_nor_counts(
+        running_hub: RunningHub) -> None:
+    """A group notice's id says its severity and counts, for clients to word it; to a
+    reader below the alerts' label it must say as little as its text does."""
+    hub = running_hub
+    op = await _cleared(hub)
+    r = await hub.api("POST", f"/api/operations/{op}/policies", "alice", json={
+        "id": "grouped", "steps": [{"notify": ["channel:general", "coordinators"]}],
+        "group_wait": "1s"})
+    assert r.status_code in (200, 201), r.text
+    r = await hub.api("POST", f"/api/operations/{op}/rules", "alice", json={
+        "id": "critical-g", "when": 'severity == "critical"', "severity": "critical",
+        "summary": "{title} is critical", "escalation": "grouped"})
+    assert r.status_code in (200, 201), r.text
+    olga = await hub.client("olga")  # reads #general (UNCLASSIFIED), cleared RESTRICTED
+    await olga.subscribe(hub.ch("A/general"))
+    for i in range(3):
+        await _case(hub, f"Informant {i} exposed", SECRET_POLICE, severity="critical")
+    [notice] = await olga.messages(1, timeout=15)
+    assert "Informant" not in notice["text"] and "above this channel's marking" in \
+        notice["text"]
+    assert notice["client_msg_id"].count("-") == 1, notice["client_msg_id"]
+    assert "critical" not in json.dumps(notice).lower()
