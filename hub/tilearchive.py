@@ -39,19 +39,25 @@ class TileArchive:
         self.path = path
         try:
             self._file = path.open("rb")
+        except OSError as exc:
+            raise ConfigError(f"map_tile_archive {path}: cannot be read ({exc})") from exc
+        try:
             self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
             reader: Any = Reader  # the reference reader is untyped
             self._reader = reader(lambda offset, length: self._map[offset:offset + length])
             header = self._reader.header()
-        except Exception as exc:  # OSError, an empty file, or the reader's own errors
+        except Exception as exc:  # an empty file, or the reader's own errors
+            self.close()
             raise ConfigError(f"map_tile_archive {path}: not a readable PMTiles archive "
                               f"({exc})") from exc
         tile_type = header["tile_type"]
         if tile_type not in MEDIA_TYPES:
+            self.close()
             raise ConfigError(f"map_tile_archive {path}: {tile_type.name} tiles cannot be "
                               "drawn by the board's map; give a raster archive (PNG, JPEG, "
                               "WebP)")
         if header["tile_compression"] not in (Compression.NONE, Compression.UNKNOWN):
+            self.close()
             raise ConfigError(f"map_tile_archive {path}: raster tiles must not be "
                               "compressed again inside the archive")
         self.media_type = MEDIA_TYPES[tile_type]
@@ -81,5 +87,6 @@ class TileArchive:
                 "max_zoom": self.max_zoom, "bounds": self.bounds}
 
     def close(self) -> None:
-        self._map.close()
+        if hasattr(self, "_map"):
+            self._map.close()
         self._file.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,12 @@ from tests.web.test_map_browser import KERNS, tile_archive
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> TileArchive:
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TileArchive]:
     path = Path(tmp_path_factory.mktemp("tiles")) / "kerns.pmtiles"
     tile_archive(path, KERNS["lat"], KERNS["lon"])
-    return TileArchive(path)
+    opened = TileArchive(path)
+    yield opened
+    opened.close()
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -37,4 +40,6 @@ def test_the_archive_describes_its_zooms_and_refuses_what_is_not_one(
     bad = tmp_path / "not.pmtiles"
     bad.write_bytes(b"not an archive at all")
     with pytest.raises(ConfigError, match="not a readable PMTiles archive"):
-        TileArchive(bad)
+        TileArchive(bad)  # and its file closed: no ResourceWarning surfaces later
+    with pytest.raises(ConfigError, match="cannot be read"):
+        TileArchive(tmp_path / "missing.pmtiles")
