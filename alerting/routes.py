@@ -125,8 +125,10 @@ async def board_at(request: Request) -> Response:
                          "events": board["events"], "counts": view(board)["counts"]})
 
 
-@api("The operation's signed record, for after-action review and inquiries (coordinators)",
-     "cases", {200: "application/zip"}, query={"lang": enum(*LANGUAGES)})
+@api("The operation's signed record, for after-action review and inquiries: filtered by "
+     "the exporter's view (coordinators), or complete with complete=true (custodians)",
+     "cases", {200: "application/zip"},
+     query={"lang": enum(*LANGUAGES), "complete": enum("true", "false")})
 async def export(request: Request) -> Response:
     _, principal, client = await caller(request)
     exporter: Exporter = request.app.state.exporter
@@ -134,7 +136,11 @@ async def export(request: Request) -> Response:
     lang = request.query_params.get("lang", "en")
     if lang not in LANGUAGES:
         raise BadRequest(f"'lang' must be one of {', '.join(LANGUAGES)}")
-    archive = await exporter.export(principal, op_id, client, lang)
+    complete = request.query_params.get("complete", "false")
+    if complete not in ("true", "false"):
+        raise BadRequest("'complete' must be true or false")
+    archive = await exporter.export(principal, op_id, client, lang,
+                                    complete=complete == "true")
     name = "".join(c for c in op_id if c.isalnum() or c in "-_")[:64]
     return Response(archive, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}-record.zip"'})

@@ -29,9 +29,9 @@ def _channels(request: Request) -> ChannelService:
     return service
 
 
-def _member(m: Membership, u: User) -> dict[str, object]:
+def _member(m: Membership, u: User, custodian: bool = False) -> dict[str, object]:
     return {"username": u.username, "display_name": u.display_name, "agency": u.agency,
-            "role": str(m.role), "is_bot": u.is_bot}
+            "role": str(m.role), "is_bot": u.is_bot, "custodian": custodian}
 
 
 def _labelled(request: Request, label: Label) -> dict[str, object]:
@@ -99,9 +99,10 @@ async def update_operation(request: Request) -> Response:
      {200: obj({"members": array(ref("Member"))}, "members")})
 async def list_members(request: Request) -> Response:
     _, principal, client = await caller(request)
-    items = await _channels(request).list_members(
-        principal, request.path_params["op_id"], client)
-    return JSONResponse({"members": [_member(m, u) for m, u in items]})
+    service = _channels(request)
+    items = await service.list_members(principal, request.path_params["op_id"], client)
+    held = await service.custodians.of(items[0][0].operation_id) if items else frozenset()
+    return JSONResponse({"members": [_member(m, u, u.id in held) for m, u in items]})
 
 
 @api("Add a member or change their role (coordinators)", "operations",
@@ -115,6 +116,26 @@ async def put_member(request: Request) -> Response:
         body.get("role", str(Role.MEMBER)), client)
     return JSONResponse({"operation_id": m.operation_id, "username":
                          request.path_params["username"], "role": str(m.role)})
+
+
+@api("Entrust the operation's complete record to a member (administrators)",
+     "operations", {200: ref("Member")})
+async def put_custodian(request: Request) -> Response:
+    return await _custody(request, granted=True)
+
+
+@api("Withdraw a member's custody of the complete record (administrators)", "operations",
+     {200: ref("Member")})
+async def delete_custodian(request: Request) -> Response:
+    return await _custody(request, granted=False)
+
+
+async def _custody(request: Request, *, granted: bool) -> Response:
+    _, principal, client = await caller(request)
+    service = _channels(request)
+    m, user = await service.set_custodian(principal, request.path_params["op_id"],
+                                          request.path_params["username"], granted, client)
+    return JSONResponse(_member(m, user, granted))
 
 
 @api("Remove a member (coordinators)", "operations", {204: None})
@@ -262,6 +283,9 @@ routes = [
     Route("/api/operations/{op_id}/members", list_members, methods=["GET"]),
     Route("/api/operations/{op_id}/members/{username}", put_member, methods=["PUT"]),
     Route("/api/operations/{op_id}/members/{username}", delete_member, methods=["DELETE"]),
+    Route("/api/operations/{op_id}/custodians/{username}", put_custodian, methods=["PUT"]),
+    Route("/api/operations/{op_id}/custodians/{username}", delete_custodian,
+          methods=["DELETE"]),
     Route("/api/operations/{op_id}/presence", operation_presence, methods=["GET"]),
     Route("/api/operations/{op_id}/channels", list_channels, methods=["GET"]),
     Route("/api/operations/{op_id}/channels", create_channel, methods=["POST"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from channels.access import Access
+from channels.custodians import Custodians
 from channels.fields import CODE, NAME, agencies_field, flag_field, text_field
 from channels.labelling import channel_label, operation_label
 from channels.messages import Messages
@@ -53,6 +54,7 @@ class ChannelService(Messages):
         self._clock = clock
         self._audit = auditor
         self.access = access
+        self.custodians = Custodians(store)
         self._limits = limits  # the publish rate holds across every hub process
         self._typing_limit = RateLimiter(clock, rate=0.5, burst=1)  # one per 2 s
         #: Set by the composition root: an urgent message every agency must acknowledge
@@ -179,6 +181,25 @@ class ChannelService(Messages):
         if self.on_membership is not None:
             await self.on_membership(op.id, principal.username, client)
         return m
+
+    async def set_custodian(self, principal: Principal, op_id: str, username: str,
+                            granted: bool, client: str) -> tuple[Membership, User]:
+        """Entrust (or withdraw) the operation's complete record to a member: an
+        administrator's act, audited, seen by the members in the member list."""
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_OPERATION,
+                                            client=client)
+        user = await self._store.get_user_by_name(username)
+        member = await self._store.get_membership(op.id, user.id) if user else None
+        if user is None or member is None:
+            raise NotFound("no such member")
+        if granted and user.is_bot:
+            raise BadRequest("a bot cannot be a custodian: custody is a person's")
+        if await self.custodians.set(op.id, user.id, granted):
+            await self._audit.record(actor=principal.username,
+                                     action="custodian.grant" if granted else
+                                     "custodian.withdraw", target=user.username,
+                                     outcome="ok", client=client, operation_id=op.id)
+        return member, user
 
     async def remove_member(self, principal: Principal, op_id: str, username: str,
                             client: str) -> None:

@@ -228,11 +228,23 @@ async def _op_list(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 async def _op_export(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     op = await _op_by_code(adm, args.code)
-    archive = await adm.services.exporter.export_as(adm.principal(), op, "cli")
+    custodian = Principal(await _user_named(adm, args.custodian), "cli", "session", None, None)
+    await adm.services.exporter.require_custodian(custodian, op.id)
+    archive = await adm.services.exporter.export_as(custodian, op, "cli", complete=True)
     path = Path(args.out or f"{op.code}-record.zip")
     write_private(path, archive)  # once, at the end of a CLI command
     print(f"wrote {path} ({len(archive)} bytes), signed by key "
           f"{adm.services.exporter.signer.key_id}", file=out)
+    return 0
+
+
+async def _op_custodian(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    op = await _op_by_code(adm, args.code)
+    await adm.channels.set_custodian(adm.principal(), op.id, args.username,
+                                     not args.withdraw, "cli")
+    print(f"{args.username} {'is no longer' if args.withdraw else 'is'} a custodian of "
+          f"{op.code}" + ("" if args.withdraw else ": their export holds the complete record"),
+          file=out)
     return 0
 
 
@@ -358,6 +370,7 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("user", "add"): _user_add,
     ("user", "clearance"): _user_clearance,
     ("op", "export"): _op_export,
+    ("op", "custodian"): _op_custodian,
     ("export", "public-key"): _export_public_key,
     ("user", "disable"): _user_disable,
     ("user", "enable"): _user_disable,

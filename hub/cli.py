@@ -100,7 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     op.add_parser("list", help="list operations")
     opexport = op.add_parser("export", help="write an operation's signed record (a zip)")
     opexport.add_argument("code")
+    opexport.add_argument("--custodian", required=True, metavar="USERNAME",
+                          help="the custodian the complete record is exported as "
+                          "(see: liaison op custodian)")
     opexport.add_argument("--out", default="", help="the file (default: CODE-record.zip)")
+    custody = op.add_parser("custodian", help="entrust an operation's complete record to a "
+                            "member (audited; shown to the members)")
+    custody.add_argument("code")
+    custody.add_argument("username")
+    custody.add_argument("--withdraw", action="store_true", help="end their custody")
 
     exports = sub.add_parser("export", help="check operation exports offline").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -108,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                                  "names every record changed, added, removed or moved")
     everify.add_argument("archive")
     everify.add_argument("--public-key", required=True, help="the hub's public key (PEM)")
+    everify.add_argument("--complete", metavar="ARCHIVE",
+                         help="a custodian's complete export: also check that the archive "
+                         "and it describe the same record (commitments to what was left out)")
     exports.add_parser("public-key", help="print the public key that signs exports")
 
     token = sub.add_parser("token", help="manage API tokens for bots").add_subparsers(
@@ -159,7 +170,8 @@ def version_text() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "export" and args.action == "verify":
-        return verify_export(Path(args.archive), Path(args.public_key), sys.stdout)
+        return verify_export(Path(args.archive), Path(args.public_key), sys.stdout,
+                             complete=Path(args.complete) if args.complete else None)
     from hub.internals import DependencyShapeError, require
 
     try:  # before anything imports the server: say which dependency moved, not a trace
@@ -235,30 +247,56 @@ def _restore(settings: Settings, archive: Path) -> int:
     return 0
 
 
-def verify_export(archive: Path, public_key: Path, out: TextIO) -> int:
+def verify_export(archive: Path, public_key: Path, out: TextIO, *,
+                  complete: Path | None = None) -> int:
     """Check an export with nothing but the hub's public key (no data, no network):
-    0 if it is intact, 1 naming every record changed, added, removed or moved."""
-    from hub.sealed import check
+    0 if it is intact, 1 naming every record changed, added, removed or moved. With
+    ``complete`` (a custodian's export), also whether both describe the same record."""
+    from hub.commitments import compare
+    from hub.sealed import Report, check
     from hub.signing import load_public_key
 
     try:
         public = load_public_key(public_key.read_bytes())
-        data = archive.read_bytes()
+        archives = [(archive, archive.read_bytes())]
+        if complete is not None:
+            archives.append((complete, complete.read_bytes()))
     except (OSError, ValueError) as exc:
         print(f"liaison: {exc}", file=sys.stderr)
         return 2
-    report = check(data, public)
-    if not report.ok:
-        print(f"NOT VERIFIED: {archive}", file=out)
-        for problem in report.problems:
+    reports: list[Report] = []
+    failed = False
+    for path, data in archives:
+        report = check(data, public)
+        reports.append(report)
+        if not report.ok:
+            failed = True
+            print(f"NOT VERIFIED: {path}", file=out)
+            for problem in report.problems:
+                print(f"  {problem}", file=out)
+            continue
+        op = report.meta.get("operation") or {}
+        print(f"verified: {path}: {report.records} records of {op.get('code')} "
+              f"({op.get('name')}), exported by {report.meta.get('exported_by')}"
+              f"{' (complete: custodian)' if report.meta.get('complete') else ''}, "
+              f"signed by key {report.meta.get('key_id')}", file=out)
+        for marking, count in (report.meta.get("withheld") or {}).items():
+            print(f"  left out: {count} above the exporter's clearance ({marking})", file=out)
+        if report.meta.get("commitments"):
+            print(f"  committed to: {len(report.meta['commitments'])} records left out",
+                  file=out)
+    if failed or complete is None:
+        return 1 if failed else 0
+    result = compare(reports[0], reports[1])
+    for note in result.notes:
+        print(f"  note: {note}", file=out)
+    if not result.ok:
+        print(f"NOT THE SAME RECORD: {archive} and {complete}", file=out)
+        for problem in result.problems:
             print(f"  {problem}", file=out)
         return 1
-    op = report.meta.get("operation") or {}
-    print(f"verified: {archive}: {report.records} records of {op.get('code')} "
-          f"({op.get('name')}), exported by {report.meta.get('exported_by')}, "
-          f"signed by key {report.meta.get('key_id')}", file=out)
-    for marking, count in (report.meta.get("withheld") or {}).items():
-        print(f"  left out: {count} above the exporter's clearance ({marking})", file=out)
+    print(f"same record: {archive} holds {result.held} records of {complete} and commits "
+          f"to {result.committed} more", file=out)
     return 0
 
 

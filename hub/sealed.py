@@ -79,6 +79,8 @@ class Report:
     problems: list[str] = field(default_factory=list)
     records: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Each record's line by its key, as read (for :func:`hub.commitments.compare`).
+    lines: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -147,6 +149,7 @@ def _check_records(report: Report, index: list[list[str]], body: bytes) -> None:
             report.problems.append(f"record {key} (line {number}) was added")
             continue
         found.append(key)
+        report.lines[key] = line
         if _sha(line) != expected[key][1]:
             report.problems.append(f"record {key} (line {number}) was changed")
     report.records = len(found)

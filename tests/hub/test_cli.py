@@ -253,14 +253,31 @@ def test_a_free_port_or_one_left_in_time_wait_is_not_taken() -> None:
 
 
 def test_an_operation_is_exported_and_verified_offline(seeded: Liaison, tmp_path: Path) -> None:
+    """Issue 26, item 1: the CLI exported as an anonymous "HUB" principal that no label
+    names (0 of 5 channels). It exports only as a named custodian, the complete record."""
     archive, key = tmp_path / "flood.zip", tmp_path / "hub.pem"
-    code, out, _ = seeded("op", "export", "FLOOD", "--out", str(archive))
+    code, _, err = seeded("op", "export", "FLOOD", "--out", str(archive))
+    assert code == 2 and "--custodian" in err  # no anonymous export
+    code, _, err = seeded("op", "export", "FLOOD", "--custodian", "alice", "--out", str(archive))
+    assert code == 1 and "only the operation's custodians" in err and not archive.exists()
+    code, _, err = seeded("op", "custodian", "FLOOD", "alice")
+    assert code == 1 and "no such member" in err  # custody is a member's
+    assert seeded("op", "member", "FLOOD", "alice", "--role", "observer")[0] == 0
+    code, out, _ = seeded("op", "custodian", "FLOOD", "alice")
+    assert code == 0 and "alice is a custodian of FLOOD" in out
+    code, out, _ = seeded("op", "export", "FLOOD", "--custodian", "alice", "--out", str(archive))
     assert code == 0 and out.startswith(f"wrote {archive}") and archive.exists()
     code, pem, _ = seeded("export", "public-key")
     assert code == 0 and pem.startswith("-----BEGIN PUBLIC KEY-----")
     key.write_text(pem)
     code, out, _ = seeded("export", "verify", str(archive), "--public-key", str(key))
     assert code == 0 and "verified" in out and "FLOOD" in out
+    assert "exported by alice (complete: custodian)" in out
+    code, out, _ = seeded("audit", "export")
+    assert '"action":"custodian.grant"' in out.replace(" ", "")
+    assert seeded("op", "custodian", "FLOOD", "alice", "--withdraw")[0] == 0
+    assert seeded("op", "export", "FLOOD", "--custodian", "alice",
+                  "--out", str(tmp_path / "again.zip"))[0] == 1
     archive.write_bytes(archive.read_bytes()[:-40])  # a damaged archive is no proof
     code, out, _ = seeded("export", "verify", str(archive), "--public-key", str(key))
     assert code == 1 and "NOT VERIFIED" in out

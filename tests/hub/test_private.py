@@ -29,9 +29,11 @@ def test_what_the_hub_writes_is_its_users_alone(tmp_path: Path, monkeypatch: pyt
         assert main(["--data-dir", str(data), "init", "root", "--agency", "HUB",
                      "--password-stdin"]) == 0
         assert main(["--data-dir", str(data), "op", "create", "FLOOD", "--name", "F"]) == 0
+        assert main(["--data-dir", str(data), "op", "member", "FLOOD", "root"]) == 0
+        assert main(["--data-dir", str(data), "op", "custodian", "FLOOD", "root"]) == 0
         out = tmp_path / "out"
         out.mkdir()
-        assert main(["--data-dir", str(data), "op", "export", "FLOOD",
+        assert main(["--data-dir", str(data), "op", "export", "FLOOD", "--custodian", "root",
                      "--out", str(out / "flood.zip")]) == 0
         assert main(["--data-dir", str(data), "audit", "export", "-o",
                      str(out / "audit.jsonl")]) == 0
