@@ -27,7 +27,6 @@ import dataclasses
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from alerting.export_html import render
@@ -43,7 +42,7 @@ from hub.errors import Forbidden
 from hub.labels import marking_of
 from hub.models import Operation, OperationId, Role
 from hub.sealed import line_of, seal
-from hub.signing import Signer
+from hub.signing import KeyFile, Signer
 
 __all__ = ["Exporter"]
 
@@ -68,20 +67,17 @@ class _Record:
 
 
 class Exporter:
-    def __init__(self, *, store: Store, access: Access, clock: Clock, key_path: Path) -> None:
+    def __init__(self, *, store: Store, access: Access, clock: Clock, keys: KeyFile) -> None:
         self._store = store
         self._access = access
         self._clock = clock
-        self._key_path = key_path
+        self.keys = keys
         self._custodians = Custodians(store)
-        self._signer: Signer | None = None
 
     @property
     def signer(self) -> Signer:
         """The hub's signing key, read (or made) the first time an export needs it."""
-        if self._signer is None:
-            self._signer = Signer.load_or_create(self._key_path)
-        return self._signer
+        return self.keys.signer
 
     async def export(self, principal: Principal, op_id: str, client: str,
                      lang: str = "en", *, complete: bool = False) -> bytes:

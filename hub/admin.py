@@ -11,6 +11,7 @@ arguments (they would show in the process list and shell history).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import json
 import sys
@@ -249,7 +250,27 @@ async def _op_custodian(adm: Admin, args: argparse.Namespace, out: TextIO) -> in
 
 
 async def _export_public_key(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    print(adm.services.exporter.signer.public_pem(), end="", file=out)
+    print(adm.services.exporter.keys.public_pems(), end="", file=out)
+    return 0
+
+
+async def _signing_rotate(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    """A new signing key, vouched for by the old one: the rotation is an audit record
+    with the new public key, and the old key signs the checkpoint that covers it."""
+    from hub.checkpoints import ROTATED
+    from hub.signing import Signer
+
+    keys = adm.services.exporter.keys
+    old, new = keys.signer, Signer.generate()
+    await adm.auditor.record(actor="cli", action=ROTATED, target=new.key_id, outcome="ok",
+                             details={"from": old.key_id, "to": new.key_id,
+                                      "public_key": new.public_pem()})
+    if await adm.auditor.checkpoint(signer=old) is None:
+        raise SystemExit("liaison: the rotation could not be signed; the key is unchanged")
+    keys.rotate(new)
+    print(f"signing key {old.key_id} rotated to {new.key_id}; running hubs take the new key "
+          f"from {keys.path} at their next signature. Public keys (hand them to verifiers): "
+          f"{keys.path}.pub", file=out)
     return 0
 
 
@@ -283,6 +304,17 @@ async def _token_list(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _audit_verify(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
+    if args.public_key:
+        from hub.cli import report_trail
+
+        try:
+            pem = await asyncio.to_thread(Path(args.public_key).read_bytes)
+        except OSError as exc:
+            print(f"FAILED: {exc}", file=out)
+            return 1
+        return report_trail([r async for r in adm.store.iter_audit()],
+                            await adm.store.audit_head(), pem, args, out,
+                            default_unsigned=2 * adm.settings.audit_checkpoint_records)
     try:
         keys = load_keys(Path(args.key_file) if args.key_file else
                          adm.settings.audit_key_path)
@@ -372,6 +404,7 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("op", "export"): _op_export,
     ("op", "custodian"): _op_custodian,
     ("export", "public-key"): _export_public_key,
+    ("signing-key", "rotate"): _signing_rotate,
     ("user", "disable"): _user_disable,
     ("user", "enable"): _user_disable,
     ("user", "passwd"): _user_passwd,

@@ -70,6 +70,7 @@ from hub.metrics import Metrics
 from hub.models import OperationId
 from hub.node import Node, cancel_all
 from hub.openapi import document
+from hub.signing import KeyFile
 from hub.static import Assets
 from hub.tilearchive import TileArchive
 from hub.wsserver import HubWebSocketProtocol, WebSocketFirst
@@ -203,7 +204,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     clock = clock or SystemClock()
     engine = engine or build_engine(settings)
     metrics = Metrics()
-    auditor = Auditor(engine.store, clock)
+    keys = KeyFile(settings.export_key_path)
+    auditor = Auditor(engine.store, clock, keys=keys,
+                      every_records=settings.audit_checkpoint_records,
+                      every_seconds=settings.audit_checkpoint_seconds)
     auth = Authenticator(settings=settings, store=engine.store, clock=clock, auditor=auditor,
                          passwords=Passwords(settings), limits=engine.limits)
     access = Access(engine.store, auditor, settings.labels, clock=clock,
@@ -220,6 +224,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                    full_every=settings.gc_full_collect_seconds),
                 labels=settings.labels)
     node.on_control.append(access.forget)
+    node.on_sweep.append(auditor.tick)
     cases = CaseService(store=engine.store, clock=clock, access=access)
     defaults = load_rule_file(settings.rules_file) if settings.rules_file else RuleFile()
     records = AlertRecords(store=engine.store, clock=clock, auditor=auditor)
@@ -248,8 +253,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 access=access, sender=sender)
     dispatcher = Dispatcher(store=engine.store, clock=clock, access=access, sender=sender,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
-    exporter = Exporter(store=engine.store, access=access, clock=clock,
-                        key_path=settings.export_key_path)
+    exporter = Exporter(store=engine.store, access=access, clock=clock, keys=keys)
     ack_sets = AckSets(store=engine.store, records=records, policy=access.policy,
                        clock=clock)
     urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access,

@@ -10,12 +10,16 @@ import argparse
 import asyncio
 import errno
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from hub import __version__
 from hub.config import ConfigError, Settings, load_settings
 from hub.errors import OperatorError
+
+if TYPE_CHECKING:
+    from hub.models import AuditRecord
 
 __all__ = ["main"]
 
@@ -119,7 +123,14 @@ def _parser() -> argparse.ArgumentParser:
     everify.add_argument("--complete", metavar="ARCHIVE",
                          help="a custodian's complete export: also check that the archive "
                          "and it describe the same record (commitments to what was left out)")
-    exports.add_parser("public-key", help="print the public key that signs exports")
+    exports.add_parser("public-key", help="print the public keys that sign exports and "
+                       "audit checkpoints (every one signed with, the current one last)")
+
+    signing = sub.add_parser("signing-key", help="the Ed25519 key that signs exports and "
+                             "audit checkpoints").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    signing.add_parser("rotate", help="make a new signing key; the old one vouches for it in "
+                       "a signed checkpoint, so old signatures keep verifying")
 
     token = sub.add_parser("token", help="manage API tokens for bots").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -146,7 +157,17 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check or export the audit trail").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    verify = audit.add_parser("verify", help="verify the hash chain")
+    verify = audit.add_parser("verify", help="verify the hash chain and its signed "
+                              "checkpoints")
+    verify.add_argument("--public-key", metavar="KEYS.pem",
+                        help="verify with the hub's public key(s) alone: links, every signed "
+                        "checkpoint and key rotation (no HMAC key needed)")
+    verify.add_argument("--records", metavar="FILE",
+                        help="the trail as written by 'liaison audit export' (no data "
+                        "directory needed; with --public-key)")
+    verify.add_argument("--max-unsigned", type=int, default=None, metavar="N",
+                        help="records allowed after the last good checkpoint (default: "
+                        "twice audit_checkpoint_records)")
     verify.add_argument("--expect-head", help="head hash recorded earlier, kept off-host")
     verify.add_argument("--key-file", help="audit key file to verify with (default: the "
                         "hub's audit_key_file); an off-host copy detects a rewritten log")
@@ -169,6 +190,8 @@ def version_text() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "audit" and args.action == "verify" and args.records:
+        return verify_audit_file(args, sys.stdout)
     if args.command == "export" and args.action == "verify":
         return verify_export(Path(args.archive), Path(args.public_key), sys.stdout,
                              complete=Path(args.complete) if args.complete else None)
@@ -254,10 +277,10 @@ def verify_export(archive: Path, public_key: Path, out: TextIO, *,
     ``complete`` (a custodian's export), also whether both describe the same record."""
     from hub.commitments import compare
     from hub.sealed import Report, check
-    from hub.signing import load_public_key
+    from hub.signing import load_public_keys
 
     try:
-        public = load_public_key(public_key.read_bytes())
+        public = load_public_keys(public_key.read_bytes())
         archives = [(archive, archive.read_bytes())]
         if complete is not None:
             archives.append((complete, complete.read_bytes()))
@@ -297,6 +320,54 @@ def verify_export(archive: Path, public_key: Path, out: TextIO, *,
         return 1
     print(f"same record: {archive} holds {result.held} records of {complete} and commits "
           f"to {result.committed} more", file=out)
+    return 0
+
+
+def verify_audit_file(args: argparse.Namespace, out: TextIO) -> int:
+    """``liaison audit verify --records FILE --public-key KEYS.pem``: anyone's check of an
+    exported trail, with no data directory, no HMAC key and no network."""
+    import json
+
+    from hub.engine.rows import audit_record
+
+    if not args.public_key:
+        print("liaison: --records needs --public-key", file=sys.stderr)
+        return 2
+    try:
+        records = [audit_record(json.loads(line)) for line in
+                   Path(args.records).read_text(encoding="utf-8").splitlines() if line.strip()]
+        keys_pem = Path(args.public_key).read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"liaison: {exc}", file=sys.stderr)
+        return 2
+    return report_trail(records, None, keys_pem, args, out)
+
+
+def report_trail(records: Sequence[AuditRecord], head: tuple[int, str] | None, keys_pem: bytes,
+                 args: argparse.Namespace, out: TextIO, *, default_unsigned: int = 200) -> int:
+    """Check a trail with the public keys: links, checkpoints, rotations; print the result."""
+    from hub.audit import verify_chain
+    from hub.checkpoints import verify
+    from hub.signing import load_public_keys
+
+    trail = list(records)
+    try:
+        trusted = load_public_keys(keys_pem)
+    except ValueError as exc:
+        print(f"liaison: {exc}", file=sys.stderr)
+        return 2
+    chain = verify_chain(trail, head, links_only=True)
+    limit = args.max_unsigned if args.max_unsigned is not None else default_unsigned
+    signed = verify(trail, trusted, max_unsigned=limit)
+    problems = ([] if chain.ok else [chain.problem]) + signed.problems
+    if problems:
+        print(f"FAILED: {len(problems)} problem(s) in {len(trail)} records", file=out)
+        for problem in problems:
+            print(f"  {problem}", file=out)
+        return 1
+    print(f"OK: {chain.count} records, head {chain.head_hash}; {signed.good} signed "
+          f"checkpoints vouch for records 1-{signed.covered} (keys: "
+          f"{', '.join(signed.keys)})", file=out)
     return 0
 
 

@@ -70,11 +70,20 @@ class Settings:
     sqlite_synchronous: str = "FULL"
     #: Messages kept per channel; 0 keeps everything.
     retention_messages: int = 0
+    #: Where the hub's keys live: outside the data directory, so a copy of the data
+    #: (or whoever can rewrite it) does not hold them. Empty: the data directory's
+    #: sibling ``<data_dir>-keys``. Keep it on a volume of its own (see README).
+    key_dir: str = ""
     #: The audit key file (HMAC keys of the audit chain, kept outside the
-    #: database); empty: <data_dir>/audit.key, created on first start.
+    #: database); empty: <key_dir>/audit.key, created on first start.
     audit_key_file: str = ""
-    #: The Ed25519 key that signs operation exports (default: <data_dir>/export.key).
+    #: The Ed25519 key that signs operation exports and audit checkpoints
+    #: (empty: <key_dir>/signing.key); its public keys are in the file + ".pub".
     export_key_file: str = ""
+    #: The audit trail's head is signed (an ``audit.checkpoint`` record) after this
+    #: many records, and after this many seconds when records came since.
+    audit_checkpoint_records: int = 100
+    audit_checkpoint_seconds: float = 60.0
 
     # --- Alerting --------------------------------------------------------------
     #: A TOML or YAML file of rules and escalation policies every operation
@@ -194,7 +203,8 @@ class Settings:
         if bad:
             raise ConfigError(f"require_totp_for: unknown role(s) {sorted(bad)}")
         for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions",
-                     "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst"):
+                     "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst",
+                     "audit_checkpoint_records", "audit_checkpoint_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
@@ -255,13 +265,26 @@ class Settings:
         return self.data_dir / "hub.db"
 
     @property
+    def key_path(self) -> Path:
+        return Path(self.key_dir) if self.key_dir else \
+            self.data_dir.with_name(self.data_dir.name + "-keys")
+
+    @property
     def audit_key_path(self) -> Path:
-        return Path(self.audit_key_file) if self.audit_key_file else self.data_dir / "audit.key"
+        return Path(self.audit_key_file) if self.audit_key_file else \
+            self._key_file("audit.key", "audit.key")
 
     @property
     def export_key_path(self) -> Path:
         return Path(self.export_key_file) if self.export_key_file else \
-            self.data_dir / "export.key"
+            self._key_file("signing.key", "export.key")
+
+    def _key_file(self, name: str, legacy: str) -> Path:
+        """``<key_dir>/name``; a hub from before the key directory keeps using the file
+        it made in its data directory (README: moving keys out of the data directory)."""
+        old = self.data_dir / legacy
+        return old if old.exists() and not (self.key_path / name).exists() else \
+            self.key_path / name
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from hub.clock import Clock
@@ -98,6 +98,8 @@ class Node:
         #: Called on every control event and resync (the composition root adds the access
         #: checks' forgetting: a membership, channel or operation changed somewhere).
         self.on_control: list[Callable[[], None]] = []
+        #: Called at every housekeeping sweep (the audit trail's timed checkpoints).
+        self.on_sweep: list[Callable[[], Awaitable[None]]] = []
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -324,6 +326,8 @@ class Node:
                 topic = self._local_topics.get(ch_id)
                 if topic is not None:
                     await self.broker.publish(topic, PresenceEvent(ch_id))
+        for task in self.on_sweep:
+            await task()
         if now - self._last_keepalive >= KEEPALIVE_SECONDS:
             self._last_keepalive = now
             for session_id in {c.principal.session_id for c in self.connections}:

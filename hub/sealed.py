@@ -87,7 +87,10 @@ class Report:
         return not self.problems
 
 
-def check(archive: bytes, public: Ed25519PublicKey) -> Report:
+def check(archive: bytes,
+          public: Ed25519PublicKey | Mapping[str, Ed25519PublicKey]) -> Report:
+    """What is wrong with ``archive``, checked with the public key (or, from several by
+    key id, the one its manifest names: a key rotated since still verifies)."""
     report = Report()
     try:
         z = zipfile.ZipFile(io.BytesIO(archive))
@@ -110,6 +113,17 @@ def check(archive: bytes, public: Ed25519PublicKey) -> Report:
     except (zipfile.BadZipFile, UnicodeDecodeError, KeyError, OSError) as exc:
         report.problems.append(f"not a readable archive: {exc}")
         return report
+    if isinstance(public, Mapping):
+        try:
+            named = json.loads(manifest).get("key_id")
+        except (ValueError, AttributeError):
+            named = None
+        found = public.get(named) if isinstance(named, str) else None
+        if found is None:
+            report.problems.append(f"the manifest names signing key {named}, which is not "
+                                   "among the public keys given")
+            return report
+        public = found
     if not verify(public, manifest, signature):
         report.problems.append("the manifest's signature does not verify with this key "
                                "(the manifest was changed, or another key signed it)")

@@ -171,8 +171,8 @@ class RedisRecords(RedisBase):
                 except WatchError:
                     continue
 
-    async def iter_audit(self) -> AsyncIterator[AuditRecord]:
-        start = 0
+    async def iter_audit(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]:
+        start = max(0, after_seq)  # record seq n is at index n - 1
         while True:
             try:
                 rows = await self.r.lrange(self.keys.audit(), start, start + 999)

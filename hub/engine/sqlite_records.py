@@ -186,8 +186,8 @@ class SqliteRecords(SqliteBase):
                                prev, digest)
         return await self._run(self._write(do))
 
-    async def iter_audit(self) -> AsyncIterator[AuditRecord]:
-        after = 0
+    async def iter_audit(self, after_seq: int = 0) -> AsyncIterator[AuditRecord]:
+        after = after_seq
         while True:
             rows = await self._run(functools.partial(_audit_page, after=after))
             if not rows:

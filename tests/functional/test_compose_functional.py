@@ -76,6 +76,8 @@ class Stack:
         env["LIAISON_HOST"] = "127.0.0.1"
         env["LIAISON_PORT"] = str(self.ports.get(service, 0))
         env["LIAISON_DATA_DIR"] = str(data_dir)
+        assert env["LIAISON_KEY_DIR"]  # one key volume, shared by every node
+        env["LIAISON_KEY_DIR"] = str(self.tmp / "keys")
         return {**os.environ, **env}
 
     def start_redis(self) -> None:

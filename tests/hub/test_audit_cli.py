@@ -44,8 +44,14 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir
 
 
+def _keys(data_dir: Path) -> Path:
+    return data_dir.with_name(data_dir.name + "-keys")
+
+
 def _copy(src: Path, dst: Path) -> Path:
+    """The data directory and its key directory beside it (keys live outside the data)."""
     shutil.copytree(src, dst)
+    shutil.copytree(src.with_name(src.name + "-keys"), dst.with_name(dst.name + "-keys"))
     return dst
 
 
@@ -138,15 +144,15 @@ def test_a_rechained_log_is_detected_with_the_key(audited: Path, tmp_path: Path,
     assert result.returncode == 1 and result.stdout.startswith("FAILED"), result.stdout
     # The key file is the only thing that tells: with an off-host copy as well.
     offsite = tmp_path / "offsite.key"
-    shutil.copy(audited / "audit.key", offsite)
+    shutil.copy(_keys(audited) / "audit.key", offsite)
     result = liaison(copy, "audit", "verify", "--key-file", str(offsite))
     assert result.returncode == 1
 
 
 def test_records_are_signed_and_keys_rotate(audited: Path, tmp_path: Path) -> None:
     copy = _copy(audited, tmp_path / "copy")
-    first = load_keys(copy / "audit.key")
-    assert len(first) == 1 and (copy / "audit.key").stat().st_mode & 0o077 == 0
+    first = load_keys(_keys(copy) / "audit.key")
+    assert len(first) == 1 and (_keys(copy) / "audit.key").stat().st_mode & 0o077 == 0
     db = sqlite3.connect(copy / "hub.db")
     hashes = [h for (h,) in db.execute("SELECT hash FROM audit")]
     db.close()
@@ -154,7 +160,7 @@ def test_records_are_signed_and_keys_rotate(audited: Path, tmp_path: Path) -> No
     assert first[0].secret.hex() not in (copy / "hub.db").read_bytes().hex()
     rotated = liaison(copy, "audit", "rotate-key")
     assert rotated.returncode == 0, rotated.stderr
-    keys = load_keys(copy / "audit.key")
+    keys = load_keys(_keys(copy) / "audit.key")
     assert len(keys) == 2
     assert liaison(copy, "user", "add", "newbie", "--agency", "POLICE", "--bot").returncode == 0
     db = sqlite3.connect(copy / "hub.db")
@@ -163,7 +169,7 @@ def test_records_are_signed_and_keys_rotate(audited: Path, tmp_path: Path) -> No
     assert last.startswith(keys[1].id + ":")
     verified = liaison(copy, "audit", "verify")
     assert verified.returncode == 0, verified.stdout
-    (copy / "audit.key").write_text(f"{keys[1].id} {keys[1].secret.hex()}\n")
+    (_keys(copy) / "audit.key").write_text(f"{keys[1].id} {keys[1].secret.hex()}\n")
     assert liaison(copy, "audit", "verify").returncode == 1  # the first key is needed too
 
 

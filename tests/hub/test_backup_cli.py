@@ -4,6 +4,7 @@ engine's archive, a key file that differs; and what a backup without keys means.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -96,9 +97,10 @@ def test_a_backup_without_keys_restores_and_says_what_is_missing(
     code, out = run(capsys, monkeypatch, target, "restore", str(archive))
     assert code == 0, out
     assert "not verified: no audit key file" in out and "audit key file at" in out
-    assert not (target / "audit.key").exists()
+    keys = target.with_name(target.name + "-keys")
+    assert not (keys / "audit.key").exists() and f"audit key file at {keys}/audit.key" in out
     # With the key put back where the note says, the chain verifies.
-    (target / "audit.key").write_bytes((hub_dir / "audit.key").read_bytes())
+    shutil.copytree(hub_dir.with_name(hub_dir.name + "-keys"), keys)
     code, out = run(capsys, monkeypatch, target, "audit", "verify")
     assert code == 0 and out.startswith("OK"), out
 
@@ -111,6 +113,7 @@ def test_restore_refuses_another_key_where_the_archives_goes(
     elsewhere = tmp_path / "keys/audit.key"
     elsewhere.parent.mkdir()
     elsewhere.write_text("kother " + "00" * 32 + "\n")
+    elsewhere.chmod(0o600)
     monkeypatch.setenv("LIAISON_AUDIT_KEY_FILE", str(elsewhere))
     code, out = run(capsys, monkeypatch, tmp_path / "restored", "restore", str(archive))
     assert code == 1 and "holds another key" in out

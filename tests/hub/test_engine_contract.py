@@ -142,7 +142,8 @@ async def test_audit_chain_and_head(engine: Engine, tmp_path: Path) -> None:
     await asyncio.gather(*(engine.store.append_audit(e) for e in entries))
     records = [r async for r in engine.store.iter_audit()]
     assert [r.seq for r in records] == list(range(1, 51))
-    keys = {k.id: k for k in load_keys(tmp_path / "audit.key")}  # made by build_engine
+    keys = {k.id: k for k in load_keys(tmp_path.with_name(tmp_path.name + "-keys") /
+                                        "audit.key")}  # made by build_engine
     result = verify_chain(records, await engine.store.audit_head(), keys)
     assert result.ok and result.count == 50
     assert not verify_chain(records, await engine.store.audit_head()).ok  # needs the key
