@@ -23,8 +23,19 @@ from alerting.escalation import initial_state
 from hub.errors import BadRequest, Conflict
 from hub.vocabulary import SEVERITIES, AlertState
 
-__all__ = ["AlertState", "acknowledge", "alert_id_for", "fingerprint", "ledger", "new_alert",
-           "pending_agencies", "repeat", "resolve", "told"]
+__all__ = [
+    "AlertState",
+    "acknowledge",
+    "alert_id_for",
+    "answered",
+    "fingerprint",
+    "ledger",
+    "new_alert",
+    "pending_agencies",
+    "repeat",
+    "resolve",
+    "told",
+]
 
 
 
@@ -157,6 +168,13 @@ def ledger(alert: Mapping[str, Any]) -> list[dict[str, Any]]:
                      "seconds": round(at - told_at, 3) if at is not None
                      and told_at is not None else None})
     return rows
+
+
+def answered(alert: Mapping[str, Any], version: int) -> dict[str, Any]:
+    """An alert as every answer of the API gives it: with its version, the agencies still
+    to acknowledge and the ledger (the OpenAPI ``Alert`` schema requires all three)."""
+    return {**alert, "version": version, "pending_agencies": pending_agencies(alert),
+            "ledger": ledger(alert)}
 
 
 def resolve(alert: Mapping[str, Any], *, actor: str, now: float,

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from alerting.alerts import ledger, pending_agencies
 from hub.labels import marking_of
 from hub.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
 
@@ -60,8 +61,7 @@ def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "first_at": record.get("first_at", 0), "occurrences": record.get("occurrences", 1),
             "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label")),
             "real_world": bool(record.get("real_world")),
-            "pending_agencies": [a for a in record.get("ack_agencies") or ()
-                                 if a not in (record.get("acks") or {})],
+            "pending_agencies": pending_agencies(record), "ledger": ledger(record),
             "informed_agencies": list(record.get("informed_agencies") or ()),
             "raised_by": record.get("raised_by"), "message_ref": _message_ref(record),
             "summary_words": record.get("summary_words")}

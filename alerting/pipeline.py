@@ -316,11 +316,13 @@ class Pipeline:
             chosen = set(group["sending"]["keys"])
             entries = [e for e in group["pending"] if e["key"] in chosen]
             label = self._channels.access.policy.of_record(group.get("label"))
+            real_world = group.get("marking") == "REAL WORLD"
             if len(entries) == 1:
                 [one] = entries
                 await self._channels.post_as_hub(
                     rt.id, group["channel"], text=one["text"], priority=Priority(one["priority"]),
-                    client_msg_id=one["message_id"], label=label, hidden_msg_id=one["hidden_id"])
+                    client_msg_id=one["message_id"], label=label, hidden_msg_id=one["hidden_id"],
+                    real_world=real_world)
             elif entries:
                 msg_id = group_notice_id(f"{rt.id}\n{gid}\n{group['seq']}", entries)
                 urgent = any(e["priority"] == Priority.URGENT for e in entries)
@@ -330,7 +332,8 @@ class Pipeline:
                     client_msg_id=msg_id, label=label,
                     # for readers below the label: an id that says nothing (no severity,
                     # no counts), as the text says nothing
-                    hidden_msg_id=msg_id.split("-")[0] + "-" + msg_id.split("-")[1])
+                    hidden_msg_id=msg_id.split("-")[0] + "-" + msg_id.split("-")[1],
+                    real_world=real_world)
             rt.groups[gid] = sent(group, now)
             changed = True
         if changed:

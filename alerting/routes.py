@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from alerting.alertmanager import read_notification
+from alerting.alerts import answered
 from alerting.api_schemas import (
     CASE_BODY,
     CASE_CHANGES,
@@ -252,7 +253,7 @@ async def push_alert(request: Request) -> Response:
     body = await json_body(request)
     event, created = await _alerts(request).push(principal, request.path_params["op_id"], body,
                                            client)
-    return JSONResponse({**event.data["record"], "version": event.version,  # type: ignore[dict-item]
+    return JSONResponse({**answered(event.data["record"], event.version),  # type: ignore[arg-type]
                          "duplicate": not created}, status_code=201 if created else 200)
 
 
@@ -299,7 +300,7 @@ async def alert_action(request: Request) -> Response:
         event = await _alerts(request).resolve(principal, op_id, alert_id, client)
     else:
         raise BadRequest("action must be ack or resolve")
-    return JSONResponse({**event.data["record"], "version": event.version})  # type: ignore[dict-item]
+    return JSONResponse(answered(event.data["record"], event.version))  # type: ignore[arg-type]
 
 
 routes = [

@@ -16,8 +16,7 @@ from typing import Any
 
 from alerting.alerts import (
     acknowledge,
-    ledger,
-    pending_agencies,
+    answered,
     resolve,
 )
 from alerting.engine import Fire, RuleEngine, RuleError, parse_rule
@@ -205,7 +204,7 @@ class AlertService(PushedAlerts):
     async def list_alerts(self, principal: Principal, op_id: str, client: str,
                           state: str | None = None) -> list[dict[str, Any]]:
         alerts = await self._list(principal, op_id, ALERT, client)
-        return [{**a, "pending_agencies": pending_agencies(a), "ledger": ledger(a)}
+        return [answered(a, int(a["version"]))
                 for a in alerts if (state is None or a["state"] == state)
                 and self.access.sees(principal, a)]
 

@@ -65,7 +65,10 @@ class UrgentMessages:
                 fp=_fingerprint(ch, message.seq), severity="critical",
                 summary=f"Urgent message in #{ch.name} from {message.sender_name} "
                         f"({message.agency}): {message.text[:300]}",
-                details=message.text, now=now, exercise=ch.exercise or op.exercise,
+                details=message.text, now=now,
+                # a real event sent inside an exercise is REAL WORLD, never also EXERCISE
+                exercise=(ch.exercise or op.exercise) and not message.real_world,
+                real_world=message.real_world,
                 labels={"channel": ch.name, "channel_id": ch.id, "message": str(message.seq)},
                 route=("everyone",), policy=policy, label=label.to_dict(),
                 ack_agencies=agencies.required, informed_agencies=agencies.informed,

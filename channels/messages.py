@@ -118,7 +118,8 @@ class Messages:
     async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
                           client_msg_id: str, priority: Priority,
                           label: Label | None = None,
-                          hidden_msg_id: str | None = None) -> Message | None:
+                          hidden_msg_id: str | None = None,
+                          real_world: bool = False) -> Message | None:
         """The hub itself posts into an operation's channel (alert notices).
 
         Idempotent by ``client_msg_id`` like any publish, so a notice retried
@@ -129,6 +130,8 @@ class Messages:
         may not see it, the notice says only that something above the channel's
         marking needs attention, never what, and carries ``hidden_msg_id`` (which
         names nothing) instead of ``client_msg_id``.
+        ``real_world``: the notice is about a real event inside an exercise; the message
+        is marked so, and every output shows REAL WORLD, never also EXERCISE.
         """
         chosen = [c for c in await self._store.list_channels(op_id)
                   if channel_name in (c.name, channel_ref(c))]
@@ -145,7 +148,8 @@ class Messages:
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=HUB_SENDER,
                          sender="hub", sender_name="Liaison Hub", agency="HUB",
                          text=text[:self._settings.max_text_chars], ts=self._clock.now(),
-                         priority=priority, client_msg_id=client_msg_id)
+                         priority=priority, client_msg_id=client_msg_id,
+                         real_world=real_world)
         message, _ = await self._store.append_message(
             new, retain=self._settings.retention_messages)
         return message

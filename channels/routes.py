@@ -227,10 +227,15 @@ async def list_messages(request: Request) -> Response:
 @api("Post a message (idempotent by client_msg_id)", "channels",
      {201: ref("Message"), 200: ref("Message")},
      body=obj({"text": string(4000), "client_msg_id": string(64),
-               "priority": enum("normal", "high", "urgent")}, "text", "client_msg_id"))
+               "priority": enum("normal", "high", "urgent"), "label": LABEL_INPUT,
+               "ack": enum("each_agency"), "real_world": boolean()},
+              "text", "client_msg_id", closed=True))
 async def post_message(request: Request) -> Response:
     _, principal, client = await caller(request)
     body = await json_body(request)
+    unknown = set(body) - POST_FIELDS
+    if unknown:  # the document lists every field; one it does not is a mistake to say
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown)[:10])}")
     text, cmid = body.get("text"), body.get("client_msg_id")
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'text' must be a non-empty string")
@@ -246,6 +251,10 @@ async def post_message(request: Request) -> Response:
         priority=priority, client=client, label=body.get("label"), ack=_ack_mode(body, priority),
         real_world=flag_field(body, "real_world"))
     return _posted(message, created)
+
+
+#: The fields a posted message may have (the OpenAPI body lists exactly these).
+POST_FIELDS = frozenset({"text", "client_msg_id", "priority", "label", "ack", "real_world"})
 
 
 def _ack_mode(body: dict[str, object], priority: Priority) -> str | None:

@@ -50,6 +50,33 @@ function messageRef(r) {
   return r.source === "message" && "channel_id" in labels ? `${labels.channel_id}:${labels.message}` : null;
 }
 
+// Python's round(x, 3): correctly rounded, ties (exact only at sixteenths) to even.
+function round3(x) {
+  if (Number.isInteger(x * 16) && !Number.isInteger(x * 8)) {
+    const f = Math.floor(x * 1000);
+    return (f % 2 === 0 ? f : f + 1) / 1000;
+  }
+  return Number(x.toFixed(3));
+}
+
+const byCodePoint = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+// Per agency: first told, acknowledged when and by whom, and how long it took (as the
+// hub's alerting.alerts.ledger: the board's rows carry what the API answers).
+export function ledger(r) {
+  const acks = r.acks || {};
+  const told = r.told || {};
+  const agencies = [...new Set([...(r.ack_agencies || []), ...Object.keys(acks), ...Object.keys(told)])]
+    .sort(byCodePoint);
+  return agencies.map((agency) => {
+    const ack = acks[agency] || {};
+    const at = ack.at ?? null;
+    const toldAt = told[agency] ?? null;
+    return { agency, told_at: toldAt, acked_at: at, acked_by: ack.by ?? null,
+      seconds: at !== null && toldAt !== null ? round3(at - toldAt) : null };
+  });
+}
+
 function alertRow(r, version) {
   const esc = r.escalation || {};
   const notice = r.last_notice || {};
@@ -62,6 +89,7 @@ function alertRow(r, version) {
     occurrences: r.occurrences || 1, exercise: !!r.exercise, marking: markingOf(r.label),
     real_world: !!r.real_world,
     pending_agencies: (r.ack_agencies || []).filter((a) => !(a in (r.acks || {}))),
+    ledger: ledger(r),
     informed_agencies: r.informed_agencies || [], raised_by: r.raised_by ?? null,
     message_ref: messageRef(r), summary_words: r.summary_words ?? null,
   };

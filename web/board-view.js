@@ -82,6 +82,16 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
     const parts = [word("alert", a.state)];
     if (a.acked_by) parts.push(t("board.acked_by", { user: a.acked_by }));
     if (a.pending_agencies?.length) parts.push(t("board.pending", { agencies: a.pending_agencies.join(", ") }));
+    // The ledger: who acknowledged for each agency, and when (an after-action review
+    // reads it from the board, live or at any past moment).
+    // (One agency alone is "acknowledged by" above.)
+    if (a.ledger && (a.ledger.length > 1 || a.pending_agencies?.length)) {
+      for (const row of a.ledger) {
+        if (row.acked_at !== null) {
+          parts.push(t("board.agency_acked", { agency: row.agency, user: row.acked_by ?? "?", time: clock(new Date(row.acked_at * 1000)) }));
+        }
+      }
+    }
     if (a.step !== null && a.step !== undefined) parts.push(t("board.step", { step: a.step + 1 }));
     if (a.reminder) parts.push(t("board.reminder", { n: a.reminder }));
     if (a.silenced_by) parts.push(t("board.silenced"));

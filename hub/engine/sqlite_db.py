@@ -34,10 +34,12 @@ T = TypeVar("T")
 
 #: The data schema this release writes, kept in the database's ``PRAGMA user_version``
 #: (docs/architecture.md, "Schema versions"). 1: the tables below with every added
-#: column. 0 is a database of release 0.1.0 or older, which never stamped one: opening
-#: it adds the missing columns and stamps 1. A database stamped higher than this is
-#: refused (:class:`hub.errors.DataTooNew`).
-SCHEMA_VERSION = 1
+#: column. 2: records are keyed by operation as well (a rule id, a CAP message's id is
+#: the operation's own, as on the Redis engine); opening a version-1 database rebuilds
+#: that table. 0 is a database of release 0.1.0 or older, which never stamped one:
+#: opening it adds the missing columns and stamps the version. A database stamped
+#: higher than this is refused (:class:`hub.errors.DataTooNew`).
+SCHEMA_VERSION = 2
 
 #: Columns added after the first schema, added to an older database when it opens.
 ADDED_COLUMNS = (
@@ -83,8 +85,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_idem ON messages(channel_id, sender_id, client_msg_id);
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, operation_id TEXT NOT NULL, version INTEGER NOT NULL,
-    doc TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_op ON records(operation_id, kind);
+    doc TEXT NOT NULL, PRIMARY KEY (operation_id, kind, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS op_log (
     operation_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, action TEXT NOT NULL,
     record_id TEXT NOT NULL, version INTEGER NOT NULL, actor TEXT NOT NULL, ts REAL NOT NULL,
@@ -123,6 +124,20 @@ def decoded(row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
         if d[column] is not None:
             d[column] = json.loads(d[column])
     return d
+
+
+def _key_records_by_operation(db: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: the records table keyed by (operation, kind, id), not (kind, id)."""
+    keyed = {r["name"]: r["pk"] for r in db.execute("PRAGMA table_info(records)")}
+    if keyed.get("operation_id"):
+        return
+    db.execute("CREATE TABLE records_v2 (kind TEXT NOT NULL, id TEXT NOT NULL, operation_id "
+               "TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL, "
+               "PRIMARY KEY (operation_id, kind, id)) WITHOUT ROWID")
+    db.execute("INSERT INTO records_v2 SELECT kind, id, operation_id, version, doc "
+               "FROM records")
+    db.execute("DROP TABLE records")  # and its index records_op, which the key replaces
+    db.execute("ALTER TABLE records_v2 RENAME TO records")
 
 
 def _statements(script: str) -> list[str]:
@@ -207,6 +222,7 @@ class SqliteBase:
                 have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
                 if column not in have:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+            _key_records_by_operation(db)
             if found < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.execute("COMMIT")

@@ -50,10 +50,10 @@ class SqliteRecords(SqliteBase):
                     prev = db.execute("SELECT * FROM op_log WHERE operation_id=? AND seq=?",
                                       (w.operation_id, row[0])).fetchone()
                     return _op_event(prev), False
-            row = db.execute("SELECT version, operation_id FROM records WHERE kind=? AND id=?",
-                             (w.kind, w.record_id)).fetchone()
-            if row is not None and row[1] != w.operation_id:
-                raise Conflict(f"{w.kind} {w.record_id} belongs to another operation")
+            # Ids are the operation's own: a rule "crit" or a CAP message in two
+            # operations are two records that know nothing of each other.
+            row = db.execute("SELECT version FROM records WHERE operation_id=? AND kind=? "
+                             "AND id=?", (w.operation_id, w.kind, w.record_id)).fetchone()
             if w.expected_version is None and row is not None:
                 raise Conflict(f"{w.kind} {w.record_id} exists already")
             if w.expected_version is not None:
@@ -63,7 +63,8 @@ class SqliteRecords(SqliteBase):
                     raise Conflict(f"{w.kind} was changed by someone else "
                                    f"(now version {row[0]})")
             version = (row[0] if row else 0) + 1
-            db.execute("INSERT INTO records VALUES (?,?,?,?,?) ON CONFLICT (kind, id) DO UPDATE "
+            db.execute("INSERT INTO records VALUES (?,?,?,?,?) ON CONFLICT (operation_id, kind, "
+                       "id) DO UPDATE "
                        "SET version=excluded.version, doc=excluded.doc",
                        (w.kind, w.record_id, w.operation_id, version, doc))
             seq = db.execute("INSERT INTO op_seq VALUES (?, 1) ON CONFLICT (operation_id) "
@@ -124,18 +125,19 @@ class SqliteRecords(SqliteBase):
         def do(db: sqlite3.Connection) -> dict[str, int]:
             counts = {"records": 0, "events": 0, "state": 0}
             for table, column, keys, what in (
-                    ("records", "doc", ("kind", "id"), "records"),
+                    ("records", "doc", ("operation_id", "kind", "id"), "records"),
                     ("op_log", "data", ("operation_id", "seq"), "events"),
                     ("op_state", "doc", ("operation_id", "name"), "state")):
-                rows = db.execute(f"SELECT {keys[0]}, {keys[1]}, {column} FROM {table}")  # noqa: S608
-                for k0, k1, raw in rows.fetchall():
+                rows = db.execute(f"SELECT {', '.join(keys)}, {column} FROM {table}")  # noqa: S608
+                where = " AND ".join(f"{k}=?" for k in keys)
+                for *key, raw in rows.fetchall():
                     fixed = jsondoc.repaired(raw)
                     if fixed is None:
                         continue
                     counts[what] += 1
                     if not dry_run:
                         db.execute(f"UPDATE {table} SET {column}=? "  # noqa: S608
-                                   f"WHERE {keys[0]}=? AND {keys[1]}=?", (fixed, k0, k1))
+                                   f"WHERE {where}", (fixed, *key))
             return counts
 
         return await self._run(self._write(do))

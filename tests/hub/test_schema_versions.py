@@ -57,6 +57,29 @@ def test_an_unstamped_database_of_the_first_schema_is_migrated(
             assert column in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
 
 
+def test_a_version_1_database_keys_its_records_by_operation(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Schema 2 (issue 26): records keyed by (operation, kind, id); the rebuild keeps them."""
+    path = tmp_path / "hub.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA)
+        db.execute("DROP TABLE records")
+        db.execute("CREATE TABLE records (kind TEXT NOT NULL, id TEXT NOT NULL, operation_id "
+                   "TEXT NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL, "
+                   "PRIMARY KEY (kind, id)) WITHOUT ROWID")
+        db.execute("CREATE INDEX records_op ON records(operation_id, kind)")
+        db.execute("INSERT INTO records VALUES ('rule','crit','op_a',3,'{\"id\":\"crit\"}')")
+        db.execute("PRAGMA user_version=1")
+    assert main(["--data-dir", str(tmp_path), "user", "list"]) == 0
+    assert _stamp(path) == SCHEMA_VERSION == 2
+    with sqlite3.connect(path) as db:
+        keys = {r[1]: r[5] for r in db.execute("PRAGMA table_info(records)")}
+        assert keys == {"kind": 2, "id": 3, "operation_id": 1, "version": 0, "doc": 0}
+        assert db.execute("SELECT * FROM records").fetchall() == [
+            ("rule", "crit", "op_a", 3, '{"id":"crit"}')]
+        db.execute("INSERT INTO records VALUES ('rule','crit','op_b',1,'{}')")  # its own id
+
+
 def test_a_database_from_a_newer_release_is_refused_and_left_alone(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "hub.db"

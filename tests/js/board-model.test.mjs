@@ -2,7 +2,7 @@
 // tests/functional/test_board_parity_functional.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fromFrame, toFrame, apply, view, markingOf, EVENTS_KEPT } from "../../web/board-model.js";
+import { fromFrame, toFrame, apply, view, markingOf, ledger, EVENTS_KEPT } from "../../web/board-model.js";
 
 const empty = () => fromFrame({ operation: "op", version: 0, cases: [], alerts: [], events: [] });
 const caseEvent = (seq, id, version, record) => ({ seq, kind: "case", action: version === 1 ? "created" : "updated",
@@ -34,4 +34,14 @@ test("the view ranks open cases by severity and keeps the last events", () => {
 test("a record's marking reads as the hub writes it", () => {
   assert.equal(markingOf(null), "");
   assert.equal(markingOf({ level: "SECRET", categories: { "REL TO": ["POLICE", "ARMY", "POLICE"] } }), "SECRET REL TO ARMY, POLICE");
+});
+
+test("the ledger is the hub's: agencies sorted, seconds rounded as Python's round(x, 3)", () => {
+  const rows = ledger({ ack_agencies: ["POLICE", "ARMY"], told: { ARMY: 10, POLICE: 10, RED: 11 },
+    acks: { ARMY: { by: "bruno", at: 10.0625 }, POLICE: { by: "alice", at: 12.3456789 } } });
+  assert.deepEqual(rows.map((r) => r.agency), ["ARMY", "POLICE", "RED"]);
+  assert.equal(rows[0].seconds, 0.062);   // a tie goes to even, as in Python
+  assert.equal(rows[1].seconds, 2.346);
+  assert.deepEqual(rows[2], { agency: "RED", told_at: 11, acked_at: null, acked_by: null, seconds: null });
+  assert.equal(ledger({ ack_agencies: ["X"], acks: { X: { by: "x", at: 1.1875 } }, told: { X: 1 } })[0].seconds, 0.188);
 });
