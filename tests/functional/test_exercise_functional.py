@@ -94,12 +94,43 @@ async def test_play_says_exercise_and_a_real_event_in_it_says_real_world_everywh
     assert r.status_code == 201, r.text
     r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
                       json={"text": "Real: a visitor collapsed at gate 2",
-                            "client_msg_id": "d2", "priority": "urgent", "real_world": True})
+                            "client_msg_id": "d2", "priority": "urgent", "real_world": True,
+                            "ack": "each_agency"})
     assert r.status_code == 201 and r.json()["real_world"] is True, r.text
     await receiver.wait_for(2)
     texts = [json.loads(body).get("text", "") for _, body in receiver.got]
     assert any(t.startswith("[EXERCISE] URGENT Alice") for t in texts), texts
     assert any(t.startswith("[REAL WORLD] URGENT Alice") for t in texts), texts
+    # Issue 26: the alert an urgent real message raises is real too (it was EXERCISE), and
+    # the hub's notice of a real event is a real_world message, so the chat bridge no
+    # longer says "[EXERCISE] URGENT ... [REAL WORLD] CRITICAL alert".
+    alerts = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
+    [raised] = [a for a in alerts if "visitor collapsed" in a["summary"]]
+    assert raised["real_world"] is True and raised["exercise"] is False
+    receiver.got.clear()
+    # (Its own notice group, so its notice is not held back behind the first real one.)
+    r = await hub.api("POST", f"/api/operations/{op}/policies", "alice",
+                      json={"id": "default", "steps": [{"notify": ["channel:general"]}],
+                            "group_by": ["case"]})
+    assert r.status_code in (200, 201), r.text
+    r = await hub.api("POST", f"/api/operations/{op}/cases", "alice",
+                      json={"title": "Real fire at the depot", "severity": "critical",
+                            "real_world": True})
+    assert r.status_code == 201, r.text
+    await hub.settle()
+    messages = (await hub.api("GET", f"/api/channels/{hub.ch('A/general')}/messages",
+                              "alice")).json()["messages"]
+    [notice] = [m for m in messages if "Real fire at the depot" in m["text"]]
+    assert notice["real_world"] is True and notice["text"].startswith("[REAL WORLD] ")
+    for count in range(1, 10):  # the case.created hook may come first
+        await receiver.wait_for(count)
+        relayed = [json.loads(body).get("text", "") for _, body in receiver.got]
+        bridged_all = [t for t in relayed if "Real fire at the depot" in t and "Liaison Hub" in t]
+        if bridged_all:
+            break
+    [bridged] = bridged_all
+    assert bridged.startswith("[REAL WORLD] URGENT Liaison Hub"), bridged
+    assert "EXERCISE" not in bridged, bridged
     # The operation's signed record marks both the same way.
     r = await hub.api("GET", f"/api/operations/{op}/export", "alice")
     report = zipfile.ZipFile(io.BytesIO(r.content)).read("report.html").decode()
