@@ -41,8 +41,9 @@ from hub.engine.port import Store
 from hub.errors import Forbidden
 from hub.labels import marking_of
 from hub.models import Operation, OperationId, Role
-from hub.sealed import line_of, seal
+from hub.sealed import line_of, sealed
 from hub.signing import KeyFile, Signer
+from hub.timestamps import Stamper
 
 __all__ = ["Exporter"]
 
@@ -67,7 +68,9 @@ class _Record:
 
 
 class Exporter:
-    def __init__(self, *, store: Store, access: Access, clock: Clock, keys: KeyFile) -> None:
+    def __init__(self, *, store: Store, access: Access, clock: Clock, keys: KeyFile,
+                 stamper: Stamper | None = None) -> None:
+        self._stamper = stamper
         self._store = store
         self._access = access
         self._clock = clock
@@ -154,7 +157,9 @@ class Exporter:
         meta = await self._meta(principal, op, found, complete)
         html = render(meta, found.shown, lang)
         await self._access.exported(principal, op.id, meta, client)
-        return seal(found.shown, meta, {"report.html": html.encode("utf-8")}, self.signer)
+        parts = sealed(found.shown, meta, {"report.html": html.encode("utf-8")}, self.signer)
+        stamp = await self._stamper.stamp(parts.manifest) if self._stamper else None
+        return parts.archive(stamp)
 
     async def _meta(self, principal: Principal, op: Operation, found: _Record,
                     complete: bool) -> dict[str, Any]:

@@ -73,6 +73,7 @@ from hub.openapi import document
 from hub.signing import KeyFile
 from hub.static import Assets
 from hub.tilearchive import TileArchive
+from hub.timestamps import Stamper
 from hub.wsserver import HubWebSocketProtocol, WebSocketFirst
 
 __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
@@ -205,7 +206,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     engine = engine or build_engine(settings)
     metrics = Metrics()
     keys = KeyFile(settings.export_key_path)
-    auditor = Auditor(engine.store, clock, keys=keys,
+    stamper = Stamper(settings.tsa_url, settings.tsa_timeout_seconds) if settings.tsa_url \
+        else None
+    auditor = Auditor(engine.store, clock, keys=keys, stamper=stamper,
                       every_records=settings.audit_checkpoint_records,
                       every_seconds=settings.audit_checkpoint_seconds)
     auth = Authenticator(settings=settings, store=engine.store, clock=clock, auditor=auditor,
@@ -253,7 +256,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 access=access, sender=sender)
     dispatcher = Dispatcher(store=engine.store, clock=clock, access=access, sender=sender,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
-    exporter = Exporter(store=engine.store, access=access, clock=clock, keys=keys)
+    exporter = Exporter(store=engine.store, access=access, clock=clock, keys=keys,
+                        stamper=stamper)
     ack_sets = AckSets(store=engine.store, records=records, policy=access.policy,
                        clock=clock)
     urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access,

@@ -11,6 +11,7 @@ from hub.clock import Clock
 from hub.engine.port import AuditEntry, AuditLog
 from hub.models import AuditRecord
 from hub.signing import KeyFile, Signer
+from hub.timestamps import Stamper
 
 __all__ = ["Auditor"]
 
@@ -28,10 +29,14 @@ class Auditor:
     checkpoint, and by :meth:`tick` once ``every_seconds`` have passed with records
     since. Any process may write one: each reads the trail from where its digest
     stopped, so checkpoints of other processes are covered like any record.
+    With ``stamper``, each checkpoint's signed statement is time-stamped by the TSA
+    (``timestamp`` in its details) before it is written.
     """
 
     def __init__(self, store: AuditLog, clock: Clock, *, keys: KeyFile | None = None,
-                 every_records: int = 100, every_seconds: float = 60.0) -> None:
+                 every_records: int = 100, every_seconds: float = 60.0,
+                 stamper: Stamper | None = None) -> None:
+        self._stamper = stamper
         self._store = store
         self._clock = clock
         self._keys = keys
@@ -82,10 +87,16 @@ class Auditor:
             key = signer or (self._keys.signer if self._keys else None)
             assert key is not None
             upto, digest = self._upto, self._digest
+            statement = signed_bytes(upto, digest)
+            details: dict[str, object] = {"upto": upto, "digest": digest, "key_id": key.key_id,
+                                          "signature": key.sign(statement)}
+            if self._stamper is not None:  # trusted time, when a TSA is configured
+                stamp = await self._stamper.stamp(statement)
+                if stamp is not None:
+                    details["timestamp"] = stamp
             written = await self._store.append_audit(AuditEntry(
                 ts=self._clock.now(), actor="hub", action=CHECKPOINT, target=f"audit:{upto}",
-                outcome="ok", details={"upto": upto, "digest": digest, "key_id": key.key_id,
-                                       "signature": key.sign(signed_bytes(upto, digest))}))
+                outcome="ok", details=details))
             self._last_checkpoint = written.seq
             self._last_time = self._clock.now()
             return written

@@ -62,9 +62,9 @@ class CheckpointReport:
     records: int = 0
     #: Key ids trusted by the end (the given ones, then each vouched-for rotation).
     keys: list[str] = field(default_factory=list)
-    #: Timestamp tokens found on checkpoints, by the record they vouch for (checked
-    #: by :mod:`hub.timestamps`).
-    tokens: list[tuple[int, str, bytes]] = field(default_factory=list)
+    #: Each good checkpoint: its seq, the statement it signed, and its TSA time-stamp
+    #: (None when it has none), to be checked by :mod:`hub.timestamps`.
+    stamps: list[tuple[int, bytes, str | None]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -137,8 +137,8 @@ def _checkpoint(report: CheckpointReport, rec: AuditRecord, digests: Mapping[int
     report.good += 1
     report.covered = max(report.covered, upto)
     token = d.get("timestamp")
-    if isinstance(token, str):
-        report.tokens.append((rec.seq, claimed, token.encode("ascii")))
+    report.stamps.append((rec.seq, signed_bytes(upto, claimed),
+                          token if isinstance(token, str) else None))
     for seq, old, new_id, new_key in tuple(pending):
         if seq <= upto and old == kid:  # the old key vouches for its successor
             keys[new_id] = new_key

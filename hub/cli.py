@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                                  "names every record changed, added, removed or moved")
     everify.add_argument("archive")
     everify.add_argument("--public-key", required=True, help="the hub's public key (PEM)")
+    everify.add_argument("--tsa-cert", metavar="CHAIN.pem",
+                         help="the Time-Stamp Authority's certificate chain (its root "
+                         "included): also check the manifest's RFC 3161 time-stamp")
     everify.add_argument("--complete", metavar="ARCHIVE",
                          help="a custodian's complete export: also check that the archive "
                          "and it describe the same record (commitments to what was left out)")
@@ -165,6 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--records", metavar="FILE",
                         help="the trail as written by 'liaison audit export' (no data "
                         "directory needed; with --public-key)")
+    verify.add_argument("--tsa-cert", metavar="CHAIN.pem",
+                        help="the Time-Stamp Authority's certificate chain: also check "
+                        "every checkpoint's RFC 3161 time-stamp (with --public-key)")
     verify.add_argument("--max-unsigned", type=int, default=None, metavar="N",
                         help="records allowed after the last good checkpoint (default: "
                         "twice audit_checkpoint_records)")
@@ -194,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         return verify_audit_file(args, sys.stdout)
     if args.command == "export" and args.action == "verify":
         return verify_export(Path(args.archive), Path(args.public_key), sys.stdout,
-                             complete=Path(args.complete) if args.complete else None)
+                             complete=Path(args.complete) if args.complete else None,
+                             tsa_cert=Path(args.tsa_cert) if args.tsa_cert else None)
     from hub.internals import DependencyShapeError, require
 
     try:  # before anything imports the server: say which dependency moved, not a trace
@@ -271,16 +278,19 @@ def _restore(settings: Settings, archive: Path) -> int:
 
 
 def verify_export(archive: Path, public_key: Path, out: TextIO, *,
-                  complete: Path | None = None) -> int:
+                  complete: Path | None = None, tsa_cert: Path | None = None) -> int:
     """Check an export with nothing but the hub's public key (no data, no network):
     0 if it is intact, 1 naming every record changed, added, removed or moved. With
     ``complete`` (a custodian's export), also whether both describe the same record."""
     from hub.commitments import compare
     from hub.sealed import Report, check
     from hub.signing import load_public_keys
+    from hub.timestamps import TimestampError, load_chain
+    from hub.timestamps import check as check_stamp
 
     try:
         public = load_public_keys(public_key.read_bytes())
+        chain = load_chain(tsa_cert.read_bytes()) if tsa_cert else None
         archives = [(archive, archive.read_bytes())]
         if complete is not None:
             archives.append((complete, complete.read_bytes()))
@@ -292,6 +302,16 @@ def verify_export(archive: Path, public_key: Path, out: TextIO, *,
     for path, data in archives:
         report = check(data, public)
         reports.append(report)
+        if report.ok and chain is not None:
+            if report.timestamp is None:
+                report.problems.append("the manifest has no time-stamp (manifest.tsr)")
+            else:
+                try:
+                    when = check_stamp(report.timestamp, report.manifest, chain)
+                except TimestampError as exc:
+                    report.problems.append(f"the manifest's time-stamp fails: {exc}")
+                else:
+                    report.meta["stamped_at"] = when.isoformat()
         if not report.ok:
             failed = True
             print(f"NOT VERIFIED: {path}", file=out)
@@ -303,6 +323,8 @@ def verify_export(archive: Path, public_key: Path, out: TextIO, *,
               f"({op.get('name')}), exported by {report.meta.get('exported_by')}"
               f"{' (complete: custodian)' if report.meta.get('complete') else ''}, "
               f"signed by key {report.meta.get('key_id')}", file=out)
+        if report.meta.get("stamped_at"):
+            print(f"  time-stamped by the TSA at {report.meta['stamped_at']}", file=out)
         for marking, count in (report.meta.get("withheld") or {}).items():
             print(f"  left out: {count} above the exporter's clearance ({marking})", file=out)
         if report.meta.get("commitments"):
@@ -360,6 +382,28 @@ def report_trail(records: Sequence[AuditRecord], head: tuple[int, str] | None, k
     limit = args.max_unsigned if args.max_unsigned is not None else default_unsigned
     signed = verify(trail, trusted, max_unsigned=limit)
     problems = ([] if chain.ok else [chain.problem]) + signed.problems
+    stamped = ""
+    if getattr(args, "tsa_cert", None):
+        from hub.timestamps import TimestampError, load_chain
+        from hub.timestamps import check as check_stamp
+
+        try:
+            certs = load_chain(Path(args.tsa_cert).read_bytes())
+        except (OSError, ValueError) as exc:
+            print(f"liaison: {exc}", file=sys.stderr)
+            return 2
+        times = []
+        for seq, statement, token in signed.stamps:
+            if token is None:
+                problems.append(f"checkpoint at record {seq} has no time-stamp")
+                continue
+            try:
+                times.append(check_stamp(token, statement, certs))
+            except TimestampError as exc:
+                problems.append(f"checkpoint at record {seq}: its time-stamp fails: {exc}")
+        if times:
+            stamped = (f"; {len(times)} time-stamped by the TSA, the last at "
+                       f"{max(times).isoformat()}")
     if problems:
         print(f"FAILED: {len(problems)} problem(s) in {len(trail)} records", file=out)
         for problem in problems:
@@ -367,7 +411,7 @@ def report_trail(records: Sequence[AuditRecord], head: tuple[int, str] | None, k
         return 1
     print(f"OK: {chain.count} records, head {chain.head_hash}; {signed.good} signed "
           f"checkpoints vouch for records 1-{signed.covered} (keys: "
-          f"{', '.join(signed.keys)})", file=out)
+          f"{', '.join(signed.keys)}){stamped}", file=out)
     return 0
 
 

@@ -84,6 +84,11 @@ class Settings:
     #: many records, and after this many seconds when records came since.
     audit_checkpoint_records: int = 100
     audit_checkpoint_seconds: float = 60.0
+    #: An RFC 3161 Time-Stamp Authority (``http(s)://...``) that stamps every export's
+    #: manifest and every audit checkpoint; empty: none. Its answer is awaited at most
+    #: ``tsa_timeout_seconds``; without one, the stamp is left out (and logged).
+    tsa_url: str = ""
+    tsa_timeout_seconds: float = 5.0
 
     # --- Alerting --------------------------------------------------------------
     #: A TOML or YAML file of rules and escalation policies every operation
@@ -208,6 +213,10 @@ class Settings:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
+        if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
+            raise ConfigError("tsa_url must be an http:// or https:// URL")
+        if not 0 < self.tsa_timeout_seconds <= 60:
+            raise ConfigError("tsa_timeout_seconds must be between 0 and 60")
         for net in self.webhook_allow_networks:
             try:
                 ipaddress.ip_network(net.strip(), strict=False)

@@ -6,7 +6,9 @@ The archive is a zip with three fixed members and any number of files:
   each with a unique ``key`` (``case:<id>:v3``, ``message:<channel>:<seq>``...);
 * ``manifest.json`` — the archive's description (``meta``), the signing key's id,
   every record's key and SHA-256 *in order*, and every other file's SHA-256;
-* ``manifest.sig`` — the Ed25519 signature of ``manifest.json``'s bytes.
+* ``manifest.sig`` — the Ed25519 signature of ``manifest.json``'s bytes;
+* ``manifest.tsr`` (when a Time-Stamp Authority is configured) — its RFC 3161
+  time-stamp of ``manifest.json``'s bytes, base64 (:mod:`hub.timestamps`).
 
 :func:`check` needs only the archive and the public key. It names every record
 that was changed, added, removed or moved, and every file changed, so an
@@ -28,10 +30,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.signing import Signer, key_id, verify
 
-__all__ = ["FORMAT", "Report", "check", "line_of", "seal"]
+__all__ = ["FORMAT", "Report", "Sealed", "check", "line_of", "seal", "sealed"]
 
 FORMAT = "liaison-export/1"
 RECORDS, MANIFEST, SIGNATURE = "records.jsonl", "manifest.json", "manifest.sig"
+TIMESTAMP = "manifest.tsr"
 MAX_ARCHIVE = 512 * 1024 * 1024  # what check() reads at most, unpacked
 
 
@@ -45,9 +48,32 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def seal(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any],
-         files: Mapping[str, bytes], signer: Signer) -> bytes:
-    """The archive of ``records`` (each with a unique ``key``), ``files`` and ``meta``."""
+@dataclass(frozen=True)
+class Sealed:
+    """An archive's parts, signed; :meth:`archive` packs them (with a time-stamp of the
+    manifest, when there is one)."""
+
+    manifest: bytes
+    signature: str
+    body: bytes
+    files: Mapping[str, bytes]
+
+    def archive(self, timestamp: str | None = None) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(MANIFEST, self.manifest)
+            z.writestr(SIGNATURE, self.signature + "\n")
+            if timestamp is not None:
+                z.writestr(TIMESTAMP, timestamp + "\n")
+            z.writestr(RECORDS, self.body)
+            for name, data in sorted(self.files.items()):
+                z.writestr(name, data)
+        return out.getvalue()
+
+
+def sealed(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any],
+           files: Mapping[str, bytes], signer: Signer) -> Sealed:
+    """The signed parts of the archive of ``records`` (each with a unique ``key``)."""
     lines, index, seen = [], [], set()
     for record in records:
         key = str(record["key"])
@@ -62,14 +88,13 @@ def seal(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any],
                            "records": index,
                            "files": {name: _sha(data) for name, data in sorted(files.items())}},
                           sort_keys=True, indent=1, ensure_ascii=False).encode("utf-8")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(MANIFEST, manifest)
-        z.writestr(SIGNATURE, signer.sign(manifest) + "\n")
-        z.writestr(RECORDS, body)
-        for name, data in sorted(files.items()):
-            z.writestr(name, data)
-    return out.getvalue()
+    return Sealed(manifest, signer.sign(manifest), body, dict(files))
+
+
+def seal(records: Iterable[Mapping[str, Any]], meta: Mapping[str, Any],
+         files: Mapping[str, bytes], signer: Signer) -> bytes:
+    """The archive of ``records`` (each with a unique ``key``), ``files`` and ``meta``."""
+    return sealed(records, meta, files, signer).archive()
 
 
 @dataclass
@@ -81,6 +106,9 @@ class Report:
     meta: dict[str, Any] = field(default_factory=dict)
     #: Each record's line by its key, as read (for :func:`hub.commitments.compare`).
     lines: dict[str, bytes] = field(default_factory=dict)
+    #: The manifest's bytes and its time-stamp, if it has one (see hub.timestamps).
+    manifest: bytes = b""
+    timestamp: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,7 +137,9 @@ def check(archive: bytes,
             return report
         manifest, signature = z.read(MANIFEST), z.read(SIGNATURE).decode("ascii").strip()
         body = z.read(RECORDS)
-        files = {n: z.read(n) for n in names - {MANIFEST, SIGNATURE, RECORDS}}
+        files = {n: z.read(n) for n in names - {MANIFEST, SIGNATURE, RECORDS, TIMESTAMP}}
+        if TIMESTAMP in names:
+            report.timestamp = z.read(TIMESTAMP).decode("ascii").strip()
     except (zipfile.BadZipFile, UnicodeDecodeError, KeyError, OSError) as exc:
         report.problems.append(f"not a readable archive: {exc}")
         return report
@@ -128,6 +158,7 @@ def check(archive: bytes,
         report.problems.append("the manifest's signature does not verify with this key "
                                "(the manifest was changed, or another key signed it)")
         return report
+    report.manifest = manifest
     meta = json.loads(manifest)
     report.meta = {k: v for k, v in meta.items() if k not in ("records", "files")}
     if meta.get("key_id") != key_id(public):
