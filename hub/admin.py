@@ -11,23 +11,20 @@ arguments (they would show in the process list and shell history).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
-import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TextIO
 
+from hub.admin_record import HANDLERS as RECORD_HANDLERS
+from hub.admin_record import op_by_code, user_named
 from hub.app import Services, build_services
-from hub.audit import add_key, load_keys, verify_chain
 from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest
 from hub.labels import Label, LabelError, stored_view
-from hub.models import Operation, User, UserId
-from hub.private import write_private
+from hub.models import User, UserId
 from hub.totp import new_totp_secret
 
 __all__ = ["Admin", "run_admin", "seed"]
@@ -86,11 +83,6 @@ def _read_password(from_stdin: bool, prompt: str = "Password: ") -> str:
     return first
 
 
-async def _user_named(adm: Admin, username: str) -> User:
-    user = await adm.store.get_user_by_name(username)
-    if user is None:
-        raise SystemExit(f"liaison: no user {username}")
-    return user
 
 
 async def _init(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
@@ -123,7 +115,7 @@ async def _user_add(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _user_clearance(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    user = await _user_named(adm, args.username)
+    user = await user_named(adm, args.username)
     policy = adm.settings.labels
     granted: dict[str, list[str]] = {}
     for entry in args.grant:
@@ -143,14 +135,14 @@ async def _user_clearance(adm: Admin, args: argparse.Namespace, out: TextIO) -> 
 
 
 async def _user_disable(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    user = await _user_named(adm, args.username)
+    user = await user_named(adm, args.username)
     await adm.auth.set_disabled(user, args.action == "disable", actor="cli")
     print(f"{args.action}d {args.username}", file=out)
     return 0
 
 
 async def _user_passwd(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    user = await _user_named(adm, args.username)
+    user = await user_named(adm, args.username)
     await adm.auth.set_password(user, _read_password(args.password_stdin),
                                 actor="cli")
     print(f"password changed for {args.username}; their sessions were ended", file=out)
@@ -159,7 +151,7 @@ async def _user_passwd(adm: Admin, args: argparse.Namespace, out: TextIO) -> int
 
 async def _user_totp(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     """Print a new secret and its URI, then store it only once a first code matches."""
-    user = await _user_named(adm, args.username)
+    user = await user_named(adm, args.username)
     secret, uri = new_totp_secret(args.username)
     print(f"TOTP secret for {args.username}: {secret}\n{uri}", file=out, flush=True)
     print("Add it to the authenticator app, then type the 6-digit code it shows: ",
@@ -187,11 +179,6 @@ def _split(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-async def _op_by_code(adm: Admin, code: str) -> Operation:
-    op = await adm.store.get_operation_by_code(code)
-    if op is None:
-        raise SystemExit(f"liaison: no operation {code}")
-    return op
 
 
 async def _op_create(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
@@ -204,7 +191,7 @@ async def _op_create(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _op_member(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    op = await _op_by_code(adm, args.code)
+    op = await op_by_code(adm, args.code)
     await adm.channels.set_member(adm.principal(), op.id, args.username,
                                   args.role, "cli")
     print(f"{args.username} is {args.role} in {args.code}", file=out)
@@ -212,7 +199,7 @@ async def _op_member(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _op_channel(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    op = await _op_by_code(adm, args.code)
+    op = await op_by_code(adm, args.code)
     ch = await adm.channels.create_channel(
         adm.principal(), op.id,
         {"name": args.name, "topic": args.topic, "agencies": _split(args.agencies)}, "cli")
@@ -227,58 +214,19 @@ async def _op_list(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _op_export(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    op = await _op_by_code(adm, args.code)
-    custodian = Principal(await _user_named(adm, args.custodian), "cli", "session", None, None)
-    await adm.services.exporter.require_custodian(custodian, op.id)
-    archive = await adm.services.exporter.export_as(custodian, op, "cli", complete=True)
-    path = Path(args.out or f"{op.code}-record.zip")
-    write_private(path, archive)  # once, at the end of a CLI command
-    print(f"wrote {path} ({len(archive)} bytes), signed by key "
-          f"{adm.services.exporter.signer.key_id}", file=out)
-    return 0
 
 
-async def _op_custodian(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    op = await _op_by_code(adm, args.code)
-    await adm.channels.set_custodian(adm.principal(), op.id, args.username,
-                                     not args.withdraw, "cli")
-    print(f"{args.username} {'is no longer' if args.withdraw else 'is'} a custodian of "
-          f"{op.code}" + ("" if args.withdraw else ": their export holds the complete record"),
-          file=out)
-    return 0
 
 
-async def _export_public_key(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    print(adm.services.exporter.keys.public_pems(), end="", file=out)
-    return 0
 
 
-async def _signing_rotate(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    """A new signing key, vouched for by the old one: the rotation is an audit record
-    with the new public key, and the old key signs the checkpoint that covers it."""
-    from hub.checkpoints import ROTATED
-    from hub.signing import Signer
-
-    keys = adm.services.exporter.keys
-    old, new = keys.signer, Signer.generate()
-    await adm.auditor.record(actor="cli", action=ROTATED, target=new.key_id, outcome="ok",
-                             details={"from": old.key_id, "to": new.key_id,
-                                      "public_key": new.public_pem()})
-    if await adm.auditor.checkpoint(signer=old) is None:
-        raise SystemExit("liaison: the rotation could not be signed; the key is unchanged")
-    keys.rotate(new)
-    print(f"signing key {old.key_id} rotated to {new.key_id}; running hubs take the new key "
-          f"from {keys.path} at their next signature. Public keys (hand them to verifiers): "
-          f"{keys.path}.pub", file=out)
-    return 0
 
 
 async def _token_create(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    user = await _user_named(adm, args.user)
+    user = await user_named(adm, args.user)
     scope = []
     for code in args.operation:
-        op = await _op_by_code(adm, code)
+        op = await op_by_code(adm, code)
         scope.append(op.id)
     token, session = await adm.auth.create_api_token(
         user, name=args.name or args.user, scope=tuple(scope), actor="cli")
@@ -303,47 +251,8 @@ async def _token_list(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _audit_verify(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    if args.public_key:
-        from hub.cli import report_trail
-
-        try:
-            pem = await asyncio.to_thread(Path(args.public_key).read_bytes)
-        except OSError as exc:
-            print(f"FAILED: {exc}", file=out)
-            return 1
-        return report_trail([r async for r in adm.store.iter_audit()],
-                            await adm.store.audit_head(), pem, args, out,
-                            default_unsigned=2 * adm.settings.audit_checkpoint_records)
-    try:
-        keys = load_keys(Path(args.key_file) if args.key_file else
-                         adm.settings.audit_key_path)
-    except (OSError, ValueError) as exc:
-        print(f"FAILED: {exc}", file=out)
-        return 1
-    records = [r async for r in adm.store.iter_audit()]
-    result = verify_chain(records, await adm.store.audit_head(), {k.id: k for k in keys},
-                          unkeyed_before=args.unkeyed_before)
-    if result.ok and args.expect_head and args.expect_head not in (result.head_hash,):
-        # An earlier head must still be in the chain (the log only grows).
-        if not any(r.hash == args.expect_head for r in records):
-            print(f"FAILED: expected head {args.expect_head} is not in the chain",
-                  file=out)
-            return 1
-    if not result.ok:
-        print(f"FAILED after {result.count} good records: {result.problem}", file=out)
-        return 1
-    print(f"OK: {result.count} records, head {result.head_hash}", file=out)
-    return 0
 
 
-async def _audit_rotate_key(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    key = add_key(adm.settings.audit_key_path)
-    await adm.auditor.record(actor="cli", action="audit.key_added", target=key.id,
-                             outcome="ok")
-    print(f"added audit key {key.id} to {adm.settings.audit_key_path}; restart every hub "
-          "process (and copy the file to every node) so new records use it", file=out)
-    return 0
 
 
 async def _repair(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
@@ -358,14 +267,6 @@ async def _repair(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-async def _audit_export(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    lines = [json.dumps(rec.as_dict(), ensure_ascii=True) + "\n"
-             async for rec in adm.store.iter_audit()]
-    if args.output:
-        write_private(Path(args.output), "".join(lines).encode("utf-8"))
-    else:
-        out.writelines(lines)
-    return 0
 
 
 _Handler = Callable[[Admin, argparse.Namespace, TextIO], Awaitable[int]]
@@ -379,7 +280,7 @@ async def _rules_check(adm: Admin, args: argparse.Namespace, out: TextIO) -> int
 
 
 async def _rules_load(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
-    op = await _op_by_code(adm, args.code)
+    op = await op_by_code(adm, args.code)
     try:
         changed = await adm.services.load_rule_file(op.id, args.file, actor="cli",
                                                     now=time.time())
@@ -396,15 +297,12 @@ async def _rules_load(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 
 
 _HANDLERS: dict[tuple[str, str | None], _Handler] = {
+    **RECORD_HANDLERS,
     ("rules", "check"): _rules_check,
     ("rules", "load"): _rules_load,
     ("init", None): _init,
     ("user", "add"): _user_add,
     ("user", "clearance"): _user_clearance,
-    ("op", "export"): _op_export,
-    ("op", "custodian"): _op_custodian,
-    ("export", "public-key"): _export_public_key,
-    ("signing-key", "rotate"): _signing_rotate,
     ("user", "disable"): _user_disable,
     ("user", "enable"): _user_disable,
     ("user", "passwd"): _user_passwd,
@@ -417,8 +315,5 @@ _HANDLERS: dict[tuple[str, str | None], _Handler] = {
     ("token", "create"): _token_create,
     ("token", "revoke"): _token_revoke,
     ("token", "list"): _token_list,
-    ("audit", "verify"): _audit_verify,
-    ("audit", "export"): _audit_export,
-    ("audit", "rotate-key"): _audit_rotate_key,
     ("repair", None): _repair,
 }

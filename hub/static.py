@@ -37,11 +37,13 @@ LEAN = frozenset({".js", ".mjs", ".css"})
 
 
 def lean(text: str, suffix: str) -> str:
-    """A script or stylesheet without its whole-line comments and blank lines.
+    """A script or stylesheet without its whole-line comments, blank lines and
+    indentation.
 
     Only lines that are nothing but a comment go: ``// ...`` (scripts) and
-    ``/* ... */`` blocks that begin a line; code is never touched, and nothing
-    inside a template literal that spans lines (a backtick left open) is dropped.
+    ``/* ... */`` blocks that begin a line; code is never touched but for the
+    whitespace that begins its lines, and nothing inside a template literal that
+    spans lines (a backtick left open) is dropped or unindented.
     """
     out: list[str] = []
     in_block = in_template = False
@@ -65,7 +67,7 @@ def lean(text: str, suffix: str) -> str:
                 rest = stripped[2:].split("*/", 1)[1]
                 if not rest.strip():
                     continue
-        out.append(line)
+        out.append(line if in_template else line.lstrip())
         if script and line.count("`") % 2:
             in_template = not in_template
     return "\n".join(out) + "\n"

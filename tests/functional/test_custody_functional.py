@@ -13,9 +13,9 @@ import json
 import zipfile
 from pathlib import Path
 
-from hub.cli import verify_export
 from hub.commitments import compare
 from hub.sealed import MANIFEST, RECORDS, Report, check
+from hub.verifying import verify_export
 from tests.conftest import RunningHub
 
 POLICE = {"level": "UNCLASSIFIED", "categories": {"REL TO": ["POLICE"]}}

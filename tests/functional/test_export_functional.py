@@ -10,8 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from hub.cli import verify_export
 from hub.sealed import RECORDS, check
+from hub.verifying import verify_export
 from tests.conftest import RunningHub
 
 RULE = {"id": "critical", "when": 'severity == "critical"', "severity": "critical",

@@ -202,13 +202,13 @@ def test_every_lean_script_is_still_a_module_node_can_parse() -> None:
         assert done.returncode == 0, (path.name, done.stderr[-500:])
 
 
-def test_lean_drops_comment_lines_only() -> None:
+def test_lean_drops_comment_lines_and_indentation_only() -> None:
     source = ("// a comment\nconst a = 1; // kept: code before it\n\n/* block\n  more */\n"
-              "const s = `line one\n// inside a template: kept\n`;\n  /** doc */ const b = 2;\n"
-              "const url = \"http://x\";\n")
+              "  const s = `line one\n// inside a template: kept\n    indented: kept\n`;\n"
+              "  /** doc */ const b = 2;\n    const url = \"http://x\";\n")
     assert lean(source, ".js") == ("const a = 1; // kept: code before it\nconst s = `line one\n"
-                                   "// inside a template: kept\n`;\n  /** doc */ const b = 2;\n"
-                                   "const url = \"http://x\";\n")
+                                   "// inside a template: kept\n    indented: kept\n`;\n"
+                                   "/** doc */ const b = 2;\nconst url = \"http://x\";\n")
     css = "/* theme */\nbody { color: red; }\n/* a\n b */\n.x { a: b; } /* trailing */\n"
     assert lean(css, ".css") == "body { color: red; }\n.x { a: b; } /* trailing */\n"
 

@@ -19,9 +19,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from hub.app import build_services
-from hub.cli import verify_export
 from hub.config import Settings
 from hub.timestamps import Stamper, TimestampError, check, load_chain
+from hub.verifying import verify_export
 from tests.conftest import seed
 from tests.tsa import make_ca, require_openssl, running_tsa
 
