@@ -54,6 +54,17 @@ def hub_dir(tmp_path: Path) -> Path:
     return data_dir
 
 
+async def _records(data_dir: Path, n: int) -> None:
+    """``n`` audit records written by a hub process on ``data_dir`` (its key file read
+    afresh: after a rotation, the new key)."""
+    services = build_services(Settings(data_dir=data_dir, audit_checkpoint_records=10))
+    await services.hub.engine.store.open()
+    for i in range(n):
+        await services.hub.auditor.record(actor="bruno", action="login", target=f"late_{i}",
+                                          outcome="ok")
+    await services.hub.engine.store.close()
+
+
 def _trail(data_dir: Path, path: Path) -> list[dict[str, object]]:
     assert liaison(data_dir, "audit", "export", "-o", str(path)).returncode == 0
     return [json.loads(line) for line in path.read_text().splitlines()]
@@ -132,9 +143,7 @@ def test_rotation_keeps_old_exports_and_checkpoints_verifying(hub_dir: Path,
                    "--out", str(old_export)).returncode == 0
     rotated = liaison(hub_dir, "signing-key", "rotate")
     assert rotated.returncode == 0, rotated.stderr
-    for i in range(12):  # records (and checkpoints) under the new key
-        assert liaison(hub_dir, "user", "add", f"bot{i}", "--agency", "POLICE",
-                       "--bot").returncode == 0
+    asyncio.run(_records(hub_dir, 12))  # records (and checkpoints) under the new key
     new_export = tmp_path / "new.zip"
     assert liaison(hub_dir, "op", "export", "OP-B", "--custodian", "xavier",
                    "--out", str(new_export)).returncode == 0
