@@ -21,7 +21,7 @@ from typing import Any
 
 from alerting.alerts import pending_agencies
 from alerting.routing import Member
-from hub.vocabulary import AlertState
+from alerting.vocabulary import AlertState
 
 __all__ = ["AckSet", "ack_set", "regroup"]
 

@@ -17,12 +17,12 @@ from alerting.ack_rule import AckSet, ack_set, regroup
 from alerting.kinds import ALERT
 from alerting.records import AlertRecords
 from alerting.routing import Member
+from alerting.vocabulary import AlertState
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.labels import Label, Policy
 from hub.models import OperationId
-from hub.vocabulary import AlertState
 
 __all__ = ["AckSets", "readers"]
 

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from alerting.vocabulary import SEVERITIES
 from hub.errors import BadRequest
-from hub.vocabulary import SEVERITIES
 
 __all__ = ["DEFAULT_SEVERITY", "MAX_ALERTS", "SEVERITY_WORDS", "Incoming", "read_notification",
            "severity_of"]

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from alerting.escalation import initial_state
+from alerting.vocabulary import SEVERITIES, AlertState
 from hub.errors import BadRequest, Conflict
-from hub.vocabulary import SEVERITIES, AlertState
 
 __all__ = [
     "AlertState",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from alerting.engine import ACK_MODES
 from alerting.outgoing import EVENT_TYPES, FORMATS
+from alerting.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
 from hub.api_schemas import LABEL_INPUT
 from hub.openapi import (
     Schema,
@@ -19,7 +20,6 @@ from hub.openapi import (
     ref,
     string,
 )
-from hub.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
 
 __all__ = ["ALERTING_SCHEMAS", "CASE_BODY", "CASE_CHANGES", "POLICY_BODY", "PUSH_BODY",
            "RULE_BODY", "SILENCE_BODY", "SUBSCRIPTION_BODY"]

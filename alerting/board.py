@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from alerting.alerts import ledger, pending_agencies
+from alerting.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
 from hub.labels import marking_of
-from hub.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
 
 __all__ = ["EVENTS_KEPT", "TAIL_EVENTS", "alert_row", "apply", "assemble", "case_row", "empty",
            "event_item", "from_frame", "view"]

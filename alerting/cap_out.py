@@ -20,8 +20,8 @@ from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from alerting.cap import NS
+from alerting.vocabulary import SEVERITY_RANK
 from hub.labels import marking_of
-from hub.vocabulary import SEVERITY_RANK
 
 __all__ = ["ATOM", "CATEGORY_OUT", "SEVERITY_OUT", "FeedEntry", "alert_document", "atom_feed",
            "cap_time", "case_document", "shown_as_cap"]

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from alerting.vocabulary import CASE_CATEGORIES as CATEGORIES
+from alerting.vocabulary import SEVERITIES, Severity
+from alerting.vocabulary import CaseStatus as Status
 from hub.errors import BadRequest
-from hub.vocabulary import CASE_CATEGORIES as CATEGORIES
-from hub.vocabulary import SEVERITIES, Severity
-from hub.vocabulary import CaseStatus as Status
 
 __all__ = ["CATEGORIES", "Severity", "Status", "apply_update", "new_case", "parse_severity",
            "play_marking", "severity_of"]

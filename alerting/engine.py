@@ -31,7 +31,7 @@ from typing import Any, TypeGuard
 from alerting.expr import Compiled, ExprError, compile_expr, parse_duration
 from alerting.routing import TargetError, check_targets
 from alerting.template import CASE_NAMES, RATE_FIELDS, Template, TemplateError, compile_template
-from hub.vocabulary import SEVERITIES
+from alerting.vocabulary import SEVERITIES
 
 __all__ = ["Decision", "Fire", "Resolve", "Rule", "RuleEngine", "RuleError", "is_config_id",
            "parse_rule"]

@@ -9,8 +9,8 @@ from alerting.engine import RuleEngine
 from alerting.escalation import Policy
 from alerting.grouping import Grouping, due_at
 from alerting.kinds import ALERT
+from alerting.vocabulary import AlertState
 from hub.models import OperationId, OpEvent
-from hub.vocabulary import AlertState
 
 __all__ = ["OpState", "group_due"]
 

@@ -61,11 +61,11 @@ from alerting.stages import (
     notice_id,
     silencing,
 )
+from alerting.vocabulary import AlertState
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.labels import Label
 from hub.models import OperationId, OpEvent, Priority
-from hub.vocabulary import AlertState
 
 if TYPE_CHECKING:
     from channels.service import ChannelService

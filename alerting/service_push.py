@@ -19,6 +19,7 @@ from alerting.engine import is_config_id
 from alerting.kinds import CASE, POLICY
 from alerting.records import AlertRecords, pushed_key
 from alerting.routing import TargetError, channels_of, check_targets
+from alerting.vocabulary import SEVERITIES
 from channels.access import Access
 from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
@@ -28,7 +29,6 @@ from hub.engine.port import Store
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.labels import Label
 from hub.models import Operation, OpEvent
-from hub.vocabulary import SEVERITIES
 
 __all__ = ["PushedAlerts"]
 

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alerting.cases import MAX_FIELDS, apply_update, new_case, severity_of
+from alerting.vocabulary import CASE_CATEGORIES, SEVERITIES, Severity
 from hub.errors import BadRequest
-from hub.vocabulary import CASE_CATEGORIES, SEVERITIES, Severity
 
 
 def make(**data: Any) -> dict[str, Any]:

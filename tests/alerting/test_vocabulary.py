@@ -1,4 +1,5 @@
-"""hub/vocabulary.py: one definition of the protocol's words, and the client agrees."""
+"""alerting/vocabulary.py and hub/vocabulary.py: one definition of the protocol's words,
+each owned by who defines it, and the client agrees."""
 
 from __future__ import annotations
 
@@ -6,15 +7,9 @@ import re
 from pathlib import Path
 
 from alerting import board, cases, expr
+from alerting.vocabulary import CASE_STATUSES, SEVERITIES, SEVERITY_RANK, javascript
 from hub.errors import CloseCode
-from hub.vocabulary import (
-    CASE_STATUSES,
-    CLOSE_RETRY,
-    CLOSE_TERMINAL,
-    SEVERITIES,
-    SEVERITY_RANK,
-    javascript,
-)
+from hub.vocabulary import CLOSE_RETRY, CLOSE_TERMINAL
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 
@@ -27,7 +22,7 @@ _SPELLED = re.compile(
 
 def test_the_generated_client_module_is_current() -> None:
     assert (WEB / "vocabulary.js").read_text(encoding="utf-8") == javascript(), (
-        "web/vocabulary.js is stale: run `python -m hub.vocabulary > web/vocabulary.js`")
+        "web/vocabulary.js is stale: run `python -m alerting.vocabulary > web/vocabulary.js`")
 
 
 def test_no_client_module_spells_the_vocabulary_itself() -> None:
