@@ -28,12 +28,12 @@ from alerting.service import CaseConflict, CaseService
 from alerting.service_alerts import AlertService
 from channels.access import Access
 from channels.permissions import Action
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, Conflict, Forbidden, LimitExceeded, NotFound
 from hub.models import Operation
+from hub.principal import Principal
 
 __all__ = ["CapService"]
 

@@ -38,11 +38,11 @@ from alerting.kinds import OUTGOING_STATE, SUBSCRIPTION, delivery_key, log_key
 from alerting.outgoing import MESSAGE_EVENT, body_for, event_type, next_attempt, signed_headers
 from alerting.sender import Sender
 from channels.access import Access
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
 from hub.errors import Conflict
 from hub.models import ChannelId, Operation, OperationId, Role
+from hub.principal import Principal
 
 __all__ = ["Dispatcher"]
 

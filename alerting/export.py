@@ -34,13 +34,13 @@ from alerting.visibility import ReaderView
 from channels.access import Access
 from channels.custodians import Custodians
 from channels.permissions import Action
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.commitments import commitment, salt
 from hub.engine.port import Store
 from hub.errors import Forbidden
 from hub.labels import marking_of
 from hub.models import Operation, OperationId, Role
+from hub.principal import Principal
 from hub.sealed import line_of, sealed
 from hub.signing import KeyFile, Signer
 from hub.timestamps import Stamper

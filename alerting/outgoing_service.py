@@ -19,11 +19,11 @@ from alerting.sender import Refused, Sender
 from channels.access import Access
 from channels.permissions import Action
 from hub.auditor import Auditor
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, NotFound
 from hub.models import ChannelId, OperationId, Role, new_id
+from hub.principal import Principal
 
 __all__ = ["OutgoingWebhooks", "public"]
 

@@ -18,12 +18,12 @@ from alerting.visibility import History, ReaderView, as_replayed
 from channels.access import Access
 from channels.labelling import item_label
 from channels.permissions import Action
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import RecordWrite
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.feeds import Feed, FeedItem
 from hub.models import OperationId, OpEvent, new_id, ops_topic
+from hub.principal import Principal
 
 __all__ = ["CaseConflict", "CaseService"]
 

@@ -29,11 +29,11 @@ from alerting.silences import SilenceError, new_silence
 from channels.access import Access
 from channels.permissions import Action
 from hub.auditor import Auditor
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.models import Operation, OpEvent, new_id
+from hub.principal import Principal
 
 __all__ = ["AlertService"]
 

@@ -23,12 +23,12 @@ from alerting.vocabulary import SEVERITIES
 from channels.access import Access
 from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.labels import Label
 from hub.models import Operation, OpEvent
+from hub.principal import Principal
 
 __all__ = ["PushedAlerts"]
 

@@ -17,11 +17,11 @@ from typing import Any
 from alerting.kinds import ALERT, CASE
 from channels.access import Access
 from channels.labelling import item_label
-from hub.auth import Principal
 from hub.engine.port import Store
 from hub.errors import BadRequest
 from hub.labels import Label
 from hub.models import Operation
+from hub.principal import Principal
 
 __all__ = ["silence_label"]
 

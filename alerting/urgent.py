@@ -19,12 +19,12 @@ from alerting.alerts import acknowledge, fingerprint, new_alert
 from alerting.kinds import POLICY
 from alerting.records import AlertRecords
 from channels.access import Access
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.labels import Label
 from hub.models import Channel, Message
+from hub.principal import Principal
 
 __all__ = ["UrgentMessages"]
 

@@ -21,11 +21,11 @@ from typing import Any, Protocol
 from alerting.kinds import ALERT, CASE, SILENCE, SUBSCRIPTION
 from channels.access import Access
 from channels.webhooks import KIND as WEBHOOK
-from hub.auth import Principal
 from hub.engine.port import Operations, Records
 from hub.feeds import FeedItem
 from hub.labels import Policy
 from hub.models import AuditRecord, Channel, OperationId, OpEvent
+from hub.principal import Principal
 
 __all__ = ["History", "ReaderView", "Replayed", "as_replayed"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from hub.app import build_services
-from hub.auth import Principal
 from hub.config import Settings
 from hub.models import Operation
+from hub.principal import Principal
 
 PASSWORD = "bench password 1"
 

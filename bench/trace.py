@@ -54,7 +54,7 @@ class Recorder:
         self._prefixes = tuple(str(ROOT / p) + "/" for p in PACKAGES)
 
     def __call__(self, frame: FrameType, event: str, arg: object) -> None:
-        if self.on and event == "call":
+        if self.on and event == "call" and frame.f_code.co_name != "<module>":
             name = frame.f_code.co_filename
             if name.startswith(self._prefixes):
                 self.files.add(str(Path(name).relative_to(ROOT)))
@@ -94,8 +94,43 @@ async def _trace(what: Callable[[], Awaitable[None]], recorder: Recorder) -> lis
     return sorted(recorder.files)
 
 
+def _import_everything() -> None:
+    """Every module of the project imported before recording: a module first imported
+    during a trace (a lazy import) would count files its import runs, and make the
+    output depend on what ran before in the same process."""
+    import importlib
+    import pkgutil
+
+    for package in PACKAGES:
+        root = importlib.import_module(package)
+        for info in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+
+
 async def trace() -> dict[str, list[str]]:
-    """The files each path enters: {"chat publish": [...], "case update": [...]}."""
+    """The files each path enters: {"chat publish": [...], "case update": [...]}; logging
+    set up as ``liaison serve`` sets it (and put back as it was afterwards)."""
+    import logging
+
+    from hub.logs import configure_logging
+
+    _import_everything()
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx")
+    saved = [(logging.getLogger(n), logging.getLogger(n).handlers[:],
+              logging.getLogger(n).level, logging.getLogger(n).propagate) for n in names]
+    configure_logging("INFO")
+    logging.getLogger("httpx").setLevel("WARNING")  # the tracer's own client says nothing
+    try:
+        return await _trace_both()
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
+async def _trace_both() -> dict[str, list[str]]:
     recorder = Recorder()
     with tempfile.TemporaryDirectory() as tmp:
         # No timer of its own may fire during a trace (housekeeping, the access cache's

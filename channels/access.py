@@ -13,12 +13,12 @@ from typing import Any
 
 from channels.permissions import Action, Decision, decide
 from hub.auditor import Auditor
-from hub.auth import Principal
 from hub.clock import Clock, SystemClock
 from hub.engine.port import Operations
 from hub.errors import Forbidden, NotFound
 from hub.labels import REL_TO, Clearance, Label, Policy
 from hub.models import Channel, ChannelId, Operation, OperationId, Role, UserId
+from hub.principal import Principal
 
 __all__ = ["Access"]
 

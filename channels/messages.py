@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from channels.access import Access
 from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, Store
@@ -26,6 +25,7 @@ from hub.models import (
     ack_client_msg_id,
     new_id,
 )
+from hub.principal import Principal
 
 __all__ = ["Messages"]
 

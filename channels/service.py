@@ -1,6 +1,6 @@
 """Operations, membership, channels and messages: authorize -> store -> broadcast.
 
-Every entry point takes the caller's :class:`~hub.auth.Principal` and goes
+Every entry point takes the caller's :class:`~hub.principal.Principal` and goes
 through :class:`channels.access.Access` first; both the REST routes and the
 WebSocket gateway call these methods, so the two paths cannot disagree.
 """
@@ -16,7 +16,6 @@ from channels.labelling import channel_label, operation_label
 from channels.messages import Messages
 from channels.permissions import Action
 from hub.auditor import Auditor
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Broker, Limits, Presence, PresenceEntry, Store
@@ -37,6 +36,7 @@ from hub.models import (
     User,
     new_id,
 )
+from hub.principal import Principal
 from hub.ratelimit import RateLimiter
 from hub.vocabulary import OPERATION_STATUSES
 

@@ -28,13 +28,13 @@ from channels.access import Access
 from channels.permissions import Action
 from channels.slack import render, split_text
 from hub.auditor import Auditor
-from hub.auth import Principal
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, RecordWrite, Store
 from hub.errors import BadRequest, ErrorCode, Forbidden, LimitExceeded, NotFound
 from hub.models import Channel, ChannelId, Message, OperationId, UserId, new_id
 from hub.openapi import nullable, number, obj, string
+from hub.principal import Principal
 from hub.refusals import RefusalLog
 
 __all__ = ["KIND", "SCHEMAS", "SENDER_AGENCY", "IncomingWebhooks", "hook_path"]

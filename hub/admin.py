@@ -20,11 +20,11 @@ from typing import TextIO
 from hub.admin_record import HANDLERS as RECORD_HANDLERS
 from hub.admin_record import op_by_code, user_named
 from hub.app import Services, build_services
-from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest
 from hub.labels import Label, LabelError, stored_view
 from hub.models import User, UserId
+from hub.principal import Principal
 from hub.totp import new_totp_secret
 
 __all__ = ["Admin", "run_admin", "seed"]

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from hub.audit import add_key, load_keys, verify_chain
-from hub.auth import Principal
 from hub.models import Operation, User
+from hub.principal import Principal
 from hub.private import write_private
 
 if TYPE_CHECKING:

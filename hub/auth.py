@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import argon2
@@ -36,10 +35,11 @@ from hub.errors import (
 )
 from hub.labels import Label
 from hub.models import OperationId, Role, Session, User, UserId, new_id
+from hub.principal import Principal
 from hub.refusals import RefusalLog
 from hub.totp import totp_step
 
-__all__ = ["Authenticator", "Passwords", "Principal", "hash_token"]
+__all__ = ["Authenticator", "Passwords", "hash_token"]
 
 T = TypeVar("T")
 
@@ -54,36 +54,6 @@ def hash_token(token: str) -> str:
 
 def _new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is asking: a user, through a login session or an API token."""
-
-    user: User
-    session_id: str
-    kind: str  # "session" | "token"
-    scope: tuple[OperationId, ...] | None
-    expires_at: float | None
-
-    @property
-    def user_id(self) -> UserId:
-        return self.user.id
-
-    @property
-    def username(self) -> str:
-        return self.user.username
-
-    @property
-    def agency(self) -> str:
-        return self.user.agency
-
-    @property
-    def is_admin(self) -> bool:
-        return self.user.is_admin and self.kind == "session"
-
-    def in_scope(self, op_id: OperationId) -> bool:
-        return self.scope is None or op_id in self.scope
 
 
 class Passwords:

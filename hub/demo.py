@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.auth import Principal
 from hub.models import Role, User
+from hub.principal import Principal
 from hub.private import private_dir
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hub.auth import Principal
 from hub.errors import CloseCode, FrameError, HubError, Unauthenticated
 from hub.gateway import Connection
 from hub.http import COOKIE_NAME, client_address, origin_allowed, request_scheme
+from hub.principal import Principal
 from hub.protocol import Hello, WireFormat, choose_format, decode, encode
 from hub.wsserver import DIRECT_WRITE
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from hub.auth import Principal
+    from hub.principal import Principal
 
 __all__ = ["Feed", "FeedItem", "FeedSource", "Feeds"]
 

@@ -25,7 +25,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hub.auth import Principal
 from hub.config import Settings
 from hub.errors import BadRequest, CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
@@ -35,6 +34,7 @@ from hub.lightsync import Flag
 from hub.metrics import Metrics
 from hub.models import new_id
 from hub.outbox import Outbox
+from hub.principal import Principal
 from hub.protocol import (
     ClientFrame,
     Encoded,

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from hub.auth import Principal
     from hub.feeds import Feed
     from hub.metrics import Metrics
     from hub.models import OpEvent
+    from hub.principal import Principal
     from hub.protocol import ClientFrame
 
 __all__ = ["FrameHandler", "Handlers", "LogFollower", "LogTap", "Session", "Snapshot",

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 
-from hub.auth import Principal
 from hub.boundary import parse_json_body
 from hub.config import Settings
 from hub.errors import BadRequest, HubError, LimitExceeded, Throttled, Unauthenticated
+from hub.principal import Principal
 
 if TYPE_CHECKING:
     from hub.context import Hub

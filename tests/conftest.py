@@ -36,12 +36,13 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from hub.app import Services, build_services, create_app, server_config
-from hub.auth import Passwords, Principal
+from hub.auth import Passwords
 from hub.clock import ManualClock
 from hub.config import Settings
 from hub.context import Hub
 from hub.labels import Label
 from hub.models import Channel, Operation
+from hub.principal import Principal
 from tests.redis_support import cleanup, new_prefix, redis_url
 
 PASSWORD = "correct horse battery"

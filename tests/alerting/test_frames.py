@@ -12,10 +12,10 @@ import pytest
 
 from alerting.frames import CaseFrames
 from alerting.service import CaseConflict
-from hub.auth import Principal
 from hub.errors import BadRequest, Forbidden
 from hub.feeds import Feed
 from hub.metrics import Metrics
+from hub.principal import Principal
 from hub.protocol import CaseCommand
 from tests.conftest import Embedded
 

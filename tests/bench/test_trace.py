@@ -20,6 +20,8 @@ async def test_the_documented_trace_is_the_tools_output() -> None:
     quoted = re.search(r"<!-- trace:begin -->\n```\n(.*?)```\n<!-- trace:end -->",
                        DOC.read_text(encoding="utf-8"), re.S)
     assert quoted is not None, "docs/architecture.md lost its trace markers"
-    assert quoted.group(1) == render(out), (
+    now, then = render(out).splitlines(), quoted.group(1).splitlines()
+    assert now == then, (
         "docs/architecture.md quotes a stale trace: run .venv/bin/python -m bench.trace "
-        "and paste its output between the trace markers")
+        f"and paste its output between the trace markers (new: {sorted(set(now) - set(then))},"
+        f" gone: {sorted(set(then) - set(now))})")

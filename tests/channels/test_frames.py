@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from channels.frames import ChatFrames
-from hub.auth import Principal
 from hub.errors import ErrorCode, Forbidden, HubError, NotFound
 from hub.feeds import Feed
 from hub.metrics import Metrics
 from hub.models import Priority, TypingEvent
+from hub.principal import Principal
 from hub.protocol import Publish, Typing
 from tests.conftest import Embedded
 

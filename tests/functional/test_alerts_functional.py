@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hub.auth import Principal
 from hub.clock import ManualClock
 from hub.models import ChannelId
+from hub.principal import Principal
 from tests.conftest import RunningHub
 
 CRITICAL = {"id": "critical-case", "name": "Case became critical",

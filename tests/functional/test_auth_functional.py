@@ -111,7 +111,7 @@ async def test_api_token_scope_and_revocation(running_hub: RunningHub) -> None:
     bot = await hub.auth.create_user(username="gauge-bot", display_name="River gauge",
                                      agency="POLICE", password=None, is_bot=True, actor="test")
     root = (await hub.engine.store.get_user_by_name("root"))
-    from hub.auth import Principal
+    from hub.principal import Principal
 
     admin = Principal(root, "t", "session", None, None)  # type: ignore[arg-type]
     for op in ("A", "B"):

@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from hub.auth import Principal
+from hub.principal import Principal
 from hub.protocol import ClientFrame
 from tests.conftest import PASSWORD, RunningHub, WsClient
 

@@ -38,9 +38,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.auth import Principal
 from hub.config import Settings
 from hub.models import OperationId
+from hub.principal import Principal
 from tests.alerting.test_cap import STORM
 from tests.conftest import PASSWORD, RunningHub, free_port
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.auth import Principal
+from hub.principal import Principal
 from tests.alerting.test_cap import CANCEL, STORM, STORM_UPDATE
 from tests.conftest import RunningHub
 

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from hub.auth import Principal
 from hub.models import ChannelId
+from hub.principal import Principal
 from tests.channels.test_slack import ATTACHMENT_POST, BLOCKS_POST
 from tests.conftest import PASSWORD, RunningHub, embedded_settings
 

@@ -212,7 +212,7 @@ def test_repair_rewrites_a_planted_poisoned_record(tmp_path: Path) -> None:
 
 
 async def _bruno(hub: Any) -> Any:
-    from hub.auth import Principal
+    from hub.principal import Principal
 
     user = await hub.engine.store.get_user_by_name("bruno")
     return Principal(user, "test", "session", None, None)

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from hub.app import Services
-from hub.auth import Principal
 from hub.clock import ManualClock
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode, ErrorCode, LimitExceeded
@@ -18,6 +17,7 @@ from hub.feeds import Feed
 from hub.gateway import FLOOD_CLOSE_AFTER, Connection
 from hub.handlers import Handlers, Session, Snapshot
 from hub.models import Priority, new_id
+from hub.principal import Principal
 from hub.protocol import Encoded, Publish, WireFormat
 from tests.conftest import Embedded
 

@@ -10,7 +10,6 @@ import dataclasses
 import time
 from typing import Any
 
-from hub.auth import Principal
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode
 from hub.feeds import Feed
@@ -29,6 +28,7 @@ from hub.models import (
     ops_topic,
 )
 from hub.node import Node
+from hub.principal import Principal
 from hub.protocol import Encoded
 from tests.conftest import PASSWORD, Embedded
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.auth import Principal
+from hub.principal import Principal
 from tests.conftest import PASSWORD, RunningHub
 
 
