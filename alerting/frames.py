@@ -15,7 +15,7 @@ from alerting.service import CaseService
 from channels.service import ChannelService
 from hub.errors import BadRequest
 from hub.feeds import Feed
-from hub.handlers import Handlers, Session, Snapshot
+from hub.handlers import FrameSession, Handlers, Snapshot
 from hub.protocol import CaseCommand
 
 __all__ = ["CaseFrames", "register"]
@@ -26,7 +26,7 @@ class CaseFrames:
         self.cases = cases
         self.channels = channels
 
-    async def case(self, session: Session, frame: CaseCommand) -> None:
+    async def case(self, session: FrameSession, frame: CaseCommand) -> None:
         principal, client, cases = session.principal, session.client, self.cases
         if frame.action == "create":
             event, created = await cases.create_case(principal, frame.operation, frame.data,
@@ -42,7 +42,7 @@ class CaseFrames:
                       "version": event.version, "event_seq": event.seq,
                       "duplicate": not created})
 
-    async def board(self, session: Session, feed: Feed) -> Snapshot:
+    async def board(self, session: FrameSession, feed: Feed) -> Snapshot:
         """The board of the operation whose event log ``feed`` is (already authorized)."""
         if not feed.key.startswith("ops:"):
             raise BadRequest("a board is an operation's: subscribe to ops:<operation id>")

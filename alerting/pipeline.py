@@ -319,14 +319,14 @@ class Pipeline:
             real_world = group.get("marking") == "REAL WORLD"
             if len(entries) == 1:
                 [one] = entries
-                await self._channels.post_as_hub(
+                await self._channels.messages.post_as_hub(
                     rt.id, group["channel"], text=one["text"], priority=Priority(one["priority"]),
                     client_msg_id=one["message_id"], label=label, hidden_msg_id=one["hidden_id"],
                     real_world=real_world)
             elif entries:
                 msg_id = group_notice_id(f"{rt.id}\n{gid}\n{group['seq']}", entries)
                 urgent = any(e["priority"] == Priority.URGENT for e in entries)
-                await self._channels.post_as_hub(
+                await self._channels.messages.post_as_hub(
                     rt.id, group["channel"], text=group_text(entries, str(group["marking"])),
                     priority=Priority.URGENT if urgent else Priority.HIGH,
                     client_msg_id=msg_id, label=label,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from channels.service import ChannelService
 from hub.errors import ErrorCode, HubError
-from hub.handlers import Handlers, Session
+from hub.handlers import FrameSession, Handlers
 from hub.protocol import Publish, Typing
 
 __all__ = ["ChatFrames", "register"]
@@ -18,9 +18,9 @@ class ChatFrames:
     def __init__(self, service: ChannelService) -> None:
         self.service = service
 
-    async def publish(self, session: Session, frame: Publish) -> None:
+    async def publish(self, session: FrameSession, frame: Publish) -> None:
         """Store the message, then ack it (the ack means it is durable)."""
-        message, created = await self.service.publish(
+        message, created = await self.service.messages.publish(
             session.principal, frame.channel, text=frame.text,
             client_msg_id=frame.client_msg_id, priority=frame.priority,
             client=session.client, ack_of=frame.ack_of, label=frame.label, ack=frame.ack,
@@ -31,7 +31,7 @@ class ChatFrames:
                       "client_msg_id": message.client_msg_id, "seq": message.seq,
                       "id": message.id, "ts": message.ts, "duplicate": not created})
 
-    async def typing(self, session: Session, frame: Typing) -> None:
+    async def typing(self, session: FrameSession, frame: Typing) -> None:
         """Only on a chat channel the connection is subscribed to; no reply."""
         feed = session.subscribed(frame.channel)
         if feed is None or not feed.chat:

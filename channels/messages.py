@@ -1,6 +1,6 @@
 """Chat messages of a channel: history, publishing (idempotent), acknowledgements of urgent
-messages, and the notices the hub posts itself. A part of
-:class:`channels.service.ChannelService`, kept in its own module.
+messages, and the notices the hub posts itself. The channel service holds one
+(``ChannelService.messages``); it shares the service's access gate.
 """
 
 from __future__ import annotations
@@ -27,19 +27,24 @@ from hub.models import (
 )
 from hub.principal import Principal
 
-__all__ = ["Messages"]
+__all__ = ["ChannelMessages"]
 
 
-class Messages:
-    """The message half of the channel service (its attributes are the service's)."""
+class ChannelMessages:
+    """A channel's messages: read, publish, acknowledge, and the hub's own notices."""
 
-    _settings: Settings
-    _store: Store
-    _clock: Clock
-    _limits: Limits
-    access: Access
-    on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None
-    on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None
+    def __init__(self, *, settings: Settings, store: Store, clock: Clock, limits: Limits,
+                 access: Access) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+        self._limits = limits  # the publish rate holds across every hub process
+        self.access = access
+        #: Set by the composition root: an urgent message every agency must acknowledge
+        #: was stored; an urgent message (its seq) was acknowledged.
+        self.on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None \
+            = None
+        self.on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None = None
 
     async def history(self, principal: Principal, ch_id: str, *, before_seq: int | None,
                       after_seq: int | None, limit: int,

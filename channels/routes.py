@@ -215,7 +215,7 @@ async def list_messages(request: Request) -> Response:
     before = _query_int(request, "before_seq")
     after = _query_int(request, "after_seq")
     assert limit is not None
-    items, more = await _channels(request).history(
+    items, more = await _channels(request).messages.history(
         principal, request.path_params["ch_id"], before_seq=before, after_seq=after,
         limit=limit, client=client)
     frames = [m.frame() for m in items]
@@ -246,7 +246,7 @@ async def post_message(request: Request) -> Response:
         priority = Priority(body.get("priority", "normal"))
     except ValueError:
         raise BadRequest("'priority' must be normal, high or urgent") from None
-    message, created = await _channels(request).publish(
+    message, created = await _channels(request).messages.publish(
         principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
         priority=priority, client=client, label=body.get("label"), ack=_ack_mode(body, priority),
         real_world=flag_field(body, "real_world"))
@@ -278,7 +278,7 @@ async def acknowledge_message(request: Request) -> Response:
     _, principal, client = await caller(request)
     seq = int_param(request.path_params["seq"], "seq", low=1)
     assert seq is not None
-    message, created = await _channels(request).publish(
+    message, created = await _channels(request).messages.publish(
         principal, request.path_params["ch_id"], text="", client_msg_id="",
         priority=Priority.NORMAL, client=client, ack_of=seq)
     return _posted(message, created)

@@ -13,7 +13,7 @@ from channels.access import Access
 from channels.custodians import Custodians
 from channels.fields import CODE, NAME, agencies_field, flag_field, text_field
 from channels.labelling import channel_label, operation_label
-from channels.messages import Messages
+from channels.messages import ChannelMessages
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.clock import Clock
@@ -28,7 +28,6 @@ from hub.models import (
     ChannelId,
     ControlEvent,
     Membership,
-    Message,
     Operation,
     OperationId,
     Role,
@@ -43,7 +42,7 @@ from hub.vocabulary import OPERATION_STATUSES
 __all__ = ["ChannelService"]
 
 
-class ChannelService(Messages):
+class ChannelService:
     def __init__(self, *, settings: Settings, store: Store, broker: Broker,
                  presence: Presence, clock: Clock, auditor: Auditor, access: Access,
                  limits: Limits) -> None:
@@ -57,11 +56,9 @@ class ChannelService(Messages):
         self.custodians = Custodians(store)
         self._limits = limits  # the publish rate holds across every hub process
         self._typing_limit = RateLimiter(clock, rate=0.5, burst=1)  # one per 2 s
-        #: Set by the composition root: an urgent message every agency must acknowledge
-        #: was stored; an urgent message (its seq) was acknowledged.
-        self.on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None \
-            = None
-        self.on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None = None
+        #: The channels' messages (history, publish, acknowledgements, the hub's notices).
+        self.messages = ChannelMessages(settings=settings, store=store, clock=clock,
+                                        limits=limits, access=access)
         #: ...and an operation's membership changed (who must acknowledge may have).
         self.on_membership: Callable[[OperationId, str, str], Awaitable[None]] | None = None
 

@@ -262,8 +262,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                        clock=clock)
     urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access,
                             ack_sets=ack_sets)
-    channels.on_each_agency = urgent.track
-    channels.on_acknowledged = urgent.acknowledged
+    channels.messages.on_each_agency = urgent.track
+    channels.messages.on_acknowledged = urgent.acknowledged
     channels.on_membership = ack_sets.membership_changed
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,

@@ -72,7 +72,7 @@ class Subscription:
 
 
 class Connection:
-    """One authenticated socket; to the features' handlers a :class:`hub.handlers.Session`."""
+    """One authenticated socket; to the features' handlers a :class:`hub.handlers.FrameSession`."""
 
     def __init__(self, *, transport: Transport, fmt: WireFormat, principal: Principal,
                  node: Node, handlers: Handlers, feeds: Feeds, settings: Settings,

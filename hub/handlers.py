@@ -6,7 +6,7 @@ by a feature when the composition root builds the hub:
 
 - a **frame handler** per frame type (``channels`` registers ``publish`` and
   ``typing``, ``alerting`` registers ``case``): it receives the connection as a
-  :class:`Session` and the decoded frame, and replies through ``session.send``;
+  :class:`FrameSession` and the decoded frame, and replies through ``session.send``;
   errors it raises become error frames;
 - a **snapshot** per subscribe option (``alerting`` registers ``board``): the
   gateway calls it after registering the subscription and before replaying, and
@@ -18,7 +18,7 @@ every event published on a followed topic, and of a broker reconnect that may
 have lost some, through :class:`LogTap` (the node).
 
 So the core knows no feature, and a feature knows the core only through
-:class:`Session`, which a unit test can implement without a socket.
+:class:`FrameSession`, which a unit test can implement without a socket.
 """
 
 from __future__ import annotations
@@ -34,8 +34,15 @@ if TYPE_CHECKING:
     from hub.principal import Principal
     from hub.protocol import ClientFrame
 
-__all__ = ["FrameHandler", "Handlers", "LogFollower", "LogTap", "Session", "Snapshot",
-           "SnapshotProvider"]
+__all__ = [
+    "FrameHandler",
+    "FrameSession",
+    "Handlers",
+    "LogFollower",
+    "LogTap",
+    "Snapshot",
+    "SnapshotProvider",
+]
 
 F = TypeVar("F")
 
@@ -58,7 +65,7 @@ class LogTap(Protocol):
     async def unfollow(self, topic: str, follower: LogFollower) -> None: ...
 
 
-class Session(Protocol):
+class FrameSession(Protocol):
     """The connection as a feature's handler sees it."""
 
     @property
@@ -83,8 +90,8 @@ class Snapshot:
     frame: dict[str, object]
 
 
-FrameHandler = Callable[["Session", Any], Awaitable[None]]
-SnapshotProvider = Callable[["Session", "Feed"], Awaitable[Snapshot]]
+FrameHandler = Callable[["FrameSession", Any], Awaitable[None]]
+SnapshotProvider = Callable[["FrameSession", "Feed"], Awaitable[Snapshot]]
 
 
 class Handlers:
@@ -94,7 +101,8 @@ class Handlers:
         self._frames: dict[type, FrameHandler] = {}
         self._snapshots: dict[str, SnapshotProvider] = {}
 
-    def on_frame(self, kind: type[F], handler: Callable[[Session, F], Awaitable[None]]) -> None:
+    def on_frame(self, kind: type[F],
+                 handler: Callable[[FrameSession, F], Awaitable[None]]) -> None:
         """Handle every decoded frame of class ``kind`` with ``handler``."""
         if kind in self._frames:
             raise ValueError(f"a handler for {kind.__name__} is registered already")

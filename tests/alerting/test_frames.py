@@ -1,6 +1,6 @@
 """alerting/frames.py: case commands over the socket and the board snapshot.
 
-A session double stands for the connection (hub.handlers.Session); the
+A session double stands for the connection (hub.handlers.FrameSession); the
 services and store are the embedded fixture's real ones.
 """
 

@@ -1,6 +1,6 @@
 """channels/frames.py: the publish and typing frames, against a session double.
 
-The session is the connection as a feature sees it (hub.handlers.Session):
+The session is the connection as a feature sees it (hub.handlers.FrameSession):
 it records the frames the handler sends; the service, store and broker are
 the embedded fixture's real ones.
 """

@@ -84,7 +84,7 @@ async def test_only_an_admin_updates_the_operation(embedded: Embedded) -> None:
     closed = await svc(embedded).update_operation(root, op.id, {"status": "closed"}, "t")
     assert closed.status == "closed"
     with pytest.raises(Forbidden, match="post"):  # a closed operation takes no messages
-        await svc(embedded).publish(alice, embedded.channels["A/general"].id, text="late",
+        await svc(embedded).messages.publish(alice, embedded.channels["A/general"].id, text="late",
                                     client_msg_id="c", priority=Priority.NORMAL,
                                     client="t")
 
@@ -176,7 +176,7 @@ async def test_an_agency_channel_is_invisible_to_other_agencies(embedded: Embedd
     with pytest.raises(NotFound):
         await svc(embedded).get_channel(bruno, police.id, "t")
     with pytest.raises(NotFound):
-        await svc(embedded).history(bruno, police.id, before_seq=None, after_seq=None,
+        await svc(embedded).messages.history(bruno, police.id, before_seq=None, after_seq=None,
                                     limit=10, client="t")
     members = {u.username for _, u in await svc(embedded).channel_members(
         await embedded.principal("olga"), police.id, "t")}
@@ -205,15 +205,15 @@ async def test_updating_a_channel(embedded: Embedded) -> None:
 async def test_publish_is_idempotent_by_client_msg_id(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     bruno = await embedded.principal("bruno")
-    first, created = await svc(embedded).publish(bruno, general.id, text="on my way",
+    first, created = await svc(embedded).messages.publish(bruno, general.id, text="on my way",
                                                  client_msg_id="c-1",
                                                  priority=Priority.NORMAL, client="t")
-    again, created_again = await svc(embedded).publish(bruno, general.id, text="on my way",
+    again, created_again = await svc(embedded).messages.publish(bruno, general.id, text="on my way",
                                                        client_msg_id="c-1",
                                                        priority=Priority.NORMAL, client="t")
     assert created and not created_again and again == first
     assert (first.sender, first.sender_name, first.agency) == ("bruno", "Bruno", "ARMY")
-    history, more = await svc(embedded).history(bruno, general.id, before_seq=None,
+    history, more = await svc(embedded).messages.history(bruno, general.id, before_seq=None,
                                                 after_seq=None, limit=10, client="t")
     assert [m.text for m in history] == ["on my way"] and not more
 
@@ -222,11 +222,11 @@ async def test_history_pages_backwards_and_forwards(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     alice = await embedded.principal("alice")
     for i in range(5):
-        await svc(embedded).publish(alice, general.id, text=f"m{i}", client_msg_id=f"h{i}",
+        await svc(embedded).messages.publish(alice, general.id, text=f"m{i}", client_msg_id=f"h{i}",
                                     priority=Priority.NORMAL, client="t")
 
     async def page(**kw: Any) -> list[str]:
-        return [m.text for m in (await svc(embedded).history(alice, general.id, client="t",
+        return [m.text for m in (await svc(embedded).messages.history(alice, general.id, client="t",
                                                              **kw))[0]]
 
     assert await page(before_seq=None, after_seq=None, limit=2) == ["m3", "m4"]
@@ -238,9 +238,9 @@ async def test_observers_read_but_do_not_post(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     olga = await embedded.principal("olga")
     with pytest.raises(Forbidden, match="post"):
-        await svc(embedded).publish(olga, general.id, text="hi", client_msg_id="o-1",
+        await svc(embedded).messages.publish(olga, general.id, text="hi", client_msg_id="o-1",
                                     priority=Priority.NORMAL, client="t")
-    assert await svc(embedded).history(olga, general.id, before_seq=None, after_seq=None,
+    assert await svc(embedded).messages.history(olga, general.id, before_seq=None, after_seq=None,
                                        limit=5, client="t") == ([], False)
 
 
@@ -249,7 +249,7 @@ async def test_text_longer_than_the_limit_is_refused(embedded: Embedded) -> None
     alice = await embedded.principal("alice")
     limit = embedded.services.hub.settings.max_text_chars
     with pytest.raises(LimitExceeded, match=f"longer than {limit}"):
-        await svc(embedded).publish(alice, general.id, text="x" * (limit + 1),
+        await svc(embedded).messages.publish(alice, general.id, text="x" * (limit + 1),
                                     client_msg_id="long", priority=Priority.NORMAL,
                                     client="t")
 
@@ -257,41 +257,42 @@ async def test_text_longer_than_the_limit_is_refused(embedded: Embedded) -> None
 async def test_only_an_urgent_message_can_be_acknowledged_and_once(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     alice, bruno = await embedded.principal("alice"), await embedded.principal("bruno")
-    urgent, _ = await svc(embedded).publish(alice, general.id, text="evacuate now",
+    urgent, _ = await svc(embedded).messages.publish(alice, general.id, text="evacuate now",
                                             client_msg_id="u-1", priority=Priority.URGENT,
                                             client="t")
-    normal, _ = await svc(embedded).publish(alice, general.id, text="fyi",
+    normal, _ = await svc(embedded).messages.publish(alice, general.id, text="fyi",
                                             client_msg_id="n-1", priority=Priority.NORMAL,
                                             client="t")
-    ack, created = await svc(embedded).publish(bruno, general.id, text="", client_msg_id="x",
+    ack, created = await svc(embedded).messages.publish(bruno, general.id, text="",
+                                                        client_msg_id="x",
                                                priority=Priority.URGENT, client="t",
                                                ack_of=urgent.seq)
     assert created and ack.text == f"acknowledged message #{urgent.seq}"
     assert ack.priority is Priority.NORMAL
     assert ack.client_msg_id == ack_client_msg_id(urgent.seq)
-    _, again = await svc(embedded).publish(bruno, general.id, text="", client_msg_id="y",
+    _, again = await svc(embedded).messages.publish(bruno, general.id, text="", client_msg_id="y",
                                            priority=Priority.NORMAL, client="t",
                                            ack_of=urgent.seq)
     assert not again  # the same person acknowledging twice stores it once
     for seq in (normal.seq, 999):
         with pytest.raises(BadRequest, match="only an urgent message"):
-            await svc(embedded).publish(bruno, general.id, text="", client_msg_id="z",
+            await svc(embedded).messages.publish(bruno, general.id, text="", client_msg_id="z",
                                         priority=Priority.NORMAL, client="t", ack_of=seq)
 
 
 async def test_the_hub_posts_notices_once_and_only_into_existing_channels(
         embedded: Embedded) -> None:
     op = embedded.ops["A"]
-    posted = await svc(embedded).post_as_hub(op.id, "general", text="alert!",
+    posted = await svc(embedded).messages.post_as_hub(op.id, "general", text="alert!",
                                              client_msg_id="notice-1",
                                              priority=Priority.URGENT)
-    again = await svc(embedded).post_as_hub(op.id, "general", text="alert!",
+    again = await svc(embedded).messages.post_as_hub(op.id, "general", text="alert!",
                                             client_msg_id="notice-1",
                                             priority=Priority.URGENT)
     assert posted is not None and again is not None and again.seq == posted.seq
     assert (posted.sender_id, posted.sender, posted.agency) == (HUB_SENDER, "hub", "HUB")
     assert posted.frame()["client_msg_id"] == "notice-1"  # says what the notice is about
-    assert await svc(embedded).post_as_hub(op.id, "missing", text="x", client_msg_id="n2",
+    assert await svc(embedded).messages.post_as_hub(op.id, "missing", text="x", client_msg_id="n2",
                                            priority=Priority.NORMAL) is None
 
 
@@ -299,7 +300,7 @@ async def test_a_feed_reads_the_channel_from_a_sequence(embedded: Embedded) -> N
     general = embedded.channels["A/general"]
     alice = await embedded.principal("alice")
     for i in range(3):
-        await svc(embedded).publish(alice, general.id, text=f"f{i}", client_msg_id=f"f{i}",
+        await svc(embedded).messages.publish(alice, general.id, text=f"f{i}", client_msg_id=f"f{i}",
                                     priority=Priority.NORMAL, client="t")
     feed = await svc(embedded).open_feed(alice, general.id, "t")
     assert feed.chat and feed.topic == general.broker_topic

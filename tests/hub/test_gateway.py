@@ -15,7 +15,7 @@ from hub.engine.port import NewMessage
 from hub.errors import CloseCode, ErrorCode, LimitExceeded
 from hub.feeds import Feed
 from hub.gateway import FLOOD_CLOSE_AFTER, Connection
-from hub.handlers import Handlers, Session, Snapshot
+from hub.handlers import FrameSession, Handlers, Snapshot
 from hub.models import Priority, new_id
 from hub.principal import Principal
 from hub.protocol import Encoded, Publish, WireFormat
@@ -100,7 +100,7 @@ class World:
         return conn, transport
 
     async def publish(self, username: str, channel: str, text: str) -> int:
-        message, _ = await self.services.channels.publish(
+        message, _ = await self.services.channels.messages.publish(
             await self.principal(username), self.channels[channel].id, text=text,
             client_msg_id=f"m-{text}", priority=Priority.NORMAL, client="t")
         return message.seq
@@ -148,10 +148,10 @@ async def test_a_frame_no_feature_registered_is_refused_not_crashed(world: World
 
 async def test_registered_handlers_receive_the_session_and_the_typed_frame(
         world: World) -> None:
-    seen: list[tuple[Session, Publish]] = []
+    seen: list[tuple[FrameSession, Publish]] = []
     handlers = Handlers()
 
-    async def on_publish(session: Session, f: Publish) -> None:
+    async def on_publish(session: FrameSession, f: Publish) -> None:
         seen.append((session, f))
         session.send({"type": "ack", "ref": f.ref})
 
@@ -220,7 +220,7 @@ async def test_a_snapshot_provider_answers_subscribe_and_its_failure_drops_it(
     handlers = Handlers()
     calls: list[Feed] = []
 
-    async def board(session: Session, feed: Feed) -> Snapshot:
+    async def board(session: FrameSession, feed: Feed) -> Snapshot:
         calls.append(feed)
         if not feed.key.startswith("ops:"):
             raise LimitExceeded("no board here", code=ErrorCode.BAD_REQUEST)
@@ -244,7 +244,7 @@ async def test_consecutive_rate_limit_refusals_close_the_connection(world: World
     handlers = Handlers()
     limited = True
 
-    async def publish(session: Session, f: Publish) -> None:
+    async def publish(session: FrameSession, f: Publish) -> None:
         if limited:
             raise LimitExceeded("slow down", code=ErrorCode.RATE_LIMITED, retry_after=1.0)
 
