@@ -225,7 +225,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                 presence_heartbeat_seconds=settings.presence_ttl_seconds / 3,
                 gc_policy=GcPolicy(enabled=settings.gc_freeze,
                                    full_every=settings.gc_full_collect_seconds),
-                labels=settings.labels)
+                labels=settings.labels, node_id=engine.node_id)
     node.on_control.append(access.forget)
     node.on_sweep.append(auditor.tick)
     cases = CaseService(store=engine.store, clock=clock, access=access)

@@ -72,8 +72,9 @@ class Node:
     def __init__(self, *, store: Store, broker: Broker, presence: Presence, clock: Clock,
                  metrics: Metrics, revocation_poll_seconds: float, limits: Limits,
                  presence_heartbeat_seconds: float = 10.0,
-                 gc_policy: GcPolicy | None = None, labels: Policy | None = None) -> None:
-        self.id = new_id("node")
+                 gc_policy: GcPolicy | None = None, labels: Policy | None = None,
+                 node_id: str | None = None) -> None:
+        self.id = node_id or new_id("node")
         self.labels = labels or Policy()  # reads the label an item carries, once per item
         self.store = store
         self.broker = broker

@@ -71,6 +71,7 @@ def build_engine(settings: Settings) -> Engine:
         audit_key = load_keys(settings.audit_key_path, create=True)[-1]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"audit_key_file: {exc}") from None
+    node_id = new_id("node")  # one per process: the node, the broker, presence, limits
     if settings.engine == "embedded":
         from hub.engine.memory import MemoryBroker, MemoryLimits, MemoryPresence
         from hub.engine.sqlite import SqliteStore
@@ -79,7 +80,7 @@ def build_engine(settings: Settings) -> Engine:
         store = SqliteStore(settings.database_path, synchronous=settings.sqlite_synchronous,
                             audit_key=audit_key, publish=broker.publish)
         return Engine(store=store, broker=broker, presence=MemoryPresence(),
-                      limits=MemoryLimits(), name="embedded")
+                      limits=MemoryLimits(), name="embedded", node_id=node_id)
     if settings.engine.startswith(REDIS_SCHEMES):
         from hub.engine.redis_broker import RedisBroker
         from hub.engine.redis_connect import connect
@@ -92,7 +93,6 @@ def build_engine(settings: Settings) -> Engine:
         except ValueError as exc:
             raise ConfigError(f"engine: {exc}") from None
         prefix = settings.redis_prefix
-        node_id = new_id("node")
         return Engine(
             store=RedisStore(client, prefix=prefix,
                              idempotency_seconds=settings.redis_idempotency_seconds,
@@ -102,5 +102,5 @@ def build_engine(settings: Settings) -> Engine:
                                    ttl=settings.presence_ttl_seconds),
             limits=RedisLimits(client, prefix=prefix, node_id=node_id,
                                ttl=settings.presence_ttl_seconds),
-            name="redis")
+            name="redis", node_id=node_id)
     raise ConfigError(f"unknown engine {settings.engine!r}")

@@ -306,12 +306,11 @@ class Broker(Protocol):
     """Carries events between connections, on this process and (engine allowing) others.
 
     Topics are strings built by the hub from ids (``ch:<op>:<channel id>``,
-    ``ops:<op>``, ``control``); the broker never interprets them. Stored
-    messages and op events are published by the store's write (see above);
-    ``publish`` is for the ephemeral and control events. Delivery is at-most-once:
-    a subscriber may miss an event (and must fill gaps from the store), never
-    receive one twice from a single publish. ``publish`` returns once the event
-    has been handed to the transport, not when subscribers processed it.
+    ``ops:<op>``, ``control``); the broker never interprets them. Stored messages and
+    op events are published by the store's write (see above); ``publish`` is for the
+    ephemeral and control events. Delivery is at-most-once: a subscriber may miss an
+    event (and must fill gaps from the store), never receive one twice from a single
+    publish. ``publish`` returns once the event is handed to the transport.
     """
 
     async def start(self, handler: EventHandler) -> None:
@@ -383,6 +382,7 @@ class Engine:
     presence: Presence
     limits: Limits
     name: str
+    node_id: str  # this process's one name among the hub's, for every part that needs one
 
 
 @dataclass(frozen=True, slots=True)

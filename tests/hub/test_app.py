@@ -41,6 +41,27 @@ def test_every_service_shares_one_engine_and_one_clock(tmp_path: Path) -> None:
     assert services.channels.access is services.cases.access is services.alerts.access
 
 
+def test_a_process_has_one_node_id_on_either_engine(tmp_path: Path) -> None:
+    """Issue 27, item 6: on Redis the engine named the process (broker, presence,
+    limits) and the node named it again; now the node takes the engine's name."""
+    from hub.engine.redis_broker import RedisBroker
+    from hub.engine.redis_limits import RedisLimits
+    from hub.engine.redis_presence import RedisPresence
+
+    embedded = build_services(Settings(data_dir=tmp_path / "a")).hub
+    assert embedded.node.id == embedded.engine.node_id
+    # Built, not opened: no Redis is needed to see the names given.
+    hub = build_services(Settings(data_dir=tmp_path / "b",
+                                  engine="redis://127.0.0.1:1/0")).hub
+    engine = hub.engine
+    assert isinstance(engine.broker, RedisBroker)
+    assert isinstance(engine.presence, RedisPresence)
+    assert isinstance(engine.limits, RedisLimits)
+    assert {hub.node.id, engine.node_id, engine.broker._node_id, engine.presence._node,
+            engine.limits._node} == {hub.node.id}
+    assert hub.node.id != embedded.node.id
+
+
 def test_a_rule_file_in_the_settings_becomes_global_rules(tmp_path: Path) -> None:
     rules = tmp_path / "global.toml"
     rules.write_text('[[rules]]\nid = "crit"\nwhen = \'severity == "critical"\'\n',
