@@ -71,7 +71,7 @@ class Client:
         self.welcome: Welcome | None = None
         self._ws: ClientConnection | None = None
         self._feeds: dict[str, int | None] = {}  # feed -> last seq handed over
-        self._outbox: dict[str, tuple[str, str, str]] = {}  # client_msg_id -> publish
+        self._outbox: dict[str, dict[str, Any]] = {}  # client_msg_id -> the publish frame
         self._acks: dict[str, asyncio.Future[Ack]] = {}
         self._waiting: dict[str, asyncio.Future[Any]] = {}  # ref -> reply
         self._frames: asyncio.Queue[Any] = asyncio.Queue()
@@ -121,12 +121,21 @@ class Client:
         return reply
 
     async def publish(self, channel: str, text: str, *, priority: str = "normal",
-                      client_msg_id: str | None = None) -> Ack:
-        """Post a message; returns once it is durably stored (kept until then)."""
+                      client_msg_id: str | None = None, label: str | dict[str, Any] | None = None,
+                      ack: str | None = None, real_world: bool = False) -> Ack:
+        """Post a message; returns once it is durably stored (kept until then).
+
+        ``label``: its own confidentiality label, narrower than its channel's (a level
+        name or ``{"level", "categories"}``); ``ack="each_agency"`` on an urgent message:
+        every agency must acknowledge it; ``real_world``: a real event in an exercise.
+        """
         cmid = client_msg_id or uuid.uuid4().hex
         if cmid not in self._acks:
             self._acks[cmid] = asyncio.get_running_loop().create_future()
-            self._outbox[cmid] = (channel, text, priority)
+            self._outbox[cmid] = {
+                "type": "publish", "channel": channel, "text": text, "client_msg_id": cmid,
+                "priority": priority, "ref": cmid, **({"label": label} if label else {}),
+                **({"ack": ack} if ack else {}), **({"real_world": True} if real_world else {})}
             await self._send_publish(cmid)
         return await asyncio.shield(self._acks[cmid])
 
@@ -224,11 +233,8 @@ class Client:
     async def _send_publish(self, cmid: str) -> None:
         if cmid not in self._outbox or self._ws is None:
             return
-        channel, text, priority = self._outbox[cmid]
         with contextlib.suppress(ConnectionClosed):
-            await self._ws.send(self._encode({"type": "publish", "channel": channel,
-                                              "text": text, "client_msg_id": cmid,
-                                              "priority": priority, "ref": cmid}))
+            await self._ws.send(self._encode(self._outbox[cmid]))
 
     async def _ask(self, frame: dict[str, Any]) -> Frame:
         ref = uuid.uuid4().hex[:16]

@@ -41,6 +41,8 @@ class Message:
     priority: str
     ack_of: int | None = None
     client_msg_id: str | None = None
+    label: dict[str, Any] | None = None  # its own confidentiality label, when it has one
+    real_world: bool = False  # a real event inside an exercise
 
     @property
     def feed(self) -> str:
@@ -126,7 +128,7 @@ def parse(d: dict[str, Any]) -> Frame:
     if kind == "message":
         return Message(d["channel"], d["seq"], d["id"], d["sender"], d["sender_name"],
                        d["agency"], d["text"], d["ts"], d["priority"], d.get("ack_of"),
-                       d.get("client_msg_id"))
+                       d.get("client_msg_id"), d.get("label"), bool(d.get("real_world")))
     if kind == "op_event":
         return OpEvent(d["feed"], d["seq"], d["kind"], d["action"], d["id"], d["version"],
                        d["actor"], d["ts"], d.get("record"),

@@ -103,3 +103,27 @@ async def test_refusals_come_back_as_errors(running_hub: RunningHub) -> None:
     await olga.close()
     with pytest.raises(ValueError):
         Client(hub.ws_url, "t", fmt="xml")
+
+
+@pytest.mark.parametrize("fmt", ["msgpack", "json"])
+async def test_a_bot_sends_and_reads_labelled_and_real_world_messages(
+        running_hub: RunningHub, fmt: str) -> None:
+    """Issue 27, item 3: the SDK had drifted from the hub — it could neither send nor read a
+    message's label or its REAL WORLD marking."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    assert (await hub.api("PATCH", f"/api/operations/{op}", "root",
+                          json={"exercise": True})).status_code == 200
+    bot = await _bot(hub, "alice", fmt)
+    await bot.subscribe(hub.ch("A/general"))
+    police = {"level": "UNCLASSIFIED", "categories": {"REL TO": ["POLICE"]}}
+    await bot.publish(hub.ch("A/general"), "for the police", label=police)
+    await bot.publish(hub.ch("A/general"), "a real casualty", priority="urgent",
+                      ack="each_agency", real_world=True)
+    first, second = await _collect(bot, 2)
+    assert first.label is not None and first.label["categories"] == {"REL TO": ["POLICE"]}
+    assert first.real_world is False
+    assert second.real_world is True and second.priority == "urgent"
+    alerts = (await hub.api("GET", f"/api/operations/{op}/alerts", "alice")).json()["alerts"]
+    assert any(a["real_world"] and "a real casualty" in a["summary"] for a in alerts)
+    await bot.close()

@@ -45,3 +45,31 @@ def test_each_frame_type() -> None:
         ErrorFrame("rate_limited", "slow down", True, "p", 0.5)
     assert parse({"type": "presence", "channel": "ch_1", "users": []}) == \
         Other("presence", {"type": "presence", "channel": "ch_1", "users": []})
+
+
+def test_the_sdk_reads_and_sends_every_field_the_hub_has() -> None:
+    """A field added to the hub's message frame or publish frame and not to the SDK fails
+    here (issue 27, item 3: the SDK had dropped label and real_world)."""
+    import dataclasses
+    import inspect
+
+    from hub.models import ChannelId, Priority, UserId
+    from hub.models import Message as HubMessage
+    from hub.protocol import Publish
+    from liaison_client.client import Client
+
+    hub_message = HubMessage(channel_id=ChannelId("c"), seq=1, id="m", sender_id=UserId("u"),
+                             sender="a", sender_name="A", agency="P", text="t", ts=1.0,
+                             priority=Priority.URGENT, client_msg_id="ack:3",
+                             label_json='{"level": "SECRET", "categories": {}}',
+                             real_world=True)
+    frame = hub_message.frame()
+    sdk = {f.name for f in dataclasses.fields(Message)}
+    assert set(frame) - {"type"} <= sdk, set(frame) - {"type"} - sdk
+    parsed = parse(frame)
+    assert isinstance(parsed, Message)
+    for name in set(frame) - {"type"}:
+        assert getattr(parsed, name) == frame[name], name
+    sent = set(inspect.signature(Client.publish).parameters) - {"self"}
+    declared = {f.name for f in dataclasses.fields(Publish)} - {"type", "ref", "ack_of"}
+    assert declared - {"client_msg_id"} <= sent, declared - sent
