@@ -27,8 +27,8 @@ from hub.config import Settings
 from hub.engine import build_engine, engine_name, has_data, restore_snapshot, take_snapshot
 from hub.engine.schema import SCHEMAS
 from hub.errors import BackupError
-from hub.private import private_dir
-from hub.signing import Signer
+from hub.private import private_dir, write_private
+from hub.signing import KeyFile, Signer, public_keyring
 
 __all__ = ["AUDIT_KEY_PART", "EXPORT_KEY_PART", "Restored", "backup", "restore"]
 
@@ -63,6 +63,9 @@ def backup(settings: Settings, dest: Path, *, keys: bool = True) -> dict[str, An
                               if AUDIT_KEY_PART in found else []),
             "export_public_key": (Signer.load_or_create(export_key).public_pem()
                                   if export_key else None),
+            # Every public key the hub signed with (public: kept even with --no-keys), so
+            # a restored hub still hands verifiers the keys of its older exports.
+            "signing_public_keys": KeyFile(export_key).public_pems() if export_key else None,
             "keys_included": keys,
             "counts": snap.counts,
             "source": snap.source,
@@ -113,6 +116,10 @@ def restore(settings: Settings, archive: Path) -> Restored:
         restore_snapshot(settings, parts, manifest.get("source") or {}, work)
         for name, source in keys.items():
             _place_key(source, _key_files(settings)[name])
+        ring = public_keyring(settings.export_key_path)
+        if manifest.get("signing_public_keys") and not ring.exists():
+            private_dir(ring.parent)
+            write_private(ring, str(manifest["signing_public_keys"]).encode("ascii"))
     notes = []
     if not keys:
         notes.append("the archive holds no key files (made with --no-keys): put the audit "

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from hub.private import private_dir
 
 __all__ = ["KeyFile", "Signer", "key_id", "load_public_key", "load_public_keys", "private_key_file",
-           "verify"]
+           "public_keyring", "verify"]
 
 
 def private_key_file(path: Path) -> bytes:

@@ -105,6 +105,22 @@ def test_a_backup_without_keys_restores_and_says_what_is_missing(
     assert code == 0 and out.startswith("OK"), out
 
 
+def test_a_restored_hub_still_hands_out_every_public_key_it_signed_with(
+        hub_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 26: after a rotation, old exports verify only with the old public key; a
+    backup (even without its private keys) carries every public key to the restored hub."""
+    assert run(capsys, monkeypatch, hub_dir, "signing-key", "rotate")[0] == 0
+    code, before = run(capsys, monkeypatch, hub_dir, "export", "public-key")
+    assert code == 0 and before.count("BEGIN PUBLIC KEY") == 2
+    archive = tmp_path / "b.tar"
+    assert run(capsys, monkeypatch, hub_dir, "backup", str(archive), "--no-keys")[0] == 0
+    target = tmp_path / "restored"
+    assert run(capsys, monkeypatch, target, "restore", str(archive))[0] == 0
+    ring = target.with_name(target.name + "-keys") / "signing.key.pub"
+    assert ring.read_text() == before
+
+
 def test_restore_refuses_another_key_where_the_archives_goes(
         hub_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
