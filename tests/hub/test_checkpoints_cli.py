@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,21 +38,27 @@ def offline(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, check=False, env=ENV)
 
 
-@pytest.fixture
-def hub_dir(tmp_path: Path) -> Path:
-    data_dir = tmp_path / "data"
+def seed_audited(data_dir: Path, records: int, **settings: Any) -> Path:
+    """The test world on ``data_dir`` and ``records`` logins after it, a checkpoint every
+    ten records (the other settings as given)."""
 
     async def make() -> None:
-        services = build_services(Settings(data_dir=data_dir, audit_checkpoint_records=10))
+        services = build_services(Settings(data_dir=data_dir, audit_checkpoint_records=10,
+                                           **settings))
         await services.hub.engine.store.open()
         await seed(services)
-        for i in range(25):
+        for i in range(records):
             await services.hub.auditor.record(actor="alice", action="login",
                                               target=f"ses_{i}", outcome="ok")
         await services.hub.engine.store.close()
 
     asyncio.run(make())
     return data_dir
+
+
+@pytest.fixture
+def hub_dir(tmp_path: Path) -> Path:
+    return seed_audited(tmp_path / "data", 25)
 
 
 async def _records(data_dir: Path, n: int) -> None:

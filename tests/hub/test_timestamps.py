@@ -6,7 +6,6 @@ exports and for audit checkpoints, on the command line a verifier runs."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import io
@@ -18,11 +17,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from hub.app import build_services
-from hub.config import Settings
 from hub.timestamps import Stamper, TimestampError, check, load_chain
 from hub.verifying import verify_export
-from tests.conftest import seed
+from tests.hub.test_checkpoints_cli import seed_audited
 from tests.tsa import make_ca, require_openssl, running_tsa
 
 
@@ -85,17 +82,7 @@ def test_exports_and_checkpoints_are_stamped_and_a_verifier_names_what_fails(
     with running_tsa() as tsa:
         env = {"LIAISON_TSA_URL": tsa.url, "LIAISON_AUDIT_CHECKPOINT_RECORDS": "10"}
 
-        async def make() -> None:
-            services = build_services(Settings(data_dir=data_dir, tsa_url=tsa.url,
-                                               audit_checkpoint_records=10))
-            await services.hub.engine.store.open()
-            await seed(services)
-            for i in range(20):
-                await services.hub.auditor.record(actor="alice", action="login",
-                                                  target=f"ses_{i}", outcome="ok")
-            await services.hub.engine.store.close()
-
-        asyncio.run(make())
+        seed_audited(data_dir, 20, tsa_url=tsa.url)
         (tmp_path / "chain.pem").write_bytes(tsa.chain)
         assert _liaison(data_dir, "op", "custodian", "OP-B", "xavier", env=env).returncode == 0
         done = _liaison(data_dir, "op", "export", "OP-B", "--custodian", "xavier",
