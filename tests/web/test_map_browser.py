@@ -433,10 +433,10 @@ async def test_an_offline_tile_archive_draws_the_valley_and_works_after_a_reload
     assert await page.evaluate(kept) <= count
 
     await context.set_offline(True)
-    await page.reload()
-    await page.wait_for_selector("#app:not([hidden])", timeout=10_000)
+    await page.reload()  # offline, everything comes from the worker: generous bounds
+    await page.wait_for_selector("#app:not([hidden])", timeout=30_000)
     await page.click("#tab-board")
-    await page.wait_for_selector("#map-host image[data-tile]", timeout=10_000)
+    await page.wait_for_selector("#map-host image[data-tile]", timeout=30_000)
     drawn = await page.eval_on_selector_all("#map-host image[data-tile]",
                                             "els => els.map((e) => e.getAttribute('href'))")
     served = await page.evaluate("""async (urls) => {
