@@ -62,10 +62,11 @@ from alerting.stages import (
     silencing,
 )
 from alerting.vocabulary import AlertState
+from channels.bodies import Priority
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.labels import Label
-from hub.models import OperationId, OpEvent, Priority
+from hub.models import OperationId, OpEvent
 
 if TYPE_CHECKING:
     from channels.service import ChannelService

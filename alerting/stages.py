@@ -32,7 +32,8 @@ from alerting.escalation import Notice, Policy, plan
 from alerting.routing import Member, channels_of, people
 from alerting.silences import matching
 from alerting.vocabulary import AlertState, Severity
-from hub.models import OpEvent, Priority
+from channels.bodies import Priority
+from hub.models import OpEvent
 
 __all__ = ["SILENCED_RECHECK", "Delivery", "Silencing", "alert_from", "case_before",
            "delivery", "due", "fingerprint_of", "following", "notice_id", "notice_text",

@@ -19,6 +19,7 @@ from alerting.alerts import acknowledge, fingerprint, new_alert
 from alerting.kinds import POLICY
 from alerting.records import AlertRecords
 from channels.access import Access
+from channels.bodies import chat_body
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
@@ -58,14 +59,15 @@ class UrgentMessages:
         policy = "default" if await self._store.get_record(op.id, POLICY, "default") else None
         now = self._clock.now()
         sender = {message.agency: {"by": message.sender, "at": message.ts}}
+        text = chat_body(message).text
 
         def build(alert_id: str) -> dict[str, object]:
             alert = new_alert(
                 alert_id=alert_id, operation_id=op.id, source="message",
                 fp=_fingerprint(ch, message.seq), severity="critical",
                 summary=f"Urgent message in #{ch.name} from {message.sender_name} "
-                        f"({message.agency}): {message.text[:300]}",
-                details=message.text, now=now,
+                        f"({message.agency}): {text[:300]}",
+                details=text, now=now,
                 # a real event sent inside an exercise is REAL WORLD, never also EXERCISE
                 exercise=(ch.exercise or op.exercise) and not message.real_world,
                 real_world=message.real_world,
@@ -75,7 +77,7 @@ class UrgentMessages:
                 raised_by=message.sender,
                 summary_words={"key": "alert.urgent_summary", "values": {
                     "channel": ch.name, "sender": message.sender_name,
-                    "agency": message.agency, "text": message.text[:300]}})
+                    "agency": message.agency, "text": text[:300]}})
             alert["acks"] = {a: v for a, v in sender.items() if a in agencies.required}
             alert["told"] = {message.agency: message.ts}
             return alert

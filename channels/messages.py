@@ -8,9 +8,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from channels.access import Access
+from channels.bodies import CHAT, ChatBody, Priority, chat_body
 from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
+from hub.bodies import encode
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, Store
@@ -21,7 +25,6 @@ from hub.models import (
     Channel,
     Message,
     OperationId,
-    Priority,
     ack_client_msg_id,
     new_id,
 )
@@ -61,12 +64,12 @@ class ChannelMessages:
         return ([m for m in page if m.label_json == ""
                  or self.access.sees(principal, {"label": m.label})], len(page) == limit)
 
-    async def publish(self, principal: Principal, ch_id: str, *, text: str, client_msg_id: str,
-                      priority: Priority, client: str,
+    async def publish(self, principal: Principal, ch_id: str, *, body: ChatBody,
+                      client_msg_id: str, client: str,
                       ack_of: int | None = None, label: object = None,
                       ack: str | None = None,
                       real_world: bool = False) -> tuple[Message, bool]:
-        """Store a message and broadcast it; returns (message, created).
+        """Store a message saying ``body`` and broadcast it; returns (message, created).
 
         Safe to retry with the same ``client_msg_id``: the second call returns
         the stored message with ``created=False`` and broadcasts nothing.
@@ -77,27 +80,28 @@ class ChannelMessages:
         if wait > 0:
             raise LimitExceeded("publishing too fast", code=ErrorCode.RATE_LIMITED,
                                 retry_after=round(wait, 3))
-        if len(text) > self._settings.max_text_chars:
+        if len(body.text) > self._settings.max_text_chars:
             raise LimitExceeded(f"text longer than {self._settings.max_text_chars} characters")
         ch, op, _ = await self.access.channel(principal, ch_id, Action.POST, client=client)
         if real_world and not (ch.exercise or op.exercise):
             raise BadRequest("'real_world' marks a real event inside an exercise; this "
                              "channel and its operation are not one")
         own = ""
+        if isinstance(label, msgspec.Struct):
+            label = msgspec.to_builtins(label)
         if label is not None:  # narrower than the channel's, else nothing to keep
             ceiling = self.access.channel_label(ch)
             chosen = item_label(self.access.policy, label, self.access.clearance(principal),
                                 ceiling)
             own = "" if chosen == ceiling else chosen.dumps()
         if ack_of is not None:  # an acknowledgement is labelled as what it acknowledges
-            text, client_msg_id, priority, own = await self._acknowledgement(principal, ch,
-                                                                             ack_of)
+            body, client_msg_id, own = await self._acknowledgement(principal, ch, ack_of)
         user = principal.user
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
                          sender=user.username, sender_name=user.display_name,
-                         agency=user.agency, text=text, ts=self._clock.now(), priority=priority,
-                         client_msg_id=client_msg_id, label_json=own,
-                         real_world=real_world and ack_of is None)
+                         agency=user.agency, ts=self._clock.now(), client_msg_id=client_msg_id,
+                         body_type=CHAT, body=encode(body), body_version=ChatBody.VERSION,
+                         label_json=own, real_world=real_world and ack_of is None)
         stored, created = await self._store.append_message(
             new, retain=self._settings.retention_messages)
         # Each agency must acknowledge it: the alerting feature tracks it as an alert
@@ -110,14 +114,15 @@ class ChannelMessages:
         return stored, created
 
     async def _acknowledgement(self, principal: Principal, ch: Channel,
-                               seq: int) -> tuple[str, str, Priority, str]:
-        """Text, client_msg_id, priority and label of an acknowledgement of urgent message
-        ``seq`` (one the caller may not see is as if it did not exist)."""
+                               seq: int) -> tuple[ChatBody, str, str]:
+        """Body, client_msg_id and label of an acknowledgement of urgent message ``seq``
+        (one the caller may not see is as if it did not exist)."""
         found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1)
-        if not found or found[0].seq != seq or found[0].priority != Priority.URGENT \
+        if not found or found[0].seq != seq or found[0].body_type != CHAT \
+                or chat_body(found[0]).priority is not Priority.URGENT \
                 or not self.access.sees(principal, {"label": found[0].label}):
             raise BadRequest("only an urgent message of this channel can be acknowledged")
-        return (f"acknowledged message #{seq}", ack_client_msg_id(seq), Priority.NORMAL,
+        return (ChatBody(text=f"acknowledged message #{seq}"), ack_client_msg_id(seq),
                 found[0].label_json)
 
     async def post_as_hub(self, op_id: OperationId, channel_name: str, *, text: str,
@@ -150,10 +155,11 @@ class ChannelMessages:
             text = (f"[{label.level}] An alert needs attention. Its details are above this "
                     f"channel's marking ({marking.marking()}): those cleared for them see "
                     "it in the Alerts panel.")
+        body = ChatBody(text=text[:self._settings.max_text_chars], priority=priority)
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=HUB_SENDER,
                          sender="hub", sender_name="Liaison Hub", agency="HUB",
-                         text=text[:self._settings.max_text_chars], ts=self._clock.now(),
-                         priority=priority, client_msg_id=client_msg_id,
+                         ts=self._clock.now(), client_msg_id=client_msg_id, body_type=CHAT,
+                         body=encode(body), body_version=ChatBody.VERSION,
                          real_world=real_world)
         message, _ = await self._store.append_message(
             new, retain=self._settings.retention_messages)

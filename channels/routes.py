@@ -10,14 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from channels.fields import flag_field
+from channels.bodies import ChatBody, PostMessage, body_of
 from channels.service import ChannelService
 from hub.api_schemas import LABEL_INPUT
+from hub.bodies import convert, schema
 from hub.boundary import int_param
-from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.labels import Label
-from hub.models import ACK_PREFIX, Channel, Membership, Message, Operation, Priority, Role, User
+from hub.models import Channel, Membership, Message, Operation, Role, User
 from hub.openapi import api, array, boolean, enum, integer, obj, ref, string
 from hub.vocabulary import OPERATION_STATUSES
 
@@ -225,43 +225,15 @@ async def list_messages(request: Request) -> Response:
 
 
 @api("Post a message (idempotent by client_msg_id)", "channels",
-     {201: ref("Message"), 200: ref("Message")},
-     body=obj({"text": string(4000), "client_msg_id": string(64),
-               "priority": enum("normal", "high", "urgent"), "label": LABEL_INPUT,
-               "ack": enum("each_agency"), "real_world": boolean()},
-              "text", "client_msg_id", closed=True))
+     {201: ref("Message"), 200: ref("Message")}, body=schema(PostMessage))
 async def post_message(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
-    unknown = set(body) - POST_FIELDS
-    if unknown:  # the document lists every field; one it does not is a mistake to say
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown)[:10])}")
-    text, cmid = body.get("text"), body.get("client_msg_id")
-    if not isinstance(text, str) or not text.strip():
-        raise BadRequest("'text' must be a non-empty string")
-    if not isinstance(cmid, str) or not 0 < len(cmid) <= 64 or cmid.startswith(ACK_PREFIX):
-        raise BadRequest("'client_msg_id' must be a string of 1-64 characters "
-                         f"(not starting with {ACK_PREFIX!r})")
-    try:
-        priority = Priority(body.get("priority", "normal"))
-    except ValueError:
-        raise BadRequest("'priority' must be normal, high or urgent") from None
+    post = convert(await json_body(request), PostMessage)
     message, created = await _channels(request).messages.publish(
-        principal, request.path_params["ch_id"], text=text, client_msg_id=cmid,
-        priority=priority, client=client, label=body.get("label"), ack=_ack_mode(body, priority),
-        real_world=flag_field(body, "real_world"))
+        principal, request.path_params["ch_id"], body=body_of(post),
+        client_msg_id=post.client_msg_id, client=client, label=post.label, ack=post.ack,
+        real_world=post.real_world)
     return _posted(message, created)
-
-
-#: The fields a posted message may have (the OpenAPI body lists exactly these).
-POST_FIELDS = frozenset({"text", "client_msg_id", "priority", "label", "ack", "real_world"})
-
-
-def _ack_mode(body: dict[str, object], priority: Priority) -> str | None:
-    ack = body.get("ack")
-    if ack is not None and (ack != "each_agency" or priority is not Priority.URGENT):
-        raise BadRequest("'ack' may only be each_agency, on an urgent message")
-    return None if ack is None else "each_agency"
 
 
 def _posted(message: Message, created: bool) -> Response:
@@ -279,8 +251,8 @@ async def acknowledge_message(request: Request) -> Response:
     seq = int_param(request.path_params["seq"], "seq", low=1)
     assert seq is not None
     message, created = await _channels(request).messages.publish(
-        principal, request.path_params["ch_id"], text="", client_msg_id="",
-        priority=Priority.NORMAL, client=client, ack_of=seq)
+        principal, request.path_params["ch_id"], body=ChatBody(), client_msg_id="",
+        client=client, ack_of=seq)
     return _posted(message, created)
 
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.bodies import Priority
 from hub.boundary import check_value
 from hub.errors import BadRequest
-from hub.models import Priority
 
 __all__ = ["COLOUR_MARKS", "MAX_ITEMS", "Post", "read_payload", "render", "slack_markup",
            "split_text"]

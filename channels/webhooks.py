@@ -25,9 +25,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.access import Access
+from channels.bodies import CHAT, ChatBody
 from channels.permissions import Action
 from channels.slack import render, split_text
 from hub.auditor import Auditor
+from hub.bodies import encode
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, RecordWrite, Store
@@ -177,9 +179,11 @@ class IncomingWebhooks:
         for i, text in enumerate(parts):
             new = NewMessage(channel_id=ch.id, id=new_id("msg"),
                              sender_id=UserId(f"hook:{doc['id']}"), sender=f"hook:{doc['id']}",
-                             sender_name=shown[:200], agency=SENDER_AGENCY, text=text,
-                             ts=self._clock.now(), priority=post.priority,
-                             client_msg_id=f"hook:{key}:{i}")
+                             sender_name=shown[:200], agency=SENDER_AGENCY,
+                             ts=self._clock.now(), client_msg_id=f"hook:{key}:{i}",
+                             body_type=CHAT, body=encode(ChatBody(text=text,
+                                                                  priority=post.priority)),
+                             body_version=ChatBody.VERSION)
             message, _ = await self._store.append_message(
                 new, retain=self._settings.retention_messages)
             stored.append(message)

@@ -37,12 +37,6 @@ CORE_SCHEMAS = {
                     "label": ref("Label"), "marking": string(), "colour": string(),
                     "exercise": boolean()},
                    "id", "operation_id", "name"),
-    "Message": obj({"channel": string(), "seq": integer(minimum=1), "id": string(),
-                    "sender": string(), "sender_name": string(), "agency": string(),
-                    "text": string(), "ts": number(),
-                    "priority": enum("normal", "high", "urgent"), "ack_of": integer(),
-                    "client_msg_id": string(), "duplicate": boolean()},
-                   "channel", "seq", "id", "sender", "text", "ts", "priority"),
     "Session": obj({"user": ref("User"), "session_id": string(), "expires_at": nullable(
         number()), "kind": enum("session", "token"), "token": string(),
         "scope": nullable(array(string()))}, "user", "session_id"),

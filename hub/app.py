@@ -46,6 +46,7 @@ from channels import frames as chat_frames
 from channels import routes as channel_routes
 from channels import webhook_routes
 from channels.access import Access
+from channels.bodies import message_schema
 from channels.service import ChannelService
 from channels.webhooks import SCHEMAS as WEBHOOK_SCHEMAS
 from channels.webhooks import IncomingWebhooks
@@ -316,7 +317,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         app.routes, title="Liaison Hub", version=__version__,
         description="The REST API of Liaison Hub. The WebSocket protocol is in "
                     "docs/protocol.md; the same errors and codes apply.",
-        schemas={**CORE_SCHEMAS, **WEBHOOK_SCHEMAS, **ALERTING_SCHEMAS})
+        schemas={**CORE_SCHEMAS, "Message": message_schema(), **WEBHOOK_SCHEMAS,
+                 **ALERTING_SCHEMAS})
     app.state.hub = services.hub
     app.state.tiles = tiles
     app.state.services = services

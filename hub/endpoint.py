@@ -116,8 +116,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         if data is None:
             raise FrameError("empty frame")
-        hello = decode(data, fmt, max_bytes=settings.max_frame_bytes,
-                       max_text=settings.max_text_chars)
+        hello = decode(data, fmt, max_bytes=settings.max_frame_bytes)
         ref = hello.ref
         if not isinstance(hello, Hello):
             raise FrameError("the first frame must be hello")

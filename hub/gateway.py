@@ -224,7 +224,7 @@ class Connection:
         """Decode one client message and act on it; errors become error frames."""
         try:
             frame = decode(data, self.fmt, max_bytes=self.settings.max_frame_bytes,
-                           max_text=self.settings.max_text_chars)
+                           frames=self.handlers.declared)
         except FrameError as exc:
             self.metrics.frames_in.labels("invalid").inc()
             self.send_error(exc.code, exc.message, exc.ref)

@@ -5,7 +5,9 @@ The gateway itself handles only the frames every feed needs: ``hello``,
 by a feature when the composition root builds the hub:
 
 - a **frame handler** per frame type (``channels`` registers ``publish`` and
-  ``typing``, ``alerting`` registers ``case``): it receives the connection as a
+  ``typing``, ``alerting`` registers ``case``), with the frame's declaration (a
+  :class:`hub.bodies.Frame`, which the codec decodes and validates by its
+  ``type``): the handler receives the connection as a
   :class:`FrameSession` and the decoded frame, and replies through ``session.send``;
   errors it raises become error frames;
 - a **snapshot** per subscribe option (``alerting`` registers ``board``): the
@@ -27,6 +29,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from hub.bodies import Frame, frame_type
+
 if TYPE_CHECKING:
     from hub.feeds import Feed
     from hub.metrics import Metrics
@@ -45,6 +49,9 @@ __all__ = [
 ]
 
 F = TypeVar("F")
+
+#: The frame types the core's codec decodes itself (hub.protocol).
+CORE_FRAMES = frozenset({"hello", "subscribe", "unsubscribe", "ping", "case"})
 
 
 class LogFollower(Protocol):
@@ -100,12 +107,20 @@ class Handlers:
     def __init__(self) -> None:
         self._frames: dict[type, FrameHandler] = {}
         self._snapshots: dict[str, SnapshotProvider] = {}
+        #: The frames the features declared, by ``type``: the codec decodes them.
+        self.declared: dict[str, type[Frame]] = {}
 
     def on_frame(self, kind: type[F],
                  handler: Callable[[FrameSession, F], Awaitable[None]]) -> None:
-        """Handle every decoded frame of class ``kind`` with ``handler``."""
+        """Handle every decoded frame of class ``kind`` with ``handler``; a declared
+        :class:`hub.bodies.Frame` is also decoded from then on, by its ``type``."""
         if kind in self._frames:
             raise ValueError(f"a handler for {kind.__name__} is registered already")
+        if isinstance(kind, type) and issubclass(kind, Frame):
+            name = frame_type(kind)
+            if name in self.declared or name in CORE_FRAMES:
+                raise ValueError(f"a frame of type {name!r} is declared already")
+            self.declared[name] = kind
         self._frames[kind] = handler
 
     def on_snapshot(self, option: str, provider: SnapshotProvider) -> None:

@@ -1,7 +1,7 @@
 """Records the engine stores and the events its broker carries.
 
-Plain frozen dataclasses with no behaviour beyond conversion to wire dicts;
-this module imports nothing from the project.
+Plain frozen dataclasses with no behaviour beyond conversion to wire dicts; this
+module imports only the project's pure helpers (labels, bodies).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NewType
 
+from hub.bodies import fields
 from hub.labels import stored_view
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "Operation",
     "OperationId",
     "PresenceEvent",
-    "Priority",
     "ResyncEvent",
     "Role",
     "Session",
@@ -60,12 +60,6 @@ class Role(StrEnum):
     COORDINATOR = "coordinator"
     MEMBER = "member"
     OBSERVER = "observer"
-
-
-class Priority(StrEnum):
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +178,10 @@ def ack_client_msg_id(seq: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One message of a channel: the envelope the core stores, orders, replicates and
+    delivers, around the body its feature declared (opaque here: msgpack bytes with
+    their type and schema version, see :mod:`hub.bodies`)."""
+
     channel_id: ChannelId
     seq: int
     id: str
@@ -191,10 +189,11 @@ class Message:
     sender: str  # username at send time
     sender_name: str  # display name at send time
     agency: str
-    text: str
     ts: float
-    priority: Priority
     client_msg_id: str
+    body_type: str
+    body: bytes
+    body_version: int = 1
     #: The message's own confidentiality label as stored (a label's JSON), when it is
     #: narrower than its channel's; empty: the channel's (the common case).
     label_json: str = ""
@@ -212,10 +211,11 @@ class Message:
         return json.loads(self.label_json) if self.label_json else None
 
     def frame(self) -> dict[str, object]:
-        frame: dict[str, object] = {
-            "type": "message", "channel": self.channel_id, "seq": self.seq, "id": self.id,
-            "sender": self.sender, "sender_name": self.sender_name, "agency": self.agency,
-            "text": self.text, "ts": self.ts, "priority": str(self.priority)}
+        """The ``message`` frame: the body's fields beside the envelope's (which win)."""
+        frame: dict[str, object] = {"type": "message", **fields(self.body),
+                                    "channel": self.channel_id, "seq": self.seq, "id": self.id,
+                                    "sender": self.sender, "sender_name": self.sender_name,
+                                    "agency": self.agency, "ts": self.ts}
         if self.label_json:
             frame["label"] = self.label
         if self.real_world:

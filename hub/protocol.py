@@ -12,15 +12,17 @@ frame's ``ref`` when one could be read.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Literal
 
 import msgpack
 
+from hub.bodies import Frame, convert
 from hub.boundary import check_value, is_clean_text, note_repaired, sanitize
 from hub.errors import BadRequest, ErrorCode, FrameError
-from hub.models import ACK_PREFIX, Priority, ack_client_msg_id
 from hub.wsframe import data_frame
 
 __all__ = [
@@ -30,9 +32,7 @@ __all__ = [
     "Encoded",
     "Hello",
     "Ping",
-    "Publish",
     "Subscribe",
-    "Typing",
     "Unsubscribe",
     "WireFormat",
     "choose_format",
@@ -56,6 +56,7 @@ MAX_ID = 64
 MAX_TOKEN = 256
 MAX_DEPTH = 8
 CASE_ACTIONS = ("create", "update", "comment")
+NO_FRAMES: Mapping[str, type[Frame]] = MappingProxyType({})
 
 
 def choose_format(offered: list[str]) -> tuple[str | None, WireFormat]:
@@ -95,32 +96,6 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True, slots=True)
-class Publish:
-    type: Literal["publish"]
-    ref: str | None
-    channel: str
-    text: str
-    client_msg_id: str
-    priority: Priority
-    #: Acknowledge the urgent message with this seq instead (text and id are the hub's).
-    ack_of: int | None = None
-    #: The message's own confidentiality label, narrower than its channel's (checked by
-    #: the service against the policy): a level name or {"level", "categories"}.
-    label: object = None
-    #: "each_agency": an urgent message every agency taking part must acknowledge.
-    ack: str | None = None
-    #: A real event reported in an exercise: marked REAL WORLD everywhere.
-    real_world: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Typing:
-    type: Literal["typing"]
-    ref: str | None
-    channel: str
-
-
-@dataclass(frozen=True, slots=True)
 class CaseCommand:
     """Create, update or comment on a case (the same operations as REST)."""
 
@@ -138,7 +113,8 @@ class Ping:
     ref: str | None
 
 
-ClientFrame = Hello | Subscribe | Unsubscribe | Publish | Typing | CaseCommand | Ping
+#: A frame the core decodes itself; a feature's frames are :class:`hub.bodies.Frame`\s.
+ClientFrame = Hello | Subscribe | Unsubscribe | CaseCommand | Ping | Frame
 
 
 # --- Decoding --------------------------------------------------------------------
@@ -211,8 +187,10 @@ def _int(obj: dict[str, Any], key: str, ref: str | None) -> int | None:
     return value
 
 
-def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int) -> ClientFrame:
-    """Decode and validate one client frame.
+def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int,
+           frames: Mapping[str, type[Frame]] = NO_FRAMES) -> ClientFrame:
+    """Decode and validate one client frame: a core frame, or one of ``frames`` (by
+    ``type``: the frames the features declared, see :class:`hub.handlers.Handlers`).
 
     Raises:
         FrameError: with ``code`` bad_frame (undecodable), bad_request (wrong
@@ -248,43 +226,6 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
                          board)
     if kind == "unsubscribe":
         return Unsubscribe("unsubscribe", ref, _channel(obj, ref))
-    if kind == "publish" and obj.get("ack_of") is not None:
-        seq = _int(obj, "ack_of", ref)
-        assert seq is not None
-        return Publish("publish", ref, _channel(obj, ref), "", ack_client_msg_id(seq),
-                       Priority.NORMAL, seq)
-    if kind == "publish":
-        text = _str(obj, "text", ref, max_len=max_text)
-        assert text is not None
-        if not text.strip():
-            raise FrameError("field 'text' is empty", code=ErrorCode.BAD_REQUEST, ref=ref)
-        cmid = _str(obj, "client_msg_id", ref, max_len=MAX_ID)
-        assert cmid is not None
-        if not cmid or cmid.startswith(ACK_PREFIX):
-            raise FrameError("field 'client_msg_id' is empty or reserved",
-                             code=ErrorCode.BAD_REQUEST, ref=ref)
-        raw_priority = _str(obj, "priority", ref, max_len=16, required=False) or "normal"
-        try:
-            priority = Priority(raw_priority)
-        except ValueError:
-            raise FrameError("field 'priority' must be normal, high or urgent",
-                             code=ErrorCode.BAD_REQUEST, ref=ref) from None
-        label = obj.get("label")
-        if label is not None and not isinstance(label, str | dict):
-            raise FrameError("field 'label' must be a level name or an object",
-                             code=ErrorCode.BAD_REQUEST, ref=ref)
-        ack = _str(obj, "ack", ref, max_len=16, required=False)
-        if ack is not None and (ack != "each_agency" or priority is not Priority.URGENT):
-            raise FrameError("field 'ack' may only be each_agency, on an urgent message",
-                             code=ErrorCode.BAD_REQUEST, ref=ref)
-        real_world = obj.get("real_world", False)
-        if not isinstance(real_world, bool):
-            raise FrameError("field 'real_world' must be true or false",
-                             code=ErrorCode.BAD_REQUEST, ref=ref)
-        return Publish("publish", ref, _channel(obj, ref), text, cmid, priority, label=label,
-                       ack=ack, real_world=real_world)
-    if kind == "typing":
-        return Typing("typing", ref, _channel(obj, ref))
     if kind == "ping":
         return Ping("ping", ref)
     if kind == "case":
@@ -300,7 +241,11 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int, max_text: int)
                              ref=ref)
         assert op is not None and action is not None
         return CaseCommand("case", ref, op, action, case, body)
-    raise FrameError(f"unknown frame type '{kind[:32]}'", code=ErrorCode.UNKNOWN_TYPE, ref=ref)
+    declared = frames.get(kind)
+    if declared is None:
+        raise FrameError(f"unknown frame type '{kind[:32]}'", code=ErrorCode.UNKNOWN_TYPE,
+                         ref=ref)
+    return convert(obj, declared, ref=ref)
 
 
 def _channel(obj: dict[str, Any], ref: str | None) -> str:

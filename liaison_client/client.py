@@ -27,6 +27,7 @@ import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from liaison_client.chat import BODY_FIELDS
 from liaison_client.frames import (
     Ack,
     CaseAck,
@@ -122,20 +123,27 @@ class Client:
 
     async def publish(self, channel: str, text: str, *, priority: str = "normal",
                       client_msg_id: str | None = None, label: str | dict[str, Any] | None = None,
-                      ack: str | None = None, real_world: bool = False) -> Ack:
+                      ack: str | None = None, real_world: bool = False,
+                      **fields: Any) -> Ack:
         """Post a message; returns once it is durably stored (kept until then).
 
         ``label``: its own confidentiality label, narrower than its channel's (a level
         name or ``{"level", "categories"}``); ``ack="each_agency"`` on an urgent message:
         every agency must acknowledge it; ``real_world``: a real event in an exercise.
+        ``fields``: the rest of what a message may say (``BODY_FIELDS`` of
+        :mod:`liaison_client.chat`, e.g. ``reply_to=<seq>`` for a threaded reply).
         """
+        unknown = set(fields) - set(BODY_FIELDS)
+        if unknown:
+            raise TypeError(f"a message has no field {sorted(unknown)[0]!r}")
         cmid = client_msg_id or uuid.uuid4().hex
         if cmid not in self._acks:
             self._acks[cmid] = asyncio.get_running_loop().create_future()
             self._outbox[cmid] = {
                 "type": "publish", "channel": channel, "text": text, "client_msg_id": cmid,
                 "priority": priority, "ref": cmid, **({"label": label} if label else {}),
-                **({"ack": ack} if ack else {}), **({"real_world": True} if real_world else {})}
+                **({"ack": ack} if ack else {}), **({"real_world": True} if real_world else {}),
+                **{k: v for k, v in fields.items() if v is not None}}
             await self._send_publish(cmid)
         return await asyncio.shield(self._acks[cmid])
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+from liaison_client.chat import Message
 
 __all__ = ["Ack", "CaseAck", "ErrorFrame", "Frame", "Message", "OpEvent", "Other", "Reset",
            "Subscribed", "Unsubscribed", "Welcome", "parse"]
@@ -26,27 +28,6 @@ class Subscribed:
     first_seq: int
     ref: str | None = None
     operation: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    channel: str
-    seq: int
-    id: str
-    sender: str
-    sender_name: str
-    agency: str
-    text: str
-    ts: float
-    priority: str
-    ack_of: int | None = None
-    client_msg_id: str | None = None
-    label: dict[str, Any] | None = None  # its own confidentiality label, when it has one
-    real_world: bool = False  # a real event inside an exercise
-
-    @property
-    def feed(self) -> str:
-        return self.channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +103,16 @@ Frame = (Welcome | Subscribed | Message | OpEvent | Ack | CaseAck | Reset | Unsu
 _OP_FIELDS = {"type", "feed", "seq", "kind", "action", "id", "version", "actor", "ts", "record"}
 
 
+#: What a ``message`` frame may carry (liaison_client/chat.py, generated from the hub's
+#: declarations); a field of a newer hub is left out, never an error.
+_MESSAGE_FIELDS = frozenset(f.name for f in fields(Message))
+
+
 def parse(d: dict[str, Any]) -> Frame:
     """One frame from the hub as its typed object (unknown types as :class:`Other`)."""
     kind = d.get("type")
     if kind == "message":
-        return Message(d["channel"], d["seq"], d["id"], d["sender"], d["sender_name"],
-                       d["agency"], d["text"], d["ts"], d["priority"], d.get("ack_of"),
-                       d.get("client_msg_id"), d.get("label"), bool(d.get("real_world")))
+        return Message(**{k: v for k, v in d.items() if k in _MESSAGE_FIELDS})
     if kind == "op_event":
         return OpEvent(d["feed"], d["seq"], d["kind"], d["action"], d["id"], d["version"],
                        d["actor"], d["ts"], d.get("record"),

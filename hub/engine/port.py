@@ -31,6 +31,7 @@ Guarantees every engine must keep (the engine contract tests check them):
   assigns the next seq and hash in the same transaction as the chain head.
 * **Failure.** When the backing service cannot be reached, methods raise
   :class:`hub.errors.Unavailable`; no partial write is acknowledged.
+* **Bodies are opaque.** A message's body is bytes to an engine (hub.bodies).
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from hub.models import (
     Operation,
     OperationId,
     OpEvent,
-    Priority,
     Role,
     Session,
     User,
@@ -67,24 +67,24 @@ __all__ = ["AuditEntry", "AuditLog", "Broker", "Coordination", "Engine", "EventH
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
+    """A message to append: its envelope and opaque body (see Message)."""
     channel_id: ChannelId
     id: str
     sender_id: UserId
     sender: str
     sender_name: str
     agency: str
-    text: str
     ts: float
-    priority: Priority
     client_msg_id: str
-    label_json: str = ""  # see Message.label_json
-    real_world: bool = False  # see Message.real_world
+    body_type: str
+    body: bytes
+    body_version: int = 1
+    label_json: str = ""  # see Message.label_json and .real_world
+    real_world: bool = False
 
     def stored(self, seq: int) -> Message:
         """This message as stored under ``seq``."""
-        return Message(self.channel_id, seq, self.id, self.sender_id, self.sender,
-                       self.sender_name, self.agency, self.text, self.ts, self.priority,
-                       self.client_msg_id, self.label_json, self.real_world)
+        return Message(seq=seq, **{name: getattr(self, name) for name in self.__slots__})
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,18 +37,17 @@ from hub.engine import jsondoc
 from hub.engine.port import EventHandler
 from hub.engine.redis_connect import CommandClient, Shards
 from hub.engine.redis_keys import RedisKeys
+from hub.engine.redis_messages import EVENT_KIND, from_event
 from hub.errors import Unavailable
 from hub.models import (
     ChannelId,
     ControlEvent,
     Event,
-    Message,
     MessageEvent,
     OperationId,
     OpEvent,
     OpEventPosted,
     PresenceEvent,
-    Priority,
     ResyncEvent,
     TypingEvent,
     UserId,
@@ -296,14 +295,8 @@ def _encode(event: Event) -> bytes:
 def _decode(data: bytes) -> Event:
     item = msgpack.unpackb(data, raw=False, strict_map_key=True)
     kind = item[0]
-    if kind == "m":
-        (_, ch_id, seq, mid, sender_id, sender, sender_name, agency, text, ts, priority,
-         cmid, *rest) = item  # rest: the label, absent from a hub before labels
-        return MessageEvent(Message(ChannelId(ch_id), int(seq), mid,
-                                    UserId(sender_id), sender, sender_name, agency, text,
-                                    float(ts), Priority(priority), cmid,
-                                    str(rest[0]) if rest else "",
-                                    len(rest) > 1 and rest[1] == "1"), time.perf_counter())
+    if kind in (EVENT_KIND, "m"):  # "m": an older node's, during a rolling upgrade
+        return MessageEvent(from_event(item), time.perf_counter())
     if kind == "e":
         _, op_id, seq, rkind, action, record_id, version, actor, ts, data = item
         return OpEventPosted(OpEvent(OperationId(op_id), int(seq), rkind, action, record_id,

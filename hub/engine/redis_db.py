@@ -12,7 +12,6 @@ always`` for "acked means on disk"; ``everysec`` may lose the last second).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
@@ -22,14 +21,14 @@ from typing import Any, ParamSpec, TypeVar
 
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import EncodableT, FieldT
 
 from hub.audit import AuditKey
 from hub.engine.redis_connect import CommandClient
-from hub.engine.redis_keys import LAYOUT, RedisKeys
-from hub.errors import Conflict, DataTooNew, Unavailable
+from hub.engine.redis_keys import RedisKeys
+from hub.errors import Conflict, Unavailable
 
 __all__ = ["RedisBase", "dump_fields", "entries", "guarded", "load_fields", "load_script", "text",
            "texts"]
@@ -122,37 +121,10 @@ class RedisBase:
 
     # --- lifecycle -------------------------------------------------------------------
 
-    async def open(self) -> None:
-        await self.check_persistence()
-        await self._upgrade_layout()
-
     async def schema_version(self) -> int:
         """The data schema of this keyspace: its key layout (0 before the first open)."""
         found = await self.r.get(self.keys.layout())
         return int(text(found)) if found else 0
-
-    async def _upgrade_layout(self) -> None:
-        """Move a layout-1 keyspace (directory keys without a hash tag) to the
-        current names, once; a hub that finds the current layout does nothing.
-        A keyspace with a newer layout is refused (:class:`DataTooNew`)."""
-        found = await self.schema_version()
-        if found > LAYOUT:
-            raise DataTooNew(f"the Redis keyspace {self.keys.prefix!r}", found, LAYOUT)
-        if found:
-            return
-        if isinstance(self.r, RedisCluster):  # layout 1 never ran on a cluster
-            await self.r.set(self.keys.layout(), LAYOUT)
-            return
-        moved = 0
-        pattern = self.keys.prefix.replace("[", "\\[") + "*"
-        async for key in self.r.scan_iter(match=pattern, count=1000):
-            new = self.keys.upgraded(text(key))
-            if new is not None:
-                with contextlib.suppress(ResponseError):  # another hub moved it first
-                    moved += bool(await self.r.renamenx(text(key), new))
-        await self.r.set(self.keys.layout(), LAYOUT)
-        if moved:
-            log.warning("moved %d directory keys to key layout %d", moved, LAYOUT)
 
     async def check_persistence(self) -> str:
         """Warn at start-up when the server would not keep acknowledged writes.

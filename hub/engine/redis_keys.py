@@ -41,9 +41,10 @@ from hub.models import CONTROL_TOPIC
 
 __all__ = ["DIRECTORY_ROOTS", "LAYOUT", "RedisKeys"]
 
-#: Version 2 put the directory under ``{dir}``; version 1 named those keys
-#: without a tag (see :meth:`RedisKeys.upgraded`).
-LAYOUT = 2
+#: Version 3 stores a message as an envelope and an opaque body (hub.engine.redis_layout);
+#: version 2 put the directory under ``{dir}``; version 1 named those keys without a tag
+#: (see :meth:`RedisKeys.upgraded`).
+LAYOUT = 3
 
 #: The first segment of every directory key's name, after the prefix and tag.
 DIRECTORY_ROOTS = frozenset({"user", "username", "users", "session", "sessions",

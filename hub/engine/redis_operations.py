@@ -15,6 +15,7 @@ from hub.engine.redis_db import (
     text,
     texts,
 )
+from hub.engine.redis_messages import entry_args, from_entry
 from hub.errors import Conflict
 from hub.models import (
     Channel,
@@ -162,10 +163,8 @@ class RedisOperations(RedisBase):
         seq, created = await self._append(
             keys=[keys.channel(ch), keys.channel_log(ch),
                   keys.channel_retry(ch, msg.sender_id, msg.client_msg_id)],
-            args=[keys.channel_events(op_id, ch), retain, self._idem_ttl, msg.id,
-                  msg.sender_id, msg.sender, msg.sender_name, msg.agency, msg.text,
-                  repr(msg.ts), str(msg.priority), msg.client_msg_id, msg.channel_id,
-                  msg.label_json, "1" if msg.real_world else ""])
+            args=[keys.channel_events(op_id, ch), retain, self._idem_ttl, msg.channel_id,
+                  *entry_args(msg)])
         seq = int(seq)
         if seq < 0:
             raise Conflict("channel does not exist")
@@ -179,7 +178,7 @@ class RedisOperations(RedisBase):
 
     @staticmethod
     def _message(ch_id: str, entry_id: str, f: dict[str, str]) -> Message:
-        return rowmap.message({**f, "channel_id": ch_id, "seq": entry_id.split("-")[0]})
+        return from_entry(ch_id, entry_id.split("-")[0], f)
 
     @guarded
     async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,

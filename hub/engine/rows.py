@@ -19,7 +19,6 @@ from hub.models import (
     Operation,
     OperationId,
     OpEvent,
-    Priority,
     Session,
     User,
     UserId,
@@ -73,10 +72,11 @@ def channel(d: Row) -> Channel:
 
 
 def message(d: Row) -> Message:
+    """An envelope's fields and the body (bytes, as stored) as a message."""
     return Message(ChannelId(d["channel_id"]), int(d["seq"]), d["id"], UserId(d["sender_id"]),
-                   d["sender"], d["sender_name"], d["agency"], d["text"], float(d["ts"]),
-                   Priority(d["priority"]), d["client_msg_id"], _optional(d, "label"),
-                   _flag(d, "real_world"))
+                   d["sender"], d["sender_name"], d["agency"], float(d["ts"]),
+                   d["client_msg_id"], d["body_type"], bytes(d["body"]),
+                   int(d["body_version"]), _optional(d, "label"), _flag(d, "real_world"))
 
 
 def op_event(d: Row) -> OpEvent:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.audit import AuditKey
+from hub.engine import legacy
 from hub.engine.sqlite_thread import DbThread
 from hub.errors import Conflict, DataTooNew, Unavailable
 from hub.models import Event
@@ -37,9 +38,11 @@ T = TypeVar("T")
 #: column. 2: records are keyed by operation as well (a rule id, a CAP message's id is
 #: the operation's own, as on the Redis engine); opening a version-1 database rebuilds
 #: that table. 0 is a database of release 0.1.0 or older, which never stamped one:
-#: opening it adds the missing columns and stamps the version. A database stamped
-#: higher than this is refused (:class:`hub.errors.DataTooNew`).
-SCHEMA_VERSION = 2
+#: opening it adds the missing columns and stamps the version. 3: a message is an
+#: envelope and an opaque body (``body_type``, ``body_version``, ``body``: msgpack), no
+#: longer the chat fields as columns; opening an older database converts the table.
+#: A database stamped higher than this is refused (:class:`hub.errors.DataTooNew`).
+SCHEMA_VERSION = 3
 
 #: Columns added after the first schema, added to an older database when it opens.
 ADDED_COLUMNS = (
@@ -50,6 +53,17 @@ ADDED_COLUMNS = (
     ("messages", "label", "TEXT NOT NULL DEFAULT ''"),
     ("messages", "real_world", "INTEGER NOT NULL DEFAULT 0"),
 )
+
+#: The messages table: an envelope's columns and the opaque body (schema 3).
+_MESSAGES = """CREATE TABLE messages (
+    channel_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
+    sender TEXT NOT NULL, sender_name TEXT NOT NULL, agency TEXT NOT NULL, ts REAL NOT NULL,
+    client_msg_id TEXT NOT NULL, label TEXT NOT NULL DEFAULT '',
+    real_world INTEGER NOT NULL DEFAULT 0, body_type TEXT NOT NULL,
+    body_version INTEGER NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (channel_id, seq)) WITHOUT ROWID"""
+_MESSAGES_IDEM = ("CREATE UNIQUE INDEX IF NOT EXISTS messages_idem ON messages(channel_id, "
+                  "sender_id, client_msg_id)")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -77,12 +91,7 @@ CREATE TABLE IF NOT EXISTS channels (
     topic TEXT NOT NULL, agencies TEXT NOT NULL, created_at REAL NOT NULL,
     last_seq INTEGER NOT NULL DEFAULT 0, first_seq INTEGER NOT NULL DEFAULT 1,
     UNIQUE (operation_id, name));
-CREATE TABLE IF NOT EXISTS messages (
-    channel_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
-    sender TEXT NOT NULL, sender_name TEXT NOT NULL, agency TEXT NOT NULL, text TEXT NOT NULL,
-    ts REAL NOT NULL, priority TEXT NOT NULL, client_msg_id TEXT NOT NULL,
-    PRIMARY KEY (channel_id, seq)) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_idem ON messages(channel_id, sender_id, client_msg_id);
+{messages}
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, operation_id TEXT NOT NULL, version INTEGER NOT NULL,
     doc TEXT NOT NULL, PRIMARY KEY (operation_id, kind, id)) WITHOUT ROWID;
@@ -106,7 +115,8 @@ CREATE TABLE IF NOT EXISTS audit (
     client TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
-"""
+""".format(messages=_MESSAGES.replace("TABLE ", "TABLE IF NOT EXISTS ", 1) + ";\n"
+                  + _MESSAGES_IDEM + ";")
 
 
 def _db_value(value: object) -> object:
@@ -138,6 +148,21 @@ def _key_records_by_operation(db: sqlite3.Connection) -> None:
                "FROM records")
     db.execute("DROP TABLE records")  # and its index records_op, which the key replaces
     db.execute("ALTER TABLE records_v2 RENAME TO records")
+
+
+def _envelope_messages(db: sqlite3.Connection) -> None:
+    """Schema 2 -> 3: a message's chat fields become its body (hub.engine.legacy)."""
+    have = {r["name"] for r in db.execute("PRAGMA table_info(messages)")}
+    if "body" in have:
+        return
+    db.create_function("legacy_body", 2, legacy.body, deterministic=True)
+    db.execute(_MESSAGES.replace("messages (", "messages_v3 (", 1))
+    db.execute("INSERT INTO messages_v3 SELECT channel_id, seq, id, sender_id, sender, "
+               "sender_name, agency, ts, client_msg_id, label, real_world, ?, 1, "
+               "legacy_body(text, priority) FROM messages", (legacy.BODY_TYPE,))
+    db.execute("DROP TABLE messages")  # and its index, made again below
+    db.execute("ALTER TABLE messages_v3 RENAME TO messages")
+    db.execute(_MESSAGES_IDEM)
 
 
 def _statements(script: str) -> list[str]:
@@ -223,6 +248,7 @@ class SqliteBase:
                 if column not in have:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
             _key_records_by_operation(db)
+            _envelope_messages(db)
             if found < SCHEMA_VERSION:
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.execute("COMMIT")

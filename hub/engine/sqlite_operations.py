@@ -149,11 +149,11 @@ class SqliteOperations(SqliteBase):
                 raise Conflict("channel does not exist")
             seq = row[0]
             db.execute("INSERT INTO messages (channel_id, seq, id, sender_id, sender,"
-                       " sender_name, agency, text, ts, priority, client_msg_id, label,"
-                       " real_world) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       " sender_name, agency, ts, client_msg_id, label, real_world,"
+                       " body_type, body_version, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        (msg.channel_id, seq, msg.id, msg.sender_id, msg.sender, msg.sender_name,
-                        msg.agency, msg.text, msg.ts, str(msg.priority), msg.client_msg_id,
-                        msg.label_json, int(msg.real_world)))
+                        msg.agency, msg.ts, msg.client_msg_id, msg.label_json,
+                        int(msg.real_world), msg.body_type, msg.body_version, msg.body))
             if retain > 0 and seq - row[1] + 1 > retain:
                 first = seq - retain + 1
                 db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",

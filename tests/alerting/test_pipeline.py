@@ -12,6 +12,7 @@ from typing import Any
 from alerting.kinds import ALERT, PIPELINE_STATE
 from alerting.opstate import OpState
 from alerting.pipeline import Pipeline
+from channels.bodies import chat_body
 from hub.models import OperationId
 from tests.conftest import Embedded
 
@@ -64,7 +65,7 @@ class World:
 
     async def notices(self) -> list[str]:
         ch = next(c for c in await self.env.store.list_channels(self.op) if c.name == "alerts")
-        return [m.text for m in await self.env.store.read_messages(ch.id, after_seq=0,
+        return [chat_body(m).text for m in await self.env.store.read_messages(ch.id, after_seq=0,
                                                                    limit=100)]
 
 

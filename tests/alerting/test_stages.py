@@ -24,7 +24,8 @@ from alerting.stages import (
     resume_at,
     silencing,
 )
-from hub.models import OperationId, OpEvent, Priority
+from channels.bodies import Priority
+from hub.models import OperationId, OpEvent
 
 NOW = 1_000.0
 MEMBERS = [Member("alice", "coordinator", "POLICE"), Member("bruno", "member", "ARMY"),

@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
+from channels.bodies import Priority, chat_body
+from channels.bodies import PublishFrame as Publish
+from channels.bodies import TypingFrame as Typing
 from channels.frames import ChatFrames
 from hub.errors import ErrorCode, Forbidden, HubError, NotFound
 from hub.feeds import Feed
 from hub.metrics import Metrics
-from hub.models import Priority, TypingEvent
+from hub.models import TypingEvent
 from hub.principal import Principal
-from hub.protocol import Publish, Typing
 from tests.conftest import Embedded
 
 
@@ -37,7 +39,7 @@ class FakeSession:
 
 
 def publish(channel: str, cmid: str = "c-1", **kw: Any) -> Publish:
-    return Publish(type="publish", ref="r-1", channel=channel, text=kw.pop("text", "on my way"),
+    return Publish(ref="r-1", channel=channel, text=kw.pop("text", "on my way"),
                    client_msg_id=cmid, priority=kw.pop("priority", Priority.NORMAL), **kw)
 
 
@@ -48,7 +50,7 @@ async def test_a_publish_is_acked_after_it_is_stored(embedded: Embedded) -> None
     await frames.publish(session, publish(general.id))
     [ack] = session.sent
     stored = await embedded.store.read_messages(general.id, after_seq=0, limit=10)
-    assert [m.text for m in stored] == ["on my way"]
+    assert [chat_body(m).text for m in stored] == ["on my way"]
     assert ack == {"type": "ack", "ref": "r-1", "channel": general.id, "client_msg_id": "c-1",
                    "seq": stored[0].seq, "id": stored[0].id, "ts": stored[0].ts,
                    "duplicate": False}
@@ -87,7 +89,7 @@ async def test_typing_needs_a_subscription_to_that_chat_channel(embedded: Embedd
                                         topic="ops:x", chat=False)}):
         with pytest.raises(HubError) as err:
             await frames.typing(FakeSession(bruno, feeds),
-                                Typing(type="typing", ref=None, channel=general.id))
+                                Typing(ref=None, channel=general.id))
         assert err.value.code is ErrorCode.NOT_SUBSCRIBED
 
 
@@ -110,7 +112,7 @@ async def test_typing_on_a_subscribed_channel_reaches_its_topic_once_per_two_sec
                 topic=general.broker_topic, chat=True)
     session = FakeSession(await embedded.principal("bruno"), {general.id: feed})
     frames = ChatFrames(embedded.services.channels)
-    frame = Typing(type="typing", ref=None, channel=general.id)
+    frame = Typing(ref=None, channel=general.id)
     await frames.typing(session, frame)
     await frames.typing(session, frame)  # too soon: dropped
     embedded.clock.advance(2.1)

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
+from channels.bodies import ChatBody, Priority, chat_body
 from channels.service import ChannelService
 from hub.errors import BadRequest, Conflict, Forbidden, LimitExceeded, NotFound
 from hub.labels import stored_view
-from hub.models import HUB_SENDER, ChannelId, Priority, Role, ack_client_msg_id
+from hub.models import HUB_SENDER, ChannelId, Role, ack_client_msg_id
 from tests.conftest import Embedded
 
 
@@ -84,8 +85,9 @@ async def test_only_an_admin_updates_the_operation(embedded: Embedded) -> None:
     closed = await svc(embedded).update_operation(root, op.id, {"status": "closed"}, "t")
     assert closed.status == "closed"
     with pytest.raises(Forbidden, match="post"):  # a closed operation takes no messages
-        await svc(embedded).messages.publish(alice, embedded.channels["A/general"].id, text="late",
-                                    client_msg_id="c", priority=Priority.NORMAL,
+        await svc(embedded).messages.publish(alice, embedded.channels["A/general"].id,
+            body=ChatBody(text="late"),
+                                    client_msg_id="c",
                                     client="t")
 
 
@@ -205,29 +207,29 @@ async def test_updating_a_channel(embedded: Embedded) -> None:
 async def test_publish_is_idempotent_by_client_msg_id(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     bruno = await embedded.principal("bruno")
-    first, created = await svc(embedded).messages.publish(bruno, general.id, text="on my way",
-                                                 client_msg_id="c-1",
-                                                 priority=Priority.NORMAL, client="t")
-    again, created_again = await svc(embedded).messages.publish(bruno, general.id, text="on my way",
-                                                       client_msg_id="c-1",
-                                                       priority=Priority.NORMAL, client="t")
+    first, created = await svc(embedded).messages.publish(bruno, general.id,
+        body=ChatBody(text="on my way"),
+                                                 client_msg_id="c-1", client="t")
+    again, created_again = await svc(embedded).messages.publish(bruno, general.id,
+        body=ChatBody(text="on my way"),
+                                                       client_msg_id="c-1", client="t")
     assert created and not created_again and again == first
     assert (first.sender, first.sender_name, first.agency) == ("bruno", "Bruno", "ARMY")
     history, more = await svc(embedded).messages.history(bruno, general.id, before_seq=None,
                                                 after_seq=None, limit=10, client="t")
-    assert [m.text for m in history] == ["on my way"] and not more
+    assert [chat_body(m).text for m in history] == ["on my way"] and not more
 
 
 async def test_history_pages_backwards_and_forwards(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     alice = await embedded.principal("alice")
     for i in range(5):
-        await svc(embedded).messages.publish(alice, general.id, text=f"m{i}", client_msg_id=f"h{i}",
-                                    priority=Priority.NORMAL, client="t")
+        await svc(embedded).messages.publish(alice, general.id,
+            body=ChatBody(text=f"m{i}"), client_msg_id=f"h{i}", client="t")
 
     async def page(**kw: Any) -> list[str]:
-        return [m.text for m in (await svc(embedded).messages.history(alice, general.id, client="t",
-                                                             **kw))[0]]
+        found, _ = await svc(embedded).messages.history(alice, general.id, client="t", **kw)
+        return [chat_body(m).text for m in found]
 
     assert await page(before_seq=None, after_seq=None, limit=2) == ["m3", "m4"]
     assert await page(before_seq=4, after_seq=None, limit=2) == ["m1", "m2"]
@@ -238,8 +240,8 @@ async def test_observers_read_but_do_not_post(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     olga = await embedded.principal("olga")
     with pytest.raises(Forbidden, match="post"):
-        await svc(embedded).messages.publish(olga, general.id, text="hi", client_msg_id="o-1",
-                                    priority=Priority.NORMAL, client="t")
+        await svc(embedded).messages.publish(olga, general.id,
+            body=ChatBody(text="hi"), client_msg_id="o-1", client="t")
     assert await svc(embedded).messages.history(olga, general.id, before_seq=None, after_seq=None,
                                        limit=5, client="t") == ([], False)
 
@@ -249,35 +251,37 @@ async def test_text_longer_than_the_limit_is_refused(embedded: Embedded) -> None
     alice = await embedded.principal("alice")
     limit = embedded.services.hub.settings.max_text_chars
     with pytest.raises(LimitExceeded, match=f"longer than {limit}"):
-        await svc(embedded).messages.publish(alice, general.id, text="x" * (limit + 1),
-                                    client_msg_id="long", priority=Priority.NORMAL,
+        await svc(embedded).messages.publish(alice, general.id,
+            body=ChatBody(text="x" * (limit + 1)),
+                                    client_msg_id="long",
                                     client="t")
 
 
 async def test_only_an_urgent_message_can_be_acknowledged_and_once(embedded: Embedded) -> None:
     general = embedded.channels["A/general"]
     alice, bruno = await embedded.principal("alice"), await embedded.principal("bruno")
-    urgent, _ = await svc(embedded).messages.publish(alice, general.id, text="evacuate now",
-                                            client_msg_id="u-1", priority=Priority.URGENT,
+    urgent, _ = await svc(embedded).messages.publish(alice, general.id,
+        body=ChatBody(text="evacuate now", priority=Priority.URGENT),
+                                            client_msg_id="u-1",
                                             client="t")
-    normal, _ = await svc(embedded).messages.publish(alice, general.id, text="fyi",
-                                            client_msg_id="n-1", priority=Priority.NORMAL,
+    normal, _ = await svc(embedded).messages.publish(alice, general.id, body=ChatBody(text="fyi"),
+                                            client_msg_id="n-1",
                                             client="t")
-    ack, created = await svc(embedded).messages.publish(bruno, general.id, text="",
-                                                        client_msg_id="x",
-                                               priority=Priority.URGENT, client="t",
+    ack, created = await svc(embedded).messages.publish(bruno, general.id,
+        body=ChatBody(text="", priority=Priority.URGENT),
+                                                        client_msg_id="x", client="t",
                                                ack_of=urgent.seq)
-    assert created and ack.text == f"acknowledged message #{urgent.seq}"
-    assert ack.priority is Priority.NORMAL
+    assert created and chat_body(ack).text == f"acknowledged message #{urgent.seq}"
+    assert chat_body(ack).priority is Priority.NORMAL
     assert ack.client_msg_id == ack_client_msg_id(urgent.seq)
-    _, again = await svc(embedded).messages.publish(bruno, general.id, text="", client_msg_id="y",
-                                           priority=Priority.NORMAL, client="t",
+    _, again = await svc(embedded).messages.publish(bruno, general.id,
+        body=ChatBody(text=""), client_msg_id="y", client="t",
                                            ack_of=urgent.seq)
     assert not again  # the same person acknowledging twice stores it once
     for seq in (normal.seq, 999):
         with pytest.raises(BadRequest, match="only an urgent message"):
-            await svc(embedded).messages.publish(bruno, general.id, text="", client_msg_id="z",
-                                        priority=Priority.NORMAL, client="t", ack_of=seq)
+            await svc(embedded).messages.publish(bruno, general.id,
+                body=ChatBody(text=""), client_msg_id="z", client="t", ack_of=seq)
 
 
 async def test_the_hub_posts_notices_once_and_only_into_existing_channels(
@@ -300,8 +304,8 @@ async def test_a_feed_reads_the_channel_from_a_sequence(embedded: Embedded) -> N
     general = embedded.channels["A/general"]
     alice = await embedded.principal("alice")
     for i in range(3):
-        await svc(embedded).messages.publish(alice, general.id, text=f"f{i}", client_msg_id=f"f{i}",
-                                    priority=Priority.NORMAL, client="t")
+        await svc(embedded).messages.publish(alice, general.id,
+            body=ChatBody(text=f"f{i}"), client_msg_id=f"f{i}", client="t")
     feed = await svc(embedded).open_feed(alice, general.id, "t")
     assert feed.chat and feed.topic == general.broker_topic
     assert await svc(embedded).feed_bounds(feed) == (1, 3)

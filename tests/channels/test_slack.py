@@ -10,9 +10,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from channels.bodies import Priority
 from channels.slack import read_payload, render, slack_markup, split_text
 from hub.errors import BadRequest
-from hub.models import Priority
 
 #: Shapes as the Slack and Mattermost documentation show them (our own wording).
 ATTACHMENT_POST = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from channels.bodies import chat_body
 from hub.clock import ManualClock
 from hub.models import ChannelId
 from hub.principal import Principal
@@ -355,4 +356,4 @@ async def test_a_rule_routed_to_a_restricted_channel_does_not_name_it_to_others(
         assert "channel:police" not in r.text and police not in r.text, path
     [notice] = await hub.hub.engine.store.read_messages(ChannelId(police), after_seq=0,
                                                         limit=10)
-    assert notice.sender == "hub" and "Bridge 4 collapse" in notice.text
+    assert notice.sender == "hub" and "Bridge 4 collapse" in chat_body(notice).text

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from starlette.routing import Route
 
 from hub.principal import Principal
@@ -174,51 +175,59 @@ async def test_matrix_spot_checks(running_hub: RunningHub) -> None:
     assert (await _call(running_hub, by["coordinator"], "GET", msgs))[0] == 200
 
 
-def _frame_types() -> dict[str, type]:
-    out = {}
+def _frame_types(hub: RunningHub) -> dict[str, type]:
+    """The core's frames and every frame a feature declared to this hub's codec."""
+    out: dict[str, type] = dict(hub.hub.handlers.declared)
     for cls in typing.get_args(ClientFrame):
-        literal = typing.get_type_hints(cls)["type"]
-        out[typing.get_args(literal)[0]] = cls
+        if dataclasses.is_dataclass(cls):
+            literal = typing.get_type_hints(cls)["type"]
+            out[typing.get_args(literal)[0]] = cls
     return out
+
+
+def _field_names(cls: type) -> list[str]:
+    if dataclasses.is_dataclass(cls):
+        return [f.name for f in dataclasses.fields(cls)]
+    return [f.name for f in msgspec.structs.fields(cls)]
 
 
 _SCALARS = {"text": "hello", "client_msg_id": None, "priority": "normal", "action": "update",
             "since_seq": None, "board": False, "ack_of": None, "token": None, "client": "t",
             "data": {"version": 1, "severity": "minor"}, "label": None, "ack": None,
-            "real_world": False}
+            "real_world": False, "reply_to": None}
 
 
 def _frame(kind: str, cls: type, ids: dict[str, str]) -> dict[str, Any] | None:
     """A frame of this type aimed at the test ids, built from its fields' names."""
     frame: dict[str, Any] = {"type": kind, "ref": "r"}
     targets = False
-    for f in dataclasses.fields(cls):
-        if f.name in ("type", "ref"):
+    for name in _field_names(cls):
+        if name in ("type", "ref"):
             continue
-        if f.name == "channel":
+        if name == "channel":
             frame["channel"] = ids["ch_id"] if kind != "subscribe" else ids["feed"]
             targets = True
-        elif f.name == "operation":
+        elif name == "operation":
             frame["operation"] = ids["op_id"]
             targets = True
-        elif f.name == "case":
+        elif name == "case":
             frame["case"] = ids["case_id"]
             targets = True
-        elif f.name in _SCALARS:
-            value = _SCALARS[f.name]
+        elif name in _SCALARS:
+            value = _SCALARS[name]
             if value is not None:
-                frame[f.name] = value
-            elif f.name == "client_msg_id":
-                frame[f.name] = uuid.uuid4().hex
+                frame[name] = value
+            elif name == "client_msg_id":
+                frame[name] = uuid.uuid4().hex
         else:
-            raise AssertionError(f"no test value for frame field {kind}.{f.name}: add one")
+            raise AssertionError(f"no test value for frame field {kind}.{name}: add one")
     return frame if targets else None
 
 
 async def test_every_frame_answers_like_a_missing_id_to_those_who_may_not_see(
         running_hub: RunningHub) -> None:
     world = await _world(running_hub)
-    kinds = _frame_types()
+    kinds = _frame_types(running_hub)
     assert {"subscribe", "publish", "typing", "case", "unsubscribe"} <= set(kinds)
     feeds = [f"ops:{world.real['op_id']}", world.real["ch_id"]]
     checked = 0

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import pytest
 
 from tests.conftest import STRICT, RunningHub, embedded_settings
@@ -101,8 +102,8 @@ async def test_embedded_full_disk_refuses_without_ack_and_recovers(
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             seqs = [row[0] for row in db.execute(
                 "SELECT seq FROM messages WHERE channel_id=? ORDER BY seq", (ch,))]
-            texts = [row[0] for row in db.execute(
-                "SELECT text FROM messages WHERE channel_id=? ORDER BY seq", (ch,))]
+            texts = [msgpack.unpackb(row[0])["text"] for row in db.execute(
+                "SELECT body FROM messages WHERE channel_id=? ORDER BY seq", (ch,))]
         finally:
             db.close()
         assert seqs == list(range(1, len(seqs) + 1))  # no hole where a write failed

@@ -7,6 +7,7 @@ import asyncio
 import copy
 from typing import Any
 
+from channels.bodies import chat_body
 from hub.models import ChannelId
 from tests.alerting.test_alertmanager import ALERTMANAGER, GRAFANA
 from tests.conftest import RunningHub, embedded_settings
@@ -104,7 +105,7 @@ async def test_grafana_by_put_with_its_own_severity_label_and_a_route_to_alerts(
     async with asyncio.timeout(20):  # the pipeline posts its notice
         while not (notices := await store.read_messages(alerts_channel, after_seq=0)):
             await asyncio.sleep(0.05)
-    assert notices[0].sender == "hub" and "Shelter occupancy" in notices[0].text
+    assert notices[0].sender == "hub" and "Shelter occupancy" in chat_body(notices[0]).text
 
 
 async def test_a_repeat_notification_after_the_resend_window_counts(start_hub: Any,

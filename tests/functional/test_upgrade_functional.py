@@ -181,7 +181,7 @@ async def test_the_previous_releases_data_is_served_unchanged(
         try:
             async with httpx.AsyncClient(base_url=new.url) as http:
                 ready = (await http.get("/readyz")).json()
-            assert ready["schema"] == 2, ready  # embedded: records keyed by operation
+            assert ready["schema"] == 3, ready  # 3: messages are envelopes and bodies
 
             after = await everything(new, data)
         finally:

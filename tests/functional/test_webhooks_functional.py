@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from channels.bodies import chat_body
 from hub.models import ChannelId
 from hub.principal import Principal
 from tests.channels.test_slack import ATTACHMENT_POST, BLOCKS_POST
@@ -92,14 +93,15 @@ async def test_a_retry_with_the_same_idempotency_key_is_stored_once(
     r = await hub.http.post(hook["path"], json={"text": "gauge 7 at 4.3 m"},
                             headers={"Idempotency-Key": "reading-7-0002"})
     assert r.status_code == 200
-    assert [m.text for m in await _stored(hub)] == ["gauge 7 at 4.2 m", "gauge 7 at 4.3 m"]
+    assert [chat_body(m).text for m in await _stored(hub)] == ["gauge 7 at 4.2 m",
+                                                               "gauge 7 at 4.3 m"]
     long = "\n".join(f"reading {i:05d}" for i in range(600))  # 8,399 chars: three messages
     for _ in range(2):
         r = await hub.http.post(hook["path"], json={"text": long},
                                 headers={"Idempotency-Key": "long-one"})
         assert r.status_code == 200
     stored = await _stored(hub)
-    assert len(stored) == 5 and "\n".join(m.text for m in stored[2:]) == long
+    assert len(stored) == 5 and "\n".join(chat_body(m).text for m in stored[2:]) == long
 
 
 async def test_only_a_coordinator_who_sees_the_channel_makes_or_revokes_a_webhook(
@@ -185,7 +187,7 @@ async def test_each_webhook_has_its_own_rate_limit(start_hub: Any, tmp_path: Any
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert r.json()["error"]["code"] == "rate_limited"
     assert (await hub.http.post(second["path"], json={"text": "other"})).status_code == 200
-    assert [m.text for m in await _stored(hub)] == ["0", "1", "other"]
+    assert [chat_body(m).text for m in await _stored(hub)] == ["0", "1", "other"]
 
 
 async def test_a_closed_operation_takes_no_posts(running_hub: RunningHub) -> None:
@@ -219,7 +221,7 @@ async def test_a_webhook_stops_when_its_creator_leaves_and_resumes_when_they_ret
     r = await hub.api("PUT", f"/api/operations/{op}/members/alice", "root",
                       json={"role": "coordinator"})
     assert (await hub.http.post(hook["path"], json={"text": "two"})).status_code == 200
-    texts = [m.text for m in await _stored(hub)]
+    texts = [chat_body(m).text for m in await _stored(hub)]
     assert "one" in texts and "two" in texts
     assert "while alice is away" not in texts and "x" not in texts
 

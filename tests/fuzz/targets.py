@@ -27,7 +27,9 @@ from alerting.routing import TargetError, check_targets
 from alerting.silences import SilenceError, new_silence
 from alerting.template import TemplateError, compile_template
 from bench.hostile import HOSTILE, cap_document
+from channels.bodies import PublishFrame, TypingFrame
 from channels.slack import read_payload, render
+from hub.bodies import Frame
 from hub.boundary import int_param, parse_json_body, time_param
 from hub.errors import BadRequest, FrameError
 from hub.labels import LabelError, Policy
@@ -69,12 +71,16 @@ class Target:
     refusals: tuple[type[BaseException], ...]
 
 
+#: The frames the chat feature declares, decoded by the codec as the gateway's would be.
+DECLARED: dict[str, type[Frame]] = {"publish": PublishFrame, "typing": TypingFrame}
+
+
 def _frame(fmt: WireFormat) -> Callable[[Any], object]:
-    return lambda data: decode(data, fmt, max_bytes=64 * 1024, max_text=4000)
+    return lambda data: decode(data, fmt, max_bytes=64 * 1024, frames=DECLARED)
 
 
 FRAME_KEYS = ["type", "ref", "channel", "text", "client_msg_id", "since_seq", "token",
-              "priority", "label", "case", "data", "real_world"]
+              "priority", "label", "case", "data", "real_world", "reply_to", "ack_of", "ack"]
 
 def _pack(value: Any) -> bytes:
     """msgpack of ``value``; text with lone surrogates goes out as the invalid UTF-8 a

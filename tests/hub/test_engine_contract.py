@@ -27,13 +27,13 @@ from hub.models import (
     MessageEvent,
     Operation,
     OperationId,
-    Priority,
     Session,
     TypingEvent,
     User,
     UserId,
     ops_topic,
 )
+from tests.chat import chat
 
 
 async def _channel(engine: Engine, name: str = "general") -> Channel:
@@ -46,8 +46,8 @@ async def _channel(engine: Engine, name: str = "general") -> Channel:
 
 
 def _msg(ch: Channel, cmid: str, sender: str = "usr_1") -> NewMessage:
-    return NewMessage(ch.id, f"msg_{cmid}", UserId(sender), "u", "U", "POLICE", f"text {cmid}",
-                      1.0, Priority.NORMAL, cmid)
+    return NewMessage(ch.id, f"msg_{cmid}", UserId(sender), "u", "U", "POLICE", 1.0, cmid,
+                      **chat(f"text {cmid}"))
 
 
 async def test_channel_access_reads_the_channel_its_operation_and_the_role_together(

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from channels.bodies import ChatBody
+from channels.bodies import PublishFrame as Publish
 from hub.app import Services
 from hub.clock import ManualClock
 from hub.engine.port import NewMessage
@@ -16,9 +18,10 @@ from hub.errors import CloseCode, ErrorCode, LimitExceeded
 from hub.feeds import Feed
 from hub.gateway import FLOOD_CLOSE_AFTER, Connection
 from hub.handlers import FrameSession, Handlers, Snapshot
-from hub.models import Priority, new_id
+from hub.models import new_id
 from hub.principal import Principal
-from hub.protocol import Encoded, Publish, WireFormat
+from hub.protocol import Encoded, WireFormat
+from tests.chat import chat
 from tests.conftest import Embedded
 
 
@@ -101,8 +104,8 @@ class World:
 
     async def publish(self, username: str, channel: str, text: str) -> int:
         message, _ = await self.services.channels.messages.publish(
-            await self.principal(username), self.channels[channel].id, text=text,
-            client_msg_id=f"m-{text}", priority=Priority.NORMAL, client="t")
+            await self.principal(username), self.channels[channel].id, body=ChatBody(text=text),
+            client_msg_id=f"m-{text}", client="t")
         return message.seq
 
 
@@ -142,7 +145,7 @@ async def test_a_frame_no_feature_registered_is_refused_not_crashed(world: World
     await conn.handle(frame("publish", channel=world.channels["A/general"].id, text="hi",
                             client_msg_id="c1"))
     error = await transport.next("error")
-    assert error["code"] == "bad_request" and "publish" in error["reason"]
+    assert error["code"] == "unknown_type" and "publish" in error["reason"]
     assert not conn.closed.is_set()
 
 
@@ -200,8 +203,8 @@ async def test_a_gap_in_live_items_is_filled_from_the_store(world: World) -> Non
     for text in ("missed", "seen"):
         message, _ = await core.engine.store.append_message(NewMessage(
             channel_id=ch, id=new_id("msg"), sender_id=principal.user_id, sender="alice",
-            sender_name="Alice", agency="POLICE", text=text, ts=world.clock.now(),
-            priority=Priority.NORMAL, client_msg_id=f"x-{text}"))
+            sender_name="Alice", agency="POLICE", ts=world.clock.now(), client_msg_id=f"x-{text}",
+            **chat(text)))
         rows.append(message)
     await core.engine.broker.subscribe(topic)
     delivered: int = conn.subs[ch].last_seq

@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
+from channels.bodies import Priority
+from channels.bodies import PublishFrame as Publish
+from channels.bodies import TypingFrame as Typing
 from hub.app import build_services
 from hub.config import Settings
 from hub.handlers import Handlers, Snapshot
-from hub.models import Priority
-from hub.protocol import CaseCommand, Ping, Publish, Typing
+from hub.protocol import CaseCommand, Ping
 
 
 async def _nothing(session: Any, frame: Any) -> None:
@@ -24,7 +26,7 @@ async def _snap(session: Any, feed: Any) -> Snapshot:
 def test_a_frame_class_finds_its_handler_and_nothing_else_does() -> None:
     handlers = Handlers()
     handlers.on_frame(Publish, _nothing)
-    publish = Publish(type="publish", ref="r", channel="ch", text="hi", client_msg_id="m",
+    publish = Publish(ref="r", channel="ch", text="hi", client_msg_id="m",
                       priority=Priority.NORMAL)
     assert handlers.frame_handler(publish) is _nothing
     assert handlers.frame_handler(Ping(type="ping", ref="r")) is None
@@ -33,8 +35,9 @@ def test_a_frame_class_finds_its_handler_and_nothing_else_does() -> None:
 def test_registering_twice_is_a_programming_error() -> None:
     handlers = Handlers()
     handlers.on_frame(Publish, _nothing)
-    with pytest.raises(ValueError, match="Publish"):
+    with pytest.raises(ValueError, match="PublishFrame"):
         handlers.on_frame(Publish, _nothing)
+    assert handlers.declared == {"publish": Publish}  # the codec decodes it from now on
     handlers.on_snapshot("board", _snap)
     with pytest.raises(ValueError, match="board"):
         handlers.on_snapshot("board", _snap)

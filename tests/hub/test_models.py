@@ -8,6 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
+from channels.bodies import Priority
 from hub.models import (
     ACK_PREFIX,
     HUB_SENDER,
@@ -18,7 +19,6 @@ from hub.models import (
     Operation,
     OperationId,
     OpEvent,
-    Priority,
     Session,
     User,
     UserId,
@@ -27,6 +27,7 @@ from hub.models import (
     new_id,
     ops_topic,
 )
+from tests.chat import chat
 
 USER = User(UserId("usr_1"), "alice", "Alice", "POLICE", password_hash="secret-hash",
             totp_secret="SECRET")
@@ -34,7 +35,7 @@ USER = User(UserId("usr_1"), "alice", "Alice", "POLICE", password_hash="secret-h
 
 def message(cmid: str | None = "c-1") -> Message:
     return Message(ChannelId("ch_1"), 4, "msg_1", UserId("usr_1"), "alice", "Alice", "POLICE",
-                   "hello", 10.5, Priority.HIGH, cmid)
+                   10.5, cmid, **chat("hello", Priority.HIGH))
 
 
 def test_ids_are_prefixed_url_safe_and_distinct() -> None:

@@ -10,6 +10,7 @@ import dataclasses
 import time
 from typing import Any
 
+from channels.bodies import chat_body
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode
 from hub.feeds import Feed
@@ -21,7 +22,6 @@ from hub.models import (
     OperationId,
     OpEvent,
     OpEventPosted,
-    Priority,
     ResyncEvent,
     TypingEvent,
     new_id,
@@ -30,6 +30,7 @@ from hub.models import (
 from hub.node import Node
 from hub.principal import Principal
 from hub.protocol import Encoded
+from tests.chat import chat
 from tests.conftest import PASSWORD, Embedded
 
 
@@ -130,10 +131,10 @@ async def test_a_message_written_to_the_store_reaches_its_channel_subscribers(
     bruno = await embedded.store.get_user_by_name("bruno")
     await embedded.store.append_message(NewMessage(
         channel_id=ch.id, id=new_id("msg"), sender_id=bruno.id, sender="bruno",
-        sender_name="Bruno", agency="ARMY", text="hello", ts=embedded.clock.now(),
-        priority=Priority.NORMAL, client_msg_id="c1"))
+        sender_name="Bruno", agency="ARMY", ts=embedded.clock.now(), client_msg_id="c1",
+        **chat("hello")))
     [(item, encoded)] = conn.items
-    assert isinstance(item, Message) and item.text == "hello"
+    assert isinstance(item, Message) and chat_body(item).text == "hello"
     assert encoded.frame["type"] == "message" and encoded.frame["seq"] == item.seq
 
 

@@ -17,6 +17,7 @@ from hub.engine.redis_keys import LAYOUT, RedisKeys
 from hub.engine.schema import SCHEMAS
 from hub.engine.sqlite_db import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
 from hub.errors import DataTooNew
+from tests.chat import first_schema
 from tests.redis_support import cleanup, new_prefix, redis_url
 
 
@@ -44,7 +45,7 @@ def test_an_unstamped_database_of_the_first_schema_is_migrated(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "hub.db"
     with sqlite3.connect(path) as db:  # the tables before any column was added
-        db.executescript(SCHEMA)
+        db.executescript(first_schema())
         for table, column, _ in ADDED_COLUMNS:
             have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
             if column in have:
@@ -71,7 +72,7 @@ def test_a_version_1_database_keys_its_records_by_operation(
         db.execute("INSERT INTO records VALUES ('rule','crit','op_a',3,'{\"id\":\"crit\"}')")
         db.execute("PRAGMA user_version=1")
     assert main(["--data-dir", str(tmp_path), "user", "list"]) == 0
-    assert _stamp(path) == SCHEMA_VERSION == 2
+    assert _stamp(path) == SCHEMA_VERSION == 3
     with sqlite3.connect(path) as db:
         keys = {r[1]: r[5] for r in db.execute("PRAGMA table_info(records)")}
         assert keys == {"kind": 2, "id": 3, "operation_id": 1, "version": 0, "doc": 0}

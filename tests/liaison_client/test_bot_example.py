@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from channels.bodies import chat_body
 from tests.conftest import RunningHub
 from tests.web.pages import bot_token
 
@@ -48,7 +49,7 @@ async def test_the_documented_bot_posts_alerts_and_survives_a_restart(
     [again] = restarted
     from hub.models import ChannelId
     store = again.hub.engine.store
-    texts = [m.text for m in await store.read_messages(ChannelId(channel), after_seq=0,
+    texts = [chat_body(m).text for m in await store.read_messages(ChannelId(channel), after_seq=0,
                                                        limit=100)]
     assert texts == [f"Gauge 7: {level:.2f} m" for level in levels]  # each once, in order
     r = await again.api("GET", f"/api/operations/{hub.ops['A'].id}/alerts", "alice")

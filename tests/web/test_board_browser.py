@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from channels.bodies import chat_body
 from hub.clock import ManualClock
 from hub.models import ChannelId
 from tests.conftest import PASSWORD, RunningHub, embedded_settings
@@ -64,7 +65,7 @@ async def test_a_bot_raised_critical_case_shows_on_the_board_and_its_ack_live(
     assert "alice" in (await olga.text_content("#b-alerts li[data-state=acknowledged]") or "")
     messages = await hub.hub.engine.store.read_messages(alerts_channel, after_seq=0, limit=10)
     assert [m.sender for m in messages] == ["hub"]
-    assert messages[0].text.startswith("CRITICAL alert: Dam breach at Kerns is critical")
+    assert chat_body(messages[0]).text.startswith("CRITICAL alert: Dam breach at Kerns is critical")
 
 
 async def test_the_board_of_someone_elses_operation_is_refused(browser: Any,

@@ -241,11 +241,12 @@ async def test_a_handler_that_raises_does_not_stop_the_listener(
 async def test_stored_events_are_not_published_by_the_broker(
         url_prefix: tuple[str, str]) -> None:
     """Messages and op events are published by their write script, never here."""
-    from hub.models import Message, MessageEvent, Priority
+    from hub.models import Message, MessageEvent
+    from tests.chat import chat
 
     broker, _ = await started(*url_prefix)
-    msg = Message(ChannelId("ch_1"), 1, "m1", UserId("u"), "ana", "Ana", "police", "hi",
-                  0.0, Priority.NORMAL, None)
+    msg = Message(ChannelId("ch_1"), 1, "m1", UserId("u"), "ana", "Ana", "police", 0.0, "c",
+                  **chat("hi"))
     try:
         with pytest.raises(TypeError, match="cannot publish MessageEvent"):
             await broker.publish(TOPIC, MessageEvent(msg, 0.0))

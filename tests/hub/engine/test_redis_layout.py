@@ -1,4 +1,4 @@
-"""hub/engine/redis_db.py: a keyspace written by an older hub is moved, not orphaned.
+"""hub/engine/redis_layout.py: a keyspace written by an older hub is moved, not orphaned.
 
 Layout 1 named the directory keys without a hash tag; layout 2 (needed on a
 Redis Cluster) puts them under ``{dir}``. A hub opening a layout-1 keyspace
@@ -13,11 +13,23 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from channels.bodies import ChatBody, Priority, chat_body
 from hub.config import Settings
 from hub.engine import Engine, build_engine
-from hub.engine.port import AuditEntry
-from hub.engine.redis_keys import LAYOUT
-from hub.models import Membership, Operation, OperationId, Role, Session, User, UserId
+from hub.engine.port import AuditEntry, NewMessage
+from hub.engine.redis_keys import LAYOUT, RedisKeys
+from hub.models import (
+    Channel,
+    ChannelId,
+    Membership,
+    Operation,
+    OperationId,
+    Role,
+    Session,
+    User,
+    UserId,
+)
+from tests.chat import chat
 from tests.redis_support import cleanup, cluster_url, new_prefix, redis_url
 
 
@@ -107,3 +119,46 @@ async def test_a_cluster_keyspace_starts_at_the_current_layout(tmp_path: Path) -
         await eng.store.close()
     finally:
         cleanup(url, prefix)
+
+
+async def test_a_layout_2_keyspace_has_its_messages_converted_to_envelopes(
+        url_prefix: tuple[str, str], tmp_path: Path) -> None:
+    """Layout 3 (issue 27): a channel log's entries written with the chat fields become
+    envelopes around a chat body, in place; every message reads back unchanged."""
+    url, prefix = url_prefix
+    old = await opened(url, prefix, tmp_path)
+    await fill(old)
+    ch = Channel(ChannelId("ch_1"), OperationId("op_1"), "general", "", (), 1.0)
+    await old.store.create_channel(ch)
+    await old.store.append_message(NewMessage(
+        ch.id, "msg_1", UserId("usr_a"), "Ana", "Ana A", "POLICE", 2.0, "c-1",
+        **chat("new layout")))
+    await old.store.close()
+    keys = RedisKeys(prefix)
+    raw = aioredis.from_url(url, decode_responses=True)
+    try:  # what a layout-2 hub wrote: the chat fields beside the envelope's
+        await raw.xadd(keys.channel_log(ch.id), {
+            "id": "msg_2", "sender_id": "usr_a", "sender": "Ana", "sender_name": "Ana A",
+            "agency": "POLICE", "text": "bridge is out", "ts": "3.5", "priority": "urgent",
+            "client_msg_id": "c-2", "label": "", "real_world": "1"}, id="2-1")
+        await raw.hset(keys.channel(ch.id), "last_seq", 2)
+        await raw.set(keys.layout(), 2)
+        eng = await opened(url, prefix, tmp_path)
+        try:
+            assert await raw.get(keys.layout()) == str(LAYOUT) == "3"
+            entries = await raw.xrange(keys.channel_log(ch.id))
+            assert [eid for eid, _ in entries] == ["1-1", "2-1"]
+            assert all("body" in f and "text" not in f for _, f in entries)
+            first, second = await eng.store.read_messages(ch.id)
+            assert chat_body(first) == ChatBody(text="new layout")
+            assert chat_body(second) == ChatBody(text="bridge is out", priority=Priority.URGENT)
+            assert (second.seq, second.id, second.ts, second.client_msg_id,
+                    second.real_world) == (2, "msg_2", 3.5, "c-2", True)
+            more, created = await eng.store.append_message(NewMessage(
+                ch.id, "msg_3", UserId("usr_a"), "Ana", "Ana A", "POLICE", 4.0, "c-3",
+                **chat("after")))
+            assert created and more.seq == 3
+        finally:
+            await eng.store.close()
+    finally:
+        await raw.aclose()

@@ -1,0 +1,139 @@
+"""What a chat message says, and the frame and REST body that send one. Pure, no I/O.
+
+The core carries a message as an envelope around this feature's body (see
+:mod:`hub.bodies`): :class:`ChatFields` is declared once and shared by the stored
+:class:`ChatBody`, the WebSocket :class:`PublishFrame` and the REST :class:`PostMessage`,
+so a field added here is stored, delivered, replayed, validated and documented
+(OpenAPI, the SDK's generated frames) without another edit on the server.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+
+from hub.bodies import NOT_BLANK, Body, Frame, Ref, decode, schema
+from hub.boundary import MAX_INT
+from hub.models import ACK_PREFIX, Message
+
+__all__ = ["CHAT", "ChatBody", "ChatFields", "LabelObject", "PostMessage", "Priority",
+           "PublishFrame", "TypingFrame", "body_of", "chat_body", "message_schema"]
+
+#: The chat body's type name, as stored with every message.
+CHAT = "chat"
+
+Id = Annotated[str, msgspec.Meta(max_length=64)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
+Name = Annotated[str, msgspec.Meta(max_length=64)]
+#: What a message says: at least one character that is not blank.
+Text = Annotated[str, msgspec.Meta(pattern=NOT_BLANK)]
+
+
+class LabelObject(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A label given as ``{"level", "categories": {name: [values]}}``."""
+
+    level: Name
+    categories: dict[Name, list[Name]] = msgspec.field(default_factory=dict)
+
+
+#: A level name or a :class:`LabelObject`, checked by the service against the policy.
+LabelInput = Name | LabelObject
+
+
+class Priority(StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class ChatFields(msgspec.Struct, kw_only=True, frozen=True):
+    """The fields of a chat message's body (shared by what stores and what sends it)."""
+
+    text: Text = ""
+    priority: Priority = Priority.NORMAL
+
+
+class ChatBody(Body, ChatFields, frozen=True):
+    """A chat message's body as stored and carried."""
+
+    BODY_TYPE: ClassVar[str] = CHAT
+
+
+def chat_body(message: Message) -> ChatBody:
+    """What a stored message says (its body read as chat)."""
+    return decode(message.body, ChatBody)
+
+
+def _check_post(fields: ChatFields, client_msg_id: str, ack: str | None) -> None:
+    if not fields.text.strip():
+        raise ValueError("field 'text' is empty")
+    if not client_msg_id or client_msg_id.startswith(ACK_PREFIX):
+        raise ValueError("field 'client_msg_id' is empty or reserved")
+    if ack is not None and fields.priority is not Priority.URGENT:
+        raise ValueError("field 'ack' may only be each_agency, on an urgent message")
+
+
+class PublishFrame(Frame, ChatFields, tag="publish", kw_only=True, frozen=True):
+    """Post a message to a channel, or (``ack_of``) acknowledge an urgent one."""
+
+    ref: Ref = None
+    channel: Id
+    client_msg_id: Id = ""
+    #: Acknowledge the urgent message with this seq instead (text and id are the hub's).
+    ack_of: Seq | None = None
+    #: The message's own label, narrower than its channel's.
+    label: LabelInput | None = None
+    #: "each_agency": an urgent message every agency taking part must acknowledge.
+    ack: Literal["each_agency"] | None = None
+    #: A real event reported in an exercise: marked REAL WORLD everywhere.
+    real_world: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ack_of is None:
+            _check_post(self, self.client_msg_id, self.ack)
+
+
+class TypingFrame(Frame, tag="typing", kw_only=True, frozen=True):
+    """The sender is typing in a channel it is subscribed to."""
+
+    ref: Ref = None
+    channel: Id
+
+
+class PostMessage(ChatFields, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """``POST /api/channels/{id}/messages``: the body of the REST publish."""
+
+    text: Text
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    label: LabelInput | None = None
+    ack: Literal["each_agency"] | None = None
+    real_world: bool = False
+
+    def __post_init__(self) -> None:
+        _check_post(self, self.client_msg_id, self.ack)
+
+
+#: The envelope's fields of a ``message`` (frame and REST answer), beside the body's.
+_ENVELOPE: dict[str, Any] = {
+    "channel": {"type": "string"}, "seq": {"type": "integer", "minimum": 1},
+    "id": {"type": "string"}, "sender": {"type": "string"},
+    "sender_name": {"type": "string"}, "agency": {"type": "string"},
+    "ts": {"type": "number"}, "label": {"type": "object"}, "real_world": {"type": "boolean"},
+    "ack_of": {"type": "integer"}, "client_msg_id": {"type": "string"},
+    "duplicate": {"type": "boolean"}}
+
+
+def message_schema() -> dict[str, Any]:
+    """The OpenAPI schema of a message as the API answers it: envelope and chat body."""
+    body = schema(ChatBody)
+    always = [f.encode_name for f in msgspec.structs.fields(ChatBody)
+              if f.default is not msgspec.UNSET]  # stored with its default: always there
+    return {"type": "object", "properties": {**body["properties"], **_ENVELOPE},
+            "required": ["channel", "seq", "id", "sender", "ts", *always]}
+
+
+def body_of(fields: ChatFields) -> ChatBody:
+    """The body a frame or a REST post carries."""
+    return ChatBody(**{name: getattr(fields, name) for name in ChatFields.__struct_fields__})

@@ -1,0 +1,150 @@
+"""Typed bodies and frames: what a feature declares, and the one place they are checked.
+
+The core stores, orders, replicates and delivers **envelopes** (ids, channel, seq,
+sender, ``client_msg_id``, label, real-world marking, timestamp) around an **opaque
+body**: msgpack bytes with the body's type name and schema version. A body's fields
+belong to the feature that declares it, as a :class:`Body` (a ``msgspec`` struct):
+the engines never read one, and the wire frame shows its fields beside the
+envelope's (:func:`fields`), as clients have always read them.
+
+Features declare the frames clients send them the same way, as :class:`Frame`
+structs tagged with their ``type``; :func:`convert` validates an untrusted, already
+parsed value into one, strictly (no number as text, no bool as a number, no unknown
+field), and turns a refusal into the hub's error naming the field. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+
+import msgpack
+import msgspec
+
+from hub.errors import BadRequest, ErrorCode, FrameError
+
+__all__ = ["NOT_BLANK", "Body", "Frame", "Ref", "convert", "decode", "encode", "fields",
+           "frame_type", "refusal", "schema"]
+
+B = TypeVar("B", bound="Body")
+S = TypeVar("S", bound=msgspec.Struct)
+
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+class Body(msgspec.Struct, kw_only=True, frozen=True):
+    """A feature's typed body; a subclass names its type and schema version, and takes
+    its fields from a plain struct it shares with the frames that carry them.
+
+    Defaults are stored (a reader always finds them); a field that may be absent is
+    typed ``X | msgspec.UnsetType`` and left out until set. Stored bodies are read
+    leniently (a field a newer schema added is ignored); what clients send is checked
+    by the :class:`Frame` that carries it.
+    """
+
+    BODY_TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+
+class Frame(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True,
+            tag_field="type"):
+    """A frame a feature accepts from clients: subclasses set ``tag=<frame type>`` and
+    ``kw_only=True`` and declare ``ref: Ref = None`` (this base has no fields, so a frame
+    may also take its fields from a body's)."""
+
+    if TYPE_CHECKING:  # declared by each subclass; here for those who read any frame
+        ref: str | None
+
+    @property
+    def type(self) -> str:
+        return frame_type(type(self))
+
+
+#: The pattern of a string that must hold a character that is not blank.
+NOT_BLANK = r"\S"
+#: A frame's ``ref`` as the core's codec has already checked it.
+Ref = Annotated[str, msgspec.Meta(max_length=64)] | None
+
+
+def frame_type(kind: type[msgspec.Struct]) -> str:
+    """The ``type`` a frame class is tagged with."""
+    return str(kind.__struct_config__.tag)
+
+
+def encode(body: Body) -> bytes:
+    """The body as stored and carried: msgpack, encoded once per message."""
+    return _ENCODER.encode(body)
+
+
+@cache
+def _decoder(kind: type[B]) -> msgspec.msgpack.Decoder[B]:
+    return msgspec.msgpack.Decoder(kind)
+
+
+def decode(data: bytes, kind: type[B]) -> B:
+    """A stored body as the feature's type (what the feature reads, never the core)."""
+    found: B = _decoder(kind).decode(data)
+    return found
+
+
+def fields(data: bytes) -> dict[str, Any]:
+    """A stored body's fields as plain values, for the frame the envelope builds."""
+    if not data:
+        return {}
+    found = msgpack.unpackb(data, raw=False)
+    return found if isinstance(found, dict) else {}
+
+
+_AT = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`")
+
+
+def refusal(exc: msgspec.ValidationError) -> tuple[str, ErrorCode]:
+    """A validation error as the hub says it: the field named, and its error code."""
+    found = _AT.match(str(exc))
+    what, path = (found["what"], found["path"] or "") if found else (str(exc), "")
+    name = path.lstrip(".")
+    unknown, missing = _UNKNOWN.match(what), _MISSING.match(what)
+    if unknown:
+        where = f"{name}." if name else ""
+        return f"field '{where}{unknown['name']}' is not accepted", ErrorCode.BAD_REQUEST
+    if missing:
+        where = f"{name}." if name else ""
+        return f"field '{where}{missing['name']}' is required", ErrorCode.BAD_REQUEST
+    code = ErrorCode.TOO_LARGE if "length <=" in what else ErrorCode.BAD_REQUEST
+    if name and what.endswith(f"matching regex {NOT_BLANK!r}"):
+        return f"field '{name}' is empty", code
+    if not name:  # a check of the frame's own (__post_init__) names its field itself
+        return what, code
+    return f"field '{name}': {what[0].lower()}{what[1:]}", code
+
+
+def convert(value: object, kind: type[S], *, ref: str | None = None) -> S:
+    """``value`` (parsed, bounded untrusted input) as ``kind``, strictly; a refusal is a
+    :class:`~hub.errors.FrameError` (a frame) or :class:`~hub.errors.BadRequest`."""
+    try:
+        return msgspec.convert(value, kind, strict=True)
+    except msgspec.ValidationError as exc:
+        message, code = refusal(exc)
+        if issubclass(kind, Frame):
+            raise FrameError(message, code=code, ref=ref) from None
+        raise BadRequest(message, code=code) from None
+
+
+def schema(kind: type[msgspec.Struct]) -> dict[str, Any]:
+    """The JSON Schema (2020-12, inlined) of a declared struct, for OpenAPI."""
+    found: dict[str, Any] = msgspec.json.schema(kind, schema_hook=None)
+    defs = found.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(defs[node["$ref"].rsplit("/", 1)[1]])
+            return {k: inline(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return dict(inline(found))

@@ -1,0 +1,40 @@
+"""The chat declarations of the hub (generated from channels/bodies.py: do not edit;
+`python -m channels.sdk > liaison_client/chat.py` writes it again)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BODY_FIELDS", "PUBLISH_FIELDS", "PUBLISH_OPTIONS", "Message"]
+
+#: What a chat message says (its body), as the hub declares it.
+BODY_FIELDS = ("text", "priority")
+#: What a publish may say of the message besides its body.
+PUBLISH_OPTIONS = ("label", "ack", "real_world")
+#: Every field of the publish frame.
+PUBLISH_FIELDS = ("ack", "ack_of", "channel", "client_msg_id", "label", "priority", "real_world",
+                  "ref", "text")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """A chat message: its envelope, then what it says."""
+
+    channel: str
+    seq: int
+    id: str
+    sender: str
+    sender_name: str
+    agency: str
+    ts: float
+    text: str = ""
+    priority: str = "normal"
+    ack_of: int | None = None  # the urgent message's seq, on an acknowledgement
+    client_msg_id: str | None = None  # what a notice of the hub's is about
+    label: dict[str, Any] | None = None  # its own label, when narrower
+    real_world: bool = False  # a real event inside an exercise
+
+    @property
+    def feed(self) -> str:
+        return self.channel
