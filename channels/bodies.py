@@ -53,6 +53,8 @@ class ChatFields(msgspec.Struct, kw_only=True, frozen=True):
 
     text: Text = ""
     priority: Priority = Priority.NORMAL
+    #: A threaded reply: the seq of the message (of the same channel) it answers.
+    reply_to: Seq | msgspec.UnsetType = msgspec.UNSET
 
 
 class ChatBody(Body, ChatFields, frozen=True):

@@ -224,7 +224,11 @@ export class Chat {
       m.priority !== "normal" ? el("strong", { class: "prio", text: `${t(`msg.${m.priority}`)} ` }) : null,
       m.label ? el("span", { class: "marking", text: markingOf(m.label) }) : null,
       m.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
-      el("span", { class: "text" }, richText(this.wording(m), { mentions: this.names })));
+      m.reply_to ? this.replyLine(m) : null,
+      el("span", { class: "text" }, richText(this.wording(m), { mentions: this.names })),
+      this.me.canPost && !m.ack_of && m.sender !== "hub"
+        ? el("button", { type: "button", class: "reply", onclick: () => this.replyTo(m), text: t("chat.reply") })
+        : null);
     if (alertId) {
       li.append(this.alertLine(alertId));   // about the alert, not the message
     } else if (isGroupNotice(m)) {          // each is acknowledged on its own, in Alerts
@@ -248,6 +252,30 @@ export class Chat {
           : null));
     }
     return li;
+  }
+
+  // A reply names what it answers (and takes you there), with its first words when
+  // this device holds it.
+  replyLine(m) {
+    const to = this.cache.get(m.channel)?.get(m.reply_to);
+    const text = to ? `${to.sender_name}: ${(to.text || "").slice(0, 80)}` : "";
+    return el("a", { class: "reply-to", href: `#msg-${m.reply_to}`, "data-reply-to": m.reply_to,
+      onclick: (ev) => { ev.preventDefault(); $("messages").querySelector(`li[data-seq="${m.reply_to}"]`)?.scrollIntoView({ block: "center" }); },
+      text: t("chat.reply_to", { seq: m.reply_to, text }) });
+  }
+
+  // The composer answers this message until sent or cancelled.
+  replyTo(m) {
+    if (!m) { this.replying = null; $("replying")?.remove(); return; }
+    this.replying = m.seq;
+    let bar = $("replying");
+    if (!bar) {
+      bar = el("p", { id: "replying", class: "replying" }, el("span", {}),
+        el("button", { type: "button", onclick: () => this.replyTo(null), text: t("case.cancel") }));
+      $("composer").before(bar);
+    }
+    bar.firstChild.textContent = t("chat.replying", { seq: m.seq, name: m.sender_name });
+    $("text").focus();
   }
 
   // A hub notice in the reader's language (notice.js); anything else as written.
@@ -321,11 +349,13 @@ export class Chat {
     const text = input.value.trim();
     if (!text || !this.current) return;
     const extra = $("real-world").checked ? { real_world: true } : {};
+    if (this.replying) extra.reply_to = this.replying;
     this.client.publish(this.current.id, text, $("priority").value, undefined, extra);   // queued if offline
     input.value = "";
     localStorage.removeItem(this.draftKey());
     $("priority").value = "normal";
     $("real-world").checked = false;
+    if (this.replying) this.replyTo(null);
     this.renderPending();
     $("messages").scrollTop = $("messages").scrollHeight;
   }

@@ -63,6 +63,8 @@ def test_a_declared_frame_is_refused_naming_its_field() -> None:
         "field 'colour' is not accepted": {"text": "hi", "colour": "red"},
         "field 'channel' is required": {"channel": None},
         "field 'priority': invalid enum value 'asap'": {"text": "hi", "priority": "asap"},
+        "field 'reply_to': expected `int`, got `bool`": {"text": "hi", "reply_to": True},
+        "field 'reply_to': expected `int` >= 1": {"text": "hi", "reply_to": 0},
         "field 'ack' may only be each_agency, on an urgent message":
             {"text": "hi", "ack": "each_agency"},
         "field 'client_msg_id' is empty or reserved": {"text": "hi", "client_msg_id": "ack:4"},

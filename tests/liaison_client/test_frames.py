@@ -64,7 +64,7 @@ def test_the_sdk_reads_and_sends_every_field_the_hub_has() -> None:
                              sender="a", sender_name="A", agency="P", ts=1.0,
                              client_msg_id="ack:3",
                              label_json='{"level": "SECRET", "categories": {}}',
-                             real_world=True, **chat("t", Priority.URGENT))
+                             real_world=True, **chat("t", Priority.URGENT, reply_to=2))
     frame = hub_message.frame()
     sdk = {f.name for f in dataclasses.fields(Message)}
     assert set(frame) - {"type"} <= sdk, set(frame) - {"type"} - sdk

@@ -61,3 +61,28 @@ async def test_page_recovers_after_the_hub_drops_it(browser: Any,
     seqs = await bruno.eval_on_selector_all("#messages li[data-seq]",
                                             "els => els.map(e => Number(e.dataset.seq))")
     assert seqs == [1, 2, 3, 4, 5]
+
+
+async def test_a_reply_names_what_it_answers_for_everyone(browser: Any,
+                                                          running_hub: RunningHub) -> None:
+    """reply_to end to end in the web client: Reply on a message, send, and both pages
+    show which message the new one answers; the hub stored it as a reply."""
+    ch = running_hub.ch("A/general")
+    alice = await login(browser, running_hub, "alice")
+    bruno = await login(browser, running_hub, "bruno")
+    await alice.fill("#text", "Is bridge 4 open?")
+    await alice.press("#text", "Enter")
+    await bruno.wait_for_selector("#messages li[data-seq='1'] button.reply", timeout=10_000)
+    await bruno.click("#messages li[data-seq='1'] button.reply")
+    assert "#1" in (await bruno.text_content("#replying") or "")
+    await bruno.fill("#text", "No, closed since 06:00")
+    await bruno.press("#text", "Enter")
+    for page in (alice, bruno):
+        line = await page.wait_for_selector("#messages li[data-seq='2'] .reply-to",
+                                            timeout=10_000)
+        assert line is not None
+        shown = await line.text_content() or ""
+        assert "#1" in shown and "Is bridge 4 open?" in shown, shown
+    assert await bruno.locator("#replying").count() == 0  # the composer is plain again
+    r = await running_hub.api("GET", f"/api/channels/{ch}/messages", "alice")
+    assert [m.get("reply_to") for m in r.json()["messages"]] == [None, 1]

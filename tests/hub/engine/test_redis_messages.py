@@ -19,7 +19,7 @@ def new(text: str, **envelope: object) -> NewMessage:
                                  "sender_id": UserId("usr_1"), "sender": "alice",
                                  "sender_name": "Alice", "agency": "POLICE", "ts": 9.25,
                                  "client_msg_id": "c-1", **envelope}
-    return NewMessage(**fields, **chat(text, Priority.URGENT))  # type: ignore[arg-type]
+    return NewMessage(**fields, **chat(text, Priority.URGENT, reply_to=3))  # type: ignore[arg-type]
 
 
 @given(text=st.text(min_size=1), label=st.sampled_from(["", '{"level": "SECRET"}']),
