@@ -51,10 +51,12 @@ class Priority(StrEnum):
 class ChatFields(msgspec.Struct, kw_only=True, frozen=True):
     """The fields of a chat message's body (shared by what stores and what sends it)."""
 
-    text: Text = ""
-    priority: Priority = Priority.NORMAL
-    #: A threaded reply: the seq of the message (of the same channel) it answers.
-    reply_to: Seq | msgspec.UnsetType = msgspec.UNSET
+    text: Annotated[Text, msgspec.Meta(description="What it says; never blank.")] = ""
+    priority: Annotated[Priority, msgspec.Meta(
+        description="normal, high, or urgent (asks for acknowledgement).")] = Priority.NORMAL
+    reply_to: Annotated[Seq, msgspec.Meta(
+        description="A threaded reply: the seq of the message of this channel it answers."
+    )] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ChatBody(Body, ChatFields, frozen=True):

@@ -140,8 +140,10 @@ def schema(kind: type[msgspec.Struct]) -> dict[str, Any]:
 
     def inline(node: Any) -> Any:
         if isinstance(node, dict):
-            if "$ref" in node:
-                return inline(defs[node["$ref"].rsplit("/", 1)[1]])
+            if "$ref" in node:  # the definition, with what the reference adds to it
+                found = inline(defs[node["$ref"].rsplit("/", 1)[1]])
+                return {**found, **{k: inline(v) for k, v in node.items()
+                                    if k not in ("$ref", "title")}}
             return {k: inline(v) for k, v in node.items() if k != "title"}
         if isinstance(node, list):
             return [inline(v) for v in node]
