@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.bodies import CHAT, ChatBody, Priority
@@ -31,3 +32,17 @@ def first_schema() -> str:
     current = _MESSAGES.replace("TABLE ", "TABLE IF NOT EXISTS ", 1)
     assert current in SCHEMA
     return SCHEMA.replace(current, V2_MESSAGES)
+
+
+async def sdk_messages(bot: Any, count: int, timeout: float = 30) -> list[Any]:
+    """The next ``count`` chat messages an SDK client (liaison_client) receives."""
+    from liaison_client import Message
+
+    got: list[Any] = []
+    async with asyncio.timeout(timeout):
+        async for frame in bot.frames():
+            if isinstance(frame, Message):
+                got.append(frame)
+                if len(got) == count:
+                    break
+    return got

@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PRE_ENVELOPE = "6744d33555fcd7d4e2e86d3815f5d7f085b792f3"
 
 
-def previous_tree(dest: Path, *paths: str) -> Path:
-    """``paths`` of the previous release, extracted under ``dest``."""
+def previous_tree(dest: Path, *paths: str, commit: str = PRE_ENVELOPE) -> Path:
+    """``paths`` (all if none) of an earlier release's commit, extracted under ``dest``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar",
-                              PRE_ENVELOPE, *paths], capture_output=True, check=False)
+                              commit, *paths], capture_output=True, check=False)
     if archive.returncode != 0:
-        message = (f"the previous release's commit {PRE_ENVELOPE[:10]} is not in this clone "
+        message = (f"the previous release's commit {commit[:10]} is not in this clone "
                    f"(a shallow clone? git fetch --unshallow): {archive.stderr.decode()}")
         if STRICT:
             pytest.fail(message)

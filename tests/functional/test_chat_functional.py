@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from hub.clock import ManualClock
-from liaison_client import Message
+from tests.chat import sdk_messages
 from tests.conftest import RunningHub
-
-
-async def _messages(bot: Any, count: int) -> list[Message]:
-    got: list[Message] = []
-    async with asyncio.timeout(10):
-        async for frame in bot.frames():
-            if isinstance(frame, Message):
-                got.append(frame)
-                if len(got) == count:
-                    return got
-    return got
 
 
 @pytest.mark.parametrize("fmt", ["json", "msgpack"])
@@ -34,14 +22,14 @@ async def test_two_agencies_chat_live(running_hub: RunningHub, fmt: str) -> None
 
     ack = await alice.publish(ch, "Bridge 4 is closed, reroute convoys", priority="urgent")
     assert ack.seq == 1 and ack.duplicate is False
-    [got] = await _messages(bruno, 1)
+    [got] = await sdk_messages(bruno, 1)
     assert got.text == "Bridge 4 is closed, reroute convoys"
     assert (got.sender, got.agency, got.priority) == ("alice", "POLICE", "urgent")
     assert got.seq == 1 and got.id == ack.id and got.channel == ch
 
     ack2 = await bruno.publish(ch, "Copy, sending engineers")
     assert ack2.seq == 2
-    mine = await _messages(alice, 2)  # alice receives her own message too, then bruno's
+    mine = await sdk_messages(alice, 2)  # alice receives her own message too, then bruno's
     assert [m.seq for m in mine] == [1, 2]
     assert mine[1].sender == "bruno" and mine[1].agency == "ARMY"
 
@@ -53,9 +41,9 @@ async def test_json_and_msgpack_clients_share_a_channel(running_hub: RunningHub)
     await alice.subscribe(ch)
     await bruno.subscribe(ch)
     await alice.publish(ch, "héllo ✓")
-    assert (await _messages(bruno, 1))[0].text == "héllo ✓"
+    assert (await sdk_messages(bruno, 1))[0].text == "héllo ✓"
     await bruno.publish(ch, "reçu")
-    assert [m.text for m in await _messages(alice, 2)] == ["héllo ✓", "reçu"]
+    assert [m.text for m in await sdk_messages(alice, 2)] == ["héllo ✓", "reçu"]
 
 
 async def test_observer_reads_but_cannot_publish(running_hub: RunningHub) -> None:

@@ -5,24 +5,10 @@ naming it."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
 
-from liaison_client import Message
+from tests.chat import sdk_messages
 from tests.conftest import RunningHub
-
-
-async def _messages(bot: Any, count: int) -> list[Message]:
-    got: list[Message] = []
-    async with asyncio.timeout(30):
-        async for frame in bot.frames():
-            if isinstance(frame, Message):
-                got.append(frame)
-                if len(got) == count:
-                    return got
-    return got
 
 
 @pytest.mark.parametrize("fmt", ["json", "msgpack"])
@@ -35,7 +21,7 @@ async def test_a_reply_is_stored_delivered_and_replayed(running_hub: RunningHub,
     await bruno.subscribe(ch)
     asked = await alice.publish(ch, "Is bridge 4 open?")
     answer = await bruno.publish(ch, "No, closed since 06:00", reply_to=asked.seq)
-    live = await _messages(bruno, 2)
+    live = await sdk_messages(bruno, 2)
     assert [(m.seq, m.reply_to) for m in live] == [(asked.seq, None),
                                                    (answer.seq, asked.seq)]
     assert live[1].text == "No, closed since 06:00" and live[1].priority == "normal"

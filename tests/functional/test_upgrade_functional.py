@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import tarfile
 import uuid
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +23,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import STRICT
+from tests.previous import previous_tree
 from tests.procs import HubProcess
 from tests.redis_support import cleanup, new_prefix, redis_url
 
@@ -39,16 +36,7 @@ PREVIOUS = "1a657ec8773415efd897ef7e875f60d82f78be55"
 def previous_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The previous release's tree, from its commit, in a folder of its own."""
     where = tmp_path_factory.mktemp("previous")
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", PREVIOUS],
-                             capture_output=True, check=False)
-    if archive.returncode != 0:
-        message = (f"the previous release's commit {PREVIOUS[:10]} is not in this clone "
-                   f"(a shallow clone? git fetch --unshallow): {archive.stderr.decode()}")
-        if STRICT:
-            pytest.fail(message)
-        pytest.skip(message)
-    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
-        tar.extractall(where / "src", filter="data")
+    previous_tree(where / "src", commit=PREVIOUS)
     # Run from its own tree, as a checkout: release 0.1.0's wheel did not carry the web
     # client, so an installed 0.1.0 could not serve (fixed in this release).
     return where / "src"

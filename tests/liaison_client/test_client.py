@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from channels.bodies import chat_body
-from liaison_client import Ack, Client, ClientError, Message, OpEvent
+from liaison_client import Ack, Client, ClientError, OpEvent
+from tests.chat import sdk_messages
 from tests.conftest import RunningHub
 
 
@@ -17,17 +18,6 @@ async def _bot(hub: RunningHub, user: str, fmt: str = "msgpack") -> Client:
     client = Client(hub.ws_url, await hub.login(user), fmt=fmt, name="test-bot/1")
     await client.start()
     return client
-
-
-async def _collect(client: Client, count: int, timeout: float = 30.0) -> list[Message]:
-    got: list[Message] = []
-    async with asyncio.timeout(timeout):
-        async for frame in client.frames():
-            if isinstance(frame, Message):
-                got.append(frame)
-                if len(got) == count:
-                    return got
-    return got
 
 
 @pytest.mark.parametrize("fmt", ["msgpack", "json"])
@@ -54,7 +44,7 @@ async def test_a_bot_loses_nothing_and_doubles_nothing_across_a_hub_restart(
     after = [await alice.publish(channel, f"alice after {i}") for i in range(3)]
     assert bot.reconnects >= 1 and alice.reconnects >= 1
 
-    got = await _collect(bot, 15)
+    got = await sdk_messages(bot, 15)
     assert [m.seq for m in got] == list(range(1, 16))  # every one, once, in order
     texts = [m.text for m in got]  # the SDK's messages
     assert sorted(t for t in texts if t.startswith("bot late")) == [f"bot late {i}"
@@ -121,7 +111,7 @@ async def test_a_bot_sends_and_reads_labelled_and_real_world_messages(
     await bot.publish(hub.ch("A/general"), "for the police", label=police)
     await bot.publish(hub.ch("A/general"), "a real casualty", priority="urgent",
                       ack="each_agency", real_world=True)
-    first, second = await _collect(bot, 2)
+    first, second = await sdk_messages(bot, 2)
     assert first.label is not None and first.label["categories"] == {"REL TO": ["POLICE"]}
     assert first.real_world is False
     assert second.real_world is True and second.priority == "urgent"
