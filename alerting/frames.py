@@ -10,15 +10,36 @@ subscription then replays (see :mod:`alerting.board`).
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
+import msgspec
+
 from alerting.board import view
 from alerting.service import CaseService
 from channels.service import ChannelService
+from hub.bodies import Frame, Ref
 from hub.errors import BadRequest
 from hub.feeds import Feed
 from hub.handlers import FrameSession, Handlers, Snapshot
-from hub.protocol import CaseCommand
 
-__all__ = ["CaseFrames", "register"]
+__all__ = ["CaseFrame", "CaseFrames", "register"]
+
+Id = Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class CaseFrame(Frame, tag="case", kw_only=True, frozen=True):
+    """Create, update or comment on a case (the same operations as REST); ``data`` is
+    checked by the case service, as the REST body is."""
+
+    ref: Ref = None
+    operation: Id
+    action: Literal["create", "update", "comment"]
+    case: Id | None = None
+    data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if self.action != "create" and self.case is None:
+            raise ValueError("field 'case' is required")
 
 
 class CaseFrames:
@@ -26,7 +47,7 @@ class CaseFrames:
         self.cases = cases
         self.channels = channels
 
-    async def case(self, session: FrameSession, frame: CaseCommand) -> None:
+    async def case(self, session: FrameSession, frame: CaseFrame) -> None:
         principal, client, cases = session.principal, session.client, self.cases
         if frame.action == "create":
             event, created = await cases.create_case(principal, frame.operation, frame.data,
@@ -61,5 +82,5 @@ class CaseFrames:
 
 def register(handlers: Handlers, cases: CaseService, channels: ChannelService) -> None:
     frames = CaseFrames(cases, channels)
-    handlers.on_frame(CaseCommand, frames.case)
+    handlers.on_frame(CaseFrame, frames.case)
     handlers.on_snapshot("board", frames.board)

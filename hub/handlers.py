@@ -51,7 +51,7 @@ __all__ = [
 F = TypeVar("F")
 
 #: The frame types the core's codec decodes itself (hub.protocol).
-CORE_FRAMES = frozenset({"hello", "subscribe", "unsubscribe", "ping", "case"})
+CORE_FRAMES = frozenset({"hello", "subscribe", "unsubscribe", "ping"})
 
 
 class LogFollower(Protocol):

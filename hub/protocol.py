@@ -27,7 +27,6 @@ from hub.wsframe import data_frame
 
 __all__ = [
     "SUBPROTOCOLS",
-    "CaseCommand",
     "ClientFrame",
     "Encoded",
     "Hello",
@@ -55,7 +54,6 @@ MAX_REF = 64
 MAX_ID = 64
 MAX_TOKEN = 256
 MAX_DEPTH = 8
-CASE_ACTIONS = ("create", "update", "comment")
 NO_FRAMES: Mapping[str, type[Frame]] = MappingProxyType({})
 
 
@@ -96,25 +94,13 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True, slots=True)
-class CaseCommand:
-    """Create, update or comment on a case (the same operations as REST)."""
-
-    type: Literal["case"]
-    ref: str | None
-    operation: str
-    action: str  # "create" | "update" | "comment"
-    case: str | None
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class Ping:
     type: Literal["ping"]
     ref: str | None
 
 
 #: A frame the core decodes itself; a feature's frames are :class:`hub.bodies.Frame`\s.
-ClientFrame = Hello | Subscribe | Unsubscribe | CaseCommand | Ping | Frame
+ClientFrame = Hello | Subscribe | Unsubscribe | Ping | Frame
 
 
 # --- Decoding --------------------------------------------------------------------
@@ -228,19 +214,6 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int,
         return Unsubscribe("unsubscribe", ref, _channel(obj, ref))
     if kind == "ping":
         return Ping("ping", ref)
-    if kind == "case":
-        op = _str(obj, "operation", ref, max_len=MAX_ID)
-        action = _str(obj, "action", ref, max_len=16)
-        if action not in CASE_ACTIONS:
-            raise FrameError("field 'action' must be create, update or comment",
-                             code=ErrorCode.BAD_REQUEST, ref=ref)
-        case = _str(obj, "case", ref, max_len=MAX_ID, required=action != "create")
-        body = obj.get("data")
-        if not isinstance(body, dict):
-            raise FrameError("field 'data' must be an object", code=ErrorCode.BAD_REQUEST,
-                             ref=ref)
-        assert op is not None and action is not None
-        return CaseCommand("case", ref, op, action, case, body)
     declared = frames.get(kind)
     if declared is None:
         raise FrameError(f"unknown frame type '{kind[:32]}'", code=ErrorCode.UNKNOWN_TYPE,

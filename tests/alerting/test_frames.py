@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from alerting.frames import CaseFrame as CaseCommand
 from alerting.frames import CaseFrames
 from alerting.service import CaseConflict
 from hub.errors import BadRequest, Forbidden
 from hub.feeds import Feed
 from hub.metrics import Metrics
 from hub.principal import Principal
-from hub.protocol import CaseCommand
 from tests.conftest import Embedded
 
 
@@ -36,7 +36,7 @@ class FakeSession:
 
 def command(env: Embedded, action: str, data: dict[str, Any],
             case: str | None = None) -> CaseCommand:
-    return CaseCommand(type="case", ref=f"ref-{action}", operation=env.ops["A"].id,
+    return CaseCommand(ref=f"ref-{action}", operation=env.ops["A"].id,
                        action=action, case=case, data=data)
 
 

@@ -23,6 +23,7 @@ from alerting.alertmanager import read_notification
 from alerting.cap import read_cap
 from alerting.engine import RuleEngine, RuleError, parse_rule
 from alerting.escalation import PolicyError, parse_policy
+from alerting.frames import CaseFrame
 from alerting.routing import TargetError, check_targets
 from alerting.silences import SilenceError, new_silence
 from alerting.template import TemplateError, compile_template
@@ -72,7 +73,8 @@ class Target:
 
 
 #: The frames the chat feature declares, decoded by the codec as the gateway's would be.
-DECLARED: dict[str, type[Frame]] = {"publish": PublishFrame, "typing": TypingFrame}
+DECLARED: dict[str, type[Frame]] = {"publish": PublishFrame, "typing": TypingFrame,
+                                   "case": CaseFrame}
 
 
 def _frame(fmt: WireFormat) -> Callable[[Any], object]:

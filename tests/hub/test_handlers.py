@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
+from alerting.frames import CaseFrame as CaseCommand
 from channels.bodies import Priority
 from channels.bodies import PublishFrame as Publish
 from channels.bodies import TypingFrame as Typing
 from hub.app import build_services
 from hub.config import Settings
 from hub.handlers import Handlers, Snapshot
-from hub.protocol import CaseCommand, Ping
+from hub.protocol import Ping
 
 
 async def _nothing(session: Any, frame: Any) -> None:

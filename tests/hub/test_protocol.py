@@ -7,6 +7,7 @@ import json
 import msgpack
 import pytest
 
+from alerting.frames import CaseFrame
 from channels.bodies import PublishFrame, TypingFrame
 from hub.bodies import Frame
 from hub.errors import ErrorCode, FrameError
@@ -24,7 +25,8 @@ J, M = WireFormat.JSON, WireFormat.MSGPACK
 
 
 #: The frames a feature declares (here the chat feature's), decoded by their type.
-DECLARED: dict[str, type[Frame]] = {"publish": PublishFrame, "typing": TypingFrame}
+DECLARED: dict[str, type[Frame]] = {"publish": PublishFrame, "typing": TypingFrame,
+                                   "case": CaseFrame}
 
 
 def dec(obj: object, fmt: WireFormat = J) -> object:
@@ -54,6 +56,19 @@ def test_errors_carry_code_and_ref() -> None:
     with pytest.raises(FrameError) as info:
         decode("x" * 100, J, max_bytes=10)
     assert info.value.code is ErrorCode.TOO_LARGE
+
+
+def test_the_case_frame_alerting_declares_is_checked_by_the_codec() -> None:
+    ok = dec({"type": "case", "operation": "op", "action": "update", "case": "c",
+              "data": {"severity": "minor"}}, M)
+    assert ok.type == "case" and ok.data == {"severity": "minor"}  # type: ignore[attr-defined]
+    for fields, message in (
+            ({"action": "close", "data": {}}, "field 'action': invalid enum value 'close'"),
+            ({"action": "update", "data": {}}, "field 'case' is required"),
+            ({"action": "create", "data": []}, "field 'data': expected `object`, got `array`")):
+        with pytest.raises(FrameError) as info:
+            dec({"type": "case", "operation": "op", **fields})
+        assert info.value.message == message
 
 
 def test_a_declared_frame_is_refused_naming_its_field() -> None:
