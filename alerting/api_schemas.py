@@ -4,8 +4,8 @@ CAP results and outgoing webhooks."""
 
 from __future__ import annotations
 
-from alerting.engine import ACK_MODES
-from alerting.outgoing import EVENT_TYPES, FORMATS
+from alerting.interop.outgoing import EVENT_TYPES, FORMATS
+from alerting.rules.engine import ACK_MODES
 from alerting.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
 from hub.api_schemas import LABEL_INPUT
 from hub.openapi import (

@@ -12,7 +12,7 @@ and a recomputation from the store cannot drift apart.
 Rows carry their record version and :func:`apply` never replaces a newer row
 with an older one, which makes folding an event twice harmless: that is what
 lets the snapshot read records after it read the log head (see
-:meth:`alerting.service.CaseService.board`).
+:meth:`alerting.cases.service.CaseService.board`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from alerting.alerts import ledger, pending_agencies
+from alerting.pipeline.alerts import ledger, pending_agencies
 from alerting.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
 from hub.labels import marking_of
 

@@ -1,7 +1,7 @@
 """What alerting adds to the WebSocket gateway: ``case`` commands and the board.
 
 Registered by :func:`register`. A ``case`` frame creates, updates or comments
-on a case through :class:`alerting.service.CaseService` (the same calls as the
+on a case through :class:`alerting.cases.service.CaseService` (the same calls as the
 REST routes) and is answered with ``case_ack`` once the write is stored. A
 ``subscribe`` to ``ops:<operation id>`` with ``board: true`` is answered with a
 ``board`` frame: the operation's board at a version, from which the
@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from alerting.board import view
-from alerting.service import CaseService
+from alerting.cases.service import CaseService
 from channels.service import ChannelService
 from hub.bodies import Frame, Ref
 from hub.errors import BadRequest

@@ -15,12 +15,12 @@ ALERT = "alert"
 RULE = "rule"
 POLICY = "policy"
 SILENCE = "silence"
-#: A CAP message received: which case and alert it maps onto (alerting/cap_service.py).
+#: A CAP message received: which case and alert it maps onto (alerting/interop/cap_service.py).
 CAP = "cap"
 
 #: The key under which the pipeline saves its cursor and rule-engine state.
 PIPELINE_STATE = "alerting"
-#: The key under which the pipeline keeps its notice groups (alerting.grouping).
+#: The key under which the pipeline keeps its notice groups (alerting.pipeline.grouping).
 NOTICE_GROUPS = "notice-groups"
 #: An outgoing webhook: a URL subscribed to events (a private record).
 SUBSCRIPTION = "outgoing_webhook"

@@ -6,8 +6,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from alerting.alertmanager import read_notification
-from alerting.alerts import answered
 from alerting.api_schemas import (
     CASE_BODY,
     CASE_CHANGES,
@@ -17,10 +15,12 @@ from alerting.api_schemas import (
     SILENCE_BODY,
 )
 from alerting.board import view
-from alerting.export import Exporter
-from alerting.export_html import LANGUAGES
-from alerting.service import CaseService
-from alerting.service_alerts import AlertService
+from alerting.cases.service import CaseService
+from alerting.interop.alertmanager import read_notification
+from alerting.pipeline.alerts import answered
+from alerting.pipeline.service import AlertService
+from alerting.record.export import Exporter
+from alerting.record.report import LANGUAGES
 from hub.boundary import int_param, time_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, off_the_loop, read_json

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 
-from alerting.rulefile import RuleFile, apply_rule_file
+from alerting.rules.rulefile import RuleFile, apply_rule_file
 from bench.common import PASSWORD, bench_operation, free_port
 from hub.config import Settings
 from liaison_client import Client, OpEvent

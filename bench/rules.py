@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerting.engine import RuleEngine, parse_rule
+from alerting.rules.engine import RuleEngine, parse_rule
 
 SHAPES = [
     'severity == "critical"',

@@ -2,7 +2,7 @@
 
 A custodian is a member of the operation to whom an administrator has entrusted
 the whole record — for an inquiry, a court or an ombudsman office. Their export
-holds every record, whatever its label (:mod:`alerting.export`); everyone
+holds every record, whatever its label (:mod:`alerting.record.export`); everyone
 else's export keeps its filtering. The grant is per operation, audited, and
 shown to the operation's members beside each member's role.
 

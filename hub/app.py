@@ -25,23 +25,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alerting import cap_routes, outgoing_routes
 from alerting import frames as case_frames
 from alerting import routes as case_routes
-from alerting.ack_sets import AckSets
 from alerting.api_schemas import ALERTING_SCHEMAS
-from alerting.cap_service import CapService
-from alerting.dispatcher import Dispatcher
-from alerting.evaluator import Evaluator
-from alerting.export import Exporter
-from alerting.outgoing_service import OutgoingWebhooks
-from alerting.pipeline import Pipeline
-from alerting.records import AlertRecords
-from alerting.rulefile import RuleFile, apply_rule_file, load_rule_file
-from alerting.sender import Sender, parse_networks
-from alerting.service import CaseService
-from alerting.service_alerts import AlertService
-from alerting.urgent import UrgentMessages
+from alerting.cases.service import CaseService
+from alerting.interop import cap_routes, outgoing_routes
+from alerting.interop.cap_service import CapService
+from alerting.interop.outgoing_dispatcher import Dispatcher
+from alerting.interop.outgoing_sender import Sender, parse_networks
+from alerting.interop.outgoing_service import OutgoingWebhooks
+from alerting.pipeline.ack_sets import AckSets
+from alerting.pipeline.consumer import Evaluator
+from alerting.pipeline.operation import Pipeline
+from alerting.pipeline.records import AlertRecords
+from alerting.pipeline.service import AlertService
+from alerting.pipeline.urgent import UrgentMessages
+from alerting.record.export import Exporter
+from alerting.rules.rulefile import RuleFile, apply_rule_file, load_rule_file
 from channels import frames as chat_frames
 from channels import routes as channel_routes
 from channels import webhook_routes

@@ -1,6 +1,6 @@
 """Commitments to withheld records, and the check of a filtered export against a complete one.
 
-A filtered export (:mod:`alerting.export`) leaves out what its exporter may not
+A filtered export (:mod:`alerting.record.export`) leaves out what its exporter may not
 see, but its signed manifest commits to each record left out: the SHA-256 of a
 per-record salt followed by the record's line. The salt is 32 bytes derived from
 a secret of the operation and the record's key, so every export of the same

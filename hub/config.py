@@ -121,7 +121,7 @@ class Settings:
     webhook_post_rate: float = 1.0
     webhook_post_burst: int = 30
     #: Outgoing webhooks only call public addresses, unless a network here
-    #: names the target (``10.20.0.0/16``, ``127.0.0.1``): see alerting/sender.py.
+    #: names the target (``10.20.0.0/16``, ``127.0.0.1``): see alerting/interop/outgoing_sender.py.
     webhook_allow_networks: tuple[str, ...] = ()
     #: The longest one outgoing webhook request may take.
     webhook_timeout_seconds: float = 10.0

@@ -127,7 +127,7 @@ def test_the_wheel_carries_the_client_the_scripts_and_the_ranges(wheel: Path) ->
     assert "hub/web/basemap/countries-110m.json" in names
     lua = [p.name for p in (ROOT / "hub/engine/lua").glob("*.lua")]
     assert lua and {f"hub/engine/lua/{n}" for n in lua} <= names
-    assert "alerting/schema/cap-v1.2.xsd" in names
+    assert "alerting/interop/schema/cap-v1.2.xsd" in names
     meta = zipfile.ZipFile(wheel).read(
         f"liaison_hub-{__version__}.dist-info/METADATA").decode()
     requires = [Requirement(line.split(":", 1)[1].strip())

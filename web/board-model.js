@@ -62,7 +62,7 @@ function round3(x) {
 const byCodePoint = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
 
 // Per agency: first told, acknowledged when and by whom, and how long it took (as the
-// hub's alerting.alerts.ledger: the board's rows carry what the API answers).
+// hub's alerting.pipeline.alerts.ledger: the board's rows carry what the API answers).
 export function ledger(r) {
   const acks = r.acks || {};
   const told = r.told || {};

@@ -16,7 +16,7 @@ export function noticeAlert(m) {
   return found ? found[1] : null;
 }
 
-// A group notice (alerting/grouping.py): several alerts announced together.
+// A group notice (alerting/pipeline/grouping.py): several alerts announced together.
 const isGroupNotice = (m) => m.sender === "hub" && /^group-/.test(m.client_msg_id || "");
 
 export class Chat {

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from alerting.cases.service import CaseConflict
 from alerting.frames import CaseFrame as CaseCommand
 from alerting.frames import CaseFrames
-from alerting.service import CaseConflict
 from hub.errors import BadRequest, Forbidden
 from hub.feeds import Feed
 from hub.metrics import Metrics

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from alerting import board, cases, expr
+from alerting import board
+from alerting.cases import case as cases
+from alerting.rules import expr
 from alerting.vocabulary import CASE_STATUSES, SEVERITIES, SEVERITY_RANK, javascript
 from hub.errors import CloseCode
 from hub.vocabulary import CLOSE_RETRY, CLOSE_TERMINAL

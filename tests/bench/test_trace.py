@@ -16,7 +16,7 @@ async def test_the_documented_trace_is_the_tools_output() -> None:
     out = await trace()
     # Both paths reach their end: the message, then the alert frame and the notice.
     assert {"channels/frames.py", "hub/node.py", "hub/gateway.py"} <= set(out["chat publish"])
-    assert {"alerting/pipeline.py", "alerting/routes.py"} <= set(out["case update"])
+    assert {"alerting/pipeline/operation.py", "alerting/routes.py"} <= set(out["case update"])
     quoted = re.search(r"<!-- trace:begin -->\n```\n(.*?)```\n<!-- trace:end -->",
                        DOC.read_text(encoding="utf-8"), re.S)
     assert quoted is not None, "docs/architecture.md lost its trace markers"

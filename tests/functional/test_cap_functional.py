@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from defusedxml.ElementTree import fromstring
-
-from alerting.cap import NS, schema
-from alerting.cap_out import ATOM
 from tests.alerting.test_cap import CANCEL, LAUGHS, STORM, STORM_UPDATE, XXE, with_status
+
+from alerting.interop.cap_in import NS, schema
+from alerting.interop.cap_out import ATOM
 from tests.conftest import RunningHub
 from tests.web.pages import bot_token
 
@@ -155,7 +155,7 @@ async def test_a_document_built_to_be_slow_never_freezes_the_hub(
     import asyncio
     import threading
 
-    from alerting import cap_service
+    from alerting.interop import cap_service
 
     hub = running_hub
     token = await bot_token(hub)

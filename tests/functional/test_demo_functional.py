@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from alerting.engine import parse_rule
-from alerting.escalation import parse_policy
+from alerting.pipeline.escalation import parse_policy
+from alerting.rules.engine import parse_rule
 from hub.clock import ManualClock
 from hub.demo import DEMO_POLICIES, DEMO_RULES, seed_demo
 from tests.conftest import RunningHub

@@ -10,7 +10,7 @@ import json
 import zipfile
 from typing import Any
 
-from alerting.alerts import ledger
+from alerting.pipeline.alerts import ledger
 from hub.sealed import RECORDS
 from tests.conftest import RunningHub
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.principal import Principal
 from tests.alerting.test_cap import CANCEL, STORM, STORM_UPDATE
+
+from hub.principal import Principal
 from tests.conftest import RunningHub
 
 CAP = {"Content-Type": "application/cap+xml"}

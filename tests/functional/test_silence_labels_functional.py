@@ -1,4 +1,4 @@
-"""Silences carry a confidentiality label (alerting/silence_label.py), both engines.
+"""Silences carry a confidentiality label (alerting/pipeline/silence_label.py), both engines.
 
 A silence's reason and matchers say what it is about, so a member who may not see
 the case or alert it names may not see the silence either: not in the list, not in

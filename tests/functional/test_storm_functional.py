@@ -12,7 +12,7 @@ import math
 import os
 from typing import Any
 
-from alerting.grouping import DEFAULT
+from alerting.pipeline.grouping import DEFAULT
 from hub.clock import ManualClock
 from hub.models import ChannelId
 from tests.conftest import RunningHub

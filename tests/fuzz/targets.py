@@ -19,14 +19,14 @@ from typing import Any
 import msgpack
 from hypothesis import strategies as st
 
-from alerting.alertmanager import read_notification
-from alerting.cap import read_cap
-from alerting.engine import RuleEngine, RuleError, parse_rule
-from alerting.escalation import PolicyError, parse_policy
 from alerting.frames import CaseFrame
-from alerting.routing import TargetError, check_targets
-from alerting.silences import SilenceError, new_silence
-from alerting.template import TemplateError, compile_template
+from alerting.interop.alertmanager import read_notification
+from alerting.interop.cap_in import read_cap
+from alerting.pipeline.escalation import PolicyError, parse_policy
+from alerting.pipeline.routing import TargetError, check_targets
+from alerting.pipeline.silences import SilenceError, new_silence
+from alerting.rules.engine import RuleEngine, RuleError, parse_rule
+from alerting.rules.template import TemplateError, compile_template
 from bench.hostile import HOSTILE, cap_document
 from channels.bodies import PublishFrame, TypingFrame
 from channels.slack import read_payload, render

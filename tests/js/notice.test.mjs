@@ -22,7 +22,7 @@ const i18n = (cat) => ({
 });
 const alert = { id: "al-1", severity: "critical", summary: "Dam breach is critical", state: "firing", pending_agencies: ["ARMY"] };
 const alertOf = (id) => (id === "al-1" ? alert : null);
-// As alerting/stages.py notice_text and alerting/grouping.py group_text write them.
+// As alerting/pipeline/stages.py notice_text and alerting/pipeline/grouping.py group_text write them.
 const one = { sender: "hub", client_msg_id: "al-1:1:0",
   text: "[EXERCISE] CRITICAL alert: Dam breach is critical (escalation step 2, not acknowledged) @alice @bruno Each agency must acknowledge; still to: ARMY, POLICE. Acknowledge it with its button, here or in the Alerts tab." };
 const group = { sender: "hub", client_msg_id: "group-0123456789abcdef0123-critical-7-5-2-0",

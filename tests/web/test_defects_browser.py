@@ -35,7 +35,7 @@ async def test_a_silenced_alert_leaves_the_banner_and_its_silence_names_it(
     silence = await bruno.text_content("#silence-list li")
     assert silence is not None and "Levee breach is critical" in silence
     assert str(alert_id) not in silence
-    # The silence is marked as the alert it names (alerting/silence_label.py).
+    # The silence is marked as the alert it names (alerting/pipeline/silence_label.py).
     marking = await bruno.text_content("#silence-list li .marking")
     assert marking and marking == await bruno.text_content(
         f"#alert-list li[data-alert='{alert_id}'] .marking")

@@ -1,0 +1,213 @@
+"""OASIS CAP 1.2 documents out, and the Atom feed CAP consumers read. No I/O.
+
+Every case and alert at or above the deployment's ``cap_min_severity`` is a
+CAP ``<alert>``: one message per version of the record, identified as
+``<sender>:<operation>:<kind>:<id>:<version>``. Version 1 is an ``Alert``;
+later versions are ``Update``s that reference the first message; a closed
+case is a ``Cancel``. A resolved alert or case is an ``Update`` with urgency
+``Past`` and response ``AllClear``. An exercise is ``<status>Exercise``,
+never ``Actual``. The scope is ``Restricted``: the documents are served to
+the operation's members only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from alerting.interop.cap_in import NS
+from alerting.vocabulary import SEVERITY_RANK
+from hub.labels import marking_of
+
+__all__ = ["ATOM", "CATEGORY_OUT", "SEVERITY_OUT", "FeedEntry", "alert_document", "atom_feed",
+           "cap_time", "case_document", "shown_as_cap"]
+
+ATOM = "http://www.w3.org/2005/Atom"
+SEVERITY_OUT = {"critical": "Extreme", "major": "Severe", "minor": "Moderate", "info": "Minor"}
+CATEGORY_OUT = {"incident": "Safety", "casualty": "Rescue", "detention": "Security",
+                "request": "Other", "complaint": "Other", "other": "Other"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    entry_id: str
+    title: str
+    updated: float
+    href: str
+    summary: str
+
+
+def cap_time(ts: float) -> str:
+    """A CAP date-time: seconds, an explicit offset (the schema refuses a trailing Z)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def shown_as_cap(record: Mapping[str, Any], minimum: str) -> bool:
+    return SEVERITY_RANK.get(str(record.get("severity")), 0) >= SEVERITY_RANK[minimum]
+
+
+#: Characters XML 1.0 cannot carry (they may sit in a case's text): left out.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _el(parent: Element, name: str, text: object) -> Element:
+    child = SubElement(parent, name)
+    child.text = _NOT_XML.sub("", str(text))
+    return child
+
+
+def _message(*, sender: str, op_id: str, kind: str, record_id: str, version: int,
+             first_at: float, sent_at: float, exercise: bool, msg_type: str,
+             note: str = "", marking: str = "", real_world: bool = False) -> Element:
+    root = Element("alert", {"xmlns": NS})  # children unqualified: in the default namespace
+    identifier = f"{sender}:{op_id}:{kind}:{record_id}:{{}}"
+    _el(root, "identifier", identifier.format(version))
+    _el(root, "sender", sender)
+    _el(root, "sent", cap_time(sent_at))
+    _el(root, "status", "Exercise" if exercise else "Actual")
+    _el(root, "msgType", msg_type)
+    _el(root, "source", "Liaison Hub")
+    _el(root, "scope", "Restricted")
+    _el(root, "restriction", "Members of the operation only"
+        + (f", cleared for {marking}" if marking else ""))
+    if real_world:  # never to be taken for play: Actual, and said in words
+        note = " ".join(filter(None, [REAL_WORLD_NOTE, note]))
+    if note:
+        _el(root, "note", note)
+    if version > 1:
+        _el(root, "references", f"{sender},{identifier.format(1)},{cap_time(first_at)}")
+    _el(root, "incidents", f"{op_id}:{kind}:{record_id}")
+    return root
+
+
+def _info(root: Element, *, category: str, event: str, urgency: str, severity: str,
+          certainty: str, sender_name: str, headline: str, description: str, web: str,
+          response: str = "", parameters: Sequence[tuple[str, str]] = (),
+          location: Mapping[str, Any] | None = None) -> None:
+    info = SubElement(root, "info")
+    _el(info, "language", "en")
+    _el(info, "category", category)
+    _el(info, "event", event)
+    if response:
+        _el(info, "responseType", response)
+    _el(info, "urgency", urgency)
+    _el(info, "severity", severity)
+    _el(info, "certainty", certainty)
+    _el(info, "senderName", sender_name)
+    _el(info, "headline", headline[:160])
+    if description:
+        _el(info, "description", description)
+    if web:
+        _el(info, "web", web)
+    for name, value in parameters:
+        parameter = SubElement(info, "parameter")
+        _el(parameter, "valueName", name)
+        _el(parameter, "value", value)
+    if location and (location.get("place") or "lat" in location):
+        area = SubElement(info, "area")
+        has_point = isinstance(location.get("lat"), int | float)
+        _el(area, "areaDesc", location.get("place") or
+            f"{location.get('lat')},{location.get('lon')}")
+        if has_point:
+            _el(area, "circle", f"{location['lat']},{location['lon']} 0")
+
+
+def _bytes(root: Element) -> bytes:
+    text = tostring(root, encoding="unicode")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text.encode("utf-8")
+
+
+#: What a real event raised during an exercise says in CAP, beside status Actual.
+REAL_WORLD_NOTE = "REAL WORLD: a real event raised during an exercise. This is not play."
+
+
+def _real(record: Mapping[str, Any]) -> str:
+    return "REAL WORLD: " if record.get("real_world") else ""
+
+
+def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: str,
+                  op_name: str, web: str) -> bytes:
+    status = case.get("status", "open")
+    done = status in ("resolved", "closed")
+    msg_type = "Alert" if version == 1 else "Cancel" if status == "closed" else "Update"
+    root = _message(sender=sender, op_id=op_id, kind="case", record_id=str(case["id"]),
+                    version=version, first_at=float(case.get("created_at") or 0),
+                    sent_at=float(case.get("updated_at") or 0),
+                    exercise=bool(case.get("exercise")), msg_type=msg_type,
+                    note="The case was closed in the hub." if msg_type == "Cancel" else "",
+                    marking=marking_of(case.get("label")),
+                    real_world=bool(case.get("real_world")))
+    location = case.get("location") or {}
+    _info(root, category=CATEGORY_OUT.get(str(case.get("category")), "Other"),
+          event=str(case.get("category") or "incident").capitalize(),
+          urgency="Past" if done else "Immediate",
+          severity=SEVERITY_OUT.get(str(case.get("severity")), "Unknown"),
+          certainty="Observed", sender_name=f"Liaison Hub, {op_name}",
+          headline=_real(case) + str(case.get("title") or ""),
+          description=str(case.get("description") or ""),
+          web=web, response="AllClear" if done else "",
+          parameters=[("status", str(status)),
+                      ("reporting_agency", str(case.get("reporting_agency") or ""))],
+          location=location)
+    return _bytes(root)
+
+
+def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id: str,
+                   op_name: str, web: str, case: Mapping[str, Any] | None = None) -> bytes:
+    state = alert.get("state", "firing")
+    root = _message(sender=sender, op_id=op_id, kind="alert", record_id=str(alert["id"]),
+                    version=version, first_at=float(alert.get("first_at") or 0),
+                    sent_at=max(float(alert.get(k) or 0) for k in
+                                ("last_at", "acked_at", "resolved_at", "first_at")),
+                    exercise=bool(alert.get("exercise")),
+                    msg_type="Alert" if version == 1 else "Update",
+                    marking=marking_of(alert.get("label")),
+                    real_world=bool(alert.get("real_world")))
+    urgency = {"firing": "Immediate", "acknowledged": "Expected"}.get(str(state), "Past")
+    _info(root, category=CATEGORY_OUT.get(str((case or {}).get("category")), "Other"),
+          event="Alert", urgency=urgency,
+          severity=SEVERITY_OUT.get(str(alert.get("severity")), "Unknown"),
+          certainty="Observed" if alert.get("case_id") else "Likely",
+          sender_name=f"Liaison Hub, {op_name}",
+          headline=_real(alert) + str(alert.get("summary") or ""),
+          description=str(alert.get("details") or ""), web=web,
+          response="AllClear" if state == "resolved" else "",
+          parameters=[("state", str(state)), ("occurrences", str(alert.get("occurrences", 1)))],
+          location=(case or {}).get("location"))
+    return _bytes(root)
+
+
+def atom_feed(entries: Sequence[FeedEntry], *, feed_id: str, title: str, self_href: str,
+              updated: float) -> bytes:
+    """An Atom feed whose entries link to CAP documents (as CAP aggregators read them)."""
+    feed = Element("feed", {"xmlns": ATOM})
+
+    def add(parent: Element, name: str, text: str | None = None, **attrs: str) -> Element:
+        child = SubElement(parent, name, attrs)
+        if text is not None:
+            child.text = _NOT_XML.sub("", text)
+        return child
+
+    add(feed, "id", feed_id)
+    add(feed, "title", title)
+    add(feed, "updated", _atom_time(updated))
+    add(feed, "link", rel="self", href=self_href)
+    author = add(feed, "author")
+    add(author, "name", "Liaison Hub")
+    for entry in entries:
+        item = add(feed, "entry")
+        add(item, "id", entry.entry_id)
+        add(item, "title", entry.title)
+        add(item, "updated", _atom_time(entry.updated))
+        add(item, "summary", entry.summary)
+        add(item, "link", rel="alternate", type="application/cap+xml", href=entry.href)
+    text = tostring(feed, encoding="unicode")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + text.encode("utf-8")
+
+
+def _atom_time(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,169 @@
+"""Outgoing webhooks, the pure part: what a subscription is, which events it takes,
+what a delivery carries and how it is signed, and when a failed one is tried again.
+
+A coordinator subscribes a URL to an operation's events. Each event the
+subscription takes becomes one *delivery*, with an id that never changes
+(``webhook-id``: the receiver's idempotency key) and is sent at least once.
+Requests are signed as the Standard Webhooks specification says:
+``webhook-signature: v1,<base64 HMAC-SHA256(secret, "<id>.<timestamp>.<body>")>``.
+A failed delivery is tried again after an exponentially growing, jittered
+wait (:func:`next_attempt`), for about a day, then given up.
+
+The body is the hub's JSON (``{"type", "timestamp", "operation", "data"}``)
+or a Slack-compatible message (``{"text", "attachments"}``) for another
+team's Mattermost, Slack or Matrix bridge, or an SMS or pager gateway that
+takes one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from alerting.cases.case import play_marking
+from hub.errors import BadRequest
+
+__all__ = ["ALERT_EVENTS", "CASE_EVENTS", "EVENT_TYPES", "FORMATS", "MAX_ATTEMPTS",
+           "MESSAGE_EVENT", "body_for", "check_subscription", "event_type", "new_secret",
+           "next_attempt", "signature", "signed_headers"]
+
+ALERT_EVENTS = ("alert.fired", "alert.notified", "alert.acknowledged", "alert.resolved")
+CASE_EVENTS = ("case.created", "case.updated", "case.closed")
+MESSAGE_EVENT = "message.created"
+EVENT_TYPES = (*ALERT_EVENTS, *CASE_EVENTS, MESSAGE_EVENT)
+FORMATS = ("hub", "slack")
+#: Attempts before a delivery is given up: the waits add up to about a day.
+MAX_ATTEMPTS = 16
+_FIRST_WAIT = 5.0
+_LONGEST_WAIT = 3 * 3600.0
+_COLOURS = {"critical": "danger", "major": "warning", "minor": "warning", "info": "good"}
+
+
+def new_secret() -> str:
+    """A signing secret as Standard Webhooks shows it: ``whsec_`` and 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix("whsec_"))
+
+
+def signature(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{delivery_id}.{timestamp}.".encode() + body
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(secret: str, delivery_id: str, timestamp: int,
+                   body: bytes) -> dict[str, str]:
+    return {"content-type": "application/json", "webhook-id": delivery_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(secret, delivery_id, timestamp, body),
+            "user-agent": "LiaisonHub-Webhooks/1"}
+
+
+def next_attempt(attempts: int, now: float, jitter: float) -> float | None:
+    """When to try again after ``attempts`` failures (None: give up); ``jitter`` in [0, 1)."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    wait: float = min(_LONGEST_WAIT, _FIRST_WAIT * 2.0 ** (attempts - 1))
+    return now + wait * (0.75 + 0.5 * jitter)
+
+
+def check_subscription(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A subscription's settings, checked; BadRequest naming the field."""
+    name = data.get("name", "")
+    if not isinstance(name, str) or len(name) > 64:
+        raise BadRequest("'name' must be a string of at most 64 characters")
+    url = data.get("url")
+    if not isinstance(url, str) or not 0 < len(url) <= 2000:
+        raise BadRequest("'url' must be an http(s) URL of at most 2,000 characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest("'url' must be an http(s) URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise BadRequest("'url' must not carry credentials (the hub signs its requests)")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise BadRequest("'url' has an invalid port") from None
+    events = data.get("events", list(ALERT_EVENTS))
+    if not isinstance(events, list) or not events or not all(e in EVENT_TYPES for e in events):
+        raise BadRequest(f"'events' must be a list of: {', '.join(EVENT_TYPES)}")
+    channels = data.get("channels", [])
+    if not isinstance(channels, list) or len(channels) > 20 or not all(
+            isinstance(c, str) and 0 < len(c) <= 64 for c in channels):
+        raise BadRequest("'channels' must be a list of at most 20 channel ids")
+    if channels and MESSAGE_EVENT not in events:
+        raise BadRequest(f"'channels' needs '{MESSAGE_EVENT}' in 'events'")
+    if MESSAGE_EVENT in events and not channels:
+        raise BadRequest(f"'{MESSAGE_EVENT}' needs the 'channels' whose messages to send")
+    fmt = data.get("format", "hub")
+    if fmt not in FORMATS:
+        raise BadRequest("'format' must be \"hub\" or \"slack\"")
+    return {"name": name.strip(), "url": url, "events": sorted(set(events)),
+            "channels": sorted(set(channels)), "format": fmt}
+
+
+def event_type(kind: str, action: str) -> str | None:
+    """The outgoing event type of an operation log event, if subscriptions can take it."""
+    if kind == "alert" and f"alert.{action}" in ALERT_EVENTS:
+        return f"alert.{action}"
+    if kind == "case":
+        if action in ("created", "closed"):
+            return f"case.{action}"
+        if action in ("updated", "assigned", "commented"):
+            return "case.updated"
+    return None
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def body_for(fmt: str, *, event: str, ts: float, operation: Mapping[str, Any],
+             data: Mapping[str, Any]) -> bytes:
+    """The request body of one delivery, in the subscription's format."""
+    if fmt == "slack":
+        return json.dumps(_slack(event, operation, data), ensure_ascii=False).encode()
+    return json.dumps({"type": event, "timestamp": _iso(ts), "operation": dict(operation),
+                       "data": dict(data)}, ensure_ascii=False, sort_keys=True).encode()
+
+
+def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    op = f"{operation.get('code', '')}"
+    record = data.get("record") or {}
+    marking = play_marking(record) or play_marking(data)
+    exercise = f"[{marking}] " if marking else ""
+    if event == MESSAGE_EVENT:
+        who = f"{data.get('sender_name', '')} ({data.get('agency', '')})"
+        urgent = "URGENT " if data.get("priority") == "urgent" else ""
+        return {"text": f"{exercise}{urgent}{who} in {op} #{data.get('channel_name', '')}: "
+                        f"{data.get('text', '')}"}
+    severity = str(record.get("severity", ""))
+    if event.startswith("alert."):
+        title = f"{exercise}{severity.upper()} alert {event.removeprefix('alert.')}: " \
+                f"{record.get('summary', '')}"
+        fields = [("State", record.get("state")), ("Acknowledged by", record.get("acked_by")),
+                  ("Occurrences", record.get("occurrences"))]
+    else:
+        title = f"{exercise}{severity.upper()} case {event.removeprefix('case.')}: " \
+                f"{record.get('title', '')}"
+        place = (record.get("location") or {}).get("place")
+        fields = [("Status", record.get("status")), ("Place", place),
+                  ("Assignees", ", ".join(record.get("assignees") or []) or None)]
+    # The marking comes first of all: a chat preview must never hide it.
+    text = f"{exercise}{op}: {title.removeprefix(exercise)}"
+    return {"text": text, "attachments": [{
+        "color": _COLOURS.get(severity, "#808080"), "title": title,
+        "fields": [{"title": k, "value": str(v), "short": True} for k, v in fields
+                   if v not in (None, "")],
+        "footer": f"Liaison Hub · {op}"}]}
+

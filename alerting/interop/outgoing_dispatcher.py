@@ -1,0 +1,277 @@
+"""Delivers outgoing webhooks, at least once, from one hub process at a time.
+
+The process holding the ``webhooks`` lease runs :meth:`Dispatcher.tick` every
+second. For each operation with active subscriptions it:
+
+1. **enqueues**: reads the operation's log (and the chosen channels' messages)
+   past its cursors; each event a subscription takes becomes a *delivery*
+   record with a fixed id (``dl_<subscription>_<seq>``, or with the channel
+   for a message) that holds the body's data as it was then; the id is the
+   ``webhook-id`` of every attempt, so receivers can drop repeats. Creating an
+   existing delivery is a no-op, so reading the same events twice (after a
+   crash) enqueues nothing twice.
+   Deliveries are internal state documents of the operation (not records: they
+   would flood the log every member reads), indexed per subscription.
+2. **sends** the deliveries that are due, a few at a time (:class:`Sender`):
+   a 2xx marks it delivered; anything else logs the attempt and schedules the
+   next (:func:`alerting.interop.outgoing.next_attempt`) or gives up; ``410 Gone``
+   disables the subscription.
+
+Cursors and the queue of due deliveries live in the operation's ``outgoing``
+state document, written after the records they point at, so a process that
+dies at any point leaves work that the next lease holder redoes: a delivery
+whose attempt was cut off is sent again with the same id. A subscription
+whose creator no longer manages the operation, or no longer sees one of its
+channels, is disabled rather than sending what they may not see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from alerting.interop.outgoing import (
+    MESSAGE_EVENT,
+    body_for,
+    event_type,
+    next_attempt,
+    signed_headers,
+)
+from alerting.interop.outgoing_sender import Sender
+from alerting.kinds import OUTGOING_STATE, SUBSCRIPTION, delivery_key, log_key
+from channels.access import Access
+from hub.clock import Clock
+from hub.engine.port import RecordWrite, Store
+from hub.errors import Conflict
+from hub.models import ChannelId, Operation, OperationId, Role
+from hub.principal import Principal
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("alerting.interop.outgoing_dispatcher")
+
+LEASE = "webhooks"
+TICK_SECONDS = 1.0
+PAGE = 200
+SENDS_AT_ONCE = 8
+LOG_KEPT = 20  # attempts kept in a delivery's log
+LOG_INDEXED = 500  # deliveries a subscription's log lists
+
+
+class Dispatcher:
+    def __init__(self, *, store: Store, clock: Clock, access: Access, sender: Sender,
+                 node_id: str, lease_seconds: float,
+                 jitter: Callable[[], float] = random.random) -> None:
+        self._store = store
+        self._clock = clock
+        self._access = access
+        self._sender = sender
+        self.node_id = node_id
+        self._lease_seconds = lease_seconds
+        self._jitter = jitter
+        self.leader = False
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("webhook dispatch failed; retrying next tick")
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def stop(self) -> None:
+        if self.leader:
+            self.leader = False
+            with contextlib.suppress(Exception):
+                await self._store.release_lease(LEASE, self.node_id)
+        await self._sender.close()
+
+    async def tick(self) -> None:
+        self.leader = await self._store.claim_lease(LEASE, self.node_id, self._clock.now(),
+                                                    self._lease_seconds)
+        if not self.leader:
+            return
+        for op in await self._store.list_operations():
+            subs = [doc for doc, _ in await self._store.list_records(op.id, SUBSCRIPTION)]
+            if subs:
+                await self._run(op, subs)
+
+    async def _run(self, op: Operation, subs: list[dict[str, Any]]) -> None:
+        state = await self._store.get_state(op.id, OUTGOING_STATE) or {}
+        queue: dict[str, float] = dict(state.get("queue") or {})
+        readers: dict[str, Principal] = {}
+        active = [s for s in subs if s["state"] == "active" and await self._allowed(op, s,
+                                                                                  readers)]
+        cursor = int(state.get("cursor", min((int(s["since_seq"]) for s in subs), default=0)))
+        cursor = await self._enqueue_events(op, active, cursor, queue, readers)
+        channels: dict[str, int] = dict(state.get("channels") or {})
+        for sub in active:
+            for ch_id in sub["channels"]:
+                key = f"{sub['id']}:{ch_id}"
+                after = channels.get(key, int(sub["since_channels"].get(ch_id, 0)))
+                channels[key] = await self._enqueue_messages(op, sub, ch_id, after, queue,
+                                                             readers[str(sub["id"])])
+        current = {"cursor": cursor, "channels": channels, "queue": dict(queue)}
+        if current != state:  # a quiet operation costs no write each tick
+            await self._store.put_state(op.id, OUTGOING_STATE, current)
+        due = sorted((at, d) for d, at in queue.items() if at <= self._clock.now())
+        if not due:
+            return
+        gate = asyncio.Semaphore(SENDS_AT_ONCE)
+
+        async def one(delivery_id: str) -> None:
+            async with gate:
+                await self._send(op, delivery_id, queue)
+
+        await asyncio.gather(*(one(d) for _, d in due[:PAGE]))
+        if queue != current["queue"]:
+            await self._store.put_state(op.id, OUTGOING_STATE, {**current, "queue": queue})
+
+    async def _allowed(self, op: Operation, sub: dict[str, Any],
+                       readers: dict[str, Principal]) -> bool:
+        """Its creator still manages the operation and sees its channels; else disable it.
+        (``readers`` gets the creator, whose clearance decides which events it carries.)"""
+        user = await self._store.get_user_by_name(str(sub["created_by"]))
+        role = await self._access.role(Principal(user, "", "session", None, None), op.id) \
+            if user is not None and not user.disabled else None
+        reason = None
+        if role is not Role.COORDINATOR:
+            reason = "its creator no longer coordinates the operation"
+        else:
+            assert user is not None
+            who = Principal(user, "", "session", None, None)
+            for ch_id in sub["channels"]:
+                ch = await self._store.get_channel(ChannelId(ch_id))
+                if ch is None or not self._access.visible(who, role, ch):
+                    reason = "its creator no longer sees one of its channels"
+        if reason is None:
+            assert user is not None
+            readers[str(sub["id"])] = Principal(user, "", "session", None, None)
+            return True
+        await self._set_subscription(op.id, str(sub["id"]), state="disabled",
+                                     disabled_reason=reason)
+        return False
+
+    async def _enqueue_events(self, op: Operation, subs: list[dict[str, Any]], cursor: int,
+                              queue: dict[str, float], readers: dict[str, Principal]) -> int:
+        """Each subscription gets the events of the kinds it asked for whose record its
+        creator's clearance reaches (a webhook is never a way around a label)."""
+        while True:
+            events = await self._store.read_op_events(op.id, after_seq=cursor, limit=PAGE)
+            for event in events:
+                kind = event_type(event.kind, event.action)
+                record = event.data.get("record")
+                for sub in subs:
+                    if kind is not None and kind in sub["events"] \
+                            and event.seq > int(sub["since_seq"]) \
+                            and self._access.sees(readers[str(sub["id"])],
+                                                  record if isinstance(record, dict) else None):
+                        data = {"id": event.record_id, "action": event.action,
+                                "actor": event.actor, "seq": event.seq,
+                                "version": event.version, **event.data}
+                        await self._enqueue(op, sub, f"dl_{sub['id']}_{event.seq}", kind,
+                                            event.ts, data, queue)
+                cursor = event.seq
+            if len(events) < PAGE:
+                return cursor
+
+    async def _enqueue_messages(self, op: Operation, sub: dict[str, Any], ch_id: str,
+                                after: int, queue: dict[str, float], reader: Principal) -> int:
+        ch = await self._store.get_channel(ChannelId(ch_id))
+        while ch is not None:
+            messages = await self._store.read_messages(ch.id, after_seq=after, limit=PAGE)
+            for m in messages:
+                after = m.seq
+                if m.label_json and not self._access.sees(reader, {"label": m.label}):
+                    continue  # above the subscription creator's clearance
+                data = {**m.frame(), "channel_name": ch.name,
+                        "exercise": (ch.exercise or op.exercise) and not m.real_world}
+                await self._enqueue(op, sub, f"dl_{sub['id']}_{ch.id}_{m.seq}", MESSAGE_EVENT,
+                                    m.ts, data, queue)
+            if len(messages) < PAGE:
+                break
+        return after
+
+    async def _enqueue(self, op: Operation, sub: dict[str, Any], delivery_id: str,
+                       kind: str, ts: float, data: dict[str, Any],
+                       queue: dict[str, float]) -> None:
+        existing = await self._store.get_state(op.id, delivery_key(delivery_id))
+        if existing is not None:
+            if existing["state"] == "pending":
+                queue.setdefault(delivery_id, float(existing.get("next_at") or 0))
+            return  # enqueued before: reading the log again changes nothing
+        now = self._clock.now()
+        await self._store.put_state(op.id, delivery_key(delivery_id), {
+            "id": delivery_id, "subscription_id": sub["id"], "event": kind, "ts": ts,
+            "payload": data, "state": "pending", "attempts": 0, "created_at": now,
+            "next_at": now, "last_status": None, "last_error": None, "delivered_at": None,
+            "log": []})
+        index = await self._store.get_state(op.id, log_key(str(sub["id"]))) or {}
+        ids = [*index.get("ids", []), delivery_id][-LOG_INDEXED:]
+        await self._store.put_state(op.id, log_key(str(sub["id"])), {"ids": ids})
+        queue[delivery_id] = now
+
+    async def _send(self, op: Operation, delivery_id: str, queue: dict[str, float]) -> None:
+        doc = await self._store.get_state(op.id, delivery_key(delivery_id))
+        if doc is None or doc["state"] != "pending":
+            queue.pop(delivery_id, None)
+            return
+        sub_found = await self._store.get_record(op.id, SUBSCRIPTION,
+                                                 str(doc["subscription_id"]))
+        if sub_found is None or sub_found[0]["state"] != "active":
+            await self._finish(op.id, doc, state="cancelled", status=None,
+                               error="the subscription is disabled")
+            queue.pop(delivery_id, None)
+            return
+        sub = sub_found[0]
+        now = self._clock.now()
+        body = body_for(str(sub["format"]), event=str(doc["event"]), ts=float(doc["ts"]),
+                        operation={"id": op.id, "code": op.code, "name": op.name},
+                        data=doc["payload"])
+        attempt = await self._sender.post(str(sub["url"]),
+                                          signed_headers(str(sub["secret"]), delivery_id,
+                                                         int(now), body), body)
+        attempts = int(doc["attempts"]) + 1
+        if attempt.ok:
+            await self._finish(op.id, {**doc, "attempts": attempts}, state="delivered",
+                               status=attempt.status, error=None)
+            queue.pop(delivery_id, None)
+            return
+        retry = None if attempt.status == 410 else next_attempt(attempts, now, self._jitter())
+        await self._finish(op.id, {**doc, "attempts": attempts, "next_at": retry},
+                           state="pending" if retry else "failed", status=attempt.status,
+                           error=attempt.error)
+        if retry is None:
+            queue.pop(delivery_id, None)
+        else:
+            queue[delivery_id] = retry
+        if attempt.status == 410:
+            await self._set_subscription(op.id, str(sub["id"]), state="disabled",
+                                         disabled_reason="the receiver answered 410 Gone")
+
+    async def _finish(self, op_id: OperationId, doc: dict[str, Any], *, state: str,
+                      status: int | None, error: str | None) -> None:
+        now = self._clock.now()
+        entry = {"at": now, "status": status, "error": error}
+        await self._store.put_state(op_id, delivery_key(str(doc["id"])), {
+            **doc, "state": state, "last_status": status, "last_error": error,
+            "log": [*doc.get("log", []), entry][-LOG_KEPT:],
+            "delivered_at": now if state == "delivered" else doc.get("delivered_at")})
+
+    async def _set_subscription(self, op_id: OperationId, sub_id: str, **changes: Any) -> None:
+        found = await self._store.get_record(op_id, SUBSCRIPTION, sub_id)
+        if found is None:
+            return
+        doc, version = found
+        with contextlib.suppress(Conflict):
+            await self._store.write_record(RecordWrite(op_id, SUBSCRIPTION, sub_id,
+                                                       {**doc, **changes}, version,
+                                                       str(changes.get("state", "updated")),
+                                                       "hub", self._clock.now(), {},
+                                                       private=True))
+        log.info("outgoing webhook %s: %s", sub_id, changes.get("disabled_reason", changes),
+                 extra={"operation": op_id})

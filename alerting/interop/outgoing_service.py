@@ -1,0 +1,129 @@
+"""Outgoing webhooks as coordinators manage them: subscribe, list, disable, the log.
+
+A subscription is a record of the operation (kind ``outgoing_webhook``); its
+signing secret is shown once, at creation, kept in the record (the hub must
+sign with it) and never returned, logged or put in a log event. It takes the
+events of the operation from the moment it is made: the record remembers the
+operation log's head and each chosen channel's last message then. The
+deliveries themselves are made by :mod:`alerting.interop.outgoing_dispatcher`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from alerting.interop.outgoing import check_subscription, new_secret
+from alerting.interop.outgoing_sender import Refused, Sender
+from alerting.kinds import SUBSCRIPTION, delivery_key, log_key
+from channels.access import Access
+from channels.permissions import Action
+from hub.auditor import Auditor
+from hub.clock import Clock
+from hub.engine.port import RecordWrite, Store
+from hub.errors import BadRequest, NotFound
+from hub.models import ChannelId, OperationId, Role, new_id
+from hub.principal import Principal
+
+__all__ = ["OutgoingWebhooks", "public"]
+
+LOG_PAGE = 100
+
+
+def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A subscription as its managers see it: never its secret."""
+    return {k: v for k, v in doc.items() if k != "secret"}
+
+
+class OutgoingWebhooks:
+    def __init__(self, *, store: Store, clock: Clock, auditor: Auditor, access: Access,
+                 sender: Sender) -> None:
+        self._store = store
+        self._clock = clock
+        self._audit = auditor
+        self._access = access
+        self._sender = sender
+
+    async def create(self, principal: Principal, op_id: str, data: Mapping[str, Any],
+                     client: str) -> tuple[dict[str, Any], str]:
+        """A new subscription and its signing secret (shown this once)."""
+        op, _ = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                             client=client)
+        settings = check_subscription(data)
+        since_channels = {}
+        for ch_id in settings["channels"]:
+            ch, _, _ = await self._access.channel(principal, ch_id, Action.MANAGE_CHANNELS,
+                                                  client=client)
+            if ch.operation_id != op.id:
+                raise BadRequest("'channels' must be channels of this operation")
+            since_channels[ch.id] = ch.last_seq
+        try:
+            await self._sender.check(settings["url"])
+        except Refused as exc:
+            raise BadRequest(f"'url': {exc}") from None
+        _, head = await self._store.op_event_bounds(op.id)
+        secret = new_secret()
+        now = self._clock.now()
+        doc = {**settings, "id": new_id("wh"), "secret": secret, "state": "active",
+               "disabled_reason": None, "created_by": principal.username, "created_at": now,
+               "since_seq": head, "since_channels": since_channels}
+        await self._store.write_record(RecordWrite(
+            op.id, SUBSCRIPTION, str(doc["id"]), doc, None, "created", principal.username,
+            now, {}, private=True))
+        await self._audit.record(actor=principal.username, action="outgoing_webhook.create",
+                                 target=str(doc["id"]), outcome="ok", client=client,
+                                 operation_id=op.id,
+                                 details={"url": settings["url"], "events": settings["events"]})
+        return public(doc), secret
+
+    async def _visible(self, principal: Principal, role: Role | None,
+                       doc: Mapping[str, Any]) -> bool:
+        """A subscription is seen by those who see every channel whose messages it sends."""
+        for ch_id in doc.get("channels") or []:
+            ch = await self._store.get_channel(ChannelId(ch_id))
+            if ch is None or not self._access.visible(principal, role, ch):
+                return False
+        return True
+
+    async def list_subscriptions(self, principal: Principal, op_id: str,
+                                 client: str) -> list[dict[str, Any]]:
+        op, role = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                                client=client)
+        out = [public(doc) for doc, _ in await self._store.list_records(op.id, SUBSCRIPTION)
+               if await self._visible(principal, role, doc)]
+        return sorted(out, key=lambda d: d["created_at"])
+
+    async def _mine(self, principal: Principal, op_id: str, sub_id: str,
+                    client: str) -> tuple[OperationId, dict[str, Any], int]:
+        op, role = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                                client=client)
+        found = await self._store.get_record(op.id, SUBSCRIPTION, sub_id[:64])
+        if found is None or not await self._visible(principal, role, found[0]):
+            raise NotFound()
+        return op.id, found[0], found[1]
+
+    async def disable(self, principal: Principal, op_id: str, sub_id: str,
+                      client: str) -> dict[str, Any]:
+        op, doc, version = await self._mine(principal, op_id, sub_id, client)
+        if doc["state"] != "disabled":
+            doc = {**doc, "state": "disabled",
+                   "disabled_reason": f"disabled by {principal.username}"}
+            await self._store.write_record(RecordWrite(
+                op, SUBSCRIPTION, sub_id, doc, version, "disabled", principal.username,
+                self._clock.now(), {}, private=True))
+            await self._audit.record(actor=principal.username,
+                                     action="outgoing_webhook.disable", target=sub_id,
+                                     outcome="ok", client=client, operation_id=op)
+        return public(doc)
+
+    async def deliveries(self, principal: Principal, op_id: str, sub_id: str,
+                         client: str) -> list[dict[str, Any]]:
+        """The subscription's delivery log, newest first (without the bodies)."""
+        op, _, _ = await self._mine(principal, op_id, sub_id, client)
+        index = await self._store.get_state(op, log_key(sub_id)) or {}
+        out = []
+        for delivery_id in reversed(index.get("ids", [])[-LOG_PAGE:]):
+            doc = await self._store.get_state(op, delivery_key(delivery_id))
+            if doc is not None:
+                out.append({k: v for k, v in doc.items() if k != "payload"})
+        return out

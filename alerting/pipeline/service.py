@@ -1,0 +1,235 @@
+"""Rules, escalation policies, silences and alerts as people and bots see them.
+
+Alerts pushed in from outside (bots, monitoring, CAP) and the checks of routes
+and policies that pushes and rules share are in :mod:`alerting.pipeline.push`.
+
+Every call authorizes through :class:`~channels.access.Access`, validates
+with the pure modules, writes a versioned record (so it is an event of the
+operation's log, live and recoverable). The write returns once stored; the
+alert pipeline follows the log (:mod:`alerting.pipeline.consumer`) and acts on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
+from alerting.pipeline.alerts import (
+    acknowledge,
+    answered,
+    resolve,
+)
+from alerting.pipeline.escalation import PolicyError, parse_policy
+from alerting.pipeline.push import PushedAlerts
+from alerting.pipeline.records import AlertRecords
+from alerting.pipeline.silence_label import silence_label
+from alerting.pipeline.silences import SilenceError, new_silence
+from alerting.rules.engine import Fire, RuleEngine, RuleError, parse_rule
+from channels.access import Access
+from channels.permissions import Action
+from hub.auditor import Auditor
+from hub.clock import Clock
+from hub.engine.port import RecordWrite, Store
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.models import Operation, OpEvent, new_id
+from hub.principal import Principal
+
+__all__ = ["AlertService"]
+
+
+class AlertService(PushedAlerts):
+    def __init__(self, *, store: Store, clock: Clock, access: Access, auditor: Auditor,
+                 records: AlertRecords,
+                 global_rules: list[dict[str, Any]] | None = None,
+                 global_policies: list[dict[str, Any]] | None = None,
+                 resend_window: float = 300.0) -> None:
+        self._store = store
+        self._resend_window = resend_window
+        self._clock = clock
+        self.access = access
+        self._audit = auditor
+        self._records = records
+        self._global_rules = global_rules or []
+        self._global_policy_ids = {str(p.get("id")) for p in global_policies or []}
+
+    async def _put(self, principal: Principal, op: Operation, kind: str, doc: dict[str, Any],
+                   client: str) -> OpEvent:
+        """Create or replace a configuration record (rule, policy, silence)."""
+        current = await self._store.get_record(op.id, kind, str(doc["id"]))
+        event, _ = await self._store.write_record(RecordWrite(
+            op.id, kind, str(doc["id"]), doc, current[1] if current else None,
+            "updated" if current else "created", principal.username, self._clock.now(), {}))
+        await self._audit.record(actor=principal.username, action=f"{kind}.put",
+                                 target=str(doc["id"]), outcome="ok", client=client,
+                                 operation_id=op.id)
+        return event
+
+    async def _list(self, principal: Principal, op_id: str, kind: str,
+                    client: str) -> list[dict[str, Any]]:
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
+                                            client=client)
+        return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, kind)]
+
+    # --- rules ---------------------------------------------------------------------
+
+    async def list_rules(self, principal: Principal, op_id: str,
+                         client: str) -> list[dict[str, Any]]:
+        """The operation's rules and the global ones, each with its run-time ``health``."""
+        op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
+                                            client=client)
+        own = [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, RULE)]
+        ids = {r["id"] for r in own}
+        rules = own + [{**r, "global": True} for r in self._global_rules if r["id"] not in ids]
+        state = await self._store.get_state(op.id, PIPELINE_STATE) or {}
+        engine = state.get("engine")
+        failures = engine.get("failures") if isinstance(engine, dict) else None
+        for rule in rules:
+            failed = failures.get(rule["id"]) if isinstance(failures, dict) else None
+            rule["health"] = {"state": "failing", **failed} if isinstance(failed, dict) \
+                else {"state": "ok", "errors": 0}
+            try:  # saved under older, looser checks: it is not evaluated, say so
+                parse_rule({k: v for k, v in rule.items()
+                            if k not in ("version", "global", "health")})
+            except RuleError as exc:
+                rule["health"] = {"state": "invalid", "errors": 0, "last_error": str(exc)}
+        return rules
+
+    async def _parse_rule(self, principal: Principal, op: Operation,
+                          data: dict[str, Any], client: str) -> dict[str, Any]:
+        """The rule as it is kept: checked, channels every member may not see by ref."""
+        try:
+            rule = parse_rule(data)
+        except RuleError as exc:
+            raise BadRequest(str(exc)) from None
+        await self._check_policy(op, rule.escalation, f"rule '{rule.id}': escalation")
+        route = await self._check_channels(principal, op, rule.route,
+                                           f"rule '{rule.id}': route", client,
+                                           self.access.operation_label(op))
+        return {**data, "route": list(route)} if "route" in data else dict(data)
+
+    async def put_rule(self, principal: Principal, op_id: str, data: dict[str, Any],
+                       client: str) -> OpEvent:
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                            client=client)
+        kept = await self._parse_rule(principal, op, data, client)
+        return await self._put(principal, op, RULE, kept, client)
+
+    async def dry_run(self, principal: Principal, op_id: str, data: dict[str, Any],
+                      client: str) -> list[dict[str, Any]]:
+        """Which current cases (or groups) the rule's condition matches now, ignoring holds.
+
+        Needs the same right as saving the rule: it is how rules are written.
+        """
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                            client=client)
+        try:
+            rule = parse_rule({**data, "for": "0s", "keep_firing_for": "0s"})
+        except RuleError as exc:
+            raise BadRequest(str(exc)) from None
+        # Only the cases the caller may see: the matches, their rendered summaries and
+        # even their number would tell of the others.
+        cases = {str(doc["id"]): doc for doc, _ in await self._store.list_records(op.id, CASE)
+                 if self.access.sees(principal, doc)}
+        decisions = RuleEngine([rule]).evaluate(cases, self._clock.now())
+        return [{"key": d.key, "case_id": d.case_id, "summary": d.summary, "count": d.count}
+                for d in decisions if isinstance(d, Fire)]
+
+    # --- escalation policies ---------------------------------------------------------
+
+    async def list_policies(self, principal: Principal, op_id: str,
+                            client: str) -> list[dict[str, Any]]:
+        return await self._list(principal, op_id, POLICY, client)
+
+    async def put_policy(self, principal: Principal, op_id: str, data: dict[str, Any],
+                         client: str) -> OpEvent:
+        op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
+                                            client=client)
+        try:
+            policy = parse_policy(data)
+        except PolicyError as exc:
+            raise BadRequest(str(exc)) from None
+        kept = dict(data)
+        steps = list(kept.get("steps") or [])
+        for i, step in enumerate(policy.steps):
+            notify = await self._check_channels(principal, op, step.notify,
+                                                f"policy '{policy.id}': steps[{i}].notify",
+                                                client, self.access.operation_label(op))
+            if i < len(steps) and isinstance(steps[i], dict) and "notify" in steps[i]:
+                steps[i] = {**steps[i], "notify": list(notify)}
+        if steps:
+            kept["steps"] = steps
+        return await self._put(principal, op, POLICY, kept, client)
+
+    # --- silences --------------------------------------------------------------------
+
+    async def list_silences(self, principal: Principal, op_id: str,
+                            client: str) -> list[dict[str, Any]]:
+        """The silences the caller's clearance reaches (alerting/pipeline/silence_label.py)."""
+        return [s for s in await self._list(principal, op_id, SILENCE, client)
+                if self.access.sees(principal, s)]
+
+    async def create_silence(self, principal: Principal, op_id: str, data: dict[str, Any],
+                             client: str) -> OpEvent:
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        body = {k: v for k, v in data.items() if k != "label"}
+        try:
+            doc = new_silence(body, silence_id=new_id("sil"), author=principal.username,
+                              now=self._clock.now())
+        except SilenceError as exc:
+            raise BadRequest(str(exc)) from None
+        label = await silence_label(self._store, self.access, principal, op,
+                                    doc["matchers"], data.get("label"))
+        return await self._put(principal, op, SILENCE, {**doc, "label": label.to_dict()},
+                               client)
+
+    async def expire_silence(self, principal: Principal, op_id: str, silence_id: str,
+                             client: str) -> OpEvent:
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        found = await self._store.get_record(op.id, SILENCE, silence_id)
+        if found is None or not self.access.sees(principal, found[0]):
+            raise NotFound()
+        now = self._clock.now()
+        doc = dict(found[0])
+        if doc["ends_at"] is not None and doc["ends_at"] <= now:
+            raise Conflict("the silence has already ended")
+        doc.update(ends_at=max(now, float(doc["starts_at"]) + 0.001),
+                   expired_by=principal.username)
+        return await self._put(principal, op, SILENCE, doc, client)
+
+    # --- alerts ----------------------------------------------------------------------
+
+    async def list_alerts(self, principal: Principal, op_id: str, client: str,
+                          state: str | None = None) -> list[dict[str, Any]]:
+        alerts = await self._list(principal, op_id, ALERT, client)
+        return [answered(a, int(a["version"]))
+                for a in alerts if (state is None or a["state"] == state)
+                and self.access.sees(principal, a)]
+
+    async def _change(self, principal: Principal, op_id: str, alert_id: str, action: str,
+                      change: Callable[[dict[str, Any]], dict[str, Any]],
+                      client: str) -> OpEvent:
+        op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
+                                            client=client)
+        found = await self._store.get_record(op.id, ALERT, alert_id)
+        if found is not None and not self.access.sees(principal, found[0]):
+            raise NotFound()  # above the caller's clearance: as if it did not exist
+        event = await self._records.transition(op.id, alert_id, action, principal.username,
+                                               change, client)
+        return event
+
+    async def acknowledge(self, principal: Principal, op_id: str, alert_id: str,
+                          client: str) -> OpEvent:
+        return await self._change(principal, op_id, alert_id, "acknowledged",
+                                  lambda a: acknowledge(a, actor=principal.username,
+                                                        now=self._clock.now(),
+                                                        agency=principal.agency), client)
+
+    async def resolve(self, principal: Principal, op_id: str, alert_id: str,
+                      client: str) -> OpEvent:
+        return await self._change(principal, op_id, alert_id, "resolved",
+                                  lambda a: resolve(a, actor=principal.username,
+                                                    now=self._clock.now(),
+                                                    resolution="manual"), client)

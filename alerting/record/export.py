@@ -1,0 +1,190 @@
+"""An operation's record for after-action review and inquiries: one signed archive.
+
+What it holds, as records of :mod:`hub.sealed` (each keyed, in a fixed order):
+the operation and its channels and members; every event of its log (so every
+version of every case, each alert with each notice — who was told, when, through
+which channel — and each acknowledgement, the silences, rules and policies as
+they were); every message of every channel; and the operation's audit records
+(membership changes included). Plus ``report.html``, a human-readable rendering
+(:mod:`alerting.record.report`).
+
+An ordinary export holds only what the exporter may see: a channel or a record
+above their clearance, or released to other agencies, is left out, with every
+event and audit record about it (:mod:`alerting.visibility`). The manifest counts
+what was left out per marking ("withheld") and carries, for each record left
+out, a *commitment* — the SHA-256 of a salt and the record's line — in no
+particular order, so nothing of the record shows but it cannot later be altered
+unnoticed. A custodian's export (:mod:`channels.custodians`) is complete and
+reveals every record's salt, so ``liaison export verify --complete`` can show
+that a filtered export and the complete one describe the same record
+(:mod:`hub.commitments`). Coordinators export; custodians export the complete
+record; the CLI exports only as a named custodian; every export is audited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerting.record.report import render
+from alerting.visibility import ReaderView
+from channels.access import Access
+from channels.custodians import Custodians
+from channels.permissions import Action
+from hub.clock import Clock
+from hub.commitments import commitment, salt
+from hub.engine.port import Store
+from hub.errors import Forbidden
+from hub.labels import marking_of
+from hub.models import Operation, OperationId, Role
+from hub.principal import Principal
+from hub.sealed import line_of, sealed
+from hub.signing import KeyFile, Signer
+from hub.timestamps import Stamper
+
+__all__ = ["Exporter"]
+
+PAGE = 500
+#: The operation's internal document holding the secret the record salts derive from.
+SALT_STATE = "export_salt"
+
+
+@dataclass
+class _Record:
+    """Every record of the operation, each either shown to the exporter or withheld
+    (with the marking it is counted under)."""
+
+    shown: list[dict[str, Any]] = field(default_factory=list)
+    withheld: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+    def add(self, record: dict[str, Any], withheld_as: str | None = None) -> None:
+        if withheld_as is None:
+            self.shown.append(record)
+        else:
+            self.withheld.append((record, withheld_as))
+
+
+class Exporter:
+    def __init__(self, *, store: Store, access: Access, clock: Clock, keys: KeyFile,
+                 stamper: Stamper | None = None) -> None:
+        self._stamper = stamper
+        self._store = store
+        self._access = access
+        self._clock = clock
+        self.keys = keys
+        self._custodians = Custodians(store)
+
+    @property
+    def signer(self) -> Signer:
+        """The hub's signing key, read (or made) the first time an export needs it."""
+        return self.keys.signer
+
+    async def export(self, principal: Principal, op_id: str, client: str,
+                     lang: str = "en", *, complete: bool = False) -> bytes:
+        """The archive, for a coordinator of the operation (or an administrator member),
+        or with ``complete`` for one of its custodians; its report in ``lang``."""
+        op, role = await self._access.operation(principal, op_id, Action.READ_RECORDS,
+                                                client=client)
+        if complete:
+            await self.require_custodian(principal, op.id)
+        elif role is not Role.COORDINATOR and not principal.is_admin:
+            raise Forbidden("only the operation's coordinators export its record")
+        return await self.export_as(principal, op, client, lang, complete=complete)
+
+    async def require_custodian(self, principal: Principal, op_id: OperationId) -> None:
+        member = await self._store.get_membership(op_id, principal.user_id)
+        if member is None or principal.user_id not in await self._custodians.of(op_id):
+            raise Forbidden("only the operation's custodians export its complete record "
+                            "(an administrator entrusts it: liaison op custodian)")
+
+    async def export_as(self, principal: Principal, op: Operation, client: str,
+                        lang: str = "en", *, complete: bool = False) -> bytes:
+        """The archive as ``principal`` may see it, or the whole record with ``complete``
+        (the caller has checked that ``principal`` is a custodian)."""
+        found = _Record()
+        found.add({"key": "operation", "type": "operation", **op.public(),
+                   "label": self._access.operation_label(op).to_dict()})
+        channels = []
+        for ch in await self._store.list_channels(op.id):
+            label = self._access.channel_label(ch)
+            shown = complete or self._access.cleared(principal, ch)
+            channels.append((ch, shown))
+            found.add({"key": f"channel:{ch.id}", "type": "channel", **ch.public(),
+                       "label": label.to_dict()}, None if shown else label.marking())
+        custodians = await self._custodians.of(op.id)
+        for member, user in await self._store.list_members(op.id):
+            found.add({"key": f"member:{user.username}", "type": "member",
+                       "username": user.username, "display_name": user.display_name,
+                       "agency": user.agency, "role": str(member.role),
+                       **({"custodian": True} if user.id in custodians else {})})
+        view = ReaderView(self._access, self._store, principal, op.id)
+        seq = 0
+        while True:
+            page = await self._store.read_op_events(op.id, after_seq=seq, limit=PAGE)
+            for event in page:
+                record = event.data.get("record")
+                shown = complete or await view.sees_event(event)
+                found.add({**event.frame(), "key": f"event:{event.seq}", "type": "event"},
+                          None if shown else marking_of(record.get("label"))
+                          if isinstance(record, dict) else "?")
+                seq = event.seq
+            if len(page) < PAGE:
+                break
+        for ch, ch_shown in channels:
+            after = 0
+            while True:
+                messages = await self._store.read_messages(ch.id, after_seq=after, limit=PAGE)
+                for m in messages:
+                    after = m.seq
+                    shown = complete or (ch_shown and (not m.label_json or self._access.sees(
+                        principal, {"label": m.label})))
+                    found.add({**m.frame(), "key": f"message:{ch.id}:{m.seq}",
+                               "type": "message", "channel_name": ch.name},
+                              None if shown else marking_of(m.label) if m.label_json
+                              else self._access.channel_label(ch).marking())
+                if len(messages) < PAGE:
+                    break
+        async for entry in self._store.iter_audit():
+            if entry.operation_id != op.id:
+                continue
+            shown = complete or await view.sees_audit(entry)
+            found.add({"key": f"audit:{entry.seq}", "type": "audit",
+                       **dataclasses.asdict(entry)},
+                      None if shown else "audit records about withheld items")
+        meta = await self._meta(principal, op, found, complete)
+        html = render(meta, found.shown, lang)
+        await self._access.exported(principal, op.id, meta, client)
+        parts = sealed(found.shown, meta, {"report.html": html.encode("utf-8")}, self.signer)
+        stamp = await self._stamper.stamp(parts.manifest) if self._stamper else None
+        return parts.archive(stamp)
+
+    async def _meta(self, principal: Principal, op: Operation, found: _Record,
+                    complete: bool) -> dict[str, Any]:
+        secret = await self._salt_secret(op.id)
+        clearance = self._access.clearance(principal)
+        meta: dict[str, Any] = {
+            "operation": {"id": op.id, "code": op.code, "name": op.name},
+            "exported_at": self._clock.now(), "exported_by": principal.username,
+            "clearance": "complete record (custodian)" if complete else
+            " ".join([clearance.level, clearance.agency]),
+            "complete": complete,
+            "counts": dict(sorted(Counter(r["type"] for r in found.shown).items())),
+            "withheld": dict(sorted(Counter(m for _, m in found.withheld).items()))}
+        if complete:
+            meta["salts"] = {str(r["key"]): salt(secret, str(r["key"])) for r in found.shown}
+        else:  # sorted: the order of withheld records says nothing either
+            meta["commitments"] = sorted(
+                commitment(salt(secret, str(r["key"])), line_of(r)) for r, _ in found.withheld)
+        return meta
+
+    async def _salt_secret(self, op_id: OperationId) -> bytes:
+        """The operation's salt secret, made the first time one of its records is
+        exported; read back after writing, so concurrent first exports agree."""
+        doc = await self._store.get_state(op_id, SALT_STATE)
+        if doc is None:
+            await self._store.put_state(op_id, SALT_STATE, {"secret": secrets.token_hex(32)})
+            doc = await self._store.get_state(op_id, SALT_STATE)
+        return bytes.fromhex(str((doc or {})["secret"]))
