@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from hub.app import build_services
 from hub.config import Settings
 from hub.models import Operation
 from hub.principal import Principal
+from liaison.app import build_services
 
 PASSWORD = "bench password 1"
 

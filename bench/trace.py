@@ -1,7 +1,7 @@
 """Which of the hub's files a chat publish and a case update enter, followed through the
 running code rather than counted by hand.
 
-A hub is built in-process as ``liaison serve`` builds it (``hub.app.create_app``, its
+A hub is built in-process as ``liaison serve`` builds it (``liaison.app.create_app``, its
 lifespan, the demo operation), on the embedded engine in a temporary directory. Two
 WebSocket connections are the gateway's own :class:`hub.gateway.Connection` over an
 in-memory transport (no socket), registered with the node as the endpoint does; REST
@@ -35,11 +35,11 @@ from typing import Any
 
 import httpx
 
-from hub.app import create_app
 from hub.config import Settings
 from hub.errors import CloseCode
 from hub.gateway import Connection
 from hub.protocol import WireFormat
+from liaison.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("hub", "channels", "alerting")
@@ -144,7 +144,7 @@ async def _trace_both() -> dict[str, list[str]]:
         sys.setprofile(recorder)
         try:
             async with app.router.lifespan_context(app):
-                from hub.demo import seed_demo
+                from liaison.demo import seed_demo
 
                 creds = {u: p for u, p, _ in await seed_demo(services, Path(tmp))}
                 await services.evaluator.tick()

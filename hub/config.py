@@ -2,7 +2,7 @@
 
 Sources, later ones winning: built-in defaults, a TOML file (``LIAISON_CONFIG`` or
 ``--config``), then ``LIAISON_*`` environment variables. Nothing below
-:func:`hub.app.create_app` reads the environment; everything receives a
+:func:`liaison.app.create_app` reads the environment; everything receives a
 :class:`Settings`.
 """
 

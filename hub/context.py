@@ -1,7 +1,7 @@
 """The core of one running hub, as handed to routes via ``app.state.hub``.
 
 It names no feature: the features' services are built beside it by the
-composition root (:func:`hub.app.build_services`) and reach their own routes
+composition root (:func:`liaison.app.build_services`) and reach their own routes
 and frame handlers from there.
 """
 

@@ -10,7 +10,7 @@ out without their whole-line comments and blank lines (:func:`lean`): the source
 stays written for people, the phone gets only the code.
 
 API responses are not served from here and keep ``no-store`` (see
-:class:`hub.app.SecurityHeaders`); nothing secret is ever compressed here, so
+:class:`liaison.app.SecurityHeaders`); nothing secret is ever compressed here, so
 compression cannot leak a secret next to reflected input (BREACH).
 """
 

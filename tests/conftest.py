@@ -35,7 +35,6 @@ if _moved := internals.problems():
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
-from hub.app import Services, build_services, create_app, server_config
 from hub.auth import Passwords
 from hub.clock import ManualClock
 from hub.config import Settings
@@ -43,6 +42,7 @@ from hub.context import Hub
 from hub.labels import Label
 from hub.models import Channel, Operation
 from hub.principal import Principal
+from liaison.app import Services, build_services, create_app, server_config
 from tests.redis_support import cleanup, new_prefix, redis_url
 
 PASSWORD = "correct horse battery"

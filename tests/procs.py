@@ -1,4 +1,4 @@
-"""Hub processes for tests that must kill -9 a hub: `python -m hub serve` subprocesses."""
+"""Hub processes for tests that must kill -9 a hub: `python -m liaison serve` subprocesses."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from tests.conftest import free_port
 
 
 class HubProcess:
-    """``python -m hub serve ARGS`` with ``settings`` as LIAISON_* variables.
+    """``python -m liaison serve ARGS`` with ``settings`` as LIAISON_* variables.
 
     ``release``: the tree of another release of the hub to run instead of this
     checkout's (tests/functional/test_upgrade_functional.py); the process then runs
-    from the log's folder, so the checkout is not on its path.
+    from the log's folder, so the checkout is not on its path, and as that release
+    started (``python -m hub`` before the command line moved to ``liaison``).
     """
 
     def __init__(self, log: Path, *args: str, release: Path | None = None,
@@ -30,6 +31,7 @@ class HubProcess:
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.log = log
         self.cwd = log.parent if release else None
+        self.module = "liaison" if release is None or (release / "liaison").is_dir() else "hub"
         self.env = {**os.environ, "LIAISON_PORT": str(self.port),
                     "LIAISON_PUBLISH_RATE": "100000", "LIAISON_PUBLISH_BURST": "100000"}
         if release is not None:
@@ -43,15 +45,16 @@ class HubProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
-        """``python -m hub ARGS`` of the same release and settings; its output."""
-        done = subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.cwd,
+        """``python -m liaison ARGS`` of the same release and settings; its output."""
+        done = subprocess.run([sys.executable, "-m", self.module, *args], cwd=self.cwd,
                               env=self.env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
     async def start(self) -> HubProcess:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", *self.args],
+            self.proc = subprocess.Popen([sys.executable, "-m", self.module, "serve",
+                                          *self.args],
                                          cwd=self.cwd, env=self.env, stdout=out,
                                          stderr=subprocess.STDOUT)
         async with httpx.AsyncClient() as http:

@@ -110,7 +110,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")  # a build writes beside its sources
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    for name in ("hub", "channels", "alerting", "liaison_client", "web"):
+    for name in ("liaison", "hub", "channels", "alerting", "liaison_client", "web"):
         shutil.copytree(ROOT / name, source / name,
                         ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
@@ -128,6 +128,7 @@ def test_the_wheel_carries_the_client_the_scripts_and_the_ranges(wheel: Path) ->
     lua = [p.name for p in (ROOT / "hub/engine/lua").glob("*.lua")]
     assert lua and {f"hub/engine/lua/{n}" for n in lua} <= names
     assert "alerting/interop/schema/cap-v1.2.xsd" in names
+    assert {"liaison/app.py", "liaison/cli.py", "liaison/__main__.py"} <= names
     meta = zipfile.ZipFile(wheel).read(
         f"liaison_hub-{__version__}.dist-info/METADATA").decode()
     requires = [Requirement(line.split(":", 1)[1].strip())
@@ -152,7 +153,7 @@ def test_the_installed_wheel_serves_the_hub_and_its_client(wheel: Path,
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert where.stdout.strip().startswith(str(target)), where.stdout
     log = (tmp_path / "hub.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=tmp_path, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "liaison", "serve"], cwd=tmp_path, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("hub", "channels", "alerting", "liaison_client")
+PACKAGES = ("liaison", "hub", "channels", "alerting", "liaison_client")
 MAX_MODULE_LINES = 400
 
 

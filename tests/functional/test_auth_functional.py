@@ -215,7 +215,7 @@ async def test_totp_cli_round_trip_and_replay_refused_on_another_hub(
            "LIAISON_ENGINE": hub_settings.engine, "LIAISON_REDIS_PREFIX":
            hub_settings.redis_prefix}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", "user", "totp", "alice", env=env,
+        sys.executable, "-m", "liaison", "user", "totp", "alice", env=env,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
     assert proc.stdout is not None and proc.stdin is not None
@@ -247,7 +247,7 @@ async def test_totp_cli_refuses_a_wrong_first_code(running_hub: RunningHub) -> N
     settings = running_hub.settings
     env = {**os.environ, "LIAISON_DATA_DIR": str(settings.data_dir),
            "LIAISON_ENGINE": settings.engine, "LIAISON_REDIS_PREFIX": settings.redis_prefix}
-    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "hub", "user",
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "liaison", "user",
                                                     "totp", "bruno"],
                                    input="000000\n", capture_output=True, text=True, env=env,
                                    timeout=60)

@@ -33,7 +33,7 @@ def _env(settings: Settings) -> dict[str, str]:
 
 async def liaison(settings: Settings, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", *args, env=_env(settings),
+        sys.executable, "-m", "liaison", *args, env=_env(settings),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 300)
     return proc.returncode or 0, out.decode()

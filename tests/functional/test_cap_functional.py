@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from defusedxml.ElementTree import fromstring
-from tests.alerting.test_cap import CANCEL, LAUGHS, STORM, STORM_UPDATE, XXE, with_status
 
 from alerting.interop.cap_in import NS, schema
 from alerting.interop.cap_out import ATOM
+from tests.alerting.interop.test_cap_in import CANCEL, LAUGHS, STORM, STORM_UPDATE, XXE, with_status
 from tests.conftest import RunningHub
 from tests.web.pages import bot_token
 

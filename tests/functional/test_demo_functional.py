@@ -9,7 +9,7 @@ from pathlib import Path
 from alerting.pipeline.escalation import parse_policy
 from alerting.rules.engine import parse_rule
 from hub.clock import ManualClock
-from hub.demo import DEMO_POLICIES, DEMO_RULES, seed_demo
+from liaison.demo import DEMO_POLICIES, DEMO_RULES, seed_demo
 from tests.conftest import RunningHub
 
 

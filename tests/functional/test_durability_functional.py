@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.app import build_services
 from hub.config import Settings
+from liaison.app import build_services
 from tests.conftest import PASSWORD, WsClient, seed
 from tests.procs import HubProcess
 

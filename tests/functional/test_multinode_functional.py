@@ -305,7 +305,7 @@ async def test_workers_are_refused_on_the_embedded_engine(tmp_path: Path) -> Non
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(tmp_path),
+    result = subprocess.run([sys.executable, "-m", "liaison", "--data-dir", str(tmp_path),
                              "serve", "--workers", "2"], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.returncode == 2 and "Redis engine" in result.stderr

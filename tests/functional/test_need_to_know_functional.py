@@ -37,11 +37,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tests.alerting.test_cap import STORM
 
 from hub.config import Settings
 from hub.models import OperationId
 from hub.principal import Principal
+from tests.alerting.interop.test_cap_in import STORM
 from tests.conftest import PASSWORD, RunningHub, free_port
 
 AGENCIES = {"alice": "POLICE", "bruno": "ARMY", "chloe": "RED-CROSS"}

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from tests.alerting.test_outgoing import verify
 
 from hub.clock import ManualClock
+from tests.alerting.interop.test_outgoing import verify
 from tests.conftest import RunningHub, embedded_settings, free_port
 
 LOOPBACK = ("127.0.0.1/32",)

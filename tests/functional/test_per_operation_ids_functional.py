@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.alerting.test_cap import CANCEL, STORM, STORM_UPDATE
-
 from hub.principal import Principal
+from tests.alerting.interop.test_cap_in import CANCEL, STORM, STORM_UPDATE
 from tests.conftest import RunningHub
 
 CAP = {"Content-Type": "application/cap+xml"}

@@ -7,10 +7,9 @@ import asyncio
 import copy
 from typing import Any
 
-from tests.alerting.test_alertmanager import ALERTMANAGER, GRAFANA
-
 from channels.bodies import chat_body
 from hub.models import ChannelId
+from tests.alerting.interop.test_alertmanager import ALERTMANAGER, GRAFANA
 from tests.conftest import RunningHub, embedded_settings
 from tests.web.pages import bot_token
 

@@ -37,7 +37,7 @@ rules:
 
 
 def liaison(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data_dir), *args],
+    return subprocess.run([sys.executable, "-m", "liaison", "--data-dir", str(data_dir), *args],
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from hub.app import build_services
 from hub.audit import GENESIS, AuditKey, chain_hash, load_keys
 from hub.config import Settings
+from liaison.app import build_services
 from tests.conftest import seed
 
 
 def liaison(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data_dir), *args],
+    return subprocess.run([sys.executable, "-m", "liaison", "--data-dir", str(data_dir), *args],
                           capture_output=True, text=True, timeout=60, check=False)
 
 

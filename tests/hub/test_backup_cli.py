@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from hub.cli import main
 from hub.engine.redis_keys import LAYOUT, RedisKeys
 from hub.engine.sqlite_db import SCHEMA_VERSION
+from liaison.cli import main
 from tests.redis_support import cleanup, new_prefix, redis_url, require_redis_tools
 
 PASSWORD = "correct horse battery"

@@ -18,23 +18,23 @@ from typing import Any
 
 import pytest
 
-from hub.app import build_services
 from hub.audit import GENESIS, chain_hash, load_keys, verify_chain
 from hub.config import Settings
 from hub.engine.rows import audit_record
+from liaison.app import build_services
 from tests.conftest import seed
 
 ENV = {**os.environ, "LIAISON_AUDIT_CHECKPOINT_RECORDS": "10"}
 
 
 def liaison(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data_dir), *args],
+    return subprocess.run([sys.executable, "-m", "liaison", "--data-dir", str(data_dir), *args],
                           capture_output=True, text=True, timeout=60, check=False, env=ENV)
 
 
 def offline(*args: str) -> subprocess.CompletedProcess[str]:
     """A verifier's machine: no data directory at all."""
-    return subprocess.run([sys.executable, "-m", "hub", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "liaison", *args], capture_output=True,
                           text=True, timeout=60, check=False, env=ENV)
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from channels.bodies import ChatBody
 from channels.bodies import PublishFrame as Publish
-from hub.app import Services
 from hub.clock import ManualClock
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode, ErrorCode, LimitExceeded
@@ -21,6 +20,7 @@ from hub.handlers import FrameSession, Handlers, Snapshot
 from hub.models import new_id
 from hub.principal import Principal
 from hub.protocol import Encoded, WireFormat
+from liaison.app import Services
 from tests.chat import chat
 from tests.conftest import Embedded
 

@@ -10,10 +10,10 @@ from alerting.frames import CaseFrame as CaseCommand
 from channels.bodies import Priority
 from channels.bodies import PublishFrame as Publish
 from channels.bodies import TypingFrame as Typing
-from hub.app import build_services
 from hub.config import Settings
 from hub.handlers import Handlers, Snapshot
 from hub.protocol import Ping
+from liaison.app import build_services
 
 
 async def _nothing(session: Any, frame: Any) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from starlette.routing import Route
 
-from hub.app import create_app
 from hub.config import Settings
 from hub.openapi import api, contract_of, document, obj, string
+from liaison.app import create_app
 
 
 def _walk(node: Any) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.cli import main
+from liaison.cli import main
 
 PASSWORD = "correct horse battery"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hub.app import WEB_DIR
 from hub.routes import BASEMAP
+from liaison.app import WEB_DIR
 from tests.conftest import embedded_settings
 
 

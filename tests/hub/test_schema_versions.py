@@ -12,11 +12,11 @@ import pytest
 import redis
 
 from hub import __version__
-from hub.cli import main
 from hub.engine.redis_keys import LAYOUT, RedisKeys
 from hub.engine.schema import SCHEMAS
 from hub.engine.sqlite_db import ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION
 from hub.errors import DataTooNew
+from liaison.cli import main
 from tests.chat import first_schema
 from tests.redis_support import cleanup, new_prefix, redis_url
 

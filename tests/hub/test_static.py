@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.app import WEB_DIR, create_app
 from hub.config import Settings
 from hub.routes import BASEMAP
 from hub.static import CACHE_CONTROL, _accepts_gzip, lean
+from liaison.app import WEB_DIR, create_app
 
 FIRST_LOAD_BUDGET = 60 * 1024  # issue 11: at most 60 KB on a phone's first load
 PHONE_BUDGET = 60_000  # issue 25: 60 kB, the service worker's install included

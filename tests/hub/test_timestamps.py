@@ -71,7 +71,7 @@ async def test_an_unreachable_tsa_leaves_the_stamp_out() -> None:
 def _liaison(data_dir: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "hub", "--data-dir", str(data_dir), *args],
+    return subprocess.run([sys.executable, "-m", "liaison", "--data-dir", str(data_dir), *args],
                           capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, **env})
 

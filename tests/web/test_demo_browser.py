@@ -16,7 +16,7 @@ from typing import Any
 
 from hub.clock import ManualClock
 from hub.config import Settings
-from hub.demo import DEMO_OPERATION, seed_demo
+from liaison.demo import DEMO_OPERATION, seed_demo
 from tests.conftest import RunningHub
 from tests.web.pages import login
 

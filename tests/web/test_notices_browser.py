@@ -87,7 +87,7 @@ async def test_every_surface_gives_the_same_instruction_and_the_same_button(
     has no button), the notice "in the alerts panel", and the notice's own button
     "Acknowledge the alert". Now the topic and the notice say the same thing, and the
     notice, the alert stack, For me and the Alerts list offer one button, worded alike."""
-    from hub.demo import DEMO_CHANNELS
+    from liaison.demo import DEMO_CHANNELS
 
     [topic] = [c["topic"] for c in DEMO_CHANNELS if c["name"] == "alerts"]
     hub = page_hub

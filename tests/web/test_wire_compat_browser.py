@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import hub.app
+import liaison.app
 from hub.config import Settings
 from tests.previous import previous_tree
 from tests.web.pages import login
@@ -23,7 +23,7 @@ async def test_the_previous_browser_client_chats_replays_and_shows_alerts(
         browser: Any, start_hub: Callable[..., Any], hub_settings: Settings,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     old = previous_tree(tmp_path / "previous", "web") / "web"
-    monkeypatch.setattr(hub.app, "WEB_DIR", old)  # what the hub serves at /
+    monkeypatch.setattr(liaison.app, "WEB_DIR", old)  # what the hub serves at /
     running = await start_hub(hub_settings)
     op = running.ops["A"].id
     assert (await running.api("POST", f"/api/operations/{op}/rules", "alice",

@@ -154,7 +154,7 @@ def test_invalid_rules_name_the_problem(rule: dict[str, Any], needle: str) -> No
 
 def test_every_demo_rule_and_policy_is_valid_and_reads_correctly() -> None:
     from alerting.pipeline.escalation import parse_policy
-    from hub.demo import DEMO_POLICIES, DEMO_RULES
+    from liaison.demo import DEMO_POLICIES, DEMO_RULES
 
     for policy in DEMO_POLICIES:
         parse_policy(policy)

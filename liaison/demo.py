@@ -17,7 +17,7 @@ from hub.principal import Principal
 from hub.private import private_dir
 
 if TYPE_CHECKING:
-    from hub.app import Services
+    from liaison.app import Services
 
 __all__ = ["DEMO_CLEARANCES", "DEMO_POLICIES", "DEMO_RULES", "DEMO_USERS", "seed_demo"]
 

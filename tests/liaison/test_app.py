@@ -1,4 +1,4 @@
-"""hub/app.py: the one composition root, the app it serves and its error handling."""
+"""liaison/app.py: the one composition root, the app it serves and its error handling."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import httpx
 import pytest
 from starlette.routing import Route, WebSocketRoute
 
-from hub.app import (
+from hub.config import Settings
+from liaison.app import (
     CSP,
     Services,
     build_services,
@@ -17,7 +18,6 @@ from hub.app import (
     create_app,
     server_options,
 )
-from hub.config import Settings
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import hub
 from alerting import frames as case_frames
 from alerting import routes as case_routes
 from alerting.api_schemas import ALERTING_SCHEMAS
@@ -81,14 +82,14 @@ __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
            "content_security_policy", "create_app",
            "server_config", "server_options"]
 
-log = logging.getLogger("hub.app")
+log = logging.getLogger("liaison.app")
 
 def _web_dir() -> Path:
     """The browser client: a checkout's top-level ``web/``, else the copy an installed
     wheel carries as ``hub/web`` (pyproject.toml maps the one onto the other)."""
-    here = Path(__file__).resolve().parent
-    checkout = here.parent / "web"
-    return checkout if (checkout / "index.html").is_file() else here / "web"
+    checkout = Path(__file__).resolve().parent.parent / "web"
+    installed = Path(hub.__file__).resolve().parent / "web"
+    return checkout if (checkout / "index.html").is_file() else installed
 
 
 WEB_DIR = _web_dir()

@@ -1,4 +1,4 @@
-"""hub/cli.py and hub/admin.py: the operator's commands, run in-process on a data directory.
+"""liaison/cli.py and liaison/admin.py: the operator's commands, run in-process on a data directory.
 
 Each command opens the store, does one thing through the same services the
 hub uses, and closes it again, so the commands below build up one hub's state
@@ -16,7 +16,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from hub.cli import _port_taken, main
+from liaison.cli import _port_taken, main
 
 PASSWORD = "correct horse battery"
 

@@ -2,7 +2,7 @@
 
 They open the configured store directly (the embedded engine allows this
 while the hub runs) through the same object graph the server builds
-(:func:`hub.app.build_services`); revocations they make reach running hubs
+(:func:`liaison.app.build_services`); revocations they make reach running hubs
 through the store's revocation log within ``revocation_poll_seconds``.
 Passwords are read from a terminal prompt or standard input, never from
 arguments (they would show in the process list and shell history).
@@ -17,15 +17,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from hub.admin_record import HANDLERS as RECORD_HANDLERS
-from hub.admin_record import op_by_code, user_named
-from hub.app import Services, build_services
 from hub.config import Settings
 from hub.errors import BadRequest
 from hub.labels import Label, LabelError, stored_view
 from hub.models import User, UserId
 from hub.principal import Principal
 from hub.totp import new_totp_secret
+from liaison.admin_record import HANDLERS as RECORD_HANDLERS
+from liaison.admin_record import op_by_code, user_named
+from liaison.app import Services, build_services
 
 __all__ = ["Admin", "run_admin", "seed"]
 
@@ -62,7 +62,7 @@ class Admin:
 
 async def seed(settings: Settings) -> list[tuple[str, str, str]]:
     """Seed the demo operation once; (username, password, agency) of each demo user."""
-    from hub.demo import seed_demo
+    from liaison.demo import seed_demo
 
     async with Admin(settings) as adm:
         return await seed_demo(adm.services, settings.data_dir)

@@ -1,5 +1,5 @@
 """The ``liaison`` commands about the record: exports and their custodians, the signing
-key, the audit trail (verify, export, key rotation). :mod:`hub.admin` dispatches to them.
+key, the audit trail (verify, export, key rotation). :mod:`liaison.admin` dispatches to them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hub.principal import Principal
 from hub.private import write_private
 
 if TYPE_CHECKING:
-    from hub.admin import Admin
+    from liaison.admin import Admin
 
 __all__ = ["HANDLERS", "op_by_code", "user_named"]
 

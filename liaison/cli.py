@@ -1,7 +1,7 @@
 """The ``liaison`` command: serve the hub and administer it from the shell.
 
 This module parses the command line and serves; the administrative commands
-are in :mod:`hub.admin`.
+are in :mod:`liaison.admin`.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    from hub.admin import run_admin, seed
+    from liaison.admin import run_admin, seed
 
     try:
         settings = load_settings(config_file=args.config,
@@ -282,8 +282,8 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
 
     import uvicorn
 
-    from hub.app import create_app, server_config, server_options
     from hub.logs import configure_logging
+    from liaison.app import create_app, server_config, server_options
 
     if workers < 1:
         print("liaison: --workers must be at least 1", file=sys.stderr)
@@ -303,7 +303,7 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
     # newer release stops the hub with the reason (hub.errors.DataTooNew), not a trace.
     asyncio.run(_open_store(settings))
     if demo:
-        from hub.admin import seed
+        from liaison.admin import seed
 
         _print_demo(settings, asyncio.run(seed(settings)))
     if workers > 1:
@@ -314,7 +314,7 @@ def _serve(settings: Settings, *, demo: bool, workers: int,
                            ("LIAISON_PORT", getattr(args, "port", None))):
             if value is not None:
                 os.environ[key] = str(value)
-        uvicorn.run("hub.app:app_from_env", factory=True, workers=workers,
+        uvicorn.run("liaison.app:app_from_env", factory=True, workers=workers,
                     **server_options(settings))
         return 0
     uvicorn.Server(server_config(create_app(settings), settings)).run()

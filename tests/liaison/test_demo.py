@@ -1,4 +1,4 @@
-"""hub/demo.py: the demo operation is seeded once, with its people, channels, rules and bot."""
+"""liaison/demo.py: the demo operation is seeded once, with its people, channels, rules and bot."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from alerting.kinds import POLICY, RULE
-from hub.app import Services, build_services
 from hub.config import Settings
-from hub.demo import BOT, DEMO_CHANNELS, DEMO_OPERATION, DEMO_USERS, seed_demo
+from liaison.app import Services, build_services
+from liaison.demo import BOT, DEMO_CHANNELS, DEMO_OPERATION, DEMO_USERS, seed_demo
 
 
 @pytest.fixture
