@@ -21,7 +21,7 @@ from hub.openapi import (
     string,
 )
 
-__all__ = ["ALERTING_SCHEMAS", "CASE_BODY", "CASE_CHANGES", "POLICY_BODY", "PUSH_BODY",
+__all__ = ["ALERTING_SCHEMAS", "CASE_BODY", "CASE_CHANGES", "POLICY_BODY",
            "RULE_BODY", "SILENCE_BODY", "SUBSCRIPTION_BODY"]
 
 SEVERITY = enum(*SEVERITIES)
@@ -51,11 +51,6 @@ SILENCE_BODY = obj({"matchers": array(obj({"label": string(), "value": string(),
                                            "op": enum("=", "!=", "~")})),
                     "duration": string(), "starts_at": number(), "ends_at": number(),
                     "reason": string(500), "label": LABEL_INPUT}, "matchers")
-PUSH_BODY = obj({"summary": string(500), "severity": SEVERITY, "details": string(10_000),
-                 "fingerprint": string(64), "labels": obj(), "case": string(64),
-                 "exercise": boolean(), "real_world": boolean(), "route": TARGETS,
-                 "escalation": string(64),
-                 "label": LABEL_INPUT}, "summary")
 SUBSCRIPTION_BODY = obj({"url": string(2000), "name": string(64),
                          "events": array(enum(*EVENT_TYPES)), "channels": array(string(64)),
                          "format": enum(*FORMATS)}, "url")

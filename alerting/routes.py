@@ -10,17 +10,19 @@ from alerting.api_schemas import (
     CASE_BODY,
     CASE_CHANGES,
     POLICY_BODY,
-    PUSH_BODY,
     RULE_BODY,
     SILENCE_BODY,
 )
 from alerting.board import view
+from alerting.bodies import PushedAlert
 from alerting.cases.service import CaseService
 from alerting.interop.alertmanager import read_notification
 from alerting.pipeline.alerts import answered
+from alerting.pipeline.push import PushedAlerts
 from alerting.pipeline.service import AlertService
 from alerting.record.export import Exporter
 from alerting.record.report import LANGUAGES
+from hub.bodies import convert, schema
 from hub.boundary import int_param, time_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, off_the_loop, read_json
@@ -37,6 +39,11 @@ def _cases(request: Request) -> CaseService:
 
 def _alerts(request: Request) -> AlertService:
     service: AlertService = request.app.state.alerts
+    return service
+
+
+def _pushes(request: Request) -> PushedAlerts:
+    service: PushedAlerts = request.app.state.pushes
     return service
 
 
@@ -247,12 +254,12 @@ async def list_alerts(request: Request) -> Response:
 
 
 @api("Push an alert (the same fingerprint while active counts a repeat)", "alerts",
-     {201: ref("Alert"), 200: ref("Alert")}, body=PUSH_BODY)
+     {201: ref("Alert"), 200: ref("Alert")}, body=schema(PushedAlert))
 async def push_alert(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
-    event, created = await _alerts(request).push(principal, request.path_params["op_id"], body,
-                                           client)
+    pushed = convert(await json_body(request), PushedAlert)
+    event, created = await _pushes(request).push(principal, request.path_params["op_id"],
+                                                 pushed, client)
     return JSONResponse({**answered(event.data["record"], event.version),  # type: ignore[arg-type]
                          "duplicate": not created}, status_code=201 if created else 200)
 
@@ -283,7 +290,7 @@ async def receive_monitoring(request: Request) -> Response:
     alerts = body.get("alerts")
     incoming = await off_the_loop(read_notification, body, severity_label=label,
                                   large=isinstance(alerts, list) and len(alerts) > 50)
-    results = await _alerts(request).receive(
+    results = await _pushes(request).receive(
         principal, request.path_params["op_id"], incoming,
         route=route, policy=query.get("escalation"), client=client)
     return JSONResponse({"alerts": results})

@@ -25,7 +25,7 @@ import msgspec
 from hub.errors import BadRequest, ErrorCode, FrameError
 
 __all__ = ["NOT_BLANK", "Body", "Frame", "Ref", "convert", "decode", "encode", "fields",
-           "frame_type", "refusal", "schema"]
+           "frame_type", "pattern", "refusal", "schema"]
 
 B = TypeVar("B", bound="Body")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -63,6 +63,17 @@ class Frame(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=Tru
 
 #: The pattern of a string that must hold a character that is not blank.
 NOT_BLANK = r"\S"
+#: What a pattern declared with :func:`pattern` means, in words, for its refusals.
+_WORDS: dict[str, str] = {}
+
+
+def pattern(regex: str, words: str) -> msgspec.Meta:
+    """A string constraint whose refusal says ``words`` ("field 'route[0]' must be one of
+    ...") instead of the regex; the words are also its OpenAPI description."""
+    _WORDS[regex] = words
+    return msgspec.Meta(pattern=regex, description=words)
+
+
 #: A frame's ``ref`` as the core's codec has already checked it.
 Ref = Annotated[str, msgspec.Meta(max_length=64)] | None
 
@@ -116,6 +127,9 @@ def refusal(exc: msgspec.ValidationError) -> tuple[str, ErrorCode]:
     code = ErrorCode.TOO_LARGE if "length <=" in what else ErrorCode.BAD_REQUEST
     if name and what.endswith(f"matching regex {NOT_BLANK!r}"):
         return f"field '{name}' is empty", code
+    for regex, words in _WORDS.items():
+        if name and what.endswith(f"matching regex {regex!r}"):
+            return f"field '{name}' must be {words}", code
     if not name:  # a check of the frame's own (__post_init__) names its field itself
         return what, code
     return f"field '{name}': {what[0].lower()}{what[1:]}", code

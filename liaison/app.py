@@ -37,7 +37,9 @@ from alerting.interop.outgoing_sender import Sender, parse_networks
 from alerting.interop.outgoing_service import OutgoingWebhooks
 from alerting.pipeline.ack_sets import AckSets
 from alerting.pipeline.consumer import Evaluator
+from alerting.pipeline.delivery_checks import DeliveryChecks
 from alerting.pipeline.operation import Pipeline
+from alerting.pipeline.push import PushedAlerts
 from alerting.pipeline.records import AlertRecords
 from alerting.pipeline.service import AlertService
 from alerting.pipeline.urgent import UrgentMessages
@@ -174,6 +176,7 @@ class Services:
     channels: ChannelService
     cases: CaseService
     alerts: AlertService
+    pushes: PushedAlerts
     pipeline: Pipeline
     evaluator: Evaluator
     webhooks: IncomingWebhooks
@@ -237,10 +240,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                         global_rules=defaults.rules, global_policies=defaults.policies)
     evaluator = Evaluator(store=engine.store, clock=clock, pipeline=pipeline, tap=node,
                           node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
+    checks = DeliveryChecks(store=engine.store, access=access,
+                            global_policy_ids=[str(p.get("id")) for p in defaults.policies])
     alerts = AlertService(store=engine.store, clock=clock, access=access, auditor=auditor,
-                          records=records, global_rules=defaults.rules,
-                          global_policies=defaults.policies,
-                          resend_window=settings.alert_resend_seconds)
+                          records=records, checks=checks, global_rules=defaults.rules)
+    pushes = PushedAlerts(store=engine.store, clock=clock, access=access, records=records,
+                          checks=checks, resend_window=settings.alert_resend_seconds)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
     handlers = Handlers()
     chat_frames.register(handlers, channels)
@@ -251,7 +256,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 auditor=auditor, access=access, limits=engine.limits,
                                 refusals=auth.refusals)
     cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
-                     cases=cases, alerts=alerts)
+                     cases=cases, pushes=pushes)
     sender = Sender(allow=parse_networks(settings.webhook_allow_networks),
                     timeout=settings.webhook_timeout_seconds)
     outgoing = OutgoingWebhooks(store=engine.store, clock=clock, auditor=auditor,
@@ -267,7 +272,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     channels.messages.on_each_agency = urgent.track
     channels.messages.on_acknowledged = urgent.acknowledged
     channels.on_membership = ack_sets.membership_changed
-    return Services(hub=hub, channels=channels, cases=cases, alerts=alerts,
+    return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter)
 
@@ -329,6 +334,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.outgoing = services.outgoing
     app.state.cases = services.cases
     app.state.alerts = services.alerts
+    app.state.pushes = services.pushes
     app.state.exporter = services.exporter
     return app
 

@@ -21,6 +21,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from alerting.bodies import PushedAlert
 from alerting.cases.service import CaseConflict, CaseService
 from alerting.interop.cap_in import CapMessage, case_data, message_key, read_cap
 from alerting.interop.cap_out import (
@@ -31,9 +32,10 @@ from alerting.interop.cap_out import (
     shown_as_cap,
 )
 from alerting.kinds import ALERT, CAP, CASE
-from alerting.pipeline.service import AlertService
+from alerting.pipeline.push import PushedAlerts
 from channels.access import Access
 from channels.permissions import Action
+from hub.bodies import convert
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import RecordWrite, Store
@@ -63,13 +65,13 @@ class CapService:
                                 "to check") from None
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, access: Access,
-                 cases: CaseService, alerts: AlertService) -> None:
+                 cases: CaseService, pushes: PushedAlerts) -> None:
         self._settings = settings
         self._store = store
         self._clock = clock
         self._access = access
         self._cases = cases
-        self._alerts = alerts
+        self._pushes = pushes
 
     # --- in --------------------------------------------------------------------------
 
@@ -105,7 +107,7 @@ class CapService:
             action = "ignored"
             if case_id is not None:
                 await self._change_case(principal, op, case_id, {"status": "closed"}, client)
-                await self._alerts.resolve_fingerprint(principal, op.id, fp, "cancelled",
+                await self._pushes.resolve_fingerprint(principal, op.id, fp, "cancelled",
                                                        client)
                 action = "cancelled"
         else:
@@ -117,12 +119,12 @@ class CapService:
             else:
                 await self._change_case(principal, op, case_id, data, client)
                 action = "updated"
-            await self._alerts.push(principal, op.id, {
+            await self._pushes.push(principal, op.id, convert({
                 "summary": data["title"][:500], "severity": data["severity"],
                 "details": data["description"], "fingerprint": fp, "case": case_id,
                 "exercise": data["exercise"], "route": route, "escalation": policy,
                 "labels": {"cap_event": message.infos[0].event[:200],
-                           "cap_sender": message.sender[:200]}}, client)
+                           "cap_sender": message.sender[:200]}}, PushedAlert), client)
         doc = {"id": key, "sender": message.sender, "identifier": message.identifier,
                "sent": message.sent, "msg_type": message.msg_type, "status": message.status,
                "references": [",".join(r) for r in message.references], "root": root,

@@ -1,7 +1,8 @@
 """Rules, escalation policies, silences and alerts as people and bots see them.
 
-Alerts pushed in from outside (bots, monitoring, CAP) and the checks of routes
-and policies that pushes and rules share are in :mod:`alerting.pipeline.push`.
+Alerts pushed in from outside (bots, monitoring, CAP) are :mod:`alerting.pipeline.push`;
+the checks of routes and policies that pushes and rules share are
+:mod:`alerting.pipeline.delivery_checks`.
 
 Every call authorizes through :class:`~channels.access.Access`, validates
 with the pure modules, writes a versioned record (so it is an event of the
@@ -20,8 +21,8 @@ from alerting.pipeline.alerts import (
     answered,
     resolve,
 )
+from alerting.pipeline.delivery_checks import DeliveryChecks
 from alerting.pipeline.escalation import PolicyError, parse_policy
-from alerting.pipeline.push import PushedAlerts
 from alerting.pipeline.records import AlertRecords
 from alerting.pipeline.silence_label import silence_label
 from alerting.pipeline.silences import SilenceError, new_silence
@@ -38,20 +39,17 @@ from hub.principal import Principal
 __all__ = ["AlertService"]
 
 
-class AlertService(PushedAlerts):
+class AlertService:
     def __init__(self, *, store: Store, clock: Clock, access: Access, auditor: Auditor,
-                 records: AlertRecords,
-                 global_rules: list[dict[str, Any]] | None = None,
-                 global_policies: list[dict[str, Any]] | None = None,
-                 resend_window: float = 300.0) -> None:
+                 records: AlertRecords, checks: DeliveryChecks,
+                 global_rules: list[dict[str, Any]] | None = None) -> None:
         self._store = store
-        self._resend_window = resend_window
+        self._checks = checks
         self._clock = clock
         self.access = access
         self._audit = auditor
         self._records = records
         self._global_rules = global_rules or []
-        self._global_policy_ids = {str(p.get("id")) for p in global_policies or []}
 
     async def _put(self, principal: Principal, op: Operation, kind: str, doc: dict[str, Any],
                    client: str) -> OpEvent:
@@ -102,10 +100,10 @@ class AlertService(PushedAlerts):
             rule = parse_rule(data)
         except RuleError as exc:
             raise BadRequest(str(exc)) from None
-        await self._check_policy(op, rule.escalation, f"rule '{rule.id}': escalation")
-        route = await self._check_channels(principal, op, rule.route,
-                                           f"rule '{rule.id}': route", client,
-                                           self.access.operation_label(op))
+        await self._checks.policy(op, rule.escalation, f"rule '{rule.id}': escalation")
+        route = await self._checks.channels(principal, op, rule.route,
+                                            f"rule '{rule.id}': route", client,
+                                            self.access.operation_label(op))
         return {**data, "route": list(route)} if "route" in data else dict(data)
 
     async def put_rule(self, principal: Principal, op_id: str, data: dict[str, Any],
@@ -152,9 +150,9 @@ class AlertService(PushedAlerts):
         kept = dict(data)
         steps = list(kept.get("steps") or [])
         for i, step in enumerate(policy.steps):
-            notify = await self._check_channels(principal, op, step.notify,
-                                                f"policy '{policy.id}': steps[{i}].notify",
-                                                client, self.access.operation_label(op))
+            notify = await self._checks.channels(principal, op, step.notify,
+                                                 f"policy '{policy.id}': steps[{i}].notify",
+                                                 client, self.access.operation_label(op))
             if i < len(steps) and isinstance(steps[i], dict) and "notify" in steps[i]:
                 steps[i] = {**steps[i], "notify": list(notify)}
         if steps:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from alerting.bodies import PushedAlert
 from alerting.cases.service import CaseConflict, CaseService
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.models import OperationId
@@ -147,9 +148,10 @@ async def test_the_timeline_holds_the_cases_events_and_its_alerts_only(
     await update(embedded, mine, severity="critical")
     await update(embedded, other, severity="minor")
     bruno = await embedded.principal("bruno")
-    await embedded.services.alerts.push(bruno, op(embedded), {"summary": "about it",
-                                                              "case": mine["id"]}, "t")
-    await embedded.services.alerts.push(bruno, op(embedded), {"summary": "unrelated"}, "t")
+    await embedded.services.pushes.push(bruno, op(embedded),
+                                        PushedAlert(summary="about it", case=mine["id"]), "t")
+    await embedded.services.pushes.push(bruno, op(embedded), PushedAlert(summary="unrelated"),
+                                        "t")
     line = await cases(embedded).timeline(bruno, op(embedded), mine["id"], "t")
     assert [(e.kind, e.action) for e in line] == [("case", "created"), ("case", "updated"),
                                                   ("alert", "fired")]

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from alerting.bodies import PushedAlert
 from alerting.kinds import PIPELINE_STATE
 from alerting.pipeline.service import AlertService
 from channels.labelling import channel_ref
+from hub.bodies import convert
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.models import OperationId
 from tests.conftest import Embedded
@@ -30,8 +32,9 @@ def op(env: Embedded) -> OperationId:
 
 
 async def push(env: Embedded, who: str = "bruno", **data: Any) -> tuple[dict[str, Any], bool]:
-    event, created = await alerts(env).push(await env.principal(who), op(env),
-                                            {"summary": "Pump 3 down", **data}, "t")
+    pushed = convert({"summary": "Pump 3 down", **data}, PushedAlert)
+    event, created = await env.services.pushes.push(await env.principal(who), op(env), pushed,
+                                                    "t")
     return event.data["record"], created  # type: ignore[return-value]
 
 
@@ -69,17 +72,23 @@ async def test_after_resolving_the_same_fingerprint_raises_a_new_alert(
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"summary": ""}, "'summary' must be 1-500 characters"),
-    ({"summary": "x" * 501}, "'summary' must be 1-500 characters"),
-    ({"details": 5}, "'details' must be a string"),
-    ({"labels": ["site"]}, "'labels' must be an object of strings or numbers"),
-    ({"labels": {"site": {"nested": 1}}}, "'labels' must be an object"),
-    ({"labels": {f"k{i}": "v" for i in range(33)}}, "'labels' must be an object"),
-    ({"fingerprint": ""}, "'fingerprint' must be a string of 1-64 characters"),
-    ({"route": ["pagers"]}, "'route': unknown target 'pagers'"),
-    ({"escalation": "no spaces allowed"}, "'escalation' must be the id"),
+    ({"summary": ""}, "field 'summary' is empty"),
+    ({"summary": " \n"}, "field 'summary' is empty"),
+    ({"summary": "x" * 501}, "field 'summary': expected `str` of length <= 500"),
+    ({"details": 5}, "field 'details': expected `str`, got `int`"),
+    ({"labels": ["site"]}, "field 'labels': expected `object`, got `array`"),
+    ({"labels": {"site": {"nested": 1}}}, r"field 'labels\[...\]': expected `int \| float"),
+    ({"labels": {"up": True}}, r"field 'labels\[...\]': expected `int \| float"),
+    ({"labels": {f"k{i}": "v" for i in range(33)}}, "field 'labels': expected `object` of "
+                                                    "length <= 32"),
+    ({"fingerprint": ""}, "field 'fingerprint': expected `str` of length >= 1"),
+    ({"route": ["pagers"]}, r"field 'route\[0\]' must be a target: assignees"),
+    ({"route": "everyone"}, "field 'route': expected `array`, got `str`"),
+    ({"exercise": True, "real_world": True}, "'real_world' and 'exercise' exclude each other"),
+    ({"pager": "on"}, "field 'pager' is not accepted"),
+    ({"escalation": "no spaces allowed"}, "field 'escalation' must be an id of 1-64"),
     ({"escalation": "pager"}, "'escalation': no escalation policy 'pager'"),
-    ({"severity": "apocalyptic"}, "'severity' must be one of"),
+    ({"severity": "apocalyptic"}, "field 'severity': invalid enum value 'apocalyptic'"),
     ({"case": "case_missing"}, "'case' must be a case of this operation"),
 ])
 async def test_an_invalid_push_is_refused_naming_the_field(embedded: Embedded,

@@ -1,0 +1,67 @@
+"""alerting/bodies.py: what alerting accepts, and the OpenAPI schema that says so.
+
+The property: for any body a client might send, the hub accepts it exactly when the
+published schema does (the document is as strict as the hub, and no stricter).
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerting.bodies import SEVERITY_NAMES, PushedAlert
+from alerting.vocabulary import SEVERITIES
+from hub.bodies import convert, schema
+from hub.errors import BadRequest
+
+VALIDATOR = jsonschema.Draft202012Validator(schema(PushedAlert))
+
+texts = st.one_of(st.text(max_size=8), st.sampled_from(["", " ", "x" * 65, "\n", "pump 3"]))
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(-2, 2), texts)
+targets = st.one_of(texts, st.sampled_from(
+    ["everyone", "coordinators", "role:member", "role:king", "channel:alerts", "user:",
+     "agency:police", "channel:" + "c" * 65, "everyone\n"]))
+values = st.one_of(scalars, st.lists(targets, max_size=3),
+                   st.dictionaries(texts, scalars, max_size=3))
+FIELDS = ["summary", "severity", "details", "fingerprint", "labels", "case", "exercise",
+          "real_world", "route", "escalation", "label", "extra"]
+bodies = st.dictionaries(st.sampled_from(FIELDS), st.one_of(
+    values, st.sampled_from(SEVERITIES), st.sampled_from(["pager", "a.b-c_d", "no spaces"])),
+    max_size=6).map(lambda d: {"summary": "Pump 3 down", **d} if "summary" not in d else d)
+
+
+def accepted(body: dict[str, Any]) -> bool:
+    try:
+        convert(body, PushedAlert)
+    except BadRequest:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(bodies)
+def test_the_schema_accepts_exactly_what_the_hub_accepts(body: dict[str, Any]) -> None:
+    both = body.get("exercise") is True and body.get("real_world") is True
+    schema_says = VALIDATOR.is_valid(body) and not both  # a rule between two fields
+    assert accepted(body) == schema_says, body
+
+
+def test_the_severities_are_the_vocabularys() -> None:
+    assert typing.get_args(SEVERITY_NAMES) == SEVERITIES
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"summary": "x", "route": ["pagers"]}, "route[0]"),
+    ({"summary": "x", "labels": {"k": [1]}}, "labels[...]"),
+    ({"summary": "x", "escalation": "a b"}, "escalation"),
+    ({"summary": "x", "label": {"level": "SECRET", "extra": 1}}, "label.extra"),
+])
+def test_a_refusal_names_the_field(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(BadRequest, match=re.escape(f"field '{field}'")):
+        convert(body, PushedAlert)
