@@ -21,7 +21,7 @@ from hub.openapi import (
     string,
 )
 
-__all__ = ["ALERTING_SCHEMAS", "CASE_BODY", "CASE_CHANGES", "POLICY_BODY",
+__all__ = ["ALERTING_SCHEMAS", "POLICY_BODY",
            "RULE_BODY", "SILENCE_BODY", "SUBSCRIPTION_BODY"]
 
 SEVERITY = enum(*SEVERITIES)
@@ -35,9 +35,6 @@ _CASE_FIELDS: dict[str, Schema] = {
     "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean(),
     "real_world": boolean(),
     "label": LABEL_INPUT}
-CASE_BODY = obj({**_CASE_FIELDS, "idempotency_key": string(64)}, "title")
-CASE_CHANGES = obj({**_CASE_FIELDS, "version": integer(minimum=1),
-                    "idempotency_key": string(64)})
 TARGETS = array(string(80), maxItems=50)
 RULE_BODY = obj({"id": string(64), "name": string(200), "when": string(2000),
                  "kind": enum("case", "rate"), "for": string(), "keep_firing_for": string(),

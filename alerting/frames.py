@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from alerting.board import view
+from alerting.bodies import CaseChanges, CaseComment, NewCase
 from alerting.cases.service import CaseService
 from channels.service import ChannelService
-from hub.bodies import Frame, Ref
+from hub.bodies import Frame, Ref, convert
 from hub.errors import BadRequest
 from hub.feeds import Feed
 from hub.handlers import FrameSession, Handlers, Snapshot
@@ -29,7 +30,7 @@ Id = Annotated[str, msgspec.Meta(max_length=64)]
 
 class CaseFrame(Frame, tag="case", kw_only=True, frozen=True):
     """Create, update or comment on a case (the same operations as REST); ``data`` is
-    checked by the case service, as the REST body is."""
+    the REST body of that operation (:mod:`alerting.bodies`), checked as it is."""
 
     ref: Ref = None
     operation: Id
@@ -50,14 +51,16 @@ class CaseFrames:
     async def case(self, session: FrameSession, frame: CaseFrame) -> None:
         principal, client, cases = session.principal, session.client, self.cases
         if frame.action == "create":
-            event, created = await cases.create_case(principal, frame.operation, frame.data,
-                                                     client)
+            event, created = await cases.create_case(
+                principal, frame.operation, convert(frame.data, NewCase), client)
         elif frame.action == "update":
-            event, created = await cases.update_case(principal, frame.operation,
-                                                     frame.case or "", frame.data, client)
+            event, created = await cases.update_case(
+                principal, frame.operation, frame.case or "",
+                convert(frame.data, CaseChanges), client)
         else:
-            event, created = await cases.comment(principal, frame.operation, frame.case or "",
-                                                 frame.data, client)
+            event, created = await cases.comment(
+                principal, frame.operation, frame.case or "", convert(frame.data, CaseComment),
+                client)
         session.send({"type": "case_ack", "ref": frame.ref, "operation": event.operation_id,
                       "id": event.record_id, "action": event.action,
                       "version": event.version, "event_seq": event.seq,

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from alerting.api_schemas import (
-    CASE_BODY,
-    CASE_CHANGES,
     POLICY_BODY,
     RULE_BODY,
     SILENCE_BODY,
 )
 from alerting.board import view
-from alerting.bodies import PushedAlert
+from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseService
 from alerting.interop.alertmanager import read_notification
 from alerting.pipeline.alerts import answered
@@ -68,10 +67,10 @@ async def list_cases(request: Request) -> Response:
 
 
 @api("Report a case (idempotent with idempotency_key)", "cases",
-     {201: ref("Case"), 200: ref("Case")}, body=CASE_BODY)
+     {201: ref("Case"), 200: ref("Case")}, body=schema(NewCase))
 async def create_case(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), NewCase)
     return _written(*await _cases(request).create_case(principal, request.path_params["op_id"],
                                                  body, client))
 
@@ -85,22 +84,22 @@ async def get_case(request: Request) -> Response:
 
 
 @api("Change a case at the version you saw (409 if it moved on)", "cases",
-     {200: ref("Case")}, body=CASE_CHANGES)
+     {200: ref("Case")}, body=schema(CaseChanges))
 async def update_case(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
-    if "version" not in body and request.headers.get("if-match"):
-        body["version"] = int_param(request.headers["if-match"].strip('"W/ '), "If-Match",
-                                    low=1)
+    body = convert(await json_body(request), CaseChanges)
+    if body.version is msgspec.UNSET and request.headers.get("if-match"):
+        body = msgspec.structs.replace(body, version=int_param(
+            request.headers["if-match"].strip('"W/ '), "If-Match", low=1))
     return _written(*await _cases(request).update_case(
         principal, request.path_params["op_id"], request.path_params["case_id"], body, client))
 
 
 @api("Comment on a case", "cases", {200: ref("Case")},
-     body=obj({"text": string(4000), "idempotency_key": string(64)}, "text"))
+     body=schema(CaseComment))
 async def comment_case(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), CaseComment)
     return _written(*await _cases(request).comment(principal, request.path_params["op_id"],
                                              request.path_params["case_id"], body, client))
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import msgpack
 import msgspec
+import msgspec.inspect
 
 from hub.errors import BadRequest, ErrorCode, FrameError
 
@@ -147,18 +148,47 @@ def convert(value: object, kind: type[S], *, ref: str | None = None) -> S:
         raise BadRequest(message, code=code) from None
 
 
+def _structs(info: msgspec.inspect.Type, into: dict[str, type]) -> dict[str, type]:
+    """Every struct class a type reaches, by the name its schema definition takes."""
+    if isinstance(info, msgspec.inspect.StructType):
+        if info.cls.__name__ in into:
+            return into
+        into[info.cls.__name__] = info.cls
+        for field in info.fields:
+            _structs(field.type, into)
+    for name in ("type", "item_type", "key_type", "value_type"):
+        inner = getattr(info, name, None)
+        if isinstance(inner, msgspec.inspect.Type):
+            _structs(inner, into)
+    for inner in getattr(info, "types", ()):
+        _structs(inner, into)
+    return into
+
+
 def schema(kind: type[msgspec.Struct]) -> dict[str, Any]:
-    """The JSON Schema (2020-12, inlined) of a declared struct, for OpenAPI."""
+    """The JSON Schema (2020-12, inlined) of a declared struct, for OpenAPI.
+
+    A struct's ``SCHEMA_RULES`` (a class variable: JSON Schema keywords, such as
+    ``dependentRequired`` or ``not``) states the rules between its fields that its
+    ``__post_init__`` checks, so the document is as strict as the hub.
+    """
     found: dict[str, Any] = msgspec.json.schema(kind, schema_hook=None)
     defs = found.pop("$defs", {})
+    for name, cls in _structs(msgspec.inspect.type_info(kind), {}).items():
+        if name in defs:
+            defs[name].update(getattr(cls, "SCHEMA_RULES", {}))
 
-    def inline(node: Any) -> Any:
+    def inline(node: Any, named: bool = False) -> Any:
+        """``node`` with its references inlined and its ``title`` keywords dropped;
+        ``named``: node maps names to schemas (``properties``), so a key is a name."""
         if isinstance(node, dict):
+            if named:
+                return {k: inline(v) for k, v in node.items()}
             if "$ref" in node:  # the definition, with what the reference adds to it
                 found = inline(defs[node["$ref"].rsplit("/", 1)[1]])
-                return {**found, **{k: inline(v) for k, v in node.items()
+                return {**found, **{k: inline(v, k == "properties") for k, v in node.items()
                                     if k not in ("$ref", "title")}}
-            return {k: inline(v) for k, v in node.items() if k != "title"}
+            return {k: inline(v, k == "properties") for k, v in node.items() if k != "title"}
         if isinstance(node, list):
             return [inline(v) for v in node]
         return node

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from alerting.board import TAIL_EVENTS, apply, assemble, empty
+from alerting.bodies import CaseChanges, CaseComment, NewCase, case_fields
 from alerting.cases.case import apply_update, new_case
 from alerting.kinds import ALERT, CASE
 from alerting.visibility import History, ReaderView, as_replayed
@@ -26,8 +29,6 @@ from hub.models import OperationId, OpEvent, new_id, ops_topic
 from hub.principal import Principal
 
 __all__ = ["CaseConflict", "CaseService"]
-
-MAX_COMMENT = 4000
 
 
 class CaseConflict(Conflict):
@@ -44,20 +45,10 @@ class CaseConflict(Conflict):
         return body
 
 
-def _version(data: dict[str, Any]) -> int:
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+def _version(data: CaseChanges) -> int:
+    if data.version is msgspec.UNSET:
         raise BadRequest("'version' (the version you last saw) is required")
-    return version
-
-
-def _idem(data: dict[str, Any]) -> str | None:
-    key = data.get("idempotency_key")
-    if key is None:
-        return None
-    if not isinstance(key, str) or not 0 < len(key) <= 64:
-        raise BadRequest("'idempotency_key' must be a string of 1-64 characters")
-    return key
+    return data.version
 
 
 class CaseService:
@@ -198,30 +189,30 @@ class CaseService:
             raise CaseConflict(found[0], found[1]) from None
         return event, created
 
-    async def create_case(self, principal: Principal, op_id: str, data: dict[str, Any],
+    async def create_case(self, principal: Principal, op_id: str, data: NewCase,
                           client: str) -> tuple[OpEvent, bool]:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
         case_id = new_id("case")
-        label = item_label(self.access.policy, data.get("label"),
+        fields = case_fields(data)
+        label = item_label(self.access.policy, fields.pop("label", None),
                            self.access.clearance(principal), self.access.operation_label(op))
-        given = {k: v for k, v in data.items() if k != "label"}
-        if op.exercise and "exercise" not in given and not given.get("real_world"):
-            given["exercise"] = True  # in an exercise, a case is play unless marked real
-        doc = new_case(given, case_id=case_id, operation_id=op.id, actor=principal.username,
+        if op.exercise and "exercise" not in fields and not fields.get("real_world"):
+            fields["exercise"] = True  # in an exercise, a case is play unless marked real
+        doc = new_case(fields, case_id=case_id, operation_id=op.id, actor=principal.username,
                        agency=principal.agency, now=self._clock.now())
         doc["label"] = label.to_dict()
         return await self._write(RecordWrite(op.id, CASE, case_id, doc, None, "created",
                                              principal.username, self._clock.now(), {},
-                                             _idem(data)))
+                                             data.idempotency_key))
 
     async def update_case(self, principal: Principal, op_id: str, case_id: str,
-                          data: dict[str, Any], client: str,
+                          data: CaseChanges, client: str,
                           action: str = "updated") -> tuple[OpEvent, bool]:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
         expected = _version(data)
-        changes_in = {k: v for k, v in data.items() if k not in ("version", "idempotency_key")}
+        changes_in = case_fields(data)
         found = await self._store.get_record(op.id, CASE, case_id)
         if found is None or not self.access.sees(principal, found[0]):
             raise NotFound()
@@ -247,7 +238,7 @@ class CaseService:
             action = "closed"
         written = await self._write(RecordWrite(op.id, CASE, case_id, updated, expected,
                                                 action, principal.username, self._clock.now(),
-                                                {"changes": changes}, _idem(data)))
+                                                {"changes": changes}, data.idempotency_key))
         if "label" in changes and written[1]:
             after = self.access.policy.of_record(updated["label"])
             assert after is not None
@@ -256,13 +247,11 @@ class CaseService:
         return written
 
     async def comment(self, principal: Principal, op_id: str, case_id: str,
-                      data: dict[str, Any], client: str) -> tuple[OpEvent, bool]:
+                      data: CaseComment, client: str) -> tuple[OpEvent, bool]:
         """Append a comment. Comments never conflict: retried on a concurrent change."""
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_COMMENT:
-            raise BadRequest(f"'text' must be 1-{MAX_COMMENT} characters")
+        text = data.text
         for _ in range(5):
             found = await self._store.get_record(op.id, CASE, case_id)
             if found is None or not self.access.sees(principal, found[0]):
@@ -276,7 +265,7 @@ class CaseService:
                     self._clock.now(), {"comment": {"text": text.strip(),
                                                     "by": principal.username,
                                                     "agency": principal.agency}},
-                    _idem(data)))
+                    data.idempotency_key))
             except CaseConflict:
                 continue
         raise Conflict("the case is changing too fast; try again")

@@ -21,7 +21,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from alerting.bodies import PushedAlert
+from alerting.bodies import CaseChanges, NewCase, PushedAlert
 from alerting.cases.service import CaseConflict, CaseService
 from alerting.interop.cap_in import CapMessage, case_data, message_key, read_cap
 from alerting.interop.cap_out import (
@@ -114,7 +114,7 @@ class CapService:
             data = case_data(message)
             if case_id is None:
                 event, _ = await self._cases.create_case(
-                    principal, op.id, {**data, "idempotency_key": key}, client)
+                    principal, op.id, convert({**data, "idempotency_key": key}, NewCase), client)
                 case_id, action = event.record_id, "created"
             else:
                 await self._change_case(principal, op, case_id, data, client)
@@ -147,8 +147,8 @@ class CapService:
             if found is None:
                 return
             try:
-                await self._cases.update_case(principal, op.id, case_id,
-                                              {**data, "version": found[1]}, client)
+                await self._cases.update_case(principal, op.id, case_id, convert(
+                    {**data, "version": found[1]}, CaseChanges), client)
                 return
             except CaseConflict:
                 continue  # changed meanwhile: apply the message to the newer version

@@ -156,7 +156,8 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) ->
     else:
         title = f"{exercise}{severity.upper()} case {event.removeprefix('case.')}: " \
                 f"{record.get('title', '')}"
-        place = (record.get("location") or {}).get("place")
+        location = record.get("location")
+        place = location.get("place") if isinstance(location, dict) else None
         fields = [("Status", record.get("status")), ("Place", place),
                   ("Assignees", ", ".join(record.get("assignees") or []) or None)]
     # The marking comes first of all: a chat preview must never hide it.

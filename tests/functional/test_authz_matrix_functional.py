@@ -128,12 +128,13 @@ def _fill(path: str, ids: dict[str, str]) -> str:
     return path
 
 
-async def _call(hub: RunningHub, caller: Caller, method: str, url: str) -> tuple[int, bytes]:
+async def _call(hub: RunningHub, caller: Caller, method: str, url: str,
+                body: bytes = b"{}") -> tuple[int, bytes]:
     assert hub.http is not None
     headers = {"Content-Type": "application/json"}
     if caller.token is not None:
         headers["Authorization"] = f"Bearer {caller.token}"
-    r = await hub.http.request(method, url, headers=headers, content=b"{}")
+    r = await hub.http.request(method, url, headers=headers, content=body)
     return r.status_code, r.content
 
 
@@ -164,8 +165,14 @@ async def test_matrix_spot_checks(running_hub: RunningHub) -> None:
     world = await _world(running_hub)
     by = {c.name: c for c in world.callers}
     cases = _fill("/api/operations/{op_id}/cases", world.real)
-    assert (await _call(running_hub, by["observer"], "POST", cases))[0] == 403
-    assert (await _call(running_hub, by["member"], "POST", cases))[0] == 400  # allowed, {} invalid
+    valid = b'{"title": "Levee"}'
+    assert (await _call(running_hub, by["observer"], "POST", cases, valid))[0] == 403
+    # A body the declaration refuses is refused at the edge, before anyone is asked: the
+    # same 400 whoever calls, so it tells nothing of the operation.
+    assert (await _call(running_hub, by["observer"], "POST", cases))[0] == 400
+    assert (await _call(running_hub, by["other operation"], "POST", cases))[0] == 400
+    assert (await _call(running_hub, by["other operation"], "POST", cases, valid))[0] == 404
+    assert (await _call(running_hub, by["member"], "POST", cases))[0] == 400
     assert (await _call(running_hub, by["non-member admin"], "GET", cases))[0] == 403
     assert (await _call(running_hub, by["other operation"], "GET", cases))[0] == 404
     assert (await _call(running_hub, by["revoked token"], "GET", cases))[0] == 401

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from alerting.bodies import NewCase
 from hub.audit import GENESIS, AuditKey, chain_hash, load_keys
 from hub.config import Settings
 from liaison.app import build_services
@@ -185,7 +186,7 @@ def test_repair_rewrites_a_planted_poisoned_record(tmp_path: Path) -> None:
         ops, _ = await seed(services)
         principal = await _bruno(hub)
         event, _ = await services.cases.create_case(principal, ops["A"].id,
-                                                    {"title": "bridge"}, "t")
+                                                    NewCase(title="bridge"), "t")
         await hub.engine.store.close()
         return event.record_id
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from alerting.bodies import PushedAlert
+from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseConflict, CaseService
+from hub.bodies import convert
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.models import OperationId
 from tests.conftest import Embedded
@@ -27,14 +28,15 @@ def op(env: Embedded) -> OperationId:
 
 async def create(env: Embedded, who: str = "bruno", **data: Any) -> dict[str, Any]:
     event, _ = await cases(env).create_case(await env.principal(who), op(env),
-                                            {"title": "Dam breach", **data}, "t")
+                                            convert({"title": "Dam breach", **data}, NewCase), "t")
     return {**event.data["record"], "version": event.version}  # type: ignore[dict-item]
 
 
 async def update(env: Embedded, case: dict[str, Any], who: str = "bruno",
                  **data: Any) -> dict[str, Any]:
     event, _ = await cases(env).update_case(await env.principal(who), op(env), case["id"],
-                                            {"version": case["version"], **data}, "t")
+                                            convert({"version": case["version"], **data},
+                                                    CaseChanges), "t")
     return {**event.data["record"], "version": event.version, "action": event.action}  # type: ignore[dict-item]
 
 
@@ -53,22 +55,25 @@ async def test_a_create_retried_with_its_idempotency_key_stores_one_case(
         embedded: Embedded) -> None:
     bruno = await embedded.principal("bruno")
     data = {"title": "Bridge", "idempotency_key": "k-1"}
-    first, created = await cases(embedded).create_case(bruno, op(embedded), data, "t")
-    again, created_again = await cases(embedded).create_case(bruno, op(embedded), data, "t")
+    first, created = await cases(embedded).create_case(bruno, op(embedded),
+                                                       convert(data, NewCase), "t")
+    again, created_again = await cases(embedded).create_case(bruno, op(embedded),
+                                                             convert(data, NewCase), "t")
     assert created and not created_again and again.record_id == first.record_id
     assert len(await cases(embedded).list_cases(bruno, op(embedded), "t")) == 1
-    with pytest.raises(BadRequest, match="'idempotency_key' must be a string of 1-64"):
-        await cases(embedded).create_case(bruno, op(embedded),
-                                          {"title": "x", "idempotency_key": "k" * 65}, "t")
+    with pytest.raises(BadRequest, match="field 'idempotency_key': expected `str` of length"):
+        convert({"title": "x", "idempotency_key": "k" * 65}, NewCase)
 
 
 async def test_an_update_needs_the_version_the_writer_saw(embedded: Embedded) -> None:
     case = await create(embedded)
     bruno = await embedded.principal("bruno")
+    with pytest.raises(BadRequest, match="'version' \\(the version you last saw\\)"):
+        await cases(embedded).update_case(bruno, op(embedded), case["id"],
+                                          convert({"severity": "minor"}, CaseChanges), "t")
     for version in (None, 0, True, "1"):
-        with pytest.raises(BadRequest, match="'version' \\(the version you last saw\\)"):
-            await cases(embedded).update_case(bruno, op(embedded), case["id"],
-                                              {"version": version, "severity": "minor"}, "t")
+        with pytest.raises(BadRequest, match="field 'version'"):
+            convert({"version": version, "severity": "minor"}, CaseChanges)
 
 
 async def test_a_stale_update_is_a_conflict_carrying_the_current_case(
@@ -107,7 +112,8 @@ async def test_a_missing_case_and_another_operations_case_are_both_not_found(
         await cases(embedded).get_case(xavier, embedded.ops["B"].id, case["id"], "t")
     with pytest.raises(NotFound):
         await cases(embedded).update_case(bruno, op(embedded), "case_nope",
-                                          {"version": 1, "severity": "minor"}, "t")
+                                          convert({"version": 1, "severity": "minor"},
+                                                  CaseChanges), "t")
 
 
 async def test_observers_read_cases_but_do_not_write_them(embedded: Embedded) -> None:
@@ -116,9 +122,10 @@ async def test_observers_read_cases_but_do_not_write_them(embedded: Embedded) ->
     assert (await cases(embedded).get_case(olga, op(embedded), case["id"], "t"))["id"] == \
         case["id"]
     with pytest.raises(Forbidden):
-        await cases(embedded).create_case(olga, op(embedded), {"title": "mine"}, "t")
+        await cases(embedded).create_case(olga, op(embedded), convert({"title": "mine"}, NewCase),
+                                          "t")
     with pytest.raises(Forbidden):
-        await cases(embedded).comment(olga, op(embedded), case["id"], {"text": "hi"}, "t")
+        await cases(embedded).comment(olga, op(embedded), case["id"], CaseComment(text="hi"), "t")
 
 
 async def test_comments_count_on_the_case_and_their_text_lives_in_the_log(
@@ -126,19 +133,18 @@ async def test_comments_count_on_the_case_and_their_text_lives_in_the_log(
     case = await create(embedded)
     alice = await embedded.principal("alice")
     event, _ = await cases(embedded).comment(alice, op(embedded), case["id"],
-                                             {"text": "  crews on site  "}, "t")
+                                             CaseComment(text="  crews on site  "), "t")
     assert event.action == "commented" and event.data["record"]["comments"] == 1  # type: ignore[index]
     assert event.data["comment"] == {"text": "crews on site", "by": "alice",
                                      "agency": "POLICE"}
     # A comment never conflicts: it applies on top of whatever is current.
     await update(embedded, {**case, "version": event.version}, severity="minor")
     again, _ = await cases(embedded).comment(alice, op(embedded), case["id"],
-                                             {"text": "second"}, "t")
+                                             CaseComment(text="second"), "t")
     assert again.data["record"]["comments"] == 2  # type: ignore[index]
     for text in ("", "   ", "x" * 4001, 5):
-        with pytest.raises(BadRequest, match="'text' must be 1-4000 characters"):
-            await cases(embedded).comment(alice, op(embedded), case["id"], {"text": text},
-                                          "t")
+        with pytest.raises(BadRequest, match="field 'text'"):
+            convert({"text": text}, CaseComment)
 
 
 async def test_the_timeline_holds_the_cases_events_and_its_alerts_only(

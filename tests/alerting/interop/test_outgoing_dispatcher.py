@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from alerting.bodies import NewCase
 from alerting.interop.outgoing_dispatcher import Dispatcher
 from alerting.interop.outgoing_sender import Sender, parse_networks
 from alerting.kinds import OUTGOING_STATE
@@ -33,7 +34,7 @@ async def test_a_case_is_delivered_once_and_quiet_ticks_write_nothing(
     op = embedded.ops["A"].id
     await svc.outgoing.create(alice, op, {"url": "http://127.0.0.1:9/hook",
                                           "events": ["case.created"]}, "t")
-    await svc.cases.create_case(alice, op, {"title": "Bridge down"}, "t")
+    await svc.cases.create_case(alice, op, NewCase(title="Bridge down"), "t")
 
     writes: list[str] = []
     put_state = embedded.store.put_state

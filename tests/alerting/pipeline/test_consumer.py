@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from alerting.bodies import NewCase
 from alerting.kinds import ALERT
 from alerting.pipeline.consumer import LEASE, Evaluator
 from hub.models import OperationId, OpEvent, ResyncEvent, ops_topic
@@ -67,7 +68,7 @@ def _op(embedded: Embedded) -> OperationId:
 async def _critical_case(embedded: Embedded) -> dict[str, Any]:
     event, _ = await embedded.services.cases.create_case(
         await embedded.principal("bruno"), _op(embedded),
-        {"title": "Dam", "severity": "critical"}, "t")
+        NewCase(title="Dam", severity="critical"), "t")
     return event.data["record"]  # type: ignore[return-value]
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from alerting.bodies import CaseChanges, NewCase
 from alerting.kinds import ALERT, PIPELINE_STATE
 from alerting.pipeline.operation import Pipeline
 from alerting.pipeline.opstate import OpState
 from channels.bodies import chat_body
+from hub.bodies import convert
 from hub.models import OperationId
 from tests.conftest import Embedded
 
@@ -47,13 +49,13 @@ class World:
     async def case(self, **fields: Any) -> dict[str, Any]:
         event, _ = await self.env.services.cases.create_case(
             await self.env.principal("bruno"), self.op,
-            {"title": "Dam breach", "assignees": ["bruno"], **fields}, "t")
+            convert({"title": "Dam breach", "assignees": ["bruno"], **fields}, NewCase), "t")
         return {**event.data["record"], "version": event.version}  # type: ignore[dict-item]
 
     async def patch(self, case: dict[str, Any], **fields: Any) -> dict[str, Any]:
         event, _ = await self.env.services.cases.update_case(
             await self.env.principal("bruno"), self.op, case["id"],
-            {"version": case["version"], **fields}, "t")
+            convert({"version": case["version"], **fields}, CaseChanges), "t")
         return {**event.data["record"], "version": event.version}  # type: ignore[dict-item]
 
     async def alerts(self) -> list[dict[str, Any]]:

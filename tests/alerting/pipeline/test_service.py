@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from alerting.bodies import PushedAlert
+from alerting.bodies import NewCase, PushedAlert
 from alerting.kinds import PIPELINE_STATE
 from alerting.pipeline.service import AlertService
 from channels.labelling import channel_ref
@@ -227,9 +227,9 @@ async def test_members_cannot_write_rules(embedded: Embedded) -> None:
 async def test_a_dry_run_says_which_cases_match_now_without_saving(embedded: Embedded) -> None:
     alice = await embedded.principal("alice")
     cases = embedded.services.cases
-    hot, _ = await cases.create_case(alice, op(embedded), {"title": "Dam",
-                                                           "severity": "critical"}, "t")
-    await cases.create_case(alice, op(embedded), {"title": "Road", "severity": "minor"}, "t")
+    hot, _ = await cases.create_case(alice, op(embedded),
+                                     NewCase(title="Dam", severity="critical"), "t")
+    await cases.create_case(alice, op(embedded), NewCase(title="Road", severity="minor"), "t")
     matches = await alerts(embedded).dry_run(alice, op(embedded),
                                              {**RULE, "for": "1h"}, "t")  # holds ignored
     assert [(m["case_id"], m["summary"]) for m in matches] == \
