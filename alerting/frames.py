@@ -21,7 +21,7 @@ from channels.service import ChannelService
 from hub.bodies import Frame, Ref, convert
 from hub.errors import BadRequest
 from hub.feeds import Feed
-from hub.handlers import FrameSession, Handlers, Snapshot
+from hub.handlers import FeedSnapshot, FrameSession, Handlers
 
 __all__ = ["CaseFrame", "CaseFrames", "register"]
 
@@ -66,7 +66,7 @@ class CaseFrames:
                       "version": event.version, "event_seq": event.seq,
                       "duplicate": not created})
 
-    async def board(self, session: FrameSession, feed: Feed) -> Snapshot:
+    async def board(self, session: FrameSession, feed: Feed) -> FeedSnapshot:
         """The board of the operation whose event log ``feed`` is (already authorized)."""
         if not feed.key.startswith("ops:"):
             raise BadRequest("a board is an operation's: subscribe to ops:<operation id>")
@@ -74,7 +74,7 @@ class CaseFrames:
         online = await self.channels.operation_presence(session.principal, feed.operation_id,
                                                         session.client)
         version = int(board["version"])
-        return Snapshot(version, {
+        return FeedSnapshot(version, {
             "type": "board", "channel": feed.key, "operation": feed.operation_id,
             "version": version, "cases": list(board["cases"].values()),
             "alerts": list(board["alerts"].values()), "events": board["events"],

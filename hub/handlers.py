@@ -39,12 +39,12 @@ if TYPE_CHECKING:
     from hub.protocol import ClientFrame
 
 __all__ = [
+    "FeedSnapshot",
     "FrameHandler",
     "FrameSession",
     "Handlers",
     "LogFollower",
     "LogTap",
-    "Snapshot",
     "SnapshotProvider",
 ]
 
@@ -90,7 +90,7 @@ class FrameSession(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class FeedSnapshot:
     """A feed's state at ``version`` (a seq of the feed), sent as one frame."""
 
     version: int
@@ -98,7 +98,7 @@ class Snapshot:
 
 
 FrameHandler = Callable[["FrameSession", Any], Awaitable[None]]
-SnapshotProvider = Callable[["FrameSession", "Feed"], Awaitable[Snapshot]]
+SnapshotProvider = Callable[["FrameSession", "Feed"], Awaitable[FeedSnapshot]]
 
 
 class Handlers:

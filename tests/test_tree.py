@@ -32,3 +32,16 @@ def test_test_lines_are_at_least_source_lines() -> None:
     tests = sum(lines(p) for p in (ROOT / "tests").rglob("*.py"))
     assert source > 5_000  # the tree was found
     assert tests >= source, f"tests {tests} lines, source {source}: {tests / source:.2f}x"
+
+
+def test_no_two_classes_share_a_name() -> None:
+    """A name means one thing: two classes called the same (two ``Policy``, two
+    ``Session``) make every import and every conversation about them ambiguous. The bot
+    SDK is left out: its ``Message`` is the hub's message as a bot reads it."""
+    seen: dict[str, list[str]] = {}
+    for path in (p for p in sources() if not p.relative_to(ROOT).parts[0] == "liaison_client"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("class "):
+                name = line[6:].split("(")[0].split(":")[0].strip()
+                seen.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    assert {name: where for name, where in seen.items() if len(where) > 1} == {}

@@ -31,8 +31,15 @@ from alerting.pipeline.routing import TargetError, check_targets
 from alerting.rules.engine import is_config_id
 from alerting.rules.expr import ExprError, parse_duration
 
-__all__ = ["Notice", "Policy", "PolicyError", "Step", "initial_state", "parse_policy",
-           "plan"]
+__all__ = [
+    "EscalationPolicy",
+    "Notice",
+    "PolicyError",
+    "Step",
+    "initial_state",
+    "parse_policy",
+    "plan",
+]
 
 DEFAULT_TARGETS = ("coordinators",)
 _KEYS = {"id", "name", "steps", "repeat_every", "group_by", "group_wait", "group_interval"}
@@ -49,7 +56,7 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class EscalationPolicy:
     id: str
     name: str
     steps: tuple[Step, ...]
@@ -67,7 +74,7 @@ class Notice:
     targets: tuple[str, ...]
 
 
-def parse_policy(data: Mapping[str, Any]) -> Policy:
+def parse_policy(data: Mapping[str, Any]) -> EscalationPolicy:
     if not isinstance(data, Mapping):
         raise PolicyError("a policy must be an object")
     pid = data.get("id")
@@ -108,7 +115,7 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
         grouping = parse_grouping(data, f"policy '{pid}'")
     except GroupingError as exc:
         raise PolicyError(str(exc)) from None
-    return Policy(pid, name, tuple(steps), repeat, grouping)
+    return EscalationPolicy(pid, name, tuple(steps), repeat, grouping)
 
 
 def initial_state(policy_id: str | None, now: float) -> dict[str, Any]:
@@ -116,7 +123,7 @@ def initial_state(policy_id: str | None, now: float) -> dict[str, Any]:
     return {"policy": policy_id, "step": 0, "reminders": 0, "next_at": now}
 
 
-def plan(policy: Policy | None, route_targets: Sequence[str], state: Mapping[str, Any],
+def plan(policy: EscalationPolicy | None, route_targets: Sequence[str], state: Mapping[str, Any],
          now: float) -> tuple[Notice, dict[str, Any]]:
     """The notification due now and the escalation state after it.
 

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from alerting.kinds import ALERT
-from alerting.pipeline.escalation import Policy
+from alerting.pipeline.escalation import EscalationPolicy
 from alerting.pipeline.grouping import Grouping, due_at
 from alerting.rules.engine import RuleEngine
 from alerting.vocabulary import AlertState
@@ -25,7 +25,7 @@ class OpState:
         self.cases: dict[str, dict[str, Any]] = {}
         self.versions: dict[tuple[str, str], int] = {}
         self.alerts: dict[str, dict[str, Any]] = {}  # active ones
-        self.policies: dict[str, Policy] = {}
+        self.policies: dict[str, EscalationPolicy] = {}
         self.silences: dict[str, dict[str, Any]] = {}
         #: Notice groups by id (alerting.pipeline.grouping): what waits to be posted in channels.
         self.groups: dict[str, dict[str, Any]] = {}

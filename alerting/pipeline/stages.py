@@ -27,7 +27,7 @@ from typing import Any
 from alerting.cases.case import play_marking
 from alerting.pipeline.ack_rule import AckSet
 from alerting.pipeline.alerts import fingerprint, new_alert, pending_agencies
-from alerting.pipeline.escalation import Notice, Policy, plan
+from alerting.pipeline.escalation import EscalationPolicy, Notice, plan
 from alerting.pipeline.routing import Member, channels_of, people
 from alerting.pipeline.silences import matching
 from alerting.rules.engine import Decision, Fire, Rule
@@ -192,7 +192,7 @@ class Delivery:
                 "channels": self.channels}
 
 
-def delivery(alert: Mapping[str, Any], policy: Policy | None, members: Sequence[Member],
+def delivery(alert: Mapping[str, Any], policy: EscalationPolicy | None, members: Sequence[Member],
              case: Mapping[str, Any] | None, now: float) -> Delivery:
     """Route and escalate a due alert: the notification to send now."""
     notice, after = plan(policy, alert.get("route") or (), alert.get("escalation") or {}, now)

@@ -16,7 +16,7 @@ from hub.engine.port import NewMessage
 from hub.errors import CloseCode, ErrorCode, LimitExceeded
 from hub.feeds import Feed
 from hub.gateway import FLOOD_CLOSE_AFTER, Connection
-from hub.handlers import FrameSession, Handlers, Snapshot
+from hub.handlers import FeedSnapshot, FrameSession, Handlers
 from hub.models import new_id
 from hub.principal import Principal
 from hub.protocol import Encoded, WireFormat
@@ -223,11 +223,11 @@ async def test_a_snapshot_provider_answers_subscribe_and_its_failure_drops_it(
     handlers = Handlers()
     calls: list[Feed] = []
 
-    async def board(session: FrameSession, feed: Feed) -> Snapshot:
+    async def board(session: FrameSession, feed: Feed) -> FeedSnapshot:
         calls.append(feed)
         if not feed.key.startswith("ops:"):
             raise LimitExceeded("no board here", code=ErrorCode.BAD_REQUEST)
-        return Snapshot(0, {"type": "board", "channel": feed.key, "version": 0})
+        return FeedSnapshot(0, {"type": "board", "channel": feed.key, "version": 0})
 
     handlers.on_snapshot("board", board)
     conn, transport = await world.connect("alice", handlers=handlers)

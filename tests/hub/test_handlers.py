@@ -11,7 +11,7 @@ from channels.bodies import Priority
 from channels.bodies import PublishFrame as Publish
 from channels.bodies import TypingFrame as Typing
 from hub.config import Settings
-from hub.handlers import Handlers, Snapshot
+from hub.handlers import FeedSnapshot, Handlers
 from hub.protocol import Ping
 from liaison.app import build_services
 
@@ -20,8 +20,8 @@ async def _nothing(session: Any, frame: Any) -> None:
     return None
 
 
-async def _snap(session: Any, feed: Any) -> Snapshot:
-    return Snapshot(1, {"type": "board"})
+async def _snap(session: Any, feed: Any) -> FeedSnapshot:
+    return FeedSnapshot(1, {"type": "board"})
 
 
 def test_a_frame_class_finds_its_handler_and_nothing_else_does() -> None:
