@@ -142,10 +142,92 @@ def convert(value: object, kind: type[S], *, ref: str | None = None) -> S:
     try:
         return msgspec.convert(value, kind, strict=True)
     except msgspec.ValidationError as exc:
-        message, code = refusal(exc)
+        message, code = _key_refusal(exc, value, kind) or refusal(_keyed(exc, value, kind))
         if issubclass(kind, Frame):
             raise FrameError(message, code=code, ref=ref) from None
         raise BadRequest(message, code=code) from None
+
+
+_SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]")
+_KEYED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _at(value: object, segments: list[str]) -> object:
+    """The part of ``value`` a path's segments (``.name``, ``[3]``) lead to."""
+    for seg in segments:
+        if seg.startswith(".") and isinstance(value, dict):
+            value = value.get(seg[1:])
+        elif seg[1:-1].isdigit() and isinstance(value, list) and int(seg[1:-1]) < len(value):
+            value = value[int(seg[1:-1])]
+        else:
+            return None
+    return value
+
+
+def _with(value: object, segments: list[str], part: object) -> object:
+    """A copy of ``value`` with the part at ``segments`` replaced (only that path copied)."""
+    if not segments:
+        return part
+    seg, rest = segments[0], segments[1:]
+    if seg.startswith(".") and isinstance(value, dict):
+        return {**value, seg[1:]: _with(value.get(seg[1:]), rest, part)}
+    if isinstance(value, list):
+        i = int(seg[1:-1])
+        return [*value[:i], _with(value[i], rest, part), *value[i + 1:]]
+    return value
+
+
+def _keyed(exc: msgspec.ValidationError, value: object,
+           kind: type[msgspec.Struct]) -> msgspec.ValidationError:
+    """``exc`` with the map key it failed at named: msgspec says ``labels[...]`` for a
+    value (or key) of a map, so the entries are tried one at a time (only on refusal,
+    and a map holds at most a few dozen) to find the one that fails the same way."""
+    text = str(exc)
+    found = _AT.match(text)
+    if not found or not found["path"] or "[...]" not in found["path"]:
+        return exc
+    path = found["path"]
+    head, _, tail = path.partition("[...]")
+    segments = _SEGMENT.findall(head)
+    entries = _at(value, segments)
+    if not isinstance(entries, dict):
+        return exc
+    for key, item in entries.items():
+        try:
+            msgspec.convert(_with(value, segments, {key: item}), kind, strict=True)
+        except msgspec.ValidationError as again:
+            if str(again) == text:
+                named = f".{key}" if _KEYED.match(str(key)) else f"[{key!r}]"
+                return msgspec.ValidationError(text.replace(f"`${path}`",
+                                                            f"`${head}{named}{tail}`"))
+    return exc
+
+
+_KEY_AT = re.compile(r"^(?P<what>.*) - at `key` in `\$(?P<path>[^`]*)`$", re.DOTALL)
+
+
+def _key_refusal(exc: msgspec.ValidationError, value: object,
+                 kind: type[msgspec.Struct]) -> tuple[str, ErrorCode] | None:
+    """A map key refused (``- at `key` in `$.fields```): the key named, and what it must be."""
+    found = _KEY_AT.match(str(exc))
+    if not found:
+        return None
+    segments = _SEGMENT.findall(found["path"])
+    entries = _at(value, segments)
+    name = found["path"].lstrip(".") or "body"
+    what = found["what"]
+    said = next((f" must be {words}" for regex, words in _WORDS.items()
+                 if what.endswith(f"matching regex {regex!r}")), None)
+    said = said or f": {what[0].lower()}{what[1:]}"
+    if isinstance(entries, dict):
+        for key, item in entries.items():
+            try:
+                msgspec.convert(_with(value, segments, {key: item}), kind, strict=True)
+            except msgspec.ValidationError as again:
+                if str(again) == str(exc):
+                    return (f"field '{name}': the key {str(key)[:64]!r}{said}",
+                            ErrorCode.BAD_REQUEST)
+    return f"field '{name}': a key{said}", ErrorCode.BAD_REQUEST
 
 
 def _structs(info: msgspec.inspect.Type, into: dict[str, type]) -> dict[str, type]:

@@ -100,7 +100,8 @@ def test_case_fields_are_those_a_request_set_as_plain_values() -> None:
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"summary": "x", "route": ["pagers"]}, "route[0]"),
-    ({"summary": "x", "labels": {"k": [1]}}, "labels[...]"),
+    ({"summary": "x", "labels": {"ok": 1, "k": [1]}}, "labels.k"),
+    ({"summary": "x", "labels": {"a b": [1]}}, "labels['a b']"),
     ({"summary": "x", "escalation": "a b"}, "escalation"),
     ({"summary": "x", "label": {"level": "SECRET", "extra": 1}}, "label.extra"),
 ])

@@ -125,7 +125,7 @@ async def test_case_validation_and_idempotent_create(running_hub: RunningHub) ->
     url = f"/api/operations/{op}/cases"
     for bad, needle in (({"title": ""}, "title"), ({**FLOOD, "severity": "huge"}, "severity"),
                         ({**FLOOD, "location": {"lat": 123, "lon": 0}}, "location"),
-                        ({**FLOOD, "fields": {"x": [1]}}, "field 'fields[...]'"),
+                        ({**FLOOD, "fields": {"x": [1]}}, "field 'fields.x'"),
                         ({**FLOOD, "owner": "me"}, "owner")):
         r = await running_hub.api("POST", url, "alice", json=bad)
         assert r.status_code == 400 and needle in r.json()["error"]["message"], (bad, r.text)

@@ -30,6 +30,8 @@ class Note(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True
     title: Annotated[str, msgspec.Meta(max_length=5)]
     code: Annotated[str, pattern(r"^[A-Z]{2}$", "two capital letters")] = "AA"
     at: list[Point | None] = msgspec.field(default_factory=list)
+    tags: dict[Annotated[str, pattern(r"^[a-z]+$", "lower-case letters")],
+               Annotated[int, msgspec.Meta(ge=0)]] = msgspec.field(default_factory=dict)
 
 
 class NoteBody(Body, Note, kw_only=True, frozen=True):
@@ -71,6 +73,11 @@ def test_the_schema_accepts_exactly_what_convert_accepts(value: dict[str, Any]) 
     ({"title": "x", "at": [{"x": 1}]}, "'x' and 'y' go together", ErrorCode.BAD_REQUEST),
     ({"title": "x", "at": [{"x": 1, "y": "2"}]}, "field 'at[0].y': expected `int`",
      ErrorCode.BAD_REQUEST),
+    ({"title": "x", "tags": {"ok": 1, "bad": -1}}, "field 'tags.bad': expected `int` >= 0",
+     ErrorCode.BAD_REQUEST),
+    ({"title": "x", "tags": {"ok": 1, "Not ok": 2}},
+     "field 'tags': the key 'Not ok' must be lower-case letters", ErrorCode.BAD_REQUEST),
+
 ])
 def test_a_refusal_names_its_field_and_its_code(value: dict[str, Any], message: str,
                                                 code: ErrorCode) -> None:
