@@ -176,7 +176,7 @@ class RedisClusterServers:
         return redis.RedisCluster(host="127.0.0.1", port=self.nodes[0].port)
 
     def wait_ok(self, timeout: float = 60.0) -> None:
-        """Until every node reports the cluster ok and agrees on three masters."""
+        """Until every node reports the cluster ok: three masters, each followed by its replica."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -192,9 +192,12 @@ class RedisClusterServers:
         try:
             info = str(r.execute_command("CLUSTER", "INFO"))
             nodes = str(r.execute_command("CLUSTER", "NODES")).splitlines()
-            masters = [line for line in nodes
-                       if "master" in line.split()[2] and "fail" not in line.split()[2]]
-            return "cluster_state:ok" in info and len(masters) == len(self.nodes) // 2
+            fields = [line.split() for line in nodes]
+            masters = {f[0] for f in fields if "master" in f[2] and "fail" not in f[2]}
+            followed = {f[3] for f in fields if "slave" in f[2] and "fail" not in f[2]}
+            # Three masters, each with its replica already known to this node.
+            return ("cluster_state:ok" in info and len(masters) == len(self.nodes) // 2
+                    and followed == masters)
         finally:
             r.close()
 
