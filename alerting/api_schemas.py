@@ -4,8 +4,7 @@ CAP results and outgoing webhooks."""
 
 from __future__ import annotations
 
-from alerting.interop.outgoing import EVENT_TYPES, FORMATS
-from alerting.rules.engine import ACK_MODES
+from alerting.interop.outgoing import FORMATS
 from alerting.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
 from hub.api_schemas import LABEL_INPUT
 from hub.openapi import (
@@ -21,8 +20,7 @@ from hub.openapi import (
     string,
 )
 
-__all__ = ["ALERTING_SCHEMAS", "POLICY_BODY",
-           "RULE_BODY", "SILENCE_BODY", "SUBSCRIPTION_BODY"]
+__all__ = ["ALERTING_SCHEMAS"]
 
 SEVERITY = enum(*SEVERITIES)
 LOCATION: Schema = obj({"lat": number(minimum=-90, maximum=90),
@@ -35,23 +33,6 @@ _CASE_FIELDS: dict[str, Schema] = {
     "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean(),
     "real_world": boolean(),
     "label": LABEL_INPUT}
-TARGETS = array(string(80), maxItems=50)
-RULE_BODY = obj({"id": string(64), "name": string(200), "when": string(2000),
-                 "kind": enum("case", "rate"), "for": string(), "keep_firing_for": string(),
-                 "severity": SEVERITY, "summary": string(1000), "route": TARGETS,
-                 "escalation": string(64), "threshold": integer(), "window": string(),
-                 "group_by": string(), "ack": enum(*ACK_MODES)}, "id")
-POLICY_BODY = obj({"id": string(64), "name": string(200),
-                   "steps": array(obj({"notify": TARGETS, "wait": string()})),
-                   "repeat_every": string()}, "id", "steps")
-SILENCE_BODY = obj({"matchers": array(obj({"label": string(), "value": string(),
-                                           "op": enum("=", "!=", "~")})),
-                    "duration": string(), "starts_at": number(), "ends_at": number(),
-                    "reason": string(500), "label": LABEL_INPUT}, "matchers")
-SUBSCRIPTION_BODY = obj({"url": string(2000), "name": string(64),
-                         "events": array(enum(*EVENT_TYPES)), "channels": array(string(64)),
-                         "format": enum(*FORMATS)}, "url")
-
 ALERTING_SCHEMAS: dict[str, Schema] = {
     "Case": obj({**_CASE_FIELDS, "id": string(), "operation_id": string(),
                  "version": integer(), "reporting_agency": string(), "created_by": string(),

@@ -7,14 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from alerting.api_schemas import (
-    POLICY_BODY,
-    RULE_BODY,
-    SILENCE_BODY,
-)
 from alerting.board import view
 from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseService
+from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
 from alerting.interop.alertmanager import read_notification
 from alerting.pipeline.alerts import answered
 from alerting.pipeline.push import PushedAlerts
@@ -182,19 +178,19 @@ def _record(event: OpEvent) -> Response:
 
 
 @api("Create or replace a rule (coordinators)", "alerts",
-     {201: ref("Rule"), 200: ref("Rule")}, body=RULE_BODY)
+     {201: ref("Rule"), 200: ref("Rule")}, body=schema(RuleBody))
 async def put_rule(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), RuleBody)
     return _record(await _alerts(request).put_rule(principal, request.path_params["op_id"], body,
                                              client))
 
 
 @api("What a rule would match now", "alerts",
-     {200: obj({"matches": array(obj())}, "matches")}, body=RULE_BODY)
+     {200: obj({"matches": array(obj())}, "matches")}, body=schema(RuleBody))
 async def dry_run_rule(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), RuleBody)
     matches = await _alerts(request).dry_run(principal, request.path_params["op_id"], body, client)
     return JSONResponse({"matches": matches})
 
@@ -208,10 +204,10 @@ async def list_policies(request: Request) -> Response:
 
 
 @api("Create or replace an escalation policy (coordinators)", "alerts",
-     {201: ref("Policy"), 200: ref("Policy")}, body=POLICY_BODY)
+     {201: ref("Policy"), 200: ref("Policy")}, body=schema(PolicyBody))
 async def put_policy(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), PolicyBody)
     event = await _alerts(request).put_policy(principal, request.path_params["op_id"], body, client)
     return _record(event)
 
@@ -225,10 +221,10 @@ async def list_silences(request: Request) -> Response:
 
 
 @api("Silence matching alerts for a while", "alerts",
-     {201: ref("Silence"), 200: ref("Silence")}, body=SILENCE_BODY)
+     {201: ref("Silence"), 200: ref("Silence")}, body=schema(SilenceBody))
 async def create_silence(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), SilenceBody)
     event = await _alerts(request).create_silence(principal, request.path_params["op_id"], body,
                                             client)
     return _record(event)

@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from alerting.api_schemas import SUBSCRIPTION_BODY
+from alerting.config_bodies import NewSubscription
 from alerting.interop.outgoing_service import OutgoingWebhooks
+from hub.bodies import convert, schema
 from hub.http import caller, json_body
 from hub.openapi import api, array, obj, ref
 
@@ -20,10 +21,10 @@ def _outgoing(request: Request) -> OutgoingWebhooks:
 
 
 @api("Subscribe a URL to events; its signing secret is shown once", "webhooks",
-     {201: ref("OutgoingWebhook")}, body=SUBSCRIPTION_BODY)
+     {201: ref("OutgoingWebhook")}, body=schema(NewSubscription))
 async def create_subscription(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), NewSubscription)
     sub, secret = await _outgoing(request).create(principal, request.path_params["op_id"],
                                                   body, client)
     return JSONResponse({**sub, "secret": secret}, status_code=201)

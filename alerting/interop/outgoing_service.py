@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
+from alerting.config_bodies import NewSubscription
 from alerting.interop.outgoing import check_subscription, new_secret
 from alerting.interop.outgoing_sender import Refused, Sender
 from alerting.kinds import SUBSCRIPTION, delivery_key, log_key
@@ -44,12 +47,12 @@ class OutgoingWebhooks:
         self._access = access
         self._sender = sender
 
-    async def create(self, principal: Principal, op_id: str, data: Mapping[str, Any],
+    async def create(self, principal: Principal, op_id: str, data: NewSubscription,
                      client: str) -> tuple[dict[str, Any], str]:
         """A new subscription and its signing secret (shown this once)."""
         op, _ = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                              client=client)
-        settings = check_subscription(data)
+        settings = check_subscription(msgspec.to_builtins(data))
         since_channels = {}
         for ch_id in settings["channels"]:
             ch, _, _ = await self._access.channel(principal, ch_id, Action.MANAGE_CHANNELS,

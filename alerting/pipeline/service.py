@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
+from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
 from alerting.kinds import ALERT, CASE, PIPELINE_STATE, POLICY, RULE, SILENCE
 from alerting.pipeline.alerts import (
     acknowledge,
@@ -94,8 +97,9 @@ class AlertService:
         return rules
 
     async def _parse_rule(self, principal: Principal, op: Operation,
-                          data: dict[str, Any], client: str) -> dict[str, Any]:
+                          body: RuleBody, client: str) -> dict[str, Any]:
         """The rule as it is kept: checked, channels every member may not see by ref."""
+        data: dict[str, Any] = msgspec.to_builtins(body)
         try:
             rule = parse_rule(data)
         except RuleError as exc:
@@ -106,14 +110,14 @@ class AlertService:
                                             self.access.operation_label(op))
         return {**data, "route": list(route)} if "route" in data else dict(data)
 
-    async def put_rule(self, principal: Principal, op_id: str, data: dict[str, Any],
+    async def put_rule(self, principal: Principal, op_id: str, data: RuleBody,
                        client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
         kept = await self._parse_rule(principal, op, data, client)
         return await self._put(principal, op, RULE, kept, client)
 
-    async def dry_run(self, principal: Principal, op_id: str, data: dict[str, Any],
+    async def dry_run(self, principal: Principal, op_id: str, data: RuleBody,
                       client: str) -> list[dict[str, Any]]:
         """Which current cases (or groups) the rule's condition matches now, ignoring holds.
 
@@ -122,7 +126,8 @@ class AlertService:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
         try:
-            rule = parse_rule({**data, "for": "0s", "keep_firing_for": "0s"})
+            rule = parse_rule({**msgspec.to_builtins(data), "for": "0s",
+                               "keep_firing_for": "0s"})
         except RuleError as exc:
             raise BadRequest(str(exc)) from None
         # Only the cases the caller may see: the matches, their rendered summaries and
@@ -139,10 +144,11 @@ class AlertService:
                             client: str) -> list[dict[str, Any]]:
         return await self._list(principal, op_id, POLICY, client)
 
-    async def put_policy(self, principal: Principal, op_id: str, data: dict[str, Any],
+    async def put_policy(self, principal: Principal, op_id: str, body: PolicyBody,
                          client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
+        data: dict[str, Any] = msgspec.to_builtins(body)
         try:
             policy = parse_policy(data)
         except PolicyError as exc:
@@ -167,18 +173,19 @@ class AlertService:
         return [s for s in await self._list(principal, op_id, SILENCE, client)
                 if self.access.sees(principal, s)]
 
-    async def create_silence(self, principal: Principal, op_id: str, data: dict[str, Any],
+    async def create_silence(self, principal: Principal, op_id: str, body: SilenceBody,
                              client: str) -> OpEvent:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
-        body = {k: v for k, v in data.items() if k != "label"}
+        data: dict[str, Any] = msgspec.to_builtins(body)
+        asked = data.pop("label", None)
         try:
-            doc = new_silence(body, silence_id=new_id("sil"), author=principal.username,
+            doc = new_silence(data, silence_id=new_id("sil"), author=principal.username,
                               now=self._clock.now())
         except SilenceError as exc:
             raise BadRequest(str(exc)) from None
         label = await silence_label(self._store, self.access, principal, op,
-                                    doc["matchers"], data.get("label"))
+                                    doc["matchers"], asked)
         return await self._put(principal, op, SILENCE, {**doc, "label": label.to_dict()},
                                client)
 

@@ -185,7 +185,9 @@ async def test_rules_that_can_never_work_are_refused(running_hub: RunningHub) ->
         ({"id": "x", "when": "severity > 3"}, "is not a severity"),
         ({"id": "x", "when": 'status < "open"'}, "has no order"),
         ({"id": "x", "when": 'title == "\\x"'}, "unknown escape"),
-        ({"id": "x", "when": "true", "for": 300}, "for: 300 is not a duration"),
+        ({"id": "x", "when": "true", "for": 300}, "field 'for': expected `str`, got `int`"),
+        ({"id": "x", "when": "true", "for": "300"}, "field 'for' must be a duration: a number "
+                                                    "with its unit, like 90s"),
         ({"id": "x", "when": "true", "for": "1000d"}, "longer than the maximum"),
     ]
     for rule, needle in cases:

@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 
 from alerting.bodies import NewCase
+from alerting.config_bodies import NewSubscription
 from alerting.interop.outgoing_dispatcher import Dispatcher
 from alerting.interop.outgoing_sender import Sender, parse_networks
 from alerting.kinds import OUTGOING_STATE
+from hub.bodies import convert
 from tests.conftest import Embedded
 
 
@@ -32,8 +34,9 @@ async def test_a_case_is_delivered_once_and_quiet_ticks_write_nothing(
     svc.outgoing._sender = sender  # the subscription's address check uses the same sender
     alice = await embedded.principal("alice")
     op = embedded.ops["A"].id
-    await svc.outgoing.create(alice, op, {"url": "http://127.0.0.1:9/hook",
-                                          "events": ["case.created"]}, "t")
+    await svc.outgoing.create(alice, op, convert({"url": "http://127.0.0.1:9/hook",
+                                                  "events": ["case.created"]},
+                                                 NewSubscription), "t")
     await svc.cases.create_case(alice, op, NewCase(title="Bridge down"), "t")
 
     writes: list[str] = []

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from alerting.bodies import NewCase, PushedAlert
+from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
 from alerting.kinds import PIPELINE_STATE
 from alerting.pipeline.service import AlertService
 from channels.labelling import channel_ref
@@ -131,8 +132,8 @@ async def test_a_route_keeps_a_channel_some_readers_may_not_see_by_an_opaque_ref
 async def test_the_operation_default_policy_applies_when_none_is_named(
         embedded: Embedded) -> None:
     alice = await embedded.principal("alice")
-    await alerts(embedded).put_policy(alice, op(embedded), {
-        "id": "default", "steps": [{"notify": ["coordinators"]}]}, "t")
+    await alerts(embedded).put_policy(alice, op(embedded), convert({
+        "id": "default", "steps": [{"notify": ["coordinators"]}]}, PolicyBody), "t")
     record, _ = await push(embedded)
     assert record["escalation"]["policy"] == "default"
 
@@ -183,10 +184,10 @@ async def test_an_observer_may_look_but_not_acknowledge(embedded: Embedded) -> N
 
 async def test_a_rule_is_saved_listed_with_its_health_and_replaced(embedded: Embedded) -> None:
     alice = await embedded.principal("alice")
-    first = await alerts(embedded).put_rule(alice, op(embedded), dict(RULE), "t")
+    first = await alerts(embedded).put_rule(alice, op(embedded), convert(RULE, RuleBody), "t")
     assert (first.action, first.version) == ("created", 1)
-    second = await alerts(embedded).put_rule(alice, op(embedded),
-                                             {**RULE, "severity": "critical"}, "t")
+    second = await alerts(embedded).put_rule(
+        alice, op(embedded), convert({**RULE, "severity": "critical"}, RuleBody), "t")
     assert (second.action, second.version) == ("updated", 2)
     [rule] = await alerts(embedded).list_rules(alice, op(embedded), "t")
     assert rule["severity"] == "critical" and rule["version"] == 2
@@ -195,7 +196,7 @@ async def test_a_rule_is_saved_listed_with_its_health_and_replaced(embedded: Emb
 
 async def test_a_rule_the_engine_reported_failing_shows_it(embedded: Embedded) -> None:
     alice = await embedded.principal("alice")
-    await alerts(embedded).put_rule(alice, op(embedded), dict(RULE), "t")
+    await alerts(embedded).put_rule(alice, op(embedded), convert(RULE, RuleBody), "t")
     await embedded.store.put_state(op(embedded), PIPELINE_STATE, {"cursor": 0, "engine": {
         "failures": {"crit": {"errors": 3, "last_error": "fields.x: not a number"}}}})
     [rule] = await alerts(embedded).list_rules(alice, op(embedded), "t")
@@ -214,14 +215,14 @@ async def test_a_rule_fails_at_save_time_with_a_message_that_points_at_it(
         embedded: Embedded, rule: dict[str, Any], message: str) -> None:
     alice = await embedded.principal("alice")
     with pytest.raises(BadRequest, match=message):
-        await alerts(embedded).put_rule(alice, op(embedded), rule, "t")
+        await alerts(embedded).put_rule(alice, op(embedded), convert(rule, RuleBody), "t")
     assert await alerts(embedded).list_rules(alice, op(embedded), "t") == []
 
 
 async def test_members_cannot_write_rules(embedded: Embedded) -> None:
     with pytest.raises(Forbidden):
         await alerts(embedded).put_rule(await embedded.principal("bruno"), op(embedded),
-                                        dict(RULE), "t")
+                                        convert(RULE, RuleBody), "t")
 
 
 async def test_a_dry_run_says_which_cases_match_now_without_saving(embedded: Embedded) -> None:
@@ -231,12 +232,14 @@ async def test_a_dry_run_says_which_cases_match_now_without_saving(embedded: Emb
                                      NewCase(title="Dam", severity="critical"), "t")
     await cases.create_case(alice, op(embedded), NewCase(title="Road", severity="minor"), "t")
     matches = await alerts(embedded).dry_run(alice, op(embedded),
-                                             {**RULE, "for": "1h"}, "t")  # holds ignored
+                                             convert({**RULE, "for": "1h"}, RuleBody),
+                                             "t")  # holds ignored
     assert [(m["case_id"], m["summary"]) for m in matches] == \
         [(hot.record_id, "Dam is critical")]
     assert await alerts(embedded).list_rules(alice, op(embedded), "t") == []
     with pytest.raises(BadRequest):
-        await alerts(embedded).dry_run(alice, op(embedded), {"id": "r", "when": "(("}, "t")
+        await alerts(embedded).dry_run(alice, op(embedded),
+                                         convert({"id": "r", "when": "(("}, RuleBody), "t")
 
 
 # --- policies and silences ----------------------------------------------------------------
@@ -248,20 +251,21 @@ async def test_a_policy_step_may_only_notify_channels_the_author_sees(
     bad = {"id": "p", "steps": [{"notify": ["coordinators"], "wait": "5m"},
                                 {"notify": ["channel:nowhere"]}]}
     with pytest.raises(BadRequest, match=r"policy 'p': steps\[1\].notify"):
-        await alerts(embedded).put_policy(alice, op(embedded), bad, "t")
+        await alerts(embedded).put_policy(alice, op(embedded), convert(bad, PolicyBody), "t")
     with pytest.raises(BadRequest):
-        await alerts(embedded).put_policy(alice, op(embedded), {"id": "p", "steps": []}, "t")
+        await alerts(embedded).put_policy(alice, op(embedded),
+                                          convert({"id": "p", "steps": []}, PolicyBody), "t")
     good = {"id": "p", "steps": [{"notify": ["channel:general"]}]}
-    await alerts(embedded).put_policy(alice, op(embedded), good, "t")
+    await alerts(embedded).put_policy(alice, op(embedded), convert(good, PolicyBody), "t")
     assert [p["id"] for p in await alerts(embedded).list_policies(alice, op(embedded), "t")] \
         == ["p"]
 
 
 async def test_a_silence_is_created_listed_and_expired_once(embedded: Embedded) -> None:
     bruno = await embedded.principal("bruno")
-    event = await alerts(embedded).create_silence(bruno, op(embedded), {
+    event = await alerts(embedded).create_silence(bruno, op(embedded), convert({
         "matchers": [{"label": "site", "value": "north"}], "duration": "1h",
-        "reason": "crews on site"}, "t")
+        "reason": "crews on site"}, SilenceBody), "t")
     sid = event.record_id
     [listed] = await alerts(embedded).list_silences(bruno, op(embedded), "t")
     assert listed["id"] == sid and listed["created_by"] == "bruno"
@@ -278,7 +282,8 @@ async def test_a_silence_is_created_listed_and_expired_once(embedded: Embedded) 
 
 
 async def test_an_invalid_silence_is_a_bad_request(embedded: Embedded) -> None:
-    with pytest.raises(BadRequest, match="silence: reason"):
+    with pytest.raises(BadRequest, match="silence: ends_at: must be a time after starts_at"):
         await alerts(embedded).create_silence(await embedded.principal("bruno"), op(embedded),
-                                              {"matchers": [{"label": "a", "value": "b"}],
-                                               "duration": "1h"}, "t")
+                                              convert({"matchers": [{"label": "a", "value": "b"}],
+                                                       "reason": "r", "starts_at": 10.0,
+                                                       "ends_at": 5.0}, SilenceBody), "t")
