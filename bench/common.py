@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from channels.admin_bodies import NewOperation
 from hub.config import Settings
 from hub.models import Operation
 from hub.principal import Principal
@@ -37,8 +38,8 @@ async def bench_operation(settings: Settings, members: tuple[str, ...]) -> Async
                                           agency="HUB", password=PASSWORD, is_admin=True,
                                           actor="bench")
         admin = Principal(root, "bench", "session", None, None)
-        op = await services.channels.create_operation(admin, {"code": "BENCH", "name": "Bench"},
-                                                 "bench")
+        op = await services.channels.create_operation(
+            admin, NewOperation(code="BENCH", name="Bench"), "bench")
         for name in members:
             await hub.auth.create_user(username=name, display_name=name, agency="BENCH",
                                        password=PASSWORD, actor="bench")

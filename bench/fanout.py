@@ -44,6 +44,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from channels.admin_bodies import NewChannel
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
@@ -68,7 +70,7 @@ def rss_kib(pid: int) -> int:
 async def seed(settings: Settings, channels: int) -> list[str]:
     async with bench_operation(settings, ("reader", "writer")) as (services, admin, op):
         create = services.channels.create_channel
-        return [(await create(admin, op.id, {"name": f"c{i}"}, "bench")).id
+        return [(await create(admin, op.id, NewChannel(name=f"c{i}"), "bench")).id
                 for i in range(channels)]
 
 

@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from channels.admin_bodies import NewChannel
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
@@ -48,7 +50,8 @@ async def seed(settings: Settings) -> tuple[str, str]:
     async with bench_operation(settings, ("speaker", "listener", "attacker")) as (
             services, admin, op):
         await services.channels.set_member(admin, op.id, "attacker", "coordinator", "bench")
-        ch = await services.channels.create_channel(admin, op.id, {"name": "general"}, "bench")
+        ch = await services.channels.create_channel(admin, op.id, NewChannel(name="general"),
+                                                    "bench")
         return str(op.id), str(ch.id)
 
 

@@ -31,6 +31,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from channels.admin_bodies import NewChannel
+from hub.bodies import convert
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
@@ -50,7 +53,8 @@ new PerformanceObserver((list) => {
 async def seed(settings: Settings) -> str:
     async with bench_operation(settings, ("lead", "responder")) as (services, admin, op):
         await services.channels.set_member(admin, op.id, "lead", "coordinator", "bench")
-        await services.channels.create_channel(admin, op.id, {"name": "general"}, "bench")
+        await services.channels.create_channel(admin, op.id,
+                                               convert({"name": "general"}, NewChannel), "bench")
         return str(op.id)
 
 

@@ -10,16 +10,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.admin_bodies import (
+    ChannelChanges,
+    MemberRole,
+    NewChannel,
+    NewOperation,
+    OperationChanges,
+)
 from channels.bodies import ChatBody, PostMessage, body_of
 from channels.service import ChannelService
-from hub.api_schemas import LABEL_INPUT
 from hub.bodies import convert, schema
 from hub.boundary import int_param
 from hub.http import caller, json_body
 from hub.labels import Label
 from hub.models import Channel, Membership, Message, Operation, Role, User
-from hub.openapi import api, array, boolean, enum, integer, obj, ref, string
-from hub.vocabulary import OPERATION_STATUSES
+from hub.openapi import api, array, boolean, integer, obj, ref, string
 
 __all__ = ["routes"]
 
@@ -64,13 +69,10 @@ async def list_operations(request: Request) -> Response:
 
 
 @api("Create an operation (admins)", "operations", {201: ref("Operation")},
-     body=obj({"code": string(32), "name": string(200), "classification": string(64),
-               "label": LABEL_INPUT, "agencies": array(string(64)),
-               "status": enum(*OPERATION_STATUSES), "exercise": boolean()},
-              "code", "name"))
+     body=schema(NewOperation))
 async def create_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), NewOperation)
     op = await _channels(request).create_operation(principal, body, client)
     return JSONResponse(_op(request, op), status_code=201)
 
@@ -84,12 +86,10 @@ async def get_operation(request: Request) -> Response:
 
 
 @api("Change an operation (admins)", "operations", {200: ref("Operation")},
-     body=obj({"name": string(200), "classification": string(64), "label": LABEL_INPUT,
-               "status": enum(*OPERATION_STATUSES), "agencies": array(string(64)),
-               "exercise": boolean()}))
+     body=schema(OperationChanges))
 async def update_operation(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), OperationChanges)
     op = await _channels(request).update_operation(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(_op(request, op))
@@ -107,13 +107,13 @@ async def list_members(request: Request) -> Response:
 
 @api("Add a member or change their role (coordinators)", "operations",
      {200: obj({"operation_id": string(), "username": string(), "role": string()})},
-     body=obj({"role": enum("coordinator", "member", "observer")}))
+     body=schema(MemberRole))
 async def put_member(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), MemberRole)
     m = await _channels(request).set_member(
         principal, request.path_params["op_id"], request.path_params["username"],
-        body.get("role", str(Role.MEMBER)), client)
+        Role(body.role), client)
     return JSONResponse({"operation_id": m.operation_id, "username":
                          request.path_params["username"], "role": str(m.role)})
 
@@ -166,11 +166,10 @@ async def list_channels(request: Request) -> Response:
 
 
 @api("Create a channel (coordinators)", "channels", {201: ref("Channel")},
-     body=obj({"name": string(48), "topic": string(500), "agencies": array(string(64)),
-               "label": LABEL_INPUT, "exercise": boolean()}, "name"))
+     body=schema(NewChannel))
 async def create_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), NewChannel)
     ch = await _channels(request).create_channel(
         principal, request.path_params["op_id"], body, client)
     return JSONResponse(_ch(request, ch), status_code=201)
@@ -186,11 +185,10 @@ async def get_channel(request: Request) -> Response:
 
 @api("Change a channel's topic, agencies or label (coordinators)", "channels",
      {200: ref("Channel")},
-     body=obj({"topic": string(500), "agencies": array(string(64)), "label": LABEL_INPUT,
-               "exercise": boolean()}))
+     body=schema(ChannelChanges))
 async def update_channel(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), ChannelChanges)
     ch = await _channels(request).update_channel(
         principal, request.path_params["ch_id"], body, client)
     return JSONResponse(_ch(request, ch))

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from channels.access import Access
+from channels.admin_bodies import (
+    ChannelChanges,
+    NewChannel,
+    NewOperation,
+    OperationChanges,
+    agencies,
+)
 from channels.custodians import Custodians
-from channels.fields import CODE, NAME, agencies_field, flag_field, text_field
 from channels.labelling import channel_label, operation_label
 from channels.messages import ChannelMessages
 from channels.permissions import Action
@@ -37,7 +45,6 @@ from hub.models import (
 )
 from hub.principal import Principal
 from hub.ratelimit import RateLimiter
-from hub.vocabulary import OPERATION_STATUSES
 
 __all__ = ["ChannelService"]
 
@@ -64,26 +71,21 @@ class ChannelService:
 
     # --- operations --------------------------------------------------------------
 
-    async def create_operation(self, principal: Principal, data: dict[str, object],
+    async def create_operation(self, principal: Principal, body: NewOperation,
                                client: str) -> Operation:
         if not principal.is_admin:
             await self._audit.record(actor=principal.username, action="authz.denied",
                                      target="operation:create", outcome="forbidden",
                                      client=client)
             raise NotFound()
-        code = text_field(data.get("code"), "code", 32)
-        if not CODE.match(code):
-            raise BadRequest("'code': letters, digits, '.', '_' or '-', at most 32")
-        status = text_field(data.get("status", "active"), "status", 16)
-        if status not in OPERATION_STATUSES:
-            raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
-        label = operation_label(self.access.policy, data, self.access.clearance(principal), None)
+        code = body.code.strip()
+        label = operation_label(self.access.policy, msgspec.to_builtins(body),
+                                self.access.clearance(principal), None)
         assert label is not None
-        op = Operation(id=OperationId(new_id("op")), code=code,
-                       name=text_field(data.get("name"), "name", 200), status=status,
-                       classification=label.dumps(),
-                       agencies=agencies_field(data.get("agencies")), created_at=self._clock.now(),
-                       exercise=flag_field(data, "exercise"))
+        op = Operation(id=OperationId(new_id("op")), code=code, name=body.name.strip(),
+                       status=body.status, classification=label.dumps(),
+                       agencies=agencies(body.agencies), created_at=self._clock.now(),
+                       exercise=body.exercise)
         if await self._store.get_operation_by_code(code):
             raise Conflict(f"operation code {code} is taken")
         await self._store.create_operation(op)
@@ -92,24 +94,20 @@ class ChannelService:
                                  details={"code": code})
         return op
 
-    async def update_operation(self, principal: Principal, op_id: str, data: dict[str, object],
-                               client: str) -> Operation:
+    async def update_operation(self, principal: Principal, op_id: str,
+                               changes: OperationChanges, client: str) -> Operation:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_OPERATION,
                                             client=client)
+        data: dict[str, object] = msgspec.to_builtins(changes)
         fields: dict[str, object] = {}
-        for key, limit in (("name", 200), ("status", 16)):
-            if key in data:
-                fields[key] = text_field(data[key], key, limit)
-        if "status" in fields and fields["status"] not in OPERATION_STATUSES:
-            raise BadRequest(f"'status' must be one of {', '.join(OPERATION_STATUSES)}")
-        if "agencies" in data:
-            fields["agencies"] = agencies_field(data["agencies"])
-        if "exercise" in data:
-            fields["exercise"] = flag_field(data, "exercise")
-        unknown = set(data) - {"name", "classification", "label", "status", "agencies",
-                               "exercise"}
-        if unknown:
-            raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+        if changes.name is not msgspec.UNSET:
+            fields["name"] = changes.name.strip()
+        if changes.status is not msgspec.UNSET:
+            fields["status"] = changes.status
+        if changes.agencies is not msgspec.UNSET:
+            fields["agencies"] = agencies(changes.agencies)
+        if changes.exercise is not msgspec.UNSET:
+            fields["exercise"] = changes.exercise
         before = self.access.operation_label(op)
         label = operation_label(
             self.access.policy, data, self.access.clearance(principal), before,
@@ -153,19 +151,16 @@ class ChannelService:
         return await self._store.list_members(op.id)
 
     async def set_member(self, principal: Principal, op_id: str, username: str,
-                         role_name: object, client: str) -> Membership:
+                         role: Role, client: str) -> Membership:
         op, my_role = await self.access.operation(principal, op_id, Action.MANAGE_MEMBERS,
                                                   client=client)
-        try:
-            role = Role(str(role_name))
-        except ValueError:
-            raise BadRequest("'role' must be coordinator, member or observer") from None
+        role = Role(role)  # the enum, also when a caller passes its name
         user = await self._store.get_user_by_name(username)
         if user is None:
             raise NotFound("no such user")
         if op.agencies and user.agency not in op.agencies:
             raise BadRequest(f"agency {user.agency} does not take part in {op.code}")
-        if not principal.is_admin and user.id == principal.user_id and role is not my_role:
+        if not principal.is_admin and user.id == principal.user_id and role != my_role:
             raise BadRequest("coordinators cannot change their own role")
         m = Membership(op.id, user.id, role)
         await self._store.set_membership(m)
@@ -216,55 +211,51 @@ class ChannelService:
 
     # --- channels ------------------------------------------------------------------
 
-    async def create_channel(self, principal: Principal, op_id: str, data: dict[str, object],
+    async def create_channel(self, principal: Principal, op_id: str, body: NewChannel,
                              client: str) -> Channel:
         op, _ = await self.access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                             client=client)
-        name = text_field(data.get("name"), "name", 48).lower()
-        if not NAME.match(name):
-            raise BadRequest("'name': lower-case letters, digits, '.', '_' or '-', at most 48")
-        agencies = agencies_field(data.get("agencies"))
-        if op.agencies and set(agencies) - set(op.agencies):
+        name = body.name.strip().lower()
+        asked = agencies(body.agencies)
+        if op.agencies and set(asked) - set(op.agencies):
             raise BadRequest("'agencies' must take part in the operation")
-        label = channel_label(self.access.policy, data, self.access.clearance(principal),
+        label = channel_label(self.access.policy, msgspec.to_builtins(body),
+                              self.access.clearance(principal),
                               ceiling=self.access.operation_label(op), current=None,
-                              agencies=agencies if "agencies" in data else None,
+                              agencies=None if body.agencies is msgspec.UNSET else asked,
                               taking_part=op.agencies)
         assert label is not None
-        agencies = tuple(sorted(label.values(REL_TO) or ()))
         ch = Channel(id=ChannelId(new_id("ch")), operation_id=op.id, name=name,
-                     topic=text_field(data.get("topic"), "topic", 500, required=False),
-                     agencies=agencies, created_at=self._clock.now(), label=label.dumps(),
-                     exercise=flag_field(data, "exercise"))
+                     topic=(body.topic or "").strip(),
+                     agencies=tuple(sorted(label.values(REL_TO) or ())),
+                     created_at=self._clock.now(), label=label.dumps(), exercise=body.exercise)
         await self._store.create_channel(ch)
         await self._audit.record(actor=principal.username, action="channel.create",
                                  target=ch.id, outcome="ok", client=client, operation_id=op.id,
-                                 details={"name": name, "agencies": list(agencies),
+                                 details={"name": name, "agencies": list(ch.agencies),
                                           "label": label.marking()})
         return ch
 
-    async def update_channel(self, principal: Principal, ch_id: str, data: dict[str, object],
+    async def update_channel(self, principal: Principal, ch_id: str, changes: ChannelChanges,
                              client: str) -> Channel:
         # One gate for missing and hidden channels: both answer 404, on every verb.
         ch, op, _ = await self.access.channel(principal, ch_id, Action.MANAGE_CHANNELS,
                                               client=client)
         fields: dict[str, object] = {}
-        if "topic" in data:
-            fields["topic"] = text_field(data["topic"], "topic", 500, required=False)
-        agencies: tuple[str, ...] | None = None
-        if "agencies" in data:
-            agencies = agencies_field(data["agencies"])
-            if op.agencies and set(agencies) - set(op.agencies):
+        if changes.topic is not msgspec.UNSET:
+            fields["topic"] = (changes.topic or "").strip()
+        asked: tuple[str, ...] | None = None
+        if changes.agencies is not msgspec.UNSET:
+            asked = agencies(changes.agencies)
+            if op.agencies and set(asked) - set(op.agencies):
                 raise BadRequest("'agencies' must take part in the operation")
-        if "exercise" in data:
-            fields["exercise"] = flag_field(data, "exercise")
-        unknown = set(data) - {"topic", "agencies", "label", "exercise"}
-        if unknown:
-            raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+        if changes.exercise is not msgspec.UNSET:
+            fields["exercise"] = changes.exercise
         before = self.access.channel_label(ch)
-        label = channel_label(self.access.policy, data, self.access.clearance(principal),
+        label = channel_label(self.access.policy, msgspec.to_builtins(changes),
+                              self.access.clearance(principal),
                               ceiling=self.access.operation_label(op), current=before,
-                              agencies=agencies, taking_part=op.agencies)
+                              agencies=asked, taking_part=op.agencies)
         if label is not None:
             fields["label"] = label.dumps()
             fields["agencies"] = tuple(sorted(label.values(REL_TO) or ()))

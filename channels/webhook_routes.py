@@ -15,8 +15,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Message as AsgiMessage
 
+from channels.admin_bodies import NewIncomingWebhook
 from channels.slack import read_payload
 from channels.webhooks import IncomingWebhooks
+from hub.bodies import convert, schema
 from hub.context import Hub
 from hub.errors import BadRequest
 from hub.http import caller, client_address, json_body, public_base, read_body
@@ -32,10 +34,10 @@ def _hooks(request: Request) -> IncomingWebhooks:
 
 @api("Make an incoming webhook for a channel; its URL and secret are shown once",
      "webhooks", {201: ref("IncomingWebhook")},
-     body=obj({"name": string(64), "channel": string(64)}, "name", "channel"))
+     body=schema(NewIncomingWebhook))
 async def create_webhook(request: Request) -> Response:
     hub, principal, client = await caller(request)
-    body = await json_body(request)
+    body = convert(await json_body(request), NewIncomingWebhook)
     hook, secret = await _hooks(request).create(principal, request.path_params["op_id"], body,
                                                 client)
     return JSONResponse({**hook, "url": public_base(request, hub.settings) + hook["path"],

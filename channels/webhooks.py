@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.access import Access
+from channels.admin_bodies import NewIncomingWebhook
 from channels.bodies import CHAT, ChatBody
 from channels.permissions import Action
 from channels.slack import render, split_text
@@ -79,15 +80,10 @@ class IncomingWebhooks:
 
     # --- managing (coordinators) --------------------------------------------------
 
-    async def create(self, principal: Principal, op_id: str, data: Mapping[str, Any],
+    async def create(self, principal: Principal, op_id: str, body: NewIncomingWebhook,
                      client: str) -> tuple[dict[str, Any], str]:
         """A new webhook and its secret (shown this once)."""
-        name = data.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 64:
-            raise BadRequest("'name' must be a non-empty string of at most 64 characters")
-        channel = data.get("channel")
-        if not isinstance(channel, str) or not channel or len(channel) > 64:
-            raise BadRequest("'channel' must be the id of a channel of the operation")
+        name, channel = body.name, body.channel
         op, _ = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                              client=client)
         ch, _, _ = await self._access.channel(principal, channel, Action.MANAGE_CHANNELS,

@@ -17,10 +17,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
+from channels.admin_bodies import NewChannel, NewOperation
+from hub.bodies import convert
 from hub.config import Settings
 from hub.errors import BadRequest
 from hub.labels import Label, LabelError, stored_view
-from hub.models import User, UserId
+from hub.models import Role, User, UserId
 from hub.principal import Principal
 from hub.totp import new_totp_secret
 from liaison.admin_record import HANDLERS as RECORD_HANDLERS
@@ -183,9 +185,9 @@ def _split(raw: str) -> list[str]:
 
 async def _op_create(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     op = await adm.channels.create_operation(
-        adm.principal(), {"code": args.code, "name": args.name,
+        adm.principal(), convert({"code": args.code, "name": args.name,
                           "classification": args.classification,
-                          "agencies": _split(args.agencies)}, "cli")
+                          "agencies": _split(args.agencies)}, NewOperation), "cli")
     print(f"created operation {op.code} ({op.id})", file=out)
     return 0
 
@@ -193,7 +195,7 @@ async def _op_create(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
 async def _op_member(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     op = await op_by_code(adm, args.code)
     await adm.channels.set_member(adm.principal(), op.id, args.username,
-                                  args.role, "cli")
+                                  Role(args.role), "cli")
     print(f"{args.username} is {args.role} in {args.code}", file=out)
     return 0
 
@@ -202,7 +204,8 @@ async def _op_channel(adm: Admin, args: argparse.Namespace, out: TextIO) -> int:
     op = await op_by_code(adm, args.code)
     ch = await adm.channels.create_channel(
         adm.principal(), op.id,
-        {"name": args.name, "topic": args.topic, "agencies": _split(args.agencies)}, "cli")
+        convert({"name": args.name, "topic": args.topic, "agencies": _split(args.agencies)},
+                NewChannel), "cli")
     print(f"created channel {ch.name} ({ch.id})", file=out)
     return 0
 

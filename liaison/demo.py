@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from channels.admin_bodies import NewChannel, NewOperation
+from hub.bodies import convert
 from hub.models import Role, User
 from hub.principal import Principal
 from hub.private import private_dir
@@ -93,7 +95,8 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
     principal = _admin_principal(admin)
     op = await store.get_operation_by_code(DEMO_OPERATION["code"])  # type: ignore[arg-type]
     if op is None:
-        op = await channels.create_operation(principal, dict(DEMO_OPERATION), "demo")
+        op = await channels.create_operation(principal,
+                                             convert(dict(DEMO_OPERATION), NewOperation), "demo")
     for username, display, agency, role in DEMO_USERS:
         user = await store.get_user_by_name(username)
         if user is None:
@@ -102,11 +105,11 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
                                           agency=agency, password=password, actor="demo",
                                           clearance=_cleared(username, services))
             creds.append((username, password, agency))
-        await channels.set_member(principal, op.id, username, str(role), "demo")
+        await channels.set_member(principal, op.id, username, Role(role), "demo")
     existing = {ch.name for ch in await store.list_channels(op.id)}
     for spec in DEMO_CHANNELS:
         if spec["name"] not in existing:
-            await channels.create_channel(principal, op.id, dict(spec), "demo")
+            await channels.create_channel(principal, op.id, convert(dict(spec), NewChannel), "demo")
     await services.apply_rules(op.id, DEMO_RULES, DEMO_POLICIES, actor="demo",
                                now=time.time())
     private_dir(data_dir)  # once, at seeding
@@ -115,7 +118,7 @@ async def seed_demo(services: Services, data_dir: Path) -> list[tuple[str, str, 
         bot = await auth.create_user(username=BOT[0], display_name=BOT[1], agency=BOT[2],
                                      password=None, is_bot=True, actor="demo",
                                      clearance=_cleared(BOT[0], services))
-        await channels.set_member(principal, op.id, BOT[0], str(Role.MEMBER), "demo")
+        await channels.set_member(principal, op.id, BOT[0], Role.MEMBER, "demo")
         token, _ = await auth.create_api_token(bot, name="demo gauge", scope=(op.id,),
                                                actor="demo")
         _write_private(data_dir / "demo-bot-token.txt", token + "\n")

@@ -25,6 +25,7 @@ import httpx
 import msgpack
 import pytest
 
+from channels.admin_bodies import NewChannel, NewOperation
 from hub import internals
 
 # Before anything imports the server: a uvicorn or websockets whose internals moved
@@ -271,19 +272,19 @@ async def seed(services: Services) -> tuple[dict[str, Operation], dict[str, Chan
     root = Principal(admin, "test", "session", None, None)
     people = {"alice": ("POLICE", "coordinator", "A"), "bruno": ("ARMY", "member", "A"),
               "olga": ("POLICE", "observer", "A"), "xavier": ("POLICE", "member", "B")}
-    op_a = await svc.create_operation(root, {"code": "OP-A", "name": "Alpha",
-                                             "agencies": ["POLICE", "ARMY"]}, "test")
-    op_b = await svc.create_operation(root, {"code": "OP-B", "name": "Bravo"}, "test")
+    op_a = await svc.create_operation(
+        root, NewOperation(code="OP-A", name="Alpha", agencies=["POLICE", "ARMY"]), "test")
+    op_b = await svc.create_operation(root, NewOperation(code="OP-B", name="Bravo"), "test")
     ops = {"A": op_a, "B": op_b}
     for name, (agency, role, op) in people.items():
         await auth.create_user(username=name, display_name=name.title(), agency=agency,
                                password=PASSWORD, actor="test")
         await svc.set_member(root, ops[op].id, name, role, "test")
     chans = {
-        "A/general": await svc.create_channel(root, op_a.id, {"name": "general"}, "test"),
-        "A/police": await svc.create_channel(root, op_a.id, {"name": "police",
-                                                             "agencies": ["POLICE"]}, "test"),
-        "B/general": await svc.create_channel(root, op_b.id, {"name": "general"}, "test"),
+        "A/general": await svc.create_channel(root, op_a.id, NewChannel(name="general"), "test"),
+        "A/police": await svc.create_channel(
+            root, op_a.id, NewChannel(name="police", agencies=["POLICE"]), "test"),
+        "B/general": await svc.create_channel(root, op_b.id, NewChannel(name="general"), "test"),
     }
     return ops, chans
 

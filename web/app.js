@@ -114,10 +114,12 @@ async function boot() {
 }
 
 // The first time the service worker takes over, read through it what the page read
-// before it was there, so a reload without network finds it.
-function warmOfflineCopies() {
+// before it was there, so a reload without network finds it: /api/me first (it names
+// the session the worker keeps the others for).
+async function warmOfflineCopies() {
   if (!state.me || !navigator.serviceWorker?.controller) return;
-  const reads = ["/api/me", "/api/operations"];
+  await fetch("/api/me", { credentials: "same-origin" }).catch(() => undefined);
+  const reads = ["/api/operations", "/api/map"];
   if (state.op) reads.push(`/api/operations/${encodeURIComponent(state.op.id)}/channels`);
   if (state.chat?.current) reads.push(state.chat.historyPath(state.chat.current.id));
   for (const path of reads) fetch(path, { credentials: "same-origin" }).catch(() => {});

@@ -92,7 +92,18 @@ async function watched(request) {
   return response;
 }
 
-async function keptRead(request, url) {
+// An /api/me being read names the session; a read answered meanwhile waits for it
+// before it is kept (else the first reads after the worker takes over, made together,
+// would find no session and be lost offline).
+let naming = Promise.resolve();
+
+function keptRead(request, url) {
+  const answer = readAndKeep(request, url);
+  if (url.pathname === "/api/me") naming = answer.then(() => undefined, () => undefined);
+  return answer;
+}
+
+async function readAndKeep(request, url) {
   let response;
   try {
     response = await fetch(request);
@@ -110,6 +121,8 @@ async function keptRead(request, url) {
       if (me && typeof me.session_id === "string" && me.session_id !== await currentSession()) {
         await setSession(me.session_id);
       }
+    } else {
+      await naming;
     }
     const id = await currentSession();
     if (id) await (await caches.open(DATA_PREFIX + id)).put(request, response.clone());

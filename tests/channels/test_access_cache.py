@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from channels.access import Access
+from channels.admin_bodies import ChannelChanges, OperationChanges
 from channels.permissions import Action
+from hub.bodies import convert
 from hub.errors import Forbidden, NotFound
 from hub.models import ChannelId, UserId
 from tests.conftest import Embedded
@@ -120,13 +122,13 @@ async def test_the_hubs_own_changes_take_effect_on_the_next_check(
         await access.channel(bruno, general, Action.POST)
 
     await access.channel(alice, police, Action.POST)
-    await svc.update_channel(alice, police, {"agencies": ["ARMY"]}, "test")
+    await svc.update_channel(alice, police, convert({"agencies": ["ARMY"]}, ChannelChanges), "test")
     with pytest.raises(NotFound):  # alice is POLICE: the channel left her agency
         await access.channel(alice, police, Action.POST)
 
     await access.channel(alice, general, Action.POST)
     root = await embedded.principal("root")  # an administrator closes the operation
-    await svc.update_operation(root, op, {"status": "closed"}, "test")
+    await svc.update_operation(root, op, convert({"status": "closed"}, OperationChanges), "test")
     with pytest.raises(Forbidden):
         await access.channel(alice, general, Action.POST)
 

@@ -431,6 +431,12 @@ async def test_an_offline_tile_archive_draws_the_valley_and_works_after_a_reload
         while len(await page.evaluate(levels)) < 3 or await page.evaluate(kept) < 8:
             await asyncio.sleep(0.1)
     assert await page.evaluate(kept) <= count
+    async with asyncio.timeout(20):  # and the board itself, kept on the device (every 0.5 s)
+        while not await page.evaluate("""async () => {
+                const m = await import('/offline-store.js');
+                return !!(await m.loadBoard('alice', document.querySelector('#operations').value));
+            }"""):
+            await asyncio.sleep(0.1)
 
     await context.set_offline(True)
     await page.reload()  # offline, everything comes from the worker: generous bounds

@@ -13,6 +13,7 @@ from alerting.bodies import CaseChanges, NewCase
 from alerting.kinds import ALERT, PIPELINE_STATE
 from alerting.pipeline.operation import Pipeline
 from alerting.pipeline.opstate import OpState
+from channels.admin_bodies import NewChannel
 from channels.bodies import chat_body
 from hub.bodies import convert
 from hub.models import OperationId
@@ -33,7 +34,7 @@ class World:
 
     async def setup(self, *, policy: bool = True, rule: dict[str, Any] | None = None) -> None:
         alice = await self.env.principal("alice")
-        await self.env.services.channels.create_channel(alice, self.op, {"name": "alerts"},
+        await self.env.services.channels.create_channel(alice, self.op, NewChannel(name="alerts"),
                                                         "t")
         if policy:
             await self.env.services.alerts.put_policy(alice, self.op, dict(POLICY), "t")
