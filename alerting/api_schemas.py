@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from alerting.interop.outgoing import FORMATS
 from alerting.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
-from hub.api_schemas import LABEL_INPUT
 from hub.openapi import (
     Schema,
     array,
@@ -32,7 +31,7 @@ _CASE_FIELDS: dict[str, Schema] = {
     "severity": SEVERITY, "status": enum(*CASE_STATUSES), "location": nullable(LOCATION),
     "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean(),
     "real_world": boolean(),
-    "label": LABEL_INPUT}
+    "label": {"anyOf": [string(64), ref("Label")]}}
 ALERTING_SCHEMAS: dict[str, Schema] = {
     "Case": obj({**_CASE_FIELDS, "id": string(), "operation_id": string(),
                  "version": integer(), "reporting_agency": string(), "created_by": string(),

@@ -134,8 +134,7 @@ class CaseChanges(_CaseFields, kw_only=True, forbid_unknown_fields=True, frozen=
     (or the ``If-Match`` header)."""
 
     title: Title | msgspec.UnsetType = msgspec.UNSET
-    version: Annotated[int, msgspec.Meta(ge=1, description="The version you last saw.")] | \
-        msgspec.UnsetType = msgspec.UNSET
+    version: Annotated[int, msgspec.Meta(ge=1, description="The version you last saw.")]
 
 
 class CaseComment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):

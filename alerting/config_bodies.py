@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 from alerting.bodies import SEVERITY_NAMES, ConfigId, Target
+from alerting.rules.template import MAX_TEMPLATE
 from channels.bodies import LabelInput
 from hub.bodies import NOT_BLANK, pattern
 
@@ -33,15 +34,26 @@ ACK_NAMES = Literal["any", "each_agency"]
 #: The case fields a rate rule may count by (``alerting.rules.engine.GROUPABLE``).
 GROUPABLE_NAMES = Literal["category", "created_by", "reporting_agency", "severity", "status"]
 Name = Annotated[str, msgspec.Meta(max_length=200)]
-Condition = Annotated[str, msgspec.Meta(max_length=2000,
+Condition = Annotated[str, msgspec.Meta(max_length=2000, pattern=NOT_BLANK,
                                         description="The condition, in the rule language.")]
 Targets = Annotated[list[Target], msgspec.Meta(max_length=50)]
 UNSET = msgspec.UNSET
+#: An http(s) URL with a host, no credentials and a port the hub can use (whether it may
+#: be reached, the service checks).
+HTTP_URL = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]{1,4})?"
+            r"([/?#][^\s]*)?$")
 
 
 class RuleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True,
                rename={"hold": "for"}):
     """``POST /api/operations/{op}/rules`` (and ``rules/dry-run``): a rule, by its id."""
+
+    #: a case rule (the default kind) needs its condition, a rate rule its threshold
+    #: and window
+    SCHEMA_RULES: ClassVar[dict[str, Any]] = {
+        "if": {"required": ["kind"], "properties": {"kind": {"const": "rate"}}},
+        "then": {"required": ["threshold", "window"]},
+        "else": {"required": ["when"], "properties": {"when": {"type": "string"}}}}
 
     id: ConfigId
     name: Name | msgspec.UnsetType = UNSET
@@ -51,7 +63,7 @@ class RuleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     keep_firing_for: Duration | msgspec.UnsetType = UNSET
     severity: SEVERITY_NAMES | msgspec.UnsetType = UNSET
     summary: Annotated[str, msgspec.Meta(
-        max_length=1000, description="A template: {title}, {severity} ...")] | \
+        max_length=MAX_TEMPLATE, description="A template: {title}, {severity} ...")] | \
         msgspec.UnsetType = UNSET
     window: Duration | msgspec.UnsetType = UNSET
     group_by: GROUPABLE_NAMES | msgspec.UnsetType | None = UNSET
@@ -60,6 +72,12 @@ class RuleBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=
     escalation: ConfigId | msgspec.UnsetType | None = UNSET
     enabled: bool | msgspec.UnsetType = UNSET
     ack: ACK_NAMES | msgspec.UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.kind != "rate" and not isinstance(self.when, str):
+            raise ValueError("field 'when' is required: a case rule needs its condition")
+        if self.kind == "rate" and UNSET in (self.threshold, self.window):
+            raise ValueError("a rate rule needs its 'threshold' and 'window'")
 
 
 class PolicyStep(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
@@ -149,7 +167,7 @@ class NewSubscription(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, 
     SCHEMA_RULES: ClassVar[dict[str, Any]] = {"allOf": [
         {"if": _CHANNELS, "then": _MESSAGES}, {"if": _MESSAGES, "then": _CHANNELS}]}
 
-    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000,
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=HTTP_URL,
                                      description="An http(s) URL.")]
     name: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = UNSET
     events: Annotated[list[EVENT_NAMES], msgspec.Meta(

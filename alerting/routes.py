@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -11,14 +10,14 @@ from alerting.board import view
 from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseService
 from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
-from alerting.interop.alertmanager import read_notification
+from alerting.interop.alertmanager import MAX_ALERTS, MAX_LABELS, read_notification
 from alerting.pipeline.alerts import answered
 from alerting.pipeline.push import PushedAlerts
 from alerting.pipeline.service import AlertService
 from alerting.record.export import Exporter
 from alerting.record.report import LANGUAGES
 from hub.bodies import convert, schema
-from hub.boundary import int_param, time_param
+from hub.boundary import SECONDS_PATTERN, int_param, time_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, off_the_loop, read_json
 from hub.models import OpEvent
@@ -83,10 +82,11 @@ async def get_case(request: Request) -> Response:
      {200: ref("Case")}, body=schema(CaseChanges))
 async def update_case(request: Request) -> Response:
     _, principal, client = await caller(request)
-    body = convert(await json_body(request), CaseChanges)
-    if body.version is msgspec.UNSET and request.headers.get("if-match"):
-        body = msgspec.structs.replace(body, version=int_param(
-            request.headers["if-match"].strip('"W/ '), "If-Match", low=1))
+    raw = await json_body(request)
+    if isinstance(raw, dict) and "version" not in raw and request.headers.get("if-match"):
+        raw["version"] = int_param(request.headers["if-match"].strip('"W/ '), "If-Match",
+                                   low=1)
+    body = convert(raw, CaseChanges)
     return _written(*await _cases(request).update_case(
         principal, request.path_params["op_id"], request.path_params["case_id"], body, client))
 
@@ -113,7 +113,7 @@ async def case_timeline(request: Request) -> Response:
      {200: obj({"operation": string(), "at": number(), "version": integer(),
                 "cases": array(obj()), "alerts": array(obj()), "events": array(obj()),
                 "counts": obj()}, "operation", "at", "cases", "alerts")},
-     query={"at": number(minimum=0)})
+     query={"at": string(pattern=SECONDS_PATTERN)}, needs=("at",))
 async def board_at(request: Request) -> Response:
     _, principal, client = await caller(request)
     at = time_param(request.query_params.get("at"), "at")
@@ -259,15 +259,29 @@ async def push_alert(request: Request) -> Response:
                          "duplicate": not created}, status_code=201 if created else 200)
 
 
+#: ``route=`` of a receiver's URL: up to 50 targets (see ``Target``) between commas.
+_TARGET = (r"(assignees|coordinators|everyone|role:(coordinator|member|observer)"
+           r"|(agency|user|channel):[^,]{0,63}[^,\s])")
+ROUTE_QUERY = rf"^[\s,]*({_TARGET}\s*(,[\s,]*|$)){{0,50}}$"
+
+#: Labels and annotations of a received alert: names to texts.
+_LABELS = obj(maxProperties=MAX_LABELS, propertyNames={"minLength": 1, "maxLength": 128},
+              additionalProperties=string(10_000))
+
+
 @api("An Alertmanager (v4) or Grafana webhook body, unchanged", "alerts",
      {200: obj({"alerts": array(ref("ReceivedAlert"))}, "alerts")},
-     body=obj({"version": enum("4", "1"), "groupKey": string(), "status": string(),
-               "alerts": array(obj({"status": enum("firing", "resolved"), "labels": obj(),
-                                    "annotations": obj(), "startsAt": string(),
-                                    "endsAt": string(), "generatorURL": string(),
-                                    "fingerprint": string(64)}, "status", "labels"),
-                             maxItems=500)}, "version", "alerts"),
-     query={"severity_label": string(64), "route": string(), "escalation": string(64)})
+     body=obj({"version": enum("4", "1"), "groupKey": string(2000), "status": string(),
+               "commonLabels": _LABELS, "externalURL": string(2000),
+               "alerts": array(obj({"status": enum("firing", "resolved"),
+                                    "labels": {**_LABELS, "minProperties": 1},
+                                    "annotations": _LABELS, "startsAt": string(64),
+                                    "endsAt": string(), "generatorURL": string(2000),
+                                    "fingerprint": string(64, pattern=r"^[\w-]*$")},
+                                   "status", "labels"),
+                             maxItems=MAX_ALERTS)}, "version", "alerts"),
+     query={"severity_label": string(64, minLength=1), "route": string(pattern=ROUTE_QUERY),
+            "escalation": string(64)})
 async def receive_monitoring(request: Request) -> Response:
     """Alertmanager's webhook v4 and Grafana's webhook: one group of alerts.
 
@@ -291,7 +305,8 @@ async def receive_monitoring(request: Request) -> Response:
     return JSONResponse({"alerts": results})
 
 
-@api("Acknowledge (ack) or resolve an alert", "alerts", {200: ref("Alert")})
+@api("Acknowledge (ack) or resolve an alert", "alerts", {200: ref("Alert")},
+     path={"action": enum("ack", "resolve")})
 async def alert_action(request: Request) -> Response:
     _, principal, client = await caller(request)
     action = request.path_params["action"]

@@ -16,6 +16,7 @@ import msgspec
 
 from hub.bodies import NOT_BLANK, Body, Frame, Ref, decode, schema
 from hub.boundary import MAX_INT
+from hub.labels import LABEL_SCHEMA_MARK
 from hub.models import ACK_PREFIX, Message
 
 __all__ = ["CHAT", "ChatBody", "ChatFields", "LabelObject", "PostMessage", "Priority",
@@ -38,8 +39,10 @@ class LabelObject(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     categories: dict[Name, list[Name]] = msgspec.field(default_factory=dict)
 
 
-#: A level name or a :class:`LabelObject`, checked by the service against the policy.
-LabelInput = Name | LabelObject
+#: A level name or a :class:`LabelObject`, checked by the service against the policy
+#: (the OpenAPI document states the deployment's levels and categories in its place).
+LabelInput = Annotated[Name | LabelObject,
+                       msgspec.Meta(extra_json_schema={LABEL_SCHEMA_MARK: True})]
 
 
 class Priority(StrEnum):

@@ -64,8 +64,8 @@ async def revoke_webhook(request: Request) -> Response:
      {200: "text/plain"}, auth=False,
      body=obj({"text": string(), "username": string(), "attachments": array(obj()),
                "blocks": array(obj())}),
-     body_types={"application/x-www-form-urlencoded": obj({"payload": string()},
-                                                          "payload")})
+     body_types={"application/x-www-form-urlencoded": obj(
+         {"payload": string(minLength=1, contentMediaType="application/json")}, "payload")})
 async def post_to_webhook(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     client = client_address(request, hub.settings)

@@ -3,13 +3,13 @@ the OpenAPI document (:mod:`hub.openapi`); the features add their own."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from hub.labels import LABEL_SCHEMA_MARK, Policy
 from hub.openapi import array, boolean, enum, integer, nullable, number, obj, ref, string
 from hub.vocabulary import OPERATION_STATUSES
 
-__all__ = ["CORE_SCHEMAS", "LABEL_INPUT"]
-
-#: A label in a request: a level name, or ``{"level", "categories": {name: [values]}}``.
-LABEL_INPUT = {"oneOf": [string(64), ref("Label")]}
+__all__ = ["CORE_SCHEMAS", "under_policy"]
 
 ROLES = ("coordinator", "member", "observer")
 
@@ -41,3 +41,16 @@ CORE_SCHEMAS = {
         number()), "kind": enum("session", "token"), "token": string(),
         "scope": nullable(array(string()))}, "user", "session_id"),
 }
+
+
+def under_policy(node: Any, policy: Policy) -> Any:
+    """``node`` (an OpenAPI document or a part) with every label input a body declares
+    replaced by what the deployment's label policy accepts, so the document names the
+    levels and categories the hub checks."""
+    if isinstance(node, dict):
+        if node.get(LABEL_SCHEMA_MARK) is True:
+            return policy.input_schema()
+        return {k: under_policy(v, policy) for k, v in node.items()}
+    if isinstance(node, list):
+        return [under_policy(v, policy) for v in node]
+    return node

@@ -32,8 +32,8 @@ from typing import Any
 
 from hub.errors import BadRequest
 
-__all__ = ["MAX_DEPTH", "MAX_INT", "check_value", "int_param", "is_clean_text", "note_repaired",
-           "repaired_total", "sanitize", "time_param"]
+__all__ = ["MAX_DEPTH", "MAX_INT", "SECONDS_PATTERN", "check_value", "int_param",
+           "is_clean_text", "note_repaired", "repaired_total", "sanitize", "time_param"]
 
 log = logging.getLogger("hub.boundary")
 _lock = threading.Lock()
@@ -41,7 +41,9 @@ _repaired = 0
 
 #: The largest integer every client reads exactly (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_INT = 2**53 - 1
-_SECONDS = re.compile(r"[0-9]{1,11}(\.[0-9]{1,6})?")
+#: A moment in a query string: seconds since the epoch, at most microseconds.
+SECONDS_PATTERN = r"^[0-9]{1,11}(\.[0-9]{1,6})?$"
+_SECONDS = re.compile(SECONDS_PATTERN)
 #: How deeply objects and lists may nest in any input.
 MAX_DEPTH = 16
 

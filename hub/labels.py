@@ -27,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_COLOURS", "NOBODY", "REL_TO", "Clearance", "Label", "LabelError", "Policy",
-           "marking_of", "stored_view"]
+__all__ = ["DEFAULT_COLOURS", "LABEL_SCHEMA_MARK", "NOBODY", "REL_TO", "Clearance", "Label",
+           "LabelError", "Policy", "marking_of", "stored_view"]
 
 #: The releasability category: its values are agencies.
 REL_TO = "REL TO"
@@ -42,6 +42,15 @@ DEFAULT_COLOURS: tuple[tuple[str, str], ...] = (
 _MAX_VALUES = 64
 _MAX_NAME = 64
 
+
+#: The JSON Schema keyword that marks a label input in a declared body; the OpenAPI
+#: document puts the deployment policy's :meth:`Policy.input_schema` in its place.
+LABEL_SCHEMA_MARK = "x-liaison-label"
+
+#: A category value: no control character, no outer space (with ``isprintable``, the
+#: check :meth:`Policy.parse` makes).
+_VALUE_PATTERN = (r"^[^\x00-\x20\x7f-\xa0](?:[^\x00-\x1f\x7f-\x9f]*"
+                  r"[^\x00-\x20\x7f-\xa0])?$")
 
 #: The one value of a category that nobody holds (see :meth:`Policy.join`).
 NOBODY = "(nobody)"
@@ -198,6 +207,19 @@ class Policy:
                     raise LabelError(at, f"values must be 1-{_MAX_NAME} printable characters")
             parsed.append((name, frozenset(values)))
         return Label(level, tuple(sorted(parsed)))
+
+    def input_schema(self) -> dict[str, Any]:
+        """The JSON Schema of what :meth:`parse` accepts under this policy: a level name,
+        or ``{"level", "categories"}`` with this policy's names only."""
+        level = {"type": "string", "enum": list(self.levels)}
+        value = {"type": "string", "minLength": 1, "maxLength": _MAX_NAME,
+                 "pattern": _VALUE_PATTERN}
+        categories = {"type": "object", "propertyNames": {"enum": list(self.categories)},
+                      "additionalProperties": {"type": "array", "items": value,
+                                               "minItems": 1, "maxItems": _MAX_VALUES}}
+        return {"anyOf": [level, {"type": "object",
+                                  "properties": {"level": level, "categories": categories},
+                                  "required": ["level"], "additionalProperties": False}]}
 
     def clearance(self, level: str, agency: str,
                   granted: Mapping[str, list[str]] | None = None) -> Clearance:

@@ -28,6 +28,7 @@ __all__ = ["ERROR", "Contract", "Schema", "api", "array", "boolean", "contract_o
 Schema = dict[str, Any]
 F = TypeVar("F", bound=Callable[..., Any])
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+_ID: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 200}
 
 
 def string(max_length: int | None = None, **extra: Any) -> Schema:
@@ -90,15 +91,24 @@ class Contract:
     query: Mapping[str, Schema] = field(default_factory=dict)
     auth: bool = True
     description: str = ""
+    #: query parameters the route cannot do without
+    needs: frozenset[str] = frozenset()
+    #: path parameters narrower than an id (an action word, say)
+    path: Mapping[str, Schema] = field(default_factory=dict)
 
 
 def api(summary: str, tag: str, responses: Mapping[int, Schema | str | None], *,
         body: Schema | None = None, body_types: Mapping[str, Schema] | None = None,
         query: Mapping[str, Schema] | None = None, auth: bool = True,
-        description: str = "") -> Callable[[F], F]:
-    """Attach a route's contract to its handler."""
+        description: str = "", needs: Iterable[str] = (),
+        path: Mapping[str, Schema] | None = None) -> Callable[[F], F]:
+    """Attach a route's contract to its handler; ``needs`` names the required query
+    parameters, ``path`` the schema of path parameters that are not plain ids."""
     contract = Contract(summary, tag, responses, body, dict(body_types or {}),
-                        dict(query or {}), auth, description)
+                        dict(query or {}), auth, description, frozenset(needs),
+                        dict(path or {}))
+    if not contract.needs <= set(contract.query):
+        raise ValueError(f"{summary}: a needed query parameter has no schema")
 
     def mark(fn: F) -> F:
         fn.__openapi__ = contract  # type: ignore[attr-defined]
@@ -125,10 +135,9 @@ def _response(status: int, answer: Schema | str | None) -> dict[str, Any]:
 def _operation(route: Route, method: str, contract: Contract) -> dict[str, Any]:
     path = _PARAM.sub(r"{\1}", route.path)
     params = [{"name": name, "in": "path", "required": True,
-               "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
-              for name in _PARAM.findall(path)]
-    params += [{"name": name, "in": "query", "required": False, "schema": schema}
-               for name, schema in contract.query.items()]
+               "schema": contract.path.get(name, _ID)} for name in _PARAM.findall(path)]
+    params += [{"name": name, "in": "query", "required": name in contract.needs,
+                "schema": schema} for name, schema in contract.query.items()]
     op: dict[str, Any] = {
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_"),
         "summary": contract.summary, "tags": [contract.tag],

@@ -55,7 +55,7 @@ from channels.webhooks import SCHEMAS as WEBHOOK_SCHEMAS
 from channels.webhooks import IncomingWebhooks
 from hub import __version__
 from hub import routes as hub_routes
-from hub.api_schemas import CORE_SCHEMAS
+from hub.api_schemas import CORE_SCHEMAS, under_policy
 from hub.auditor import Auditor
 from hub.auth import Authenticator, Passwords
 from hub.clock import Clock, SystemClock
@@ -319,12 +319,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
                             Exception: _unexpected},
         lifespan=lifespan,
     )
-    app.state.openapi = document(
+    app.state.openapi = under_policy(document(
         app.routes, title="Liaison Hub", version=__version__,
         description="The REST API of Liaison Hub. The WebSocket protocol is in "
                     "docs/protocol.md; the same errors and codes apply.",
         schemas={**CORE_SCHEMAS, "Message": message_schema(), **WEBHOOK_SCHEMAS,
-                 **ALERTING_SCHEMAS})
+                 **ALERTING_SCHEMAS}), settings.labels)
     app.state.hub = services.hub
     app.state.tiles = tiles
     app.state.services = services

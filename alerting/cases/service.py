@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from alerting.board import TAIL_EVENTS, apply, assemble, empty
 from alerting.bodies import CaseChanges, CaseComment, NewCase, case_fields
 from alerting.cases.case import apply_update, new_case
@@ -43,12 +41,6 @@ class CaseConflict(Conflict):
         body = super().body()
         body["current"] = {**self.current, "version": self.version}
         return body
-
-
-def _version(data: CaseChanges) -> int:
-    if data.version is msgspec.UNSET:
-        raise BadRequest("'version' (the version you last saw) is required")
-    return data.version
 
 
 class CaseService:
@@ -211,7 +203,7 @@ class CaseService:
                           action: str = "updated") -> tuple[OpEvent, bool]:
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
-        expected = _version(data)
+        expected = data.version
         changes_in = case_fields(data)
         found = await self._store.get_record(op.id, CASE, case_id)
         if found is None or not self.access.sees(principal, found[0]):

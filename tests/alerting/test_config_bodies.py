@@ -82,6 +82,13 @@ def agree(body: dict[str, Any], kind: type[msgspec.Struct]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(RULES.map(lambda d: {"id": "r1", **d}))
+@example({"id": "r1", "kind": "rate"})
+@example({"id": "r1", "kind": "rate", "when": None, "threshold": 3})
+@example({"id": "r1", "kind": "rate", "window": "1h", "threshold": 3})
+@example({"id": "r1", "kind": "rate", "window": "1h"})
+@example({"id": "r1", "kind": "case", "when": None})
+@example({"id": "r1"})
+@example({"id": "r1", "when": "severity == 'critical'"})
 def test_rules(body: dict[str, Any]) -> None:
     agree(body, RuleBody)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hub.labels import NOBODY, REL_TO, Clearance, Label, LabelError, Policy
@@ -155,3 +156,46 @@ def test_a_join_of_labels_released_to_no_common_agency_is_shown_to_nobody() -> N
     joined = POLICY.join([police, army, Label("SECRET")])
     assert joined.level == "SECRET" and joined.values(REL_TO) == {NOBODY}
     assert not any(POLICY.may_see(Clearance("SECRET", a), joined) for a in AGENCIES)
+
+
+LABEL_PARTS = st.one_of(
+    st.sampled_from(["SECRET", "RESTRICTED", "secret", "", "TOP"]),
+    st.fixed_dictionaries({"level": st.sampled_from(["SECRET", "UNCLASSIFIED", "X", 3])},
+                          optional={"categories": st.one_of(
+                              st.dictionaries(st.sampled_from([REL_TO, "OTHER"]), st.one_of(
+                                  st.lists(st.one_of(st.text(max_size=4), st.sampled_from(
+                                      ["POLICE", " ARMY", "a\tb", "x" * 65, "\x85z"])),
+                                      max_size=3), st.text(max_size=2)), max_size=2),
+                              st.integers()),
+                              "marking": st.just("SECRET")}))
+
+
+@settings(max_examples=400, deadline=None)
+@given(LABEL_PARTS)
+@example({"level": "SECRET", "categories": {REL_TO: []}})
+@example({"level": "SECRET", "categories": {REL_TO: ["x" * 64]}})
+@example({"level": "SECRET", "categories": {"OTHER": ["POLICE"]}})
+def test_the_published_label_schema_accepts_what_the_policy_parses(raw: Any) -> None:
+    """What the OpenAPI document says of a label input (the deployment's levels and
+    categories) is what the hub takes; a request's ``marking`` is refused by the body
+    declarations before the policy reads it, so the schema leaves it out."""
+    policy = Policy()
+    try:
+        policy.parse(raw, "label")
+        parses = not (isinstance(raw, dict) and "marking" in raw)
+    except LabelError:
+        parses = False
+    assert jsonschema.Draft202012Validator(policy.input_schema()).is_valid(raw) == parses, raw
+
+
+def test_the_document_names_the_policy_in_every_label_input() -> None:
+    from hub.api_schemas import under_policy
+    from hub.labels import LABEL_SCHEMA_MARK
+
+    policy = Policy(levels=("OPEN", "CLOSED"), categories=(REL_TO, "CAVEAT"))
+    doc = {"a": [{"properties": {"label": {LABEL_SCHEMA_MARK: True, "anyOf": []}}}],
+           "b": {"anyOf": [{LABEL_SCHEMA_MARK: True}, {"type": "null"}]}}
+    out = under_policy(doc, policy)
+    assert out["a"][0]["properties"]["label"] == policy.input_schema()
+    assert out["b"]["anyOf"] == [policy.input_schema(), {"type": "null"}]
+    assert "OPEN" in str(out) and LABEL_SCHEMA_MARK not in str(out)
