@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from hub import __version__
+from hub.bodies import convert, schema
 from hub.errors import BadRequest, HubError, NotFound
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.labels import Label
@@ -17,6 +21,16 @@ __all__ = ["BASEMAP", "routes"]
 
 #: Country outlines (TopoJSON) served with the web client: see web/basemap/README.md.
 BASEMAP = "/basemap/countries-110m.json"
+
+
+class Login(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """``POST /api/auth/login``: a session cookie, or a bearer token with ``bearer``."""
+
+    username: Annotated[str, msgspec.Meta(max_length=64)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]
+    totp: Annotated[str, msgspec.Meta(max_length=16, description=(
+        "The current code of the account's authenticator, once set up"))] | None = None
+    bearer: bool = False
 
 
 def _secure(request: Request) -> bool:
@@ -32,23 +46,16 @@ def _secure(request: Request) -> bool:
 
 
 @api("Log in: a session cookie, or a bearer token with \"bearer\": true", "auth",
-     {200: ref("Session")}, auth=False,
-     body=obj({"username": string(64), "password": string(1024), "totp": string(16),
-               "bearer": boolean()}, "username", "password"))
+     {200: ref("Session")}, auth=False, body=schema(Login))
 async def login(request: Request) -> Response:
     hub = request.app.state.hub
-    body = await read_json(request, hub.settings.max_body_bytes)
-    username, password, totp = body.get("username"), body.get("password"), body.get("totp")
-    if not isinstance(username, str) or not isinstance(password, str) or \
-            len(username) > 64 or len(password) > 1024:
-        raise BadRequest("'username' and 'password' must be strings")
-    if totp is not None and not isinstance(totp, str):
-        raise BadRequest("'totp' must be a string")
+    body = convert(await read_json(request, hub.settings.max_body_bytes), Login)
     client = client_address(request, hub.settings)
-    token, session, user = await hub.auth.login(username, password, totp, client)
+    token, session, user = await hub.auth.login(body.username, body.password, body.totp,
+                                                client)
     result: dict[str, object] = {"user": user.public(), "session_id": session.id,
                                  "expires_at": session.expires_at}
-    if body.get("bearer") is True:
+    if body.bearer:
         result["token"] = token
         return JSONResponse(result)
     response = JSONResponse(result)

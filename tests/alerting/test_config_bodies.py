@@ -153,3 +153,26 @@ def test_a_refusal_names_the_field(body: dict[str, Any], kind: type[msgspec.Stru
                                    words: str) -> None:
     with pytest.raises(BadRequest, match=re.escape(words)):
         convert(body, kind)
+
+
+URLS = st.builds(lambda scheme, user, host, port, path: f"{scheme}{user}{host}{port}{path}",
+                 st.sampled_from(["http://", "HTTPS://", "ftp://", "http:/", ""]),
+                 st.sampled_from(["", "u@", "u:p@"]),
+                 st.one_of(st.sampled_from(["hooks.example", "[::1]", "", "a b", "h_1.x"]),
+                           st.text(max_size=5)),
+                 st.one_of(st.just(""), st.integers(0, 99_999).map(lambda p: f":{p}"),
+                           st.sampled_from([":", ":x"])),
+                 st.sampled_from(["", "/in", "/in?x=1#f", "?q", " /x"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(URLS)
+@example("http://127.0.0.1:54321/hook")
+@example("http://h:65536/")
+def test_a_url_the_schema_allows_is_one_the_hub_takes(url: str) -> None:
+    """The published pattern of a webhook's url is never looser than the hub's check."""
+    from alerting.config_bodies import HTTP_URL
+    from alerting.interop.outgoing import check_subscription
+
+    if re.search(HTTP_URL, url):
+        check_subscription({"url": url})

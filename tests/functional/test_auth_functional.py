@@ -179,10 +179,15 @@ async def test_totp_second_factor(running_hub: RunningHub) -> None:
     replay = await http.post("/api/auth/login", json={"username": "alice",
                                                       "password": PASSWORD, "totp": code})
     assert replay.status_code == 401  # a code is good once
-    for odd in ("١٢٣٤٥٦", "12345é", "9" * 500, " "):  # never a 500 from compare_digest
+    for odd in ("١٢٣٤٥٦", "12345é", "9" * 16, " "):  # never a 500 from compare_digest
         r = await http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD,
                                                      "totp": odd})
         assert r.status_code in (401, 429), (odd, r.text)
+    for odd_body in ({"totp": "9" * 17}, {"totp": 123456}, {"bearer": "yes"}, {"x": 1}):
+        r = await http.post("/api/auth/login", json={"username": "alice", "password": PASSWORD,
+                                                     **odd_body})
+        field = next(iter(odd_body))
+        assert r.status_code == 400 and f"'{field}'" in r.json()["error"]["message"], r.text
 
 
 async def test_totp_can_be_mandatory_for_coordinators(start_hub, hub_settings) -> None:  # type: ignore[no-untyped-def]
