@@ -18,12 +18,12 @@ from alerting.board import view
 from alerting.bodies import CaseChanges, CaseComment, NewCase
 from alerting.cases.service import CaseService
 from channels.service import ChannelService
-from hub.bodies import Frame, Ref, convert
+from hub.bodies import Frame, Ref, Reply, convert
 from hub.errors import BadRequest
 from hub.feeds import Feed
 from hub.handlers import FeedSnapshot, FrameSession, Handlers
 
-__all__ = ["CaseFrame", "CaseFrames", "register"]
+__all__ = ["BoardReply", "CaseAckReply", "CaseFrame", "CaseFrames", "OnlinePerson", "register"]
 
 Id = Annotated[str, msgspec.Meta(max_length=64)]
 
@@ -41,6 +41,40 @@ class CaseFrame(Frame, tag="case", kw_only=True, frozen=True):
     def __post_init__(self) -> None:
         if self.action != "create" and self.case is None:
             raise ValueError("field 'case' is required")
+
+
+class CaseAckReply(Reply, tag="case_ack", kw_only=True, frozen=True):
+    """The answer to ``case``, once the change is stored: the case's id, its new version
+    and the seq of its event in the operation's log."""
+
+    ref: str | None
+    operation: str
+    id: str
+    action: str
+    version: int
+    event_seq: int
+    duplicate: bool
+
+
+class OnlinePerson(msgspec.Struct, kw_only=True, frozen=True):
+    username: str
+    display_name: str
+    agency: str
+
+
+class BoardReply(Reply, tag="board", kw_only=True, frozen=True):
+    """The board of an operation at ``version`` (a seq of its log), sent on subscribing
+    to ``ops:<operation>``; the events after it follow as ``op_event`` frames."""
+
+    ref: str | None = None
+    channel: str
+    operation: str
+    version: int
+    cases: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    counts: dict[str, Any]
+    online: list[OnlinePerson]
 
 
 class CaseFrames:
@@ -61,10 +95,10 @@ class CaseFrames:
             event, created = await cases.comment(
                 principal, frame.operation, frame.case or "", convert(frame.data, CaseComment),
                 client)
-        session.send({"type": "case_ack", "ref": frame.ref, "operation": event.operation_id,
-                      "id": event.record_id, "action": event.action,
-                      "version": event.version, "event_seq": event.seq,
-                      "duplicate": not created})
+        session.send(CaseAckReply(ref=frame.ref, operation=event.operation_id,
+                                  id=event.record_id, action=event.action,
+                                  version=event.version, event_seq=event.seq,
+                                  duplicate=not created))
 
     async def board(self, session: FrameSession, feed: Feed) -> FeedSnapshot:
         """The board of the operation whose event log ``feed`` is (already authorized)."""
@@ -74,13 +108,12 @@ class CaseFrames:
         online = await self.channels.operation_presence(session.principal, feed.operation_id,
                                                         session.client)
         version = int(board["version"])
-        return FeedSnapshot(version, {
-            "type": "board", "channel": feed.key, "operation": feed.operation_id,
-            "version": version, "cases": list(board["cases"].values()),
-            "alerts": list(board["alerts"].values()), "events": board["events"],
-            "counts": view(board)["counts"],
-            "online": [{"username": e.username, "display_name": e.display_name,
-                        "agency": e.agency} for e in online]})
+        return FeedSnapshot(version, BoardReply(
+            channel=feed.key, operation=feed.operation_id, version=version,
+            cases=list(board["cases"].values()), alerts=list(board["alerts"].values()),
+            events=board["events"], counts=view(board)["counts"],
+            online=[OnlinePerson(username=e.username, display_name=e.display_name,
+                                 agency=e.agency) for e in online]))
 
 
 def register(handlers: Handlers, cases: CaseService, channels: ChannelService) -> None:

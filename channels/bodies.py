@@ -14,12 +14,12 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-from hub.bodies import NOT_BLANK, Body, Frame, Ref, decode, schema
+from hub.bodies import NOT_BLANK, Body, Frame, Ref, Reply, decode, schema
 from hub.boundary import MAX_INT
 from hub.labels import LABEL_SCHEMA_MARK
 from hub.models import ACK_PREFIX, Message
 
-__all__ = ["CHAT", "ChatBody", "ChatFields", "LabelObject", "PostMessage", "Priority",
+__all__ = ["CHAT", "AckReply", "ChatBody", "ChatFields", "LabelObject", "PostMessage", "Priority",
            "PublishFrame", "TypingFrame", "body_of", "chat_body", "message_schema"]
 
 #: The chat body's type name, as stored with every message.
@@ -107,6 +107,19 @@ class TypingFrame(Frame, tag="typing", kw_only=True, frozen=True):
 
     ref: Ref = None
     channel: Id
+
+
+class AckReply(Reply, tag="ack", kw_only=True, frozen=True):
+    """The answer to ``publish``, sent once the message is stored (durable);
+    ``duplicate``: a retry of a message already stored, answered with its seq."""
+
+    ref: str | None
+    channel: str
+    client_msg_id: str
+    seq: int
+    id: str
+    ts: float
+    duplicate: bool
 
 
 class PostMessage(ChatFields, kw_only=True, forbid_unknown_fields=True, frozen=True):

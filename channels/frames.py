@@ -7,7 +7,7 @@ through :class:`channels.service.ChannelService` like the REST routes do.
 
 from __future__ import annotations
 
-from channels.bodies import PublishFrame, TypingFrame, body_of
+from channels.bodies import AckReply, PublishFrame, TypingFrame, body_of
 from channels.service import ChannelService
 from hub.errors import ErrorCode, HubError
 from hub.handlers import FrameSession, Handlers
@@ -27,9 +27,9 @@ class ChatFrames:
             label=frame.label, ack=frame.ack, real_world=frame.real_world)
         if created:
             session.metrics.messages_stored.inc()
-        session.send({"type": "ack", "ref": frame.ref, "channel": message.channel_id,
-                      "client_msg_id": message.client_msg_id, "seq": message.seq,
-                      "id": message.id, "ts": message.ts, "duplicate": not created})
+        session.send(AckReply(ref=frame.ref, channel=message.channel_id,
+                              client_msg_id=message.client_msg_id, seq=message.seq,
+                              id=message.id, ts=message.ts, duplicate=not created))
 
     async def typing(self, session: FrameSession, frame: TypingFrame) -> None:
         """Only on a chat channel the connection is subscribed to; no reply."""

@@ -25,8 +25,8 @@ import msgspec.inspect
 
 from hub.errors import BadRequest, ErrorCode, FrameError
 
-__all__ = ["NOT_BLANK", "Body", "Frame", "Ref", "convert", "decode", "encode", "fields",
-           "frame_type", "pattern", "refusal", "schema"]
+__all__ = ["NOT_BLANK", "Body", "Frame", "Ref", "Reply", "convert", "decode", "encode",
+           "fields", "frame_type", "pattern", "refusal", "schema"]
 
 B = TypeVar("B", bound="Body")
 S = TypeVar("S", bound=msgspec.Struct)
@@ -60,6 +60,13 @@ class Frame(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=Tru
     @property
     def type(self) -> str:
         return frame_type(type(self))
+
+
+class Reply(msgspec.Struct, kw_only=True, frozen=True, tag_field="type"):
+    """A frame the server sends: subclasses set ``tag=<frame type>``. Declared where it is
+    sent (the core's in :mod:`hub.replies`, a feature's beside its handlers), so the SDK's
+    frames are checked against the declarations; a field typed ``X | UnsetType`` is left
+    out of the frame until set."""
 
 
 #: The pattern of a string that must hold a character that is not blank.

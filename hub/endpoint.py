@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hub.errors import CloseCode, FrameError, HubError, Unauthenticated
@@ -28,6 +29,7 @@ from hub.gateway import Connection
 from hub.http import COOKIE_NAME, client_address, origin_allowed, request_scheme
 from hub.principal import Principal
 from hub.protocol import Hello, WireFormat, choose_format, decode, encode
+from hub.replies import ConnectionLimits, ErrorReply, Welcome, WelcomeUser
 from hub.wsserver import DIRECT_WRITE
 
 __all__ = ["websocket_endpoint"]
@@ -67,8 +69,8 @@ async def _refuse(websocket: WebSocket, fmt: WireFormat, code: CloseCode, reason
     """Send an error frame saying why (its code and ``retryable`` match the close code,
     ``ref`` echoes the hello's when it could be read), then close with ``code``."""
     error = code.error_code
-    frame = encode({"type": "error", "code": str(error), "reason": reason, "ref": ref,
-                    "retryable": code.retryable}, fmt)
+    frame = encode(msgspec.to_builtins(ErrorReply(
+        code=str(error), reason=reason, ref=ref, retryable=code.retryable)), fmt)
     with contextlib.suppress(Exception):
         await StarletteTransport(websocket).send(frame)
         await websocket.close(int(code), reason)
@@ -150,17 +152,17 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     hub.node.register(conn)
     user = principal.user
-    conn.send({"type": "welcome", "ref": hello.ref, "connection_id": conn.id,
-               "node": hub.node.id,
-               "protocol": 1, "format": str(fmt), "server_time": hub.clock.now(),
-               "user": {"username": user.username, "display_name": user.display_name,
-                        "agency": user.agency},
-               "session_expires_at": principal.expires_at,
-               "limits": {"max_frame_bytes": settings.max_frame_bytes,
-                          "max_text_chars": settings.max_text_chars,
-                          "max_subscriptions": settings.max_subscriptions,
-                          "publish_rate": settings.publish_rate,
-                          "publish_burst": settings.publish_burst}})
+    conn.send(Welcome(
+        ref=hello.ref, connection_id=conn.id, node=hub.node.id, protocol=1, format=str(fmt),
+        server_time=hub.clock.now(),
+        user=WelcomeUser(username=user.username, display_name=user.display_name,
+                         agency=user.agency),
+        session_expires_at=principal.expires_at,
+        limits=ConnectionLimits(max_frame_bytes=settings.max_frame_bytes,
+                                max_text_chars=settings.max_text_chars,
+                                max_subscriptions=settings.max_subscriptions,
+                                publish_rate=settings.publish_rate,
+                                publish_burst=settings.publish_burst)))
     try:
         if conn.transport.end_receive is not None:
             await _read(websocket, conn)

@@ -25,6 +25,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import msgspec
+
+from hub.bodies import Reply
 from hub.config import Settings
 from hub.errors import BadRequest, CloseCode, ErrorCode, FrameError, HubError, LimitExceeded
 from hub.feeds import Feed, FeedItem, Feeds
@@ -46,6 +49,7 @@ from hub.protocol import (
     decode,
     encode,
 )
+from hub.replies import ErrorReply, Pong, Reset, Subscribed, Unsubscribed
 from hub.transport import Transport
 
 if TYPE_CHECKING:
@@ -106,10 +110,11 @@ class Connection:
         if since is not None and now - since > self.settings.send_timeout_seconds:
             self.close(CloseCode.SLOW_CONSUMER, "send timed out")
 
-    def send(self, frame: dict[str, object]) -> None:
+    def send(self, frame: Reply) -> None:
         """Send a reply frame now or queue it; overflowing the queue closes the connection."""
-        self.metrics.frames_out.labels(str(frame.get("type"))).inc()
-        self._put(encode(frame, self.fmt))
+        data = msgspec.to_builtins(frame)
+        self.metrics.frames_out.labels(data["type"]).inc()
+        self._put(encode(data, self.fmt))
 
     async def _put_waiting(self, data: str | bytes) -> None:
         """For replay: like :meth:`_put`, but wait for room instead of overflowing."""
@@ -130,12 +135,9 @@ class Connection:
 
     def send_error(self, code: ErrorCode, reason: str, ref: str | None,
                    retry_after: float | None = None) -> None:
-        frame: dict[str, object] = {"type": "error", "code": str(code), "reason": reason,
-                                    "ref": ref, "retryable": code.retryable}
-        if retry_after is not None:
-            frame["retry_after"] = retry_after
         self.metrics.refusals.labels(str(code)).inc()
-        self.send(frame)
+        self.send(ErrorReply(code=str(code), reason=reason, ref=ref, retryable=code.retryable,
+                             retry_after=msgspec.UNSET if retry_after is None else retry_after))
 
     def may_see(self, label: Label | None) -> bool:
         return label is None or self.settings.labels.may_see(self.clearance, label)
@@ -250,7 +252,7 @@ class Connection:
         elif isinstance(frame, Unsubscribe):
             await self.handle_unsubscribe(frame)
         elif isinstance(frame, Ping):
-            self.send({"type": "pong", "ref": frame.ref, "ts": self.node.clock.now()})
+            self.send(Pong(ref=frame.ref, ts=self.node.clock.now()))
         elif isinstance(frame, Hello):
             self.send_error(ErrorCode.BAD_REQUEST, "already authenticated", frame.ref)
         else:
@@ -298,14 +300,12 @@ class Connection:
                 raise
             start, reset = snapshot.version, None
         sub.last_seq = start
-        self.send({"type": "subscribed", "ref": frame.ref, "channel": feed.key,
-                   "operation": feed.operation_id, "since_seq": start, "head_seq": head,
-                   "first_seq": first})
+        self.send(Subscribed(ref=frame.ref, channel=feed.key, operation=feed.operation_id,
+                             since_seq=start, head_seq=head, first_seq=first))
         if snapshot is not None:
-            self.send({**snapshot.frame, "ref": frame.ref})
+            self.send(msgspec.structs.replace(snapshot.frame, ref=frame.ref))
         if reset is not None:
-            self.send({"type": "reset", "channel": feed.key, "reason": reset,
-                       "first_seq": first, "head_seq": head})
+            self.send(Reset(channel=feed.key, reason=reset, first_seq=first, head_seq=head))
         self._start_catch_up(sub)
 
     async def handle_unsubscribe(self, frame: Unsubscribe) -> None:
@@ -313,8 +313,7 @@ class Connection:
         if sub is None:
             raise HubError("not subscribed to this channel", code=ErrorCode.NOT_SUBSCRIBED)
         await self._drop(sub)
-        self.send({"type": "unsubscribed", "ref": frame.ref, "channel": frame.channel,
-                   "reason": "requested"})
+        self.send(Unsubscribed(ref=frame.ref, channel=frame.channel, reason="requested"))
 
     async def _drop(self, sub: Subscription) -> None:
         if sub.task is not None:
@@ -371,8 +370,8 @@ class Connection:
 
     def _reset(self, sub: Subscription, first_available: int) -> None:
         """Messages after last_seq were dropped by retention: tell the client."""
-        self.send({"type": "reset", "channel": sub.feed.key, "reason": "retention",
-                   "first_seq": first_available, "head_seq": None})
+        self.send(Reset(channel=sub.feed.key, reason="retention", first_seq=first_available,
+                        head_seq=None))
         sub.last_seq = first_available - 1
 
     # --- authorization changes -----------------------------------------------------
@@ -389,8 +388,8 @@ class Connection:
                 await self.feeds.open_feed(self.principal, sub.feed.key, self.client)
             except HubError:
                 await self._drop(sub)
-                self.send({"type": "unsubscribed", "ref": None, "channel": sub.feed.key,
-                           "reason": "access_revoked"})
+                self.send(Unsubscribed(ref=None, channel=sub.feed.key,
+                                       reason="access_revoked"))
 
 
 def _forget_if_finished(sub: Subscription, task: asyncio.Task[None]) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from hub.bodies import Frame, frame_type
+from hub.bodies import Frame, Reply, frame_type
 
 if TYPE_CHECKING:
     from hub.feeds import Feed
@@ -82,7 +82,7 @@ class FrameSession(Protocol):
     @property
     def metrics(self) -> Metrics: ...
 
-    def send(self, frame: dict[str, object]) -> None:
+    def send(self, frame: Reply) -> None:
         """Queue a reply frame (overflowing the queue closes the connection)."""
 
     def subscribed(self, key: str) -> Feed | None:
@@ -94,7 +94,8 @@ class FeedSnapshot:
     """A feed's state at ``version`` (a seq of the feed), sent as one frame."""
 
     version: int
-    frame: dict[str, object]
+    #: the snapshot's frame; it declares ``ref``, which echoes the subscribe's
+    frame: Reply
 
 
 FrameHandler = Callable[["FrameSession", Any], Awaitable[None]]

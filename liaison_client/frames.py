@@ -18,13 +18,17 @@ class Welcome:
     format: str
     limits: dict[str, Any]
     server_time: float
+    node: str = ""
+    protocol: int = 1
+    session_expires_at: float | None = None
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Subscribed:
     channel: str
     since_seq: int
-    head_seq: int
+    head_seq: int | None  # unknown after retention
     first_seq: int
     ref: str | None = None
     operation: str | None = None
@@ -71,7 +75,7 @@ class Reset:
     channel: str
     reason: str
     first_seq: int
-    head_seq: int
+    head_seq: int | None  # unknown after retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +132,10 @@ def parse(d: dict[str, Any]) -> Frame:
                           d.get("ref"), d.get("operation"))
     if kind == "welcome":
         return Welcome(d["connection_id"], d["user"], d["format"], d.get("limits", {}),
-                       d["server_time"])
+                       d["server_time"], d.get("node", ""), d.get("protocol", 1),
+                       d.get("session_expires_at"), d.get("ref"))
     if kind == "reset":
-        return Reset(d["channel"], d["reason"], d["first_seq"], d["head_seq"])
+        return Reset(d["channel"], d["reason"], d["first_seq"], d.get("head_seq"))
     if kind == "unsubscribed":
         return Unsubscribed(d["channel"], d["reason"], d.get("ref"))
     if kind == "error":

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from alerting.cases.service import CaseConflict
 from alerting.frames import CaseFrame as CaseCommand
 from alerting.frames import CaseFrames
+from hub.bodies import Reply
 from hub.errors import BadRequest, Forbidden
 from hub.feeds import Feed
 from hub.metrics import Metrics
@@ -27,8 +29,8 @@ class FakeSession:
         self.metrics = Metrics()
         self.sent: list[dict[str, Any]] = []
 
-    def send(self, frame: dict[str, object]) -> None:
-        self.sent.append(frame)
+    def send(self, frame: Reply) -> None:
+        self.sent.append(msgspec.to_builtins(frame))  # as a client receives it
 
     def subscribed(self, key: str) -> Feed | None:
         return None
@@ -102,7 +104,7 @@ async def test_the_board_snapshot_has_cases_counts_and_who_is_online(
     op = embedded.ops["A"]
     feed = await embedded.services.cases.open_feed(bruno, f"ops:{op.id}", "t")
     snap = await f.board(session, feed)
-    frame = snap.frame
+    frame = msgspec.to_builtins(snap.frame)
     assert frame["type"] == "board" and frame["operation"] == op.id
     assert snap.version == frame["version"] == (await embedded.store.op_event_bounds(op.id))[1]
     assert [c["title"] for c in frame["cases"]] == ["Dam"]  # type: ignore[index, union-attr]

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from channels.bodies import Priority, chat_body
 from channels.bodies import PublishFrame as Publish
 from channels.bodies import TypingFrame as Typing
 from channels.frames import ChatFrames
+from hub.bodies import Reply
 from hub.errors import ErrorCode, Forbidden, HubError, NotFound
 from hub.feeds import Feed
 from hub.metrics import Metrics
@@ -31,8 +33,8 @@ class FakeSession:
         self.sent: list[dict[str, Any]] = []
         self._feeds = feeds or {}
 
-    def send(self, frame: dict[str, object]) -> None:
-        self.sent.append(frame)
+    def send(self, frame: Reply) -> None:
+        self.sent.append(msgspec.to_builtins(frame))  # as a client receives it
 
     def subscribed(self, key: str) -> Feed | None:
         return self._feeds.get(key)

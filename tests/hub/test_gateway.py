@@ -11,6 +11,7 @@ import pytest
 
 from channels.bodies import ChatBody
 from channels.bodies import PublishFrame as Publish
+from hub.bodies import Reply
 from hub.clock import ManualClock
 from hub.engine.port import NewMessage
 from hub.errors import CloseCode, ErrorCode, LimitExceeded
@@ -218,6 +219,12 @@ async def test_a_gap_in_live_items_is_filled_from_the_store(world: World) -> Non
     assert not [f for f in transport.frames if f["type"] == "message"]  # no duplicate
 
 
+
+class Board(Reply, tag="board", kw_only=True, frozen=True):
+    ref: str | None = None
+    channel: str
+    version: int
+
 async def test_a_snapshot_provider_answers_subscribe_and_its_failure_drops_it(
         world: World) -> None:
     handlers = Handlers()
@@ -227,7 +234,7 @@ async def test_a_snapshot_provider_answers_subscribe_and_its_failure_drops_it(
         calls.append(feed)
         if not feed.key.startswith("ops:"):
             raise LimitExceeded("no board here", code=ErrorCode.BAD_REQUEST)
-        return FeedSnapshot(0, {"type": "board", "channel": feed.key, "version": 0})
+        return FeedSnapshot(0, Board(channel=feed.key, version=0))
 
     handlers.on_snapshot("board", board)
     conn, transport = await world.connect("alice", handlers=handlers)

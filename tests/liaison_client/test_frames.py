@@ -75,3 +75,43 @@ def test_the_sdk_reads_and_sends_every_field_the_hub_has() -> None:
     sent = set(inspect.signature(Client.publish).parameters) - {"self", "fields"}
     declared = set(PublishFrame.__struct_fields__) - {"ref", "ack_of", "client_msg_id"}
     assert declared <= sent | set(BODY_FIELDS), declared - sent - set(BODY_FIELDS)
+
+
+def test_the_sdk_reads_every_field_of_every_reply_the_hub_declares() -> None:
+    """Each reply the hub sends (declared in hub.replies and beside the features'
+    handlers) has an SDK frame with the same fields, and where the hub may send null the
+    SDK says so; ``pong`` and ``board`` are read as :class:`Other`."""
+    import dataclasses
+    import typing
+
+    import msgspec
+
+    from alerting.frames import BoardReply, CaseAckReply
+    from channels.bodies import AckReply
+    from hub import replies
+    from hub.bodies import Reply
+
+    pairs: dict[type[Reply], type[object] | None] = {
+        replies.Welcome: Welcome, replies.Subscribed: Subscribed, replies.Reset: Reset,
+        replies.Unsubscribed: Unsubscribed, replies.ErrorReply: ErrorFrame, AckReply: Ack,
+        CaseAckReply: CaseAck, replies.Pong: None, BoardReply: None}
+    declared = {cls for cls in vars(replies).values()
+                if isinstance(cls, type) and issubclass(cls, Reply) and cls is not Reply}
+    assert declared <= set(pairs), declared - set(pairs)
+    for hub_reply, sdk in pairs.items():
+        tag = hub_reply.__struct_config__.tag
+        if sdk is None:
+            assert isinstance(parse({"type": tag}), Other)
+            continue
+        info = msgspec.inspect.type_info(hub_reply)
+        assert isinstance(info, msgspec.inspect.StructType)
+        hub_fields = {f.name: f for f in info.fields}
+        sdk_fields = {f.name: f for f in dataclasses.fields(sdk)}  # type: ignore[arg-type]
+        assert set(sdk_fields) == set(hub_fields), (tag, set(hub_fields) ^ set(sdk_fields))
+        hints = typing.get_type_hints(sdk)
+        for name, field in hub_fields.items():
+            nullable = field.default is msgspec.UNSET or (
+                isinstance(field.type, msgspec.inspect.UnionType)
+                and any(isinstance(t, msgspec.inspect.NoneType) for t in field.type.types))
+            if nullable:
+                assert type(None) in typing.get_args(hints[name]), (tag, name)
