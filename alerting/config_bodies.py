@@ -39,8 +39,10 @@ Condition = Annotated[str, msgspec.Meta(max_length=2000, pattern=NOT_BLANK,
 Targets = Annotated[list[Target], msgspec.Meta(max_length=50)]
 UNSET = msgspec.UNSET
 #: An http(s) URL with a host, no credentials and a port the hub can use (whether it may
-#: be reached, the service checks).
-HTTP_URL = (r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~%!$&'()*+,;=-]+|\[[0-9A-Fa-f:.]+\])"
+#: be reached, the service checks); a bracketed host must also be an IPv6 address, which
+#: the service checks too.
+HTTP_URL = (r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9._~%!$&'()*+,;=-]+"
+            r"|\[[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*\])"
             r"(:([0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
             r"|6553[0-5]))?([/?#][^\s]*)?$")
 

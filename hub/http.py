@@ -78,7 +78,10 @@ def origin_allowed(origin: str, host: str, settings: Settings, scheme: str = "ht
     or the allowlist."""
     if origin in settings.allowed_origins:
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # a bracketed host that is no IP address: no origin of ours
+        return False
     if parts.scheme != scheme or parts.path or parts.query:
         return False
     return bool(host) and parts.netloc.lower() == host.lower()

@@ -85,7 +85,10 @@ def check_subscription(data: Mapping[str, Any]) -> dict[str, Any]:
     url = data.get("url")
     if not isinstance(url, str) or not 0 < len(url) <= 2000:
         raise BadRequest("'url' must be an http(s) URL of at most 2,000 characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracketed host that is no IP address
+        raise BadRequest("'url': the host in brackets is not an IPv6 address") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest("'url' must be an http(s) URL with a host")
     if parts.username is not None or parts.password is not None:

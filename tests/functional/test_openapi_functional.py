@@ -31,6 +31,7 @@ BEYOND_A_SCHEMA = {
     r"API tokens are revoked with": "which credential the caller used",
     r"the root element must be <alert>|CAP|XML|xml": "CAP is XML, checked by its own schema",
     r"resolves to a non-public address|does not resolve": "what the name resolves to",
+    r"the host in brackets is not an IPv6 address": "what an IPv6 address is",
     r"no escalation policy": "a policy that must exist first",
     r"is not a channel of this operation": "a channel that must exist",
     r"must be a time after starts_at": "a comparison between two fields",

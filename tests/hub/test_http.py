@@ -92,6 +92,8 @@ def test_the_scheme_comes_from_a_trusted_tls_proxy_only() -> None:
     ("http://hub.local", "", "http", False),  # no Host: nothing to match
     ("https://board.example.org", "hub.local", "http", True),  # the allowlist
     ("https://board.example.org.evil.com", "hub.local", "http", False),
+    ("http://[bAe674600]", "[bAe674600]", "http", False),  # urlsplit refuses the host
+    ("http://[::1]:8080", "[::1]:8080", "http", True),
 ])
 def test_origins_match_exactly(origin: str, host: str, scheme: str, ok: bool) -> None:
     assert origin_allowed(origin, host, SETTINGS, scheme) is ok
