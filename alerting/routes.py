@@ -10,7 +10,7 @@ from alerting.board import view
 from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseService
 from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
-from alerting.interop.alertmanager import MAX_ALERTS, MAX_LABELS, read_notification
+from alerting.interop.alertmanager import Notification, read_notification
 from alerting.pipeline.alerts import answered
 from alerting.pipeline.push import PushedAlerts
 from alerting.pipeline.service import AlertService
@@ -264,22 +264,10 @@ _TARGET = (r"(assignees|coordinators|everyone|role:(coordinator|member|observer)
            r"|(agency|user|channel):[^,]{0,63}[^,\s])")
 ROUTE_QUERY = rf"^[\s,]*({_TARGET}\s*(,[\s,]*|$)){{0,50}}$"
 
-#: Labels and annotations of a received alert: names to texts.
-_LABELS = obj(maxProperties=MAX_LABELS, propertyNames={"minLength": 1, "maxLength": 128},
-              additionalProperties=string(10_000))
-
 
 @api("An Alertmanager (v4) or Grafana webhook body, unchanged", "alerts",
      {200: obj({"alerts": array(ref("ReceivedAlert"))}, "alerts")},
-     body=obj({"version": enum("4", "1"), "groupKey": string(2000), "status": string(),
-               "commonLabels": _LABELS, "externalURL": string(2000),
-               "alerts": array(obj({"status": enum("firing", "resolved"),
-                                    "labels": {**_LABELS, "minProperties": 1},
-                                    "annotations": _LABELS, "startsAt": string(64),
-                                    "endsAt": string(), "generatorURL": string(2000),
-                                    "fingerprint": string(64, pattern=r"^[\w-]*$")},
-                                   "status", "labels"),
-                             maxItems=MAX_ALERTS)}, "version", "alerts"),
+     body=schema(Notification),
      query={"severity_label": string(64, minLength=1), "route": string(pattern=ROUTE_QUERY),
             "escalation": string(64)})
 async def receive_monitoring(request: Request) -> Response:

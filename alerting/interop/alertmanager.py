@@ -2,7 +2,8 @@
 
 Alertmanager posts a group of alerts; so does Grafana's unified alerting
 (``version: "1"``, the same alert fields plus dashboard and panel links).
-:func:`read_notification` checks one such body field by field and returns an
+:func:`read_notification` checks one such body against its declaration
+(:class:`Notification`, also its OpenAPI schema) and returns an
 :class:`Incoming` per alert: its fingerprint (the sender's, prefixed so it
 cannot meet one of ours), firing or resolved, a severity taken from a label,
 a summary and details from the annotations, labels and annotations kept, the
@@ -21,13 +22,15 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from alerting.vocabulary import SEVERITIES
-from hub.errors import BadRequest
+from hub.bodies import convert
 
-__all__ = ["DEFAULT_SEVERITY", "MAX_ALERTS", "SEVERITY_WORDS", "Incoming", "read_notification",
-           "severity_of"]
+__all__ = ["DEFAULT_SEVERITY", "MAX_ALERTS", "SEVERITY_WORDS", "Incoming", "Notification",
+           "SentAlert", "read_notification", "severity_of"]
 
 MAX_ALERTS = 500
 MAX_LABELS = 64
@@ -42,8 +45,8 @@ SEVERITY_WORDS: dict[str, str] = {
     "notice": "info", "low": "info", "none": "info", "informational": "info", "debug": "info",
     "p4": "info", "p5": "info", "ok": "info",
 }
-_LINKS = {"generatorURL": "generator", "dashboardURL": "dashboard", "panelURL": "panel",
-          "silenceURL": "silence", "imageURL": "image"}
+#: The links an alert may carry, by the name the hub keeps them under.
+_LINKS = ("generator", "dashboard", "panel", "silence", "image")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,48 +70,70 @@ def severity_of(labels: Mapping[str, str], label: str) -> str:
     return SEVERITY_WORDS.get(labels.get(label, "").strip().lower(), DEFAULT_SEVERITY)
 
 
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Texts = Annotated[dict[Name, Annotated[str, msgspec.Meta(max_length=10_000)]],
+                  msgspec.Meta(max_length=MAX_LABELS)]
+Link = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class SentAlert(msgspec.Struct, kw_only=True, frozen=True, rename={
+        "starts_at": "startsAt", "ends_at": "endsAt", "generator": "generatorURL",
+        "dashboard": "dashboardURL", "panel": "panelURL", "silence": "silenceURL",
+        "image": "imageURL"}):
+    """One alert of a notification, as far as the hub reads it (other fields are kept
+    out, not refused: senders add their own)."""
+
+    status: Literal["firing", "resolved"]
+    labels: Annotated[Texts, msgspec.Meta(min_length=1)]
+    annotations: Texts | None = None
+    fingerprint: Annotated[str, msgspec.Meta(
+        max_length=64, pattern=r"^[\w-]*$",
+        description="letters, digits, '-' and '_'")] | None = None
+    starts_at: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    generator: Link | None = None
+    dashboard: Link | None = None
+    panel: Link | None = None
+    silence: Link | None = None
+    image: Link | None = None
+
+
+class Notification(msgspec.Struct, kw_only=True, frozen=True, rename={
+        "group_key": "groupKey", "external_url": "externalURL",
+        "common_labels": "commonLabels"}):
+    """An Alertmanager (webhook v4, ``version: "4"``) or Grafana (``"1"``) body."""
+
+    version: Literal["4", "1"]
+    alerts: Annotated[list[SentAlert], msgspec.Meta(max_length=MAX_ALERTS)]
+    group_key: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    external_url: Link | None = None
+    common_labels: Texts | None = None
+
+
 def read_notification(body: Mapping[str, Any], *, severity_label: str = "severity",
                       ) -> list[Incoming]:
     """The alerts of an Alertmanager or Grafana webhook body; BadRequest naming a field."""
-    if not isinstance(body, Mapping):
-        raise BadRequest("the body must be a JSON object")
-    version = body.get("version")
-    if version not in ("4", "1"):
-        raise BadRequest("'version' must be \"4\" (Alertmanager) or \"1\" (Grafana)")
-    alerts = body.get("alerts")
-    if not isinstance(alerts, list) or len(alerts) > MAX_ALERTS:
-        raise BadRequest(f"'alerts' must be a list of at most {MAX_ALERTS} alerts")
-    group_key = _str(body, "groupKey", "", required=False, limit=2000)
-    external = _url(body, "externalURL", "")
-    common = _strings(body, "commonLabels", "", required=False)
+    note = convert(body, Notification)
+    external = _web(note.external_url)
+    common = note.common_labels or {}
     out = []
-    for i, raw in enumerate(alerts):
-        path = f"alerts[{i}]."
-        if not isinstance(raw, dict):
-            raise BadRequest(f"'alerts[{i}]' must be an object")
-        status = raw.get("status")
-        if status not in ("firing", "resolved"):
-            raise BadRequest(f"'{path}status' must be \"firing\" or \"resolved\"")
-        labels = {**common, **_strings(raw, "labels", path, required=True)}
-        if not labels:
-            raise BadRequest(f"'{path}labels' must not be empty")
-        annotations = _strings(raw, "annotations", path, required=False)
-        fp = _str(raw, "fingerprint", path, required=False, limit=64)
-        if fp and not all(c.isalnum() or c in "-_" for c in fp):
-            raise BadRequest(f"'{path}fingerprint' must be letters and digits")
-        starts_at = _str(raw, "startsAt", path, required=False, limit=64)
-        links = {name: url for key, name in _LINKS.items() if (url := _url(raw, key, path))}
+    for alert, raw in zip(note.alerts, body["alerts"], strict=True):
+        labels = {**common, **alert.labels}
+        annotations = dict(alert.annotations or {})
+        links = {name: url for name in _LINKS if (url := _web(getattr(alert, name)))}
         if external:
             links["source"] = external
+        # the digest of what the sender said, as it said it (a resent notification
+        # is recognised across releases)
         said = {k: raw.get(k) for k in ("status", "labels", "annotations", "startsAt", "endsAt",
                                         "fingerprint", "generatorURL")}
-        occurrence = hashlib.sha256(json.dumps([group_key, said], sort_keys=True,
+        occurrence = hashlib.sha256(json.dumps([note.group_key or "", said], sort_keys=True,
                                                ensure_ascii=True).encode()).hexdigest()[:32]
         out.append(Incoming(
-            fingerprint="am:" + (fp or _label_digest(labels)), firing=status == "firing",
-            severity=severity_of(labels, severity_label), summary=_summary(labels, annotations),
-            details=_details(annotations, links), labels=labels, annotations=annotations,
-            links=links, starts_at=starts_at,
+            fingerprint="am:" + (alert.fingerprint or _label_digest(labels)),
+            firing=alert.status == "firing", severity=severity_of(labels, severity_label),
+            summary=_summary(labels, annotations), details=_details(annotations, links),
+            labels=labels, annotations=annotations, links=links,
+            starts_at=alert.starts_at or "",
             exercise=labels.get("exercise", "").lower() in ("true", "yes", "1"),
             occurrence=occurrence))
     return out
@@ -135,28 +160,6 @@ def _details(annotations: Mapping[str, str], links: Mapping[str, str]) -> str:
     return "\n".join(lines)[:10_000]
 
 
-def _str(obj: Mapping[str, Any], key: str, path: str, *, required: bool, limit: int) -> str:
-    value = obj.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise BadRequest(f"'{path}{key}' must be a string of at most {limit} characters")
-    return value
-
-
-def _url(obj: Mapping[str, Any], key: str, path: str) -> str:
-    value = _str(obj, key, path, required=False, limit=2000)
-    if value and not value.startswith(("http://", "https://")):
-        return ""  # a link the clients would not follow anyway
-    return value
-
-
-def _strings(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> dict[str, str]:
-    value = obj.get(key)
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict) or len(value) > MAX_LABELS or not all(
-            isinstance(k, str) and 0 < len(k) <= 128 and isinstance(v, str) and len(v) <= 10_000
-            for k, v in value.items()):
-        raise BadRequest(f"'{path}{key}' must be an object of at most {MAX_LABELS} strings")
-    return dict(value)
+def _web(url: str | None) -> str:
+    """A link the clients would follow (http or https), or ""."""
+    return url if url and url.startswith(("http://", "https://")) else ""

@@ -132,7 +132,7 @@ async def test_refused_notifications_store_nothing(running_hub: RunningHub) -> N
     bad = copy.deepcopy(ALERTMANAGER)
     bad["alerts"][1]["labels"] = {"alertname": 7}  # type: ignore[index]
     for body, query, says in [
-            (bad, "", "'alerts[1].labels'"),
+            (bad, "", "'alerts[1].labels.alertname'"),
             ({"version": "4"}, "", "'alerts'"),
             (ALERTMANAGER, "?route=channel:nowhere", "channel:nowhere"),
             (ALERTMANAGER, "?escalation=nope", "escalation"),

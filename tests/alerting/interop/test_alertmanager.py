@@ -124,14 +124,14 @@ def _with(change: dict[str, Any], alert: dict[str, Any] | None = None) -> dict[s
     (_with({"alerts": {}}), "'alerts'"),
     (_with({"alerts": [1]}), "'alerts[0]'"),
     (_with({}, {"status": "pending"}), "'alerts[0].status'"),
-    (_with({}, {"labels": {"a": 1}}), "'alerts[0].labels'"),
+    (_with({}, {"labels": {"a": 1}}), "'alerts[0].labels.a'"),
     (_with({"commonLabels": {}}, {"labels": {}}), "'alerts[0].labels'"),
     (_with({}, {"labels": None}), "'alerts[0].labels'"),
     (_with({}, {"annotations": ["x"]}), "'alerts[0].annotations'"),
     (_with({}, {"fingerprint": "a b"}), "'alerts[0].fingerprint'"),
     (_with({}, {"startsAt": 5}), "'alerts[0].startsAt'"),
     (_with({"groupKey": ["x"]}), "'groupKey'"),
-    (_with({"alerts": [ALERTMANAGER["alerts"][0]] * 501}), "at most 500"),  # type: ignore[index]
+    (_with({"alerts": [ALERTMANAGER["alerts"][0]] * 501}), "'alerts'.* <= 500"),  # type: ignore[index]
 ])
 def test_a_malformed_notification_is_refused_naming_the_field(body: dict[str, Any],
                                                               field: str) -> None:
@@ -166,7 +166,7 @@ def test_any_body_reads_or_is_refused_as_a_bad_request(body: dict[str, Any]) -> 
     try:
         alerts = read_notification(body)
     except BadRequest as exc:
-        assert str(exc).startswith("'")
+        assert str(exc).startswith(("'", "field '")), exc  # it names the field
         return
     for alert in alerts:
         assert alert.fingerprint.startswith("am:") and len(alert.fingerprint) <= 67
