@@ -149,13 +149,63 @@ def convert(value: object, kind: type[S], *, ref: str | None = None) -> S:
     try:
         return msgspec.convert(value, kind, strict=True)
     except msgspec.ValidationError as exc:
-        message, code = _key_refusal(exc, value, kind) or refusal(_keyed(exc, value, kind))
+        keyed = _keyed(exc, value, kind)
+        message, code = (_key_refusal(exc, value, kind) or _word_refusal(keyed, kind)
+                         or refusal(keyed))
         if issubclass(kind, Frame):
             raise FrameError(message, code=code, ref=ref) from None
         raise BadRequest(message, code=code) from None
 
 
 _SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]")
+_WORD = re.compile(r"^Invalid enum value .* - at `\$(?P<path>[^`]*)`$", re.DOTALL)
+
+
+def _word_refusal(exc: msgspec.ValidationError,
+                  kind: type[msgspec.Struct]) -> tuple[str, ErrorCode] | None:
+    """A word outside a Literal or an enum, refused with the words it may be."""
+    found = _WORD.match(str(exc))
+    if not found:
+        return None
+    info: msgspec.inspect.Type | None = msgspec.inspect.type_info(kind)
+    for seg in _SEGMENT.findall(found["path"]):
+        info = _inside(info, seg)
+    words = list(_words(info)) if info is not None else []
+    if not words or not found["path"]:
+        return None
+    return (f"field '{found['path'].lstrip('.')}' must be one of {', '.join(words)}",
+            ErrorCode.BAD_REQUEST)
+
+
+def _inside(info: msgspec.inspect.Type | None, seg: str) -> msgspec.inspect.Type | None:
+    """The type a path segment (``.name``, ``[3]``, ``[...]``) leads to inside ``info``."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        return _inside(info.type, seg)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return next((found for t in info.types if (found := _inside(t, seg)) is not None),
+                    None)
+    if seg.startswith(".") and isinstance(info, msgspec.inspect.StructType):
+        return next((f.type for f in info.fields if f.encode_name == seg[1:]), None)
+    if isinstance(info, msgspec.inspect.DictType):  # [...] or, once keyed, .key / ['k']
+        return info.value_type
+    if seg.startswith("[") and isinstance(info, msgspec.inspect.ListType
+                                          | msgspec.inspect.SetType
+                                          | msgspec.inspect.VarTupleType):
+        return info.item_type
+    return None
+
+
+def _words(info: msgspec.inspect.Type) -> dict[str, None]:
+    """The words a Literal or an enum allows, in the order they are declared."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        return _words(info.type)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return {w: None for t in info.types for w in _words(t)}
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return dict.fromkeys(str(v) for v in info.values)
+    if isinstance(info, msgspec.inspect.EnumType):
+        return dict.fromkeys(str(m.value) for m in info.cls)
+    return {}
 _KEYED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 

@@ -3,7 +3,8 @@ own (the features' declarations are tested beside them)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
 
 import jsonschema
 import msgspec
@@ -89,3 +90,30 @@ def test_a_refusal_names_its_field_and_its_code(value: dict[str, Any], message: 
 def test_a_body_is_encoded_once_and_read_back_as_its_type() -> None:
     body = NoteBody(title="hi", at=[Point(x=1, y=2)])
     assert decode(encode(body), NoteBody) == body
+
+
+class _Mood(StrEnum):
+    CALM = "calm"
+    TENSE = "tense"
+
+
+class _Words(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    kind: Literal["a", "b"] = "a"
+    mood: _Mood | None = None
+    moods: list[_Mood] = msgspec.field(default_factory=list)
+    by_name: dict[str, Literal["x", "y"]] = msgspec.field(default_factory=dict)
+    renamed: Literal["on", "off"] = msgspec.field(default="on", name="switch")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({"kind": "c"}, "field 'kind' must be one of a, b"),
+    ({"mood": "happy"}, "field 'mood' must be one of calm, tense"),
+    ({"moods": ["calm", "angry"]}, "field 'moods[1]' must be one of calm, tense"),
+    ({"by_name": {"k": "z"}}, "field 'by_name.k' must be one of x, y"),
+    ({"switch": "dim"}, "field 'switch' must be one of off, on"),
+])
+def test_a_word_outside_its_list_is_refused_with_the_words_it_may_be(
+        value: dict[str, Any], message: str) -> None:
+    with pytest.raises(BadRequest) as refused:
+        convert(value, _Words)
+    assert refused.value.message == message

@@ -89,7 +89,7 @@ async def test_after_resolving_the_same_fingerprint_raises_a_new_alert(
     ({"pager": "on"}, "field 'pager' is not accepted"),
     ({"escalation": "no spaces allowed"}, "field 'escalation' must be an id of 1-64"),
     ({"escalation": "pager"}, "'escalation': no escalation policy 'pager'"),
-    ({"severity": "apocalyptic"}, "field 'severity': invalid enum value 'apocalyptic'"),
+    ({"severity": "apocalyptic"}, "field 'severity' must be one of critical, info, major, minor"),
     ({"case": "case_missing"}, "'case' must be a case of this operation"),
 ])
 async def test_an_invalid_push_is_refused_naming_the_field(embedded: Embedded,
