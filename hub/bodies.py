@@ -149,9 +149,11 @@ def convert(value: object, kind: type[S], *, ref: str | None = None) -> S:
     try:
         return msgspec.convert(value, kind, strict=True)
     except msgspec.ValidationError as exc:
-        keyed = _keyed(exc, value, kind)
-        message, code = (_key_refusal(exc, value, kind) or _word_refusal(keyed, kind)
-                         or refusal(keyed))
+        said = _key_refusal(exc, value, kind)
+        if said is None:  # a value refused: its map key named, then its words or why
+            keyed = _keyed(exc, value, kind)
+            said = _word_refusal(keyed, kind) or refusal(keyed)
+        message, code = said
         if issubclass(kind, Frame):
             raise FrameError(message, code=code, ref=ref) from None
         raise BadRequest(message, code=code) from None

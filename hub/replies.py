@@ -60,8 +60,9 @@ class Subscribed(Reply, tag="subscribed", kw_only=True, frozen=True):
 
 
 class Reset(Reply, tag="reset", kw_only=True, frozen=True):
-    """What the client held is gone (retention, a snapshot): start again from
-    ``first_seq``; ``head_seq`` is unknown (None) after retention."""
+    """The hub cannot replay what the client asked for: ``retention`` (those messages
+    expired; ``head_seq`` is None when it happens under a live subscription) or
+    ``ahead`` (past the channel's last seq, after a restore). Start from ``first_seq``."""
 
     channel: str
     reason: str

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hub.labels import NOBODY, REL_TO, Clearance, Label, LabelError, Policy
+from hub.api_schemas import under_policy
+from hub.labels import LABEL_SCHEMA_MARK, NOBODY, REL_TO, Clearance, Label, LabelError, Policy
 
 POLICY = Policy()
 AGENCIES = ["ARMY", "POLICE", "BORDER", "UN"]
@@ -189,9 +190,6 @@ def test_the_published_label_schema_accepts_what_the_policy_parses(raw: Any) -> 
 
 
 def test_the_document_names_the_policy_in_every_label_input() -> None:
-    from hub.api_schemas import under_policy
-    from hub.labels import LABEL_SCHEMA_MARK
-
     policy = Policy(levels=("OPEN", "CLOSED"), categories=(REL_TO, "CAVEAT"))
     doc = {"a": [{"properties": {"label": {LABEL_SCHEMA_MARK: True, "anyOf": []}}}],
            "b": {"anyOf": [{LABEL_SCHEMA_MARK: True}, {"type": "null"}]}}
