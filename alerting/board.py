@@ -18,24 +18,115 @@ lets the snapshot read records after it read the log head (see
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, cast
 
+from alerting.documents import LedgerRow
 from alerting.pipeline.alerts import ledger, pending_agencies
 from alerting.vocabulary import CASE_STATUSES, OPEN_CASE_STATUSES, SEVERITIES, SEVERITY_RANK
 from hub.labels import marking_of
 
-__all__ = ["EVENTS_KEPT", "TAIL_EVENTS", "alert_row", "apply", "assemble", "case_row", "empty",
-           "event_item", "from_frame", "view"]
+__all__ = ["EVENTS_KEPT", "TAIL_EVENTS", "AlertRow", "Board", "BoardView", "CaseRow",
+           "EventItem", "alert_row", "apply", "assemble", "case_row", "empty", "event_item",
+           "from_frame", "view"]
 
 EVENTS_KEPT = 20
 TAIL_EVENTS = 500  # the events log of a snapshot looks this far back
 
 
-def empty(operation_id: str) -> dict[str, Any]:
+class CaseRow(TypedDict):
+    """A case as the board shows it (web/board.js reads the same keys)."""
+
+    id: str
+    version: int
+    title: str
+    severity: str
+    status: str
+    category: str
+    place: str | None
+    lat: float | None
+    lon: float | None
+    assignees: list[str]
+    reporting_agency: str
+    updated_at: float
+    created_at: float
+    exercise: bool
+    marking: str
+    real_world: bool
+
+
+class AlertRow(TypedDict):
+    """An alert as the board shows it."""
+
+    id: str
+    version: int
+    summary: str
+    severity: str
+    state: str
+    case_id: str | None
+    source: str | None
+    acked_by: str | None
+    acked_at: float | None
+    step: int | None
+    reminder: int
+    notified: list[str]
+    next_at: float | None
+    silenced_by: str | None
+    first_at: float
+    occurrences: int
+    exercise: bool
+    marking: str
+    real_world: bool
+    pending_agencies: list[str]
+    ledger: list[LedgerRow]
+    informed_agencies: list[str]
+    raised_by: str | None
+    message_ref: str | None
+    summary_words: dict[str, Any] | None
+
+
+class EventItem(TypedDict):
+    """A line of the board's significant-events log."""
+
+    seq: int
+    ts: float | None
+    kind: str
+    action: str
+    id: str | None
+    actor: str | None
+    key: str
+    values: dict[str, object]
+    text: str
+    exercise: bool
+    real_world: bool
+
+
+class Board(TypedDict):
+    """An operation's board at ``version`` (the seq of the last event folded in)."""
+
+    operation: str
+    version: int
+    cases: dict[str, CaseRow]
+    alerts: dict[str, AlertRow]
+    events: list[EventItem]
+
+
+class BoardView(TypedDict):
+    """What the board shows, derived from its rows (:func:`view`)."""
+
+    operation: str
+    version: int
+    counts: dict[str, dict[str, int]]
+    open_cases: list[CaseRow]
+    alerts: list[AlertRow]
+    events: list[EventItem]
+    online: list[Mapping[str, Any]]
+
+
+def empty(operation_id: str) -> Board:
     return {"operation": operation_id, "version": 0, "cases": {}, "alerts": {}, "events": []}
 
 
-def case_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
+def case_row(record: Mapping[str, Any], version: int) -> CaseRow:
     location = record.get("location") or {}
     return {"id": record["id"], "version": version, "title": record.get("title", ""),
             "severity": record.get("severity", "info"), "status": record.get("status", "open"),
@@ -48,11 +139,11 @@ def case_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
             "real_world": bool(record.get("real_world"))}
 
 
-def alert_row(record: Mapping[str, Any], version: int) -> dict[str, Any]:
+def alert_row(record: Mapping[str, Any], version: int) -> AlertRow:
     escalation = record.get("escalation") or {}
     notice = record.get("last_notice") or {}
     return {"id": record["id"], "version": version, "summary": record.get("summary", ""),
-            "severity": record.get("severity", "major"), "state": record.get("state"),
+            "severity": record.get("severity", "major"), "state": record.get("state", "firing"),
             "case_id": record.get("case_id"), "source": record.get("source"),
             "acked_by": record.get("acked_by"), "acked_at": record.get("acked_at"),
             "step": notice.get("step"), "reminder": notice.get("reminder", 0),
@@ -88,7 +179,7 @@ _TEXTS = {
 }
 
 
-def event_item(frame: Mapping[str, Any]) -> dict[str, Any] | None:
+def event_item(frame: Mapping[str, Any]) -> EventItem | None:
     """A line for the significant-events log, or None if the event is routine.
 
     ``key`` and ``values`` let clients show it in their language (the keys
@@ -97,7 +188,8 @@ def event_item(frame: Mapping[str, Any]) -> dict[str, Any] | None:
     kind, action = frame.get("kind"), frame.get("action")
     record = frame.get("record") or {}
     changes = frame.get("changes") or {}
-    key, values = None, {}
+    key: str | None = None
+    values: dict[str, object] = {}
     if kind == "case":
         if action == "created":
             key, values = "ev.case_created", {"title": record.get("title"),
@@ -124,13 +216,15 @@ def event_item(frame: Mapping[str, Any]) -> dict[str, Any] | None:
     if key is None:
         return None
     text = _TEXTS[key].format_map({k: "" if v is None else v for k, v in values.items()})
-    return {"seq": frame["seq"], "ts": frame.get("ts"), "kind": kind, "action": action,
-            "id": frame.get("id"), "actor": frame.get("actor"), "key": key, "values": values,
-            "text": text, "exercise": bool(record.get("exercise")),
-            "real_world": bool(record.get("real_world"))}
+    item: EventItem = {
+        "seq": frame["seq"], "ts": frame.get("ts"), "kind": str(kind), "action": str(action),
+        "id": frame.get("id"), "actor": frame.get("actor"), "key": key, "values": values,
+        "text": text, "exercise": bool(record.get("exercise")),
+        "real_world": bool(record.get("real_world"))}
+    return item
 
 
-def apply(board: dict[str, Any], frame: Mapping[str, Any]) -> dict[str, Any]:
+def apply(board: Board, frame: Mapping[str, Any]) -> Board:
     """Fold one op_event frame into the board (in place) and return it."""
     seq = int(frame["seq"])
     if seq <= board["version"]:
@@ -138,13 +232,15 @@ def apply(board: dict[str, Any], frame: Mapping[str, Any]) -> dict[str, Any]:
     record = frame.get("record")
     version = int(frame.get("version", 0))
     if isinstance(record, Mapping):
-        table = {"case": "cases", "alert": "alerts"}.get(str(frame.get("kind")))
-        if table is not None:
-            rows = board[table]
-            current = rows.get(frame["id"])
-            if current is None or current["version"] <= version:
-                rows[frame["id"]] = (case_row if table == "cases" else alert_row)(record,
-                                                                                  version)
+        row_id, kind = frame["id"], frame.get("kind")
+        if kind == "case":
+            case = board["cases"].get(row_id)
+            if case is None or case["version"] <= version:
+                board["cases"][row_id] = case_row(record, version)
+        elif kind == "alert":
+            alert = board["alerts"].get(row_id)
+            if alert is None or alert["version"] <= version:
+                board["alerts"][row_id] = alert_row(record, version)
     item = event_item(frame)
     if item is not None:
         board["events"] = [*board["events"], item][-EVENTS_KEPT:]
@@ -156,7 +252,7 @@ def assemble(operation_id: str, head: int,
              cases: Iterable[tuple[Mapping[str, Any], int]],
              alerts: Iterable[tuple[Mapping[str, Any], int]],
              tail: Iterable[Mapping[str, Any]],
-             after: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+             after: Iterable[Mapping[str, Any]]) -> Board:
     """A snapshot from reads made in this order: the log head, the records, the log again.
 
     ``tail`` is the log up to ``head`` (for the events list), ``after`` every
@@ -174,20 +270,21 @@ def assemble(operation_id: str, head: int,
     return board
 
 
-def from_frame(frame: Mapping[str, Any]) -> dict[str, Any]:
-    """A client's board state from the ``board`` frame it received."""
+def from_frame(frame: Mapping[str, Any]) -> Board:
+    """A client's board state from the ``board`` frame it received (rows made by
+    :func:`case_row` and :func:`alert_row` on the hub)."""
     return {"operation": frame["operation"], "version": int(frame["version"]),
-            "cases": {r["id"]: dict(r) for r in frame["cases"]},
-            "alerts": {r["id"]: dict(r) for r in frame["alerts"]},
+            "cases": {r["id"]: cast(CaseRow, dict(r)) for r in frame["cases"]},
+            "alerts": {r["id"]: cast(AlertRow, dict(r)) for r in frame["alerts"]},
             "events": list(frame["events"])}
 
 
-def _case_order(row: Mapping[str, Any]) -> tuple[int, float, str]:
+def _case_order(row: CaseRow) -> tuple[int, float, str]:
     """Most urgent first: severity, then longest without an update."""
     return (-SEVERITY_RANK.get(row["severity"], 0), float(row["updated_at"]), row["id"])
 
 
-def view(board: Mapping[str, Any], online: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def view(board: Board, online: Iterable[Mapping[str, Any]] = ()) -> BoardView:
     """What the board shows, derived from its rows."""
     cases = list(board["cases"].values())
     counts = {sev: dict.fromkeys(CASE_STATUSES, 0) for sev in reversed(SEVERITIES)}

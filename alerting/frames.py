@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from alerting.board import view
+from alerting.board import AlertRow, CaseRow, EventItem, view
 from alerting.bodies import CaseChanges, CaseComment, NewCase
 from alerting.cases.service import CaseService
 from channels.service import ChannelService
@@ -70,10 +70,10 @@ class BoardReply(Reply, tag="board", kw_only=True, frozen=True):
     channel: str
     operation: str
     version: int
-    cases: list[dict[str, Any]]
-    alerts: list[dict[str, Any]]
-    events: list[dict[str, Any]]
-    counts: dict[str, Any]
+    cases: list[CaseRow]
+    alerts: list[AlertRow]
+    events: list[EventItem]
+    counts: dict[str, dict[str, int]]
     online: list[OnlinePerson]
 
 

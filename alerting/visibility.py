@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from alerting.kinds import ALERT, CASE, SILENCE, SUBSCRIPTION
 from channels.access import Access
 from channels.webhooks import KIND as WEBHOOK
+from hub.documents import JsonObject, any_kind
 from hub.engine.port import Operations, Records
 from hub.feeds import FeedItem
 from hub.labels import Policy
@@ -30,10 +31,10 @@ from hub.principal import Principal
 __all__ = ["History", "ReaderView", "Replayed", "as_replayed"]
 
 #: The labelled kinds an audit record's target may name, tried in this order.
-_TARGET_KINDS = (ALERT, CASE, SILENCE, WEBHOOK, SUBSCRIPTION)
+_TARGET_KINDS: tuple[str, ...] = (ALERT, CASE, SILENCE, WEBHOOK, SUBSCRIPTION)
 #: A target written as "<kind>:<id>".
-_PREFIXES = {"case": CASE, "alert": ALERT, "silence": SILENCE, "channel": "channel",
-             "webhook": WEBHOOK}
+_PREFIXES: dict[str, str] = {"case": CASE, "alert": ALERT, "silence": SILENCE,
+                             "channel": "channel", "webhook": WEBHOOK}
 
 
 class History(Records, Operations, Protocol):
@@ -55,7 +56,7 @@ class ReaderView:
             self._channels = {ch.id: ch for ch in await self._store.list_channels(self._op_id)}
         return self._channels
 
-    def _sees_doc(self, doc: dict[str, Any] | None) -> bool:
+    def _sees_doc(self, doc: JsonObject | None) -> bool:
         return self._access.sees(self._principal, doc)
 
     async def _sees_channel(self, ch_id: str) -> bool:
@@ -72,10 +73,10 @@ class ReaderView:
             shown = await self._sees_channel(item_id)
             self._seen[(kind, item_id)] = shown
             return shown
-        found = await self._store.get_record(self._op_id, kind, item_id[:64])
+        found = await self._store.get_record(self._op_id, any_kind(kind), item_id[:64])
         return await self._judge(kind, item_id, found[0] if found else None)
 
-    async def _judge(self, kind: str, item_id: str, doc: dict[str, Any] | None) -> bool:
+    async def _judge(self, kind: str, item_id: str, doc: JsonObject | None) -> bool:
         shown = self._sees_doc(doc)
         if shown and doc is not None and doc.get("channel_id"):
             shown = await self._sees_channel(str(doc["channel_id"]))
@@ -105,7 +106,7 @@ class ReaderView:
             known = self._seen.get((kind, target))
             if known is not None:
                 return known
-            found = await self._store.get_record(self._op_id, kind, target[:64])
+            found = await self._store.get_record(self._op_id, any_kind(kind), target[:64])
             if found is not None:
                 return await self._judge(kind, target, found[0])
         return True  # a user, a session, a rule or a policy: the operation's
@@ -141,7 +142,7 @@ async def as_replayed(store: Records, policy: Policy, op_id: OperationId,
     for event in events:
         key = (event.kind, event.record_id)
         if key not in current:
-            found = await store.get_record(op_id, event.kind, event.record_id)
+            found = await store.get_record(op_id, any_kind(event.kind), event.record_id)
             current[key] = found[0].get("label") if found else None
         now, then = current[key], event.label
         if now is None or now == then:

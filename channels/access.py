@@ -9,7 +9,6 @@ does not exist.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from channels.permissions import Action, Decision, decide
 from hub.auditor import Auditor
@@ -103,13 +102,13 @@ class Access:
     def cleared(self, principal: Principal, ch: Channel) -> bool:
         return self.policy.may_see(self.clearance(principal), self.channel_label(ch))
 
-    def sees(self, principal: Principal, record: Mapping[str, Any] | None) -> bool:
+    def sees(self, principal: Principal, record: Mapping[str, object] | None) -> bool:
         """Whether the caller may see a stored record (a case, an alert) by its label;
         a record written before labels carries none and is the operation's to see."""
         label = self.policy.of_record(record.get("label")) if record is not None else None
         return label is None or self.policy.may_see(self.clearance(principal), label)
 
-    async def exported(self, principal: Principal, op_id: str, meta: Mapping[str, Any],
+    async def exported(self, principal: Principal, op_id: str, meta: Mapping[str, object],
                        client: str) -> None:
         await self._audit.record(actor=principal.username, action="operation.export",
                                  target=f"operation:{op_id}", outcome="ok", client=client,

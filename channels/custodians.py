@@ -13,12 +13,21 @@ member ends their custody too.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+from hub.documents import StateName
 from hub.engine.port import Records
 from hub.models import OperationId, UserId
 
 __all__ = ["Custodians"]
 
-STATE = "custodians"
+
+
+class CustodianState(TypedDict):
+    users: list[str]  # user ids
+
+
+STATE: StateName[CustodianState] = StateName("custodians")
 
 
 class Custodians:
@@ -26,10 +35,8 @@ class Custodians:
         self._store = store
 
     async def of(self, op_id: OperationId) -> frozenset[UserId]:
-        doc = await self._store.get_state(op_id, STATE) or {}
-        users = doc.get("users")
-        return frozenset(UserId(str(u)) for u in users) if isinstance(users, list) \
-            else frozenset()
+        doc = await self._store.get_state(op_id, STATE)
+        return frozenset(UserId(u) for u in doc["users"]) if doc is not None else frozenset()
 
     async def set(self, op_id: OperationId, user_id: UserId, granted: bool) -> bool:
         """Grant or withdraw; whether anything changed."""
@@ -37,5 +44,6 @@ class Custodians:
         wanted = current | {user_id} if granted else current - {user_id}
         if wanted == current:
             return False
-        await self._store.put_state(op_id, STATE, {"users": sorted(wanted)})
+        doc: CustodianState = {"users": sorted(wanted)}
+        await self._store.put_state(op_id, STATE, doc)
         return True

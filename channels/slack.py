@@ -85,7 +85,7 @@ def _json(raw: bytes, name: str) -> Any:
     return value
 
 
-def render(payload: Mapping[str, Any]) -> Post:
+def render(payload: Mapping[str, object]) -> Post:
     """The chat message a Slack-style payload makes; BadRequest naming a bad field."""
     parts: list[str] = []
     text = _opt_str(payload, "text")
@@ -145,7 +145,7 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def _priority(payload: Mapping[str, Any]) -> Priority:
+def _priority(payload: Mapping[str, object]) -> Priority:
     value = payload.get("priority")
     if value is None:
         return Priority.NORMAL
@@ -157,7 +157,7 @@ def _priority(payload: Mapping[str, Any]) -> Priority:
     return _PRIORITIES[level]
 
 
-def _opt_str(obj: Mapping[str, Any], key: str, path: str = "") -> str:
+def _opt_str(obj: Mapping[str, object], key: str, path: str = "") -> str:
     value = obj.get(key)
     if value is None:
         return ""
@@ -166,7 +166,7 @@ def _opt_str(obj: Mapping[str, Any], key: str, path: str = "") -> str:
     return str(value)
 
 
-def _list(obj: Mapping[str, Any], key: str, path: str = "") -> list[Any]:
+def _list(obj: Mapping[str, object], key: str, path: str = "") -> list[Any]:
     value = obj.get(key)
     if value is None:
         return []

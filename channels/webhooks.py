@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from channels.access import Access
 from channels.admin_bodies import NewIncomingWebhook
@@ -33,6 +33,7 @@ from hub.auditor import Auditor
 from hub.bodies import encode
 from hub.clock import Clock
 from hub.config import Settings
+from hub.documents import RecordKind
 from hub.engine.port import Limits, NewMessage, RecordWrite, Store
 from hub.errors import BadRequest, ErrorCode, Forbidden, LimitExceeded, NotFound
 from hub.models import Channel, ChannelId, Message, OperationId, UserId, new_id
@@ -42,7 +43,35 @@ from hub.refusals import RefusalLog
 
 __all__ = ["KIND", "SCHEMAS", "SENDER_AGENCY", "IncomingWebhooks", "hook_path"]
 
-KIND = "webhook"
+
+
+class HookDoc(TypedDict):
+    """An incoming webhook as kept: the hash of its secret, never the secret."""
+
+    id: str
+    name: str
+    channel_id: str
+    secret_sha256: str
+    created_by: str
+    created_at: float
+    revoked_at: float | None
+    revoked_by: str | None
+
+
+class HookView(TypedDict):
+    """An incoming webhook as its managers see it (``path`` only when just created)."""
+
+    id: str
+    name: str
+    channel_id: str
+    created_by: str
+    created_at: float
+    revoked_at: float | None
+    revoked_by: str | None
+    path: NotRequired[str]
+
+
+KIND: RecordKind[HookDoc] = RecordKind("webhook")
 #: The REST answers about incoming webhooks, for the OpenAPI document.
 SCHEMAS = {"IncomingWebhook": obj(
     {"id": string(), "name": string(), "channel_id": string(), "created_by": string(),
@@ -61,10 +90,11 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+def public(doc: HookDoc) -> HookView:
     """A webhook as its managers see it: never the secret or its hash."""
-    return {k: doc.get(k) for k in ("id", "name", "channel_id", "created_by", "created_at",
-                                    "revoked_at", "revoked_by")}
+    return {"id": doc["id"], "name": doc["name"], "channel_id": doc["channel_id"],
+            "created_by": doc["created_by"], "created_at": doc["created_at"],
+            "revoked_at": doc["revoked_at"], "revoked_by": doc["revoked_by"]}
 
 
 class IncomingWebhooks:
@@ -81,7 +111,7 @@ class IncomingWebhooks:
     # --- managing (coordinators) --------------------------------------------------
 
     async def create(self, principal: Principal, op_id: str, body: NewIncomingWebhook,
-                     client: str) -> tuple[dict[str, Any], str]:
+                     client: str) -> tuple[HookView, str]:
         """A new webhook and its secret (shown this once)."""
         name, channel = body.name, body.channel
         op, _ = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
@@ -92,40 +122,40 @@ class IncomingWebhooks:
             raise BadRequest("'channel' must be the id of a channel of the operation")
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
-        doc = {"id": new_id("hook"), "name": name.strip(), "channel_id": ch.id,
+        doc: HookDoc = {"id": new_id("hook"), "name": name.strip(), "channel_id": ch.id,
                "secret_sha256": _digest(secret), "created_by": principal.username,
                "created_at": now, "revoked_at": None, "revoked_by": None}
         await self._store.write_record(RecordWrite(
-            operation_id=op.id, kind=KIND, record_id=str(doc["id"]), doc=doc,
+            operation_id=op.id, kind=KIND, record_id=doc["id"], doc=doc,
             expected_version=None, action="created", actor=principal.username, ts=now,
             extra={}, private=True))
         await self._audit.record(actor=principal.username, action="webhook.create",
                                  target=str(doc["id"]), outcome="ok", client=client,
                                  operation_id=op.id,
                                  details={"channel": ch.id, "name": doc["name"]})
-        return {**public(doc), "path": hook_path(op.id, str(doc["id"]), secret)}, secret
+        return {**public(doc), "path": hook_path(op.id, doc["id"], secret)}, secret
 
     async def list_hooks(self, principal: Principal, op_id: str,
-                         client: str) -> list[dict[str, Any]]:
+                         client: str) -> list[HookView]:
         op, role = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                                 client=client)
         visible = {ch.id for ch in await self._store.list_channels(op.id)
                    if self._access.visible(principal, role, ch)}
         docs = [doc for doc, _ in await self._store.list_records(op.id, KIND)
-                if doc.get("channel_id") in visible]
-        return [public(doc) for doc in sorted(docs, key=lambda d: d.get("created_at") or 0)]
+                if doc["channel_id"] in visible]
+        return [public(doc) for doc in sorted(docs, key=lambda d: d["created_at"])]
 
     async def revoke(self, principal: Principal, op_id: str, hook_id: str,
-                     client: str) -> dict[str, Any]:
+                     client: str) -> HookView:
         op, _ = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                              client=client)
         found = await self._store.get_record(op.id, KIND, hook_id[:64])
         if found is None:
             raise NotFound()
         doc, version = found
-        await self._access.channel(principal, str(doc.get("channel_id")),
+        await self._access.channel(principal, doc["channel_id"],
                                    Action.MANAGE_CHANNELS, client=client)
-        if doc.get("revoked_at") is None:
+        if doc["revoked_at"] is None:
             now = self._clock.now()
             doc = {**doc, "revoked_at": now, "revoked_by": principal.username}
             await self._store.write_record(RecordWrite(
@@ -139,7 +169,7 @@ class IncomingWebhooks:
 
     # --- posting (scripts, with the secret) --------------------------------------------
 
-    async def post(self, op_id: str, hook_id: str, secret: str, payload: Mapping[str, Any],
+    async def post(self, op_id: str, hook_id: str, secret: str, payload: Mapping[str, object],
                    *, idempotency_key: str | None, client: str) -> list[Message]:
         """Store what the payload says in the webhook's channel; the messages stored."""
         doc = await self._authenticate(op_id, hook_id, secret, client)
@@ -156,17 +186,17 @@ class IncomingWebhooks:
                 raise LimitExceeded("this webhook posts too fast", code=ErrorCode.RATE_LIMITED,
                                     retry_after=round(wait, 3))
         op = await self._store.get_operation(OperationId(op_id))
-        ch = await self._store.get_channel(ChannelId(str(doc["channel_id"])))
+        ch = await self._store.get_channel(ChannelId(doc["channel_id"]))
         if op is None or ch is None:
             raise NotFound()
         if op.status == "closed":
             raise Forbidden("the operation is closed: nobody posts in it")
         if not await self._creator_may_post(doc, ch):
             await self._audit.record(actor="webhook", action="webhook.refused",
-                                     target=str(doc["id"]), outcome="creator_left",
+                                     target=doc["id"], outcome="creator_left",
                                      client=client, operation_id=op.id)
             raise NotFound()  # to the script, like a revoked webhook
-        name = str(doc["name"])
+        name = doc["name"]
         shown = f"{post.username} via {name}" if post.username and post.username != name \
             else name
         key = hashlib.sha256(f"{doc['id']}\n{idempotency_key}".encode()).hexdigest()[:32] \
@@ -185,10 +215,10 @@ class IncomingWebhooks:
             stored.append(message)
         return stored
 
-    async def _creator_may_post(self, doc: Mapping[str, Any], ch: Channel) -> bool:
+    async def _creator_may_post(self, doc: HookDoc, ch: Channel) -> bool:
         """A webhook posts for its creator: only while they may still manage the channel
         (a member with that role, not disabled, cleared for it)."""
-        user = await self._store.get_user_by_name(str(doc.get("created_by", "")))
+        user = await self._store.get_user_by_name(doc["created_by"])
         if user is None or user.disabled:
             return False
         who = Principal(user, "", "session", None, None)
@@ -196,13 +226,13 @@ class IncomingWebhooks:
         return self._access.allows(who, role, ch, Action.MANAGE_CHANNELS)
 
     async def _authenticate(self, op_id: str, hook_id: str, secret: str,
-                            client: str) -> Mapping[str, Any]:
+                            client: str) -> HookDoc:
         found = await self._store.get_record(OperationId(op_id[:64]), KIND, hook_id[:64]) \
             if op_id and hook_id else None
         doc = found[0] if found else None
         good = doc is not None and hmac.compare_digest(
-            str(doc.get("secret_sha256", "")), _digest(secret[:256]))
-        if doc is None or not good or doc.get("revoked_at") is not None:
+            doc["secret_sha256"], _digest(secret[:256]))
+        if doc is None or not good or doc["revoked_at"] is not None:
             outcome = "unknown" if doc is None else "bad_secret" if not good else "revoked"
             await self._refusals.refused("hook", actor="webhook", action="webhook.refused",
                                          target=hook_id[:64], outcome=outcome, client=client,

@@ -30,6 +30,7 @@ from alerting import frames as case_frames
 from alerting import routes as case_routes
 from alerting.api_schemas import ALERTING_SCHEMAS
 from alerting.cases.service import CaseService
+from alerting.documents import PolicyDoc, RuleDoc
 from alerting.interop import cap_routes, outgoing_routes
 from alerting.interop.cap_service import CapService
 from alerting.interop.outgoing_dispatcher import Dispatcher
@@ -190,8 +191,8 @@ class Services:
         rule_file = load_rule_file(path)
         return len(rule_file.rules), len(rule_file.policies)
 
-    async def apply_rules(self, op_id: str, rules: list[dict[str, Any]],
-                          policies: list[dict[str, Any]], *, actor: str,
+    async def apply_rules(self, op_id: str, rules: list[RuleDoc],
+                          policies: list[PolicyDoc], *, actor: str,
                           now: float) -> list[str]:
         """Store rules and policies given as data, like a rule file's."""
         return await apply_rule_file(self.hub.engine.store, OperationId(op_id),

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alerting.documents import PolicyDoc, RuleDoc
 from channels.admin_bodies import NewChannel, NewOperation
 from hub.bodies import convert
 from hub.models import Role, User
@@ -47,14 +48,14 @@ DEMO_CHANNELS: list[dict[str, Any]] = [
 ]
 #: Tell the assignees and the alerts channel, then the coordinators, then everyone;
 #: short waits so a newcomer sees the escalation happen.
-DEMO_POLICIES: list[dict[str, Any]] = [
+DEMO_POLICIES: list[PolicyDoc] = [
     {"id": "default", "name": "Demo escalation",
      "steps": [{"notify": ["assignees", "channel:alerts"], "wait": "2m"},
                {"notify": ["coordinators", "channel:alerts"], "wait": "3m"},
                {"notify": ["everyone", "channel:alerts"]}],
      "repeat_every": "5m"},
 ]
-DEMO_RULES: list[dict[str, Any]] = [
+DEMO_RULES: list[RuleDoc] = [
     {"id": "critical-case", "name": "A case became critical",
      "when": 'severity == "critical" and status != "closed" and status != "resolved"',
      "severity": "critical", "summary": "{title} is critical",

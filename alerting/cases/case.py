@@ -8,8 +8,10 @@ to authorize, store and broadcast.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
+from alerting.documents import CaseDoc, LocationDoc
 from alerting.vocabulary import CASE_CATEGORIES as CATEGORIES
 from alerting.vocabulary import SEVERITIES, Severity
 from alerting.vocabulary import CaseStatus as Status
@@ -29,7 +31,7 @@ _EDITABLE = {"title", "description", "category", "severity", "status", "location
              "assignees", "fields", "exercise", "real_world"}
 
 
-def play_marking(record: dict[str, Any] | Any) -> str:
+def play_marking(record: Mapping[str, object]) -> str:
     """How every output marks a record (a case, an alert): "REAL WORLD" for a real event
     raised inside an exercise, "EXERCISE" for play, "" for an ordinary real record."""
     if record.get("real_world"):
@@ -38,11 +40,11 @@ def play_marking(record: dict[str, Any] | Any) -> str:
 MAX_FIELDS = 32
 
 
-def severity_of(case: dict[str, Any]) -> Severity:
+def severity_of(case: Mapping[str, object]) -> Severity:
     return parse_severity(case.get("severity", "info"))
 
 
-def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False) -> str:
+def _text(data: Mapping[str, object], key: str, limit: int, *, required: bool = False) -> str:
     value = data.get(key, "")
     if value is None:
         value = ""
@@ -55,13 +57,13 @@ def _text(data: dict[str, Any], key: str, limit: int, *, required: bool = False)
     return value.strip()
 
 
-def _location(value: object) -> dict[str, Any] | None:
+def _location(value: object) -> LocationDoc | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         raise BadRequest("'location' must be an object {lat, lon, place}")
     lat, lon = value.get("lat"), value.get("lon")
-    out: dict[str, Any] = {}
+    out: LocationDoc = {}
     if lat is not None or lon is not None:
         if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                    for v in (lat, lon)):
@@ -106,7 +108,7 @@ def _assignees(value: object) -> list[str]:
     return sorted(set(value))
 
 
-def _validated(data: dict[str, Any], key: str) -> Any:
+def _validated(data: Mapping[str, object], key: str) -> Any:
     if key == "title":
         return _text(data, "title", 200, required=True)
     if key == "description":
@@ -120,7 +122,7 @@ def _validated(data: dict[str, Any], key: str) -> Any:
         return parse_severity(data.get("severity", "info")).label()
     if key == "status":
         try:
-            return str(Status(data.get("status", "open")))
+            return str(Status(str(data.get("status", "open"))))
         except ValueError:
             raise BadRequest("'status' must be open, in_progress, resolved or closed") from None
     if key == "location":
@@ -137,26 +139,33 @@ def _validated(data: dict[str, Any], key: str) -> Any:
     raise BadRequest(f"unknown field '{key}'")
 
 
-def new_case(data: dict[str, Any], *, case_id: str, operation_id: str, actor: str,
-             agency: str, now: float) -> dict[str, Any]:
+def new_case(data: Mapping[str, object], *, case_id: str, operation_id: str, actor: str,
+             agency: str, now: float) -> CaseDoc:
     unknown = set(data) - _EDITABLE - {"idempotency_key"}
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-    case = {key: _validated(data, key) for key in sorted(_EDITABLE)}
+    case: CaseDoc = {
+        "id": case_id, "operation_id": operation_id,
+        "title": _validated(data, "title"), "description": _validated(data, "description"),
+        "category": _validated(data, "category"), "severity": _validated(data, "severity"),
+        "status": _validated(data, "status"), "location": _validated(data, "location"),
+        "assignees": _validated(data, "assignees"), "fields": _validated(data, "fields"),
+        "exercise": _validated(data, "exercise"), "real_world": _validated(data, "real_world"),
+        "reporting_agency": agency, "created_by": actor, "created_at": now,
+        "updated_by": actor, "updated_at": now, "comments": 0}
     _one_of_play(case)
-    case.update({"id": case_id, "operation_id": operation_id, "reporting_agency": agency,
-                 "created_by": actor, "created_at": now, "updated_by": actor,
-                 "updated_at": now, "comments": 0})
     return case
 
 
-def apply_update(case: dict[str, Any], data: dict[str, Any], *, actor: str,
-                 now: float) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+def apply_update(case: CaseDoc, data: Mapping[str, object], *, actor: str,
+                 now: float) -> tuple[CaseDoc, dict[str, list[Any]]]:
     """Return the updated case and the changes as {field: [old, new]}."""
     unknown = set(data) - _EDITABLE
     if unknown:
         raise BadRequest(f"unknown or read-only field(s): {', '.join(sorted(unknown))}")
-    updated = dict(case)
+    # Changed by name below: every value passes _validated, whose names are CaseDoc's
+    # editable fields, so what is returned is a CaseDoc again.
+    updated: dict[str, object] = dict(case)
     changes: dict[str, list[Any]] = {}
     for key in sorted(data):
         value = _validated(data, key)
@@ -171,10 +180,10 @@ def apply_update(case: dict[str, Any], data: dict[str, Any], *, actor: str,
     if changes:
         _one_of_play(updated)
         updated["updated_by"], updated["updated_at"] = actor, now
-    return updated, changes
+    return cast(CaseDoc, updated), changes
 
 
-def _one_of_play(case: dict[str, Any]) -> None:
+def _one_of_play(case: Mapping[str, object]) -> None:
     if case.get("exercise") and case.get("real_world"):
         raise BadRequest("'real_world' and 'exercise' exclude each other: a real event "
                          "raised during an exercise is real_world, not exercise")

@@ -9,11 +9,10 @@ overwrite each other.
 
 from __future__ import annotations
 
-from typing import Any
-
-from alerting.board import TAIL_EVENTS, apply, assemble, empty
+from alerting.board import TAIL_EVENTS, Board, apply, assemble, empty
 from alerting.bodies import CaseChanges, CaseComment, NewCase, case_fields
 from alerting.cases.case import apply_update, new_case
+from alerting.documents import CaseDoc, CaseView
 from alerting.kinds import ALERT, CASE
 from alerting.visibility import History, ReaderView, as_replayed
 from channels.access import Access
@@ -32,7 +31,7 @@ __all__ = ["CaseConflict", "CaseService"]
 class CaseConflict(Conflict):
     """Raised when a case changed since the version the writer saw."""
 
-    def __init__(self, current: dict[str, Any], version: int) -> None:
+    def __init__(self, current: CaseDoc, version: int) -> None:
         super().__init__(f"the case was changed by someone else (now version {version})")
         self.current = current
         self.version = version
@@ -67,7 +66,7 @@ class CaseService:
         page = await self._store.read_op_events(op_id, after_seq=after_seq, limit=limit)
         return await as_replayed(self._store, self.access.policy, op_id, page)
 
-    async def board_snapshot(self, feed: Feed, principal: Principal) -> dict[str, Any]:
+    async def board_snapshot(self, feed: Feed, principal: Principal) -> Board:
         """The operation's board at a version, as ``principal`` may see it (records and
         events above their clearance left out); see :func:`alerting.board.assemble`."""
         op_id = OperationId(feed.operation_id)
@@ -91,7 +90,7 @@ class CaseService:
                         [e.frame() for e in tail if await view.sees_event(e)], after)
 
     async def board_at(self, principal: Principal, op_id: str, at: float,
-                       client: str) -> dict[str, Any]:
+                       client: str) -> Board:
         """The board as it stood at ``at`` (seconds since the epoch), for after-action
         review: the operation's log folded up to that moment with the same
         :func:`alerting.board.apply` live clients use, as ``principal`` may see it.
@@ -134,14 +133,14 @@ class CaseService:
     # --- reading -------------------------------------------------------------------
 
     async def list_cases(self, principal: Principal, op_id: str,
-                         client: str) -> list[dict[str, Any]]:
+                         client: str) -> list[CaseView]:
         op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         return [{**doc, "version": v} for doc, v in await self._store.list_records(op.id, CASE)
                 if self.access.sees(principal, doc)]
 
     async def get_case(self, principal: Principal, op_id: str, case_id: str,
-                       client: str) -> dict[str, Any]:
+                       client: str) -> CaseView:
         op, _ = await self.access.operation(principal, op_id, Action.READ_RECORDS,
                                             client=client)
         found = await self._store.get_record(op.id, CASE, case_id)
@@ -169,7 +168,7 @@ class CaseService:
 
     # --- writing -------------------------------------------------------------------
 
-    async def _write(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+    async def _write(self, w: RecordWrite[CaseDoc]) -> tuple[OpEvent, bool]:
         try:
             event, created = await self._store.write_record(w)
         except Conflict:
@@ -220,8 +219,8 @@ class CaseService:
                                self.access.operation_label(op))
             if label.to_dict() != doc.get("label"):
                 changes["label"] = [doc.get("label"), label.to_dict()]
-                updated.update(label=label.to_dict(), updated_by=principal.username,
-                               updated_at=self._clock.now())
+                updated.update({"label": label.to_dict(), "updated_by": principal.username,
+                                "updated_at": self._clock.now()})
         if not changes:
             raise BadRequest("nothing to change")
         if action == "updated" and set(changes) == {"assignees"}:
@@ -249,7 +248,7 @@ class CaseService:
             if found is None or not self.access.sees(principal, found[0]):
                 raise NotFound()
             doc, version = found
-            updated = {**doc, "comments": int(doc.get("comments", 0)) + 1,
+            updated: CaseDoc = {**doc, "comments": doc.get("comments", 0) + 1,
                        "updated_by": principal.username, "updated_at": self._clock.now()}
             try:
                 return await self._write(RecordWrite(

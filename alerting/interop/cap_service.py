@@ -18,11 +18,13 @@ members only; anything else is answered like a record that does not exist.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypedDict
 
 from alerting.bodies import CaseChanges, NewCase, PushedAlert
 from alerting.cases.service import CaseConflict, CaseService
+from alerting.documents import CapDoc
 from alerting.interop.cap_in import CapMessage, case_data, message_key, read_cap
 from alerting.interop.cap_out import (
     FeedEntry,
@@ -38,6 +40,7 @@ from channels.permissions import Action
 from hub.bodies import convert
 from hub.clock import Clock
 from hub.config import Settings
+from hub.documents import D, RecordKind
 from hub.engine.port import RecordWrite, Store
 from hub.errors import BadRequest, Conflict, Forbidden, LimitExceeded, NotFound
 from hub.models import Operation
@@ -76,7 +79,7 @@ class CapService:
     # --- in --------------------------------------------------------------------------
 
     async def receive(self, principal: Principal, op_id: str, body: bytes, *,
-                      route: list[str], policy: str | None, client: str) -> dict[str, Any]:
+                      route: list[str], policy: str | None, client: str) -> CapResult:
         # Who may post comes first: a caller of another operation never gets the
         # document parsed. Parsing and the schema run off the event loop, one at a
         # time, within a time bound (alerting.interop.cap_in holds them to a budget as well).
@@ -93,16 +96,16 @@ class CapService:
         key = message_key(message.sender, message.identifier, principal.username)
         seen = await self._store.get_record(op.id, CAP, key)
         if seen is not None:
-            return {**_result(seen[0]), "duplicate": True}
+            return _result(seen[0], True)
         earlier = None
         for sender, identifier, _sent in message.references:
             found = await self._store.get_record(
                 op.id, CAP, message_key(sender, identifier, principal.username))
             if found is not None and found[0].get("case_id"):
                 earlier = found[0]
-        root = str(earlier["root"]) if earlier else key
+        root = earlier["root"] if earlier else key
         fp = "cap:" + root.removeprefix("cap-")
-        case_id = str(earlier["case_id"]) if earlier else None
+        case_id = earlier["case_id"] if earlier else None
         if message.msg_type == "Cancel":
             action = "ignored"
             if case_id is not None:
@@ -125,7 +128,7 @@ class CapService:
                 "exercise": data["exercise"], "route": route, "escalation": policy,
                 "labels": {"cap_event": message.infos[0].event[:200],
                            "cap_sender": message.sender[:200]}}, PushedAlert), client)
-        doc = {"id": key, "sender": message.sender, "identifier": message.identifier,
+        doc: CapDoc = {"id": key, "sender": message.sender, "identifier": message.identifier,
                "sent": message.sent, "msg_type": message.msg_type, "status": message.status,
                "references": [",".join(r) for r in message.references], "root": root,
                "case_id": case_id, "fingerprint": fp, "action": action}
@@ -136,12 +139,12 @@ class CapService:
         except Conflict:  # the same message, raced in by a retry
             found = await self._store.get_record(op.id, CAP, key)
             if found is not None:
-                return {**_result(found[0]), "duplicate": True}
+                return _result(found[0], True)
             raise
-        return {**_result(doc), "duplicate": False}
+        return _result(doc, False)
 
     async def _change_case(self, principal: Principal, op: Operation, case_id: str,
-                           data: dict[str, Any], client: str) -> None:
+                           data: Mapping[str, object], client: str) -> None:
         for _ in range(5):
             found = await self._store.get_record(op.id, CASE, case_id)
             if found is None:
@@ -160,8 +163,8 @@ class CapService:
 
     # --- out -------------------------------------------------------------------------
 
-    async def _shown(self, principal: Principal, op_id: str, kind: str, record_id: str,
-                     client: str) -> tuple[Operation, dict[str, Any], int]:
+    async def _shown(self, principal: Principal, op_id: str, kind: RecordKind[D],
+                     record_id: str, client: str) -> tuple[Operation, D, int]:
         op, _ = await self._access.operation(principal, op_id, Action.READ_RECORDS,
                                              client=client)
         found = await self._store.get_record(op.id, kind, record_id[:64])
@@ -181,8 +184,8 @@ class CapService:
                              base: str, client: str) -> bytes:
         op, alert, version = await self._shown(principal, op_id, ALERT, alert_id, client)
         case = None
-        if alert.get("case_id"):
-            found = await self._store.get_record(op.id, CASE, str(alert["case_id"]))
+        if alert["case_id"]:
+            found = await self._store.get_record(op.id, CASE, alert["case_id"])
             # The case's place and coordinates only for a caller who may see the case
             # as it is now (it may have been relabelled since the alert was raised).
             case = found[0] if found and self._access.sees(principal, found[0]) else None
@@ -196,9 +199,13 @@ class CapService:
                                              client=client)
         minimum = self._settings.cap_min_severity
         entries = []
-        for kind, plural, title, at in ((CASE, "cases", "title", "updated_at"),
-                                        (ALERT, "alerts", "summary", "last_at")):
-            for doc, _ in await self._store.list_records(op.id, kind):
+        cases = await self._store.list_records(op.id, CASE)
+        alerts = await self._store.list_records(op.id, ALERT)
+        listed: tuple[tuple[str, str, str, str, list[Mapping[str, Any]]], ...] = (
+            (CASE, "cases", "title", "updated_at", [doc for doc, _ in cases]),
+            (ALERT, "alerts", "summary", "last_at", [doc for doc, _ in alerts]))
+        for kind, plural, title, at, docs in listed:
+            for doc in docs:
                 if not shown_as_cap(doc, minimum) or not self._access.sees(principal, doc):
                     continue
                 updated = max(float(doc.get(k) or 0) for k in (at, "acked_at", "resolved_at"))
@@ -217,7 +224,18 @@ class CapService:
                          updated=entries[0].updated if entries else self._clock.now())
 
 
-def _result(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"identifier": doc.get("identifier"), "sender": doc.get("sender"),
-            "action": doc.get("action"), "case_id": doc.get("case_id"),
-            "fingerprint": doc.get("fingerprint")}
+class CapResult(TypedDict):
+    """What the hub made of a CAP message received."""
+
+    identifier: str
+    sender: str
+    action: str  # created, updated, cancelled, ignored
+    case_id: str | None
+    fingerprint: str
+    duplicate: bool
+
+
+def _result(doc: CapDoc, duplicate: bool) -> CapResult:
+    return {"identifier": doc["identifier"], "sender": doc["sender"], "action": doc["action"],
+            "case_id": doc["case_id"], "fingerprint": doc["fingerprint"],
+            "duplicate": duplicate}

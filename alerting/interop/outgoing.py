@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerting.cases.case import play_marking
+from alerting.documents import SubscriptionSettings
 from hub.errors import BadRequest
 
 __all__ = ["ALERT_EVENTS", "CASE_EVENTS", "EVENT_TYPES", "FORMATS", "MAX_ATTEMPTS",
@@ -77,7 +78,7 @@ def next_attempt(attempts: int, now: float, jitter: float) -> float | None:
     return now + wait * (0.75 + 0.5 * jitter)
 
 
-def check_subscription(data: Mapping[str, Any]) -> dict[str, Any]:
+def check_subscription(data: Mapping[str, Any]) -> SubscriptionSettings:
     """A subscription's settings, checked; BadRequest naming the field."""
     name = data.get("name", "")
     if not isinstance(name, str) or len(name) > 64:

@@ -32,8 +32,14 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
 
+from alerting.documents import (
+    DeliveryAttempt,
+    DeliveryDoc,
+    DeliveryLog,
+    OutgoingState,
+    SubscriptionDoc,
+)
 from alerting.interop.outgoing import (
     MESSAGE_EVENT,
     body_for,
@@ -100,22 +106,22 @@ class Dispatcher:
             if subs:
                 await self._run(op, subs)
 
-    async def _run(self, op: Operation, subs: list[dict[str, Any]]) -> None:
-        state = await self._store.get_state(op.id, OUTGOING_STATE) or {}
-        queue: dict[str, float] = dict(state.get("queue") or {})
+    async def _run(self, op: Operation, subs: list[SubscriptionDoc]) -> None:
+        state = await self._store.get_state(op.id, OUTGOING_STATE)
+        queue: dict[str, float] = dict(state.get("queue") or {}) if state else {}
         readers: dict[str, Principal] = {}
         active = [s for s in subs if s["state"] == "active" and await self._allowed(op, s,
                                                                                   readers)]
-        cursor = int(state.get("cursor", min((int(s["since_seq"]) for s in subs), default=0)))
+        cursor = state["cursor"] if state else min((s["since_seq"] for s in subs), default=0)
         cursor = await self._enqueue_events(op, active, cursor, queue, readers)
-        channels: dict[str, int] = dict(state.get("channels") or {})
+        channels: dict[str, int] = dict(state.get("channels") or {}) if state else {}
         for sub in active:
             for ch_id in sub["channels"]:
                 key = f"{sub['id']}:{ch_id}"
-                after = channels.get(key, int(sub["since_channels"].get(ch_id, 0)))
+                after = channels.get(key, sub["since_channels"].get(ch_id, 0))
                 channels[key] = await self._enqueue_messages(op, sub, ch_id, after, queue,
-                                                             readers[str(sub["id"])])
-        current = {"cursor": cursor, "channels": channels, "queue": dict(queue)}
+                                                             readers[sub["id"]])
+        current: OutgoingState = {"cursor": cursor, "channels": channels, "queue": dict(queue)}
         if current != state:  # a quiet operation costs no write each tick
             await self._store.put_state(op.id, OUTGOING_STATE, current)
         due = sorted((at, d) for d, at in queue.items() if at <= self._clock.now())
@@ -129,13 +135,14 @@ class Dispatcher:
 
         await asyncio.gather(*(one(d) for _, d in due[:PAGE]))
         if queue != current["queue"]:
-            await self._store.put_state(op.id, OUTGOING_STATE, {**current, "queue": queue})
+            sent: OutgoingState = {**current, "queue": queue}
+            await self._store.put_state(op.id, OUTGOING_STATE, sent)
 
-    async def _allowed(self, op: Operation, sub: dict[str, Any],
+    async def _allowed(self, op: Operation, sub: SubscriptionDoc,
                        readers: dict[str, Principal]) -> bool:
         """Its creator still manages the operation and sees its channels; else disable it.
         (``readers`` gets the creator, whose clearance decides which events it carries.)"""
-        user = await self._store.get_user_by_name(str(sub["created_by"]))
+        user = await self._store.get_user_by_name(sub["created_by"])
         role = await self._access.role(Principal(user, "", "session", None, None), op.id) \
             if user is not None and not user.disabled else None
         reason = None
@@ -150,13 +157,12 @@ class Dispatcher:
                     reason = "its creator no longer sees one of its channels"
         if reason is None:
             assert user is not None
-            readers[str(sub["id"])] = Principal(user, "", "session", None, None)
+            readers[sub["id"]] = Principal(user, "", "session", None, None)
             return True
-        await self._set_subscription(op.id, str(sub["id"]), state="disabled",
-                                     disabled_reason=reason)
+        await self._disable(op.id, sub["id"], reason)
         return False
 
-    async def _enqueue_events(self, op: Operation, subs: list[dict[str, Any]], cursor: int,
+    async def _enqueue_events(self, op: Operation, subs: list[SubscriptionDoc], cursor: int,
                               queue: dict[str, float], readers: dict[str, Principal]) -> int:
         """Each subscription gets the events of the kinds it asked for whose record its
         creator's clearance reaches (a webhook is never a way around a label)."""
@@ -167,8 +173,8 @@ class Dispatcher:
                 record = event.data.get("record")
                 for sub in subs:
                     if kind is not None and kind in sub["events"] \
-                            and event.seq > int(sub["since_seq"]) \
-                            and self._access.sees(readers[str(sub["id"])],
+                            and event.seq > sub["since_seq"] \
+                            and self._access.sees(readers[sub["id"]],
                                                   record if isinstance(record, dict) else None):
                         data = {"id": event.record_id, "action": event.action,
                                 "actor": event.actor, "seq": event.seq,
@@ -179,7 +185,7 @@ class Dispatcher:
             if len(events) < PAGE:
                 return cursor
 
-    async def _enqueue_messages(self, op: Operation, sub: dict[str, Any], ch_id: str,
+    async def _enqueue_messages(self, op: Operation, sub: SubscriptionDoc, ch_id: str,
                                 after: int, queue: dict[str, float], reader: Principal) -> int:
         ch = await self._store.get_channel(ChannelId(ch_id))
         while ch is not None:
@@ -196,23 +202,25 @@ class Dispatcher:
                 break
         return after
 
-    async def _enqueue(self, op: Operation, sub: dict[str, Any], delivery_id: str,
-                       kind: str, ts: float, data: dict[str, Any],
+    async def _enqueue(self, op: Operation, sub: SubscriptionDoc, delivery_id: str,
+                       kind: str, ts: float, data: dict[str, object],
                        queue: dict[str, float]) -> None:
         existing = await self._store.get_state(op.id, delivery_key(delivery_id))
         if existing is not None:
             if existing["state"] == "pending":
-                queue.setdefault(delivery_id, float(existing.get("next_at") or 0))
+                queue.setdefault(delivery_id, existing["next_at"] or 0.0)
             return  # enqueued before: reading the log again changes nothing
         now = self._clock.now()
-        await self._store.put_state(op.id, delivery_key(delivery_id), {
+        doc: DeliveryDoc = {
             "id": delivery_id, "subscription_id": sub["id"], "event": kind, "ts": ts,
             "payload": data, "state": "pending", "attempts": 0, "created_at": now,
             "next_at": now, "last_status": None, "last_error": None, "delivered_at": None,
-            "log": []})
-        index = await self._store.get_state(op.id, log_key(str(sub["id"]))) or {}
-        ids = [*index.get("ids", []), delivery_id][-LOG_INDEXED:]
-        await self._store.put_state(op.id, log_key(str(sub["id"])), {"ids": ids})
+            "log": []}
+        await self._store.put_state(op.id, delivery_key(delivery_id), doc)
+        index = await self._store.get_state(op.id, log_key(sub["id"]))
+        ids = [*(index["ids"] if index else []), delivery_id][-LOG_INDEXED:]
+        kept: DeliveryLog = {"ids": ids}
+        await self._store.put_state(op.id, log_key(sub["id"]), kept)
         queue[delivery_id] = now
 
     async def _send(self, op: Operation, delivery_id: str, queue: dict[str, float]) -> None:
@@ -220,8 +228,7 @@ class Dispatcher:
         if doc is None or doc["state"] != "pending":
             queue.pop(delivery_id, None)
             return
-        sub_found = await self._store.get_record(op.id, SUBSCRIPTION,
-                                                 str(doc["subscription_id"]))
+        sub_found = await self._store.get_record(op.id, SUBSCRIPTION, doc["subscription_id"])
         if sub_found is None or sub_found[0]["state"] != "active":
             await self._finish(op.id, doc, state="cancelled", status=None,
                                error="the subscription is disabled")
@@ -229,13 +236,13 @@ class Dispatcher:
             return
         sub = sub_found[0]
         now = self._clock.now()
-        body = body_for(str(sub["format"]), event=str(doc["event"]), ts=float(doc["ts"]),
+        body = body_for(sub["format"], event=doc["event"], ts=doc["ts"],
                         operation={"id": op.id, "code": op.code, "name": op.name},
                         data=doc["payload"])
-        attempt = await self._sender.post(str(sub["url"]),
-                                          signed_headers(str(sub["secret"]), delivery_id,
+        attempt = await self._sender.post(sub["url"],
+                                          signed_headers(sub["secret"], delivery_id,
                                                          int(now), body), body)
-        attempts = int(doc["attempts"]) + 1
+        attempts = doc["attempts"] + 1
         if attempt.ok:
             await self._finish(op.id, {**doc, "attempts": attempts}, state="delivered",
                                status=attempt.status, error=None)
@@ -250,28 +257,26 @@ class Dispatcher:
         else:
             queue[delivery_id] = retry
         if attempt.status == 410:
-            await self._set_subscription(op.id, str(sub["id"]), state="disabled",
-                                         disabled_reason="the receiver answered 410 Gone")
+            await self._disable(op.id, sub["id"], "the receiver answered 410 Gone")
 
-    async def _finish(self, op_id: OperationId, doc: dict[str, Any], *, state: str,
+    async def _finish(self, op_id: OperationId, doc: DeliveryDoc, *, state: str,
                       status: int | None, error: str | None) -> None:
         now = self._clock.now()
-        entry = {"at": now, "status": status, "error": error}
-        await self._store.put_state(op_id, delivery_key(str(doc["id"])), {
+        entry: DeliveryAttempt = {"at": now, "status": status, "error": error}
+        done: DeliveryDoc = {
             **doc, "state": state, "last_status": status, "last_error": error,
-            "log": [*doc.get("log", []), entry][-LOG_KEPT:],
-            "delivered_at": now if state == "delivered" else doc.get("delivered_at")})
+            "log": [*doc["log"], entry][-LOG_KEPT:],
+            "delivered_at": now if state == "delivered" else doc["delivered_at"]}
+        await self._store.put_state(op_id, delivery_key(doc["id"]), done)
 
-    async def _set_subscription(self, op_id: OperationId, sub_id: str, **changes: Any) -> None:
+    async def _disable(self, op_id: OperationId, sub_id: str, reason: str) -> None:
         found = await self._store.get_record(op_id, SUBSCRIPTION, sub_id)
         if found is None:
             return
         doc, version = found
         with contextlib.suppress(Conflict):
-            await self._store.write_record(RecordWrite(op_id, SUBSCRIPTION, sub_id,
-                                                       {**doc, **changes}, version,
-                                                       str(changes.get("state", "updated")),
-                                                       "hub", self._clock.now(), {},
-                                                       private=True))
-        log.info("outgoing webhook %s: %s", sub_id, changes.get("disabled_reason", changes),
-                 extra={"operation": op_id})
+            await self._store.write_record(RecordWrite(
+                op_id, SUBSCRIPTION, sub_id,
+                {**doc, "state": "disabled", "disabled_reason": reason}, version, "disabled",
+                "hub", self._clock.now(), {}, private=True))
+        log.info("outgoing webhook %s: %s", sub_id, reason, extra={"operation": op_id})

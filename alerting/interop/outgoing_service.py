@@ -10,12 +10,10 @@ deliveries themselves are made by :mod:`alerting.interop.outgoing_dispatcher`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import msgspec
 
 from alerting.config_bodies import NewSubscription
+from alerting.documents import DeliveryDoc, DeliveryView, SubscriptionDoc, SubscriptionView
 from alerting.interop.outgoing import check_subscription, new_secret
 from alerting.interop.outgoing_sender import Refused, Sender
 from alerting.kinds import SUBSCRIPTION, delivery_key, log_key
@@ -33,9 +31,13 @@ __all__ = ["OutgoingWebhooks", "public"]
 LOG_PAGE = 100
 
 
-def public(doc: Mapping[str, Any]) -> dict[str, Any]:
+def public(doc: SubscriptionDoc) -> SubscriptionView:
     """A subscription as its managers see it: never its secret."""
-    return {k: v for k, v in doc.items() if k != "secret"}
+    return {"id": doc["id"], "url": doc["url"], "name": doc["name"], "events": doc["events"],
+            "channels": doc["channels"], "format": doc["format"], "state": doc["state"],
+            "disabled_reason": doc["disabled_reason"], "created_by": doc["created_by"],
+            "created_at": doc["created_at"], "since_seq": doc["since_seq"],
+            "since_channels": doc["since_channels"]}
 
 
 class OutgoingWebhooks:
@@ -48,12 +50,12 @@ class OutgoingWebhooks:
         self._sender = sender
 
     async def create(self, principal: Principal, op_id: str, data: NewSubscription,
-                     client: str) -> tuple[dict[str, Any], str]:
+                     client: str) -> tuple[SubscriptionView, str]:
         """A new subscription and its signing secret (shown this once)."""
         op, _ = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                              client=client)
         settings = check_subscription(msgspec.to_builtins(data))
-        since_channels = {}
+        since_channels: dict[str, int] = {}
         for ch_id in settings["channels"]:
             ch, _, _ = await self._access.channel(principal, ch_id, Action.MANAGE_CHANNELS,
                                                   client=client)
@@ -67,29 +69,29 @@ class OutgoingWebhooks:
         _, head = await self._store.op_event_bounds(op.id)
         secret = new_secret()
         now = self._clock.now()
-        doc = {**settings, "id": new_id("wh"), "secret": secret, "state": "active",
+        doc: SubscriptionDoc = {**settings, "id": new_id("wh"), "secret": secret, "state": "active",
                "disabled_reason": None, "created_by": principal.username, "created_at": now,
                "since_seq": head, "since_channels": since_channels}
         await self._store.write_record(RecordWrite(
-            op.id, SUBSCRIPTION, str(doc["id"]), doc, None, "created", principal.username,
+            op.id, SUBSCRIPTION, doc["id"], doc, None, "created", principal.username,
             now, {}, private=True))
         await self._audit.record(actor=principal.username, action="outgoing_webhook.create",
-                                 target=str(doc["id"]), outcome="ok", client=client,
+                                 target=doc["id"], outcome="ok", client=client,
                                  operation_id=op.id,
                                  details={"url": settings["url"], "events": settings["events"]})
         return public(doc), secret
 
     async def _visible(self, principal: Principal, role: Role | None,
-                       doc: Mapping[str, Any]) -> bool:
+                       doc: SubscriptionDoc) -> bool:
         """A subscription is seen by those who see every channel whose messages it sends."""
-        for ch_id in doc.get("channels") or []:
+        for ch_id in doc["channels"]:
             ch = await self._store.get_channel(ChannelId(ch_id))
             if ch is None or not self._access.visible(principal, role, ch):
                 return False
         return True
 
     async def list_subscriptions(self, principal: Principal, op_id: str,
-                                 client: str) -> list[dict[str, Any]]:
+                                 client: str) -> list[SubscriptionView]:
         op, role = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                                 client=client)
         out = [public(doc) for doc, _ in await self._store.list_records(op.id, SUBSCRIPTION)
@@ -97,7 +99,7 @@ class OutgoingWebhooks:
         return sorted(out, key=lambda d: d["created_at"])
 
     async def _mine(self, principal: Principal, op_id: str, sub_id: str,
-                    client: str) -> tuple[OperationId, dict[str, Any], int]:
+                    client: str) -> tuple[OperationId, SubscriptionDoc, int]:
         op, role = await self._access.operation(principal, op_id, Action.MANAGE_CHANNELS,
                                                 client=client)
         found = await self._store.get_record(op.id, SUBSCRIPTION, sub_id[:64])
@@ -106,7 +108,7 @@ class OutgoingWebhooks:
         return op.id, found[0], found[1]
 
     async def disable(self, principal: Principal, op_id: str, sub_id: str,
-                      client: str) -> dict[str, Any]:
+                      client: str) -> SubscriptionView:
         op, doc, version = await self._mine(principal, op_id, sub_id, client)
         if doc["state"] != "disabled":
             doc = {**doc, "state": "disabled",
@@ -120,13 +122,21 @@ class OutgoingWebhooks:
         return public(doc)
 
     async def deliveries(self, principal: Principal, op_id: str, sub_id: str,
-                         client: str) -> list[dict[str, Any]]:
+                         client: str) -> list[DeliveryView]:
         """The subscription's delivery log, newest first (without the bodies)."""
         op, _, _ = await self._mine(principal, op_id, sub_id, client)
-        index = await self._store.get_state(op, log_key(sub_id)) or {}
-        out = []
-        for delivery_id in reversed(index.get("ids", [])[-LOG_PAGE:]):
+        index = await self._store.get_state(op, log_key(sub_id))
+        out: list[DeliveryView] = []
+        for delivery_id in reversed(index["ids"][-LOG_PAGE:] if index else []):
             doc = await self._store.get_state(op, delivery_key(delivery_id))
             if doc is not None:
-                out.append({k: v for k, v in doc.items() if k != "payload"})
+                out.append(_without_payload(doc))
         return out
+
+
+def _without_payload(doc: DeliveryDoc) -> DeliveryView:
+    return {"id": doc["id"], "subscription_id": doc["subscription_id"], "event": doc["event"],
+            "ts": doc["ts"], "state": doc["state"], "attempts": doc["attempts"],
+            "created_at": doc["created_at"], "next_at": doc["next_at"],
+            "last_status": doc["last_status"], "last_error": doc["last_error"],
+            "delivered_at": doc["delivered_at"], "log": doc["log"]}

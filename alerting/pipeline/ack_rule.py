@@ -15,10 +15,10 @@ operation's membership changes (:mod:`alerting.pipeline.ack_sets`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from alerting.documents import AlertDoc
 from alerting.pipeline.alerts import pending_agencies
 from alerting.pipeline.routing import Member
 from alerting.vocabulary import AlertState
@@ -47,17 +47,17 @@ def ack_set(members: Iterable[Member]) -> AckSet:
     return AckSet(tuple(sorted(required)), tuple(sorted(reading - required)))
 
 
-def regroup(alert: Mapping[str, Any], now_set: AckSet, now: float) -> dict[str, Any]:
+def regroup(alert: AlertDoc, now_set: AckSet, now: float) -> AlertDoc:
     """The alert with ``now_set`` as its agencies. Acknowledgements already given are
     kept (the ledger is history); if no agency is left pending the alert is
     acknowledged, by the last agency that did."""
-    out = {**alert, "ack_agencies": list(now_set.required) or None,
-           "informed_agencies": list(now_set.informed)}
+    out: AlertDoc = {**alert, "ack_agencies": list(now_set.required) or None,
+                     "informed_agencies": list(now_set.informed)}
     if alert.get("state") != AlertState.FIRING or pending_agencies(out):
         return out
     acks = out.get("acks") or {}
-    last = max(acks.values(), key=lambda a: float(a.get("at") or 0), default=None)
+    last = max(acks.values(), key=lambda a: a["at"], default=None)
     if last is None:
         return out  # nobody acknowledged yet: anyone's acknowledgement will do
-    return {**out, "state": str(AlertState.ACKNOWLEDGED), "acked_by": last.get("by"),
-            "acked_at": now, "escalation": {**(out.get("escalation") or {}), "next_at": None}}
+    return {**out, "state": str(AlertState.ACKNOWLEDGED), "acked_by": last["by"],
+            "acked_at": now, "escalation": {**out["escalation"], "next_at": None}}

@@ -19,7 +19,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from alerting.pipeline.escalation import initial_state
+from alerting.documents import AlertDoc, AlertView, Escalation, LedgerRow
+from alerting.pipeline.escalation import idle_state, initial_state
 from alerting.vocabulary import SEVERITIES, AlertState
 from hub.errors import BadRequest, Conflict
 
@@ -65,7 +66,7 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
               ack_agencies: Sequence[str] | None = None,
               informed_agencies: Sequence[str] = (),
               raised_by: str | None = None,
-              summary_words: Mapping[str, object] | None = None) -> dict[str, Any]:
+              summary_words: Mapping[str, object] | None = None) -> AlertDoc:
     """A new firing alert. ``labels`` are its routing labels (Alertmanager's sense);
     ``label`` its confidentiality label (hub.labels), its case's when it has one;
     ``raised_by`` the person whose action raised it (an urgent message's sender);
@@ -93,14 +94,14 @@ def new_alert(*, alert_id: str, operation_id: str, source: str, fp: str, severit
             "summary_words": dict(summary_words) if summary_words else None}
 
 
-def _stopped(alert: Mapping[str, Any]) -> dict[str, Any]:
+def _stopped(alert: AlertDoc) -> Escalation:
     """Escalation ends with acknowledgement or resolution."""
-    return {**(alert.get("escalation") or {}), "next_at": None}
+    return {**(alert.get("escalation") or idle_state()), "next_at": None}
 
 
-def repeat(alert: Mapping[str, Any], *, now: float, summary: str | None = None,
+def repeat(alert: AlertDoc, *, now: float, summary: str | None = None,
            severity: str | None = None, occurrence: str | None = None,
-           window: float = 0.0) -> dict[str, Any]:
+           window: float = 0.0) -> AlertDoc:
     """The same fingerprint again while active: count it, don't raise another.
 
     ``occurrence`` names what the sender said; the same occurrence again within
@@ -110,30 +111,29 @@ def repeat(alert: Mapping[str, Any], *, now: float, summary: str | None = None,
         raise Conflict("a resolved alert does not repeat; raise a new one")
     if occurrence is not None and alert.get("last_occurrence") == occurrence \
             and now - float(alert.get("last_at") or 0) < window:
-        return dict(alert)
-    out = {**alert, "occurrences": int(alert["occurrences"]) + 1, "last_at": now}
+        return {**alert}
+    out: AlertDoc = {**alert, "occurrences": alert["occurrences"] + 1, "last_at": now}
     if occurrence is not None:
         out["last_occurrence"] = occurrence
     if summary:
         out["summary"] = summary
-    if severity in SEVERITIES:
+    if severity is not None and severity in SEVERITIES:
         out["severity"] = severity
     return out
 
 
-def acknowledge(alert: Mapping[str, Any], *, actor: str, now: float,
-                agency: str = "") -> dict[str, Any]:
+def acknowledge(alert: AlertDoc, *, actor: str, now: float, agency: str = "") -> AlertDoc:
     """Acknowledge for ``actor`` of ``agency``. An alert that needs each agency stays
     firing (and escalating to the others) until the last of them has acknowledged."""
     state = alert["state"]
     if state == AlertState.RESOLVED:
         raise Conflict("the alert is already resolved")
     if state == AlertState.ACKNOWLEDGED:
-        return dict(alert)
+        return {**alert}
     acks = dict(alert.get("acks") or {})
     if agency and agency not in acks:
         acks[agency] = {"by": actor, "at": now}  # the first of each agency counts
-    out = {**alert, "acks": acks}
+    out: AlertDoc = {**alert, "acks": acks}
     if pending_agencies(out):
         return out
     return {**out, "state": str(AlertState.ACKNOWLEDGED), "acked_by": actor, "acked_at": now,
@@ -146,7 +146,7 @@ def pending_agencies(alert: Mapping[str, Any]) -> list[str]:
     return [a for a in alert.get("ack_agencies") or () if a not in acks]
 
 
-def told(alert: Mapping[str, Any], agencies: Iterable[str], now: float) -> dict[str, float]:
+def told(alert: AlertDoc, agencies: Iterable[str], now: float) -> dict[str, float]:
     """The alert's "told" map after a notification reached people of ``agencies``."""
     out = dict(alert.get("told") or {})
     for agency in agencies:
@@ -154,12 +154,13 @@ def told(alert: Mapping[str, Any], agencies: Iterable[str], now: float) -> dict[
     return out
 
 
-def ledger(alert: Mapping[str, Any]) -> list[dict[str, Any]]:
+def ledger(alert: Mapping[str, Any]) -> list[LedgerRow]:
+    """(An alert as stored, or as an event of the log carries it: a board, a report.)"""
     """Per agency: when it was first told, when and by whom it acknowledged, how long that
     took (seconds; None while pending). For the export and the clients."""
     acks, first = alert.get("acks") or {}, alert.get("told") or {}
     agencies = sorted(set(alert.get("ack_agencies") or ()) | set(acks) | set(first))
-    rows = []
+    rows: list[LedgerRow] = []
     for agency in agencies:
         ack = acks.get(agency) or {}
         at, told_at = ack.get("at"), first.get(agency)
@@ -170,16 +171,15 @@ def ledger(alert: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def answered(alert: Mapping[str, Any], version: int) -> dict[str, Any]:
+def answered(alert: AlertDoc, version: int) -> AlertView:
     """An alert as every answer of the API gives it: with its version, the agencies still
     to acknowledge and the ledger (the OpenAPI ``Alert`` schema requires all three)."""
     return {**alert, "version": version, "pending_agencies": pending_agencies(alert),
             "ledger": ledger(alert)}
 
 
-def resolve(alert: Mapping[str, Any], *, actor: str, now: float,
-            resolution: str) -> dict[str, Any]:
+def resolve(alert: AlertDoc, *, actor: str, now: float, resolution: str) -> AlertDoc:
     if alert["state"] == AlertState.RESOLVED:
-        return dict(alert)
+        return {**alert}
     return {**alert, "state": str(AlertState.RESOLVED), "resolved_by": actor,
             "resolved_at": now, "resolution": resolution, "escalation": _stopped(alert)}

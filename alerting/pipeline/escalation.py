@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alerting.documents import Escalation
 from alerting.pipeline.grouping import DEFAULT, Grouping, GroupingError, parse_grouping
 from alerting.pipeline.routing import TargetError, check_targets
 from alerting.rules.engine import is_config_id
@@ -118,13 +119,18 @@ def parse_policy(data: Mapping[str, Any]) -> EscalationPolicy:
     return EscalationPolicy(pid, name, tuple(steps), repeat, grouping)
 
 
-def initial_state(policy_id: str | None, now: float) -> dict[str, Any]:
+def idle_state() -> Escalation:
+    """No escalation under way (an alert kept before escalation existed had none)."""
+    return {"policy": None, "step": 0, "reminders": 0, "next_at": None}
+
+
+def initial_state(policy_id: str | None, now: float) -> Escalation:
     """A new alert's escalation: step 0 is due at once."""
     return {"policy": policy_id, "step": 0, "reminders": 0, "next_at": now}
 
 
-def plan(policy: EscalationPolicy | None, route_targets: Sequence[str], state: Mapping[str, Any],
-         now: float) -> tuple[Notice, dict[str, Any]]:
+def plan(policy: EscalationPolicy | None, route_targets: Sequence[str], state: Escalation,
+         now: float) -> tuple[Notice, Escalation]:
     """The notification due now and the escalation state after it.
 
     The alert's own route targets join step 0. Without a policy there is one
@@ -133,9 +139,9 @@ def plan(policy: EscalationPolicy | None, route_targets: Sequence[str], state: M
     steps = policy.steps if policy is not None else \
         (Step(tuple(route_targets) or DEFAULT_TARGETS),)
     repeat = policy.repeat_every if policy is not None else 0.0
-    i = int(state.get("step", 0))
-    reminders = int(state.get("reminders", 0))
-    out = dict(state)
+    i = state.get("step", 0)
+    reminders = state.get("reminders", 0)
+    out: Escalation = {**idle_state(), **state}
     if i < len(steps):
         step = steps[i]
         targets = step.notify

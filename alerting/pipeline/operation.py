@@ -1,9 +1,9 @@
 """The alert pipeline of one operation: its log in, alerts and notices out.
 
-:meth:`Pipeline.run` reads the operation's new log events from the cursor and
-takes them through the stages in order; each stage's decision is a pure
-function of :mod:`alerting.pipeline.stages` (or the rule engine), and this module does
-only the reads and writes around them:
+:meth:`Pipeline.run` reads the operation's new log events from the cursor and takes them
+through the stages in order; each stage's decision is a pure function of
+:mod:`alerting.pipeline.stages` (or the rule engine), and this module does only the reads
+and writes around them:
 
 1. **match** — a case event goes through the rule engine (a rule, policy or
    silence event updates what the next stages use) -> Fire / Resolve;
@@ -16,10 +16,10 @@ only the reads and writes around them:
    an idempotent notice in its channels, and a ``notified`` event naming
    the people (their clients turn it into a desktop notification).
 
-Every write is a versioned record write, so the effects are safe when two
-nodes briefly both run the pipeline: alert ids come from the fingerprint (one
-create wins), a notification expects the version it read (one wins), and
-channel notices carry a client_msg_id derived from alert, step and reminder.
+Every write is a versioned record write, so the effects are safe when two nodes briefly
+both run the pipeline: alert ids come from the fingerprint (one create wins), a notification
+expects the version it read (one wins), and channel notices carry a client_msg_id derived
+from alert, step and reminder.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from alerting.cases.case import play_marking
+from alerting.documents import AlertDoc, LabelDoc, PipelineState, PolicyDoc, RuleDoc
 from alerting.kinds import ALERT, CASE, NOTICE_GROUPS, PIPELINE_STATE, POLICY, RULE, SILENCE
 from alerting.pipeline.ack_rule import ack_set
 from alerting.pipeline.ack_sets import readers
@@ -63,6 +64,7 @@ from alerting.pipeline.stages import (
 from alerting.rules.engine import Decision, Fire, Resolve, Rule, RuleEngine, RuleError, parse_rule
 from alerting.vocabulary import AlertState
 from channels.bodies import Priority
+from hub.documents import record_in
 from hub.engine.port import Store
 from hub.errors import Conflict, NotFound
 from hub.labels import Label
@@ -78,18 +80,18 @@ log = logging.getLogger("alerting.pipeline.operation")
 PAGE = 500
 
 
-def _labelled(label: object, alert: dict[str, Any]) -> dict[str, Any]:
+def _labelled(label: LabelDoc | None, alert: AlertDoc) -> AlertDoc:
     return {**alert, "label": label}
 
 
 class Pipeline:
     def __init__(self, *, store: Store, records: AlertRecords, channels: ChannelService,
-                 global_rules: Sequence[Mapping[str, Any]] = (),
-                 global_policies: Sequence[Mapping[str, Any]] = ()) -> None:
+                 global_rules: Sequence[RuleDoc] = (),
+                 global_policies: Sequence[PolicyDoc] = ()) -> None:
         self._store = store
         self._records = records
         self._channels = channels
-        self._global_rules = [dict(r) for r in global_rules]
+        self._global_rules = list(global_rules)
         self._global_policies = [parse_policy(p) for p in global_policies]
 
     async def run(self, rt: OpState, now: float, heard: Sequence[OpEvent] = ()) -> None:
@@ -127,23 +129,23 @@ class Pipeline:
                 await self._notify(rt, alert_id, now)
         await self._post_groups(rt, now)
         if evaluated:  # alert, policy and silence events alone replay harmlessly
-            await self._store.put_state(rt.id, PIPELINE_STATE, {
-                "cursor": rt.cursor, "engine": rt.engine.snapshot()})
+            state: PipelineState = {"cursor": rt.cursor, "engine": rt.engine.snapshot()}
+            await self._store.put_state(rt.id, PIPELINE_STATE, state)
 
     # --- 1. match ------------------------------------------------------------------
 
     async def _match(self, rt: OpState, event: OpEvent, now: float) -> list[Decision]:
-        record = event.data.get("record")
+        case = record_in(CASE, event.kind, event.data)
         if event.kind == ALERT:
             rt.track(event)
-        elif event.kind == CASE and isinstance(record, dict):
+        elif case is not None:
             if not rt.newer(CASE, event.record_id, event.version):
                 return []  # replaying after a restart: the newer state is already known
-            rt.cases[event.record_id] = record
+            rt.cases[event.record_id] = case
             changes = event.data.get("changes")
             if isinstance(changes, dict) and "label" in changes:
-                await self._relabel(rt, event.record_id, record.get("label"))
-            before = case_before(record, event.action, changes)
+                await self._relabel(rt, event.record_id, case.get("label"))
+            before = case_before(case, event.action, changes)
             return rt.engine.evaluate(rt.cases, now, changed=[event.record_id],
                                       previous={event.record_id: before} if before else None)
         elif event.kind == RULE:
@@ -151,13 +153,13 @@ class Pipeline:
             rt.engine = RuleEngine(await self.rules(rt.id))
             rt.engine.restore(snapshot)
             return rt.engine.evaluate(rt.cases, now)
-        elif event.kind == POLICY and isinstance(record, dict):
-            self.add_policy(rt, record)
-        elif event.kind == SILENCE and isinstance(record, dict):
-            rt.silences[event.record_id] = record
+        elif (policy := record_in(POLICY, event.kind, event.data)) is not None:
+            self.add_policy(rt, policy)
+        elif (silence := record_in(SILENCE, event.kind, event.data)) is not None:
+            rt.silences[event.record_id] = silence
         return []
 
-    async def _relabel(self, rt: OpState, case_id: str | None, label: object) -> None:
+    async def _relabel(self, rt: OpState, case_id: str | None, label: LabelDoc | None) -> None:
         """A case's label changed: its alerts take it too, resolved ones included (their
         summaries, notices and CAP documents carry the case's content).
 
@@ -181,12 +183,12 @@ class Pipeline:
                 rt.track(await self._records.transition(
                     rt.id, alert_id, "relabelled", "hub", functools.partial(_labelled, label)))
 
-    def _counted_label(self, rt: OpState, counted: Sequence[str]) -> dict[str, Any] | None:
+    def _counted_label(self, rt: OpState, counted: Sequence[str]) -> LabelDoc | None:
         """A rate alert's label: what every case it counts allows (a count of hidden
         cases is as hidden as they are)."""
         policy = self._channels.access.policy
-        labels = [lb for lb in (policy.of_record(rt.cases.get(c, {}).get("label"))
-                                for c in counted) if lb is not None]
+        labels = [lb for lb in (policy.of_record(rt.cases[c].get("label"))
+                                for c in counted if c in rt.cases) if lb is not None]
         return policy.join(labels).to_dict() if labels else None
 
     # --- 2. fingerprint and deduplicate -------------------------------------------------
@@ -213,7 +215,7 @@ class Pipeline:
                 if found is not None:
                     with contextlib.suppress(NotFound):
                         rt.track(await self._records.transition(
-                            rt.id, str(found[0]["id"]), "resolved", actor,
+                            rt.id, found[0]["id"], "resolved", actor,
                             functools.partial(resolve, actor=actor, now=now,
                                               resolution="auto")))
 
@@ -230,7 +232,7 @@ class Pipeline:
             if verdict.action is None:
                 continue
 
-            def change(a: dict[str, Any]) -> dict[str, Any]:  # the stored alert may be newer
+            def change(a: AlertDoc) -> AlertDoc:  # the stored alert may be newer
                 return silencing(a, silences, now).alert
 
             with contextlib.suppress(NotFound, Conflict):
@@ -249,8 +251,9 @@ class Pipeline:
         if not due(doc, now):
             rt.alerts[alert_id] = doc  # acknowledged or moved on elsewhere
             return
-        policy = rt.policies.get(str((doc.get("escalation") or {}).get("policy") or ""))
-        case = rt.cases.get(str(doc.get("case_id") or ""))
+        escalation = doc.get("escalation")
+        policy = rt.policies.get(escalation.get("policy") or "") if escalation else None
+        case = rt.cases.get(doc["case_id"] or "")
         label = self._channels.access.policy.of_record(doc.get("label"))
         members = await self._members(rt.id, label)
         plan = delivery(doc, policy, members, case, now)
@@ -270,11 +273,11 @@ class Pipeline:
             return  # another node ran this step, or the alert was acknowledged meanwhile
         rt.track(event)
 
-    def _group(self, rt: OpState, doc: Mapping[str, Any], grouping: Grouping,
+    def _group(self, rt: OpState, doc: AlertDoc, grouping: Grouping,
                plan: Delivery, now: float) -> bool:
         """Put this notification's channel notices in their groups; whether any changed."""
         marking = play_marking(doc)
-        entry = {"key": entry_key(str(doc["id"]), plan.step, plan.reminder),
+        entry = {"key": entry_key(doc["id"], plan.step, plan.reminder),
                  "alert": doc["id"], "step": plan.step, "reminder": plan.reminder,
                  "severity": doc.get("severity"), "summary": doc.get("summary"),
                  "mention": plan.mentioned, "text": plan.text,
@@ -310,8 +313,9 @@ class Pipeline:
             if not sending or sending.get("seq") != group["seq"]:
                 # What this notice says is decided once and kept before it is posted, so a
                 # post retried after a crash says the same and is recognised as a retry.
-                keys = [e["key"] for e in group["pending"] if (rt.alerts.get(
-                    str(e["alert"])) or {}).get("state") == AlertState.FIRING]  # acked: no news
+                firing = {a for a, doc in rt.alerts.items() if doc["state"] == AlertState.FIRING}
+                keys = [e["key"] for e in group["pending"]
+                        if str(e["alert"]) in firing]  # acknowledged: no news
                 group = rt.groups[gid] = {**group, "sending": {"seq": group["seq"], "keys": keys}}
                 await self._store.put_state(rt.id, NOTICE_GROUPS, rt.groups)
             chosen = set(group["sending"]["keys"])
@@ -358,25 +362,25 @@ class Pipeline:
         else:
             rt.cursor = (await self._store.op_event_bounds(op_id))[1]
             rt.fresh = True
-        for doc, v in await self._store.list_records(op_id, CASE):
-            rt.cases[str(doc["id"])] = doc
-            rt.versions[(CASE, str(doc["id"]))] = v
-        for doc, v in await self._store.list_records(op_id, ALERT):
-            rt.versions[(ALERT, str(doc["id"]))] = v
-            if doc["state"] != AlertState.RESOLVED:
-                rt.alerts[str(doc["id"])] = doc
+        for case, v in await self._store.list_records(op_id, CASE):
+            rt.cases[case["id"]] = case
+            rt.versions[(CASE, case["id"])] = v
+        for alert, v in await self._store.list_records(op_id, ALERT):
+            rt.versions[(ALERT, alert["id"])] = v
+            if alert["state"] != AlertState.RESOLVED:
+                rt.alerts[alert["id"]] = alert
         rt.policies = {p.id: p for p in self._global_policies}
-        for doc, _ in await self._store.list_records(op_id, POLICY):
-            self.add_policy(rt, doc)
-        rt.silences = {str(doc["id"]): doc
-                       for doc, _ in await self._store.list_records(op_id, SILENCE)}
+        for policy, _ in await self._store.list_records(op_id, POLICY):
+            self.add_policy(rt, policy)
+        rt.silences = {silence["id"]: silence
+                       for silence, _ in await self._store.list_records(op_id, SILENCE)}
         rt.groups = dict(await self._store.get_state(op_id, NOTICE_GROUPS) or {})
         return rt
 
     async def rules(self, op_id: OperationId) -> list[Rule]:
         """The operation's enabled rules and the global ones (the operation's win)."""
         docs = {str(d.get("id")): d for d in self._global_rules}
-        docs.update({str(d["id"]): d for d, _ in await self._store.list_records(op_id, RULE)})
+        docs.update({str(d.get("id")): d for d, _ in await self._store.list_records(op_id, RULE)})
         rules = []
         for doc in docs.values():
             if doc.get("enabled", True):
@@ -387,7 +391,7 @@ class Pipeline:
         return rules
 
     @staticmethod
-    def add_policy(rt: OpState, doc: Mapping[str, Any]) -> None:
+    def add_policy(rt: OpState, doc: PolicyDoc) -> None:
         try:
             policy = parse_policy(doc)
         except PolicyError:

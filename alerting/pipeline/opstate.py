@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
+from alerting.documents import AlertDoc, CaseDoc, SilenceDoc
 from alerting.kinds import ALERT
 from alerting.pipeline.escalation import EscalationPolicy
 from alerting.pipeline.grouping import Grouping, due_at
@@ -22,11 +23,11 @@ class OpState:
     def __init__(self, op_id: OperationId) -> None:
         self.id = op_id
         self.engine = RuleEngine([])
-        self.cases: dict[str, dict[str, Any]] = {}
+        self.cases: dict[str, CaseDoc] = {}
         self.versions: dict[tuple[str, str], int] = {}
-        self.alerts: dict[str, dict[str, Any]] = {}  # active ones
+        self.alerts: dict[str, AlertDoc] = {}  # active ones
         self.policies: dict[str, EscalationPolicy] = {}
-        self.silences: dict[str, dict[str, Any]] = {}
+        self.silences: dict[str, SilenceDoc] = {}
         #: Notice groups by id (alerting.pipeline.grouping): what waits to be posted in channels.
         self.groups: dict[str, dict[str, Any]] = {}
         self.cursor = 0
@@ -48,15 +49,16 @@ class OpState:
         if doc.get("state") == AlertState.RESOLVED:
             self.alerts.pop(event.record_id, None)
         else:
-            self.alerts[event.record_id] = doc
+            self.alerts[event.record_id] = cast(AlertDoc, doc)  # an alert event's record
 
     def next_due(self) -> float | None:
         times = [d for d in (self.engine.next_deadline(),) if d is not None]
-        times += [float(a["escalation"]["next_at"]) for a in self.alerts.values()
-                  if a["state"] == AlertState.FIRING and (a.get("escalation") or {})
-                  .get("next_at") is not None]
+        for a in self.alerts.values():
+            at = a["escalation"]["next_at"] if a.get("escalation") else None
+            if a["state"] == AlertState.FIRING and at is not None:
+                times.append(at)
         for s in self.silences.values():
-            times += [float(t) for t in (s["starts_at"], s.get("ends_at")) if t is not None]
+            times += [t for t in (s["starts_at"], s["ends_at"]) if t is not None]
         times += [t for t in (group_due(g) for g in self.groups.values()) if t is not None]
         return min(times) if times else None
 

@@ -9,11 +9,12 @@ the checks rules and escalation policies share.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TypedDict
 
 import msgspec
 
 from alerting.bodies import PushedAlert
+from alerting.documents import AlertDoc
 from alerting.interop.alertmanager import Incoming
 from alerting.kinds import CASE
 from alerting.pipeline.alerts import fingerprint, new_alert, resolve
@@ -31,6 +32,14 @@ from hub.principal import Principal
 __all__ = ["PushedAlerts"]
 
 
+class Received(TypedDict):
+    """What became of one alert of a monitoring system's notification."""
+
+    fingerprint: str
+    action: str  # fired, repeated, resolved, unchanged, ignored
+    id: str | None
+
+
 class PushedAlerts:
     def __init__(self, *, store: Store, clock: Clock, access: Access, records: AlertRecords,
                  checks: DeliveryChecks, resend_window: float = 300.0) -> None:
@@ -42,7 +51,7 @@ class PushedAlerts:
         self._resend_window = resend_window
 
     async def receive(self, principal: Principal, op_id: str, incoming: Sequence[Incoming],
-                      *, route: object, policy: object, client: str) -> list[dict[str, Any]]:
+                      *, route: object, policy: object, client: str) -> list[Received]:
         """Alerts from a monitoring system (Alertmanager, Grafana) onto the alert lifecycle.
 
         By fingerprint: firing raises the alert or counts a repeat, resolved
@@ -53,7 +62,7 @@ class PushedAlerts:
                                             client=client)
         checked_route, checked_policy = await self._checks.delivery(principal, op, route, policy,
                                                                   client)
-        results = []
+        results: list[Received] = []
         for alert in incoming:
             action, event = await self._receive_one(principal, op, alert, checked_route,
                                                     checked_policy)
@@ -74,14 +83,14 @@ class PushedAlerts:
             if doc is None or doc["state"] == "resolved":
                 return "ignored", None
             event = await self._records.transition(
-                op.id, str(doc["id"]), "resolved", principal.username,
+                op.id, doc["id"], "resolved", principal.username,
                 lambda a: resolve(a, actor=principal.username, now=now, resolution="source"))
             return event.action, event
         if doc is not None and doc["state"] == "resolved" and alert.starts_at \
                 and doc.get("starts_at") == alert.starts_at:
             return "ignored", None  # that episode already ended here
 
-        def build(alert_id: str) -> dict[str, Any]:
+        def build(alert_id: str) -> AlertDoc:
             return {**new_alert(alert_id=alert_id, operation_id=op.id, source="monitoring",
                                 fp=alert.fingerprint, severity=alert.severity,
                                 summary=alert.summary, details=alert.details, now=now,
@@ -110,7 +119,7 @@ class PushedAlerts:
             return None
         now = self._clock.now()
         return await self._records.transition(
-            op.id, str(found[0]["id"]), "resolved", principal.username,
+            op.id, found[0]["id"], "resolved", principal.username,
             lambda a: resolve(a, actor=principal.username, now=now, resolution=resolution),
             client)
 
@@ -124,7 +133,7 @@ class PushedAlerts:
         """
         op, _ = await self.access.operation(principal, op_id, Action.EDIT_RECORDS,
                                             client=client)
-        labels: dict[str, Any] = dict(data.labels)
+        labels: dict[str, object] = dict(data.labels)
         fp = data.fingerprint or fingerprint({**labels, "summary": data.summary})
         case = await self._store.get_record(op.id, CASE, data.case) \
             if data.case is not None else None
@@ -149,7 +158,7 @@ class PushedAlerts:
                 op.exercise and data.exercise is msgspec.UNSET))
         now = self._clock.now()
 
-        def build(alert_id: str) -> dict[str, Any]:
+        def build(alert_id: str) -> AlertDoc:
             return new_alert(alert_id=alert_id, operation_id=op.id, source="bot", fp=fp,
                              severity=data.severity, summary=data.summary,
                              details=data.details, now=now, case_id=data.case,

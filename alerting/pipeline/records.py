@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
 
+from alerting.documents import AlertDoc
 from alerting.kinds import ALERT
 from alerting.pipeline.alerts import AlertState, alert_id_for, repeat
 from hub.auditor import Auditor
@@ -53,13 +53,13 @@ class AlertRecords:
         self._generation: dict[tuple[str, str], int] = {}  # a hint; the store decides
 
     async def active(self, op_id: OperationId,
-                     fp: str) -> tuple[dict[str, Any], int] | None:
+                     fp: str) -> tuple[AlertDoc, int] | None:
         """The firing or acknowledged alert with fingerprint ``fp``, with its version."""
         found, _ = await self._scan(op_id, fp)
         return found
 
     async def _scan(self, op_id: OperationId,
-                    fp: str) -> tuple[tuple[dict[str, Any], int] | None, int]:
+                    fp: str) -> tuple[tuple[AlertDoc, int] | None, int]:
         gen = self._generation.get((op_id, fp), 1)
         while True:
             found = await self._store.get_record(op_id, ALERT, alert_id_for(op_id, fp, gen))
@@ -72,7 +72,7 @@ class AlertRecords:
             gen += 1
 
     async def latest(self, op_id: OperationId,
-                     fp: str) -> tuple[dict[str, Any], int] | None:
+                     fp: str) -> tuple[AlertDoc, int] | None:
         """The newest alert with fingerprint ``fp``, active or resolved, with its version."""
         found, gen = await self._scan(op_id, fp)
         if found is not None or gen == 1:
@@ -80,10 +80,10 @@ class AlertRecords:
         return await self._store.get_record(op_id, ALERT, alert_id_for(op_id, fp, gen - 1))
 
     async def raise_alert(self, op_id: OperationId, fp: str,
-                          build: Callable[[str], dict[str, Any]], *, actor: str,
+                          build: Callable[[str], AlertDoc], *, actor: str,
                           count_repeat: bool, occurrence: str | None = None,
                           window: float = 0.0,
-                          may_touch: Callable[[dict[str, Any]], bool] | None = None,
+                          may_touch: Callable[[AlertDoc], bool] | None = None,
                           ) -> tuple[OpEvent, bool]:
         """Create the alert ``build(id)`` unless ``fp`` is active already.
 
@@ -102,10 +102,10 @@ class AlertRecords:
                     raise NotFound()
                 if not count_repeat:
                     return self._unchanged(op_id, doc, version, actor), False
-                fresh = build(str(doc["id"]))
+                fresh = build(doc["id"])
                 try:
                     event = await self.transition(
-                        op_id, str(doc["id"]), "repeated", actor,
+                        op_id, doc["id"], "repeated", actor,
                         functools.partial(repeat, now=self._clock.now(),
                                           summary=fresh["summary"],
                                           severity=fresh["severity"],
@@ -128,13 +128,13 @@ class AlertRecords:
             return event, True
         raise Conflict("the alert is changing too fast; try again")
 
-    def _unchanged(self, op_id: OperationId, doc: dict[str, Any], version: int,
+    def _unchanged(self, op_id: OperationId, doc: AlertDoc, version: int,
                    actor: str) -> OpEvent:
-        return OpEvent(op_id, 0, ALERT, "unchanged", str(doc["id"]), version, actor,
+        return OpEvent(op_id, 0, ALERT, "unchanged", doc["id"], version, actor,
                        self._clock.now(), {"record": doc})
 
     async def transition(self, op_id: OperationId, alert_id: str, action: str, actor: str,
-                         change: Callable[[dict[str, Any]], dict[str, Any]], client: str = "",
+                         change: Callable[[AlertDoc], AlertDoc], client: str = "",
                          data: dict[str, object] | None = None,
                          expect: int | None = None, audited: bool = False) -> OpEvent:
         """Apply ``change`` to the stored alert, re-reading and re-applying on a race

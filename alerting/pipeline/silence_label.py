@@ -17,6 +17,7 @@ from typing import Any
 from alerting.kinds import ALERT, CASE
 from channels.access import Access
 from channels.labelling import item_label
+from hub.documents import any_kind
 from hub.engine.port import Store
 from hub.errors import BadRequest
 from hub.labels import Label
@@ -25,7 +26,7 @@ from hub.principal import Principal
 
 __all__ = ["silence_label"]
 
-_NAMED = {"alert": ALERT, "case": CASE}
+_NAMED: dict[str, str] = {"alert": ALERT, "case": CASE}
 
 
 async def silence_label(store: Store, access: Access, principal: Principal, op: Operation,
@@ -36,7 +37,7 @@ async def silence_label(store: Store, access: Access, principal: Principal, op: 
         kind, value = _NAMED.get(str(m.get("label"))), str(m.get("value"))
         if kind is None or m.get("op", "=") != "=" or len(value) > 64:  # no record id
             continue
-        found = await store.get_record(op.id, kind, value)
+        found = await store.get_record(op.id, any_kind(kind), value)
         if found is not None and access.sees(principal, found[0]):
             named.append((f"{m['label']} {value}",
                           policy.of_record(found[0].get("label")) or ceiling))

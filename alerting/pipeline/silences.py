@@ -23,6 +23,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from alerting.documents import SilenceDoc
 from alerting.rules.expr import ExprError, parse_duration
 
 __all__ = ["SilenceError", "alert_labels", "is_active", "matching", "new_silence"]
@@ -47,7 +48,7 @@ def alert_labels(alert: Mapping[str, Any]) -> dict[str, str]:
 
 
 def new_silence(data: Mapping[str, Any], *, silence_id: str, author: str,
-                now: float) -> dict[str, Any]:
+                now: float) -> SilenceDoc:
     if not isinstance(data, Mapping):
         raise SilenceError("a silence must be an object")
     unknown = set(data) - {"matchers", "starts_at", "ends_at", "duration", "reason"}

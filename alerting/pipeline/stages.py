@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from alerting.cases.case import play_marking
+from alerting.documents import AlertDoc, Escalation, LabelDoc, LastNotice
 from alerting.pipeline.ack_rule import AckSet
 from alerting.pipeline.alerts import fingerprint, new_alert, pending_agencies
-from alerting.pipeline.escalation import EscalationPolicy, Notice, plan
+from alerting.pipeline.escalation import EscalationPolicy, Notice, idle_state, plan
 from alerting.pipeline.routing import Member, channels_of, people
 from alerting.pipeline.silences import matching
 from alerting.rules.engine import Decision, Fire, Rule
@@ -92,7 +93,7 @@ def fingerprint_of(op_id: str, decision: Decision) -> str:
 def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | None,
                policies: Collection[str], now: float,
                agencies: AckSet | None = None,
-               counted_label: dict[str, Any] | None = None) -> Callable[[str], dict[str, Any]]:
+               counted_label: LabelDoc | None = None) -> Callable[[str], AlertDoc]:
     """How to build the alert a Fire raises, given the id the store assigns
     (``agencies``: who must acknowledge it and who is only informed, for a rule that
     says ``ack: each_agency``).
@@ -101,7 +102,7 @@ def alert_from(op_id: str, fire: Fire, rule: Rule, case: Mapping[str, Any] | Non
     policy = rule.escalation or ("default" if "default" in policies else None)
     fp = fingerprint_of(op_id, fire)
 
-    def build(alert_id: str) -> dict[str, Any]:
+    def build(alert_id: str) -> AlertDoc:
         return new_alert(alert_id=alert_id, operation_id=op_id, source="rule", fp=fp,
                          severity=fire.severity, summary=fire.summary, details="", now=now,
                          rule_id=fire.rule, case_id=fire.case_id,
@@ -125,7 +126,7 @@ class Silencing:
 
     by: str | None  # the silence covering the alert (None: not silenced)
     action: str | None  # "silenced" / "unsilenced" to log, or None: nothing changes
-    alert: dict[str, Any]  # the alert after the decision
+    alert: AlertDoc  # the alert after the decision
 
 
 def due(alert: Mapping[str, Any], now: float) -> bool:
@@ -144,7 +145,7 @@ def resume_at(silence: Mapping[str, Any] | None, next_at: float, now: float) -> 
     return max(next_at, float(ends) if ends is not None else now + SILENCED_RECHECK)
 
 
-def silencing(alert: Mapping[str, Any], silences: Iterable[Mapping[str, Any]],
+def silencing(alert: AlertDoc, silences: Iterable[Mapping[str, Any]],
               now: float) -> Silencing:
     """Whether the alert is silenced now, decided once for every stage after this one.
 
@@ -157,10 +158,10 @@ def silencing(alert: Mapping[str, Any], silences: Iterable[Mapping[str, Any]],
     target = str(silence["id"]) if silence is not None else None
     current = alert.get("silenced_by")
     if current == target and not (target is not None and due(alert, now)):
-        return Silencing(target, None, dict(alert))
-    esc = dict(alert.get("escalation") or {})
-    if esc.get("next_at") is not None:
-        esc["next_at"] = resume_at(silence, float(esc["next_at"]), now)
+        return Silencing(target, None, {**alert})
+    esc: Escalation = {**(alert.get("escalation") or idle_state())}
+    if esc["next_at"] is not None:
+        esc["next_at"] = resume_at(silence, esc["next_at"], now)
     return Silencing(target, "silenced" if target else "unsilenced",
                      {**alert, "silenced_by": target, "escalation": esc})
 
@@ -178,7 +179,7 @@ class Delivery:
     channels: list[str]
     text: str
     priority: Priority
-    escalation: dict[str, Any]  # the alert's escalation state after this notification
+    escalation: Escalation  # the alert's escalation state after this notification
     #: The client_msg_id of its channel notices, so a retried step posts once; it names
     #: the alert (the client shows the alert's state on it). A notice that may reach
     #: readers the alert is hidden from uses :func:`notice_id` instead.
@@ -186,16 +187,17 @@ class Delivery:
     #: Those the notice @-mentions: the people told, less observers (who may not act).
     mentioned: list[str]
 
-    def record(self, now: float) -> dict[str, Any]:
+    def record(self, now: float) -> LastNotice:
         """What the alert keeps as its ``last_notice`` (and the ``notified`` event says)."""
         return {"step": self.step, "reminder": self.reminder, "at": now, "users": self.users,
                 "channels": self.channels}
 
 
-def delivery(alert: Mapping[str, Any], policy: EscalationPolicy | None, members: Sequence[Member],
+def delivery(alert: AlertDoc, policy: EscalationPolicy | None, members: Sequence[Member],
              case: Mapping[str, Any] | None, now: float) -> Delivery:
     """Route and escalate a due alert: the notification to send now."""
-    notice, after = plan(policy, alert.get("route") or (), alert.get("escalation") or {}, now)
+    notice, after = plan(policy, alert.get("route") or (), alert.get("escalation") or idle_state(),
+                         now)
     pending = pending_agencies(alert)
     if pending:  # the agencies that acknowledged are not told again; those only
         # informed (nobody there may acknowledge) are told once, at the first step

@@ -14,6 +14,7 @@ these through the hooks the composition root sets.
 
 from __future__ import annotations
 
+from alerting.documents import AckDoc, AlertDoc
 from alerting.kinds import POLICY
 from alerting.pipeline.ack_sets import AckSets
 from alerting.pipeline.alerts import acknowledge, fingerprint, new_alert
@@ -58,10 +59,10 @@ class UrgentMessages:
         agencies = await self._ack_sets.of(op.id, label)
         policy = "default" if await self._store.get_record(op.id, POLICY, "default") else None
         now = self._clock.now()
-        sender = {message.agency: {"by": message.sender, "at": message.ts}}
+        sender: dict[str, AckDoc] = {message.agency: {"by": message.sender, "at": message.ts}}
         text = chat_body(message).text
 
-        def build(alert_id: str) -> dict[str, object]:
+        def build(alert_id: str) -> AlertDoc:
             alert = new_alert(
                 alert_id=alert_id, operation_id=op.id, source="message",
                 fp=_fingerprint(ch, message.seq), severity="critical",
@@ -93,7 +94,7 @@ class UrgentMessages:
         now = self._clock.now()
         try:
             await self._records.transition(
-                ch.operation_id, str(found[0]["id"]), "acknowledged", principal.username,
+                ch.operation_id, found[0]["id"], "acknowledged", principal.username,
                 lambda a: acknowledge(a, actor=principal.username, now=now,
                                       agency=principal.agency))
         except (Conflict, NotFound):

@@ -29,6 +29,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerting.documents import SaltState
+from alerting.kinds import SALT_STATE
 from alerting.record.report import render
 from alerting.visibility import ReaderView
 from channels.access import Access
@@ -49,7 +51,6 @@ __all__ = ["Exporter"]
 
 PAGE = 500
 #: The operation's internal document holding the secret the record salts derive from.
-SALT_STATE = "export_salt"
 
 
 @dataclass
@@ -185,6 +186,7 @@ class Exporter:
         exported; read back after writing, so concurrent first exports agree."""
         doc = await self._store.get_state(op_id, SALT_STATE)
         if doc is None:
-            await self._store.put_state(op_id, SALT_STATE, {"secret": secrets.token_hex(32)})
-            doc = await self._store.get_state(op_id, SALT_STATE)
-        return bytes.fromhex(str((doc or {})["secret"]))
+            made: SaltState = {"secret": secrets.token_hex(32)}
+            await self._store.put_state(op_id, SALT_STATE, made)
+            doc = await self._store.get_state(op_id, SALT_STATE) or made
+        return bytes.fromhex(doc["secret"])

@@ -20,14 +20,18 @@ the rule or policy and the part.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import yaml
 
+from alerting.documents import PolicyDoc, RuleDoc
+from alerting.kinds import POLICY, RULE
 from alerting.pipeline.escalation import PolicyError, parse_policy
 from alerting.rules.engine import RuleError, parse_rule
+from hub.documents import D, RecordKind
 from hub.engine.port import Records, RecordWrite
 from hub.models import OperationId
 
@@ -40,8 +44,8 @@ class RuleFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RuleFile:
-    rules: list[dict[str, Any]] = field(default_factory=list)
-    policies: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[RuleDoc] = field(default_factory=list)
+    policies: list[PolicyDoc] = field(default_factory=list)
 
 
 def load_rule_file(path: str | Path) -> RuleFile:
@@ -75,7 +79,9 @@ def load_rule_file(path: str | Path) -> RuleFile:
         if escalation is not None and escalation not in policy_ids:
             raise RuleFileError(f"{path}: rule '{rule['id']}': escalation: no policy "
                                 f"'{escalation}' in this file")
-    return RuleFile([dict(r) for r in rules], [dict(p) for p in policies])
+    # each item passed parse_rule or parse_policy above: it is a RuleDoc or a PolicyDoc
+    return RuleFile([cast(RuleDoc, dict(r)) for r in rules],
+                    [cast(PolicyDoc, dict(p)) for p in policies])
 
 
 async def apply_rule_file(store: Records, op_id: OperationId, rule_file: RuleFile, *,
@@ -85,14 +91,20 @@ async def apply_rule_file(store: Records, op_id: OperationId, rule_file: RuleFil
     Records identical to the stored ones are left alone, so applying the same
     file twice changes nothing (configuration as code, re-run on every deploy).
     """
+    return (await _apply(store, op_id, POLICY, rule_file.policies, actor, now)
+            + await _apply(store, op_id, RULE, rule_file.rules, actor, now))
+
+
+async def _apply(store: Records, op_id: OperationId, kind: RecordKind[D], items: Sequence[D],
+                 actor: str, now: float) -> list[str]:
     changed = []
-    for kind, items in (("policy", rule_file.policies), ("rule", rule_file.rules)):
-        for item in items:
-            current = await store.get_record(op_id, kind, str(item["id"]))
-            if current is not None and current[0] == item:
-                continue
-            await store.write_record(RecordWrite(
-                op_id, kind, str(item["id"]), dict(item), current[1] if current else None,
-                "updated" if current else "created", actor, now, {"source": "file"}))
-            changed.append(f"{kind} {item['id']}")
+    for item in items:
+        item_id = str(item["id"])
+        current = await store.get_record(op_id, kind, item_id)
+        if current is not None and current[0] == item:
+            continue
+        await store.write_record(RecordWrite(
+            op_id, kind, item_id, item, current[1] if current else None,
+            "updated" if current else "created", actor, now, {"source": "file"}))
+        changed.append(f"{kind} {item_id}")
     return changed

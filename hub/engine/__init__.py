@@ -6,8 +6,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from hub.audit import load_keys
 from hub.config import REDIS_SCHEMES, ConfigError, Settings
@@ -47,7 +47,7 @@ def has_data(settings: Settings) -> bool:
     return backup_redis.has_data(settings.engine, settings.redis_prefix)
 
 
-def restore_snapshot(settings: Settings, parts: dict[str, Path], source: dict[str, Any],
+def restore_snapshot(settings: Settings, parts: dict[str, Path], source: Mapping[str, object],
                      workdir: Path) -> None:
     """Put an archived snapshot into the configured, empty engine."""
     if settings.engine == "embedded":

@@ -28,7 +28,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +183,8 @@ def has_data(url: str, prefix: str) -> bool:
         client.close()
 
 
-def restore(part: Path, url: str, prefix: str, source: dict[str, Any], workdir: Path) -> int:
+def restore(part: Path, url: str, prefix: str, source: Mapping[str, object],
+            workdir: Path) -> int:
     """Copy the archived keyspace into the configured Redis under ``prefix`` (the
     source's prefix replaced by it); the number of keys copied."""
     rdb = workdir / "restore.rdb"
@@ -193,7 +194,8 @@ def restore(part: Path, url: str, prefix: str, source: dict[str, Any], workdir: 
     target = _client(url)
     copied = 0
     try:
-        with _scratch(rdb, int(source.get("db", 0))) as scratch:
+        db = source.get("db", 0)
+        with _scratch(rdb, db if isinstance(db, int) else 0) as scratch:
             names = [k for k in scratch.scan_iter(match=old.replace(b"[", b"\\[") + b"*",
                                                   count=1000) if k != layout]
             if scratch.exists(layout):

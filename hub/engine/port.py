@@ -39,8 +39,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol
 
+from hub.documents import D, RecordKind, StateName
 from hub.models import (
     AuditRecord,
     Channel,
@@ -56,9 +57,6 @@ from hub.models import (
     User,
     UserId,
 )
-
-#: A JSON document as the store keeps it (a record, an event's data, saved state).
-Doc = dict[str, Any]
 
 __all__ = ["AuditEntry", "AuditLog", "Broker", "Coordination", "Engine", "EventHandler",
            "Identity", "Messages", "NewMessage", "Operations", "Presence", "PresenceEntry",
@@ -88,7 +86,7 @@ class NewMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class RecordWrite:
+class RecordWrite(Generic[D]):
     """Create or replace a record of an operation and append its event, atomically.
 
     ``expected_version`` None means "create": the record must not exist.
@@ -101,9 +99,9 @@ class RecordWrite:
     """
 
     operation_id: OperationId
-    kind: str
+    kind: RecordKind[D]
     record_id: str
-    doc: Doc
+    doc: D
     expected_version: int | None
     action: str
     actor: str
@@ -218,7 +216,7 @@ class Records(Protocol):
     the operation's event log that every record write appends to, and the
     internal state documents of the features that consume that log."""
 
-    async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+    async def write_record(self, w: RecordWrite[D]) -> tuple[OpEvent, bool]:
         """Write the record with version+1 and append its event (next op seq), atomically.
 
         Returns the event and True, or the earlier event and False for a retry
@@ -226,21 +224,21 @@ class Records(Protocol):
         create of an existing record) and NotFound (update of a missing one).
         """
 
-    async def get_record(self, op_id: OperationId, kind: str,
-                         record_id: str) -> tuple[Doc, int] | None:
+    async def get_record(self, op_id: OperationId, kind: RecordKind[D],
+                         record_id: str) -> tuple[D, int] | None:
         """The record and its version, only if it belongs to that operation."""
 
     async def list_records(self, op_id: OperationId,
-                           kind: str) -> list[tuple[Doc, int]]: ...
+                           kind: RecordKind[D]) -> list[tuple[D, int]]: ...
     async def read_op_events(self, op_id: OperationId, *, after_seq: int = 0,
                              limit: int = 100) -> list[OpEvent]: ...
     async def op_event_bounds(self, op_id: OperationId) -> tuple[int, int]:
         """(first retained seq, last seq) of the operation's event log."""
 
-    async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
+    async def put_state(self, op_id: OperationId, name: StateName[D], doc: D) -> None:
         """Keep an internal document of an operation (no event; last write wins)."""
 
-    async def get_state(self, op_id: OperationId, name: str) -> Doc | None: ...
+    async def get_state(self, op_id: OperationId, name: StateName[D]) -> D | None: ...
 
 class Coordination(Protocol):
     """What the hub processes agree on through the store: leases and markers."""

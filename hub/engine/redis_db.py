@@ -67,18 +67,18 @@ def guarded(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[An
     return wrapper
 
 
-def _weakest(conf: dict[str, Any]) -> int:
+def _weakest(conf: Mapping[str, object]) -> int:
     """Order persistence settings weakest first (for a cluster's least safe master)."""
     if conf.get("appendonly") != "yes":
         return 0
     return 2 if conf.get("appendfsync") == "always" else 1
 
 
-def dump_fields(fields: dict[str, Any]) -> dict[FieldT, EncodableT]:
+def dump_fields(fields: Mapping[str, object]) -> dict[FieldT, EncodableT]:
     return {k: json.dumps(list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
 
 
-def load_fields(raw: Mapping[bytes | str, bytes | str]) -> dict[str, Any]:
+def load_fields(raw: Mapping[bytes | str, bytes | str]) -> dict[str, object]:
     """A hash's fields, each a JSON value (the inverse of :func:`dump_fields`)."""
     return {text(k): json.loads(v) for k, v in raw.items()}
 
@@ -165,7 +165,7 @@ class RedisBase:
 
     # --- helpers ---------------------------------------------------------------------
 
-    async def _hash(self, key: str) -> dict[str, Any] | None:
+    async def _hash(self, key: str) -> dict[str, object] | None:
         raw = await self.r.hgetall(key)
         return load_fields(raw) if raw else None
 

@@ -10,9 +10,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from hub.audit import GENESIS, chain_hash
+from hub.documents import D, RecordKind, StateName
 from hub.engine import jsondoc
 from hub.engine import rows as rowmap
-from hub.engine.port import AuditEntry, Doc, RecordWrite
+from hub.engine.port import AuditEntry, RecordWrite
 from hub.engine.redis_db import RedisBase, entries, guarded, text, texts
 from hub.errors import Conflict, NotFound, Unavailable
 from hub.models import AuditRecord, OperationId, OpEvent
@@ -24,7 +25,7 @@ class RedisRecords(RedisBase):
     # --- operation records and event log -------------------------------------------
 
     @guarded
-    async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+    async def write_record(self, w: RecordWrite[D]) -> tuple[OpEvent, bool]:
         op = w.operation_id
         data = dict(w.extra) if w.private else {"record": w.doc, **w.extra}
         # Checking the event checks the record inside it: check once, write both.
@@ -53,8 +54,8 @@ class RedisRecords(RedisBase):
                        else f"{w.kind} {w.record_id} exists already")
 
     @guarded
-    async def get_record(self, op_id: OperationId, kind: str,
-                         record_id: str) -> tuple[Doc, int] | None:
+    async def get_record(self, op_id: OperationId, kind: RecordKind[D],
+                         record_id: str) -> tuple[D, int] | None:
         raw = await self.r.hmget(self.keys.record(op_id, kind, record_id), "doc",
                                  "version")
         if raw[0] is None:
@@ -63,7 +64,7 @@ class RedisRecords(RedisBase):
 
     @guarded
     async def list_records(self, op_id: OperationId,
-                           kind: str) -> list[tuple[Doc, int]]:
+                           kind: RecordKind[D]) -> list[tuple[D, int]]:
         out = []
         for rid in sorted(texts(await self.r.smembers(self.keys.record_ids(op_id, kind)))):
             raw = await self.r.hmget(self.keys.record(op_id, kind, rid), "doc", "version")
@@ -86,11 +87,11 @@ class RedisRecords(RedisBase):
         return 1, int(text(last) or 0)
 
     @guarded
-    async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
+    async def put_state(self, op_id: OperationId, name: StateName[D], doc: D) -> None:
         await self.r.hset(self.keys.op_state(op_id), name, jsondoc.dump(doc, "state"))
 
     @guarded
-    async def get_state(self, op_id: OperationId, name: str) -> Doc | None:
+    async def get_state(self, op_id: OperationId, name: StateName[D]) -> D | None:
         raw = await self.r.hget(self.keys.op_state(op_id), name)
         return jsondoc.load(text(raw), "state") if raw else None
 

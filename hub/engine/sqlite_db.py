@@ -18,7 +18,7 @@ import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hub.audit import AuditKey
 from hub.engine import legacy
@@ -127,7 +127,7 @@ def _db_value(value: object) -> object:
     return value
 
 
-def decoded(row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
+def decoded(row: sqlite3.Row, *json_columns: str) -> dict[str, object]:
     """A row as a mapping of plain values, its JSON columns decoded (for hub.engine.rows)."""
     d = dict(row)
     for column in json_columns:

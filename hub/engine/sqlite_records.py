@@ -9,9 +9,10 @@ import time
 from collections.abc import AsyncIterator
 
 from hub.audit import GENESIS, chain_hash
+from hub.documents import D, RecordKind, StateName
 from hub.engine import jsondoc
 from hub.engine import rows as rowmap
-from hub.engine.port import AuditEntry, Doc, RecordWrite
+from hub.engine.port import AuditEntry, RecordWrite
 from hub.engine.sqlite_db import SqliteBase
 from hub.errors import Conflict, NotFound
 from hub.models import AuditRecord, OperationId, OpEvent, OpEventPosted, ops_topic
@@ -35,7 +36,7 @@ def _audit_page(db: sqlite3.Connection, *, after: int) -> list[sqlite3.Row]:
 class SqliteRecords(SqliteBase):
     # --- operation records and event log ----------------------------------------
 
-    async def write_record(self, w: RecordWrite) -> tuple[OpEvent, bool]:
+    async def write_record(self, w: RecordWrite[D]) -> tuple[OpEvent, bool]:
         data = dict(w.extra) if w.private else {"record": w.doc, **w.extra}
         # Checking the event checks the record inside it: check once, write both.
         event_data = jsondoc.dump(data, "event")
@@ -85,15 +86,15 @@ class SqliteRecords(SqliteBase):
                                 OpEventPosted(event, time.perf_counter()))
         return event, created
 
-    async def get_record(self, op_id: OperationId, kind: str,
-                         record_id: str) -> tuple[Doc, int] | None:
+    async def get_record(self, op_id: OperationId, kind: RecordKind[D],
+                         record_id: str) -> tuple[D, int] | None:
         row = await self._run(lambda db: db.execute(
             "SELECT doc, version FROM records WHERE kind=? AND id=? AND operation_id=?",
             (kind, record_id, op_id)).fetchone())
         return (jsondoc.load(row[0]), row[1]) if row else None
 
     async def list_records(self, op_id: OperationId,
-                           kind: str) -> list[tuple[Doc, int]]:
+                           kind: RecordKind[D]) -> list[tuple[D, int]]:
         rows = await self._run(lambda db: db.execute(
             "SELECT doc, version FROM records WHERE operation_id=? AND kind=? ORDER BY id",
             (op_id, kind)).fetchall())
@@ -111,12 +112,12 @@ class SqliteRecords(SqliteBase):
             "SELECT last_seq FROM op_seq WHERE operation_id=?", (op_id,)).fetchone())
         return 1, row[0] if row else 0
 
-    async def put_state(self, op_id: OperationId, name: str, doc: Doc) -> None:
+    async def put_state(self, op_id: OperationId, name: StateName[D], doc: D) -> None:
         await self._run(self._write(lambda db: db.execute(
             "INSERT INTO op_state VALUES (?,?,?) ON CONFLICT (operation_id, name) DO UPDATE "
             "SET doc=excluded.doc", (op_id, name, jsondoc.dump(doc, "state")))))
 
-    async def get_state(self, op_id: OperationId, name: str) -> Doc | None:
+    async def get_state(self, op_id: OperationId, name: StateName[D]) -> D | None:
         row = await self._run(lambda db: db.execute(
             "SELECT doc FROM op_state WHERE operation_id=? AND name=?", (op_id, name)).fetchone())
         return jsondoc.load(row[0], "state") if row else None

@@ -41,6 +41,7 @@ from starlette.routing import Route
 from hub.config import Settings
 from hub.models import OperationId
 from hub.principal import Principal
+from tests.alerting.documents import stored_conform
 from tests.alerting.interop.test_cap_in import STORM
 from tests.conftest import PASSWORD, RunningHub, free_port
 
@@ -346,3 +347,7 @@ async def test_no_body_holds_a_marker_or_id_its_reader_may_not_see(
         # The search is not vacuous: what the reader may see is there.
         every = "\n".join(bodies.values())
         assert all(m in every for m in shown), (reader, [m for m in shown if m not in every])
+    # Every document the features wrote, the pipeline and the dispatcher included, has
+    # the shape alerting.documents (and channels.webhooks) declares.
+    counts = await stored_conform(hub.hub.engine.store, OperationId(world.op))
+    assert counts["case"] and counts["rule"] and counts["alerting"], counts
