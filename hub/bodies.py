@@ -23,6 +23,7 @@ import msgpack
 import msgspec
 import msgspec.inspect
 
+from hub.boundary import check_value
 from hub.errors import BadRequest, ErrorCode, FrameError
 
 __all__ = ["NOT_BLANK", "Body", "Frame", "Ref", "Reply", "convert", "decode", "encode",
@@ -154,9 +155,20 @@ def convert(value: object, kind: type[S], *, ref: str | None = None) -> S:
             keyed = _keyed(exc, value, kind)
             said = _word_refusal(keyed, kind) or refusal(keyed)
         message, code = said
-        if issubclass(kind, Frame):
-            raise FrameError(message, code=code, ref=ref) from None
-        raise BadRequest(message, code=code) from None
+    except UnicodeEncodeError:  # a lone surrogate, which the edge's check_value names
+        message, code = _unicode_refusal(value), ErrorCode.BAD_REQUEST
+    if issubclass(kind, Frame):
+        raise FrameError(message, code=code, ref=ref) from None
+    raise BadRequest(message, code=code) from None
+
+
+def _unicode_refusal(value: object) -> str:
+    """What :func:`hub.boundary.check_value` says of ``value``'s invalid text."""
+    try:
+        check_value(value)
+    except BadRequest as exc:
+        return str(exc)
+    return "the body holds text that is not valid Unicode"
 
 
 _SEGMENT = re.compile(r"\.[^.\[]+|\[[^\]]*\]")

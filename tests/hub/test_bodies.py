@@ -117,3 +117,17 @@ def test_a_word_outside_its_list_is_refused_with_the_words_it_may_be(
     with pytest.raises(BadRequest) as refused:
         convert(value, _Words)
     assert refused.value.message == message
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ({"kind": "\ud800"}, "'kind' is not valid Unicode"),
+    ({"by_name": {"k": "x\udfff"}}, "'by_name.k' is not valid Unicode"),
+    ({"\ud800": 1}, "'body' has a key that is not valid Unicode"),
+])
+def test_a_lone_surrogate_that_reaches_convert_is_a_refusal_naming_its_field(
+        value: dict[str, Any], says: str) -> None:
+    # The edge's check_value refuses these before; a caller that skipped it (found by
+    # tests/fuzz) still gets a 400, not the UnicodeEncodeError msgspec raises while
+    # matching a word or a field name.
+    with pytest.raises(BadRequest, match=says):
+        convert(value, _Words)
