@@ -2,8 +2,9 @@
 
 Scripts written for Slack or Mattermost incoming webhooks post JSON (or a
 form field ``payload=`` holding that JSON) with ``text``, ``attachments``
-and ``blocks``. :func:`read_payload` turns the request body into that object;
-:func:`render` turns the object into the text of one chat message: Slack's
+and ``blocks``. :func:`read_payload` turns the request body into that object,
+whose shape :mod:`channels.slack_bodies` declares (``SlackPayload``, converted by the
+webhook's service); :func:`render` turns it into the text of one chat message: Slack's
 markup (``<url|label>``, ``<@user>``, ``<!here>``, ``&amp;``...) as readable
 text, each attachment as a block of lines marked by its colour, and the basic
 block types (header, section, context, divider, image, rich text) in order.
@@ -18,20 +19,27 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.bodies import Priority
+from channels.slack_bodies import (
+    Attachment,
+    Block,
+    Element,
+    Inline,
+    Section,
+    SlackPayload,
+    TextObject,
+)
 from hub.boundary import check_value
 from hub.errors import BadRequest
 
-__all__ = ["COLOUR_MARKS", "MAX_ITEMS", "Post", "read_payload", "render", "slack_markup",
+__all__ = ["COLOUR_MARKS", "Post", "read_payload", "render", "slack_markup",
            "split_text"]
 
-#: Attachments, fields and blocks taken from one payload (more is refused).
-MAX_ITEMS = 100
 #: How an attachment's colour shows in plain text (any other colour: the bar alone).
 COLOUR_MARKS = {"danger": "🔴", "warning": "🟠", "good": "🟢"}
 _BAR = "▌ "
@@ -85,27 +93,25 @@ def _json(raw: bytes, name: str) -> Any:
     return value
 
 
-def render(payload: Mapping[str, object]) -> Post:
-    """The chat message a Slack-style payload makes; BadRequest naming a bad field."""
+def render(payload: SlackPayload) -> Post:
+    """The chat message a Slack-style payload makes; BadRequest if it says nothing."""
     parts: list[str] = []
-    text = _opt_str(payload, "text")
-    blocks = _list(payload, "blocks")
-    attachments = _list(payload, "attachments")
-    shown = [_block(b, f"blocks[{i}]") for i, b in enumerate(blocks)]
+    shown = [_block(b) for b in payload.blocks or ()]
     shown = [s for s in shown if s.strip()]
     if shown:
         parts.append("\n".join(shown))  # blocks replace text, which is their fallback
-    elif text.strip():
-        parts.append(slack_markup(text))
-    for i, attachment in enumerate(attachments):
-        rendered = _attachment(attachment, f"attachments[{i}]")
+    elif _str(payload.text).strip():
+        parts.append(slack_markup(_str(payload.text)))
+    for attachment in payload.attachments or ():
+        rendered = _attachment(attachment)
         if rendered.strip():
             parts.append(rendered)
     if not parts:
         raise BadRequest("'text' is required unless 'attachments' or 'blocks' say something")
-    username = (_opt_str(payload, "username") or _opt_str(payload, "alias")).strip()[:64]
+    username = (_str(payload.username) or _str(payload.alias)).strip()[:64]
+    level = payload.priority.priority if payload.priority is not None else ""
     return Post(text="\n\n".join(parts), username=username or None,
-                priority=_priority(payload))
+                priority=_PRIORITIES[level])
 
 
 def slack_markup(text: str) -> str:
@@ -145,135 +151,86 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def _priority(payload: Mapping[str, object]) -> Priority:
-    value = payload.get("priority")
-    if value is None:
-        return Priority.NORMAL
-    if not isinstance(value, dict):
-        raise BadRequest("'priority' must be an object such as {\"priority\": \"urgent\"}")
-    level = value.get("priority", "")
-    if not isinstance(level, str) or level not in _PRIORITIES:
-        raise BadRequest("'priority.priority' must be \"\", \"important\" or \"urgent\"")
-    return _PRIORITIES[level]
+def _str(value: object) -> str:
+    """A text field as shown ("" when absent; a number as written)."""
+    return "" if value is None else str(value)
 
 
-def _opt_str(obj: Mapping[str, object], key: str, path: str = "") -> str:
-    value = obj.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise BadRequest(f"'{path}{key}' must be a string")
-    return str(value)
-
-
-def _list(obj: Mapping[str, object], key: str, path: str = "") -> list[Any]:
-    value = obj.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise BadRequest(f"'{path}{key}' must be a list")
-    if len(value) > MAX_ITEMS:
-        raise BadRequest(f"'{path}{key}' has more than {MAX_ITEMS} items")
-    return value
-
-
-def _object(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise BadRequest(f"'{path}' must be an object")
-    return value
-
-
-def _attachment(value: Any, path: str) -> str:
-    a = _object(value, path)
-    p = path + "."
+def _attachment(a: Attachment) -> str:
     lines: list[str] = []
-    pretext = _opt_str(a, "pretext", p)
-    author = _opt_str(a, "author_name", p)
-    title = _opt_str(a, "title", p)
-    link = _opt_str(a, "title_link", p)
-    body = _opt_str(a, "text", p)
+    author, title, link, body = (_str(a.author_name), _str(a.title), _str(a.title_link),
+                                 _str(a.text))
     if author:
         lines.append(slack_markup(author))
     if title:
         lines.append(slack_markup(title) + (f" ({link})" if link else ""))
     if body:
         lines.extend(slack_markup(body).split("\n"))
-    for i, f in enumerate(_list(a, "fields", p)):
-        field = _object(f, f"{p}fields[{i}]")
-        name = _opt_str(field, "title", f"{p}fields[{i}].")
-        val = _opt_str(field, "value", f"{p}fields[{i}].")
+    for field in a.fields or ():
+        name, val = _str(field.title), _str(field.value)
         if name or val:
             lines.append(f"{slack_markup(name)}: {slack_markup(val)}" if name
                          else slack_markup(val))
-    footer = _opt_str(a, "footer", p)
-    if footer:
-        lines.append(slack_markup(footer))
-    if not lines:
-        fallback = _opt_str(a, "fallback", p)
-        lines = slack_markup(fallback).split("\n") if fallback else []
-    colour = _opt_str(a, "color", p)
-    mark = COLOUR_MARKS.get(colour, "")
+    if a.footer is not None and _str(a.footer):
+        lines.append(slack_markup(_str(a.footer)))
+    if not lines and _str(a.fallback):
+        lines = slack_markup(_str(a.fallback)).split("\n")
+    mark = COLOUR_MARKS.get(_str(a.color), "")
     boxed = [f"{_BAR}{mark + ' ' if mark and i == 0 else ''}{line}"
              for i, line in enumerate(lines)]
+    pretext = _str(a.pretext)
     return "\n".join(([slack_markup(pretext)] if pretext else []) + boxed)
 
 
-def _text_object(value: Any, path: str) -> str:
-    if value is None:
-        return ""
-    obj = _object(value, path)
-    return slack_markup(_opt_str(obj, "text", path + "."))
+def _text_object(value: TextObject | None) -> str:
+    return slack_markup(_str(value.text)) if value is not None else ""
 
 
-def _block(value: Any, path: str) -> str:
-    b = _object(value, path)
-    kind = b.get("type")
-    p = path + "."
+def _block(b: Block) -> str:
+    kind = b.type
     if kind == "header":
-        return _text_object(b.get("text"), p + "text")
+        return _text_object(b.text)
     if kind == "section":
-        lines = [_text_object(b.get("text"), p + "text")]
-        lines += [_text_object(f, f"{p}fields[{i}]") for i, f in enumerate(_list(b, "fields", p))]
+        lines = [_text_object(b.text), *(_text_object(f) for f in b.fields or ())]
         return "\n".join(line for line in lines if line)
     if kind == "context":
-        items = []
-        for i, e in enumerate(_list(b, "elements", p)):
-            element = _object(e, f"{p}elements[{i}]")
-            items.append(_opt_str(element, "alt_text", f"{p}elements[{i}].")
-                         if element.get("type") == "image"
-                         else _text_object(element, f"{p}elements[{i}]"))
+        items = [_str(e.alt_text) if e.type == "image" else _element_text(e)
+                 for e in b.elements or ()]
         return " · ".join(item for item in items if item)
     if kind == "divider":
         return "———"
     if kind == "image":
-        alt, url = _opt_str(b, "alt_text", p), _opt_str(b, "image_url", p)
+        alt, url = _str(b.alt_text), _str(b.image_url)
         return f"{alt} ({url})" if alt and url else alt or url
     if kind == "rich_text":
-        return _rich_text(_list(b, "elements", p), p)
+        return _rich_text(b.elements or [])
     return ""  # actions, inputs and the rest: nothing a reader of the channel can use
 
 
-def _rich_text(elements: list[Any], path: str) -> str:
+def _element_text(e: Inline) -> str:
+    """An inline element's text: a text object's, or a plain text given as such."""
+    text = e.text.text if isinstance(e.text, TextObject) else e.text
+    return slack_markup(_str(text))
+
+
+def _rich_text(elements: Sequence[Inline]) -> str:
     out: list[str] = []
-    for i, e in enumerate(elements):
-        el = _object(e, f"{path}elements[{i}]")
-        kind = el.get("type")
+    for el in elements:
+        kind = el.type
+        text = el.text.text if isinstance(el.text, TextObject) else el.text
+        inner: Sequence[Inline] = el.elements or [] if isinstance(el, Section | Element) else []
         if kind == "text":
-            out.append(_opt_str(el, "text", f"{path}elements[{i}]."))
+            out.append(_str(text))
         elif kind == "link":
-            url = _opt_str(el, "url", f"{path}elements[{i}].")
-            label = _opt_str(el, "text", f"{path}elements[{i}].")
+            url, label = _str(el.url), _str(text)
             out.append(f"{label} ({url})" if label and label != url else url)
         elif kind == "user":
-            out.append("@" + _opt_str(el, "user_id", f"{path}elements[{i}]."))
+            out.append("@" + _str(el.user_id))
         elif kind == "emoji":
-            out.append(":" + _opt_str(el, "name", f"{path}elements[{i}].") + ":")
+            out.append(":" + _str(el.name) + ":")
         elif kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
-            out.append(_rich_text(_list(el, "elements", f"{path}elements[{i}]."),
-                                  f"{path}elements[{i}]."))
+            out.append(_rich_text(inner))
         elif kind == "rich_text_list":
-            items = _list(el, "elements", f"{path}elements[{i}].")
-            out.append("\n".join("• " + _rich_text(_list(_object(item, f"{path}[{j}]"),
-                                                         "elements"), path)
-                                 for j, item in enumerate(items)))
+            out.append("\n".join("• " + _rich_text(item.elements or [])
+                                  for item in inner if isinstance(item, Section)))
     return "".join(out)

@@ -17,6 +17,7 @@ from starlette.types import Message as AsgiMessage
 
 from channels.admin_bodies import NewIncomingWebhook
 from channels.slack import read_payload
+from channels.slack_bodies import SlackPayload
 from channels.webhooks import IncomingWebhooks
 from hub.bodies import convert, schema
 from hub.context import Hub
@@ -62,8 +63,7 @@ async def revoke_webhook(request: Request) -> Response:
 
 @api("Post a Slack or Mattermost payload (the secret is in the URL)", "webhooks",
      {200: "text/plain"}, auth=False,
-     body=obj({"text": string(), "username": string(), "attachments": array(obj()),
-               "blocks": array(obj())}),
+     body=schema(SlackPayload),
      body_types={"application/x-www-form-urlencoded": obj(
          {"payload": string(minLength=1, contentMediaType="application/json")}, "payload")})
 async def post_to_webhook(request: Request) -> Response:

@@ -29,8 +29,9 @@ from channels.admin_bodies import NewIncomingWebhook
 from channels.bodies import CHAT, ChatBody
 from channels.permissions import Action
 from channels.slack import render, split_text
+from channels.slack_bodies import SlackPayload
 from hub.auditor import Auditor
-from hub.bodies import encode
+from hub.bodies import convert, encode
 from hub.clock import Clock
 from hub.config import Settings
 from hub.documents import RecordKind
@@ -176,7 +177,7 @@ class IncomingWebhooks:
         if idempotency_key is not None and not (
                 0 < len(idempotency_key) <= _MAX_KEY and idempotency_key.isprintable()):
             raise BadRequest(f"'Idempotency-Key' must be 1 to {_MAX_KEY} printable characters")
-        post = render(payload)
+        post = render(convert(payload, SlackPayload))
         parts = split_text(post.text, self._settings.max_text_chars)
         for _ in parts:  # the rate limit counts messages stored, not requests
             wait = await self._limits.take(f"hook:{doc['id']}",

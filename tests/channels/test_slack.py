@@ -11,8 +11,16 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from channels.bodies import Priority
-from channels.slack import read_payload, render, slack_markup, split_text
+from channels.slack import Post, read_payload, render, slack_markup, split_text
+from channels.slack_bodies import SlackPayload
+from hub.bodies import convert
 from hub.errors import BadRequest
+
+
+def show(payload: Any) -> Post:
+    """What a payload posted to a webhook shows: checked against its declaration, then
+    rendered (channels/webhooks.py does the same)."""
+    return render(convert(payload, SlackPayload))
 
 #: Shapes as the Slack and Mattermost documentation show them (our own wording).
 ATTACHMENT_POST = {
@@ -51,7 +59,7 @@ BLOCKS_POST = {
 
 
 def test_text_attachments_and_fields_read_as_one_message() -> None:
-    post = render(ATTACHMENT_POST)
+    post = show(ATTACHMENT_POST)
     assert post.username == "ci-bot" and post.priority is Priority.NORMAL
     assert post.text == (
         "Deploy of build 42 (https://ci.example.org/build/42) finished\n\n"
@@ -65,19 +73,19 @@ def test_text_attachments_and_fields_read_as_one_message() -> None:
 
 
 def test_blocks_replace_the_fallback_text_and_unusable_blocks_are_dropped() -> None:
-    post = render(BLOCKS_POST)
+    post = show(BLOCKS_POST)
     assert post.text == ("Shelter status\n*School 4* is @here full\n*Beds:* 120\n*Free:* 0\n"
                          "———\nlogo · Reported by @chloe")
     assert "fallback" not in post.text and "Approve" not in post.text
 
 
 def test_blocks_that_say_nothing_fall_back_to_text() -> None:
-    post = render({"text": "plain", "blocks": [{"type": "actions", "elements": []}]})
+    post = show({"text": "plain", "blocks": [{"type": "actions", "elements": []}]})
     assert post.text == "plain"
 
 
 def test_rich_text_blocks() -> None:
-    post = render({"blocks": [{"type": "rich_text", "elements": [
+    post = show({"blocks": [{"type": "rich_text", "elements": [
         {"type": "rich_text_section", "elements": [
             {"type": "text", "text": "Road closed, see "},
             {"type": "link", "url": "https://roads.example.org", "text": "the map"},
@@ -108,10 +116,10 @@ def test_slack_markup(raw: str, shown: str) -> None:
 
 
 def test_mattermost_priority_and_alias() -> None:
-    post = render({"text": "evacuate", "priority": {"priority": "urgent", "requested_ack": True},
+    post = show({"text": "evacuate", "priority": {"priority": "urgent", "requested_ack": True},
                    "alias": "Siren control"})
     assert post.priority is Priority.URGENT and post.username == "Siren control"
-    assert render({"text": "x", "priority": {"priority": "important"}}).priority is Priority.HIGH
+    assert show({"text": "x", "priority": {"priority": "important"}}).priority is Priority.HIGH
 
 
 @pytest.mark.parametrize(("payload", "field"), [
@@ -124,14 +132,14 @@ def test_mattermost_priority_and_alias() -> None:
     ({"attachments": ["x"]}, "'attachments[0]'"),
     ({"attachments": [{"fields": [{"title": "a", "value": {"x": 1}}]}]},
      "'attachments[0].fields[0].value'"),
-    ({"attachments": [{"text": "x"}] * 101}, "more than 100"),
+    ({"attachments": [{"text": "x"}] * 101}, "'attachments'.*length <= 100"),
     ({"blocks": [{"type": "section", "text": "plain"}]}, "'blocks[0].text'"),
     ({"text": "x", "priority": "urgent"}, "'priority'"),
     ({"text": "x", "priority": {"priority": "now"}}, "'priority.priority'"),
 ])
 def test_a_bad_payload_is_refused_naming_the_field(payload: dict[str, Any], field: str) -> None:
     with pytest.raises(BadRequest, match=field.replace("[", r"\[").replace("]", r"\]")):
-        render(payload)
+        show(payload)
 
 
 def test_every_way_a_script_sends_its_payload() -> None:
@@ -196,7 +204,7 @@ JSONISH = st.recursive(
 @example({"priority": {"priority": []}})  # found by this test: a list as the level, a 500
 def test_any_payload_renders_or_is_refused_as_a_bad_request(payload: dict[str, Any]) -> None:
     try:
-        post = render(payload)
+        post = show(payload)
     except BadRequest as exc:
         assert str(exc)
         return

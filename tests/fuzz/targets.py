@@ -30,7 +30,8 @@ from alerting.rules.template import TemplateError, compile_template
 from bench.hostile import HOSTILE, cap_document
 from channels.bodies import PublishFrame, TypingFrame
 from channels.slack import read_payload, render
-from hub.bodies import Frame
+from channels.slack_bodies import SlackPayload
+from hub.bodies import Frame, convert
 from hub.boundary import int_param, parse_json_body, time_param
 from hub.errors import BadRequest, FrameError
 from hub.labels import LabelError, Policy
@@ -118,7 +119,7 @@ _CAP = st.one_of(
 
 
 def _slack(data: tuple[str, bytes]) -> object:
-    return render(read_payload(data[0], data[1]))
+    return render(convert(read_payload(data[0], data[1]), SlackPayload))
 
 
 _SLACK = st.tuples(

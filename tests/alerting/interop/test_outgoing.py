@@ -126,10 +126,12 @@ def test_the_hub_body_and_the_slack_body() -> None:
 def test_any_record_makes_a_slack_body_the_incoming_side_can_read(record: dict[str, Any]
                                                                   ) -> None:
     from channels.slack import render
+    from channels.slack_bodies import SlackPayload
+    from hub.bodies import convert
     for event in ("alert.fired", "case.updated"):
         body = json.loads(body_for("slack", event=event, ts=0, operation=OP,
                                    data={"record": record}))
-        assert render(body).text
+        assert render(convert(body, SlackPayload)).text
 
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=30),
