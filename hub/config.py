@@ -132,6 +132,15 @@ class Settings:
     #: Largest body a monitoring system may post to a receiver (a group of alerts).
     max_receiver_body_bytes: int = 1024 * 1024
 
+    # --- Files ----------------------------------------------------------------
+    #: Where uploaded files are kept, once per distinct content (hub.blobs). Empty:
+    #: <data_dir>/blobs. With the Redis engine, a folder every hub process shares.
+    blob_dir: str = ""
+    #: Largest file one upload may be (refused at creation, before any byte is sent).
+    max_upload_bytes: int = 25 * 1024 * 1024
+    #: An unfinished upload untouched this long expires and its bytes are deleted.
+    upload_expiry_seconds: float = 24 * 3600.0
+
     # --- Sessions and login ---------------------------------------------------
     session_idle_seconds: int = 3600
     session_absolute_seconds: int = 12 * 3600
@@ -209,7 +218,8 @@ class Settings:
             raise ConfigError(f"require_totp_for: unknown role(s) {sorted(bad)}")
         for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions",
                      "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst",
-                     "audit_checkpoint_records", "audit_checkpoint_seconds"):
+                     "audit_checkpoint_records", "audit_checkpoint_seconds",
+                     "max_upload_bytes", "upload_expiry_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
@@ -272,6 +282,10 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hub.db"
+
+    @property
+    def blob_path(self) -> Path:
+        return Path(self.blob_dir) if self.blob_dir else self.data_dir / "blobs"
 
     @property
     def key_path(self) -> Path:

@@ -62,6 +62,8 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    UNSUPPORTED_VERSION = "unsupported_version"
     RATE_LIMITED = "rate_limited"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     NOT_SUBSCRIBED = "not_subscribed"
@@ -75,7 +77,7 @@ class ErrorCode(StrEnum):
 
 _RETRYABLE = frozenset(
     {ErrorCode.RATE_LIMITED, ErrorCode.THROTTLED, ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL,
-     ErrorCode.AUTH_TIMEOUT, ErrorCode.TOO_MANY_CONNECTIONS}
+     ErrorCode.AUTH_TIMEOUT, ErrorCode.TOO_MANY_CONNECTIONS, ErrorCode.CHECKSUM_MISMATCH}
 )
 
 
@@ -210,6 +212,21 @@ class LimitExceeded(HubError):
         self.retry_after = retry_after
         if code in (ErrorCode.RATE_LIMITED,):
             self.status = 429
+
+
+class ChecksumMismatch(HubError):
+    """Raised when an upload's bytes do not match the checksum sent with them (tus: 460);
+    the bytes are not kept, and sending them again may succeed."""
+
+    code = ErrorCode.CHECKSUM_MISMATCH
+    status = 460
+
+
+class UnsupportedVersion(HubError):
+    """Raised when a client speaks a protocol version the hub does not (tus: 412)."""
+
+    code = ErrorCode.UNSUPPORTED_VERSION
+    status = 412
 
 
 class Unavailable(HubError):

@@ -95,18 +95,22 @@ class Contract:
     needs: frozenset[str] = frozenset()
     #: path parameters narrower than an id (an action word, say)
     path: Mapping[str, Schema] = field(default_factory=dict)
+    #: request headers the route needs (tus uploads speak in headers)
+    headers: Mapping[str, Schema] = field(default_factory=dict)
 
 
 def api(summary: str, tag: str, responses: Mapping[int, Schema | str | None], *,
         body: Schema | None = None, body_types: Mapping[str, Schema] | None = None,
         query: Mapping[str, Schema] | None = None, auth: bool = True,
         description: str = "", needs: Iterable[str] = (),
-        path: Mapping[str, Schema] | None = None) -> Callable[[F], F]:
+        path: Mapping[str, Schema] | None = None,
+        headers: Mapping[str, Schema] | None = None) -> Callable[[F], F]:
     """Attach a route's contract to its handler; ``needs`` names the required query
-    parameters, ``path`` the schema of path parameters that are not plain ids."""
+    parameters, ``path`` the schema of path parameters that are not plain ids,
+    ``headers`` the request headers it requires."""
     contract = Contract(summary, tag, responses, body, dict(body_types or {}),
                         dict(query or {}), auth, description, frozenset(needs),
-                        dict(path or {}))
+                        dict(path or {}), dict(headers or {}))
     if not contract.needs <= set(contract.query):
         raise ValueError(f"{summary}: a needed query parameter has no schema")
 
@@ -138,6 +142,8 @@ def _operation(route: Route, method: str, contract: Contract) -> dict[str, Any]:
                "schema": contract.path.get(name, _ID)} for name in _PARAM.findall(path)]
     params += [{"name": name, "in": "query", "required": name in contract.needs,
                 "schema": schema} for name, schema in contract.query.items()]
+    params += [{"name": name, "in": "header", "required": True, "schema": schema}
+               for name, schema in contract.headers.items()]
     op: dict[str, Any] = {
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_"),
         "summary": contract.summary, "tags": [contract.tag],

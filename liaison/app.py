@@ -48,10 +48,11 @@ from alerting.record.export import Exporter
 from alerting.rules.rulefile import RuleFile, apply_rule_file, load_rule_file
 from channels import frames as chat_frames
 from channels import routes as channel_routes
-from channels import webhook_routes
+from channels import upload_routes, webhook_routes
 from channels.access import Access
 from channels.bodies import message_schema
 from channels.service import ChannelService
+from channels.uploads import Uploads
 from channels.webhooks import SCHEMAS as WEBHOOK_SCHEMAS
 from channels.webhooks import IncomingWebhooks
 from hub import __version__
@@ -59,6 +60,7 @@ from hub import routes as hub_routes
 from hub.api_schemas import CORE_SCHEMAS, under_policy
 from hub.auditor import Auditor
 from hub.auth import Authenticator, Passwords
+from hub.blobs import FileBlobs
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
 from hub.context import Hub
@@ -185,6 +187,8 @@ class Services:
     outgoing: OutgoingWebhooks
     dispatcher: Dispatcher
     exporter: Exporter
+    blobs: FileBlobs
+    uploads: Uploads
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -273,9 +277,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     channels.messages.on_each_agency = urgent.track
     channels.messages.on_acknowledged = urgent.acknowledged
     channels.on_membership = ack_sets.membership_changed
+    blobs = FileBlobs(settings.blob_path)
+    uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
+                      settings=settings)
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
-                    outgoing=outgoing, dispatcher=dispatcher, exporter=exporter)
+                    outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
+                    blobs=blobs, uploads=uploads)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -289,14 +297,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.store.open()
+        await asyncio.to_thread(services.blobs.open)
         await node.start()
         await evaluator.tick()  # take the lease if free and catch up before serving
         pipeline = asyncio.create_task(evaluator.run(), name="alert-pipeline")
         deliveries = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
+        expiry = asyncio.create_task(services.uploads.run(), name="upload-expiry")
         try:
             yield
         finally:
-            await cancel_all([pipeline, deliveries])
+            await cancel_all([pipeline, deliveries, expiry])
             await dispatcher.stop()
             await evaluator.stop()
             await node.stop()
@@ -309,6 +319,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             *hub_routes.routes,
             *channel_routes.routes,
             *webhook_routes.routes,
+            *upload_routes.routes,
             *cap_routes.routes,
             *outgoing_routes.routes,
             *case_routes.routes,
@@ -331,6 +342,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
     app.state.services = services
     app.state.channels = services.channels
     app.state.webhooks = services.webhooks
+    app.state.uploads = services.uploads
     app.state.cap = services.cap
     app.state.outgoing = services.outgoing
     app.state.cases = services.cases

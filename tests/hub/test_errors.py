@@ -6,6 +6,7 @@ import pytest
 
 from hub.errors import (
     BadRequest,
+    ChecksumMismatch,
     CloseCode,
     Conflict,
     ErrorCode,
@@ -18,6 +19,7 @@ from hub.errors import (
     TotpRequired,
     Unauthenticated,
     Unavailable,
+    UnsupportedVersion,
 )
 
 
@@ -33,6 +35,8 @@ from hub.errors import (
     (LimitExceeded("x"), 413, ErrorCode.TOO_LARGE),
     (LimitExceeded("x", code=ErrorCode.RATE_LIMITED), 429, ErrorCode.RATE_LIMITED),
     (Unavailable("x"), 503, ErrorCode.UNAVAILABLE),
+    (ChecksumMismatch("x"), 460, ErrorCode.CHECKSUM_MISMATCH),
+    (UnsupportedVersion("x"), 412, ErrorCode.UNSUPPORTED_VERSION),
     (HubError("x"), 500, ErrorCode.INTERNAL),
 ])
 def test_each_error_has_its_status_and_code(error: HubError, status: int,
@@ -76,7 +80,7 @@ def test_only_transient_error_codes_are_retryable() -> None:
     retryable = {c for c in ErrorCode if c.retryable}
     assert retryable == {ErrorCode.RATE_LIMITED, ErrorCode.THROTTLED, ErrorCode.UNAVAILABLE,
                          ErrorCode.INTERNAL, ErrorCode.AUTH_TIMEOUT,
-                         ErrorCode.TOO_MANY_CONNECTIONS}
+                         ErrorCode.TOO_MANY_CONNECTIONS, ErrorCode.CHECKSUM_MISMATCH}
 
 
 def test_close_codes_sit_in_their_ranges() -> None:

@@ -1,0 +1,141 @@
+"""The tus 1.0 routes of resumable uploads (channels/uploads.py does the work).
+
+``OPTIONS /api/uploads`` says what the hub speaks; ``POST /api/uploads`` creates an
+upload (``Upload-Length``, ``Upload-Metadata`` naming the ``channel``) and answers
+``201`` with its ``Location``; ``HEAD`` on that location tells how many bytes are
+stored (``Upload-Offset``); ``PATCH`` appends bytes at that offset; ``DELETE`` ends
+it. Every request but ``OPTIONS`` carries ``Tus-Resumable: 1.0.0`` and the caller's
+credentials (``Authorization: Bearer ...`` or the session cookie), like every
+other call of the API. Errors use the hub's JSON error body with the status tus
+names (409 wrong offset, 412 version, 413 too large, 460 checksum).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from channels.uploads import UploadDoc, Uploads
+from hub.context import Hub
+from hub.errors import BadRequest, UnsupportedVersion
+from hub.http import caller
+from hub.openapi import api, string
+from hub.tus import (
+    CHECKSUMS,
+    EXTENSIONS,
+    OFFSET_TYPE,
+    VERSION,
+    BodyDropped,
+    http_date,
+    parse_checksum,
+    parse_length,
+    parse_metadata,
+    parse_offset,
+)
+
+__all__ = ["routes"]
+
+_TUS = {"Tus-Resumable": string(enum=[VERSION])}
+
+
+def _uploads(request: Request) -> Uploads:
+    service: Uploads = request.app.state.uploads
+    return service
+
+
+def _speaks_tus(request: Request) -> None:
+    if request.headers.get("tus-resumable") != VERSION:
+        raise UnsupportedVersion(f"send 'Tus-Resumable: {VERSION}'")
+
+
+def _headers(doc: UploadDoc, **more: str) -> dict[str, str]:
+    out = {"Tus-Resumable": VERSION, "Upload-Offset": str(doc["offset"]),
+           "Upload-Length": str(doc["length"]), "Cache-Control": "no-store", **more}
+    if doc["expires_at"] is not None:
+        out["Upload-Expires"] = http_date(doc["expires_at"])
+    return out
+
+
+@api("What the upload endpoint speaks (tus 1.0 and its extensions)", "uploads", {204: None},
+     auth=False)
+async def options(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    return Response(status_code=204, headers={
+        "Tus-Resumable": VERSION, "Tus-Version": VERSION,
+        "Tus-Extension": ",".join(EXTENSIONS), "Tus-Max-Size": str(hub.settings.max_upload_bytes),
+        "Tus-Checksum-Algorithm": ",".join(CHECKSUMS)})
+
+
+@api("Create an upload of a file for a channel (tus creation); 201 with its Location",
+     "uploads", {201: None},
+     headers={**_TUS, "Upload-Length": string(pattern=r"^[0-9]{1,16}$"),
+              "Upload-Metadata": string(
+                  pattern=r"^(?:[^,]*,)*\s*channel [A-Za-z0-9+/]+={0,2}\s*(?:,.*)?$",
+                  description="channel (required), filename, filetype: comma-separated "
+                              "key base64(value) pairs")})
+async def create(request: Request) -> Response:
+    hub, principal, client = await caller(request)
+    _speaks_tus(request)
+    length = parse_length(request.headers.get("upload-length"), hub.settings.max_upload_bytes)
+    metadata = parse_metadata(request.headers.get("upload-metadata"))
+    doc = await _uploads(request).create(principal, length=length, metadata=metadata,
+                                         client=client)
+    location = f"/api/uploads/{doc['operation_id']}/{doc['id']}"
+    return Response(status_code=201, headers=_headers(doc, Location=location))
+
+
+@api("How many bytes of an upload are stored (tus HEAD; no HEAD is in the document)",
+     "uploads", {200: None}, headers=_TUS)
+async def status(request: Request) -> Response:
+    _, principal, _ = await caller(request)
+    _speaks_tus(request)
+    doc = await _uploads(request).status(principal, request.path_params["op_id"],
+                                         request.path_params["upload_id"])
+    return Response(status_code=200, headers=_headers(doc))
+
+
+@api("Append bytes to an upload at its offset (tus core and checksum)", "uploads",
+     {204: None}, body_types={OFFSET_TYPE: string(format="binary")},
+     headers={**_TUS, "Upload-Offset": string(pattern=r"^[0-9]{1,16}$")})
+async def append(request: Request) -> Response:
+    _, principal, _ = await caller(request)
+    _speaks_tus(request)
+    if request.headers.get("content-type", "").split(";")[0].strip() != OFFSET_TYPE:
+        raise BadRequest(f"'Content-Type' must be {OFFSET_TYPE}")
+    offset = parse_offset(request.headers.get("upload-offset"))
+    checksum = parse_checksum(request.headers.get("upload-checksum"))
+    doc = await _uploads(request).append(principal, request.path_params["op_id"],
+                                         request.path_params["upload_id"], offset,
+                                         _body(request), checksum)
+    return Response(status_code=204, headers=_headers(doc))
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except ClientDisconnect:
+        raise BodyDropped() from None
+
+
+@api("End an unfinished upload and delete its bytes (tus termination)", "uploads",
+     {204: None}, headers=_TUS)
+async def terminate(request: Request) -> Response:
+    _, principal, _ = await caller(request)
+    _speaks_tus(request)
+    await _uploads(request).terminate(principal, request.path_params["op_id"],
+                                      request.path_params["upload_id"])
+    return Response(status_code=204, headers={"Tus-Resumable": VERSION})
+
+
+routes = [
+    Route("/api/uploads", options, methods=["OPTIONS"]),
+    Route("/api/uploads", create, methods=["POST"]),
+    Route("/api/uploads/{op_id}/{upload_id}", status, methods=["HEAD"]),
+    Route("/api/uploads/{op_id}/{upload_id}", append, methods=["PATCH"]),
+    Route("/api/uploads/{op_id}/{upload_id}", terminate, methods=["DELETE"]),
+]

@@ -1,0 +1,257 @@
+"""Resumable uploads of files into a channel: authorize -> receive bytes -> keep once.
+
+An upload is created for a channel its owner may post in (an attachment of a
+message there, in the issue's next step), with its length declared up front and
+refused above ``max_upload_bytes`` before any byte is sent. Its bytes then arrive
+in as many PATCH requests as the link allows (tus 1.0, :mod:`hub.tus`), each
+appended at the offset the hub last stored; a dropped connection keeps what
+arrived, and the client resumes from there. Once complete, the bytes are kept
+under their SHA-256 in the blob store (:mod:`hub.blobs`): the same file twice is
+kept once.
+
+Only its owner sees an upload: to anyone else, and once it has expired or been
+terminated, it answers exactly like one that never existed. An unfinished
+upload untouched for ``upload_expiry_seconds`` expires and its bytes are deleted
+(:meth:`Uploads.expire`, run by the hub every minute).
+
+The upload's record is a state document of its operation (the engine's store,
+so every hub process sees it); its bytes grow in the blob store's ``incoming``
+folder, named ``<operation>~<upload>``, which the sweep lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO, TypedDict
+
+from channels.access import Access
+from channels.permissions import Action
+from hub.blobs import BlobStore
+from hub.clock import Clock
+from hub.config import Settings
+from hub.documents import StateName
+from hub.engine.port import Records
+from hub.errors import BadRequest, ChecksumMismatch, Conflict, LimitExceeded, NotFound
+from hub.models import OperationId, new_id
+from hub.principal import Principal
+from hub.tus import BodyDropped, Checksum
+
+__all__ = ["UploadDoc", "Uploads", "upload_key"]
+
+log = logging.getLogger(__name__)
+
+
+class UploadDoc(TypedDict):
+    id: str
+    operation_id: str
+    channel_id: str
+    owner: str  # the uploader's user id
+    filename: str  # as the client named it (shown, never used as a path)
+    filetype: str  # as the client declared it; the hub decides from the bytes
+    length: int
+    offset: int  # bytes stored so far
+    created_at: float
+    expires_at: float | None  # None once complete
+    state: str  # uploading, complete, expired, terminated
+    sha256: str | None  # the kept bytes' digest, once complete
+
+
+def upload_key(upload_id: str) -> StateName[UploadDoc]:
+    return StateName(f"upload:{upload_id}")
+
+
+def _name(op_id: str, upload_id: str) -> str:
+    return f"{op_id}~{upload_id}"
+
+
+class Uploads:
+    def __init__(self, *, store: Records, access: Access, clock: Clock, blobs: BlobStore,
+                 settings: Settings) -> None:
+        self._store = store
+        self._access = access
+        self._clock = clock
+        self._blobs = blobs
+        self._settings = settings
+        #: One PATCH at a time per upload in this process (held while in use only).
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = \
+            weakref.WeakValueDictionary()
+
+    async def create(self, principal: Principal, *, length: int, metadata: dict[str, str],
+                     client: str) -> UploadDoc:
+        """A new upload of ``length`` bytes into the channel ``metadata["channel"]``."""
+        channel = metadata.get("channel")
+        if not channel:
+            raise BadRequest("'Upload-Metadata' must name the 'channel' the file is for")
+        ch, _, _ = await self._access.channel(principal, channel, Action.POST, client=client)
+        now = self._clock.now()
+        doc: UploadDoc = {
+            "id": new_id("up"), "operation_id": ch.operation_id, "channel_id": ch.id,
+            "owner": principal.user_id, "filename": metadata.get("filename", "")[:200],
+            "filetype": metadata.get("filetype", "")[:100], "length": length, "offset": 0,
+            "created_at": now, "expires_at": now + self._settings.upload_expiry_seconds,
+            "state": "uploading", "sha256": None}
+        path = self._blobs.incoming(_name(ch.operation_id, doc["id"]))
+        await asyncio.to_thread(path.touch, 0o600)
+        await self._store.put_state(ch.operation_id, upload_key(doc["id"]), doc)
+        if length == 0:
+            doc = await self._complete(doc, path)
+        return doc
+
+    async def status(self, principal: Principal, op_id: str, upload_id: str) -> UploadDoc:
+        """The caller's own upload, as stored (NotFound for anyone else's, or one gone).
+        A PATCH still storing what arrived before its connection dropped is waited for,
+        so a client resuming reads the offset it left off at."""
+        async with self._lock(upload_id):
+            return await self._mine(principal, op_id, upload_id)
+
+    def _lock(self, upload_id: str) -> asyncio.Lock:
+        lock = self._locks.get(upload_id)
+        if lock is None:
+            lock = self._locks[upload_id] = asyncio.Lock()
+        return lock
+
+    async def append(self, principal: Principal, op_id: str, upload_id: str, offset: int,
+                     body: AsyncIterator[bytes], checksum: Checksum | None) -> UploadDoc:
+        """Store the bytes of one PATCH at ``offset``; the upload afterwards.
+
+        Raises:
+            Conflict: ``offset`` is not where the upload stands (409; ask with HEAD).
+            ChecksumMismatch: the bytes are not what ``checksum`` says; not kept (460).
+            LimitExceeded: more bytes than the upload's length.
+        """
+        async with self._lock(upload_id):
+            return await self._append(principal, op_id, upload_id, offset, body, checksum)
+
+    async def _append(self, principal: Principal, op_id: str, upload_id: str, offset: int,
+                      body: AsyncIterator[bytes], checksum: Checksum | None) -> UploadDoc:
+        doc = await self._mine(principal, op_id, upload_id)
+        if offset != doc["offset"]:
+            raise Conflict(f"'Upload-Offset' must be {doc['offset']}, where the upload stands")
+        if doc["state"] == "complete":
+            return doc
+        path = self._blobs.incoming(_name(doc["operation_id"], doc["id"]))
+        room = doc["length"] - doc["offset"]
+        received, complete_body = await self._receive(path, doc["offset"], room, body,
+                                                      checksum)
+        if checksum is not None and not (complete_body and checksum.matches()):
+            await asyncio.to_thread(_truncate, path, doc["offset"])  # not kept
+            raise ChecksumMismatch("the bytes do not match 'Upload-Checksum': send them again")
+        doc = {**doc, "offset": doc["offset"] + received,
+               "expires_at": self._clock.now() + self._settings.upload_expiry_seconds}
+        await self._store.put_state(OperationId(doc["operation_id"]), upload_key(doc["id"]),
+                                    doc)
+        if doc["offset"] == doc["length"]:
+            doc = await self._complete(doc, path)
+        if not complete_body and checksum is None:
+            log.info("upload %s: connection dropped at %d of %d bytes; kept", doc["id"],
+                     doc["offset"], doc["length"])
+        return doc
+
+    async def _receive(self, path: Path, offset: int, room: int, body: AsyncIterator[bytes],
+                       checksum: Checksum | None) -> tuple[int, bool]:
+        """Append the body's bytes at ``offset`` and make them durable: (bytes stored,
+        whether the whole body arrived). A dropped connection keeps what arrived."""
+        f = await asyncio.to_thread(_open_at, path, offset)
+        received, whole = 0, True
+        try:
+            try:
+                async for chunk in body:
+                    received += len(chunk)
+                    if received > room:
+                        raise LimitExceeded("more bytes than the upload's 'Upload-Length'")
+                    if checksum is not None:
+                        checksum.update(chunk)
+                    await asyncio.to_thread(f.write, chunk)
+            except BodyDropped:
+                whole = False  # what arrived is kept: the client resumes from there
+            except BaseException:
+                await asyncio.to_thread(f.truncate, offset)
+                raise
+            await asyncio.to_thread(_sync, f)
+        finally:
+            await asyncio.to_thread(f.close)
+        return received, whole
+
+    async def _complete(self, doc: UploadDoc, path: Path) -> UploadDoc:
+        digest, size = await self._blobs.keep(path)
+        if size != doc["length"]:  # pragma: no cover - guarded by _append's offsets
+            raise Conflict("the upload's bytes are not its declared length")
+        done: UploadDoc = {**doc, "state": "complete", "sha256": digest, "expires_at": None}
+        await self._store.put_state(OperationId(doc["operation_id"]), upload_key(doc["id"]),
+                                    done)
+        return done
+
+    async def terminate(self, principal: Principal, op_id: str, upload_id: str) -> None:
+        """End the caller's unfinished upload and delete its bytes (tus termination)."""
+        doc = await self._mine(principal, op_id, upload_id)
+        if doc["state"] == "uploading":
+            await self._end(doc, "terminated")
+
+    async def run(self, every: float = 60.0) -> None:
+        """Background loop: expire abandoned uploads every ``every`` seconds."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.expire()
+            except Exception:
+                log.exception("expiring uploads failed; trying again")
+
+    async def expire(self) -> int:
+        """Delete every unfinished upload past its expiry; how many there were."""
+        ended = 0
+        now = self._clock.now()
+        for name in await asyncio.to_thread(self._blobs.unfinished):
+            op_id, _, upload_id = name.partition("~")
+            doc = await self._store.get_state(OperationId(op_id), upload_key(upload_id)) \
+                if upload_id else None
+            if doc is None:
+                continue  # just created on another process, or not ours: left alone
+            if doc["state"] == "uploading" and doc["expires_at"] is not None \
+                    and doc["expires_at"] <= now:
+                await self._end(doc, "expired")
+                ended += 1
+        return ended
+
+    async def _end(self, doc: UploadDoc, state: str) -> None:
+        await self._blobs.discard(self._blobs.incoming(_name(doc["operation_id"], doc["id"])))
+        ended: UploadDoc = {**doc, "state": state, "expires_at": None}
+        await self._store.put_state(OperationId(doc["operation_id"]), upload_key(doc["id"]),
+                                    ended)
+
+    async def _mine(self, principal: Principal, op_id: str, upload_id: str) -> UploadDoc:
+        doc = await self._store.get_state(OperationId(op_id[:64]), upload_key(upload_id[:64])) \
+            if op_id and upload_id else None
+        if doc is None or doc["owner"] != principal.user_id \
+                or doc["state"] in ("expired", "terminated"):
+            raise NotFound()
+        expires = doc["expires_at"]
+        if doc["state"] == "uploading" and expires is not None and expires <= self._clock.now():
+            await self._end(doc, "expired")
+            raise NotFound()
+        return doc
+
+
+def _open_at(path: Path, offset: int) -> BinaryIO:
+    """The upload's file for appending at ``offset`` (bytes past it, from a write the
+    store never recorded, are dropped)."""
+    f = path.open("r+b")
+    f.truncate(offset)
+    f.seek(offset)
+    return f
+
+
+def _truncate(path: Path, offset: int) -> None:
+    with contextlib.suppress(FileNotFoundError), path.open("r+b") as f:
+        f.truncate(offset)
+        os.fsync(f.fileno())
+
+
+def _sync(f: BinaryIO) -> None:
+    f.flush()
+    os.fsync(f.fileno())

@@ -1,0 +1,234 @@
+"""Resumable uploads (issue 28, first step): tus 1.0 on the hub, driven by tus's own Python
+client (tuspy) against a real hub on both engines, through a loopback proxy that shapes
+the link to 50 kB/s and cuts it in the middle of the body, as a field link does.
+
+tuspy is a blocking client (requests): it runs on a thread, while the hub serves in
+this test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import itertools
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tusclient import client as tus_client
+from tusclient.exceptions import TusCommunicationError
+
+from hub.clock import ManualClock
+from hub.tus import metadata_header
+from tests.conftest import RunningHub, embedded_settings
+
+
+def tus() -> dict[str, str]:
+    """The header every tus request carries (a new dict: RunningHub.api adds to it)."""
+    return {"Tus-Resumable": "1.0.0"}
+
+
+class CuttingProxy:
+    """A loopback TCP proxy to the hub: both directions at ``rate`` bytes a second, and
+    the first ``cuts`` connections that carry more than ``cut_after`` bytes towards the
+    hub are dropped there, both sides at once (a link that goes away mid-request)."""
+
+    def __init__(self, target_port: int, *, rate: int, cut_after: int, cuts: int) -> None:
+        self._target = target_port
+        self._rate = rate
+        self._cut_after = cut_after
+        self.cuts_left = cuts
+        self.patch_offsets: list[int] = []  # Upload-Offset of every PATCH that went through
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, client_r: asyncio.StreamReader,
+                     client_w: asyncio.StreamWriter) -> None:
+        hub_r, hub_w = await asyncio.open_connection("127.0.0.1", self._target)
+        cut = asyncio.Event()
+        up = asyncio.create_task(self._pipe(client_r, hub_w, cut, towards_hub=True))
+        down = asyncio.create_task(self._pipe(hub_r, client_w, cut, towards_hub=False))
+        await asyncio.wait([up, down, asyncio.create_task(cut.wait())],
+                           return_when=asyncio.FIRST_COMPLETED)
+        for task in (up, down):
+            task.cancel()
+        for writer in (client_w, hub_w):
+            if cut.is_set():
+                writer.transport.abort()  # a reset, not a polite close
+            else:
+                writer.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                    cut: asyncio.Event, *, towards_hub: bool) -> None:
+        sent = 0
+        while chunk := await reader.read(4096):
+            if towards_hub:
+                self.patch_offsets += [int(m) for m in re.findall(
+                    rb"(?i)upload-offset: *([0-9]+)", chunk) if b"PATCH" in chunk]
+                if self.cuts_left and sent + len(chunk) > self._cut_after:
+                    self.cuts_left -= 1
+                    cut.set()
+                    return
+            writer.write(chunk)
+            await writer.drain()
+            sent += len(chunk)
+            await asyncio.sleep(len(chunk) / self._rate)
+
+
+def _uploader(url: str, token: str, data: bytes, channel: str, **kw: Any) -> Any:
+    client = tus_client.TusClient(f"{url}/api/uploads",
+                                  headers={"Authorization": f"Bearer {token}"})
+    return client.uploader(file_stream=io.BytesIO(data), metadata={
+        "channel": channel, "filename": "levee.jpg", "filetype": "image/jpeg"}, **kw)
+
+
+def _kept(hub: RunningHub) -> list[Path]:
+    return sorted(p for p in (hub.settings.blob_path / "sha256").rglob("*") if p.is_file())
+
+
+async def test_a_file_goes_up_with_the_tus_client_and_the_same_bytes_are_kept_once(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    data = os.urandom(300_000)
+    token = await hub.login("alice")
+    first = _uploader(hub.url, token, data, hub.ch("A/general"), chunk_size=64 * 1024)
+    await asyncio.to_thread(first.upload)
+    second = _uploader(hub.url, await hub.login("bruno"), data, hub.ch("A/general"))
+    await asyncio.to_thread(second.upload)
+    assert first.url != second.url
+    head = await hub.api("HEAD", first.url.removeprefix(hub.url), "alice", headers=tus())
+    assert head.status_code == 200 and head.headers["upload-offset"] == "300000"
+    assert "upload-expires" not in head.headers  # complete: it no longer expires
+    digest = hashlib.sha256(data).hexdigest()
+    assert [p.name for p in _kept(hub)] == [digest]  # two uploads, kept once
+    assert _kept(hub)[0].read_bytes() == data
+    assert list((hub.settings.blob_path / "incoming").iterdir()) == []
+
+
+async def test_an_upload_cut_twice_on_a_slow_link_resumes_where_the_hub_stood(
+        start_hub: Any, tmp_path: Path) -> None:
+    hub = await start_hub(embedded_settings(tmp_path))
+    data = os.urandom(200_000)
+    proxy = CuttingProxy(int(hub.url.rsplit(":", 1)[1]), rate=50_000, cut_after=60_000, cuts=2)
+    await proxy.start()
+    try:
+        up = _uploader(f"http://127.0.0.1:{proxy.port}", await hub.login("alice"), data,
+                       hub.ch("A/general"), retries=5, retry_delay=0)
+        await asyncio.wait_for(asyncio.to_thread(up.upload), 120)
+    finally:
+        await proxy.stop()
+    assert proxy.cuts_left == 0
+    # Three PATCHes: from 0, then each from where the hub had stored up to, never from 0.
+    offsets = proxy.patch_offsets
+    assert offsets[0] == 0 and len(offsets) >= 3, offsets
+    assert all(b > a for a, b in itertools.pairwise(offsets)), offsets
+    assert [p.read_bytes() for p in _kept(hub)] == [data]
+    assert _kept(hub)[0].name == hashlib.sha256(data).hexdigest()
+
+
+async def _create(hub: RunningHub, user: str, length: int, **meta: str) -> httpx.Response:
+    return await hub.api("POST", "/api/uploads", user, headers={
+        **tus(), "Upload-Length": str(length),
+        "Upload-Metadata": metadata_header({"channel": hub.ch("A/general"), **meta})})
+
+
+async def _patch(hub: RunningHub, user: str, where: str, offset: int, body: bytes,
+                 **headers: str) -> httpx.Response:
+    return await hub.api("PATCH", where, user, content=body, headers={
+        **tus(), "Upload-Offset": str(offset),
+        "Content-Type": "application/offset+octet-stream", **headers})
+
+
+async def test_the_protocol_s_edges_answer_as_tus_says(running_hub: RunningHub) -> None:
+    hub = running_hub
+    options = await hub.api("OPTIONS", "/api/uploads")
+    assert options.status_code == 204 and options.headers["tus-version"] == "1.0.0"
+    assert set(options.headers["tus-extension"].split(",")) == {
+        "creation", "termination", "checksum", "expiration"}
+    assert options.headers["tus-max-size"] == str(hub.settings.max_upload_bytes)
+
+    no_version = await hub.api("POST", "/api/uploads", "alice", headers={"Upload-Length": "5"})
+    assert no_version.status_code == 412
+    too_big = await _create(hub, "alice", hub.settings.max_upload_bytes + 1)
+    assert too_big.status_code == 413 and "Upload-Length" in too_big.json()["error"]["message"]
+    nowhere = await hub.api("POST", "/api/uploads", "alice",
+                            headers={**tus(), "Upload-Length": "5"})
+    assert nowhere.status_code == 400 and "channel" in nowhere.json()["error"]["message"]
+    observer = await _create(hub, "olga", 5)
+    assert observer.status_code == 403  # reads the channel, may not post in it
+    hidden = await hub.api("POST", "/api/uploads", "bruno", headers={
+        **tus(), "Upload-Length": "5",
+        "Upload-Metadata": metadata_header({"channel": hub.ch("A/police")})})
+    assert hidden.status_code == 404  # a channel bruno may not see: as if none
+
+    made = await _create(hub, "alice", 10)
+    assert made.status_code == 201 and made.headers["upload-offset"] == "0"
+    assert made.headers["upload-expires"].endswith("GMT")
+    where = made.headers["location"]
+    assert (await _patch(hub, "alice", where, 3, b"abc")).status_code == 409
+    wrong_type = await hub.api("PATCH", where, "alice", content=b"abc", headers={
+        **tus(), "Upload-Offset": "0", "Content-Type": "application/json"})
+    assert wrong_type.status_code == 400
+    bad_sum = await _patch(hub, "alice", where, 0, b"abcde", **{
+        "Upload-Checksum": "sha1 " + base64.b64encode(hashlib.sha1(b"other").digest()).decode()})
+    assert bad_sum.status_code == 460 and bad_sum.json()["error"]["retryable"] is True
+    good = await _patch(hub, "alice", where, 0, b"abcde", **{
+        "Upload-Checksum": "sha1 " + base64.b64encode(hashlib.sha1(b"abcde").digest()).decode()})
+    assert good.status_code == 204 and good.headers["upload-offset"] == "5"
+    beyond = await _patch(hub, "alice", where, 5, b"0123456789")
+    assert beyond.status_code == 413
+    head = await hub.api("HEAD", where, "alice", headers=tus())
+    assert head.headers["upload-offset"] == "5"  # nothing of the refused bytes kept
+
+    # Someone else's upload reads exactly like one that does not exist, on every verb.
+    missing = where.rsplit("/", 1)[0] + "/up_doesnotexist"
+    for user, path in (("bruno", where), ("alice", missing)):
+        assert (await hub.api("HEAD", path, user, headers=tus())).status_code == 404
+        assert (await _patch(hub, user, path, 5, b"x")).status_code == 404
+        assert (await hub.api("DELETE", path, user, headers=tus())).status_code == 404
+    async with httpx.AsyncClient(base_url=hub.url) as anonymous:
+        assert (await anonymous.head(where, headers=tus())).status_code == 401
+
+    assert (await hub.api("DELETE", where, "alice", headers=tus())).status_code == 204
+    assert (await hub.api("HEAD", where, "alice", headers=tus())).status_code == 404
+    assert list((hub.settings.blob_path / "incoming").iterdir()) == []
+
+
+async def test_an_abandoned_upload_expires_and_its_bytes_are_deleted(
+        start_hub: Any, tmp_path: Path) -> None:
+    clock = ManualClock(1_800_000_000.0)
+    hub = await start_hub(embedded_settings(tmp_path).replace(upload_expiry_seconds=600),
+                          clock=clock)
+    made = await _create(hub, "alice", 10)
+    where = made.headers["location"]
+    assert (await _patch(hub, "alice", where, 0, b"abc")).status_code == 204
+    clock.advance(599)
+    assert await hub.services.uploads.expire() == 0  # touched 599 s ago: kept
+    assert (await _patch(hub, "alice", where, 3, b"de")).status_code == 204  # and touched
+    clock.advance(601)
+    assert await hub.services.uploads.expire() == 1
+    assert list((hub.settings.blob_path / "incoming").iterdir()) == []
+    assert (await hub.api("HEAD", where, "alice", headers=tus())).status_code == 404
+    assert (await _patch(hub, "alice", where, 5, b"fghij")).status_code == 404
+
+
+async def test_the_tus_client_is_told_when_it_may_not_upload(running_hub: RunningHub) -> None:
+    up = _uploader(running_hub.url, await running_hub.login("olga"), b"x" * 10,
+                   running_hub.ch("A/general"))
+    with pytest.raises(TusCommunicationError) as refused:
+        await asyncio.to_thread(up.upload)
+    assert refused.value.status_code == 403
