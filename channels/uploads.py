@@ -28,7 +28,7 @@ import os
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO, TypedDict
+from typing import BinaryIO, NotRequired, TypedDict
 
 from channels.access import Access
 from channels.permissions import Action
@@ -37,7 +37,16 @@ from hub.clock import Clock
 from hub.config import Settings
 from hub.documents import StateName
 from hub.engine.port import Records
-from hub.errors import BadRequest, ChecksumMismatch, Conflict, LimitExceeded, NotFound
+from hub.errors import (
+    BadRequest,
+    ChecksumMismatch,
+    Conflict,
+    LimitExceeded,
+    NotFound,
+    UnsupportedMedia,
+)
+from hub.filetypes import sniff
+from hub.images import ImageRefused, process
 from hub.models import OperationId, new_id
 from hub.principal import Principal
 from hub.tus import BodyDropped, Checksum
@@ -58,8 +67,25 @@ class UploadDoc(TypedDict):
     offset: int  # bytes stored so far
     created_at: float
     expires_at: float | None  # None once complete
-    state: str  # uploading, complete, expired, terminated
+    state: str  # uploading, complete, refused, expired, terminated
     sha256: str | None  # the kept bytes' digest, once complete
+    #: The sender asked to attach the photo's position (it goes to the location field).
+    keep_position: bool
+    #: What the hub made of the bytes once complete (hub.filetypes, hub.images).
+    file: NotRequired[FileDoc]
+
+
+class FileDoc(TypedDict):
+    """A finished upload as the hub keeps it: its kind decided from the bytes; for an
+    image, the re-encoded image (``UploadDoc.sha256``), its preview and thumbnail."""
+
+    type: str
+    size: int
+    width: int | None
+    height: int | None
+    preview: str | None  # digests in the blob store
+    thumbnail: str | None
+    position: dict[str, float] | None  # {lat, lon}, only when asked and present
 
 
 def upload_key(upload_id: str) -> StateName[UploadDoc]:
@@ -95,7 +121,8 @@ class Uploads:
             "owner": principal.user_id, "filename": metadata.get("filename", "")[:200],
             "filetype": metadata.get("filetype", "")[:100], "length": length, "offset": 0,
             "created_at": now, "expires_at": now + self._settings.upload_expiry_seconds,
-            "state": "uploading", "sha256": None}
+            "state": "uploading", "sha256": None,
+            "keep_position": metadata.get("position", "") == "attach"}
         path = self._blobs.incoming(_name(ch.operation_id, doc["id"]))
         await asyncio.to_thread(path.touch, 0o600)
         await self._store.put_state(ch.operation_id, upload_key(doc["id"]), doc)
@@ -179,13 +206,45 @@ class Uploads:
         return received, whole
 
     async def _complete(self, doc: UploadDoc, path: Path) -> UploadDoc:
-        digest, size = await self._blobs.keep(path)
-        if size != doc["length"]:  # pragma: no cover - guarded by _append's offsets
-            raise Conflict("the upload's bytes are not its declared length")
-        done: UploadDoc = {**doc, "state": "complete", "sha256": digest, "expires_at": None}
+        """Decide what the bytes are and keep them: an image re-encoded (its metadata
+        gone) with a preview and a thumbnail; a PDF or a text as it came. A file of
+        another kind is refused (415) and its bytes deleted."""
+        data = await asyncio.to_thread(path.read_bytes)
+        sniffed = sniff(data, declared=doc["filetype"])
+        kind = sniffed.kind
+        if kind is None:
+            raise await self._refused(doc, sniffed.refusal)
+        if kind.is_image:
+            try:
+                made = await asyncio.to_thread(
+                    process, data, kind, max_pixels=self._settings.max_image_pixels,
+                    keep_position=doc["keep_position"])
+            except ImageRefused as exc:
+                raise await self._refused(doc, str(exc)) from None
+            digest, size = await self._blobs.put(made.image.data)
+            preview, _ = await self._blobs.put(made.preview.data)
+            thumbnail, _ = await self._blobs.put(made.thumbnail.data)
+            await self._blobs.discard(path)  # the sent bytes, metadata and all: gone
+            file: FileDoc = {
+                "type": made.image.mime, "size": size, "width": made.image.width,
+                "height": made.image.height, "preview": preview, "thumbnail": thumbnail,
+                "position": {"lat": made.position[0], "lon": made.position[1]}
+                if made.position else None}
+        else:
+            digest, size = await self._blobs.keep(path)
+            file = {"type": str(kind), "size": size, "width": None, "height": None,
+                    "preview": None, "thumbnail": None, "position": None}
+        done: UploadDoc = {**doc, "state": "complete", "sha256": digest, "expires_at": None,
+                           "file": file}
         await self._store.put_state(OperationId(doc["operation_id"]), upload_key(doc["id"]),
                                     done)
         return done
+
+    async def _refused(self, doc: UploadDoc, why: str) -> UnsupportedMedia:
+        """End the upload, its bytes deleted; the refusal to answer with."""
+        await self._end(doc, "refused")
+        return UnsupportedMedia(f"{why}: accepted are JPEG, PNG, WebP and HEIC images, PDF, "
+                                "plain text and CSV")
 
     async def terminate(self, principal: Principal, op_id: str, upload_id: str) -> None:
         """End the caller's unfinished upload and delete its bytes (tus termination)."""
@@ -228,7 +287,7 @@ class Uploads:
         doc = await self._store.get_state(OperationId(op_id[:64]), upload_key(upload_id[:64])) \
             if op_id and upload_id else None
         if doc is None or doc["owner"] != principal.user_id \
-                or doc["state"] in ("expired", "terminated"):
+                or doc["state"] in ("expired", "terminated", "refused"):
             raise NotFound()
         expires = doc["expires_at"]
         if doc["state"] == "uploading" and expires is not None and expires <= self._clock.now():

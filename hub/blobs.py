@@ -19,6 +19,7 @@ import asyncio
 import hashlib
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +42,9 @@ class BlobStore(Protocol):
     async def keep(self, path: Path) -> tuple[str, int]:
         """Move a finished upload's bytes under their SHA-256; (digest, size). Bytes
         already kept under that digest are kept once: ``path`` is then removed."""
+
+    async def put(self, data: bytes) -> tuple[str, int]:
+        """Keep ``data`` (a file the hub made: a re-encoded image, a thumbnail)."""
 
     def path_of(self, digest: str) -> Path | None:
         """The kept file of ``digest``, or None."""
@@ -68,7 +72,8 @@ class FileBlobs:
         return self._incoming / name
 
     def unfinished(self) -> list[str]:
-        return sorted(p.name for p in self._incoming.iterdir() if p.is_file()) \
+        return sorted(p.name for p in self._incoming.iterdir()
+                      if p.is_file() and not p.name.startswith(".")) \
             if self._incoming.is_dir() else []
 
     async def keep(self, path: Path) -> tuple[str, int]:
@@ -87,7 +92,19 @@ class FileBlobs:
             path.unlink(missing_ok=True)  # the same bytes, kept once
         else:
             os.replace(path, target)
+            _sync_dir(target.parent)  # the rename itself survives a power loss
         return name, size
+
+    async def put(self, data: bytes) -> tuple[str, int]:
+        return await asyncio.to_thread(self._put, data)
+
+    def _put(self, data: bytes) -> tuple[str, int]:
+        path = self._incoming / f".made-{secrets.token_hex(8)}"
+        with path.open("xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return self._keep(path)
 
     def path_of(self, digest: str) -> Path | None:
         if not _DIGEST.match(digest):
@@ -97,3 +114,11 @@ class FileBlobs:
 
     async def discard(self, path: Path) -> None:
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -140,6 +140,8 @@ class Settings:
     max_upload_bytes: int = 25 * 1024 * 1024
     #: An unfinished upload untouched this long expires and its bytes are deleted.
     upload_expiry_seconds: float = 24 * 3600.0
+    #: An image of more pixels than this is refused before it is decoded (bombs).
+    max_image_pixels: int = 50_000_000
 
     # --- Sessions and login ---------------------------------------------------
     session_idle_seconds: int = 3600
@@ -219,7 +221,7 @@ class Settings:
         for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions",
                      "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst",
                      "audit_checkpoint_records", "audit_checkpoint_seconds",
-                     "max_upload_bytes", "upload_expiry_seconds"):
+                     "max_upload_bytes", "upload_expiry_seconds", "max_image_pixels"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 

@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
     CHECKSUM_MISMATCH = "checksum_mismatch"
+    UNSUPPORTED_MEDIA = "unsupported_media"
     UNSUPPORTED_VERSION = "unsupported_version"
     RATE_LIMITED = "rate_limited"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
@@ -220,6 +221,13 @@ class ChecksumMismatch(HubError):
 
     code = ErrorCode.CHECKSUM_MISMATCH
     status = 460
+
+
+class UnsupportedMedia(HubError):
+    """Raised when a file is not of a kind the hub accepts, decided from its bytes (415)."""
+
+    code = ErrorCode.UNSUPPORTED_MEDIA
+    status = 415
 
 
 class UnsupportedVersion(HubError):

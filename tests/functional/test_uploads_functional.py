@@ -23,9 +23,21 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 
+from channels.uploads import upload_key
 from hub.clock import ManualClock
+from hub.models import OperationId
 from hub.tus import metadata_header
 from tests.conftest import RunningHub, embedded_settings
+from tests.photos import (
+    HOSTILE,
+    LAT,
+    LON,
+    bomb_png,
+    exif_photo,
+    heic_photo,
+    leaks,
+    polyglot_jpeg,
+)
 
 
 def tus() -> dict[str, str]:
@@ -89,11 +101,18 @@ class CuttingProxy:
             await asyncio.sleep(len(chunk) / self._rate)
 
 
-def _uploader(url: str, token: str, data: bytes, channel: str, **kw: Any) -> Any:
+def _text(size: int) -> bytes:
+    """A plain-text file of ``size`` bytes (its kind decided from them: text)."""
+    return base64.b64encode(os.urandom(size))[:size]
+
+
+def _uploader(url: str, token: str, data: bytes, channel: str,
+              meta: dict[str, str] | None = None, **kw: Any) -> Any:
     client = tus_client.TusClient(f"{url}/api/uploads",
                                   headers={"Authorization": f"Bearer {token}"})
     return client.uploader(file_stream=io.BytesIO(data), metadata={
-        "channel": channel, "filename": "levee.jpg", "filetype": "image/jpeg"}, **kw)
+        "channel": channel, **(meta or {"filename": "gauges.txt", "filetype": "text/plain"})},
+        **kw)
 
 
 def _kept(hub: RunningHub) -> list[Path]:
@@ -103,7 +122,7 @@ def _kept(hub: RunningHub) -> list[Path]:
 async def test_a_file_goes_up_with_the_tus_client_and_the_same_bytes_are_kept_once(
         running_hub: RunningHub) -> None:
     hub = running_hub
-    data = os.urandom(300_000)
+    data = _text(300_000)
     token = await hub.login("alice")
     first = _uploader(hub.url, token, data, hub.ch("A/general"), chunk_size=64 * 1024)
     await asyncio.to_thread(first.upload)
@@ -122,7 +141,7 @@ async def test_a_file_goes_up_with_the_tus_client_and_the_same_bytes_are_kept_on
 async def test_an_upload_cut_twice_on_a_slow_link_resumes_where_the_hub_stood(
         start_hub: Any, tmp_path: Path) -> None:
     hub = await start_hub(embedded_settings(tmp_path))
-    data = os.urandom(200_000)
+    data = _text(200_000)
     proxy = CuttingProxy(int(hub.url.rsplit(":", 1)[1]), rate=50_000, cut_after=60_000, cuts=2)
     await proxy.start()
     try:
@@ -232,3 +251,84 @@ async def test_the_tus_client_is_told_when_it_may_not_upload(running_hub: Runnin
     with pytest.raises(TusCommunicationError) as refused:
         await asyncio.to_thread(up.upload)
     assert refused.value.status_code == 403
+
+
+async def _upload_doc(hub: RunningHub, url: str) -> Any:
+    op_id, upload_id = url.rsplit("/", 2)[-2:]
+    return await hub.hub.engine.store.get_state(OperationId(op_id), upload_key(upload_id))
+
+
+def _blob(hub: RunningHub, digest: str) -> bytes:
+    path = hub.services.blobs.path_of(digest)
+    assert path is not None, digest
+    return path.read_bytes()
+
+
+async def test_a_photo_keeps_its_pixels_and_loses_its_position_and_serial_number(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    photo = exif_photo(orientation=6)  # taken sideways: the hub turns it upright
+    assert len(leaks(photo)) >= 8  # the test photo does carry what must go
+    token = await hub.login("alice")
+    plain = _uploader(hub.url, token, photo, hub.ch("A/general"),
+                      {"filename": "levee.jpg", "filetype": "image/jpeg"})
+    await asyncio.to_thread(plain.upload)
+    placed = _uploader(hub.url, token, photo, hub.ch("A/general"),
+                       {"filename": "levee.jpg", "position": "attach"})
+    await asyncio.to_thread(placed.upload)
+    doc = await _upload_doc(hub, plain.url)
+    file = doc["file"]
+    assert (doc["state"], file["type"], file["width"], file["height"]) == \
+        ("complete", "image/jpeg", 1600, 2400)
+    kept, preview, thumbnail = (_blob(hub, doc["sha256"]), _blob(hub, file["preview"]),
+                                _blob(hub, file["thumbnail"]))
+    for name, data in (("image", kept), ("preview", preview), ("thumbnail", thumbnail)):
+        assert leaks(data) == [], name
+        assert data.startswith(b"\xff\xd8\xff"), name
+    assert len(preview) <= 100_000 and len(thumbnail) <= 15_000
+    assert file["position"] is None  # not asked for: the position is simply gone
+    asked = (await _upload_doc(hub, placed.url))["file"]["position"]
+    assert asked == pytest.approx({"lat": LAT, "lon": LON}, abs=1e-4)
+    # The sent file itself is not kept anywhere: only what the hub made from its pixels.
+    assert hashlib.sha256(photo).hexdigest() not in [p.name for p in _kept(hub)]
+    assert list((hub.settings.blob_path / "incoming").iterdir()) == []
+
+
+async def test_a_heic_photo_becomes_an_image_every_browser_shows(
+        start_hub: Any, tmp_path: Path) -> None:
+    hub = await start_hub(embedded_settings(tmp_path))
+    up = _uploader(hub.url, await hub.login("alice"), heic_photo(), hub.ch("A/general"),
+                   {"filename": "IMG_0001.HEIC", "filetype": "image/heic"})
+    await asyncio.to_thread(up.upload)
+    doc = await _upload_doc(hub, up.url)
+    assert doc["file"]["type"] == "image/jpeg" and doc["file"]["width"] == 640
+    assert _blob(hub, doc["sha256"]).startswith(b"\xff\xd8\xff")
+
+
+@pytest.mark.parametrize("name", [*HOSTILE, "decompression bomb", "truncated jpeg"])
+async def test_a_hostile_file_is_refused_and_nothing_of_it_is_kept(
+        start_hub: Any, tmp_path: Path, name: str) -> None:
+    hub = await start_hub(embedded_settings(tmp_path))
+    data = {"decompression bomb": bomb_png(), "truncated jpeg": exif_photo()[:20_000],
+            **HOSTILE}[name]
+    made = await _create(hub, "alice", len(data), filename="photo.jpg", filetype="image/jpeg")
+    where = made.headers["location"]
+    refused = await _patch(hub, "alice", where, 0, data)
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["error"]["code"] == "unsupported_media"
+    if name == "decompression bomb":
+        assert "pixels" in refused.json()["error"]["message"]
+    assert (await hub.api("HEAD", where, "alice", headers=tus())).status_code == 404
+    assert _kept(hub) == [] and list((hub.settings.blob_path / "incoming").iterdir()) == []
+
+
+async def test_a_polyglot_image_is_kept_as_its_pixels_only(start_hub: Any,
+                                                           tmp_path: Path) -> None:
+    hub = await start_hub(embedded_settings(tmp_path))
+    data = polyglot_jpeg()
+    made = await _create(hub, "alice", len(data))
+    where = made.headers["location"]
+    assert (await _patch(hub, "alice", where, 0, data)).status_code == 204
+    doc = await _upload_doc(hub, where)
+    for digest in (doc["sha256"], doc["file"]["preview"], doc["file"]["thumbnail"]):
+        assert b"<script" not in _blob(hub, digest) and b"<html" not in _blob(hub, digest)

@@ -19,6 +19,7 @@ from hub.errors import (
     TotpRequired,
     Unauthenticated,
     Unavailable,
+    UnsupportedMedia,
     UnsupportedVersion,
 )
 
@@ -37,6 +38,7 @@ from hub.errors import (
     (Unavailable("x"), 503, ErrorCode.UNAVAILABLE),
     (ChecksumMismatch("x"), 460, ErrorCode.CHECKSUM_MISMATCH),
     (UnsupportedVersion("x"), 412, ErrorCode.UNSUPPORTED_VERSION),
+    (UnsupportedMedia("x"), 415, ErrorCode.UNSUPPORTED_MEDIA),
     (HubError("x"), 500, ErrorCode.INTERNAL),
 ])
 def test_each_error_has_its_status_and_code(error: HubError, status: int,
