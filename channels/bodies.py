@@ -19,8 +19,9 @@ from hub.boundary import MAX_INT
 from hub.labels import LABEL_SCHEMA_MARK
 from hub.models import ACK_PREFIX, Message
 
-__all__ = ["CHAT", "AckReply", "ChatBody", "ChatFields", "LabelObject", "PostMessage", "Priority",
-           "PublishFrame", "TypingFrame", "body_of", "chat_body", "message_schema"]
+__all__ = ["CHAT", "MAX_FILES", "AckReply", "ChatBody", "ChatFields", "FileRef", "LabelObject",
+           "PostMessage", "Priority", "PublishFrame", "TypingFrame", "body_of", "chat_body",
+           "message_schema"]
 
 #: The chat body's type name, as stored with every message.
 CHAT = "chat"
@@ -30,6 +31,8 @@ Seq = Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
 Name = Annotated[str, msgspec.Meta(max_length=64)]
 #: What a message says: at least one character that is not blank.
 Text = Annotated[str, msgspec.Meta(pattern=NOT_BLANK)]
+#: Upload ids (``POST /api/uploads``) a publish attaches.
+Attach = Annotated[list[Id], msgspec.Meta(max_length=10)]
 
 
 class LabelObject(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -62,10 +65,36 @@ class ChatFields(msgspec.Struct, kw_only=True, frozen=True):
     )] | msgspec.UnsetType = msgspec.UNSET
 
 
+Digest = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+#: Files one message may carry.
+MAX_FILES = 10
+
+
+class FileRef(msgspec.Struct, kw_only=True, frozen=True):
+    """A file a message carries: what the hub made of a finished upload (channels/uploads.py).
+    Its bytes are read at ``/api/channels/{ch}/messages/{seq}/files/{index}``."""
+
+    upload: Id
+    name: Annotated[str, msgspec.Meta(max_length=200)]
+    #: Decided by the hub from the bytes (an image re-encoded: image/jpeg, png or webp).
+    type: Name
+    size: Annotated[int, msgspec.Meta(ge=0)]
+    sha256: Digest
+    width: int | None = None
+    height: int | None = None
+    #: An image's preview (<= 100 KB) and thumbnail (<= 15 KB), by digest.
+    preview: Digest | None = None
+    thumbnail: Digest | None = None
+
+
 class ChatBody(Body, ChatFields, frozen=True):
     """A chat message's body as stored and carried."""
 
     BODY_TYPE: ClassVar[str] = CHAT
+
+    files: Annotated[list[FileRef], msgspec.Meta(
+        max_length=MAX_FILES, description="The files the message carries.")] | \
+        msgspec.UnsetType = msgspec.UNSET
 
 
 def chat_body(message: Message) -> ChatBody:
@@ -96,6 +125,8 @@ class PublishFrame(Frame, ChatFields, tag="publish", kw_only=True, frozen=True):
     ack: Literal["each_agency"] | None = None
     #: A real event reported in an exercise: marked REAL WORLD everywhere.
     real_world: bool = False
+    #: Finished uploads of the sender's to this channel, to carry as the message's files.
+    attach: Attach = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.ack_of is None:
@@ -130,6 +161,8 @@ class PostMessage(ChatFields, kw_only=True, forbid_unknown_fields=True, frozen=T
     label: LabelInput | None = None
     ack: Literal["each_agency"] | None = None
     real_world: bool = False
+    #: Finished uploads of the sender's to this channel, to carry as the message's files.
+    attach: Attach = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         _check_post(self, self.client_msg_id, self.ack)

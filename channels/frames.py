@@ -24,7 +24,8 @@ class ChatFrames:
         message, created = await self.service.messages.publish(
             session.principal, frame.channel, body=body_of(frame),
             client_msg_id=frame.client_msg_id, client=session.client, ack_of=frame.ack_of,
-            label=frame.label, ack=frame.ack, real_world=frame.real_world)
+            label=frame.label, ack=frame.ack, real_world=frame.real_world,
+            attach=frame.attach)
         if created:
             session.metrics.messages_stored.inc()
         session.send(AckReply(ref=frame.ref, channel=message.channel_id,

@@ -6,19 +6,19 @@ messages, and the notices the hub posts itself. The channel service holds one
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 
 from channels.access import Access
-from channels.bodies import CHAT, ChatBody, Priority, chat_body
+from channels.bodies import CHAT, ChatBody, FileRef, Priority, chat_body
 from channels.labelling import channel_ref, item_label
 from channels.permissions import Action
 from hub.bodies import encode
 from hub.clock import Clock
 from hub.config import Settings
 from hub.engine.port import Limits, NewMessage, Store
-from hub.errors import BadRequest, ErrorCode, LimitExceeded
+from hub.errors import BadRequest, ErrorCode, LimitExceeded, NotFound
 from hub.labels import Label
 from hub.models import (
     HUB_SENDER,
@@ -48,6 +48,9 @@ class ChannelMessages:
         self.on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None \
             = None
         self.on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None = None
+        #: Set by the composition root: the files a publish attaches (channels/uploads.py).
+        self.attachable: Callable[[Principal, Channel, Sequence[str]],
+                                  Awaitable[list[FileRef]]] | None = None
 
     async def history(self, principal: Principal, ch_id: str, *, before_seq: int | None,
                       after_seq: int | None, limit: int,
@@ -68,8 +71,10 @@ class ChannelMessages:
                       client_msg_id: str, client: str,
                       ack_of: int | None = None, label: object = None,
                       ack: str | None = None,
-                      real_world: bool = False) -> tuple[Message, bool]:
+                      real_world: bool = False,
+                      attach: Sequence[str] = ()) -> tuple[Message, bool]:
         """Store a message saying ``body`` and broadcast it; returns (message, created).
+        ``attach``: finished uploads of the caller's to this channel, carried as its files.
 
         Safe to retry with the same ``client_msg_id``: the second call returns
         the stored message with ``created=False`` and broadcasts nothing.
@@ -96,6 +101,11 @@ class ChannelMessages:
             own = "" if chosen == ceiling else chosen.dumps()
         if ack_of is not None:  # an acknowledgement is labelled as what it acknowledges
             body, client_msg_id, own = await self._acknowledgement(principal, ch, ack_of)
+        elif attach:
+            if self.attachable is None:
+                raise BadRequest("'attach': this hub takes no files")
+            body = msgspec.structs.replace(
+                body, files=await self.attachable(principal, ch, attach))
         user = principal.user
         new = NewMessage(channel_id=ch.id, id=new_id("msg"), sender_id=user.id,
                          sender=user.username, sender_name=user.display_name,
@@ -112,6 +122,24 @@ class ChannelMessages:
         if ack_of is not None and self.on_acknowledged is not None:
             await self.on_acknowledged(principal, ch, ack_of)
         return stored, created
+
+    async def file(self, principal: Principal, ch_id: str, seq: int, index: int,
+                   client: str) -> FileRef:
+        """File ``index`` of message ``seq``, for a reader of the message: one who may
+        read the channel and see the message's label. Anything else is NotFound, like a
+        file that is not."""
+        ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL,
+                                             client=client)
+        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1) \
+            if seq >= 1 else []
+        if not found or found[0].seq != seq or found[0].body_type != CHAT or not (
+                found[0].label_json == "" or self.access.sees(principal,
+                                                              {"label": found[0].label})):
+            raise NotFound()
+        files = chat_body(found[0]).files
+        if isinstance(files, msgspec.UnsetType) or not 0 <= index < len(files):
+            raise NotFound()
+        return files[index]
 
     async def _acknowledgement(self, principal: Principal, ch: Channel,
                                seq: int) -> tuple[ChatBody, str, str]:

@@ -230,7 +230,7 @@ async def post_message(request: Request) -> Response:
     message, created = await _channels(request).messages.publish(
         principal, request.path_params["ch_id"], body=body_of(post),
         client_msg_id=post.client_msg_id, client=client, label=post.label, ack=post.ack,
-        real_world=post.real_world)
+        real_world=post.real_world, attach=post.attach)
     return _posted(message, created)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from channels.bodies import ChatFields, PostMessage, PublishFrame
+from channels.bodies import ChatBody, ChatFields, PostMessage, PublishFrame
 
 __all__ = ["generate"]
 
@@ -54,8 +54,9 @@ def _default(field: msgspec.structs.FieldInfo) -> str:
 
 
 def _body_fields() -> list[str]:
+    """The stored body's fields: what a message says and what the hub adds (its files)."""
     lines = []
-    for f in msgspec.structs.fields(ChatFields):
+    for f in msgspec.structs.fields(ChatBody):
         kind = _annotation(f.type)
         if f.default is msgspec.UNSET and "None" not in kind:
             kind += " | None"

@@ -1,4 +1,5 @@
-"""The tus 1.0 routes of resumable uploads (channels/uploads.py does the work).
+"""Files: the tus 1.0 routes of resumable uploads (channels/uploads.py does the work), and
+the route that serves a message's files to its readers.
 
 ``OPTIONS /api/uploads`` says what the hub speaks; ``POST /api/uploads`` creates an
 upload (``Upload-Length``, ``Upload-Metadata`` naming the ``channel``) and answers
@@ -8,19 +9,32 @@ it. Every request but ``OPTIONS`` carries ``Tus-Resumable: 1.0.0`` and the calle
 credentials (``Authorization: Bearer ...`` or the session cookie), like every
 other call of the API. Errors use the hub's JSON error body with the status tus
 names (409 wrong offset, 412 version, 413 too large, 460 checksum).
+
+``GET /api/channels/{ch_id}/messages/{seq}/files/{index}`` serves a file of a message
+to whoever may read that message (``?variant=preview`` or ``thumbnail`` for an
+image's smaller copies): by its content hash as ETag, cacheable for good by that
+reader only, byte ranges honoured, never sniffed, in a sandbox; an image (re-encoded
+by the hub) inline, anything else as a download.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from channels.service import ChannelService
 from channels.uploads import UploadDoc, Uploads
+from hub.blobs import BlobStore
+from hub.boundary import int_param
 from hub.context import Hub
-from hub.errors import BadRequest, UnsupportedVersion
+from hub.errors import BadRequest, NotFound, UnsupportedVersion
+from hub.filetypes import HEAD_BYTES, sniff
 from hub.http import caller
 from hub.openapi import api, string
 from hub.tus import (
@@ -132,10 +146,56 @@ async def terminate(request: Request) -> Response:
     return Response(status_code=204, headers={"Tus-Resumable": VERSION})
 
 
+#: Served files may not run anything, even opened as a page of their own.
+_SANDBOX = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+@api("A file of a message, to its readers (an image's preview or thumbnail by variant)",
+     "channels", {200: "application/octet-stream"},
+     query={"variant": string(enum=["original", "preview", "thumbnail"])},
+     path={"seq": string(pattern=r"^[1-9][0-9]{0,14}$"), "index": string(pattern="^[0-9]$")})
+async def message_file(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    seq = int_param(request.path_params["seq"], "seq", low=1)
+    index = int_param(request.path_params["index"], "index", low=0, high=9)
+    assert seq is not None and index is not None
+    variant = request.query_params.get("variant", "original")
+    if variant not in ("original", "preview", "thumbnail"):
+        raise BadRequest("'variant' must be original, preview or thumbnail")
+    channels: ChannelService = request.app.state.channels
+    ref = await channels.messages.file(principal, request.path_params["ch_id"], seq, index,
+                                       client)
+    digest = {"original": ref.sha256, "preview": ref.preview,
+              "thumbnail": ref.thumbnail}[variant]
+    blobs: BlobStore = request.app.state.services.blobs
+    path = blobs.path_of(digest) if digest else None
+    if path is None:
+        raise NotFound()
+    image = ref.type.startswith("image/")
+    mime = ref.type if variant == "original" else await asyncio.to_thread(_made_type, path)
+    if mime.startswith("text/"):
+        mime += "; charset=utf-8"
+    disposition = "inline" if image else \
+        f"attachment; filename*=UTF-8''{quote(ref.name, safe='')}"
+    return FileResponse(path, media_type=mime, headers={
+        "ETag": f'"{digest}"', "Cache-Control": "private, max-age=31536000, immutable",
+        "Content-Disposition": disposition, "Content-Security-Policy": _SANDBOX,
+        "Cross-Origin-Resource-Policy": "same-origin"})
+
+
+def _made_type(path: Path) -> str:
+    """The type of a preview or thumbnail the hub made (JPEG, or WebP with transparency)."""
+    with path.open("rb") as f:
+        kind = sniff(f.read(HEAD_BYTES)).kind
+    return str(kind) if kind is not None else "application/octet-stream"
+
+
 routes = [
     Route("/api/uploads", options, methods=["OPTIONS"]),
     Route("/api/uploads", create, methods=["POST"]),
     Route("/api/uploads/{op_id}/{upload_id}", status, methods=["HEAD"]),
     Route("/api/uploads/{op_id}/{upload_id}", append, methods=["PATCH"]),
     Route("/api/uploads/{op_id}/{upload_id}", terminate, methods=["DELETE"]),
+    Route("/api/channels/{ch_id}/messages/{seq}/files/{index}", message_file,
+          methods=["GET"]),
 ]

@@ -26,11 +26,12 @@ import contextlib
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, NotRequired, TypedDict
 
 from channels.access import Access
+from channels.bodies import FileRef
 from channels.permissions import Action
 from hub.blobs import BlobStore
 from hub.clock import Clock
@@ -47,7 +48,7 @@ from hub.errors import (
 )
 from hub.filetypes import sniff
 from hub.images import ImageRefused, process
-from hub.models import OperationId, new_id
+from hub.models import Channel, OperationId, new_id
 from hub.principal import Principal
 from hub.tus import BodyDropped, Checksum
 
@@ -245,6 +246,26 @@ class Uploads:
         await self._end(doc, "refused")
         return UnsupportedMedia(f"{why}: accepted are JPEG, PNG, WebP and HEIC images, PDF, "
                                 "plain text and CSV")
+
+    async def attachable(self, principal: Principal, ch: Channel,
+                         upload_ids: Sequence[str]) -> list[FileRef]:
+        """The files a message of ``principal``'s in ``ch`` carries: each a finished upload
+        of theirs made for this channel (anything else is refused naming it, alike
+        whether it does not exist, is another's or is unfinished)."""
+        out = []
+        for i, upload_id in enumerate(upload_ids):
+            doc = await self._store.get_state(ch.operation_id, upload_key(upload_id))
+            file = doc.get("file") if doc is not None else None
+            if doc is None or file is None or doc["owner"] != principal.user_id \
+                    or doc["channel_id"] != ch.id or doc["state"] != "complete" \
+                    or doc["sha256"] is None:
+                raise BadRequest(f"field 'attach[{i}]' is not a finished upload of yours "
+                                 "to this channel")
+            out.append(FileRef(upload=doc["id"], name=doc["filename"] or "file",
+                               type=file["type"], size=file["size"], sha256=doc["sha256"],
+                               width=file["width"], height=file["height"],
+                               preview=file["preview"], thumbnail=file["thumbnail"]))
+        return out
 
     async def terminate(self, principal: Principal, op_id: str, upload_id: str) -> None:
         """End the caller's unfinished upload and delete its bytes (tus termination)."""

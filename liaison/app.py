@@ -280,6 +280,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     blobs = FileBlobs(settings.blob_path)
     uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
                       settings=settings)
+    channels.messages.attachable = uploads.attachable
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,

@@ -11,10 +11,10 @@ __all__ = ["BODY_FIELDS", "PUBLISH_FIELDS", "PUBLISH_OPTIONS", "Message"]
 #: What a chat message says (its body), as the hub declares it.
 BODY_FIELDS = ("text", "priority", "reply_to")
 #: What a publish may say of the message besides its body.
-PUBLISH_OPTIONS = ("label", "ack", "real_world")
+PUBLISH_OPTIONS = ("label", "ack", "real_world", "attach")
 #: Every field of the publish frame.
-PUBLISH_FIELDS = ("ack", "ack_of", "channel", "client_msg_id", "label", "priority", "real_world",
-                  "ref", "reply_to", "text")
+PUBLISH_FIELDS = ("ack", "ack_of", "attach", "channel", "client_msg_id", "label", "priority",
+                  "real_world", "ref", "reply_to", "text")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +28,7 @@ class Message:
     sender_name: str
     agency: str
     ts: float
+    files: list[Any] | None = None
     text: str = ""
     priority: str = "normal"
     reply_to: int | None = None

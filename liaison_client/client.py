@@ -20,7 +20,7 @@ import contextlib
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import msgpack
@@ -124,12 +124,13 @@ class Client:
     async def publish(self, channel: str, text: str, *, priority: str = "normal",
                       client_msg_id: str | None = None, label: str | dict[str, Any] | None = None,
                       ack: str | None = None, real_world: bool = False,
-                      **fields: Any) -> Ack:
+                      attach: Sequence[str] = (), **fields: Any) -> Ack:
         """Post a message; returns once it is durably stored (kept until then).
 
         ``label``: its own confidentiality label, narrower than its channel's (a level
         name or ``{"level", "categories"}``); ``ack="each_agency"`` on an urgent message:
-        every agency must acknowledge it; ``real_world``: a real event in an exercise.
+        every agency must acknowledge it; ``real_world``: a real event in an exercise;
+        ``attach``: ids of finished uploads (tus, ``/api/uploads``) to carry as its files.
         ``fields``: the rest of what a message may say (``BODY_FIELDS`` of
         :mod:`liaison_client.chat`, e.g. ``reply_to=<seq>`` for a threaded reply).
         """
@@ -143,6 +144,7 @@ class Client:
                 "type": "publish", "channel": channel, "text": text, "client_msg_id": cmid,
                 "priority": priority, "ref": cmid, **({"label": label} if label else {}),
                 **({"ack": ack} if ack else {}), **({"real_world": True} if real_world else {}),
+                **({"attach": list(attach)} if attach else {}),
                 **{k: v for k, v in fields.items() if v is not None}}
             await self._send_publish(cmid)
         return await asyncio.shield(self._acks[cmid])

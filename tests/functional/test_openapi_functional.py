@@ -43,6 +43,7 @@ BEYOND_A_SCHEMA = {
     r"outside the integer range": "the hub's limit on any number, in fields it keeps as given",
     r"'payload' is not valid JSON|'payload' must be a JSON object": "JSON inside a form field",
     r"'Upload-Metadata' (value|has a key|names)": "tus metadata: base64 of text, in a header",
+    r"is not a finished upload of yours": "an upload that must exist and be finished first",
     r"rule '[^']*': (when|summary): (?!is limited)": "a condition or template in the rule "
     "language, parsed when saved",
 }

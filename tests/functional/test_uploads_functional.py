@@ -332,3 +332,101 @@ async def test_a_polyglot_image_is_kept_as_its_pixels_only(start_hub: Any,
     doc = await _upload_doc(hub, where)
     for digest in (doc["sha256"], doc["file"]["preview"], doc["file"]["thumbnail"]):
         assert b"<script" not in _blob(hub, digest) and b"<html" not in _blob(hub, digest)
+
+
+async def _finished(hub: RunningHub, user: str, data: bytes, channel: str,
+                    **meta: str) -> str:
+    """The id of a finished upload of ``data`` by ``user`` for ``channel``."""
+    made = await hub.api("POST", "/api/uploads", user, headers={
+        **tus(), "Upload-Length": str(len(data)),
+        "Upload-Metadata": metadata_header({"channel": channel, **meta})})
+    assert made.status_code == 201, made.text
+    where = made.headers["location"]
+    sent = await _patch(hub, user, where, 0, data)
+    assert sent.status_code == 204, sent.text
+    return where.rsplit("/", 1)[1]
+
+
+async def test_a_message_carries_its_files_to_its_readers_and_no_one_else(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    general, police = hub.ch("A/general"), hub.ch("A/police")
+    photo = await _finished(hub, "alice", exif_photo(1200, 900), general, filename="levee.jpg")
+    report = await _finished(hub, "alice", b"gauge,level\nK7,4.2\n", general,
+                             filename="gauges 7.csv", filetype="text/csv")
+    posted = await hub.api("POST", f"/api/channels/{general}/messages", "alice", json={
+        "text": "Levee at km 12", "client_msg_id": "f1", "attach": [photo, report]})
+    assert posted.status_code == 201, posted.text
+    seq, files = posted.json()["seq"], posted.json()["files"]
+    assert [(f["upload"], f["name"], f["type"]) for f in files] == [
+        (photo, "levee.jpg", "image/jpeg"), (report, "gauges 7.csv", "text/csv")]
+    assert files[0]["width"] == 1200 and files[0]["thumbnail"] and files[1]["preview"] is None
+    history = await hub.api("GET", f"/api/channels/{general}/messages", "bruno")
+    assert [m.get("files") for m in history.json()["messages"] if m["seq"] == seq] == [files]
+
+    base = f"/api/channels/{general}/messages/{seq}/files"
+    image = await hub.api("GET", f"{base}/0", "bruno")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    assert image.headers["etag"] == f'"{files[0]["sha256"]}"'
+    assert hashlib.sha256(image.content).hexdigest() == files[0]["sha256"]
+    assert leaks(image.content) == []
+    assert "immutable" in image.headers["cache-control"] and \
+        "private" in image.headers["cache-control"]
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in image.headers["content-security-policy"]
+    assert image.headers["content-disposition"] == "inline"
+    thumb = await hub.api("GET", f"{base}/0?variant=thumbnail", "bruno")
+    assert thumb.status_code == 200 and len(thumb.content) <= 15_000
+    assert hashlib.sha256(thumb.content).hexdigest() == files[0]["thumbnail"]
+    part = await hub.api("GET", f"{base}/0", "bruno", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == image.content[:100]
+    table = await hub.api("GET", f"{base}/1", "bruno")
+    assert table.headers["content-type"] == "text/csv; charset=utf-8"
+    assert table.headers["content-disposition"] == \
+        "attachment; filename*=UTF-8''gauges%207.csv"
+    assert table.content == b"gauge,level\nK7,4.2\n"
+
+    # A file in a channel bruno may not see reads exactly like a file that is not there.
+    secret = await _finished(hub, "alice", exif_photo(300, 200), police)
+    hidden = await hub.api("POST", f"/api/channels/{police}/messages", "alice", json={
+        "text": "POLICE only", "client_msg_id": "f2", "attach": [secret]})
+    assert hidden.status_code == 201, hidden.text
+    refused = await hub.api("GET", f"/api/channels/{police}/messages/{hidden.json()['seq']}"
+                                   "/files/0", "bruno")
+    missing = await hub.api("GET", f"{base}/5", "bruno")
+    nowhere = await hub.api("GET", f"/api/channels/{general}/messages/999/files/0", "bruno")
+    assert refused.status_code == missing.status_code == nowhere.status_code == 404
+    assert refused.json() == missing.json() == nowhere.json()
+    assert (await hub.api("GET", f"{base}/0", "xavier")).status_code == 404  # another op
+
+
+async def test_only_the_sender_s_finished_uploads_to_that_channel_can_be_attached(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    general = hub.ch("A/general")
+    theirs = await _finished(hub, "bruno", b"bruno's notes", general)
+    elsewhere = await _finished(hub, "alice", b"police notes", hub.ch("A/police"))
+    unfinished = (await _create(hub, "alice", 100)).headers["location"].rsplit("/", 1)[1]
+    for n, upload in enumerate((theirs, elsewhere, unfinished, "up_nothing")):
+        refused = await hub.api("POST", f"/api/channels/{general}/messages", "alice", json={
+            "text": "see attached", "client_msg_id": f"bad{n}", "attach": [upload]})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["message"] == \
+            "field 'attach[0]' is not a finished upload of yours to this channel"
+    too_many = await hub.api("POST", f"/api/channels/{general}/messages", "alice", json={
+        "text": "x", "client_msg_id": "many", "attach": [theirs] * 11})
+    assert too_many.status_code == 400 and "attach" in too_many.json()["error"]["message"]
+
+
+async def test_a_bot_attaches_a_file_over_the_socket_and_readers_get_it_live(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    general = hub.ch("A/general")
+    upload = await _finished(hub, "alice", b"station K7: 4.2 m\n", general, filename="k7.txt")
+    reader = await hub.client("bruno", fmt="msgpack")
+    await reader.subscribe(general)
+    bot = await hub.bot("alice")
+    ack = await bot.publish(general, "gauge report", attach=[upload])
+    [live] = await reader.messages(1)
+    assert live["seq"] == ack.seq and live["files"][0]["name"] == "k7.txt"
+    assert live["files"][0]["type"] == "text/plain"
