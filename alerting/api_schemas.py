@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from alerting.interop.outgoing import FORMATS
 from alerting.vocabulary import ALERT_STATES, CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
+from channels.bodies import FileRef
+from hub.bodies import schema
 from hub.openapi import (
     Schema,
     array,
@@ -36,7 +38,8 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
     "Case": obj({**_CASE_FIELDS, "id": string(), "operation_id": string(),
                  "version": integer(), "reporting_agency": string(), "created_by": string(),
                  "created_at": number(), "updated_by": string(), "updated_at": number(),
-                 "comments": integer(), "event_seq": integer(), "duplicate": boolean()},
+                 "comments": integer(), "event_seq": integer(), "duplicate": boolean(),
+                 "files": array(schema(FileRef))},
                 "id", "title", "severity", "status"),
     "Alert": obj({"id": string(), "operation_id": string(), "source": string(),
                   "fingerprint": string(), "severity": SEVERITY, "summary": string(),

@@ -116,6 +116,11 @@ class _CaseFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froz
     real_world: bool | msgspec.UnsetType = msgspec.UNSET
     label: LabelInput | msgspec.UnsetType | None = msgspec.UNSET
     idempotency_key: IdempotencyKey | None = None
+    #: Finished uploads of the caller's for this operation (``Upload-Metadata``
+    #: ``operation``), added to the case's files; a photo's position (uploaded with
+    #: ``position`` ``attach``) becomes the case's location when it has none.
+    attach: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]],
+                      msgspec.Meta(max_length=10)] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.exercise is True and self.real_world is True:
@@ -144,7 +149,7 @@ class CaseComment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froz
     idempotency_key: IdempotencyKey | None = None
 
 
-_NOT_FIELDS = frozenset({"version", "idempotency_key"})
+_NOT_FIELDS = frozenset({"version", "idempotency_key", "attach"})
 
 
 def case_fields(data: _CaseFields) -> dict[str, Any]:

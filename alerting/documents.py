@@ -74,6 +74,8 @@ class CaseDoc(TypedDict):
     updated_at: float
     comments: int
     label: NotRequired[LabelDoc | None]
+    #: Files attached to the case (channels.bodies.FileRef as plain values).
+    files: NotRequired[list[dict[str, object]]]
 
 
 class CaseView(CaseDoc):

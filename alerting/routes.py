@@ -16,6 +16,7 @@ from alerting.pipeline.push import PushedAlerts
 from alerting.pipeline.service import AlertService
 from alerting.record.export import Exporter
 from alerting.record.report import LANGUAGES
+from channels.upload_routes import FILE_QUERY, serve_file
 from hub.bodies import convert, schema
 from hub.boundary import SECONDS_PATTERN, int_param, time_param
 from hub.errors import BadRequest
@@ -76,6 +77,18 @@ async def get_case(request: Request) -> Response:
     case = await _cases(request).get_case(principal, request.path_params["op_id"],
                                     request.path_params["case_id"], client)
     return JSONResponse(case, headers={"ETag": f'"{case["version"]}"'})
+
+
+@api("A file of a case, to its readers (an image's preview or thumbnail by variant)",
+     "cases", {200: "application/octet-stream"}, query=FILE_QUERY,
+     path={"index": string(pattern="^[0-9]$")})
+async def case_file(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    index = int_param(request.path_params["index"], "index", low=0, high=9)
+    assert index is not None
+    found = await _cases(request).file(principal, request.path_params["op_id"],
+                                       request.path_params["case_id"], index, client)
+    return await serve_file(request, found)
 
 
 @api("Change a case at the version you saw (409 if it moved on)", "cases",
@@ -330,6 +343,8 @@ routes = [
     Route("/api/operations/{op_id}/cases", create_case, methods=["POST"]),
     Route("/api/operations/{op_id}/cases/{case_id}", get_case, methods=["GET"]),
     Route("/api/operations/{op_id}/cases/{case_id}", update_case, methods=["PATCH"]),
+    Route("/api/operations/{op_id}/cases/{case_id}/files/{index}", case_file,
+          methods=["GET"]),
     Route("/api/operations/{op_id}/cases/{case_id}/comments", comment_case, methods=["POST"]),
     Route("/api/operations/{op_id}/cases/{case_id}/timeline", case_timeline, methods=["GET"]),
     Route("/api/operations/{op_id}/events", op_events, methods=["GET"]),

@@ -28,6 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from channels.bodies import FileRef
 from channels.service import ChannelService
 from channels.uploads import UploadDoc, Uploads
 from hub.blobs import BlobStore
@@ -50,7 +51,7 @@ from hub.tus import (
     parse_offset,
 )
 
-__all__ = ["routes"]
+__all__ = ["FILE_QUERY", "routes", "serve_file"]
 
 _TUS = {"Tus-Resumable": string(enum=[VERSION])}
 
@@ -150,21 +151,29 @@ async def terminate(request: Request) -> Response:
 _SANDBOX = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
 
 
+#: The query of a file's route: which of an image's copies.
+FILE_QUERY = {"variant": string(enum=["original", "preview", "thumbnail"])}
+
+
 @api("A file of a message, to its readers (an image's preview or thumbnail by variant)",
-     "channels", {200: "application/octet-stream"},
-     query={"variant": string(enum=["original", "preview", "thumbnail"])},
+     "channels", {200: "application/octet-stream"}, query=FILE_QUERY,
      path={"seq": string(pattern=r"^[1-9][0-9]{0,14}$"), "index": string(pattern="^[0-9]$")})
 async def message_file(request: Request) -> Response:
     _, principal, client = await caller(request)
     seq = int_param(request.path_params["seq"], "seq", low=1)
     index = int_param(request.path_params["index"], "index", low=0, high=9)
     assert seq is not None and index is not None
-    variant = request.query_params.get("variant", "original")
-    if variant not in ("original", "preview", "thumbnail"):
-        raise BadRequest("'variant' must be original, preview or thumbnail")
     channels: ChannelService = request.app.state.channels
     ref = await channels.messages.file(principal, request.path_params["ch_id"], seq, index,
                                        client)
+    return await serve_file(request, ref)
+
+
+async def serve_file(request: Request, ref: FileRef) -> Response:
+    """A file (a message's or a case's, already authorized) in the ``variant`` asked."""
+    variant = request.query_params.get("variant", "original")
+    if variant not in ("original", "preview", "thumbnail"):
+        raise BadRequest("'variant' must be original, preview or thumbnail")
     digest = {"original": ref.sha256, "preview": ref.preview,
               "thumbnail": ref.thumbnail}[variant]
     blobs: BlobStore = request.app.state.services.blobs

@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 class UploadDoc(TypedDict):
     id: str
     operation_id: str
-    channel_id: str
+    channel_id: str | None  # None: for a case of the operation
     owner: str  # the uploader's user id
     filename: str  # as the client named it (shown, never used as a path)
     filetype: str  # as the client declared it; the hub decides from the bytes
@@ -112,21 +112,29 @@ class Uploads:
     async def create(self, principal: Principal, *, length: int, metadata: dict[str, str],
                      client: str) -> UploadDoc:
         """A new upload of ``length`` bytes into the channel ``metadata["channel"]``."""
-        channel = metadata.get("channel")
-        if not channel:
-            raise BadRequest("'Upload-Metadata' must name the 'channel' the file is for")
-        ch, _, _ = await self._access.channel(principal, channel, Action.POST, client=client)
+        channel, operation = metadata.get("channel"), metadata.get("operation")
+        if bool(channel) == bool(operation):
+            raise BadRequest("'Upload-Metadata' must name the 'channel' (a message's file) or "
+                             "the 'operation' (a case's) the file is for")
+        if channel:
+            ch, _, _ = await self._access.channel(principal, channel, Action.POST,
+                                                  client=client)
+            op_id, ch_id = ch.operation_id, ch.id
+        else:
+            op, _ = await self._access.operation(principal, str(operation),
+                                                 Action.EDIT_RECORDS, client=client)
+            op_id, ch_id = op.id, None
         now = self._clock.now()
         doc: UploadDoc = {
-            "id": new_id("up"), "operation_id": ch.operation_id, "channel_id": ch.id,
+            "id": new_id("up"), "operation_id": op_id, "channel_id": ch_id,
             "owner": principal.user_id, "filename": metadata.get("filename", "")[:200],
             "filetype": metadata.get("filetype", "")[:100], "length": length, "offset": 0,
             "created_at": now, "expires_at": now + self._settings.upload_expiry_seconds,
             "state": "uploading", "sha256": None,
             "keep_position": metadata.get("position", "") == "attach"}
-        path = self._blobs.incoming(_name(ch.operation_id, doc["id"]))
+        path = self._blobs.incoming(_name(op_id, doc["id"]))
         await asyncio.to_thread(path.touch, 0o600)
-        await self._store.put_state(ch.operation_id, upload_key(doc["id"]), doc)
+        await self._store.put_state(op_id, upload_key(doc["id"]), doc)
         if length == 0:
             doc = await self._complete(doc, path)
         return doc
@@ -252,19 +260,36 @@ class Uploads:
         """The files a message of ``principal``'s in ``ch`` carries: each a finished upload
         of theirs made for this channel (anything else is refused naming it, alike
         whether it does not exist, is another's or is unfinished)."""
+        found = await self._finished(principal, ch.operation_id, ch.id, upload_ids,
+                                     "to this channel")
+        return [ref for ref, _ in found]
+
+    async def for_case(self, principal: Principal, op_id: OperationId,
+                       upload_ids: Sequence[str]
+                       ) -> tuple[list[FileRef], tuple[float, float] | None]:
+        """The files a case gets, and the first position among them (a photo sent with
+        ``position`` ``attach``): finished uploads of ``principal``'s for the operation."""
+        found = await self._finished(principal, op_id, None, upload_ids, "for this operation")
+        return [ref for ref, _ in found], next((p for _, p in found if p is not None), None)
+
+    async def _finished(self, principal: Principal, op_id: OperationId, ch_id: str | None,
+                        upload_ids: Sequence[str], scope: str
+                        ) -> list[tuple[FileRef, tuple[float, float] | None]]:
         out = []
         for i, upload_id in enumerate(upload_ids):
-            doc = await self._store.get_state(ch.operation_id, upload_key(upload_id))
+            doc = await self._store.get_state(op_id, upload_key(upload_id))
             file = doc.get("file") if doc is not None else None
             if doc is None or file is None or doc["owner"] != principal.user_id \
-                    or doc["channel_id"] != ch.id or doc["state"] != "complete" \
+                    or doc["channel_id"] != ch_id or doc["state"] != "complete" \
                     or doc["sha256"] is None:
                 raise BadRequest(f"field 'attach[{i}]' is not a finished upload of yours "
-                                 "to this channel")
-            out.append(FileRef(upload=doc["id"], name=doc["filename"] or "file",
-                               type=file["type"], size=file["size"], sha256=doc["sha256"],
-                               width=file["width"], height=file["height"],
-                               preview=file["preview"], thumbnail=file["thumbnail"]))
+                                 f"{scope}")
+            where = file["position"]
+            out.append((FileRef(upload=doc["id"], name=doc["filename"] or "file",
+                                type=file["type"], size=file["size"], sha256=doc["sha256"],
+                                width=file["width"], height=file["height"],
+                                preview=file["preview"], thumbnail=file["thumbnail"]),
+                        (where["lat"], where["lon"]) if where else None))
         return out
 
     async def terminate(self, principal: Principal, op_id: str, upload_id: str) -> None:

@@ -281,6 +281,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
                       settings=settings)
     channels.messages.attachable = uploads.attachable
+    cases.attachable = uploads.for_case
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,

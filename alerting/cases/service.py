@@ -9,6 +9,10 @@ overwrite each other.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+
+import msgspec
+
 from alerting.board import TAIL_EVENTS, Board, apply, assemble, empty
 from alerting.bodies import CaseChanges, CaseComment, NewCase, case_fields
 from alerting.cases.case import apply_update, new_case
@@ -16,6 +20,7 @@ from alerting.documents import CaseDoc, CaseView
 from alerting.kinds import ALERT, CASE
 from alerting.visibility import History, ReaderView, as_replayed
 from channels.access import Access
+from channels.bodies import FileRef
 from channels.labelling import item_label
 from channels.permissions import Action
 from hub.clock import Clock
@@ -47,6 +52,11 @@ class CaseService:
         self._store = store
         self._clock = clock
         self.access = access
+        #: Set by the composition root: the files (and a photo's position) a case gets
+        #: from finished uploads (channels.uploads.Uploads.for_case).
+        self.attachable: Callable[[Principal, OperationId, Sequence[str]],
+                                  Awaitable[tuple[list[FileRef],
+                                                  tuple[float, float] | None]]] | None = None
 
     # --- the operation feed (hub.feeds.FeedSource for "ops:") ------------------------
 
@@ -190,9 +200,14 @@ class CaseService:
                            self.access.clearance(principal), self.access.operation_label(op))
         if op.exercise and "exercise" not in fields and not fields.get("real_world"):
             fields["exercise"] = True  # in an exercise, a case is play unless marked real
+        files, where = await self._files(principal, op.id, data.attach)
+        if where is not None and fields.get("location") is None:
+            fields["location"] = {"lat": where[0], "lon": where[1]}  # the photo's, as asked
         doc = new_case(fields, case_id=case_id, operation_id=op.id, actor=principal.username,
                        agency=principal.agency, now=self._clock.now())
         doc["label"] = label.to_dict()
+        if files:
+            doc["files"] = files
         return await self._write(RecordWrite(op.id, CASE, case_id, doc, None, "created",
                                              principal.username, self._clock.now(), {},
                                              data.idempotency_key))
@@ -211,8 +226,16 @@ class CaseService:
         if version != expected:
             raise CaseConflict(doc, version)
         label_in = changes_in.pop("label", None)
+        files, where = await self._files(principal, op.id, data.attach)
+        if where is not None and doc["location"] is None and "location" not in changes_in:
+            changes_in["location"] = {"lat": where[0], "lon": where[1]}
         updated, changes = apply_update(doc, changes_in, actor=principal.username,
                                         now=self._clock.now())
+        if files:
+            before_files = doc.get("files", [])
+            updated["files"] = [*before_files, *files]
+            changes["files"] = [before_files, updated["files"]]
+            updated.update({"updated_by": principal.username, "updated_at": self._clock.now()})
         before = self.access.policy.of_record(doc.get("label"))
         if label_in is not None:
             label = item_label(self.access.policy, label_in, self.access.clearance(principal),
@@ -236,6 +259,25 @@ class CaseService:
             await self.access.label_changed(principal, op.id, f"case:{case_id}", before,
                                             after, client)
         return written
+
+    async def _files(self, principal: Principal, op_id: OperationId, upload_ids: Sequence[str]
+                     ) -> tuple[list[dict[str, object]], tuple[float, float] | None]:
+        if not upload_ids:
+            return [], None
+        if self.attachable is None:
+            raise BadRequest("'attach': this hub takes no files")
+        refs, where = await self.attachable(principal, op_id, upload_ids)
+        return [msgspec.to_builtins(ref) for ref in refs], where
+
+    async def file(self, principal: Principal, op_id: str, case_id: str, index: int,
+                   client: str) -> FileRef:
+        """File ``index`` of a case, for whoever may read the case (NotFound otherwise)."""
+        case = await self.get_case(principal, op_id, case_id, client)
+        files = case.get("files", [])
+        if not 0 <= index < len(files):
+            raise NotFound()
+        ref: FileRef = msgspec.convert(files[index], FileRef)
+        return ref
 
     async def comment(self, principal: Principal, op_id: str, case_id: str,
                       data: CaseComment, client: str) -> tuple[OpEvent, bool]:

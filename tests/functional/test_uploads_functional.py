@@ -339,7 +339,8 @@ async def _finished(hub: RunningHub, user: str, data: bytes, channel: str,
     """The id of a finished upload of ``data`` by ``user`` for ``channel``."""
     made = await hub.api("POST", "/api/uploads", user, headers={
         **tus(), "Upload-Length": str(len(data)),
-        "Upload-Metadata": metadata_header({"channel": channel, **meta})})
+        "Upload-Metadata": metadata_header({**({"channel": channel} if channel else {}),
+                                            **meta})})
     assert made.status_code == 201, made.text
     where = made.headers["location"]
     sent = await _patch(hub, user, where, 0, data)
@@ -430,3 +431,43 @@ async def test_a_bot_attaches_a_file_over_the_socket_and_readers_get_it_live(
     [live] = await reader.messages(1)
     assert live["seq"] == ack.seq and live["files"][0]["name"] == "k7.txt"
     assert live["files"][0]["type"] == "text/plain"
+
+
+async def test_a_photo_s_position_becomes_its_case_s_location_only_when_asked(
+        running_hub: RunningHub) -> None:
+    hub = running_hub
+    op = hub.ops["A"].id
+    cases = f"/api/operations/{op}/cases"
+    placed = await _finished(hub, "bruno", exif_photo(800, 600), "", operation=op,
+                             filename="breach.jpg", position="attach")
+    plain = await _finished(hub, "bruno", exif_photo(800, 600), "", operation=op,
+                            filename="breach.jpg")
+    made = await hub.api("POST", cases, "bruno", json={
+        "title": "Levee breach at km 12", "severity": "critical", "attach": [placed]})
+    assert made.status_code == 201, made.text
+    case = made.json()
+    assert case["location"] == pytest.approx({"lat": LAT, "lon": LON}, abs=1e-4)
+    assert [f["name"] for f in case["files"]] == ["breach.jpg"]
+    quiet = await hub.api("POST", cases, "bruno", json={
+        "title": "Second breach", "attach": [plain]})
+    assert quiet.json()["location"] is None  # not asked: the position stays out
+    # A file added later joins the case's files; the case's readers get it.
+    more = await _finished(hub, "bruno", b"sandbags: 400\n", "", operation=op,
+                           filename="stock.txt")
+    changed = await hub.api("PATCH", f"{cases}/{case['id']}", "bruno", json={
+        "version": case["version"], "attach": [more]})
+    assert changed.status_code == 200, changed.text
+    assert [f["name"] for f in changed.json()["files"]] == ["breach.jpg", "stock.txt"]
+    got = await hub.api("GET", f"{cases}/{case['id']}/files/0?variant=preview", "olga")
+    assert got.status_code == 200 and leaks(got.content) == []
+    text = await hub.api("GET", f"{cases}/{case['id']}/files/1", "alice")
+    assert text.content == b"sandbags: 400\n"
+    assert (await hub.api("GET", f"{cases}/{case['id']}/files/0", "xavier")).status_code == 404
+    assert (await hub.api("GET", f"{cases}/{case['id']}/files/2", "olga")).status_code == 404
+    # An upload for a channel is a message's, not a case's, and the other way round.
+    for_chat = await _finished(hub, "bruno", b"x", hub.ch("A/general"))
+    wrong = await hub.api("POST", cases, "bruno", json={"title": "x", "attach": [for_chat]})
+    assert wrong.status_code == 400 and "attach[0]" in wrong.json()["error"]["message"]
+    observer = await hub.api("POST", "/api/uploads", "olga", headers={
+        **tus(), "Upload-Length": "3", "Upload-Metadata": metadata_header({"operation": op})})
+    assert observer.status_code == 403  # may read the record, not add to it
