@@ -38,6 +38,7 @@ from hub.errors import BadRequest, NotFound, UnsupportedVersion
 from hub.filetypes import HEAD_BYTES, sniff
 from hub.http import caller
 from hub.openapi import api, string
+from hub.principal import Principal
 from hub.tus import (
     CHECKSUMS,
     EXTENSIONS,
@@ -64,6 +65,15 @@ def _uploads(request: Request) -> Uploads:
 def _speaks_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != VERSION:
         raise UnsupportedVersion(f"send 'Tus-Resumable: {VERSION}'")
+
+
+async def _speaks_tus_about(request: Request, principal: Principal) -> None:
+    """As :func:`_speaks_tus`, for a request about one upload: one that is not the
+    caller's answers 404 first, as it would to a request in the right version."""
+    if request.headers.get("tus-resumable") != VERSION:
+        await _uploads(request).status(principal, request.path_params["op_id"],
+                                       request.path_params["upload_id"])
+        _speaks_tus(request)
 
 
 def _headers(doc: UploadDoc, **more: str) -> dict[str, str]:
@@ -106,7 +116,7 @@ async def create(request: Request) -> Response:
      "uploads", {200: None}, headers=_TUS)
 async def status(request: Request) -> Response:
     _, principal, _ = await caller(request)
-    _speaks_tus(request)
+    await _speaks_tus_about(request, principal)
     doc = await _uploads(request).status(principal, request.path_params["op_id"],
                                          request.path_params["upload_id"])
     return Response(status_code=200, headers=_headers(doc))
@@ -117,7 +127,7 @@ async def status(request: Request) -> Response:
      headers={**_TUS, "Upload-Offset": string(pattern=r"^[0-9]{1,16}$")})
 async def append(request: Request) -> Response:
     _, principal, _ = await caller(request)
-    _speaks_tus(request)
+    await _speaks_tus_about(request, principal)
     if request.headers.get("content-type", "").split(";")[0].strip() != OFFSET_TYPE:
         raise BadRequest(f"'Content-Type' must be {OFFSET_TYPE}")
     offset = parse_offset(request.headers.get("upload-offset"))
@@ -141,7 +151,7 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
      {204: None}, headers=_TUS)
 async def terminate(request: Request) -> Response:
     _, principal, _ = await caller(request)
-    _speaks_tus(request)
+    await _speaks_tus_about(request, principal)
     await _uploads(request).terminate(principal, request.path_params["op_id"],
                                       request.path_params["upload_id"])
     return Response(status_code=204, headers={"Tus-Resumable": VERSION})

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from hub.principal import Principal
 from hub.protocol import ClientFrame
+from hub.tus import metadata_header
 from tests.conftest import PASSWORD, RunningHub, WsClient
 
 
@@ -60,13 +61,18 @@ async def _world(hub: RunningHub) -> World:
     outgoing = (await hub.api("POST", f"/api/operations/{op_a.id}/outgoing-webhooks", "alice",
                               json={"url": "https://93.184.216.34/hook",
                                     "events": ["case.closed"]})).json()
+    upload = await hub.api("POST", "/api/uploads", "alice", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": "10",
+        "Upload-Metadata": metadata_header({"channel": police})})
+    assert upload.status_code == 201, upload.text
     real = {"op_id": op_a.id, "ch_id": police, "case_id": case["id"], "alert_id": alert["id"],
             "silence_id": silence["id"], "username": "ghost", "seq": str(urgent["seq"]),
             "action": "ack", "hook_id": hook["id"], "secret": "not-its-secret",
-            "sub_id": outgoing["id"], "z": "3", "x": "4", "y": "2"}  # a map tile
+            "sub_id": outgoing["id"], "z": "3", "x": "4", "y": "2",  # a map tile
+            "upload_id": upload.headers["location"].rsplit("/", 1)[1], "index": "0"}
     missing = {**real, "op_id": "op_missing", "ch_id": "ch_missing", "case_id": "case_missing",
                "alert_id": "al-missing-1", "silence_id": "sil_missing",
-               "hook_id": "hook_missing", "sub_id": "wh_missing"}
+               "hook_id": "hook_missing", "sub_id": "wh_missing", "upload_id": "up_missing"}
 
     h = hub.hub
     store = h.engine.store
@@ -201,7 +207,7 @@ def _field_names(cls: type) -> list[str]:
 _SCALARS = {"text": "hello", "client_msg_id": None, "priority": "normal", "action": "update",
             "since_seq": None, "board": False, "ack_of": None, "token": None, "client": "t",
             "data": {"version": 1, "severity": "minor"}, "label": None, "ack": None,
-            "real_world": False, "reply_to": None}
+            "real_world": False, "reply_to": None, "attach": None}
 
 
 def _frame(kind: str, cls: type, ids: dict[str, str]) -> dict[str, Any] | None:

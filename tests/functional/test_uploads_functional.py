@@ -25,6 +25,7 @@ from tusclient.exceptions import TusCommunicationError
 
 from channels.uploads import upload_key
 from hub.clock import ManualClock
+from hub.config import Settings
 from hub.models import OperationId
 from hub.tus import metadata_header
 from tests.conftest import RunningHub, embedded_settings
@@ -38,6 +39,7 @@ from tests.photos import (
     leaks,
     polyglot_jpeg,
 )
+from tests.redis_support import cleanup, new_prefix, redis_url
 
 
 def tus() -> dict[str, str]:
@@ -471,3 +473,37 @@ async def test_a_photo_s_position_becomes_its_case_s_location_only_when_asked(
     observer = await hub.api("POST", "/api/uploads", "olga", headers={
         **tus(), "Upload-Length": "3", "Upload-Metadata": metadata_header({"operation": op})})
     assert observer.status_code == 403  # may read the record, not add to it
+
+
+async def test_two_nodes_one_upload_resumed_on_the_other_and_read_back_on_either(
+        start_hub: Any, tmp_path: Path) -> None:
+    """Two hub processes on one Redis sharing their blob folder (blob_dir): an upload
+    begun through one node is resumed through the other, attached there, and read back
+    through the first; its record is in Redis, its bytes in the shared folder."""
+    url, prefix = redis_url(), new_prefix()
+    settings = Settings(data_dir=tmp_path / "data", engine=url, redis_prefix=prefix,
+                        publish_rate=10_000.0, publish_burst=10_000,
+                        blob_dir=str(tmp_path / "shared-blobs"))
+    try:
+        one: RunningHub = await start_hub(settings)
+        two: RunningHub = await start_hub(settings, seeded=False)
+        two.ops, two.channels = one.ops, one.channels
+        general = one.ch("A/general")
+        photo = exif_photo(900, 600)
+        half = len(photo) // 2
+        made = await _create(one, "alice", len(photo), filename="levee.jpg")
+        where = made.headers["location"]
+        assert (await _patch(one, "alice", where, 0, photo[:half])).status_code == 204
+        head = await two.api("HEAD", where, "alice", headers=tus())
+        assert head.headers["upload-offset"] == str(half)
+        assert (await _patch(two, "alice", where, half, photo[half:])).status_code == 204
+        posted = await two.api("POST", f"/api/channels/{general}/messages", "alice", json={
+            "text": "from node two", "client_msg_id": "n2",
+            "attach": [where.rsplit("/", 1)[1]]})
+        assert posted.status_code == 201, posted.text
+        read = await one.api("GET", f"/api/channels/{general}/messages/"
+                                    f"{posted.json()['seq']}/files/0", "bruno")
+        assert read.status_code == 200 and leaks(read.content) == []
+        assert hashlib.sha256(read.content).hexdigest() == posted.json()["files"][0]["sha256"]
+    finally:
+        cleanup(url, prefix)
