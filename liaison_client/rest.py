@@ -9,8 +9,10 @@ connection, 429, 503) with the same key and the hub stores the write once.
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -35,6 +37,8 @@ class ApiError(Exception):
 class Rest:
     def __init__(self, base_url: str, token: str, *, timeout: float = 15.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
         self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout,
                                        headers={"Authorization": f"Bearer {token}"},
                                        transport=transport)
@@ -122,9 +126,12 @@ class Rest:
     # --- messages ---------------------------------------------------------------------
 
     async def post_message(self, channel: str, text: str, *, priority: str = "normal",
-                           client_msg_id: str | None = None) -> dict[str, Any]:
-        body = {"text": text, "priority": priority,
-                "client_msg_id": client_msg_id or uuid.uuid4().hex}
+                           client_msg_id: str | None = None,
+                           attach: Sequence[str] = ()) -> dict[str, Any]:
+        body: dict[str, Any] = {"text": text, "priority": priority,
+                                "client_msg_id": client_msg_id or uuid.uuid4().hex}
+        if attach:
+            body["attach"] = list(attach)
         return await self.call("POST", f"/api/channels/{channel}/messages", body)  # type: ignore[no-any-return]
 
     async def messages(self, channel: str, *, after_seq: int | None = None,
@@ -132,3 +139,37 @@ class Rest:
         got = await self.call("GET", f"/api/channels/{channel}/messages", after_seq=after_seq,
                               limit=limit)
         return got["messages"]  # type: ignore[no-any-return]
+
+    # --- files ------------------------------------------------------------------------
+
+    async def upload(self, data: bytes | BinaryIO, *, channel: str | None = None,
+                     operation: str | None = None, filename: str = "", filetype: str = "",
+                     position: bool = False, chunk_size: int = 256 * 1024, retries: int = 10,
+                     retry_delay: float = 1.0) -> str:
+        """Upload a file resumably (tus 1.0, with tus's own client, tuspy); its upload id,
+        to ``attach`` to a message (``channel``) or a case (``operation``).
+
+        A connection that drops is resumed from the last byte the hub stored, up to
+        ``retries`` times ``retry_delay`` seconds apart. ``position``: the photo's GPS
+        position may become the case's location. Needs tuspy (``pip install
+        'liaison-hub[uploads]'``).
+        """
+        try:
+            from tusclient import client as tus
+        except ImportError:  # pragma: no cover - the test extra installs it
+            raise RuntimeError("uploads need tuspy: pip install 'liaison-hub[uploads]'") \
+                from None
+        scope = {"channel": channel} if channel else {"operation": operation or ""}
+        meta = {**scope, **({"filename": filename} if filename else {}),
+                **({"filetype": filetype} if filetype else {}),
+                **({"position": "attach"} if position else {})}
+        stream = io.BytesIO(data) if isinstance(data, bytes) else data
+        uploader = tus.TusClient(f"{self.base_url}/api/uploads", headers={
+            "Authorization": f"Bearer {self._token}"}).uploader(
+            file_stream=stream, metadata=meta, chunk_size=chunk_size, retries=retries,
+            retry_delay=retry_delay)
+        await asyncio.to_thread(uploader.upload)
+        url = uploader.url
+        if url is None:  # pragma: no cover - tuspy raised if the hub made no upload
+            raise RuntimeError("the hub made no upload")
+        return str(url).rsplit("/", 1)[1]

@@ -28,6 +28,7 @@ from hub.clock import ManualClock
 from hub.config import Settings
 from hub.models import OperationId
 from hub.tus import metadata_header
+from liaison_client import Rest
 from tests.conftest import RunningHub, embedded_settings
 from tests.photos import (
     HOSTILE,
@@ -40,6 +41,7 @@ from tests.photos import (
     polyglot_jpeg,
 )
 from tests.redis_support import cleanup, new_prefix, redis_url
+from tests.web.pages import bot_token
 
 
 def tus() -> dict[str, str]:
@@ -507,3 +509,27 @@ async def test_two_nodes_one_upload_resumed_on_the_other_and_read_back_on_either
         assert hashlib.sha256(read.content).hexdigest() == posted.json()["files"][0]["sha256"]
     finally:
         cleanup(url, prefix)
+
+
+async def test_the_sdk_uploads_over_a_cut_link_and_attaches_the_file(
+        start_hub: Any, tmp_path: Path) -> None:
+    """liaison_client's Rest.upload (tuspy inside) through the same 50 kB/s link cut twice:
+    it resumes from the hub's offset each time, then a message carries the file."""
+    hub = await start_hub(embedded_settings(tmp_path))
+    data = _text(150_000)
+    proxy = CuttingProxy(int(hub.url.rsplit(":", 1)[1]), rate=50_000, cut_after=50_000, cuts=2)
+    await proxy.start()
+    token = await bot_token(hub)
+    try:
+        async with Rest(f"http://127.0.0.1:{proxy.port}", token) as through_the_link:
+            upload = await asyncio.wait_for(through_the_link.upload(
+                data, channel=hub.ch("A/general"), filename="gauges.txt", retry_delay=0.1),
+                120)
+    finally:
+        await proxy.stop()
+    assert proxy.cuts_left == 0 and proxy.patch_offsets[0] == 0
+    assert all(b > a for a, b in itertools.pairwise(proxy.patch_offsets)), proxy.patch_offsets
+    async with Rest(hub.url, token) as rest:
+        posted = await rest.post_message(hub.ch("A/general"), "gauges", attach=[upload])
+    assert posted["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert posted["files"][0]["name"] == "gauges.txt"
