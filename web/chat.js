@@ -226,6 +226,7 @@ export class Chat {
       m.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       m.reply_to ? this.replyLine(m) : null,
       el("span", { class: "text" }, richText(this.wording(m), { mentions: this.names })),
+      m.files?.length ? this.filesLine(m) : null,
       this.me.canPost && !m.ack_of && m.sender !== "hub"
         ? el("button", { type: "button", class: "reply", onclick: () => this.replyTo(m), text: t("chat.reply") })
         : null);
@@ -252,6 +253,21 @@ export class Chat {
           : null));
     }
     return li;
+  }
+
+  // A message's files: an image as its thumbnail (at most 15 KB; a tap opens the
+  // preview, "original" the whole image), anything else as a download. Nothing larger
+  // than a thumbnail is fetched unless asked for, so a phone on a slow link pays little.
+  filesLine(m) {
+    const base = `/api/channels/${encodeURIComponent(m.channel)}/messages/${m.seq}/files`;
+    return el("div", { class: "files" }, ...m.files.map((f, i) => f.thumbnail
+      ? el("span", { class: "file image" },
+          el("a", { href: `${base}/${i}?variant=preview`, target: "_blank", rel: "noopener" },
+            el("img", { src: `${base}/${i}?variant=thumbnail`, alt: f.name, loading: "lazy" })),
+          el("a", { class: "original", href: `${base}/${i}`, target: "_blank", rel: "noopener",
+            text: t("chat.original", { size: fileSize(f.size) }) }))
+      : el("a", { class: "file", href: `${base}/${i}`, download: f.name,
+          text: t("chat.file", { name: f.name, size: fileSize(f.size) }) })));
   }
 
   // A reply names what it answers (and takes you there), with its first words when
@@ -373,4 +389,9 @@ export class Chat {
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 3000);
   }
+}
+
+function fileSize(bytes) {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${Math.round(bytes / 1024)} KB`
+    : `${(bytes / 1048576).toFixed(1)} MB`;
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from hub.errors import CloseCode
+from hub.tus import metadata_header
 from tests.conftest import RunningHub
+from tests.photos import exif_photo
 from tests.web.pages import login
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -86,3 +88,49 @@ async def test_a_reply_names_what_it_answers_for_everyone(browser: Any,
     assert await bruno.locator("#replying").count() == 0  # the composer is plain again
     r = await running_hub.api("GET", f"/api/channels/{ch}/messages", "alice")
     assert [m.get("reply_to") for m in r.json()["messages"]] == [None, 1]
+
+
+async def test_a_message_s_photo_shows_as_its_thumbnail_and_nothing_bigger_is_fetched(
+        browser: Any, running_hub: RunningHub) -> None:
+    """A photo attached to a message (uploaded with tus, as a bot would): the reader's
+    page shows its thumbnail, links its preview and original, and fetched no more than
+    the thumbnail; a text file is a download named as sent."""
+    hub = running_hub
+    ch = hub.ch("A/general")
+    photo = await _finished(hub, exif_photo(1600, 1200), ch, "levee.jpg")
+    notes = await _finished(hub, b"sandbags: 400\n", ch, "stock.txt")
+    posted = await hub.api("POST", f"/api/channels/{ch}/messages", "alice", json={
+        "text": "Levee at km 12", "client_msg_id": "ph1", "attach": [photo, notes]})
+    assert posted.status_code == 201, posted.text
+    bruno = await login(browser, hub, "bruno")
+    img = await bruno.wait_for_selector("#messages li[data-seq='1'] .files img",
+                                        timeout=10_000)
+    assert img is not None
+    await bruno.wait_for_function(
+        "() => { const i = document.querySelector('#messages .files img');"
+        " return i && i.complete && i.naturalWidth > 0; }", timeout=10_000)
+    assert await img.get_attribute("alt") == "levee.jpg"
+    links = await bruno.eval_on_selector_all(
+        "#messages li[data-seq='1'] .files a", "as => as.map(a => [a.className,"
+        " a.getAttribute('href'), a.getAttribute('download'), a.textContent])")
+    base = f"/api/channels/{ch}/messages/1/files"
+    assert links[0][1] == f"{base}/0?variant=preview"
+    assert links[1][0] == "original" and links[1][1] == f"{base}/0"
+    assert links[2][1] == f"{base}/1" and links[2][2] == "stock.txt" and \
+        "stock.txt" in links[2][3]
+    fetched = await bruno.evaluate(
+        "() => performance.getEntriesByType('resource').map(e => e.name)"
+        ".filter(n => n.includes('/files/'))")
+    assert [u.split("/files/")[1] for u in fetched] == ["0?variant=thumbnail"]
+
+
+async def _finished(hub: RunningHub, data: bytes, channel: str, name: str) -> str:
+    made = await hub.api("POST", "/api/uploads", "alice", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+        "Upload-Metadata": metadata_header({"channel": channel, "filename": name})})
+    where = made.headers["location"]
+    sent = await hub.api("PATCH", where, "alice", content=data, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert sent.status_code == 204, sent.text
+    return where.rsplit("/", 1)[1]
