@@ -255,19 +255,13 @@ export class Chat {
     return li;
   }
 
-  // A message's files: an image as its thumbnail (at most 15 KB; a tap opens the
-  // preview, "original" the whole image), anything else as a download. Nothing larger
-  // than a thumbnail is fetched unless asked for, so a phone on a slow link pays little.
+  // Thumbnails only (a tap: the preview); anything else: a download.
   filesLine(m) {
-    const base = `/api/channels/${encodeURIComponent(m.channel)}/messages/${m.seq}/files`;
+    const b = `/api/channels/${m.channel}/messages/${m.seq}/files/`;
     return el("div", { class: "files" }, ...m.files.map((f, i) => f.thumbnail
-      ? el("span", { class: "file image" },
-          el("a", { href: `${base}/${i}?variant=preview`, target: "_blank", rel: "noopener" },
-            el("img", { src: `${base}/${i}?variant=thumbnail`, alt: f.name, loading: "lazy" })),
-          el("a", { class: "original", href: `${base}/${i}`, target: "_blank", rel: "noopener",
-            text: t("chat.original", { size: fileSize(f.size) }) }))
-      : el("a", { class: "file", href: `${base}/${i}`, download: f.name,
-          text: t("chat.file", { name: f.name, size: fileSize(f.size) }) })));
+      ? el("a", { class: "file", href: `${b}${i}?variant=preview`, target: "_blank" },
+          el("img", { src: `${b}${i}?variant=thumbnail`, alt: f.name, loading: "lazy" }))
+      : el("a", { class: "file", href: b + i, download: f.name, text: f.name })));
   }
 
   // A reply names what it answers (and takes you there), with its first words when
@@ -389,9 +383,4 @@ export class Chat {
     clearTimeout(this.typingTimer);
     this.typingTimer = setTimeout(() => { $("typing").textContent = ""; }, 3000);
   }
-}
-
-function fileSize(bytes) {
-  return bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${Math.round(bytes / 1024)} KB`
-    : `${(bytes / 1048576).toFixed(1)} MB`;
 }

@@ -52,7 +52,6 @@ export default {
     "chat.typing": "{name} écrit…", "chat.queued": "en attente : sera envoyé au retour du réseau",
     "chat.sending": "envoi…", "chat.rejected": "Non envoyé (« {text} ») : {reason}",
     "chat.acknowledge": "Accuser réception", "chat.acked_by": "reçu par {names}",
-    "chat.original": "original ({size})", "chat.file": "📎 {name} ({size})",
     "chat.reply": "Répondre", "chat.reply_to": "↪ réponse au n° {seq} {text}",
     "chat.replying": "Réponse au n° {seq} ({name})",
     "chat.not_acked": "pas encore d'accusé de réception",

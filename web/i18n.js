@@ -54,7 +54,6 @@ export const CATALOGUES = {
     "chat.typing": "{name} is typing…", "chat.queued": "queued: will be sent when back online",
     "chat.sending": "sending…", "chat.rejected": "Not sent (\u201c{text}\u201d): {reason}",
     "chat.acknowledge": "Acknowledge", "chat.acked_by": "acknowledged by {names}",
-    "chat.original": "original ({size})", "chat.file": "📎 {name} ({size})",
     "chat.reply": "Reply", "chat.reply_to": "↪ reply to #{seq} {text}",
     "chat.replying": "Replying to #{seq} ({name})",
     "chat.not_acked": "not acknowledged yet",
