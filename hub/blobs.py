@@ -23,7 +23,7 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from hub.private import private_dir
+from hub.private import fsync_dir, private_dir
 
 __all__ = ["BlobStore", "FileBlobs"]
 
@@ -92,7 +92,7 @@ class FileBlobs:
             path.unlink(missing_ok=True)  # the same bytes, kept once
         else:
             os.replace(path, target)
-            _sync_dir(target.parent)  # the rename itself survives a power loss
+            fsync_dir(target.parent)  # the rename itself survives a power loss
         return name, size
 
     async def put(self, data: bytes) -> tuple[str, int]:
@@ -115,10 +115,3 @@ class FileBlobs:
     async def discard(self, path: Path) -> None:
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
-
-def _sync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

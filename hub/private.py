@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["private_dir", "private_file", "write_private"]
+__all__ = ["fsync_dir", "private_dir", "private_file", "write_private"]
 
 
 def private_dir(path: Path) -> None:
@@ -39,3 +39,12 @@ def write_private(path: Path, data: bytes) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` survive a power loss."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -16,7 +16,7 @@ from pathlib import Path
 from hub.engine.port import Snapshot
 from hub.engine.sqlite_db import schema_of
 from hub.errors import BackupError
-from hub.private import private_dir
+from hub.private import fsync_dir, private_dir
 
 __all__ = ["PART", "has_data", "restore", "snapshot"]
 
@@ -77,12 +77,5 @@ def restore(part: Path, path: Path) -> None:
         os.fsync(out.fileno())
     os.chmod(tmp, 0o600)
     tmp.rename(path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
