@@ -1,7 +1,8 @@
 // The chat panel: channel list with unread and mention badges, message pane with
 // scroll-back, live messages, presence, typing, @mentions, urgent messages with
 // acknowledgements, and a composer that keeps drafts and queues while offline.
-import { api } from "/protocol.js";
+import { api, newId } from "/protocol.js";
+import { keepPost, keptPosts } from "/offline-store.js";
 import { $, el, richText, mentions, fmtTime } from "/dom.js";
 import { t, word, summaryOf } from "/i18n.js";
 import { noticeWording } from "/notice.js";
@@ -52,6 +53,16 @@ export class Chat {
       if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); this.send(); }
     });
     $("older").addEventListener("click", () => this.loadOlder());
+    // Messages with files wait in IndexedDB until their files are up (attach.js).
+    this.posts = [];
+    this.postEvents = new EventTarget();
+    this.postEvents.addEventListener("changed", () => this.loadPosts());
+    this.postEvents.addEventListener("progress", (e) => this.renderPending(e.detail));
+    this.postEvents.addEventListener("refused", ({ detail: { post, reason } }) => this.onRejected({ frame: post, error: { reason } }));
+    client.addEventListener("state", (e) => { if (e.detail.state === "live" && this.posts.length) this.sendPosts(); });
+    $("attach").addEventListener("click", () => $("file").click());
+    $("file").addEventListener("change", () => this.chosen());
+    this.loadPosts().then(() => this.posts.length && this.sendPosts());
   }
 
   // --- channels -------------------------------------------------------------------
@@ -317,19 +328,38 @@ export class Chat {
     }
   }
 
-  pendingItems(channel) {
+  pendingItems(channel, progress) {
     const queued = this.client.state !== "live";
-    return this.client.pending(channel).map((f) => el("li", { class: `pending ${f.priority}`, "data-pending": f.client_msg_id },
-      el("span", { class: "meta", text: queued ? t("chat.queued") : t("chat.sending") }),
-      el("span", { class: "text", text: f.text })));
+    const item = (id, priority, status, text) => el("li", { class: `pending ${priority}`, "data-pending": id },
+      el("span", { class: "meta", text: status }), el("span", { class: "text", text }));
+    return [...this.posts.filter((p) => p.channel === channel).map((p) => item(p.id, p.priority,
+      queued ? t("chat.queued") : progress?.post.id === p.id ? `${Math.floor(100 * progress.sent / progress.total)} %` : t("chat.sending"),
+      `📎${p.files.length} ${p.text}`)),
+    ...this.client.pending(channel).map((f) => item(f.client_msg_id, f.priority, queued ? t("chat.queued") : t("chat.sending"), f.text))];
+  }
+
+  async loadPosts() {
+    this.posts = await keptPosts(this.me.username);
+    this.renderPending();
+  }
+
+  sendPosts() {
+    import("/attach.js").then((m) => m.sendWaiting({ user: this.me.username, client: this.client, events: this.postEvents }))
+      .catch(() => {});   // offline and not kept by the worker yet: again once live
+  }
+
+  chosen() {
+    const n = $("file").files.length;
+    $("chosen").textContent = n ? `📎${n}` : "";
+    $("original-row").hidden = !n;
   }
 
   // Queued and unacknowledged messages sit at the end of the list; only they are redrawn.
-  renderPending() {
+  renderPending(progress) {
     if (!this.current) return;
     const list = $("messages");
     for (const li of list.querySelectorAll("li.pending")) li.remove();
-    const pending = this.pendingItems(this.current.id);
+    const pending = this.pendingItems(this.current.id, progress);
     if (pending.length) list.querySelector("li.none")?.remove();
     list.append(...pending);
   }
@@ -357,10 +387,22 @@ export class Chat {
   send() {
     const input = $("text");
     const text = input.value.trim();
-    if (!text || !this.current) return;
+    const files = [...$("file").files];
+    if ((!text && !files.length) || !this.current) return;
     const extra = $("real-world").checked ? { real_world: true } : {};
     if (this.replying) extra.reply_to = this.replying;
-    this.client.publish(this.current.id, text, $("priority").value, undefined, extra);   // queued if offline
+    if (files.length) {   // kept on the device first, files and all; sent by attach.js
+      const post = { id: newId(), channel: this.current.id, text: text || files.map((f) => f.name).join(", "),
+        priority: $("priority").value, extra, original: $("original").checked, at: Date.now(),
+        files: files.map((f) => ({ blob: f, name: f.name, type: f.type })) };
+      this.posts.push(post);
+      keepPost(this.me.username, post).then(() => this.sendPosts());
+      $("file").value = "";
+      $("original").checked = false;
+      this.chosen();
+    } else {
+      this.client.publish(this.current.id, text, $("priority").value, undefined, extra);   // queued if offline
+    }
     input.value = "";
     localStorage.removeItem(this.draftKey());
     $("priority").value = "normal";

@@ -50,7 +50,7 @@ export default {
     "chat.priority": "Priorité", "chat.placeholder": "Message (@nom ou @AGENCE pour mentionner)", "chat.send": "Envoyer",
     "chat.restricted": "restreint", "chat.unread": "messages non lus", "chat.mentions": "mentions de vous",
     "chat.typing": "{name} écrit…", "chat.queued": "en attente : sera envoyé au retour du réseau",
-    "chat.sending": "envoi…", "chat.rejected": "Non envoyé (« {text} ») : {reason}",
+    "chat.sending": "envoi…", "chat.attach": "Joindre des fichiers", "chat.original": "envoyer l’original", "chat.rejected": "Non envoyé (« {text} ») : {reason}",
     "chat.acknowledge": "Accuser réception", "chat.acked_by": "reçu par {names}",
     "chat.reply": "Répondre", "chat.reply_to": "↪ réponse au n° {seq} {text}",
     "chat.replying": "Réponse au n° {seq} ({name})",

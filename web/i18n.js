@@ -52,7 +52,7 @@ export const CATALOGUES = {
     "chat.priority": "Priority", "chat.placeholder": "Message (@name or @AGENCY to mention)", "chat.send": "Send",
     "chat.restricted": "restricted", "chat.unread": "unread messages", "chat.mentions": "mentions of you",
     "chat.typing": "{name} is typing…", "chat.queued": "queued: will be sent when back online",
-    "chat.sending": "sending…", "chat.rejected": "Not sent (\u201c{text}\u201d): {reason}",
+    "chat.sending": "sending…", "chat.attach": "Attach files", "chat.original": "send original", "chat.rejected": "Not sent (\u201c{text}\u201d): {reason}",
     "chat.acknowledge": "Acknowledge", "chat.acked_by": "acknowledged by {names}",
     "chat.reply": "Reply", "chat.reply_to": "↪ reply to #{seq} {text}",
     "chat.replying": "Replying to #{seq} ({name})",

@@ -1,6 +1,7 @@
 // What the client keeps on the device, in IndexedDB, per user: the last board of each
 // operation it showed (to open with no network) and the writes made while the network
-// was down (sent in order when it is back, see outbox.js). All of it, the service
+// was down (sent in order when it is back, see outbox.js), and messages with files,
+// the files themselves included, until they are uploaded and published (attach.js). All of it, the service
 // worker's copies of answers (sw.js, one cache per session) and what localStorage holds
 // of the session (drafts, the chat outbox, read marks, the last channel and operation)
 // is forgotten at logout, when the hub ends the session, and when the app starts to a
@@ -10,14 +11,16 @@
 const DB = "liaison";
 const STORE = "kv";
 const OUTBOX = "outbox";
+const POSTS = "posts";
 
 function open() {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 2);
+    const req = indexedDB.open(DB, 3);
     req.onupgradeneeded = () => {
       const db = req.result;
       if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
       if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+      if (!db.objectStoreNames.contains(POSTS)) db.createObjectStore(POSTS, { keyPath: "id" });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -65,6 +68,22 @@ export function dropWrite(seq) {
   return run("readwrite", (s) => s.delete(seq), OUTBOX);
 }
 
+/** Keep (or update) a message with its files until it is published; keyed by its
+ *  client_msg_id. The files are the File or Blob objects themselves. */
+export function keepPost(user, post) {
+  return run("readwrite", (s) => s.put({ ...post, user }), POSTS);
+}
+
+/** This user's messages with files not yet published, oldest first. */
+export async function keptPosts(user) {
+  const all = await run("readonly", (s) => s.getAll(), POSTS).catch(() => []);
+  return (all || []).filter((p) => p.user === user).sort((a, b) => a.at - b.at);
+}
+
+export function dropPost(id) {
+  return run("readwrite", (s) => s.delete(id), POSTS);
+}
+
 /** The caches of the service worker that hold a session's answers (sw.js). */
 export const DATA_PREFIX = "liaison-data-";
 const META = "liaison-meta";
@@ -86,11 +105,12 @@ function forgetLocal() {
 }
 
 /** Forget everything this device kept of a session: boards, queued writes, the worker's
- *  copies, drafts and the chat outbox (logout, a session the hub ended, a 401 at start). */
+ *  copies, drafts, messages with files and the chat outbox (logout, a session the hub ended, a 401 at start). */
 export async function forgetAll() {
   forgetLocal();
   await run("readwrite", (s) => s.clear()).catch(() => undefined);
   await run("readwrite", (s) => s.clear(), OUTBOX).catch(() => undefined);
+  await run("readwrite", (s) => s.clear(), POSTS).catch(() => undefined);
   await forgetCopies();
   navigator.serviceWorker?.controller?.postMessage({ type: "forget" });
 }

@@ -13,7 +13,7 @@ const SUBPROTOCOLS = { msgpack: ["liaison.v1.msgpack", "liaison.v1.json"], json:
 // Every other close code is retried with backoff (CLOSE_RETRY lists the hub's own).
 const TERMINAL_CLOSE = new Set(CLOSE_TERMINAL);
 
-function newId() {
+export function newId() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");

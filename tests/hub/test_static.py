@@ -24,6 +24,7 @@ from hub.config import Settings
 from hub.routes import BASEMAP
 from hub.static import CACHE_CONTROL, _accepts_gzip, lean
 from liaison.app import WEB_DIR, create_app
+from tests.conftest import STRICT
 
 FIRST_LOAD_BUDGET = 60 * 1024  # issue 11: at most 60 KB on a phone's first load
 PHONE_BUDGET = 60_000  # issue 25: 60 kB, the service worker's install included
@@ -224,3 +225,35 @@ def test_lean_never_drops_a_line_of_code_outside_comments(lines: list[str]) -> N
     assert len(kept) <= len(code)  # nothing invented
     if not any(m in text for m in ("/* open", "`")):  # no block or template open
         assert kept == code
+
+
+VENDORED_TUS = WEB_DIR / "vendor" / "tus.min.js"
+REGISTRY_TUS = Path(__file__).resolve().parents[1] / "web" / "node_modules" / "tus-js-client" \
+    / "dist" / "tus.min.js"
+
+
+def test_the_vendored_tus_client_is_the_registry_s_own_build() -> None:
+    """web/vendor/tus.min.js is tus-js-client as the npm registry publishes it, at the
+    version tests/web/package.json locks: refreshed on purpose, never edited."""
+    if not REGISTRY_TUS.exists():
+        reason = "tus-js-client missing: run 'npm ci' in tests/web (bash .ci/run does it)"
+        if STRICT:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    assert VENDORED_TUS.read_bytes() == REGISTRY_TUS.read_bytes()
+    assert (WEB_DIR / "vendor" / "tus-js-client.LICENSE").exists()
+
+
+async def test_the_upload_client_is_loaded_only_when_a_file_is_sent(
+        client: httpx.AsyncClient) -> None:
+    """tus-js-client (22 kB compressed) and the code that shrinks photos are fetched when
+    a message with files is sent, never on the first load nor by the worker's install."""
+    first = await fetched(client, "/")
+    assert not {"/attach.js", "/vendor/tus.min.js"} & (set(first) | sw_assets())
+    r = await client.get("/vendor/tus.min.js", headers=GZIP)
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    node = shutil.which("node")
+    if node is not None:  # what is served (less its comment lines) still parses
+        done = subprocess.run([node, "--check", "-"], input=r.text,
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
