@@ -4,6 +4,7 @@ orientation) written with piexif, and files crafted to pass for images."""
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 
 import exifread
@@ -39,6 +40,31 @@ def exif_photo(width: int = 2400, height: int = 1600, orientation: int = 1) -> b
                 piexif.GPSIFD.GPSLongitude: _rational(LON)}})
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif, quality=92)
+    return out.getvalue()
+
+
+def field_photo(seed: int, width: int = 1600, height: int = 1200) -> bytes:
+    """A photo-like JPEG, different for each ``seed``: a sky-to-ground gradient, a few
+    shapes and sensor noise, so its thumbnail weighs what a real photo's does."""
+    from PIL import ImageDraw
+
+    rng = random.Random(seed)
+    sky = [rng.randrange(90, 200) for _ in range(3)]
+    ground = [rng.randrange(30, 120) for _ in range(3)]
+    column = Image.linear_gradient("L").resize((1, height))
+    image = Image.composite(Image.new("RGB", (width, height), tuple(ground)),
+                            Image.new("RGB", (width, height), tuple(sky)),
+                            column.resize((width, height)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = rng.randrange(width // 40, width // 6)
+        draw.ellipse((x - r, y - r // 2, x + r, y + r // 2),
+                     fill=tuple(rng.randrange(256) for _ in range(3)))
+    noise = Image.effect_noise((width, height), 24).convert("RGB")
+    image = Image.blend(image, noise, 0.12)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
     return out.getvalue()
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from hub.principal import Principal
+from hub.tus import metadata_header
 from tests.conftest import PASSWORD, RunningHub
 
 
@@ -33,3 +36,18 @@ async def bot_token(hub: RunningHub, username: str = "sensor") -> str:
     token, _ = await hub.hub.auth.create_api_token(bot, name=username, scope=(op,),
                                                    actor="test")
     return token
+
+
+async def upload(hub: RunningHub, user: str, data: bytes, *, channel: str,
+                 name: str) -> tuple[str, httpx.Response]:
+    """``data`` sent by ``user`` for ``channel`` in one tus PATCH: the upload's id and
+    the answer to the PATCH (204 once kept, 415 when refused)."""
+    made = await hub.api("POST", "/api/uploads", user, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+        "Upload-Metadata": metadata_header({"channel": channel, "filename": name})})
+    assert made.status_code == 201, made.text
+    where = made.headers["location"]
+    sent = await hub.api("PATCH", where, user, content=data, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    return where.rsplit("/", 1)[1], sent

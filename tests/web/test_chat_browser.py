@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from hub.errors import CloseCode
-from hub.tus import metadata_header
 from tests.conftest import RunningHub
 from tests.photos import exif_photo
-from tests.web.pages import login
+from tests.web.pages import login, upload
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
@@ -124,12 +123,6 @@ async def test_a_message_s_photo_shows_as_its_thumbnail_and_nothing_bigger_is_fe
 
 
 async def _finished(hub: RunningHub, data: bytes, channel: str, name: str) -> str:
-    made = await hub.api("POST", "/api/uploads", "alice", headers={
-        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-        "Upload-Metadata": metadata_header({"channel": channel, "filename": name})})
-    where = made.headers["location"]
-    sent = await hub.api("PATCH", where, "alice", content=data, headers={
-        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-        "Content-Type": "application/offset+octet-stream"})
+    upload_id, sent = await upload(hub, "alice", data, channel=channel, name=name)
     assert sent.status_code == 204, sent.text
-    return where.rsplit("/", 1)[1]
+    return upload_id

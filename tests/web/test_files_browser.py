@@ -17,9 +17,9 @@ import pytest
 from channels.uploads import UploadDoc, Uploads
 from hub.errors import CloseCode
 from tests.conftest import PASSWORD, RunningHub
-from tests.photos import exif_photo
+from tests.photos import HOSTILE, bomb_png, exif_photo, field_photo, polyglot_jpeg
 from tests.web.conftest import CHROMIUM_ARGS, chromium_path
-from tests.web.pages import login
+from tests.web.pages import login, upload
 
 THUMBNAIL_SHOWN = """() => { const i = document.querySelector('#messages .files img');
     return !!i && i.complete && i.naturalWidth > 0; }"""
@@ -114,3 +114,148 @@ async def test_a_photo_chosen_offline_is_sent_once_after_a_browser_restart(
     msgs = (await hub.api("GET", f"/api/channels/{ch}/messages", "alice")).json()["messages"]
     assert [(m["text"], len(m["files"])) for m in msgs] == [("Levee breached at km 12", 1)]
     assert await alice.get_attribute("#messages .files img", "alt") == "levee.jpg"
+
+
+#: A PDF that asks its viewer to run a script when opened.
+SCRIPTED_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction<</S/JavaScript"
+                b"/JS(app.alert('pwned'))>>>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>"
+                b"endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+#: A spreadsheet row that runs a formula where a spreadsheet opens it.
+FORMULA_CSV = b'name,link\nlevee,"=HYPERLINK(""http://example.invalid/pwned"",""x"")"\n'
+
+
+async def test_hostile_files_are_refused_or_served_inertly_and_nothing_runs(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Markup passed off as a photo, an archive, a program, a decompression bomb and a
+    truncated photo are refused. What is accepted from hostile bytes (a polyglot
+    JPEG/HTML, a PDF with a script, a CSV with a formula) opens in Chromium as an image
+    or as a download, under headers that keep it inert: no dialog, no request it asks
+    for, no document of ours that runs it."""
+    hub = page_hub
+    ch = hub.ch("A/general")
+    for name, data in {**HOSTILE, "decompression bomb": bomb_png(),
+                       "truncated photo": exif_photo()[:20_000]}.items():
+        _, sent = await upload(hub, "alice", data, channel=ch, name="photo.jpg")
+        assert sent.status_code == 415, (name, sent.text)
+    files = {"photo.jpg": polyglot_jpeg(), "report.pdf": SCRIPTED_PDF, "levee.csv": FORMULA_CSV}
+    ids = []
+    for name, data in files.items():
+        upload_id, sent = await upload(hub, "alice", data, channel=ch, name=name)
+        assert sent.status_code == 204, (name, sent.text)
+        ids.append(upload_id)
+    posted = await hub.api("POST", f"/api/channels/{ch}/messages", "alice", json={
+        "text": "What the post found", "client_msg_id": "h1", "attach": ids})
+    assert posted.status_code == 201, posted.text
+
+    page = await login(browser, hub, "bruno", accept_downloads=True)
+    ran: list[str] = []
+
+    async def dialog(d: Any) -> None:
+        ran.append(f"dialog {d.message}")
+        await d.dismiss()
+
+    page.on("dialog", dialog)
+    page.context.on("request", lambda r: ran.append(r.url) if "pwned" in r.url else None)
+    await page.wait_for_function(THUMBNAIL_SHOWN, timeout=10_000)
+    base = f"{hub.url.replace('127.0.0.1', 'localhost')}/api/channels/{ch}/messages/1/files"
+    for variant in ("", "?variant=preview", "?variant=thumbnail"):
+        opened = await page.goto(f"{base}/0{variant}")
+        assert opened is not None and opened.status == 200
+        headers = opened.headers
+        assert headers["content-type"] == "image/jpeg", variant
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in headers["content-security-policy"]
+        assert await page.evaluate("document.contentType") == "image/jpeg"
+        assert await page.evaluate("document.scripts.length") == 0
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await page.wait_for_selector("#conn.live", timeout=10_000)
+    for index, name in ((1, "report.pdf"), (2, "levee.csv")):
+        link = f"#messages li[data-seq='1'] .files a[href$='/files/{index}']"
+        async with page.expect_download() as pending:
+            await page.click(link)
+        download = await pending.value
+        assert download.suggested_filename == name
+        assert Path(await download.path()).read_bytes() == files[name]
+        assert page.url.endswith("/")  # still the app: the file was saved, not shown
+        headers = (await page.request.get(f"{base}/{index}")).headers
+        assert headers["content-disposition"].startswith("attachment"), name
+        assert headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in headers["content-security-policy"]
+    assert ran == []
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "device_scale_factor": 2}
+THUMBNAILS_SHOWN = """() => [...document.querySelectorAll('#messages .files img')]
+    .filter((i) => i.complete && i.naturalWidth > 0).length"""
+
+
+async def test_a_chat_of_20_photos_costs_a_phone_thumbnails_only(
+        browser: Any, page_hub: RunningHub) -> None:
+    """Issue 28's byte figure: a phone opening a channel of 20 photo messages fetches
+    each photo's thumbnail (at most 15 KB) and nothing bigger, also once scrolled
+    through all of them (docs/performance.md, "Photos in a chat")."""
+    hub = page_hub
+    ch = hub.ch("A/general")
+    for i in range(20):
+        upload_id, sent = await upload(hub, "alice", field_photo(i, 960, 720), channel=ch,
+                                       name=f"site-{i}.jpg")
+        assert sent.status_code == 204, sent.text
+        posted = await hub.api("POST", f"/api/channels/{ch}/messages", "alice", json={
+            "text": f"Site {i}", "client_msg_id": f"p{i}", "attach": [upload_id]})
+        assert posted.status_code == 201, posted.text
+    page = await login(browser, hub, "bruno", **PHONE)
+    fetched: dict[str, int] = {}  # what crossed the network: headers and body, as sent
+
+    async def count(request: Any) -> None:
+        if "/files/" in request.url:
+            sizes = await request.sizes()
+            name = request.url.split("/messages/")[1]
+            # the page's request answered by the service worker counts nothing; the
+            # worker's own, to the hub, counts what was sent
+            fetched[name] = max(fetched.get(name, 0),
+                                sizes["responseHeadersSize"] + sizes["responseBodySize"])
+
+    page.context.on("requestfinished", count)
+    await page.tap("#tab-chat")
+    await page.wait_for_function(f"() => ({THUMBNAILS_SHOWN})() > 0", timeout=10_000)
+    at_open = dict(fetched)
+    for _ in range(40):  # scroll up to the oldest, letting each lazy image come in
+        if await page.evaluate(THUMBNAILS_SHOWN) == 20:
+            break
+        await page.evaluate("document.querySelector('#messages').scrollTop -= 600")
+        await asyncio.sleep(0.1)
+    await page.wait_for_function(f"() => ({THUMBNAILS_SHOWN})() === 20", timeout=10_000)
+    async with asyncio.timeout(10):
+        while len(fetched) < 20 or not all(fetched.values()):  # sizes come in last
+            await asyncio.sleep(0.05)
+    assert len(fetched) == 20 and all(name.endswith("?variant=thumbnail") for name in fetched)
+    assert max(fetched.values()) <= 15_000 + 1_000, fetched  # a thumbnail and its headers
+    print(f"\nphotos: {len(at_open)} thumbnails at open ({sum(at_open.values())} B), "
+          f"{len(fetched)} after scrolling ({sum(fetched.values())} B; each "
+          f"{min(fetched.values())}-{max(fetched.values())} B)")
+
+
+async def test_send_original_keeps_the_photo_s_size_and_the_upload_code_comes_only_then(
+        browser: Any, page_hub: RunningHub, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """"send original" uploads the photo as chosen (the hub still re-encodes it, its
+    metadata gone); the upload code is fetched when the first file is sent, not before."""
+    hub = page_hub
+    watched = Watched(hub.services.uploads, monkeypatch)
+    photo = tmp_path / "bridge.jpg"
+    photo.write_bytes(exif_photo(3200, 2400))
+    page = await login(browser, hub, "bruno")
+    scripts = "() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)"
+    assert not {"/attach.js", "/vendor/tus.min.js"} & set(await page.evaluate(scripts))
+    await page.click("#tab-chat")
+    await page.click("#attach")  # opens the chooser; the test sets the file directly
+    await page.set_input_files("#file", str(photo))
+    await page.check("#original")
+    await page.fill("#text", "Bridge at Kerns, full size")
+    await page.press("#text", "Enter")
+    await page.wait_for_function(THUMBNAIL_SHOWN, timeout=30_000)
+    assert {"/attach.js", "/vendor/tus.min.js"} <= set(await page.evaluate(scripts))
+    assert [(d["file"]["width"], d["file"]["height"]) for _, d in watched.completed] == \
+        [(3200, 2400)]
+    assert not await page.is_checked("#original")  # the next file is shrunk again
