@@ -52,6 +52,10 @@ class CaseRow(TypedDict):
     exercise: bool
     marking: str
     real_world: bool
+    #: How many files the case carries, and which is the first photo (its thumbnail is
+    #: ``/api/operations/{op}/cases/{id}/files/{photo}?variant=thumbnail``), if any.
+    files: int
+    photo: int | None
 
 
 class AlertRow(TypedDict):
@@ -128,6 +132,7 @@ def empty(operation_id: str) -> Board:
 
 def case_row(record: Mapping[str, Any], version: int) -> CaseRow:
     location = record.get("location") or {}
+    files = list(record.get("files") or [])
     return {"id": record["id"], "version": version, "title": record.get("title", ""),
             "severity": record.get("severity", "info"), "status": record.get("status", "open"),
             "category": record.get("category", ""), "place": location.get("place"),
@@ -136,7 +141,8 @@ def case_row(record: Mapping[str, Any], version: int) -> CaseRow:
             "reporting_agency": record.get("reporting_agency", ""),
             "updated_at": record.get("updated_at", 0), "created_at": record.get("created_at", 0),
             "exercise": bool(record.get("exercise")), "marking": marking_of(record.get("label")),
-            "real_world": bool(record.get("real_world"))}
+            "real_world": bool(record.get("real_world")), "files": len(files),
+            "photo": next((i for i, f in enumerate(files) if f.get("thumbnail")), None)}
 
 
 def alert_row(record: Mapping[str, Any], version: int) -> AlertRow:

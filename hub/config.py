@@ -142,6 +142,11 @@ class Settings:
     upload_expiry_seconds: float = 24 * 3600.0
     #: An image of more pixels than this is refused before it is decoded (bombs).
     max_image_pixels: int = 50_000_000
+    #: How long the link to a file an outgoing webhook carries works.
+    webhook_link_seconds: float = 7 * 24 * 3600.0
+    #: The hub's address as others reach it ("https://hub.example.org"): the links
+    #: webhooks carry start with it. Empty: they are paths on the hub.
+    public_url: str = ""
 
     # --- Sessions and login ---------------------------------------------------
     session_idle_seconds: int = 3600
@@ -221,10 +226,15 @@ class Settings:
         for name in ("publish_rate", "publish_burst", "send_queue_frames", "max_subscriptions",
                      "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst",
                      "audit_checkpoint_records", "audit_checkpoint_seconds",
-                     "max_upload_bytes", "upload_expiry_seconds", "max_image_pixels"):
+                     "max_upload_bytes", "upload_expiry_seconds", "max_image_pixels",
+                     "webhook_link_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
+        if self.public_url and (not self.public_url.startswith(("http://", "https://"))
+                                or self.public_url.endswith("/")):
+            raise ConfigError("public_url must be an http:// or https:// URL without a "
+                              "trailing /")
         if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
             raise ConfigError("tsa_url must be an http:// or https:// URL")
         if not 0 < self.tsa_timeout_seconds <= 60:

@@ -8,10 +8,13 @@ The archive is a zip with three fixed members and any number of files:
   every record's key and SHA-256 *in order*, and every other file's SHA-256;
 * ``manifest.sig`` — the Ed25519 signature of ``manifest.json``'s bytes;
 * ``manifest.tsr`` (when a Time-Stamp Authority is configured) — its RFC 3161
-  time-stamp of ``manifest.json``'s bytes, base64 (:mod:`hub.timestamps`).
+  time-stamp of ``manifest.json``'s bytes, base64 (:mod:`hub.timestamps`);
+* ``attachments/<sha256>`` — each file a record carries (a record names them in its
+  ``files``, each by ``sha256``), once, named by its SHA-256.
 
 :func:`check` needs only the archive and the public key. It names every record
-that was changed, added, removed or moved, and every file changed, so an
+that was changed, added, removed or moved, every file changed, and every attachment
+a record names that is missing or does not hash to its name, so an
 inquiry can see *what* was altered, not just that something was. Pure: bytes in,
 bytes or a report out.
 """
@@ -30,12 +33,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.signing import Signer, key_id, verify
 
-__all__ = ["FORMAT", "Report", "Sealed", "check", "line_of", "seal", "sealed"]
+__all__ = ["ATTACHMENTS", "FORMAT", "Report", "Sealed", "attached", "check", "line_of",
+           "seal", "sealed"]
 
 FORMAT = "liaison-export/1"
 RECORDS, MANIFEST, SIGNATURE = "records.jsonl", "manifest.json", "manifest.sig"
 TIMESTAMP = "manifest.tsr"
 MAX_ARCHIVE = 512 * 1024 * 1024  # what check() reads at most, unpacked
+#: Where a record's files are, each named by its SHA-256.
+ATTACHMENTS = "attachments/"
+
+
+def attached(record: Mapping[str, Any]) -> list[str]:
+    """The SHA-256 of every file ``record`` carries: a message's ``files``, or those of
+    the case (or other document) an event holds as its ``record``."""
+    found = []
+    for holder in (record, record.get("record")):
+        files = holder.get("files") if isinstance(holder, Mapping) else None
+        if isinstance(files, list):
+            found += [f["sha256"] for f in files
+                      if isinstance(f, Mapping) and isinstance(f.get("sha256"), str)]
+    return found
 
 
 def line_of(record: Mapping[str, Any]) -> bytes:
@@ -171,7 +189,27 @@ def check(archive: bytes,
             report.problems.append(f"file {name} was changed")
     for name in sorted(set(files) - set(meta.get("files") or {})):
         report.problems.append(f"file {name} was added")
+    _check_attachments(report, meta, files)
     return report
+
+
+def _check_attachments(report: Report, meta: Mapping[str, Any],
+                       files: Mapping[str, bytes]) -> None:
+    """Each attachment hashes to its name, and each one a record names is there (unless
+    the manifest says the hub no longer kept it)."""
+    for name in sorted(n for n in files if n.startswith(ATTACHMENTS)):
+        if _sha(files[name]) != name.removeprefix(ATTACHMENTS):
+            report.problems.append(f"file {name} does not hash to its name")
+    not_kept = set(meta.get("files_not_kept") or [])
+    for key, line in report.lines.items():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        for digest in attached(record) if isinstance(record, dict) else []:
+            if f"{ATTACHMENTS}{digest}" not in files and digest not in not_kept:
+                report.problems.append(f"record {key} names file {digest}, which the "
+                                       "archive does not hold")
 
 
 #: Records out of their place named one by one before "and N more".

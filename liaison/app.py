@@ -267,9 +267,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     outgoing = OutgoingWebhooks(store=engine.store, clock=clock, auditor=auditor,
                                 access=access, sender=sender)
     dispatcher = Dispatcher(store=engine.store, clock=clock, access=access, sender=sender,
-                            node_id=node.id, lease_seconds=settings.alerting_lease_seconds)
+                            node_id=node.id, lease_seconds=settings.alerting_lease_seconds,
+                            public_url=settings.public_url,
+                            link_seconds=settings.webhook_link_seconds)
+    blobs = FileBlobs(settings.blob_path)
     exporter = Exporter(store=engine.store, access=access, clock=clock, keys=keys,
-                        stamper=stamper)
+                        blobs=blobs, stamper=stamper)
     ack_sets = AckSets(store=engine.store, records=records, policy=access.policy,
                        clock=clock)
     urgent = UrgentMessages(store=engine.store, records=records, clock=clock, access=access,
@@ -277,7 +280,6 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     channels.messages.on_each_agency = urgent.track
     channels.messages.on_acknowledged = urgent.acknowledged
     channels.on_membership = ack_sets.membership_changed
-    blobs = FileBlobs(settings.blob_path)
     uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
                       settings=settings)
     channels.messages.attachable = uploads.attachable

@@ -24,13 +24,15 @@ export function toFrame(b) {
 }
 
 function caseRow(r, version) {
+  const files = r.files || [], photo = files.findIndex((f) => f.thumbnail);
   return {
     id: r.id, version, title: r.title || "", severity: r.severity || "info",
     status: r.status || "open", category: r.category || "", place: (r.location || {}).place ?? null,
     lat: (r.location || {}).lat ?? null, lon: (r.location || {}).lon ?? null,
     assignees: r.assignees || [], reporting_agency: r.reporting_agency || "",
     updated_at: r.updated_at || 0, created_at: r.created_at || 0, exercise: !!r.exercise,
-    marking: markingOf(r.label), real_world: !!r.real_world,
+    marking: markingOf(r.label), real_world: !!r.real_world, files: files.length,
+    photo: photo < 0 ? null : photo,
   };
 }
 

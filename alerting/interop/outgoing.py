@@ -9,6 +9,13 @@ Requests are signed as the Standard Webhooks specification says:
 A failed delivery is tried again after an exponentially growing, jittered
 wait (:func:`next_attempt`), for about a day, then given up.
 
+A message's or a case's files travel as links, never as bytes: each file in the body
+gets a ``url``, a path under the hub (after ``public_url``) signed with the
+subscription's secret and good until ``expires`` (:func:`file_link`). Whoever holds
+the link reads the file as the subscription's creator would: the hub checks the
+signature, the time, that the subscription is still active and that its creator
+still may read the message or case, and answers anything else as a missing file.
+
 The body is the hub's JSON (``{"type", "timestamp", "operation", "data"}``)
 or a Slack-compatible message (``{"text", "attachments"}``) for another
 team's Mattermost, Slack or Matrix bridge, or an SMS or pager gateway that
@@ -21,19 +28,21 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from alerting.cases.case import play_marking
 from alerting.documents import SubscriptionSettings
 from hub.errors import BadRequest
 
-__all__ = ["ALERT_EVENTS", "CASE_EVENTS", "EVENT_TYPES", "FORMATS", "MAX_ATTEMPTS",
-           "MESSAGE_EVENT", "body_for", "check_subscription", "event_type", "new_secret",
-           "next_attempt", "signature", "signed_headers"]
+__all__ = ["ALERT_EVENTS", "CASE_EVENTS", "EVENT_TYPES", "FORMATS", "LINK_REF",
+           "MAX_ATTEMPTS", "MESSAGE_EVENT", "LinkedFile", "body_for", "check_subscription",
+           "event_type", "file_link", "link_signature", "linked_file", "new_secret",
+           "next_attempt", "signature", "signed_headers", "with_links"]
 
 ALERT_EVENTS = ("alert.fired", "alert.notified", "alert.acknowledged", "alert.resolved")
 CASE_EVENTS = ("case.created", "case.updated", "case.closed")
@@ -60,6 +69,65 @@ def signature(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str
     signed = f"{delivery_id}.{timestamp}.".encode() + body
     digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
+
+
+#: What a link names: ``m.<channel>.<seq>.<index>`` (a message's file) or
+#: ``c.<case>.<index>`` (a case's).
+LINK_REF = r"^(m\.[A-Za-z0-9_-]{1,64}\.[1-9][0-9]{0,14}|c\.[A-Za-z0-9_-]{1,64})\.[0-9]$"
+
+
+def link_signature(secret: str, op_id: str, sub_id: str, ref: str, expires: int) -> str:
+    """The signature of a link: HMAC-SHA256 with the subscription's secret, base64url."""
+    signed = f"file\n{op_id}\n{sub_id}\n{ref}\n{expires}".encode()
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def file_link(secret: str, op_id: str, sub_id: str, ref: str, expires: int) -> str:
+    """The path of a signed link to the file ``ref``, good until ``expires``."""
+    sig = link_signature(secret, op_id, sub_id, ref, expires)
+    return f"/api/operations/{op_id}/outgoing-webhooks/{sub_id}/files/{ref}" \
+           f"?expires={expires}&sig={sig}"
+
+
+class LinkedFile(NamedTuple):
+    """What a link's ``ref`` names: a message's file (``kind`` "m", ``item`` its channel,
+    ``seq``) or a case's (``kind`` "c", ``item`` the case, ``seq`` 0)."""
+
+    kind: str
+    item: str
+    seq: int
+    file: int  # its place among the item's files
+
+
+def linked_file(ref: str) -> LinkedFile | None:
+    """``ref`` read back, or None if it is not one :func:`with_links` makes."""
+    if re.fullmatch(LINK_REF, ref) is None:
+        return None
+    parts = ref.split(".")
+    if parts[0] == "m":
+        return LinkedFile("m", parts[1], int(parts[2]), int(parts[3]))
+    return LinkedFile("c", parts[1], 0, int(parts[2]))
+
+
+def with_links(event: str, data: Mapping[str, Any],
+               link: Callable[[str], str]) -> dict[str, Any]:
+    """A delivery's data with each file of its message or case as its name, type, size,
+    SHA-256 (and an image's size in pixels) and a ``url`` from ``link(ref)``."""
+    def linked(files: object, ref: Callable[[int], str]) -> list[dict[str, Any]]:
+        return [{**{k: f[k] for k in ("name", "type", "size", "sha256", "width", "height")
+                    if k in f}, "url": link(ref(i))}
+                for i, f in enumerate(files if isinstance(files, list) else [])
+                if isinstance(f, Mapping)]
+
+    out = dict(data)
+    if event == MESSAGE_EVENT and data.get("files"):
+        out["files"] = linked(data["files"], lambda i: f"m.{data['channel']}.{data['seq']}.{i}")
+    record = data.get("record")
+    if event in CASE_EVENTS and isinstance(record, Mapping) and record.get("files"):
+        out["record"] = {**record, "files": linked(record["files"],
+                                                   lambda i: f"c.{data['id']}.{i}")}
+    return out
 
 
 def signed_headers(secret: str, delivery_id: str, timestamp: int,
@@ -150,7 +218,7 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) ->
         who = f"{data.get('sender_name', '')} ({data.get('agency', '')})"
         urgent = "URGENT " if data.get("priority") == "urgent" else ""
         return {"text": f"{exercise}{urgent}{who} in {op} #{data.get('channel_name', '')}: "
-                        f"{data.get('text', '')}"}
+                        f"{data.get('text', '')}{_file_lines(data.get('files'))}"}
     severity = str(record.get("severity", ""))
     if event.startswith("alert."):
         title = f"{exercise}{severity.upper()} alert {event.removeprefix('alert.')}: " \
@@ -163,7 +231,8 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) ->
         location = record.get("location")
         place = location.get("place") if isinstance(location, dict) else None
         fields = [("Status", record.get("status")), ("Place", place),
-                  ("Assignees", ", ".join(record.get("assignees") or []) or None)]
+                  ("Assignees", ", ".join(record.get("assignees") or []) or None),
+                  ("Files", _file_lines(record.get("files")).strip() or None)]
     # The marking comes first of all: a chat preview must never hide it.
     text = f"{exercise}{op}: {title.removeprefix(exercise)}"
     return {"text": text, "attachments": [{
@@ -172,3 +241,17 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) ->
                    if v not in (None, "")],
         "footer": f"Liaison Hub · {op}"}]}
 
+
+
+def _file_lines(files: object) -> str:
+    """A message's or case's files as Slack links, one per line (after a line break)."""
+    if not isinstance(files, list):
+        return ""
+    return "".join(f"\n\N{PAPERCLIP} <{f['url']}|{_slack_text(str(f.get('name', 'file')))}>"
+                   for f in files if isinstance(f, Mapping) and "url" in f)
+
+
+def _slack_text(text: str) -> str:
+    """``text`` as Slack's markup shows it literally (its three escapes; no link breaks)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace("|", "\N{BOX DRAWINGS LIGHT VERTICAL}")

@@ -44,8 +44,10 @@ from alerting.interop.outgoing import (
     MESSAGE_EVENT,
     body_for,
     event_type,
+    file_link,
     next_attempt,
     signed_headers,
+    with_links,
 )
 from alerting.interop.outgoing_sender import Sender
 from alerting.kinds import OUTGOING_STATE, SUBSCRIPTION, delivery_key, log_key
@@ -70,8 +72,11 @@ LOG_INDEXED = 500  # deliveries a subscription's log lists
 
 class Dispatcher:
     def __init__(self, *, store: Store, clock: Clock, access: Access, sender: Sender,
-                 node_id: str, lease_seconds: float,
+                 node_id: str, lease_seconds: float, public_url: str = "",
+                 link_seconds: float = 7 * 24 * 3600.0,
                  jitter: Callable[[], float] = random.random) -> None:
+        self._public_url = public_url
+        self._link_seconds = link_seconds
         self._store = store
         self._clock = clock
         self._access = access
@@ -236,9 +241,14 @@ class Dispatcher:
             return
         sub = sub_found[0]
         now = self._clock.now()
+        expires = int(now + self._link_seconds)  # from this attempt: a retry links afresh
+
+        def link(ref: str) -> str:
+            return self._public_url + file_link(sub["secret"], op.id, sub["id"], ref, expires)
+
         body = body_for(sub["format"], event=doc["event"], ts=doc["ts"],
                         operation={"id": op.id, "code": op.code, "name": op.name},
-                        data=doc["payload"])
+                        data=with_links(doc["event"], doc["payload"], link))
         attempt = await self._sender.post(sub["url"],
                                           signed_headers(sub["secret"], delivery_id,
                                                          int(now), body), body)

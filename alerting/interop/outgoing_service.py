@@ -6,15 +6,28 @@ sign with it) and never returned, logged or put in a log event. It takes the
 events of the operation from the moment it is made: the record remembers the
 operation log's head and each chosen channel's last message then. The
 deliveries themselves are made by :mod:`alerting.interop.outgoing_dispatcher`.
+
+A delivery links the files of its message or case (:func:`outgoing.file_link`):
+:meth:`OutgoingWebhooks.link_reader` checks such a link and names who reads the
+file through it (the subscription's creator), or answers NotFound for any link
+that is not the hub's, has expired, or belongs to a subscription no longer active.
 """
 
 from __future__ import annotations
+
+import hmac
 
 import msgspec
 
 from alerting.config_bodies import NewSubscription
 from alerting.documents import DeliveryDoc, DeliveryView, SubscriptionDoc, SubscriptionView
-from alerting.interop.outgoing import check_subscription, new_secret
+from alerting.interop.outgoing import (
+    LinkedFile,
+    check_subscription,
+    link_signature,
+    linked_file,
+    new_secret,
+)
 from alerting.interop.outgoing_sender import Refused, Sender
 from alerting.kinds import SUBSCRIPTION, delivery_key, log_key
 from channels.access import Access
@@ -106,6 +119,23 @@ class OutgoingWebhooks:
         if found is None or not await self._visible(principal, role, found[0]):
             raise NotFound()
         return op.id, found[0], found[1]
+
+    async def link_reader(self, op_id: str, sub_id: str, ref: str, expires: int,
+                          sig: str) -> tuple[Principal, LinkedFile]:
+        """Who reads the file a delivery's link names, and which file; NotFound for any
+        link the hub did not sign, past ``expires``, or of a subscription not active."""
+        target = linked_file(ref)
+        found = await self._store.get_record(OperationId(op_id[:64]), SUBSCRIPTION,
+                                             sub_id[:64]) if target else None
+        if target is None or found is None or found[0]["state"] != "active" \
+                or expires < self._clock.now() or not hmac.compare_digest(
+                    sig.encode(), link_signature(found[0]["secret"], op_id, sub_id, ref,
+                                                 expires).encode()):
+            raise NotFound()
+        user = await self._store.get_user_by_name(found[0]["created_by"])
+        if user is None or user.disabled:
+            raise NotFound()
+        return Principal(user, "", "session", None, None), target
 
     async def disable(self, principal: Principal, op_id: str, sub_id: str,
                       client: str) -> SubscriptionView:

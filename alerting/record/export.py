@@ -10,7 +10,12 @@ they were); every message of every channel; and the operation's audit records
 
 An ordinary export holds only what the exporter may see: a channel or a record
 above their clearance, or released to other agencies, is left out, with every
-event and audit record about it (:mod:`alerting.visibility`). The manifest counts
+event and audit record about it (:mod:`alerting.visibility`). The files of the
+messages and case versions shown are in the archive too, each once as
+``attachments/<sha256>`` and listed in the manifest with its SHA-256
+(:func:`hub.sealed.check` holds every file a shown record names to be there and to
+hash to its name); those of records left out are not, and the manifest lists only
+their SHA-256 (``withheld_files``). The manifest counts
 what was left out per marking ("withheld") and carries, for each record left
 out, a *commitment* — the SHA-256 of a salt and the record's line — in no
 particular order, so nothing of the record shows but it cannot later be altered
@@ -23,6 +28,7 @@ record; the CLI exports only as a named custodian; every export is audited.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 from collections import Counter
@@ -36,6 +42,7 @@ from alerting.visibility import ReaderView
 from channels.access import Access
 from channels.custodians import Custodians
 from channels.permissions import Action
+from hub.blobs import BlobStore
 from hub.clock import Clock
 from hub.commitments import commitment, salt
 from hub.engine.port import Store
@@ -43,7 +50,7 @@ from hub.errors import Forbidden
 from hub.labels import marking_of
 from hub.models import Operation, OperationId, Role
 from hub.principal import Principal
-from hub.sealed import line_of, sealed
+from hub.sealed import ATTACHMENTS, attached, line_of, sealed
 from hub.signing import KeyFile, Signer
 from hub.timestamps import Stamper
 
@@ -70,8 +77,9 @@ class _Record:
 
 class Exporter:
     def __init__(self, *, store: Store, access: Access, clock: Clock, keys: KeyFile,
-                 stamper: Stamper | None = None) -> None:
+                 blobs: BlobStore, stamper: Stamper | None = None) -> None:
         self._stamper = stamper
+        self._blobs = blobs
         self._store = store
         self._access = access
         self._clock = clock
@@ -156,11 +164,32 @@ class Exporter:
                        **dataclasses.asdict(entry)},
                       None if shown else "audit records about withheld items")
         meta = await self._meta(principal, op, found, complete)
+        files = await self._attachments(found, meta)
         html = render(meta, found.shown, lang)
         await self._access.exported(principal, op.id, meta, client)
-        parts = sealed(found.shown, meta, {"report.html": html.encode("utf-8")}, self.signer)
+        parts = sealed(found.shown, meta, {"report.html": html.encode("utf-8"), **files},
+                       self.signer)
         stamp = await self._stamper.stamp(parts.manifest) if self._stamper else None
         return parts.archive(stamp)
+
+    async def _attachments(self, found: _Record, meta: dict[str, Any]) -> dict[str, bytes]:
+        """The files the shown records carry, by name in the archive; the SHA-256 of those
+        only withheld records carry, and of any no longer kept, go to ``meta``."""
+        shown = {d for r in found.shown for d in attached(r)}
+        files: dict[str, bytes] = {}
+        gone = []
+        for digest in sorted(shown):
+            path = self._blobs.path_of(digest)
+            if path is None:
+                gone.append(digest)
+            else:
+                files[f"{ATTACHMENTS}{digest}"] = await asyncio.to_thread(path.read_bytes)
+        withheld = {d for r, _ in found.withheld for d in attached(r)} - shown
+        if withheld:
+            meta["withheld_files"] = sorted(withheld)
+        if gone:
+            meta["files_not_kept"] = gone
+        return files
 
     async def _meta(self, principal: Principal, op: Operation, found: _Record,
                     complete: bool) -> dict[str, Any]:

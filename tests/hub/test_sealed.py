@@ -3,6 +3,7 @@ and changing, adding, removing or reordering any one record fails it, naming the
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.sealed import RECORDS, check, seal
+from hub.sealed import ATTACHMENTS, RECORDS, attached, check, line_of, seal
 from hub.signing import Signer, load_public_key
 
 SIGNER = Signer(Ed25519PrivateKey.generate())
@@ -132,3 +133,27 @@ def test_every_record_out_of_its_place_is_named_and_none_other(order: list[int])
     named = {p.split()[1] for p in report.problems if "out of its place" in p}
     assert named == {keys[i] for place, i in enumerate(order) if i != place}
     assert report.ok == (named == set())
+
+
+PHOTO = b"\xff\xd8 the photo's bytes"
+PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
+CARRYING = [{"key": "message:c:1", "type": "message", "files": [{"sha256": PHOTO_SHA}]},
+            {"key": "event:2", "type": "event", "record": {"files": [{"sha256": PHOTO_SHA}]}}]
+
+
+def test_a_record_s_files_are_held_once_under_their_digest_and_checked() -> None:
+    assert attached(CARRYING[0]) == [PHOTO_SHA] and attached(CARRYING[1]) == [PHOTO_SHA]
+    whole = seal(CARRYING, {}, {f"{ATTACHMENTS}{PHOTO_SHA}": PHOTO}, SIGNER)
+    assert check(whole, SIGNER.public).problems == []
+    missing = seal(CARRYING, {}, {}, SIGNER)
+    assert check(missing, SIGNER.public).problems == [
+        f"record {key} names file {PHOTO_SHA}, which the archive does not hold"
+        for key in ("message:c:1", "event:2")]
+    not_kept = seal(CARRYING, {"files_not_kept": [PHOTO_SHA]}, {}, SIGNER)
+    assert check(not_kept, SIGNER.public).problems == []
+    other = seal(CARRYING, {}, {f"{ATTACHMENTS}{PHOTO_SHA}": b"another photo"}, SIGNER)
+    assert check(other, SIGNER.public).problems == [
+        f"file {ATTACHMENTS}{PHOTO_SHA} does not hash to its name"]
+    swapped = _with_records(whole, b"".join(line_of(r) + b"\n" for r in CARRYING),
+                            **{f"{ATTACHMENTS}{PHOTO_SHA}": b"tampered"})
+    assert f"file {ATTACHMENTS}{PHOTO_SHA} was changed" in check(swapped, SIGNER.public).problems

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 from typing import Any
 
 import pytest
@@ -16,14 +17,20 @@ from hypothesis import strategies as st
 
 from alerting.interop.outgoing import (
     ALERT_EVENTS,
+    LINK_REF,
     MAX_ATTEMPTS,
+    LinkedFile,
     body_for,
     check_subscription,
     event_type,
+    file_link,
+    link_signature,
+    linked_file,
     new_secret,
     next_attempt,
     signature,
     signed_headers,
+    with_links,
 )
 from hub.errors import BadRequest
 
@@ -151,3 +158,52 @@ def test_any_subscription_body_is_checked_or_refused_naming_a_field(data: dict[s
         return
     assert got["url"].startswith(("http://", "https://")) and got["format"] in ("hub", "slack")
     assert got["events"] and all(isinstance(e, str) for e in got["events"])
+
+
+IDS = st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z")
+
+
+@given(kind=st.sampled_from(["m", "c"]), item=IDS, seq=st.integers(1, 10**15 - 1),
+       file=st.integers(0, 9))
+def test_a_link_s_ref_reads_back_and_fits_its_route_s_pattern(kind: str, item: str,
+                                                              seq: int, file: int) -> None:
+    ref = f"m.{item}.{seq}.{file}" if kind == "m" else f"c.{item}.{file}"
+    assert re.fullmatch(LINK_REF, ref)
+    assert linked_file(ref) == LinkedFile(kind, item, seq if kind == "m" else 0, file)
+
+
+@given(st.one_of(st.text(max_size=40), st.from_regex(r"\A[mc]\.[^/]{0,20}\Z")))
+def test_anything_else_is_no_ref(ref: str) -> None:
+    assert (linked_file(ref) is None) == (re.fullmatch(LINK_REF, ref) is None)
+
+
+def test_a_delivery_links_each_file_and_carries_only_what_a_reader_needs() -> None:
+    ref = {"upload": "up_1", "name": "levee.jpg", "type": "image/jpeg", "size": 10,
+           "sha256": "ab" * 32, "width": 4, "height": 3, "preview": "cd" * 32,
+           "thumbnail": "ef" * 32}
+    message = {"channel": "ch_1", "seq": 7, "text": "x", "files": [ref, ref]}
+    out = with_links("message.created", message, lambda r: f"/l/{r}")
+    assert [f["url"] for f in out["files"]] == ["/l/m.ch_1.7.0", "/l/m.ch_1.7.1"]
+    assert set(out["files"][0]) == {"name", "type", "size", "sha256", "width", "height", "url"}
+    assert message["files"] == [ref, ref]  # the stored payload is left as it was
+    case = {"id": "case_9", "record": {"title": "t", "files": [ref]}}
+    assert with_links("case.updated", case, lambda r: r)["record"]["files"][0]["url"] == \
+        "c.case_9.0"
+    assert with_links("alert.fired", case, lambda r: r) == case
+    text = json.loads(body_for("slack", event="message.created", ts=0.0,
+                               operation={"code": "OP"},
+                               data={**out, "files": [{**out["files"][0], "name": "a|b<c>"}]}))
+    bar = "\N{BOX DRAWINGS LIGHT VERTICAL}"
+    assert text["text"].endswith(f"\N{PAPERCLIP} </l/m.ch_1.7.0|a{bar}b&lt;c&gt;>")
+
+
+def test_a_link_s_signature_binds_every_part_of_it() -> None:
+    secret = new_secret()
+    base = link_signature(secret, "op_1", "wh_1", "c.case_1.0", 100)
+    assert len(base) == 43
+    for changed in (("op_2", "wh_1", "c.case_1.0", 100), ("op_1", "wh_2", "c.case_1.0", 100),
+                    ("op_1", "wh_1", "c.case_1.1", 100), ("op_1", "wh_1", "c.case_1.0", 101)):
+        assert link_signature(secret, *changed) != base
+    assert link_signature(new_secret(), "op_1", "wh_1", "c.case_1.0", 100) != base
+    assert file_link(secret, "op_1", "wh_1", "c.case_1.0", 100) == \
+        f"/api/operations/op_1/outgoing-webhooks/wh_1/files/c.case_1.0?expires=100&sig={base}"
