@@ -260,8 +260,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,
                                 auditor=auditor, access=access, limits=engine.limits,
                                 refusals=auth.refusals)
+    blobs = FileBlobs(settings.blob_path)
     cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
-                     cases=cases, pushes=pushes)
+                     cases=cases, pushes=pushes, blobs=blobs)
     sender = Sender(allow=parse_networks(settings.webhook_allow_networks),
                     timeout=settings.webhook_timeout_seconds)
     outgoing = OutgoingWebhooks(store=engine.store, clock=clock, auditor=auditor,
@@ -270,7 +271,6 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                             node_id=node.id, lease_seconds=settings.alerting_lease_seconds,
                             public_url=settings.public_url,
                             link_seconds=settings.webhook_link_seconds)
-    blobs = FileBlobs(settings.blob_path)
     exporter = Exporter(store=engine.store, access=access, clock=clock, keys=keys,
                         blobs=blobs, stamper=stamper)
     ack_sets = AckSets(store=engine.store, records=records, policy=access.policy,

@@ -7,7 +7,8 @@ later versions are ``Update``s that reference the first message; a closed
 case is a ``Cancel``. A resolved alert or case is an ``Update`` with urgency
 ``Past`` and response ``AllClear``. An exercise is ``<status>Exercise``,
 never ``Actual``. The scope is ``Restricted``: the documents are served to
-the operation's members only.
+the operation's members only. A case's files are ``<resource>``s: name, type, size,
+the link its readers fetch it by and its SHA-1 ``digest`` (the hash CAP 1.2 names).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from alerting.interop.cap_in import NS
 from alerting.vocabulary import SEVERITY_RANK
 from hub.labels import marking_of
 
-__all__ = ["ATOM", "CATEGORY_OUT", "SEVERITY_OUT", "FeedEntry", "alert_document", "atom_feed",
-           "cap_time", "case_document", "shown_as_cap"]
+__all__ = ["ATOM", "CATEGORY_OUT", "SEVERITY_OUT", "FeedEntry", "Resource", "alert_document",
+           "atom_feed", "cap_time", "case_document", "shown_as_cap"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 SEVERITY_OUT = {"critical": "Extreme", "major": "Severe", "minor": "Moderate", "info": "Minor"}
@@ -39,6 +40,17 @@ class FeedEntry:
     updated: float
     href: str
     summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A file as CAP's ``<resource>``: ``digest`` is its SHA-1, in hex."""
+
+    desc: str
+    mime: str
+    size: int
+    uri: str
+    digest: str
 
 
 def cap_time(ts: float) -> str:
@@ -87,6 +99,7 @@ def _message(*, sender: str, op_id: str, kind: str, record_id: str, version: int
 def _info(root: Element, *, category: str, event: str, urgency: str, severity: str,
           certainty: str, sender_name: str, headline: str, description: str, web: str,
           response: str = "", parameters: Sequence[tuple[str, str]] = (),
+          resources: Sequence[Resource] = (),
           location: Mapping[str, Any] | None = None) -> None:
     info = SubElement(root, "info")
     _el(info, "language", "en")
@@ -107,6 +120,11 @@ def _info(root: Element, *, category: str, event: str, urgency: str, severity: s
         parameter = SubElement(info, "parameter")
         _el(parameter, "valueName", name)
         _el(parameter, "value", value)
+    for r in resources:
+        resource = SubElement(info, "resource")
+        for name, value in (("resourceDesc", r.desc), ("mimeType", r.mime),
+                            ("size", str(r.size)), ("uri", r.uri), ("digest", r.digest)):
+            _el(resource, name, value)
     if location and (location.get("place") or "lat" in location):
         area = SubElement(info, "area")
         has_point = isinstance(location.get("lat"), int | float)
@@ -130,7 +148,7 @@ def _real(record: Mapping[str, Any]) -> str:
 
 
 def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: str,
-                  op_name: str, web: str) -> bytes:
+                  op_name: str, web: str, resources: Sequence[Resource] = ()) -> bytes:
     status = case.get("status", "open")
     done = status in ("resolved", "closed")
     msg_type = "Alert" if version == 1 else "Cancel" if status == "closed" else "Update"
@@ -152,12 +170,13 @@ def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: 
           web=web, response="AllClear" if done else "",
           parameters=[("status", str(status)),
                       ("reporting_agency", str(case.get("reporting_agency") or ""))],
-          location=location)
+          resources=resources, location=location)
     return _bytes(root)
 
 
 def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id: str,
-                   op_name: str, web: str, case: Mapping[str, Any] | None = None) -> bytes:
+                   op_name: str, web: str, case: Mapping[str, Any] | None = None,
+                   resources: Sequence[Resource] = ()) -> bytes:
     state = alert.get("state", "firing")
     root = _message(sender=sender, op_id=op_id, kind="alert", record_id=str(alert["id"]),
                     version=version, first_at=float(alert.get("first_at") or 0),
@@ -177,7 +196,7 @@ def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id
           description=str(alert.get("details") or ""), web=web,
           response="AllClear" if state == "resolved" else "",
           parameters=[("state", str(state)), ("occurrences", str(alert.get("occurrences", 1)))],
-          location=(case or {}).get("location"))
+          resources=resources, location=(case or {}).get("location"))
     return _bytes(root)
 
 

@@ -18,8 +18,10 @@ members only; anything else is answered like a record that does not exist.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypedDict
 
 from alerting.bodies import CaseChanges, NewCase, PushedAlert
@@ -28,6 +30,7 @@ from alerting.documents import CapDoc
 from alerting.interop.cap_in import CapMessage, case_data, message_key, read_cap
 from alerting.interop.cap_out import (
     FeedEntry,
+    Resource,
     alert_document,
     atom_feed,
     case_document,
@@ -37,6 +40,7 @@ from alerting.kinds import ALERT, CAP, CASE
 from alerting.pipeline.push import PushedAlerts
 from channels.access import Access
 from channels.permissions import Action
+from hub.blobs import BlobStore
 from hub.bodies import convert
 from hub.clock import Clock
 from hub.config import Settings
@@ -55,6 +59,18 @@ FEED_ENTRIES = 100
 PARSE_SECONDS = 10.0
 
 
+#: SHA-1 digests remembered (then forgotten all at once: recomputing is cheap enough).
+SHA1_KEPT = 4096
+
+
+def _sha1_of(path: Path) -> str:
+    digest = hashlib.sha1()  # noqa: S324 - CAP 1.2 names SHA-1 for <digest>; not for security
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class CapService:
     #: CAP documents are checked on this thread, one at a time, never on the event loop.
     _parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cap-parse")
@@ -68,7 +84,10 @@ class CapService:
                                 "to check") from None
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, access: Access,
-                 cases: CaseService, pushes: PushedAlerts) -> None:
+                 cases: CaseService, pushes: PushedAlerts, blobs: BlobStore) -> None:
+        self._blobs = blobs
+        #: A kept file's SHA-1 by its SHA-256 (files never change: computed once).
+        self._sha1: dict[str, str] = {}
         self._settings = settings
         self._store = store
         self._clock = clock
@@ -178,7 +197,25 @@ class CapService:
         op, case, version = await self._shown(principal, op_id, CASE, case_id, client)
         return case_document(case, version, sender=self._settings.cap_sender, op_id=op.id,
                              op_name=f"{op.code} {op.name}",
-                             web=f"{base}/#op={op.id}&case={case['id']}")
+                             web=f"{base}/#op={op.id}&case={case['id']}",
+                             resources=await self._resources(op.id, case, base))
+
+    async def _resources(self, op_id: str, case: Mapping[str, Any],
+                         base: str) -> list[Resource]:
+        """The case's files as CAP resources (those still kept), linked for its readers."""
+        out = []
+        for i, f in enumerate(case.get("files") or []):
+            path = self._blobs.path_of(f["sha256"])
+            if path is None:
+                continue
+            if f["sha256"] not in self._sha1:
+                if len(self._sha1) >= SHA1_KEPT:
+                    self._sha1.clear()
+                self._sha1[f["sha256"]] = await asyncio.to_thread(_sha1_of, path)
+            out.append(Resource(f["name"], f["type"], f["size"],
+                                f"{base}/api/operations/{op_id}/cases/{case['id']}/files/{i}",
+                                self._sha1[f["sha256"]]))
+        return out
 
     async def alert_document(self, principal: Principal, op_id: str, alert_id: str, *,
                              base: str, client: str) -> bytes:
@@ -191,7 +228,9 @@ class CapService:
             case = found[0] if found and self._access.sees(principal, found[0]) else None
         web = f"{base}/#op={op.id}" + (f"&case={alert['case_id']}" if case else "")
         return alert_document(alert, version, sender=self._settings.cap_sender, op_id=op.id,
-                              op_name=f"{op.code} {op.name}", web=web, case=case)
+                              op_name=f"{op.code} {op.name}", web=web, case=case,
+                              resources=await self._resources(op.id, case, base)
+                              if case else [])
 
     async def feed(self, principal: Principal, op_id: str, *, base: str,
                    client: str) -> bytes:

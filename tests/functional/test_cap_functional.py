@@ -3,14 +3,18 @@ update and cancel by reference; cases and alerts out are valid CAP and an Atom f
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from defusedxml.ElementTree import fromstring
 
 from alerting.interop.cap_in import NS, schema
 from alerting.interop.cap_out import ATOM
+from hub.tus import metadata_header
 from tests.alerting.interop.test_cap_in import CANCEL, LAUGHS, STORM, STORM_UPDATE, XXE, with_status
 from tests.conftest import RunningHub
+from tests.photos import field_photo
 from tests.web.pages import bot_token
 
 Q = f"{{{NS}}}"
@@ -266,3 +270,36 @@ async def test_nobody_squats_or_cancels_another_credentials_warning(
     r = await _post(hub, token, CANCEL)  # the real sender still can
     assert r.json()["action"] == "cancelled"
     assert (await _case(hub, real))["status"] == "closed"
+
+
+async def test_a_case_s_photo_is_a_cap_resource_with_its_size_and_digest(
+        running_hub: RunningHub) -> None:
+    """Issue 28, item 6: the file a case carries is a <resource> of its CAP document and
+    of its alert's: type, size, the link its readers fetch, and the SHA-1 CAP names."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    data = field_photo(7, 320, 240)
+    made = await hub.api("POST", "/api/uploads", "alice", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+        "Upload-Metadata": metadata_header({"operation": op, "filename": "levee.jpg"})})
+    sent = await hub.api("PATCH", made.headers["location"], "alice", content=data, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert sent.status_code == 204, sent.text
+    case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Levee breach", "severity": "critical",
+        "attach": [made.headers["location"].rsplit("/", 1)[1]]})).json()
+    alert = (await hub.api("POST", f"/api/operations/{op}/alerts", "alice", json={
+        "summary": "Levee at risk", "severity": "critical", "case": case["id"]})).json()
+    for path in (f"cases/{case['id']}", f"alerts/{alert['id']}"):
+        r = await hub.api("GET", f"/api/operations/{op}/cap/{path}", "bruno")
+        assert r.status_code == 200, r.text
+        root = _valid(r.content)
+        [resource] = root.findall(f".//{{{NS}}}resource")
+        fields = {child.tag.split("}")[1]: child.text for child in resource}
+        kept = await hub.api("GET", urlsplit(fields["uri"]).path, "bruno")
+        assert kept.status_code == 200
+        assert fields == {"resourceDesc": "levee.jpg", "mimeType": "image/jpeg",
+                          "size": str(len(kept.content)), "uri": fields["uri"],
+                          "digest": hashlib.sha1(kept.content).hexdigest()}
+        assert fields["uri"].endswith(f"/api/operations/{op}/cases/{case['id']}/files/0")
