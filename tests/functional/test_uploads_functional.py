@@ -481,7 +481,8 @@ async def test_two_nodes_one_upload_resumed_on_the_other_and_read_back_on_either
         start_hub: Any, tmp_path: Path) -> None:
     """Two hub processes on one Redis sharing their blob folder (blob_dir): an upload
     begun through one node is resumed through the other, attached there, and read back
-    through the first; its record is in Redis, its bytes in the shared folder."""
+    through the first; its record is in Redis, its bytes in the shared folder, and the
+    same photo sent by another user through the other node is kept once."""
     url, prefix = redis_url(), new_prefix()
     settings = Settings(data_dir=tmp_path / "data", engine=url, redis_prefix=prefix,
                         publish_rate=10_000.0, publish_burst=10_000,
@@ -507,6 +508,17 @@ async def test_two_nodes_one_upload_resumed_on_the_other_and_read_back_on_either
                                     f"{posted.json()['seq']}/files/0", "bruno")
         assert read.status_code == 200 and leaks(read.content) == []
         assert hashlib.sha256(read.content).hexdigest() == posted.json()["files"][0]["sha256"]
+        kept = _kept(one)
+        assert len(kept) == 3  # the photo, its preview and its thumbnail
+        # bruno sends the same photo through the other node: nothing more is kept.
+        again = await _create(two, "bruno", len(photo), filename="same.jpg")
+        assert (await _patch(two, "bruno", again.headers["location"], 0, photo)).status_code \
+            == 204
+        posted = await one.api("POST", f"/api/channels/{general}/messages", "bruno", json={
+            "text": "the same photo", "client_msg_id": "b1",
+            "attach": [again.headers["location"].rsplit("/", 1)[1]]})
+        assert posted.status_code == 201, posted.text
+        assert _kept(two) == kept
     finally:
         cleanup(url, prefix)
 
