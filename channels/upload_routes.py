@@ -25,19 +25,21 @@ from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from channels.bodies import FileRef
+from channels.file_policy import FilePolicies, FilePolicyBody
 from channels.service import ChannelService
 from channels.uploads import UploadDoc, Uploads
 from hub.blobs import BlobStore
+from hub.bodies import convert, schema
 from hub.boundary import int_param
 from hub.context import Hub
 from hub.errors import BadRequest, NotFound, UnsupportedVersion
 from hub.filetypes import HEAD_BYTES, sniff
-from hub.http import caller
-from hub.openapi import api, string
+from hub.http import caller, json_body
+from hub.openapi import api, array, boolean, integer, nullable, obj, string
 from hub.principal import Principal
 from hub.tus import (
     CHECKSUMS,
@@ -209,6 +211,34 @@ def _made_type(path: Path) -> str:
     return str(kind) if kind is not None else "application/octet-stream"
 
 
+FILE_POLICY = obj({"allowed": array(string()), "max_file_bytes": integer(),
+                   "max_operation_bytes": nullable(integer()), "used_bytes": integer(),
+                   "narrowed": boolean()},
+                  "allowed", "max_file_bytes", "max_operation_bytes", "used_bytes", "narrowed")
+
+
+def _policies(request: Request) -> FilePolicies:
+    policies: FilePolicies = request.app.state.services.file_policies
+    return policies
+
+
+@api("The files the operation takes: kinds, limits, and what it keeps now", "channels",
+     {200: FILE_POLICY})
+async def file_policy(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    return JSONResponse(await _policies(request).view(principal, request.path_params["op_id"],
+                                                      client))
+
+
+@api("Narrow the files the operation takes (coordinators); audited", "channels",
+     {200: FILE_POLICY}, body=schema(FilePolicyBody))
+async def set_file_policy(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    body = convert(await json_body(request), FilePolicyBody)
+    return JSONResponse(await _policies(request).set(principal, request.path_params["op_id"],
+                                                     body, client))
+
+
 routes = [
     Route("/api/uploads", options, methods=["OPTIONS"]),
     Route("/api/uploads", create, methods=["POST"]),
@@ -217,4 +247,6 @@ routes = [
     Route("/api/uploads/{op_id}/{upload_id}", terminate, methods=["DELETE"]),
     Route("/api/channels/{ch_id}/messages/{seq}/files/{index}", message_file,
           methods=["GET"]),
+    Route("/api/operations/{op_id}/file-policy", file_policy, methods=["GET"]),
+    Route("/api/operations/{op_id}/file-policy", set_file_policy, methods=["PUT"]),
 ]

@@ -32,6 +32,7 @@ from typing import BinaryIO, NotRequired, TypedDict
 
 from channels.access import Access
 from channels.bodies import FileRef
+from channels.file_policy import FilePolicies
 from channels.permissions import Action
 from hub.blobs import BlobStore
 from hub.clock import Clock
@@ -99,7 +100,8 @@ def _name(op_id: str, upload_id: str) -> str:
 
 class Uploads:
     def __init__(self, *, store: Records, access: Access, clock: Clock, blobs: BlobStore,
-                 settings: Settings) -> None:
+                 settings: Settings, policies: FilePolicies) -> None:
+        self._policies = policies
         self._store = store
         self._access = access
         self._clock = clock
@@ -124,6 +126,7 @@ class Uploads:
             op, _ = await self._access.operation(principal, str(operation),
                                                  Action.EDIT_RECORDS, client=client)
             op_id, ch_id = op.id, None
+        await self._policies.admit(op_id, length, metadata.get("filetype", ""))
         now = self._clock.now()
         doc: UploadDoc = {
             "id": new_id("up"), "operation_id": op_id, "channel_id": ch_id,
@@ -223,6 +226,12 @@ class Uploads:
         kind = sniffed.kind
         if kind is None:
             raise await self._refused(doc, sniffed.refusal)
+        op_id = OperationId(doc["operation_id"])
+        try:
+            await self._policies.accept(op_id, kind)
+        except UnsupportedMedia:
+            await self._end(doc, "refused")
+            raise
         if kind.is_image:
             try:
                 made = await asyncio.to_thread(
@@ -233,6 +242,8 @@ class Uploads:
             digest, size = await self._blobs.put(made.image.data)
             preview, _ = await self._blobs.put(made.preview.data)
             thumbnail, _ = await self._blobs.put(made.thumbnail.data)
+            await self._policies.kept(op_id, size + len(made.preview.data)
+                                      + len(made.thumbnail.data))
             await self._blobs.discard(path)  # the sent bytes, metadata and all: gone
             file: FileDoc = {
                 "type": made.image.mime, "size": size, "width": made.image.width,
@@ -241,6 +252,7 @@ class Uploads:
                 if made.position else None}
         else:
             digest, size = await self._blobs.keep(path)
+            await self._policies.kept(op_id, size)
             file = {"type": str(kind), "size": size, "width": None, "height": None,
                     "preview": None, "thumbnail": None, "position": None}
         done: UploadDoc = {**doc, "state": "complete", "sha256": digest, "expires_at": None,

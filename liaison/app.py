@@ -51,6 +51,7 @@ from channels import routes as channel_routes
 from channels import upload_routes, webhook_routes
 from channels.access import Access
 from channels.bodies import message_schema
+from channels.file_policy import FilePolicies
 from channels.service import ChannelService
 from channels.uploads import Uploads
 from channels.webhooks import SCHEMAS as WEBHOOK_SCHEMAS
@@ -189,6 +190,7 @@ class Services:
     exporter: Exporter
     blobs: FileBlobs
     uploads: Uploads
+    file_policies: FilePolicies
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -280,14 +282,16 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     channels.messages.on_each_agency = urgent.track
     channels.messages.on_acknowledged = urgent.acknowledged
     channels.on_membership = ack_sets.membership_changed
+    policies = FilePolicies(store=engine.store, access=access, auditor=auditor, clock=clock,
+                            settings=settings)
     uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
-                      settings=settings)
+                      settings=settings, policies=policies)
     channels.messages.attachable = uploads.attachable
     cases.attachable = uploads.for_case
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
-                    blobs=blobs, uploads=uploads)
+                    blobs=blobs, uploads=uploads, file_policies=policies)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

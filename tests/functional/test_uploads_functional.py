@@ -36,6 +36,7 @@ from tests.photos import (
     LON,
     bomb_png,
     exif_photo,
+    field_photo,
     heic_photo,
     leaks,
     polyglot_jpeg,
@@ -545,3 +546,53 @@ async def test_the_sdk_uploads_over_a_cut_link_and_attaches_the_file(
         posted = await rest.post_message(hub.ch("A/general"), "gauges", attach=[upload])
     assert posted["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
     assert posted["files"][0]["name"] == "gauges.txt"
+
+
+async def test_an_operation_narrows_the_files_it_takes_before_any_byte_is_sent(
+        running_hub: RunningHub) -> None:
+    """Issue 28, item 1: a coordinator narrows the kinds and limits of their operation;
+    a file over them is refused when its upload is created (no byte sent), a kind it does
+    not take when the bytes say so; what the operation keeps is counted against its room."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    url = f"/api/operations/{op}/file-policy"
+    before = await hub.api("GET", url, "bruno")
+    assert before.status_code == 200 and before.json()["narrowed"] is False
+    assert before.json()["max_file_bytes"] == hub.settings.max_upload_bytes
+    narrow = {"allowed": ["image/jpeg", "application/pdf"], "max_file_bytes": 200_000}
+    assert (await hub.api("PUT", url, "bruno", json=narrow)).status_code == 403
+    for wrong, field in (({"allowed": ["text/html"]}, "allowed"),
+                         ({"max_file_bytes": hub.settings.max_upload_bytes + 1},
+                          "max_file_bytes"), ({"max_operation_bytes": 0}, "max_operation_bytes"),
+                         ({"allowed": []}, "allowed")):
+        r = await hub.api("PUT", url, "alice", json=wrong)
+        assert r.status_code == 400 and field in r.json()["error"]["message"], (wrong, r.text)
+    r = await hub.api("PUT", url, "alice", json=narrow)
+    assert r.status_code == 200, r.text
+    assert r.json()["allowed"] == ["application/pdf", "image/jpeg"] and r.json()["narrowed"]
+
+    too_big = await _create(hub, "bruno", 200_001, filename="big.pdf")
+    assert too_big.status_code == 413 and "200000" in too_big.json()["error"]["message"]
+    declared = await _create(hub, "bruno", 100, filename="notes.txt", filetype="text/plain")
+    assert declared.status_code == 415 and "image/jpeg" in declared.json()["error"]["message"]
+    lying = _text(5_000)  # a text that says it is a photo: its bytes decide
+    made = await _create(hub, "bruno", len(lying), filename="photo.jpg", filetype="image/jpeg")
+    assert made.status_code == 201
+    refused = await _patch(hub, "bruno", made.headers["location"], 0, lying)
+    assert refused.status_code == 415 and "does not take text/plain" in refused.text
+    assert (await hub.api("HEAD", made.headers["location"], "bruno", headers=tus())) \
+        .status_code == 404
+
+    photo = field_photo(1, 480, 360)
+    made = await _create(hub, "bruno", len(photo), filename="levee.jpg")
+    assert (await _patch(hub, "bruno", made.headers["location"], 0, photo)).status_code == 204
+    used = (await hub.api("GET", url, "alice")).json()["used_bytes"]
+    assert used > 0  # the photo, its preview and thumbnail
+    r = await hub.api("PUT", url, "alice", json={**narrow, "max_operation_bytes": used + 100})
+    assert r.status_code == 200, r.text
+    full = await _create(hub, "bruno", 101, filename="more.pdf")
+    assert full.status_code == 413 and "no room" in full.json()["error"]["message"]
+    assert (await _create(hub, "bruno", 100, filename="fits.pdf")).status_code == 201
+    audited = [a async for a in hub.hub.engine.store.iter_audit()
+               if a.action == "operation.file_policy"]
+    assert [a.details["max_operation_bytes"] for a in audited] == [None, used + 100]
