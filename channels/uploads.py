@@ -51,6 +51,7 @@ from hub.filetypes import sniff
 from hub.images import ImageRefused, process
 from hub.models import Channel, OperationId, new_id
 from hub.principal import Principal
+from hub.scanner import CommandScanner
 from hub.tus import BodyDropped, Checksum
 
 __all__ = ["UploadDoc", "Uploads", "upload_key"]
@@ -100,8 +101,10 @@ def _name(op_id: str, upload_id: str) -> str:
 
 class Uploads:
     def __init__(self, *, store: Records, access: Access, clock: Clock, blobs: BlobStore,
-                 settings: Settings, policies: FilePolicies) -> None:
+                 settings: Settings, policies: FilePolicies,
+                 scanner: CommandScanner | None = None) -> None:
         self._policies = policies
+        self._scanner = scanner
         self._store = store
         self._access = access
         self._clock = clock
@@ -232,6 +235,13 @@ class Uploads:
         except UnsupportedMedia:
             await self._end(doc, "refused")
             raise
+        if self._scanner is not None:
+            verdict = await self._scanner.scan(path)
+            if not verdict.clean:
+                log.warning("upload %s refused by the file scanner: %s", doc["id"],
+                            verdict.said)
+                await self._end(doc, "refused")
+                raise UnsupportedMedia(f"refused by the file scanner: {verdict.said}")
         if kind.is_image:
             try:
                 made = await asyncio.to_thread(

@@ -12,6 +12,7 @@ import dataclasses
 import ipaddress
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -142,6 +143,10 @@ class Settings:
     upload_expiry_seconds: float = 24 * 3600.0
     #: An image of more pixels than this is refused before it is decoded (bombs).
     max_image_pixels: int = 50_000_000
+    #: A command that checks each file before it is kept (its path appended; exit
+    #: status 0: clean). Empty: none. See hub/scanner.py.
+    file_scanner: str = ""
+    file_scanner_timeout_seconds: float = 60.0
     #: How long the link to a file an outgoing webhook carries works.
     webhook_link_seconds: float = 7 * 24 * 3600.0
     #: The hub's address as others reach it ("https://hub.example.org"): the links
@@ -227,10 +232,16 @@ class Settings:
                      "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst",
                      "audit_checkpoint_records", "audit_checkpoint_seconds",
                      "max_upload_bytes", "upload_expiry_seconds", "max_image_pixels",
-                     "webhook_link_seconds"):
+                     "webhook_link_seconds", "file_scanner_timeout_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
+        try:
+            scanner = shlex.split(self.file_scanner)
+        except ValueError as exc:
+            raise ConfigError(f"file_scanner: {exc}") from None
+        if self.file_scanner.strip() and not scanner:
+            raise ConfigError("file_scanner must name a command")
         if self.public_url and (not self.public_url.startswith(("http://", "https://"))
                                 or self.public_url.endswith("/")):
             raise ConfigError("public_url must be an http:// or https:// URL without a "

@@ -78,6 +78,7 @@ from hub.metrics import Metrics
 from hub.models import OperationId
 from hub.node import Node, cancel_all
 from hub.openapi import document
+from hub.scanner import scanner_for
 from hub.signing import KeyFile
 from hub.static import Assets
 from hub.tilearchive import TileArchive
@@ -285,7 +286,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     policies = FilePolicies(store=engine.store, access=access, auditor=auditor, clock=clock,
                             settings=settings)
     uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
-                      settings=settings, policies=policies)
+                      settings=settings, policies=policies, scanner=scanner_for(settings))
     channels.messages.attachable = uploads.attachable
     cases.attachable = uploads.for_case
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,

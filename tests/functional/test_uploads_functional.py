@@ -15,6 +15,7 @@ import io
 import itertools
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from hub.config import Settings
 from hub.models import OperationId
 from hub.tus import metadata_header
 from liaison_client import Rest
-from tests.conftest import RunningHub, embedded_settings
+from tests.conftest import STRICT, RunningHub, embedded_settings
 from tests.photos import (
     HOSTILE,
     LAT,
@@ -596,3 +597,44 @@ async def test_an_operation_narrows_the_files_it_takes_before_any_byte_is_sent(
     audited = [a async for a in hub.hub.engine.store.iter_audit()
                if a.action == "operation.file_policy"]
     assert [a.details["max_operation_bytes"] for a in audited] == [None, used + 100]
+
+
+#: The anti-virus test file (EICAR), put together here so this source holds no copy of it.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+async def test_a_file_the_scanner_refuses_is_never_kept_nor_shown(
+        start_hub: Any, tmp_path: Path) -> None:
+    """Issue 28, item 4: ClamAV's clamscan as the file_scanner (with a signature database
+    of its own for the EICAR test file, so nothing is downloaded) refuses that file when
+    its last byte arrives; a clean file passes; a scanner that fails refuses (fail closed)."""
+    clamscan = shutil.which("clamscan")
+    if clamscan is None:
+        reason = "clamscan not found: install ClamAV (apt-get install clamav)"
+        if STRICT:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    signatures = tmp_path / "test.ndb"
+    signatures.write_text(f"Liaison-Test-EICAR:0:*:{EICAR.hex()}\n")
+    hub = await start_hub(embedded_settings(tmp_path).replace(
+        file_scanner=f"{clamscan} --no-summary --database={signatures}"))
+    made = await _create(hub, "alice", len(EICAR), filename="report.txt")
+    refused = await _patch(hub, "alice", made.headers["location"], 0, EICAR)
+    assert refused.status_code == 415, refused.text
+    message = refused.json()["error"]["message"]
+    assert "refused by the file scanner" in message and "Liaison-Test-EICAR" in message
+    assert str(hub.settings.blob_path) not in message  # the scanner's path is not shown
+    assert (await hub.api("HEAD", made.headers["location"], "alice", headers=tus())) \
+        .status_code == 404
+    assert _kept(hub) == [] and list((hub.settings.blob_path / "incoming").iterdir()) == []
+    clean = _text(2_000)
+    made = await _create(hub, "alice", len(clean), filename="notes.txt")
+    assert (await _patch(hub, "alice", made.headers["location"], 0, clean)).status_code == 204
+    assert [p.name for p in _kept(hub)] == [hashlib.sha256(clean).hexdigest()]
+
+    broken = await start_hub(embedded_settings(tmp_path / "b").replace(
+        file_scanner=f"{clamscan} --no-summary --database={tmp_path / 'missing.ndb'}"))
+    made = await _create(broken, "alice", len(clean), filename="notes.txt")
+    failed = await _patch(broken, "alice", made.headers["location"], 0, clean)
+    assert failed.status_code == 415 and "file scanner" in failed.json()["error"]["message"]
+    assert _kept(broken) == []
