@@ -301,9 +301,12 @@ class Uploads:
         for i, upload_id in enumerate(upload_ids):
             doc = await self._store.get_state(op_id, upload_key(upload_id))
             file = doc.get("file") if doc is not None else None
+            # Attaching marks its files in use (the blob sweep spares them); one collected
+            # since (left unattached past its grace) is no longer there to attach.
             if doc is None or file is None or doc["owner"] != principal.user_id \
                     or doc["channel_id"] != ch_id or doc["state"] != "complete" \
-                    or doc["sha256"] is None:
+                    or doc["sha256"] is None or not await self._blobs.touch(
+                        [d for d in (doc["sha256"], file["preview"], file["thumbnail"]) if d]):
                 raise BadRequest(f"field 'attach[{i}]' is not a finished upload of yours "
                                  f"{scope}")
             where = file["position"]

@@ -10,16 +10,20 @@ them under their digest (an atomic rename on the same file system).
 engine; for the Redis engine, a folder every hub process shares (``blob_dir``, a
 network file system or a shared volume, as Mattermost and Zulip keep local
 uploads). The port is what an S3-compatible store would implement as well; none
-is provided, because none could be tested here against a real server.
+is provided, because none could be tested here against a real server. Files nothing
+refers to are deleted by a sweep (:mod:`channels.blob_sweep`), through
+:meth:`BlobStore.listed`, :meth:`~BlobStore.touch` and :meth:`~BlobStore.collect`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -51,6 +55,18 @@ class BlobStore(Protocol):
 
     async def discard(self, path: Path) -> None:
         """Remove an unfinished upload's bytes (idempotent)."""
+
+    async def touch(self, digests: Sequence[str]) -> bool:
+        """Mark kept files as in use now (what :meth:`collect` spares); False if one of
+        them is no longer kept."""
+
+    def listed(self) -> list[tuple[str, float]]:
+        """Every kept file: its digest and when it was last kept or marked in use."""
+
+    async def collect(self, digest: str, unused_since: float) -> bool:
+        """Delete the kept file of ``digest`` unless it was kept or marked in use at
+        ``unused_since`` or later (checked after it is taken out of reach, so a file kept
+        again meanwhile is never lost); whether it was deleted."""
 
 
 class FileBlobs:
@@ -88,11 +104,10 @@ class FileBlobs:
         name = digest.hexdigest()
         target = self._kept / name[:2] / name
         private_dir(target.parent)
-        if target.exists():
-            path.unlink(missing_ok=True)  # the same bytes, kept once
-        else:
-            os.replace(path, target)
-            fsync_dir(target.parent)  # the rename itself survives a power loss
+        # The same bytes are kept once: a second copy replaces the first (the same content,
+        # kept again now, which is what spares it from a collection under way).
+        os.replace(path, target)
+        fsync_dir(target.parent)  # the rename itself survives a power loss
         return name, size
 
     async def put(self, data: bytes) -> tuple[str, int]:
@@ -114,4 +129,46 @@ class FileBlobs:
 
     async def discard(self, path: Path) -> None:
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def touch(self, digests: Sequence[str]) -> bool:
+        return await asyncio.to_thread(self._touch, digests)
+
+    def _touch(self, digests: Sequence[str]) -> bool:
+        for digest in digests:
+            path = self.path_of(digest)
+            try:
+                if path is None:
+                    return False
+                os.utime(path)
+            except FileNotFoundError:
+                return False
+        return True
+
+    def listed(self) -> list[tuple[str, float]]:
+        out = []
+        for path in self._kept.glob("??/*") if self._kept.is_dir() else ():
+            if _DIGEST.match(path.name):
+                with contextlib.suppress(FileNotFoundError):
+                    out.append((path.name, path.stat().st_mtime))
+        return sorted(out)
+
+    async def collect(self, digest: str, unused_since: float) -> bool:
+        return await asyncio.to_thread(self._collect, digest, unused_since)
+
+    def _collect(self, digest: str, unused_since: float) -> bool:
+        path = self.path_of(digest)
+        if path is None:
+            return False
+        # Out of reach first (an atomic rename), then judged by the copy taken: a file
+        # kept again or marked in use between the listing and now is put back.
+        taken = self._incoming / f".collect-{digest}-{secrets.token_hex(4)}"
+        try:
+            os.rename(path, taken)
+        except FileNotFoundError:
+            return False
+        if taken.stat().st_mtime >= unused_since:
+            os.replace(taken, path)
+            return False
+        taken.unlink()
+        return True
 

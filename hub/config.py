@@ -147,6 +147,9 @@ class Settings:
     #: status 0: clean). Empty: none. See hub/scanner.py.
     file_scanner: str = ""
     file_scanner_timeout_seconds: float = 60.0
+    #: How often files no message or case refers to are looked for and deleted (those
+    #: unused for upload_expiry_seconds). See channels/blob_sweep.py.
+    blob_sweep_seconds: float = 6 * 3600.0
     #: How long the link to a file an outgoing webhook carries works.
     webhook_link_seconds: float = 7 * 24 * 3600.0
     #: The hub's address as others reach it ("https://hub.example.org"): the links
@@ -232,7 +235,8 @@ class Settings:
                      "alerting_lease_seconds", "webhook_post_rate", "webhook_post_burst",
                      "audit_checkpoint_records", "audit_checkpoint_seconds",
                      "max_upload_bytes", "upload_expiry_seconds", "max_image_pixels",
-                     "webhook_link_seconds", "file_scanner_timeout_seconds"):
+                     "webhook_link_seconds", "file_scanner_timeout_seconds",
+                     "blob_sweep_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 

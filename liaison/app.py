@@ -50,6 +50,7 @@ from channels import frames as chat_frames
 from channels import routes as channel_routes
 from channels import upload_routes, webhook_routes
 from channels.access import Access
+from channels.blob_sweep import BlobSweep
 from channels.bodies import message_schema
 from channels.file_policy import FilePolicies
 from channels.service import ChannelService
@@ -312,10 +313,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         pipeline = asyncio.create_task(evaluator.run(), name="alert-pipeline")
         deliveries = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
         expiry = asyncio.create_task(services.uploads.run(), name="upload-expiry")
+        sweep = BlobSweep(store=engine.store, blobs=services.blobs, clock=services.hub.clock,
+                          grace=settings.upload_expiry_seconds, node_id=node.id)
+        sweeping = asyncio.create_task(sweep.run(settings.blob_sweep_seconds), name="blobs")
         try:
             yield
         finally:
-            await cancel_all([pipeline, deliveries, expiry])
+            await cancel_all([pipeline, deliveries, expiry, sweeping])
             await dispatcher.stop()
             await evaluator.stop()
             await node.stop()

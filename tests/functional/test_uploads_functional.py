@@ -24,6 +24,7 @@ import pytest
 from tusclient import client as tus_client
 from tusclient.exceptions import TusCommunicationError
 
+from channels.blob_sweep import BlobSweep
 from channels.uploads import upload_key
 from hub.clock import ManualClock
 from hub.config import Settings
@@ -638,3 +639,51 @@ async def test_a_file_the_scanner_refuses_is_never_kept_nor_shown(
     failed = await _patch(broken, "alice", made.headers["location"], 0, clean)
     assert failed.status_code == 415 and "file scanner" in failed.json()["error"]["message"]
     assert _kept(broken) == []
+
+
+async def test_files_nothing_refers_to_are_swept_and_the_rest_kept(
+        running_hub: RunningHub) -> None:
+    """Issue 28, item 8: the sweep reads every message and case version, then deletes the
+    kept files none of them names once unused past their grace: here a finished upload
+    never attached; a message's photo, a case's photo and their copies stay."""
+    hub = running_hub
+    op = hub.ops["A"].id
+    general = hub.ch("A/general")
+
+    async def finished(data: bytes, **meta: str) -> str:
+        made = await _create(hub, "alice", len(data), **meta) if "operation" not in meta \
+            else await hub.api("POST", "/api/uploads", "alice", headers={
+                **tus(), "Upload-Length": str(len(data)),
+                "Upload-Metadata": metadata_header(meta)})
+        assert (await _patch(hub, "alice", made.headers["location"], 0, data)).status_code \
+            == 204
+        return made.headers["location"].rsplit("/", 1)[1]  # type: ignore[no-any-return]
+
+    in_message = await finished(field_photo(1, 320, 240), filename="a.jpg")
+    posted = await hub.api("POST", f"/api/channels/{general}/messages", "alice", json={
+        "text": "photo", "client_msg_id": "s1", "attach": [in_message]})
+    assert posted.status_code == 201, posted.text
+    in_case = await finished(field_photo(2, 320, 240), operation=op, filename="b.jpg")
+    made = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Levee", "attach": [in_case]})
+    assert made.status_code == 201, made.text
+    orphan_text = _text(3_000)
+    orphan = await finished(orphan_text, filename="never.txt")
+    kept = {p.name for p in _kept(hub)}  # two photos with their copies, and the text
+    orphan_digest = hashlib.sha256(orphan_text).hexdigest()
+    assert orphan_digest in kept and len(kept) >= 5
+
+    def sweep(grace: float) -> BlobSweep:
+        return BlobSweep(store=hub.hub.engine.store, blobs=hub.services.blobs,
+                         clock=hub.hub.clock, grace=grace, node_id="test")
+
+    assert (await sweep(3600.0).collect()).deleted == 0  # within its grace: spared
+    swept = await sweep(0.0).collect()
+    assert (swept.referred, swept.deleted) == (len(kept) - 1, 1)
+    assert {p.name for p in _kept(hub)} == kept - {orphan_digest}
+    for path in (f"/api/channels/{general}/messages/1/files/0",
+                 f"/api/operations/{op}/cases/{made.json()['id']}/files/0?variant=thumbnail"):
+        assert (await hub.api("GET", path, "bruno")).status_code == 200
+    late = await hub.api("POST", f"/api/channels/{general}/messages", "alice", json={
+        "text": "late", "client_msg_id": "s2", "attach": [orphan]})
+    assert late.status_code == 400 and "attach[0]" in late.text  # collected: not attachable

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from pathlib import Path
 
@@ -48,3 +49,25 @@ async def test_only_names_and_digests_of_its_own_shape_are_paths(blobs: FileBlob
     await blobs.discard(path)
     await blobs.discard(path)  # again: nothing to do
     assert not path.exists()
+
+
+async def test_a_file_is_collected_only_if_unused_since_and_never_one_kept_again(
+        blobs: FileBlobs) -> None:
+    digest, _ = await blobs.put(b"old photo")
+    path = blobs.path_of(digest)
+    assert path is not None
+    os.utime(path, (1_000.0, 1_000.0))  # last kept long ago
+    assert blobs.listed() == [(digest, 1_000.0)]
+    assert not await blobs.collect(digest, unused_since=500.0)  # in use since then
+    assert blobs.path_of(digest) == path
+    assert await blobs.touch([digest])  # marked in use now: spared
+    assert not await blobs.collect(digest, unused_since=2_000.0)
+    assert blobs.path_of(digest) == path and path.read_bytes() == b"old photo"
+    os.utime(path, (1_000.0, 1_000.0))
+    assert await blobs.collect(digest, unused_since=2_000.0)
+    assert blobs.path_of(digest) is None and blobs.listed() == []
+    assert not await blobs.touch([digest])  # gone: attaching it is refused
+    assert not await blobs.collect(digest, unused_since=2_000.0)
+    assert blobs.unfinished() == []  # nothing left of the collection in incoming/
+    again, _ = await blobs.put(b"old photo")  # the same bytes sent again: kept afresh
+    assert again == digest and blobs.path_of(digest) is not None
