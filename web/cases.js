@@ -1,7 +1,7 @@
 // Cases: a list ranked by urgency (from the live board), a detail view with the
 // timeline, and create/update/comment/assign/close with conflict handling.
 import { api } from "/protocol.js";
-import { $, el, richText, fmtTime, fmtNumber } from "/dom.js";
+import { $, el, richText, fmtTime, fmtNumber, filesOf } from "/dom.js";
 import { t, word } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
 import { fillList } from "/long-list.js";
@@ -158,7 +158,8 @@ export class Cases {
       ...(c.real_world ? [el("dt", { text: t("board.real_world") }), el("dd", {}, el("span", { class: "real-world", text: t("case.real_world") }))] : []),
       ...(c.label ? [el("dt", { text: t("case.marking") }), el("dd", {}, el("span", { class: "marking", text: markingOf(c.label) }))] : []),
     );
-    $("case-description").replaceChildren(richText(c.description || ""));
+    $("case-description").replaceChildren(richText(c.description || ""),
+      ...(c.files?.length ? [filesOf(`${this.base()}/${c.id}/files/`, c.files)] : []));
     $("case-actions").replaceChildren(...(this.me.canPost ? [
       el("button", { type: "button", onclick: () => this.showForm(this.current), text: t("case.edit") }),
       el("button", { type: "button", onclick: () => this.assignMe(), text: t("case.assign_me") }),

@@ -3,7 +3,7 @@
 // acknowledgements, and a composer that keeps drafts and queues while offline.
 import { api, newId } from "/protocol.js";
 import { keepPost, keptPosts } from "/offline-store.js";
-import { $, el, richText, mentions, fmtTime } from "/dom.js";
+import { $, el, richText, mentions, fmtTime, filesOf } from "/dom.js";
 import { t, word, summaryOf } from "/i18n.js";
 import { noticeWording } from "/notice.js";
 import { markingOf } from "/board-model.js";
@@ -266,13 +266,8 @@ export class Chat {
     return li;
   }
 
-  // Thumbnails only (a tap: the preview); anything else: a download.
   filesLine(m) {
-    const b = `/api/channels/${m.channel}/messages/${m.seq}/files/`;
-    return el("div", { class: "files" }, ...m.files.map((f, i) => f.thumbnail
-      ? el("a", { class: "file", href: `${b}${i}?variant=preview`, target: "_blank" },
-          el("img", { src: `${b}${i}?variant=thumbnail`, alt: f.name, loading: "lazy" }))
-      : el("a", { class: "file", href: b + i, download: f.name, text: f.name })));
+    return filesOf(`/api/channels/${m.channel}/messages/${m.seq}/files/`, m.files);
   }
 
   // A reply names what it answers (and takes you there), with its first words when

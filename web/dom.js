@@ -89,3 +89,12 @@ export function clock(date = new Date()) {
 export function fmtNumber(n) {
   return format("n", (l) => new Intl.NumberFormat(l, { maximumFractionDigits: 6 })).format(n);
 }
+
+// A message's or case's files under `base` (".../files/"): a photo as its thumbnail,
+// a tap opening its preview; anything else a download under the name it was sent as.
+export function filesOf(base, files) {
+  return el("div", { class: "files" }, ...files.map((f, i) => f.thumbnail
+    ? el("a", { class: "file", href: `${base}${i}?variant=preview`, target: "_blank" },
+        el("img", { src: `${base}${i}?variant=thumbnail`, alt: f.name, loading: "lazy" }))
+    : el("a", { class: "file", href: base + i, download: f.name, text: f.name })));
+}

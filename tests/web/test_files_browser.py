@@ -16,6 +16,7 @@ import pytest
 
 from channels.uploads import UploadDoc, Uploads
 from hub.errors import CloseCode
+from hub.tus import metadata_header
 from tests.conftest import PASSWORD, RunningHub
 from tests.photos import HOSTILE, bomb_png, exif_photo, field_photo, polyglot_jpeg
 from tests.web.conftest import CHROMIUM_ARGS, chromium_path
@@ -259,3 +260,31 @@ async def test_send_original_keeps_the_photo_s_size_and_the_upload_code_comes_on
     assert [(d["file"]["width"], d["file"]["height"]) for _, d in watched.completed] == \
         [(3200, 2400)]
     assert not await page.is_checked("#original")  # the next file is shrunk again
+
+
+async def test_a_case_s_photo_shows_in_its_detail_as_its_thumbnail(
+        browser: Any, page_hub: RunningHub) -> None:
+    """A case's files show in its detail as a message's do: a photo's thumbnail linking
+    its preview, fetched by whoever reads the case."""
+    hub = page_hub
+    op = hub.ops["A"].id
+    data = field_photo(3, 480, 360)
+    made = await hub.api("POST", "/api/uploads", "alice", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+        "Upload-Metadata": metadata_header({"operation": op, "filename": "breach.jpg"})})
+    sent = await hub.api("PATCH", made.headers["location"], "alice", content=data, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+        "Content-Type": "application/offset+octet-stream"})
+    assert sent.status_code == 204, sent.text
+    case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Breach at km 12", "attach": [made.headers["location"].rsplit("/", 1)[1]]}
+    )).json()
+    page = await login(browser, hub, "bruno")
+    await page.click("#tab-cases")
+    await page.click(f"#case-list li[data-case='{case['id']}'] button.linkish")
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('#case-description .files img');"
+        " return !!i && i.complete && i.naturalWidth > 0; }", timeout=10_000)
+    link = await page.get_attribute("#case-description .files a", "href")
+    assert link == f"/api/operations/{op}/cases/{case['id']}/files/0?variant=preview"
+    assert await page.get_attribute("#case-description .files img", "alt") == "breach.jpg"
