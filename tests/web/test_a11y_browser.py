@@ -67,7 +67,12 @@ async def test_no_serious_violations_on_any_screen(browser: Any, page_hub: Runni
                                 "client_msg_id": f"urgent-{n}", **extra})
         assert r.status_code in (200, 201), r.text
     found: dict[str, list[str]] = {}
-    for viewport in ({"width": 1280, "height": 800}, {"width": 390, "height": 844}):
+    # A theme changes colours, a viewport the layout: the light theme is scanned at both
+    # sizes, the dark one (its contrast) at one, which keeps the suite in its budget.
+    viewports = [{"width": 1280, "height": 800}]
+    if theme == "light":
+        viewports.append({"width": 390, "height": 844})
+    for viewport in viewports:
         context = await browser.new_context(viewport=viewport, bypass_csp=True,
                                             color_scheme=theme)
         page = await context.new_page()
