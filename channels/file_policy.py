@@ -52,7 +52,7 @@ class FilePolicyBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, f
     max_operation_bytes: Annotated[int, msgspec.Meta(ge=1, le=2**53)] | None = None
 
 
-class PolicyDoc(TypedDict):
+class FilePolicyDoc(TypedDict):
     allowed: list[str] | None
     max_file_bytes: int | None
     max_operation_bytes: int | None
@@ -75,7 +75,7 @@ class FilePolicyView(TypedDict):
     narrowed: bool
 
 
-POLICY: StateName[PolicyDoc] = StateName("files:policy")
+POLICY: StateName[FilePolicyDoc] = StateName("files:policy")
 USAGE: StateName[UsageDoc] = StateName("files:usage")
 
 
@@ -112,7 +112,7 @@ class FilePolicies:
                 and body.max_file_bytes > self._settings.max_upload_bytes:
             raise BadRequest(f"'max_file_bytes': at most the hub's max_upload_bytes "
                              f"({self._settings.max_upload_bytes})")
-        doc: PolicyDoc = {
+        doc: FilePolicyDoc = {
             "allowed": sorted({str(k) for k in body.allowed}) if body.allowed else None,
             "max_file_bytes": body.max_file_bytes,
             "max_operation_bytes": body.max_operation_bytes,

@@ -36,9 +36,9 @@ from alerting.interop.outgoing import link_signature
 from hub.config import Settings
 from hub.principal import Principal
 from hub.sealed import ATTACHMENTS, check
-from hub.tus import metadata_header
 from tests.conftest import RunningHub, free_port
 from tests.photos import field_photo
+from tests.web.pages import upload
 
 SECRET_POLICE = {"level": "SECRET", "categories": {"REL TO": ["POLICE"]}}
 READERS = {"alice": "SECRET", "bruno": "SECRET", "olga": "RESTRICTED"}
@@ -84,15 +84,11 @@ async def hooks() -> AsyncIterator[Hooks]:
     await task
 
 
-async def _upload(hub: RunningHub, data: bytes, name: str, **meta: str) -> str:
-    made = await hub.api("POST", "/api/uploads", "alice", headers={
-        **TUS, "Upload-Length": str(len(data)),
-        "Upload-Metadata": metadata_header({"filename": name, **meta})})
-    assert made.status_code == 201, made.text
-    sent = await hub.api("PATCH", made.headers["location"], "alice", content=data, headers={
-        **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+async def _upload(hub: RunningHub, data: bytes, name: str, **scope: str) -> str:
+    """Where alice's finished upload of ``data`` is (/api/uploads/{op}/{id})."""
+    upload_id, sent = await upload(hub, "alice", data, name=name, **scope)
     assert sent.status_code == 204, sent.text
-    return made.headers["location"]  # type: ignore[no-any-return]
+    return f"/api/uploads/{hub.ops['A'].id}/{upload_id}"
 
 
 async def _world(hub: RunningHub) -> tuple[str, dict[str, str]]:

@@ -11,11 +11,10 @@ from defusedxml.ElementTree import fromstring
 
 from alerting.interop.cap_in import NS, schema
 from alerting.interop.cap_out import ATOM
-from hub.tus import metadata_header
 from tests.alerting.interop.test_cap_in import CANCEL, LAUGHS, STORM, STORM_UPDATE, XXE, with_status
 from tests.conftest import RunningHub
 from tests.photos import field_photo
-from tests.web.pages import bot_token
+from tests.web.pages import bot_token, upload
 
 Q = f"{{{NS}}}"
 CAP = {"Content-Type": "application/cap+xml"}
@@ -278,17 +277,11 @@ async def test_a_case_s_photo_is_a_cap_resource_with_its_size_and_digest(
     of its alert's: type, size, the link its readers fetch, and the SHA-1 CAP names."""
     hub = running_hub
     op = hub.ops["A"].id
-    data = field_photo(7, 320, 240)
-    made = await hub.api("POST", "/api/uploads", "alice", headers={
-        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-        "Upload-Metadata": metadata_header({"operation": op, "filename": "levee.jpg"})})
-    sent = await hub.api("PATCH", made.headers["location"], "alice", content=data, headers={
-        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-        "Content-Type": "application/offset+octet-stream"})
+    upload_id, sent = await upload(hub, "alice", field_photo(7, 320, 240), name="levee.jpg",
+                                   operation=op)
     assert sent.status_code == 204, sent.text
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
-        "title": "Levee breach", "severity": "critical",
-        "attach": [made.headers["location"].rsplit("/", 1)[1]]})).json()
+        "title": "Levee breach", "severity": "critical", "attach": [upload_id]})).json()
     alert = (await hub.api("POST", f"/api/operations/{op}/alerts", "alice", json={
         "summary": "Levee at risk", "severity": "critical", "case": case["id"]})).json()
     for path in (f"cases/{case['id']}", f"alerts/{alert['id']}"):

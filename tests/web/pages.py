@@ -38,13 +38,14 @@ async def bot_token(hub: RunningHub, username: str = "sensor") -> str:
     return token
 
 
-async def upload(hub: RunningHub, user: str, data: bytes, *, channel: str,
-                 name: str) -> tuple[str, httpx.Response]:
-    """``data`` sent by ``user`` for ``channel`` in one tus PATCH: the upload's id and
-    the answer to the PATCH (204 once kept, 415 when refused)."""
+async def upload(hub: RunningHub, user: str, data: bytes, *, name: str,
+                 **scope: str) -> tuple[str, httpx.Response]:
+    """``data`` sent by ``user`` in one tus PATCH for the ``channel`` (a message's file)
+    or the ``operation`` (a case's) in ``scope``: the upload's id and the answer to the
+    PATCH (204 once kept, 415 when refused)."""
     made = await hub.api("POST", "/api/uploads", user, headers={
         "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-        "Upload-Metadata": metadata_header({"channel": channel, "filename": name})})
+        "Upload-Metadata": metadata_header({**scope, "filename": name})})
     assert made.status_code == 201, made.text
     where = made.headers["location"]
     sent = await hub.api("PATCH", where, user, content=data, headers={

@@ -16,7 +16,6 @@ import pytest
 
 from channels.uploads import UploadDoc, Uploads
 from hub.errors import CloseCode
-from hub.tus import metadata_header
 from tests.conftest import PASSWORD, RunningHub
 from tests.photos import HOSTILE, bomb_png, exif_photo, field_photo, polyglot_jpeg
 from tests.web.conftest import CHROMIUM_ARGS, chromium_path
@@ -268,17 +267,11 @@ async def test_a_case_s_photo_shows_in_its_detail_as_its_thumbnail(
     its preview, fetched by whoever reads the case."""
     hub = page_hub
     op = hub.ops["A"].id
-    data = field_photo(3, 480, 360)
-    made = await hub.api("POST", "/api/uploads", "alice", headers={
-        "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-        "Upload-Metadata": metadata_header({"operation": op, "filename": "breach.jpg"})})
-    sent = await hub.api("PATCH", made.headers["location"], "alice", content=data, headers={
-        "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-        "Content-Type": "application/offset+octet-stream"})
+    upload_id, sent = await upload(hub, "alice", field_photo(3, 480, 360), name="breach.jpg",
+                                   operation=op)
     assert sent.status_code == 204, sent.text
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
-        "title": "Breach at km 12", "attach": [made.headers["location"].rsplit("/", 1)[1]]}
-    )).json()
+        "title": "Breach at km 12", "attach": [upload_id]})).json()
     page = await login(browser, hub, "bruno")
     await page.click("#tab-cases")
     await page.click(f"#case-list li[data-case='{case['id']}'] button.linkish")
