@@ -38,6 +38,13 @@ function showCase(id) {
     severity: word("sev", c.severity), status: word("status", c.status),
     place: c.place ? `${c.place} · ` : "", ago: ago(Date.now() / 1000 - c.updated_at) });
   $("map-case-open").href = `/#op=${encodeURIComponent(opId)}&case=${encodeURIComponent(id)}`;
+  // Its first photo, as a thumbnail (the board row says which file it is, if any).
+  const photo = $("map-case-photo");
+  photo.hidden = c.photo == null;
+  if (c.photo != null) {
+    photo.src = `/api/operations/${encodeURIComponent(opId)}/cases/${encodeURIComponent(id)}/files/${c.photo}?variant=thumbnail`;
+    photo.alt = c.title;
+  }
   card.className = `map-case sev-${c.severity}`;
   card.hidden = false;
   if (opened) $("map-case-close").focus();

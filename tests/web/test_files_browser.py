@@ -263,15 +263,16 @@ async def test_send_original_keeps_the_photo_s_size_and_the_upload_code_comes_on
 
 async def test_a_case_s_photo_shows_in_its_detail_as_its_thumbnail(
         browser: Any, page_hub: RunningHub) -> None:
-    """A case's files show in its detail as a message's do: a photo's thumbnail linking
-    its preview, fetched by whoever reads the case."""
+    """A case's files show in its detail as a message's do (a photo's thumbnail linking
+    its preview), and the wall board's card of the case shows its first photo."""
     hub = page_hub
     op = hub.ops["A"].id
     upload_id, sent = await upload(hub, "alice", field_photo(3, 480, 360), name="breach.jpg",
                                    operation=op)
     assert sent.status_code == 204, sent.text
     case = (await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
-        "title": "Breach at km 12", "attach": [upload_id]})).json()
+        "title": "Breach at km 12", "attach": [upload_id],
+        "location": {"place": "Kerns", "lat": 46.9, "lon": 8.25}})).json()
     page = await login(browser, hub, "bruno")
     await page.click("#tab-cases")
     await page.click(f"#case-list li[data-case='{case['id']}'] button.linkish")
@@ -281,3 +282,11 @@ async def test_a_case_s_photo_shows_in_its_detail_as_its_thumbnail(
     link = await page.get_attribute("#case-description .files a", "href")
     assert link == f"/api/operations/{op}/cases/{case['id']}/files/0?variant=preview"
     assert await page.get_attribute("#case-description .files img", "alt") == "breach.jpg"
+    # The wall board: the case's card beside the map shows the photo's thumbnail.
+    await page.goto(hub.url.replace("127.0.0.1", "localhost") + f"/board.html?op={op}")
+    await page.click(f"#map-host .marker[data-case='{case['id']}']", timeout=10_000)
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('#map-case-photo');"
+        " return !i.hidden && i.complete && i.naturalWidth > 0; }", timeout=10_000)
+    assert await page.get_attribute("#map-case-photo", "src") == \
+        f"/api/operations/{op}/cases/{case['id']}/files/0?variant=thumbnail"
