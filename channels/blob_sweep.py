@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +89,13 @@ class BlobSweep:
                     and await self._blobs.collect(digest, unused_since):
                 deleted += 1
         return Swept(len(referred), deleted)
+
+    async def release(self, digests: Sequence[str]) -> int:
+        """Delete these kept files now (a redacted message's), unless a message or a case
+        still carries them: how many were deleted."""
+        referred = await self._mark()
+        now = self._wall() + 1  # whenever last used: they were released, not forgotten
+        return sum([await self._blobs.collect(d, now) for d in digests if d not in referred])
 
     async def _mark(self) -> set[str]:
         referred: set[str] = set()

@@ -19,9 +19,9 @@ from hub.boundary import MAX_INT
 from hub.labels import LABEL_SCHEMA_MARK
 from hub.models import ACK_PREFIX, Message
 
-__all__ = ["CHAT", "MAX_FILES", "AckReply", "ChatBody", "ChatFields", "FileRef", "LabelObject",
-           "PostMessage", "Priority", "PublishFrame", "TypingFrame", "body_of", "chat_body",
-           "message_schema"]
+__all__ = ["CHAT", "MAX_FILES", "REDACTED_TEXT", "AckReply", "ChatBody", "ChatFields", "FileRef",
+           "LabelObject", "PostMessage", "Priority", "PublishFrame", "RedactMessage",
+           "Redaction", "TypingFrame", "body_of", "chat_body", "message_schema"]
 
 #: The chat body's type name, as stored with every message.
 CHAT = "chat"
@@ -87,6 +87,17 @@ class FileRef(msgspec.Struct, kw_only=True, frozen=True):
     thumbnail: Digest | None = None
 
 
+class Redaction(msgspec.Struct, kw_only=True, frozen=True):
+    """Who redacted a message, and when (the reason is in the audit trail only)."""
+
+    by: Name
+    at: float
+
+
+#: What a redacted message says in place of its text (clients show ``redacted``).
+REDACTED_TEXT = "[redacted]"
+
+
 class ChatBody(Body, ChatFields, frozen=True):
     """A chat message's body as stored and carried."""
 
@@ -95,6 +106,16 @@ class ChatBody(Body, ChatFields, frozen=True):
     files: Annotated[list[FileRef], msgspec.Meta(
         max_length=MAX_FILES, description="The files the message carries.")] | \
         msgspec.UnsetType = msgspec.UNSET
+    redacted: Annotated[Redaction, msgspec.Meta(
+        description="Set once the message was redacted: its text and files are gone."
+    )] | msgspec.UnsetType = msgspec.UNSET
+
+
+class RedactMessage(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """``POST /api/channels/{id}/messages/{seq}/redact``."""
+
+    #: Why (kept in the audit trail, never in the message).
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 
 def chat_body(message: Message) -> ChatBody:

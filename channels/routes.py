@@ -17,14 +17,14 @@ from channels.admin_bodies import (
     NewOperation,
     OperationChanges,
 )
-from channels.bodies import ChatBody, PostMessage, body_of
+from channels.bodies import ChatBody, PostMessage, RedactMessage, body_of
 from channels.service import ChannelService
 from hub.bodies import convert, schema
 from hub.boundary import int_param
 from hub.http import caller, json_body
 from hub.labels import Label
 from hub.models import Channel, Membership, Message, Operation, Role, User
-from hub.openapi import api, array, boolean, integer, obj, ref, string
+from hub.openapi import api, array, boolean, integer, number, obj, ref, string
 
 __all__ = ["routes"]
 
@@ -254,6 +254,23 @@ async def acknowledge_message(request: Request) -> Response:
     return _posted(message, created)
 
 
+@api("Redact a message: its text and files gone for every reader; audited with the reason",
+     "channels", {200: obj({"channel": string(), "seq": integer(), "redacted_by": string(),
+                            "redacted_at": number(), "files_deleted": integer()},
+                           "channel", "seq", "redacted_by", "redacted_at", "files_deleted")},
+     body=schema(RedactMessage),
+     path={"seq": string(pattern=r"^[1-9][0-9]{0,14}$")})
+async def redact_message(request: Request) -> Response:
+    """By its sender or a coordinator; a message already redacted answers as it stands."""
+    _, principal, client = await caller(request)
+    seq = int_param(request.path_params["seq"], "seq", low=1)
+    assert seq is not None
+    body = convert(await json_body(request), RedactMessage)
+    done = await _channels(request).redactions.redact(principal, request.path_params["ch_id"],
+                                                      seq, body.reason.strip(), client)
+    return JSONResponse(done)
+
+
 routes = [
     Route("/api/operations", list_operations, methods=["GET"]),
     Route("/api/operations", create_operation, methods=["POST"]),
@@ -274,4 +291,5 @@ routes = [
     Route("/api/channels/{ch_id}/messages", list_messages, methods=["GET"]),
     Route("/api/channels/{ch_id}/messages", post_message, methods=["POST"]),
     Route("/api/channels/{ch_id}/messages/{seq}/ack", acknowledge_message, methods=["POST"]),
+    Route("/api/channels/{ch_id}/messages/{seq}/redact", redact_message, methods=["POST"]),
 ]

@@ -23,6 +23,7 @@ from channels.custodians import Custodians
 from channels.labelling import channel_label, operation_label
 from channels.messages import ChannelMessages
 from channels.permissions import Action
+from channels.redaction import Redactions
 from hub.auditor import Auditor
 from hub.clock import Clock
 from hub.config import Settings
@@ -66,6 +67,8 @@ class ChannelService:
         #: The channels' messages (history, publish, acknowledgements, the hub's notices).
         self.messages = ChannelMessages(settings=settings, store=store, clock=clock,
                                         limits=limits, access=access)
+        self.redactions = Redactions(store=store, broker=broker, clock=clock, auditor=auditor,
+                                     access=access)
         #: ...and an operation's membership changed (who must acknowledge may have).
         self.on_membership: Callable[[OperationId, str, str], Awaitable[None]] | None = None
 

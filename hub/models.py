@@ -31,6 +31,7 @@ __all__ = [
     "Operation",
     "OperationId",
     "PresenceEvent",
+    "RedactedEvent",
     "ResyncEvent",
     "Role",
     "Session",
@@ -312,6 +313,18 @@ class PresenceEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class RedactedEvent:
+    """Message ``seq`` of a channel was redacted: its readers' screens drop it now (the
+    store already holds the redacted body for every later read)."""
+
+    channel_id: ChannelId
+    seq: int
+    label_json: str  # the message's own label ("" if none), for who may hear of it
+    by: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class ControlEvent:
     """Tells every node to close sockets of a revoked session or user."""
 
@@ -325,8 +338,8 @@ class ResyncEvent:
     """The broker may have missed events (it reconnected): fill every gap from the store."""
 
 
-Event = (MessageEvent | OpEventPosted | TypingEvent | PresenceEvent | ControlEvent
-         | ResyncEvent)
+Event = (MessageEvent | OpEventPosted | TypingEvent | PresenceEvent | RedactedEvent
+         | ControlEvent | ResyncEvent)
 
 
 def channel_topic(operation_id: str, channel_id: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import defaultdict
@@ -38,6 +39,7 @@ from hub.models import (
     MessageEvent,
     OpEventPosted,
     PresenceEvent,
+    RedactedEvent,
     ResyncEvent,
     TypingEvent,
     UserId,
@@ -245,6 +247,14 @@ class Node:
             for conn in tuple(conns):
                 if conn.principal.username != event.user:
                     conn.offer_ephemeral(encoded, "typing")
+        elif isinstance(event, RedactedEvent):
+            encoded = Encoded({"type": "redacted", "channel": event.channel_id,
+                               "seq": event.seq, "by": event.by, "at": event.at})
+            label = self.labels.of_record(json.loads(event.label_json)) \
+                if event.label_json else None
+            for conn in tuple(conns):
+                if conn.may_see(label):  # who never had the message hears nothing of it
+                    conn.offer_ephemeral(encoded, "redacted")
         elif isinstance(event, PresenceEvent):
             task = asyncio.get_running_loop().create_task(self._broadcast_presence(topic,
                                                                                    event))

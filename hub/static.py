@@ -10,7 +10,7 @@ out without their whole-line comments and blank lines (:func:`lean`): the source
 stays written for people, the phone gets only the code.
 
 API responses are not served from here and keep ``no-store`` (see
-:class:`liaison.app.SecurityHeaders`); nothing secret is ever compressed here, so
+:class:`hub.headers.SecurityHeaders`); nothing secret is ever compressed here, so
 compression cannot leak a secret next to reflected input (BREACH).
 """
 
@@ -90,6 +90,10 @@ class Assets(StaticFiles):
         del response.headers["last-modified"]
         if Path(full_path).suffix in COMPRESSIBLE:
             del response.headers["accept-ranges"]
+        if Path(full_path).suffix in (".js", ".mjs"):
+            # Modules and workers are always read as UTF-8, classic scripts as their page
+            # (UTF-8): a charset would only be more bytes on every script.
+            response.headers["content-type"] = "text/javascript"
         request = Headers(scope=scope)
         path = Path(full_path)
         if (isinstance(response, NotModifiedResponse) or status_code != 200

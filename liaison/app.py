@@ -23,7 +23,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 import hub
 from alerting import frames as case_frames
@@ -72,9 +72,9 @@ from hub.errors import HubError
 from hub.feeds import Feeds
 from hub.gcpolicy import GcPolicy
 from hub.handlers import Handlers
+from hub.headers import CSP, SecurityHeaders, content_security_policy
 from hub.http import error_response
 from hub.logs import redact_path, silence_frame_traces
-from hub.maptiles import tile_origin
 from hub.metrics import Metrics
 from hub.models import OperationId
 from hub.node import Node, cancel_all
@@ -87,8 +87,7 @@ from hub.timestamps import Stamper
 from hub.wsserver import HubWebSocketProtocol, WebSocketFirst
 
 __all__ = ["CSP", "WEB_DIR", "Services", "app_from_env", "build_services",
-           "content_security_policy", "create_app",
-           "server_config", "server_options"]
+           "content_security_policy", "create_app", "server_config", "server_options"]
 
 log = logging.getLogger("liaison.app")
 
@@ -101,59 +100,6 @@ def _web_dir() -> Path:
 
 
 WEB_DIR = _web_dir()
-
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-       "object-src 'none'")
-
-
-def content_security_policy(settings: Settings) -> str:
-    """:data:`CSP`, with images also from the deployment's tile server when it has one."""
-    if not settings.map_tile_url:
-        return CSP
-    origin = tile_origin(settings.map_tile_url)
-    return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {origin};")
-
-
-#: Content types that are never a document: scripts and stylesheets.
-SUBRESOURCES = (b"text/javascript", b"application/javascript", b"text/css")
-
-
-class SecurityHeaders:
-    """Adds CSP and friends to every HTTP response that can be a document or a worker, and
-    ``nosniff`` to all; ``no-store`` unless the response says otherwise."""
-
-    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
-        self.app = app
-        self.csp = csp.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        path = str(scope.get("path") or "")
-        script = path != "/sw.js" and path.endswith((".js", ".mjs", ".css"))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = message.setdefault("headers", [])
-                cached = any(name.lower() == b"cache-control" for name, _ in headers)
-                headers.append((b"x-content-type-options", b"nosniff"))
-                # CSP, framing and referrer rules act on documents and workers only: a
-                # script or stylesheet the page loads goes without them (on a phone's
-                # first load they would be a tenth of the bytes).
-                kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
-                if not (script or (path != "/sw.js" and kind.startswith(SUBRESOURCES))):
-                    headers += [(b"content-security-policy", self.csp),
-                                (b"referrer-policy", b"no-referrer"),
-                                (b"x-frame-options", b"DENY")]
-                if not cached:  # the web client's files say how to cache them (hub.static)
-                    headers.append((b"cache-control", b"no-store"))
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
 
 async def _hub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HubError)
@@ -193,6 +139,7 @@ class Services:
     blobs: FileBlobs
     uploads: Uploads
     file_policies: FilePolicies
+    sweep: BlobSweep
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -289,11 +236,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     uploads = Uploads(store=engine.store, access=access, clock=clock, blobs=blobs,
                       settings=settings, policies=policies, scanner=scanner_for(settings))
     channels.messages.attachable = uploads.attachable
+    sweep = BlobSweep(store=engine.store, blobs=blobs, clock=clock, node_id=node.id,
+                      grace=settings.upload_expiry_seconds)
+    channels.redactions.on_redacted = sweep.release
     cases.attachable = uploads.for_case
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
-                    blobs=blobs, uploads=uploads, file_policies=policies)
+                    blobs=blobs, uploads=uploads, file_policies=policies, sweep=sweep)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -313,9 +263,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         pipeline = asyncio.create_task(evaluator.run(), name="alert-pipeline")
         deliveries = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
         expiry = asyncio.create_task(services.uploads.run(), name="upload-expiry")
-        sweep = BlobSweep(store=engine.store, blobs=services.blobs, clock=services.hub.clock,
-                          grace=settings.upload_expiry_seconds, node_id=node.id)
-        sweeping = asyncio.create_task(sweep.run(settings.blob_sweep_seconds), name="blobs")
+        sweeping = asyncio.create_task(services.sweep.run(settings.blob_sweep_seconds),
+                                       name="blobs")
         try:
             yield
         finally:

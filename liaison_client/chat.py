@@ -29,6 +29,7 @@ class Message:
     agency: str
     ts: float
     files: list[Any] | None = None
+    redacted: dict[str, Any] | None = None
     text: str = ""
     priority: str = "normal"
     reply_to: int | None = None

@@ -44,6 +44,7 @@ export class Chat {
     client.addEventListener("rejected", (e) => this.onRejected(e.detail));
     client.addEventListener("presence", (e) => this.onPresence(e.detail));
     client.addEventListener("typing", (e) => this.onTyping(e.detail));
+    client.addEventListener("redacted", (e) => this.onRedacted(e.detail));
     client.addEventListener("reset", (e) => { if (this.current && e.detail.channel === this.current.id) this.open(this.current); });
     client.addEventListener("state", () => this.renderPending());
 
@@ -190,6 +191,17 @@ export class Chat {
     this.renderChannels();
   }
 
+  // A message redacted now: its text and files go from the screen too.
+  onRedacted({ channel, seq, by, at }) {
+    const m = this.cache.get(channel)?.get(seq);
+    if (m) $("messages").querySelector(`li[data-seq="${seq}"]`)?.replaceWith(this.renderMessage(Object.assign(m, { redacted: { by, at }, files: 0 })));
+  }
+
+  redact(m) {
+    const reason = prompt(t("chat.redact_why"));
+    if (reason?.trim()) api(`/api/channels/${m.channel}/messages/${m.seq}/redact`, { body: { reason } }).catch((e) => { $("chat-error").textContent = e.message; });
+  }
+
   // One live message: append it (or refresh the urgent message it acknowledges) without
   // rebuilding the list, so a long channel costs the same per message as a short one.
   showLive(m) {
@@ -238,8 +250,11 @@ export class Chat {
       m.reply_to ? this.replyLine(m) : null,
       el("span", { class: "text" }, richText(this.wording(m), { mentions: this.names })),
       m.files?.length ? this.filesLine(m) : null,
-      this.me.canPost && !m.ack_of && m.sender !== "hub"
+      this.me.canPost && !m.ack_of && m.sender !== "hub" && !m.redacted
         ? el("button", { type: "button", class: "reply", onclick: () => this.replyTo(m), text: t("chat.reply") })
+        : null,
+      mine && !m.ack_of && !m.redacted
+        ? el("button", { type: "button", class: "redact", onclick: () => this.redact(m), text: t("chat.redact") })
         : null);
     if (alertId) {
       li.append(this.alertLine(alertId));   // about the alert, not the message
@@ -296,6 +311,7 @@ export class Chat {
 
   // A hub notice in the reader's language (notice.js); anything else as written.
   wording(m) {
+    if (m.redacted) return t("chat.redacted", { name: m.redacted.by });
     return noticeWording(m, { alertOf: (id) => this.alerts?.get(id), t, word, summaryOf }) ?? m.text;
   }
 

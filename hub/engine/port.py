@@ -14,16 +14,15 @@ Guarantees every engine must keep (the engine contract tests check them):
 * **Per-channel sequence.** ``append_message`` assigns ``seq = last_seq + 1``
   atomically with storing the message: seqs are strictly increasing with no
   gaps in a channel, and two concurrent appends never get the same seq.
-* **Idempotency.** ``append_message`` with a ``(channel, sender, client_msg_id)``
-  already stored returns the stored message and ``created=False``; nothing new
-  is written and no seq is consumed.
+* **Idempotency.** ``append_message`` of a ``(channel, sender, client_msg_id)`` already
+  stored returns it with ``created=False``: nothing is written, no seq consumed.
 * **The write publishes.** ``append_message`` and ``write_record`` publish the
   message or op event they created to its topic as part of the write: the Redis
   engine in the same Lua script as the write, the embedded engine on its
   in-process broker right after COMMIT. So an event is published if and only if
   it was stored, every event a subscriber receives can be read back from the
   store, and no caller publishes stored events itself (``Broker.publish`` carries
-  only ephemeral and control events: typing, presence, revocations).
+  only ephemeral and control events: typing, presence, redactions, revocations).
   A retry that finds its write stored (``created=False``) publishes nothing.
 * **Broker delivery is at-most-once and may reorder across publishers.**
   Subscribers detect gaps by seq and fill them with ``read_messages``.
@@ -31,7 +30,7 @@ Guarantees every engine must keep (the engine contract tests check them):
   assigns the next seq and hash in the same transaction as the chain head.
 * **Failure.** When the backing service cannot be reached, methods raise
   :class:`hub.errors.Unavailable`; no partial write is acknowledged.
-* **Bodies are opaque.** A message's body is bytes to an engine (hub.bodies).
+* **Bodies are opaque** bytes to an engine (hub.bodies); only ``redact_message`` changes one.
 """
 
 from __future__ import annotations
@@ -58,9 +57,9 @@ from hub.models import (
     UserId,
 )
 
-__all__ = ["AuditEntry", "AuditLog", "Broker", "Coordination", "Engine", "EventHandler",
-           "Identity", "Messages", "NewMessage", "Operations", "Presence", "PresenceEntry",
-           "RecordWrite", "Records", "Revocation", "Snapshot", "Store"]
+__all__ = ["AuditEntry", "AuditLog", "Broker", "Coordination", "Engine", "EventHandler", "Identity",
+           "Messages", "NewMessage", "Operations", "Presence", "PresenceEntry", "RecordWrite",
+           "Records", "Revocation", "Snapshot", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +209,9 @@ class Messages(Protocol):
                             before_seq: int | None = None, limit: int = 100,
                             newest_first: bool = False) -> list[Message]:
         """Messages with ``after_seq < seq < before_seq``, oldest first unless asked."""
+
+    async def redact_message(self, ch_id: ChannelId, seq: int, body: bytes) -> bool:
+        """Replace message ``seq``'s body (envelope kept), durably; False: no such one."""
 
 class Records(Protocol):
     """Versioned records of an operation (cases, alerts, rules, policies, silences),

@@ -48,6 +48,7 @@ from hub.models import (
     OpEvent,
     OpEventPosted,
     PresenceEvent,
+    RedactedEvent,
     ResyncEvent,
     TypingEvent,
     UserId,
@@ -287,6 +288,8 @@ def _encode(event: Event) -> bytes:
         item = ["p", event.channel_id]
     elif isinstance(event, ControlEvent):
         item = ["c", event.session_id, event.user_id, event.reason]
+    elif isinstance(event, RedactedEvent):
+        item = ["r", event.channel_id, event.seq, event.label_json, event.by, event.at]
     else:
         raise TypeError(f"cannot publish {type(event).__name__}")
     return bytes(msgpack.packb(item))
@@ -308,4 +311,6 @@ def _decode(data: bytes) -> Event:
         return PresenceEvent(ChannelId(item[1]))
     if kind == "c":
         return ControlEvent(item[1], UserId(item[2]) if item[2] else None, item[3])
+    if kind == "r":
+        return RedactedEvent(ChannelId(item[1]), int(item[2]), item[3], item[4], float(item[5]))
     raise ValueError(f"unknown event kind {kind!r}")

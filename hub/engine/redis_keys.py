@@ -128,6 +128,10 @@ class RedisKeys:
     def channel_log(self, ch_id: str) -> str:
         return f"{self.channel(ch_id)}:log"
 
+    def channel_redactions(self, ch_id: str) -> str:
+        """Bodies that replaced redacted messages' (seq -> base64 body)."""
+        return f"{self.channel(ch_id)}:redacted"
+
     def channel_retry(self, ch_id: str, sender_id: str, client_msg_id: str) -> str:
         """The seq a publish stored, found again when it is retried."""
         return f"{self.channel(ch_id)}:idem:{sender_id}:{client_msg_id}"

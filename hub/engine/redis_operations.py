@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from dataclasses import replace
 
 from hub.engine import rows as rowmap
 from hub.engine.port import NewMessage
@@ -189,8 +191,27 @@ class RedisOperations(RedisBase):
         high = f"{before_seq - 1}-9" if before_seq is not None else "+"
         if before_seq is not None and before_seq - 1 <= after_seq:
             return []
+        # One round trip: the entries and the bodies redacted since (a small hash, or none).
+        pipe = self.r.pipeline(transaction=False)
         if newest_first:
-            rows = await self.r.xrevrange(log, max=high, min=low, count=limit)
+            pipe.xrevrange(log, max=high, min=low, count=limit)
         else:
-            rows = await self.r.xrange(log, min=low, max=high, count=limit)
-        return [self._message(ch_id, eid, fields) for eid, fields in entries(rows)]
+            pipe.xrange(log, min=low, max=high, count=limit)
+        pipe.hgetall(self.keys.channel_redactions(ch_id))
+        rows, redacted = await pipe.execute()
+        found = [self._message(ch_id, eid, fields) for eid, fields in entries(rows)]
+        if not redacted:
+            return found
+        return [replace(m, body=base64.b64decode(redacted[str(m.seq)]))
+                if str(m.seq) in redacted else m for m in found]
+
+    @guarded
+    async def redact_message(self, ch_id: ChannelId, seq: int, body: bytes) -> bool:
+        # A stream entry cannot change: the new body is kept beside it, by seq, and read
+        # over it (read_messages); the entry's fields stay as written.
+        if not entries(await self.r.xrange(self.keys.channel_log(ch_id), min=f"{seq}-0",
+                                           max=f"{seq}-9", count=1)):
+            return False
+        await self.r.hset(self.keys.channel_redactions(ch_id), str(seq),
+                          base64.b64encode(body).decode("ascii"))
+        return True

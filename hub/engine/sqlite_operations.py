@@ -179,3 +179,10 @@ class SqliteOperations(SqliteBase):
         rows = await self._run(lambda db: db.execute(
             sql, (ch_id, after_seq, upper, limit)).fetchall())
         return [_message(r) for r in rows]
+
+    async def redact_message(self, ch_id: ChannelId, seq: int, body: bytes) -> bool:
+        def do(db: sqlite3.Connection) -> bool:
+            return db.execute("UPDATE messages SET body=? WHERE channel_id=? AND seq=?",
+                              (body, ch_id, seq)).rowcount == 1
+
+        return await self._run(self._write(do))

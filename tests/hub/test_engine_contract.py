@@ -100,6 +100,27 @@ async def test_read_ranges(engine: Engine) -> None:
     assert [m.seq for m in await read(ch.id, after_seq=2, before_seq=5)] == [3, 4]
 
 
+async def test_a_redacted_body_is_what_every_later_read_finds(engine: Engine) -> None:
+    ch = await _channel(engine)
+    for i in range(3):
+        await engine.store.append_message(_msg(ch, str(i)))
+    before = await engine.store.read_messages(ch.id)
+    gone = chat("[redacted]")["body"]
+    assert await engine.store.redact_message(ch.id, 2, gone)
+    after = await engine.store.read_messages(ch.id)
+    assert [m.body for m in after] == [before[0].body, gone, before[2].body]
+    assert [dataclasses.replace(m, body=b"") for m in after] == \
+        [dataclasses.replace(m, body=b"") for m in before]  # the envelope as it was
+    assert [m.seq for m in await engine.store.read_messages(ch.id, newest_first=True,
+                                                               limit=2)] == [3, 2]
+    assert (await engine.store.read_messages(ch.id, newest_first=True))[1].body == gone
+    # A retry of the redacted message is answered with it as it now is.
+    again, created = await engine.store.append_message(_msg(ch, "1"))
+    assert not created and again.body == gone
+    assert not await engine.store.redact_message(ch.id, 9, gone)  # no such message
+    assert not await engine.store.redact_message(ChannelId("ch_none"), 1, gone)
+
+
 async def test_retention_drops_oldest_and_moves_first_seq(engine: Engine) -> None:
     ch = await _channel(engine)
     for i in range(12):

@@ -290,3 +290,34 @@ async def test_a_case_s_photo_shows_in_its_detail_as_its_thumbnail(
         " return !i.hidden && i.complete && i.naturalWidth > 0; }", timeout=10_000)
     assert await page.get_attribute("#map-case-photo", "src") == \
         f"/api/operations/{op}/cases/{case['id']}/files/0?variant=thumbnail"
+
+
+async def test_a_message_its_sender_removes_leaves_every_screen_with_its_photo(
+        browser: Any, page_hub: RunningHub) -> None:
+    """The sender removes a message with a photo (asked for a reason): another agency's
+    screen drops its text and thumbnail at once and says who removed it."""
+    hub = page_hub
+    ch = hub.ch("A/general")
+    upload_id, sent = await upload(hub, "alice", field_photo(5, 480, 360), name="x.jpg",
+                                   channel=ch)
+    assert sent.status_code == 204, sent.text
+    posted = await hub.api("POST", f"/api/channels/{ch}/messages", "alice", json={
+        "text": "Informant's house", "client_msg_id": "r1", "attach": [upload_id]})
+    assert posted.status_code == 201, posted.text
+    alice, bruno = await login(browser, hub, "alice"), await login(browser, hub, "bruno")
+    await bruno.wait_for_function(THUMBNAIL_SHOWN, timeout=10_000)
+    await alice.click("#tab-chat")
+    row = "#messages li[data-seq='1']"
+    assert await bruno.locator(f"{row} button.redact").count() == 0  # not bruno's to remove
+
+    async def reason(dialog: Any) -> None:
+        await dialog.accept("posted to the wrong channel")
+
+    alice.once("dialog", reason)
+    await alice.click(f"{row} button.redact")
+    await bruno.wait_for_selector(f"{row} .text:has-text('Removed by alice')", timeout=10_000)
+    assert await bruno.locator(f"{row} .files").count() == 0
+    assert "Informant" not in await bruno.inner_text("#messages")
+    audited = [a async for a in hub.hub.engine.store.iter_audit()
+               if a.action == "message.redact"]
+    assert [a.details["reason"] for a in audited] == ["posted to the wrong channel"]

@@ -25,6 +25,7 @@ from hub.models import (
     ControlEvent,
     Event,
     PresenceEvent,
+    RedactedEvent,
     ResyncEvent,
     TypingEvent,
     UserId,
@@ -121,10 +122,13 @@ async def test_published_events_reach_the_handler_of_a_subscribed_topic(
     broker, heard = await started(*url_prefix)
     try:
         await subscribe(broker, heard, TOPIC)
+        redacted = RedactedEvent(ChannelId("ch_1"), 7, '{"level":"SECRET"}', "ana", 17.5)
         await broker.publish(TOPIC, typing("ana"))
         await broker.publish(TOPIC, PresenceEvent(ChannelId("ch_1")))
-        await heard.wait_for(lambda ev: len(ev) == 2)
-        assert heard.events == [(TOPIC, typing("ana")), (TOPIC, PresenceEvent(ChannelId("ch_1")))]
+        await broker.publish(TOPIC, redacted)
+        await heard.wait_for(lambda ev: len(ev) == 3)
+        assert heard.events == [(TOPIC, typing("ana")), (TOPIC, PresenceEvent(ChannelId("ch_1"))),
+                                (TOPIC, redacted)]
     finally:
         await broker.close()
 
