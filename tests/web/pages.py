@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from hub.errors import CloseCode
 from hub.principal import Principal
 from hub.tus import metadata_header
 from tests.conftest import PASSWORD, RunningHub
@@ -52,3 +53,21 @@ async def upload(hub: RunningHub, user: str, data: bytes, *, name: str,
         "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
         "Content-Type": "application/offset+octet-stream"})
     return where.rsplit("/", 1)[1], sent
+
+
+async def drop_network(page: Any, hub: RunningHub, username: str) -> None:
+    """The phone loses its network: no request leaves ``page``'s browser context, and the
+    hub closes ``username``'s sockets as a dropped network would (offline emulation does
+    not end a socket that is already open). Closed again until the page says it is not
+    live: a socket still in its handshake when the first close ran is closed too."""
+    await page.context.set_offline(True)
+    for _ in range(10):
+        for conn in list(hub.hub.node.connections):
+            if conn.principal.username == username:
+                conn.close(CloseCode.GOING_AWAY, "network gone")
+        try:
+            await page.wait_for_selector("#conn:not(.live)", timeout=5_000)
+            return
+        except Exception:  # still live: a socket opened while the first ones closed
+            continue
+    raise AssertionError(f"{username}'s page stayed live with its network gone")

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from channels.uploads import UploadDoc, Uploads
-from hub.errors import CloseCode
 from tests.conftest import PASSWORD, RunningHub
 from tests.photos import HOSTILE, bomb_png, exif_photo, field_photo, polyglot_jpeg
 from tests.web.conftest import CHROMIUM_ARGS, chromium_path
-from tests.web.pages import login, upload
+from tests.web.pages import drop_network, login, upload
 
 THUMBNAIL_SHOWN = """() => { const i = document.querySelector('#messages .files img');
     return !!i && i.complete && i.naturalWidth > 0; }"""
@@ -81,11 +80,7 @@ async def test_a_photo_chosen_offline_is_sent_once_after_a_browser_restart(
         await page.wait_for_selector("#conn.live", timeout=10_000)
         await page.wait_for_function("() => navigator.serviceWorker.controller !== null",
                                      timeout=10_000)
-        await context.set_offline(True)
-        for conn in list(hub.hub.node.connections):
-            if conn.principal.username == "bruno":  # the network drop closes its socket
-                conn.close(CloseCode.GOING_AWAY, "network gone")
-        await page.wait_for_selector("#conn:not(.live)", timeout=10_000)
+        await drop_network(page, hub, "bruno")
         await page.click("#tab-chat")
         await page.set_input_files("#file", str(photo))
         await page.fill("#text", "Levee breached at km 12")

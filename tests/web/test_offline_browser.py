@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hub.errors import CloseCode
 from tests.conftest import RunningHub
-from tests.web.pages import login
+from tests.web.pages import drop_network, login
 
 KEPT = """async () => {
     const names = await caches.keys();
@@ -137,10 +136,7 @@ async def test_writes_made_offline_are_sent_once_in_order_after_a_browser_restar
     await page.wait_for_selector(row, timeout=10_000)
 
     context = page.context
-    await context.set_offline(True)
-    for conn in list(hub.hub.node.connections):  # the network drop closes the socket too
-        conn.close(CloseCode.GOING_AWAY, "network gone")
-    await page.wait_for_selector("#conn:not(.live)", timeout=10_000)
+    await drop_network(page, hub, "bruno")
     await page.click(f"{row} button.ack")
     await page.wait_for_selector("#alert-msg:has-text('Kept on this device')")
     await page.click("#tab-cases")
