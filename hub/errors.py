@@ -13,6 +13,8 @@ Hierarchy::
     ├── Conflict              already exists / version mismatch            (409)
     ├── LimitExceeded         a documented limit was hit                   (413/429)
     └── Unavailable           the engine cannot be reached; retry          (503)
+        └── TranslationFailed a translation engine failed or is not there;
+                              the original is shown instead, never an error
 
     OperatorError             told to whoever runs the hub (the CLI, start-up), never
     ├── DataTooNew            to a client: a store written by a newer release
@@ -43,6 +45,7 @@ __all__ = [
     "OperatorError",
     "Throttled",
     "TotpRequired",
+    "TranslationFailed",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -242,6 +245,11 @@ class Unavailable(HubError):
 
     code = ErrorCode.UNAVAILABLE
     status = 503
+
+
+class TranslationFailed(Unavailable):
+    """A machine translation engine did not answer, refused, or lost an agreed term.
+    Readers get the original; the hub says translation is unavailable."""
 
 
 class OperatorError(Exception):
