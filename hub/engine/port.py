@@ -88,14 +88,12 @@ class NewMessage:
 class RecordWrite(Generic[D]):
     """Create or replace a record of an operation and append its event, atomically.
 
-    ``expected_version`` None means "create": the record must not exist.
-    Otherwise the stored version must equal it (optimistic concurrency).
-    ``idempotency_key`` (per operation and actor) makes a retry return the
-    first write's event instead of writing again. A ``private`` record's event
-    carries only ``extra``, not the record: for configuration that only its
-    managers may read (webhooks and their secrets), since every member reads
-    the operation's log.
-    """
+    ``expected_version`` None means "create": the record must not exist. Otherwise the
+    stored version must equal it (optimistic concurrency). ``idempotency_key`` (per
+    operation and actor) makes a retry return the first write's event instead of writing
+    again. A ``private`` record's event carries only ``extra``, not the record: for
+    configuration only its managers may read (webhooks and their secrets), since every
+    member reads the operation's log."""
 
     operation_id: OperationId
     kind: RecordKind[D]
@@ -197,13 +195,9 @@ class Messages(Protocol):
 
     async def append_message(self, msg: NewMessage, *, retain: int = 0) -> tuple[Message, bool]:
         """Assign the next seq and store ``msg`` atomically; idempotent (see module doc).
-
-        ``retain`` > 0 drops the channel's oldest messages beyond that count in
-        the same transaction and advances ``first_seq``.
-
-        Returns:
-            The stored message, and True if it was written now (False: a retry).
-        """
+        ``retain`` > 0 drops the channel's oldest messages beyond that count in the same
+        transaction and advances ``first_seq``. Returns the stored message, and True if it
+        was written now (False: a retry)."""
 
     async def read_messages(self, ch_id: ChannelId, *, after_seq: int = 0,
                             before_seq: int | None = None, limit: int = 100,
@@ -212,6 +206,13 @@ class Messages(Protocol):
 
     async def redact_message(self, ch_id: ChannelId, seq: int, body: bytes) -> bool:
         """Replace message ``seq``'s body (envelope kept), durably; False: no such one."""
+
+    async def put_note(self, ch_id: ChannelId, seq: int, key: str, body: bytes) -> bool:
+        """Keep opaque ``body`` beside message ``seq`` under ``key`` (a translation), durably;
+        the same key again replaces it; False: no such message. Retention drops both."""
+
+    async def read_notes(self, ch_id: ChannelId, seqs: Sequence[int]
+                         ) -> dict[int, dict[str, bytes]]: ...
 
 class Records(Protocol):
     """Versioned records of an operation (cases, alerts, rules, policies, silences),
@@ -388,10 +389,8 @@ class Engine:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """A consistent copy of an engine's data, taken while the hub serves (for a backup).
-
-    ``parts``: archive name (``data/...``) -> file; ``schema``: the data schema it
-    holds; ``audit_head``: its audit chain's (seq, hash); ``counts``: what it holds, for
-    the manifest and the operator."""
+    ``parts``: archive name (``data/...``) -> file; ``schema``: the data schema it holds;
+    ``audit_head``: its audit chain's (seq, hash); ``counts``: what it holds (manifest)."""
 
     parts: dict[str, Path]
     schema: int

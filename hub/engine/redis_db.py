@@ -113,6 +113,7 @@ class RedisBase:
         self.keys = RedisKeys(prefix)
         self._idem_ttl = idempotency_seconds
         self._append = client.register_script(load_script("append_message"))
+        self._put_note = client.register_script(load_script("put_note"))
         self._revoke = client.register_script(load_script("revoke_session"))
         self._write_record = client.register_script(load_script("write_record"))
         self._lease = client.register_script(load_script("lease"))

@@ -132,6 +132,10 @@ class RedisKeys:
         """Bodies that replaced redacted messages' (seq -> base64 body)."""
         return f"{self.channel(ch_id)}:redacted"
 
+    def channel_notes(self, ch_id: str) -> str:
+        """Notes kept beside messages, such as translations (seq -> msgpack map)."""
+        return f"{self.channel(ch_id)}:notes"
+
     def channel_retry(self, ch_id: str, sender_id: str, client_msg_id: str) -> str:
         """The seq a publish stored, found again when it is retried."""
         return f"{self.channel(ch_id)}:idem:{sender_id}:{client_msg_id}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 
 from hub.engine import rows as rowmap
@@ -164,7 +165,8 @@ class RedisOperations(RedisBase):
         ch, keys = msg.channel_id, self.keys
         seq, created = await self._append(
             keys=[keys.channel(ch), keys.channel_log(ch),
-                  keys.channel_retry(ch, msg.sender_id, msg.client_msg_id)],
+                  keys.channel_retry(ch, msg.sender_id, msg.client_msg_id),
+                  keys.channel_notes(ch)],
             args=[keys.channel_events(op_id, ch), retain, self._idem_ttl, msg.channel_id,
                   *entry_args(msg)])
         seq = int(seq)
@@ -215,3 +217,19 @@ class RedisOperations(RedisBase):
         await self.r.hset(self.keys.channel_redactions(ch_id), str(seq),
                           base64.b64encode(body).decode("ascii"))
         return True
+
+    @guarded
+    async def put_note(self, ch_id: ChannelId, seq: int, key: str, body: bytes) -> bool:
+        kept = await self._put_note(
+            keys=[self.keys.channel_notes(ch_id), self.keys.channel_log(ch_id)],
+            args=[seq, key, base64.b64encode(body).decode("ascii")])
+        return bool(int(kept))
+
+    @guarded
+    async def read_notes(self, ch_id: ChannelId, seqs: Sequence[int]
+                         ) -> dict[int, dict[str, bytes]]:
+        if not seqs:
+            return {}
+        found = await self.r.hmget(self.keys.channel_notes(ch_id), [str(s) for s in seqs])
+        return {seq: {k: base64.b64decode(v) for k, v in json.loads(raw).items()}
+                for seq, raw in zip(seqs, found, strict=True) if raw is not None}

@@ -92,6 +92,9 @@ CREATE TABLE IF NOT EXISTS channels (
     last_seq INTEGER NOT NULL DEFAULT 0, first_seq INTEGER NOT NULL DEFAULT 1,
     UNIQUE (operation_id, name));
 {messages}
+CREATE TABLE IF NOT EXISTS message_notes (
+    channel_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (channel_id, seq, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records (
     kind TEXT NOT NULL, id TEXT NOT NULL, operation_id TEXT NOT NULL, version INTEGER NOT NULL,
     doc TEXT NOT NULL, PRIMARY KEY (operation_id, kind, id)) WITHOUT ROWID;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from hub.engine import rows as rowmap
@@ -156,8 +157,9 @@ class SqliteOperations(SqliteBase):
                         int(msg.real_world), msg.body_type, msg.body_version, msg.body))
             if retain > 0 and seq - row[1] + 1 > retain:
                 first = seq - retain + 1
-                db.execute("DELETE FROM messages WHERE channel_id=? AND seq<?",
-                           (msg.channel_id, first))
+                for table in ("messages", "message_notes"):
+                    db.execute(f"DELETE FROM {table} WHERE channel_id=? AND seq<?",  # noqa: S608
+                               (msg.channel_id, first))
                 db.execute("UPDATE channels SET first_seq=? WHERE id=?", (first, msg.channel_id))
             return msg.stored(seq), row[2]
 
@@ -186,3 +188,26 @@ class SqliteOperations(SqliteBase):
                               (body, ch_id, seq)).rowcount == 1
 
         return await self._run(self._write(do))
+
+    async def put_note(self, ch_id: ChannelId, seq: int, key: str, body: bytes) -> bool:
+        def do(db: sqlite3.Connection) -> bool:
+            return db.execute(
+                "INSERT INTO message_notes (channel_id, seq, key, body) SELECT ?,?,?,? WHERE "
+                "EXISTS (SELECT 1 FROM messages WHERE channel_id=? AND seq=?) "
+                "ON CONFLICT (channel_id, seq, key) DO UPDATE SET body=excluded.body",
+                (ch_id, seq, key, body, ch_id, seq)).rowcount == 1
+
+        return await self._run(self._write(do))
+
+    async def read_notes(self, ch_id: ChannelId, seqs: Sequence[int]
+                         ) -> dict[int, dict[str, bytes]]:
+        if not seqs:
+            return {}
+        rows = await self._run(lambda db: db.execute(
+            "SELECT seq, key, body FROM message_notes WHERE channel_id=? AND seq>=? AND seq<=?",
+            (ch_id, min(seqs), max(seqs))).fetchall())
+        wanted, out = set(seqs), {}  # type: tuple[set[int], dict[int, dict[str, bytes]]]
+        for seq, key, body in rows:
+            if seq in wanted:
+                out.setdefault(seq, {})[key] = bytes(body)
+        return out

@@ -121,6 +121,30 @@ async def test_a_redacted_body_is_what_every_later_read_finds(engine: Engine) ->
     assert not await engine.store.redact_message(ChannelId("ch_none"), 1, gone)
 
 
+async def test_notes_are_kept_beside_messages_replaced_by_key_and_go_with_retention(
+        engine: Engine) -> None:
+    ch = await _channel(engine)
+    for i in range(4):
+        await engine.store.append_message(_msg(ch, str(i)), retain=3)  # 2, 3, 4 kept
+    binary = bytes(range(256))  # bodies are opaque bytes, not text
+    assert await engine.store.put_note(ch.id, 2, "tr:es", b"uno")
+    assert await engine.store.put_note(ch.id, 2, "tr:fr", binary)
+    assert await engine.store.put_note(ch.id, 4, "tr:es", b"tres")
+    assert await engine.store.put_note(ch.id, 2, "tr:es", b"dos")  # the same key replaces
+    assert not await engine.store.put_note(ch.id, 1, "tr:es", b"gone")  # retained no more
+    assert not await engine.store.put_note(ch.id, 9, "tr:es", b"x")  # no such message
+    notes = await engine.store.read_notes(ch.id, [2, 3, 4])
+    assert notes == {2: {"tr:es": b"dos", "tr:fr": binary}, 4: {"tr:es": b"tres"}}
+    assert await engine.store.read_notes(ch.id, []) == {}
+    await engine.store.append_message(_msg(ch, "4"), retain=3)  # message 2 goes
+    assert await engine.store.read_notes(ch.id, [2, 4]) == {4: {"tr:es": b"tres"}}
+    # A message appended again under seq 2 of another channel carries none of these.
+    other = await _channel(engine, "other")
+    await engine.store.append_message(_msg(other, "a"))
+    await engine.store.append_message(_msg(other, "b"))
+    assert await engine.store.read_notes(other.id, [1, 2]) == {}
+
+
 async def test_retention_drops_oldest_and_moves_first_seq(engine: Engine) -> None:
     ch = await _channel(engine)
     for i in range(12):
