@@ -21,7 +21,8 @@ from hub.models import ACK_PREFIX, Message
 
 __all__ = ["CHAT", "MAX_FILES", "REDACTED_TEXT", "AckReply", "ChatBody", "ChatFields", "FileRef",
            "LabelObject", "PostMessage", "Priority", "PublishFrame", "RedactMessage",
-           "Redaction", "TypingFrame", "body_of", "chat_body", "message_schema"]
+           "Redaction", "TranslationNote", "TypingFrame", "body_of", "chat_body",
+           "message_schema"]
 
 #: The chat body's type name, as stored with every message.
 CHAT = "chat"
@@ -63,6 +64,9 @@ class ChatFields(msgspec.Struct, kw_only=True, frozen=True):
     reply_to: Annotated[Seq, msgspec.Meta(
         description="A threaded reply: the seq of the message of this channel it answers."
     )] | msgspec.UnsetType = msgspec.UNSET
+    lang: Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description=(
+        "The language the text is in (ISO 639: 'en', 'es'); else the operation's default."
+    ))] | msgspec.UnsetType = msgspec.UNSET
 
 
 Digest = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
@@ -199,12 +203,34 @@ _ENVELOPE: dict[str, Any] = {
     "duplicate": {"type": "boolean"}}
 
 
+class TranslationNote(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True):
+    """A message's text machine translated into one language, and where it came from
+    (kept beside the message; channels/translations.py)."""
+
+    text: str
+    source: Annotated[str, msgspec.Meta(description="The original's language.")]
+    engine: Annotated[str, msgspec.Meta(description="apertium or libretranslate.")]
+    route: Annotated[list[str], msgspec.Meta(
+        description="The languages it went through: two, or three when pivoted.")]
+    pivoted: bool = False
+    glossary_version: int = 0
+    missing_terms: Annotated[list[str], msgspec.Meta(
+        description="Agreed terms with no form in this language: kept as written."
+    )] = msgspec.field(default_factory=list)
+    at: float = 0.0
+    reviewed_by: str | None = None
+    reviewed_at: float | None = None
+
+
 def message_schema() -> dict[str, Any]:
-    """The OpenAPI schema of a message as the API answers it: envelope and chat body."""
+    """The OpenAPI schema of a message as the API answers it: envelope and chat body,
+    and, read with ``lang``, its translation into that language."""
     body = schema(ChatBody)
     always = [f.encode_name for f in msgspec.structs.fields(ChatBody)
               if f.default is not msgspec.UNSET]  # stored with its default: always there
-    return {"type": "object", "properties": {**body["properties"], **_ENVELOPE},
+    return {"type": "object",
+            "properties": {**body["properties"], **_ENVELOPE,
+                           "translation": schema(TranslationNote)},
             "required": ["channel", "seq", "id", "sender", "ts", *always]}
 
 

@@ -48,6 +48,8 @@ class ChannelMessages:
         self.on_each_agency: Callable[[Principal, Channel, Message], Awaitable[None]] | None \
             = None
         self.on_acknowledged: Callable[[Principal, Channel, int], Awaitable[None]] | None = None
+        #: Set by the composition root: a message was stored now (its translations start).
+        self.on_stored: Callable[[Principal, Channel, Message], Awaitable[None]] | None = None
         #: Set by the composition root: the files a publish attaches (channels/uploads.py).
         self.attachable: Callable[[Principal, Channel, Sequence[str]],
                                   Awaitable[list[FileRef]]] | None = None
@@ -121,6 +123,8 @@ class ChannelMessages:
             await self.on_each_agency(principal, ch, stored)
         if ack_of is not None and self.on_acknowledged is not None:
             await self.on_acknowledged(principal, ch, ack_of)
+        if created and self.on_stored is not None:
+            await self.on_stored(principal, ch, stored)
         return stored, created
 
     async def file(self, principal: Principal, ch_id: str, seq: int, index: int,

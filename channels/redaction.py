@@ -85,6 +85,8 @@ class Redactions:
                         redacted=Redaction(by=principal.username, at=at))
         if not await self._store.redact_message(ch.id, seq, encode(gone)):
             raise NotFound()  # dropped by retention meanwhile
+        for key in (await self._store.read_notes(ch.id, [seq])).get(seq, {}):
+            await self._store.put_note(ch.id, seq, key, b"")  # its translations go too
         await self._audit.record(actor=principal.username, action="message.redact",
                                  target=f"{ch.id}:{seq}", outcome="ok", client=client,
                                  operation_id=ch.operation_id,

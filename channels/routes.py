@@ -6,6 +6,9 @@ which authorizes through the same gate as the WebSocket frames.
 
 from __future__ import annotations
 
+import re
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,11 +22,13 @@ from channels.admin_bodies import (
 )
 from channels.bodies import ChatBody, PostMessage, RedactMessage, body_of
 from channels.service import ChannelService
+from channels.translations import MessageTranslations
 from hub.bodies import convert, schema
-from hub.boundary import int_param
+from hub.boundary import MAX_INT, int_param
+from hub.errors import BadRequest
 from hub.http import caller, json_body
 from hub.labels import Label
-from hub.models import Channel, Membership, Message, Operation, Role, User
+from hub.models import Channel, ChannelId, Membership, Message, Operation, Role, User
 from hub.openapi import api, array, boolean, integer, number, obj, ref, string
 
 __all__ = ["routes"]
@@ -203,15 +208,21 @@ async def channel_members(request: Request) -> Response:
     return JSONResponse({"members": [_member(m, u) for m, u in items]})
 
 
-@api("A page of the channel's history, oldest first", "channels",
+@api("A page of the channel's history, oldest first; with lang, each message's kept "
+     "translation into that language", "channels",
      {200: obj({"messages": array(ref("Message")), "has_more": boolean()}, "messages")},
-     query={"limit": integer(minimum=1, maximum=500), "before_seq": integer(minimum=0),
-            "after_seq": integer(minimum=0)})
+     query={"limit": integer(minimum=1, maximum=500),
+            "before_seq": integer(minimum=0, maximum=MAX_INT),
+            "after_seq": integer(minimum=0, maximum=MAX_INT),
+            "lang": string(pattern="^[a-z]{2,3}$")})
 async def list_messages(request: Request) -> Response:
     _, principal, client = await caller(request)
     limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
     before = _query_int(request, "before_seq")
     after = _query_int(request, "after_seq")
+    lang = request.query_params.get("lang")
+    if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
     assert limit is not None
     items, more = await _channels(request).messages.history(
         principal, request.path_params["ch_id"], before_seq=before, after_seq=after,
@@ -219,6 +230,13 @@ async def list_messages(request: Request) -> Response:
     frames = [m.frame() for m in items]
     for frame in frames:
         del frame["type"]
+    if lang is not None:
+        translations: MessageTranslations = request.app.state.services.translations
+        found = await translations.for_reader(items[0].channel_id if items else ChannelId(""),
+                                              items, lang)
+        for frame in frames:
+            if frame["seq"] in found:
+                frame["translation"] = msgspec.to_builtins(found[frame["seq"]])
     return JSONResponse({"messages": frames, "has_more": more})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.labels import LABEL_SCHEMA_MARK, Policy
+from hub.labels import LABEL_SCHEMA_MARK, LEVEL_SCHEMA_MARK, Policy
 from hub.openapi import array, boolean, enum, integer, nullable, number, obj, ref, string
 from hub.vocabulary import OPERATION_STATUSES
 
@@ -50,6 +50,8 @@ def under_policy(node: Any, policy: Policy) -> Any:
     if isinstance(node, dict):
         if node.get(LABEL_SCHEMA_MARK) is True:
             return policy.input_schema()
+        if node.get(LEVEL_SCHEMA_MARK) is True:
+            return {"type": "string", "enum": list(policy.levels)}
         return {k: under_policy(v, policy) for k, v in node.items()}
     if isinstance(node, list):
         return [under_policy(v, policy) for v in node]

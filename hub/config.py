@@ -1,7 +1,8 @@
 """Settings: read once at start-up into one frozen object.
 
 Sources, later ones winning: built-in defaults, a TOML file (``LIAISON_CONFIG`` or
-``--config``), then ``LIAISON_*`` environment variables. Nothing below
+``--config``), then ``LIAISON_*`` environment variables (:mod:`hub.config_sources`
+reads them). Nothing below
 :func:`liaison.app.create_app` reads the environment; everything receives a
 :class:`Settings`.
 """
@@ -10,19 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
 import re
 import shlex
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.labels import DEFAULT_COLOURS, Policy
+from hub.language.engines import engine_spec
 from hub.maptiles import tile_origin
 
-__all__ = ["REDIS_SCHEMES", "ConfigError", "Settings", "load_settings"]
+__all__ = ["REDIS_SCHEMES", "ConfigError", "Settings"]
 
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -156,6 +156,19 @@ class Settings:
     #: webhooks carry start with it. Empty: they are paths on the hub.
     public_url: str = ""
 
+    # --- Translation ----------------------------------------------------------
+    #: The self-hosted machine translation engine operations may switch on:
+    #: "apertium+http://127.0.0.1:2737" (Apertium APy) or "libretranslate+https://host".
+    #: Empty: none, and no text ever leaves the hub. See hub/language.
+    translation_engine: str = ""
+    #: LibreTranslate's API key, if its server asks for one.
+    translation_api_key: str = field(default="", repr=False)
+    translation_timeout_seconds: float = 10.0
+    #: Engine calls in flight at once, per hub process; more wait their turn.
+    translation_concurrency: int = 4
+    #: How often translations that failed (the engine away) are tried again.
+    translation_retry_seconds: float = 5.0
+
     # --- Sessions and login ---------------------------------------------------
     session_idle_seconds: int = 3600
     session_absolute_seconds: int = 12 * 3600
@@ -236,7 +249,8 @@ class Settings:
                      "audit_checkpoint_records", "audit_checkpoint_seconds",
                      "max_upload_bytes", "upload_expiry_seconds", "max_image_pixels",
                      "webhook_link_seconds", "file_scanner_timeout_seconds",
-                     "blob_sweep_seconds"):
+                     "blob_sweep_seconds", "translation_timeout_seconds",
+                     "translation_concurrency", "translation_retry_seconds"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
@@ -246,6 +260,11 @@ class Settings:
             raise ConfigError(f"file_scanner: {exc}") from None
         if self.file_scanner.strip() and not scanner:
             raise ConfigError("file_scanner must name a command")
+        if self.translation_engine:
+            try:
+                engine_spec(self.translation_engine)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.public_url and (not self.public_url.startswith(("http://", "https://"))
                                 or self.public_url.endswith("/")):
             raise ConfigError("public_url must be an http:// or https:// URL without a "
@@ -338,57 +357,3 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
-
-
-def _coerce(name: str, raw: Any, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            if isinstance(raw, bool):
-                return raw
-            return str(raw).strip().lower() in {"1", "true", "yes", "on"}
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-        if isinstance(default, Path):
-            return Path(raw)
-        if isinstance(default, tuple):
-            if isinstance(raw, list | tuple):
-                return tuple(str(x) for x in raw)
-            return tuple(part.strip() for part in str(raw).split(",") if part.strip())
-        return str(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{name}: cannot read {raw!r}") from exc
-
-
-def load_settings(
-    environ: Mapping[str, str] | None = None,
-    config_file: str | Path | None = None,
-    **overrides: Any,
-) -> Settings:
-    """Build :class:`Settings` from a TOML file, ``LIAISON_*`` variables and overrides."""
-    environ = os.environ if environ is None else environ
-    defaults = Settings()
-    names = {f.name for f in dataclasses.fields(Settings) if f.init} - {"extra"}
-    values: dict[str, Any] = {}
-
-    path = config_file or environ.get("LIAISON_CONFIG")
-    if path:
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-        for key, raw in data.items():
-            if key not in names:
-                raise ConfigError(f"unknown setting in {path}: {key}")
-            values[key] = _coerce(key, raw, getattr(defaults, key))
-
-    for key in names:
-        env_name = "LIAISON_" + key.upper()
-        if env_name in environ:
-            values[key] = _coerce(env_name, environ[env_name], getattr(defaults, key))
-
-    for key, raw in overrides.items():
-        if raw is not None:
-            values[key] = raw
-    return Settings(**values)

@@ -16,6 +16,7 @@ from hub.config import Settings
 from hub.engine.port import Engine
 from hub.feeds import Feeds
 from hub.handlers import Handlers
+from hub.language.translator import Translator
 from hub.metrics import Metrics
 from hub.models import CONTROL_TOPIC, ControlEvent
 from hub.node import Node
@@ -34,6 +35,8 @@ class Hub:
     feeds: Feeds
     handlers: Handlers
     node: Node
+    #: The machine translation engine's client, when the operator configured one.
+    translator: Translator | None = None
 
     async def revoke_session(self, session_id: str) -> None:
         """Close the session's sockets on every node now (the poll would within seconds)."""

@@ -138,7 +138,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
     conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
                       node=hub.node, handlers=hub.handlers, feeds=hub.feeds,
-                      settings=settings, client=client)
+                      settings=settings, client=client, lang=hello.lang)
     try:
         admitted = await hub.node.admit(conn, settings.max_connections_per_user)
     except HubError as exc:

@@ -80,7 +80,7 @@ class Connection:
 
     def __init__(self, *, transport: Transport, fmt: WireFormat, principal: Principal,
                  node: Node, handlers: Handlers, feeds: Feeds, settings: Settings,
-                 client: str) -> None:
+                 client: str, lang: str | None = None) -> None:
         self.id = new_id("conn")
         self.transport = transport
         self.fmt = fmt
@@ -90,6 +90,7 @@ class Connection:
         self.feeds = feeds
         self.settings = settings
         self.client = client
+        self.lang = lang  # the reader's language: translations into it are sent (hello)
         self.subs: dict[str, Subscription] = {}  # by feed key
         self.closed = Flag()  # asyncio.Event's calls, without its idle deque
         user = principal.user

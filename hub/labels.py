@@ -27,8 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_COLOURS", "LABEL_SCHEMA_MARK", "NOBODY", "REL_TO", "Clearance", "Label",
-           "LabelError", "Policy", "marking_of", "stored_view"]
+__all__ = ["DEFAULT_COLOURS", "LABEL_SCHEMA_MARK", "LEVEL_SCHEMA_MARK", "NOBODY", "REL_TO",
+           "Clearance", "Label", "LabelError", "Policy", "marking_of", "stored_view"]
 
 #: The releasability category: its values are agencies.
 REL_TO = "REL TO"
@@ -46,6 +46,8 @@ _MAX_NAME = 64
 #: The JSON Schema keyword that marks a label input in a declared body; the OpenAPI
 #: document puts the deployment policy's :meth:`Policy.input_schema` in its place.
 LABEL_SCHEMA_MARK = "x-liaison-label"
+#: The mark of a level name input (a level alone, no categories).
+LEVEL_SCHEMA_MARK = "x-liaison-level"
 
 #: A category value: no control character, no outer space (with ``isprintable``, the
 #: check :meth:`Policy.parse` makes).

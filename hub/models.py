@@ -35,6 +35,7 @@ __all__ = [
     "ResyncEvent",
     "Role",
     "Session",
+    "TranslatedEvent",
     "TypingEvent",
     "User",
     "UserId",
@@ -325,6 +326,18 @@ class RedactedEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class TranslatedEvent:
+    """Message ``seq`` of a channel now reads in ``lang`` too: its readers in that
+    language get the translation (``note``: the stored translation's opaque body)."""
+
+    channel_id: ChannelId
+    seq: int
+    lang: str
+    label_json: str  # the message's own label ("" if none), for who may hear of it
+    note: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ControlEvent:
     """Tells every node to close sockets of a revoked session or user."""
 
@@ -339,7 +352,7 @@ class ResyncEvent:
 
 
 Event = (MessageEvent | OpEventPosted | TypingEvent | PresenceEvent | RedactedEvent
-         | ControlEvent | ResyncEvent)
+         | TranslatedEvent | ControlEvent | ResyncEvent)
 
 
 def channel_topic(operation_id: str, channel_id: str) -> str:

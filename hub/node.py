@@ -24,6 +24,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import msgpack
+
 from hub.clock import Clock
 from hub.engine.port import Broker, Limits, Presence, PresenceEntry, Store
 from hub.errors import CloseCode, HubError
@@ -41,6 +43,7 @@ from hub.models import (
     PresenceEvent,
     RedactedEvent,
     ResyncEvent,
+    TranslatedEvent,
     TypingEvent,
     UserId,
     new_id,
@@ -255,6 +258,15 @@ class Node:
             for conn in tuple(conns):
                 if conn.may_see(label):  # who never had the message hears nothing of it
                     conn.offer_ephemeral(encoded, "redacted")
+        elif isinstance(event, TranslatedEvent):
+            encoded = Encoded({"type": "translated", "channel": event.channel_id,
+                               "seq": event.seq, "lang": event.lang,
+                               "translation": msgpack.unpackb(event.note)})
+            label = self.labels.of_record(json.loads(event.label_json)) \
+                if event.label_json else None
+            for conn in tuple(conns):  # its readers in that language (or in every one)
+                if conn.lang in (None, event.lang) and conn.may_see(label):
+                    conn.offer_ephemeral(encoded, "translated")
         elif isinstance(event, PresenceEvent):
             task = asyncio.get_running_loop().create_task(self._broadcast_presence(topic,
                                                                                    event))

@@ -12,6 +12,7 @@ frame's ``ref`` when one could be read.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -74,6 +75,8 @@ class Hello:
     ref: str | None
     token: str | None
     client: str
+    #: The language the reader reads in (ISO 639, "es"): translations in it reach them.
+    lang: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +204,12 @@ def decode(data: str | bytes, fmt: WireFormat, *, max_bytes: int,
         raise FrameError("field 'type' is required", code=ErrorCode.BAD_REQUEST, ref=ref)
 
     if kind == "hello":
+        lang = _str(obj, "lang", ref, max_len=3, required=False)
+        if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
+            raise FrameError("field 'lang' must be an ISO 639 code such as 'es'",
+                             code=ErrorCode.BAD_REQUEST, ref=ref)
         return Hello("hello", ref, _str(obj, "token", ref, max_len=MAX_TOKEN, required=False),
-                     _str(obj, "client", ref, max_len=MAX_ID, required=False) or "")
+                     _str(obj, "client", ref, max_len=MAX_ID, required=False) or "", lang)
     if kind == "subscribe":
         board = obj.get("board", False)
         if not isinstance(board, bool):

@@ -179,9 +179,14 @@ async def readyz(request: Request) -> Response:
     checks["broker"] = "ok" if hub.engine.broker.healthy() else "not receiving"
     checks["node"] = "ok" if hub.node.started else "starting"
     ready = all(v == "ok" for v in checks.values())
+    # What degrades without making the hub unready: readers get originals meanwhile.
+    translator = hub.translator
+    details = {"translation": "off" if translator is None else "ok" if translator.available
+               else f"unavailable: {translator.failure}"}
     return JSONResponse({"status": "ready" if ready else "not ready", "engine": hub.engine.name,
                          "version": __version__, "schema": schema,
-                         "checks": checks}, status_code=200 if ready else 503)
+                         "checks": checks, "details": details},
+                        status_code=200 if ready else 503)
 
 
 @api("Prometheus metrics", "operations", {200: "text/plain"}, auth=False)

@@ -47,13 +47,15 @@ from alerting.pipeline.urgent import UrgentMessages
 from alerting.record.export import Exporter
 from alerting.rules.rulefile import RuleFile, apply_rule_file, load_rule_file
 from channels import frames as chat_frames
+from channels import language_routes, upload_routes, webhook_routes
 from channels import routes as channel_routes
-from channels import upload_routes, webhook_routes
 from channels.access import Access
 from channels.blob_sweep import BlobSweep
 from channels.bodies import message_schema
 from channels.file_policy import FilePolicies
+from channels.languages import Languages
 from channels.service import ChannelService
+from channels.translations import MessageTranslations
 from channels.uploads import Uploads
 from channels.webhooks import SCHEMAS as WEBHOOK_SCHEMAS
 from channels.webhooks import IncomingWebhooks
@@ -74,6 +76,8 @@ from hub.gcpolicy import GcPolicy
 from hub.handlers import Handlers
 from hub.headers import CSP, SecurityHeaders, content_security_policy
 from hub.http import error_response
+from hub.language.engines import engine_from_url
+from hub.language.translator import Translator
 from hub.logs import redact_path, silence_frame_traces
 from hub.metrics import Metrics
 from hub.models import OperationId
@@ -140,6 +144,8 @@ class Services:
     uploads: Uploads
     file_policies: FilePolicies
     sweep: BlobSweep
+    languages: Languages
+    translations: MessageTranslations
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -204,10 +210,15 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                           checks=checks, resend_window=settings.alert_resend_seconds)
     feeds = Feeds(default=channels, by_prefix={"ops": cases})
     handlers = Handlers()
+    translator = Translator(
+        engine_from_url(settings.translation_engine, api_key=settings.translation_api_key,
+                        timeout=settings.translation_timeout_seconds),
+        clock, concurrency=settings.translation_concurrency) \
+        if settings.translation_engine else None
     chat_frames.register(handlers, channels)
     case_frames.register(handlers, cases, channels)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
-              auth=auth, feeds=feeds, handlers=handlers, node=node)
+              auth=auth, feeds=feeds, handlers=handlers, node=node, translator=translator)
     webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,
                                 auditor=auditor, access=access, limits=engine.limits,
                                 refusals=auth.refusals)
@@ -240,10 +251,17 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                       grace=settings.upload_expiry_seconds)
     channels.redactions.on_redacted = sweep.release
     cases.attachable = uploads.for_case
+    languages = Languages(store=engine.store, access=access, auditor=auditor, clock=clock,
+                          settings=settings)
+    translations = MessageTranslations(store=engine.store, broker=engine.broker,
+                                       access=access, languages=languages,
+                                       translator=translator, clock=clock)
+    channels.messages.on_stored = translations.stored
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
-                    blobs=blobs, uploads=uploads, file_policies=policies, sweep=sweep)
+                    blobs=blobs, uploads=uploads, file_policies=policies, sweep=sweep,
+                    languages=languages, translations=translations)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,
@@ -265,10 +283,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
         expiry = asyncio.create_task(services.uploads.run(), name="upload-expiry")
         sweeping = asyncio.create_task(services.sweep.run(settings.blob_sweep_seconds),
                                        name="blobs")
+        retrying = asyncio.create_task(
+            services.translations.run(settings.translation_retry_seconds), name="translations")
         try:
             yield
         finally:
-            await cancel_all([pipeline, deliveries, expiry, sweeping])
+            await cancel_all([pipeline, deliveries, expiry, sweeping, retrying])
+            await services.translations.stop()
             await dispatcher.stop()
             await evaluator.stop()
             await node.stop()
@@ -282,6 +303,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             *channel_routes.routes,
             *webhook_routes.routes,
             *upload_routes.routes,
+            *language_routes.routes,
             *cap_routes.routes,
             *outgoing_routes.routes,
             *case_routes.routes,
@@ -339,7 +361,7 @@ def entry_point(app: Starlette) -> ASGIApp:
 
 def app_from_env() -> ASGIApp:
     """App factory for worker processes: settings from the environment, as the CLI left it."""
-    from hub.config import load_settings
+    from hub.config_sources import load_settings
     from hub.logs import configure_logging
 
     settings = load_settings()

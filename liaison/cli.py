@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from hub import __version__
-from hub.config import ConfigError, Settings, load_settings
+from hub.config import ConfigError, Settings
+from hub.config_sources import load_settings
 from hub.errors import OperatorError
 
 __all__ = ["main"]

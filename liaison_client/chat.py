@@ -9,12 +9,12 @@ from typing import Any
 __all__ = ["BODY_FIELDS", "PUBLISH_FIELDS", "PUBLISH_OPTIONS", "Message"]
 
 #: What a chat message says (its body), as the hub declares it.
-BODY_FIELDS = ("text", "priority", "reply_to")
+BODY_FIELDS = ("text", "priority", "reply_to", "lang")
 #: What a publish may say of the message besides its body.
 PUBLISH_OPTIONS = ("label", "ack", "real_world", "attach")
 #: Every field of the publish frame.
-PUBLISH_FIELDS = ("ack", "ack_of", "attach", "channel", "client_msg_id", "label", "priority",
-                  "real_world", "ref", "reply_to", "text")
+PUBLISH_FIELDS = ("ack", "ack_of", "attach", "channel", "client_msg_id", "label", "lang",
+                  "priority", "real_world", "ref", "reply_to", "text")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +33,7 @@ class Message:
     text: str = ""
     priority: str = "normal"
     reply_to: int | None = None
+    lang: str | None = None
     ack_of: int | None = None  # the urgent message's seq, on an acknowledgement
     client_msg_id: str | None = None  # what a notice of the hub's is about
     label: dict[str, Any] | None = None  # its own label, when narrower

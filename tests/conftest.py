@@ -237,10 +237,12 @@ class RunningHub:
         sub = "liaison.v1.json" if fmt == "json" else "liaison.v1.msgpack"
         return await connect(self.ws_url, subprotocols=[sub], **kwargs)  # type: ignore[list-item]
 
-    async def client(self, username: str, fmt: str = "json", **kwargs: Any) -> WsClient:
+    async def client(self, username: str, fmt: str = "json", *, lang: str | None = None,
+                     **kwargs: Any) -> WsClient:
         token = await self.login(username)
         c = WsClient(await self.raw_ws(fmt, **kwargs), fmt)
-        await c.send({"type": "hello", "token": token, "ref": "h"})
+        await c.send({"type": "hello", "token": token, "ref": "h",
+                      **({"lang": lang} if lang else {})})
         welcome = await c.recv()
         assert welcome["type"] == "welcome", welcome
         self._clients.append(c)

@@ -50,6 +50,7 @@ from hub.models import (
     PresenceEvent,
     RedactedEvent,
     ResyncEvent,
+    TranslatedEvent,
     TypingEvent,
     UserId,
 )
@@ -290,6 +291,8 @@ def _encode(event: Event) -> bytes:
         item = ["c", event.session_id, event.user_id, event.reason]
     elif isinstance(event, RedactedEvent):
         item = ["r", event.channel_id, event.seq, event.label_json, event.by, event.at]
+    elif isinstance(event, TranslatedEvent):
+        item = ["l", event.channel_id, event.seq, event.lang, event.label_json, event.note]
     else:
         raise TypeError(f"cannot publish {type(event).__name__}")
     return bytes(msgpack.packb(item))
@@ -313,4 +316,7 @@ def _decode(data: bytes) -> Event:
         return ControlEvent(item[1], UserId(item[2]) if item[2] else None, item[3])
     if kind == "r":
         return RedactedEvent(ChannelId(item[1]), int(item[2]), item[3], item[4], float(item[5]))
+    if kind == "l":
+        return TranslatedEvent(ChannelId(item[1]), int(item[2]), item[3], item[4],
+                               bytes(item[5]))
     raise ValueError(f"unknown event kind {kind!r}")

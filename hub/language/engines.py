@@ -17,8 +17,8 @@ import httpx
 from hub.errors import TranslationFailed
 from hub.language.codes import from_iso639_3, to_iso639_3
 
-__all__ = ["ApertiumEngine", "LibreTranslateEngine", "Pair", "TranslationEngine",
-           "engine_from_url"]
+__all__ = ["KINDS", "ApertiumEngine", "LibreTranslateEngine", "Pair", "TranslationEngine",
+           "engine_from_url", "engine_spec"]
 
 #: (source tag, target tag), e.g. ("en", "es").
 Pair = tuple[str, str]
@@ -140,15 +140,24 @@ class LibreTranslateEngine:
         await self._http.client.aclose()
 
 
-def engine_from_url(spec: str, *, api_key: str = "", timeout: float = 10.0,
-                    ) -> TranslationEngine:
-    """``apertium+http://host:port`` or ``libretranslate+https://host``, as configured."""
+KINDS = ("apertium", "libretranslate")
+
+
+def engine_spec(spec: str) -> tuple[str, str]:
+    """(kind, url) of ``apertium+http://host:port`` or ``libretranslate+https://host``."""
     kind, sep, url = spec.partition("+")
     if not sep or not url.startswith(("http://", "https://")):
         raise ValueError(f"translation engine {spec!r}: write KIND+URL, e.g. "
                          "apertium+http://127.0.0.1:2737")
+    if kind not in KINDS:
+        raise ValueError(f"translation engine {spec!r}: the kinds are {', '.join(KINDS)}")
+    return kind, url
+
+
+def engine_from_url(spec: str, *, api_key: str = "", timeout: float = 10.0,
+                    ) -> TranslationEngine:
+    """The engine ``spec`` (see :func:`engine_spec`) names."""
+    kind, url = engine_spec(spec)
     if kind == "apertium":
         return ApertiumEngine(url, timeout=timeout)
-    if kind == "libretranslate":
-        return LibreTranslateEngine(url, api_key=api_key, timeout=timeout)
-    raise ValueError(f"translation engine {spec!r}: the kinds are apertium and libretranslate")
+    return LibreTranslateEngine(url, api_key=api_key, timeout=timeout)

@@ -21,8 +21,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["BUILT_IN", "Glossary", "Protected", "Restored", "Slot", "Term", "protect",
-           "restore"]
+__all__ = [
+    "BUILT_IN",
+    "Glossary",
+    "Protected",
+    "Slot",
+    "Term",
+    "Unprotected",
+    "protect",
+    "restore",
+]
 
 #: What no engine is given in any operation (longest spans are taken first).
 BUILT_IN: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -94,7 +102,7 @@ class Protected:
 
 
 @dataclass(frozen=True, slots=True)
-class Restored:
+class Unprotected:
     """The translation with the agreed spans back; ``lost``: spans the engine dropped."""
 
     text: str
@@ -191,7 +199,7 @@ def protect(text: str, glossary: Glossary, source: str, target: str) -> Protecte
 _SENTENCE_START = re.compile(r"(?:^|[.!?¡¿:]\s+|\n\s*)$")
 
 
-def restore(translated: str, protected: Protected) -> Restored:
+def restore(translated: str, protected: Protected) -> Unprotected:
     """The engine's ``translated`` text with every placeholder back as its agreed form.
     A form that opens a sentence there opens with a capital letter."""
     lost: list[str] = []
@@ -210,4 +218,4 @@ def restore(translated: str, protected: Protected) -> Restored:
             return text
 
         out = pattern.sub(shown, out)
-    return Restored(out, tuple(lost))
+    return Unprotected(out, tuple(lost))

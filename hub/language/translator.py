@@ -59,9 +59,10 @@ class Translator:
     def available(self) -> bool:
         return self.failure is None
 
-    async def pairs(self) -> frozenset[Pair]:
+    async def pairs(self, *, fresh: bool = False) -> frozenset[Pair]:
+        """The engine's pairs (asked again after PAIRS_SECONDS, or now when ``fresh``)."""
         now = self._clock.now()
-        if self._pairs_at is None or now - self._pairs_at > PAIRS_SECONDS:
+        if fresh or self._pairs_at is None or now - self._pairs_at > PAIRS_SECONDS:
             self._pairs = await self._call(self.engine.pairs())
             self._pairs_at = now
         return self._pairs

@@ -208,7 +208,7 @@ def _field_names(cls: type) -> list[str]:
 _SCALARS = {"text": "hello", "client_msg_id": None, "priority": "normal", "action": "update",
             "since_seq": None, "board": False, "ack_of": None, "token": None, "client": "t",
             "data": {"version": 1, "severity": "minor"}, "label": None, "ack": None,
-            "real_world": False, "reply_to": None, "attach": None}
+            "real_world": False, "reply_to": None, "attach": None, "lang": "en"}
 
 
 def _frame(kind: str, cls: type, ids: dict[str, str]) -> dict[str, Any] | None:

@@ -25,7 +25,7 @@ import yaml
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from hub.config import load_settings
+from hub.config_sources import load_settings
 from tests.conftest import STRICT, WsClient, free_port
 from tests.redis_support import RedisServer
 

@@ -46,6 +46,9 @@ BEYOND_A_SCHEMA = {
     r"is not a finished upload of yours": "an upload that must exist and be finished first",
     r"rule '[^']*': (when|summary): (?!is limited)": "a condition or template in the rule "
     "language, parsed when saved",
+    r"this hub has no translation engine": "whether the hub's operator configured one",
+    r"glossary CSV": "CSV, read by its own reader",
+    r"no form in|a do-not-translate entry has one text": "a comparison between fields",
 }
 
 

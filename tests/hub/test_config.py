@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, Settings, load_settings
+from hub.config import ConfigError, Settings
+from hub.config_sources import load_settings
 
 
 def test_defaults_are_secure() -> None:

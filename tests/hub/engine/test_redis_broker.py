@@ -27,6 +27,7 @@ from hub.models import (
     PresenceEvent,
     RedactedEvent,
     ResyncEvent,
+    TranslatedEvent,
     TypingEvent,
     UserId,
 )
@@ -123,12 +124,14 @@ async def test_published_events_reach_the_handler_of_a_subscribed_topic(
     try:
         await subscribe(broker, heard, TOPIC)
         redacted = RedactedEvent(ChannelId("ch_1"), 7, '{"level":"SECRET"}', "ana", 17.5)
+        translated = TranslatedEvent(ChannelId("ch_1"), 7, "es", "", bytes(range(256)))
         await broker.publish(TOPIC, typing("ana"))
         await broker.publish(TOPIC, PresenceEvent(ChannelId("ch_1")))
         await broker.publish(TOPIC, redacted)
-        await heard.wait_for(lambda ev: len(ev) == 3)
+        await broker.publish(TOPIC, translated)
+        await heard.wait_for(lambda ev: len(ev) == 4)
         assert heard.events == [(TOPIC, typing("ana")), (TOPIC, PresenceEvent(ChannelId("ch_1"))),
-                                (TOPIC, redacted)]
+                                (TOPIC, redacted), (TOPIC, translated)]
     finally:
         await broker.close()
 
