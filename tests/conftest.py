@@ -397,14 +397,11 @@ async def embedded(tmp_path: Path) -> AsyncIterator[Embedded]:
     await asyncio.wait_for(services.hub.engine.store.close(), 10)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Collect what is left before pytest does, and say what leaked instead of failing.
+_LEAKS = {"previous": "the start of the session"}
 
-    A resource a test leaks fails that test (pytest reports unraisable warnings per
-    test). What is only collected at the very end (an object some module still held)
-    cannot be traced to a test; pytest would fail the whole run after every test had
-    passed. Name it on the terminal instead, so it is seen and fixed, not flaky.
-    """
+
+def _collect_naming_leaks() -> list[str]:
+    """Collect garbage now; what was left unclosed is returned, not raised."""
     import gc
     import sys
     import warnings
@@ -422,5 +419,31 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             gc.collect()
     finally:
         sys.unraisablehook = previous
-    for line in leaked:
+    return leaked
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leaks_of_the_module_before(request: pytest.FixtureRequest) -> None:
+    """A resource an earlier module left unclosed and that the collector reaches only
+    later would fail whichever test runs then (a fuzz test, far from the cause). Each
+    module starts by collecting what the one before left, and names it on the terminal
+    with that module, so it is seen and fixed where it was made."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    for line in _collect_naming_leaks():
+        if reporter is not None:
+            reporter.write_line(f"leaked by {_LEAKS['previous']}: {line}", red=True)
+    _LEAKS["previous"] = request.module.__name__
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Collect what is left before pytest does, and say what leaked instead of failing.
+
+    A resource a test leaks fails that test (pytest reports unraisable warnings per
+    test). What is only collected at the very end (an object some module still held)
+    cannot be traced to a test; pytest would fail the whole run after every test had
+    passed. Name it on the terminal instead, so it is seen and fixed, not flaky.
+    """
+    import sys
+
+    for line in _collect_naming_leaks():
         print(f"\nleaked until the end of the session: {line}", file=sys.stderr)
