@@ -96,23 +96,31 @@ class Assets(StaticFiles):
             response.headers["content-type"] = "text/javascript"
         request = Headers(scope=scope)
         path = Path(full_path)
-        if (isinstance(response, NotModifiedResponse) or status_code != 200
-                or path.suffix not in COMPRESSIBLE or stat_result.st_size < MIN_COMPRESS):
+        if isinstance(response, NotModifiedResponse) or status_code != 200:
+            return response
+        # 64 bits of the file's (size, time) hash tell its versions apart; the other 64
+        # were bytes on every file and every revalidation.
+        etag = response.headers["etag"] = response.headers["etag"][:17] + '"'
+        variable = path.suffix in COMPRESSIBLE and stat_result.st_size >= MIN_COMPRESS
+        gzip = variable and _accepts_gzip(request.get("accept-encoding", ""))
+        if gzip:
+            etag = etag.removesuffix('"') + 'z"'
+        if etag in [t.strip().removeprefix("W/") for t in
+                    request.get("if-none-match", "").split(",")]:
+            kept = {"etag": etag, "cache-control": CACHE_CONTROL}
+            return NotModifiedResponse(Headers(
+                {**kept, "vary": "Accept-Encoding"} if variable else kept))
+        if not variable:
             return response
         response.headers["vary"] = "Accept-Encoding"
-        if not _accepts_gzip(request.get("accept-encoding", "")):
+        if not gzip:
             if path.suffix not in LEAN:
                 return response
             headers = {k: v for k, v in response.headers.items() if k != "content-length"}
             return Response(self._body(path, stat_result), status_code, headers=headers)
-        etag = response.headers["etag"].removesuffix('"') + '-gzip"'
         headers = {"etag": etag, "cache-control": CACHE_CONTROL, "vary": "Accept-Encoding",
                    "content-encoding": "gzip",
                    "content-type": response.headers["content-type"]}
-        if etag in [t.strip().removeprefix("W/") for t in
-                    request.get("if-none-match", "").split(",")]:
-            return NotModifiedResponse(Headers({k: headers[k] for k in (
-                "etag", "cache-control", "vary")}))
         return Response(self._compressed(path, stat_result), status_code, headers=headers)
 
     def _body(self, path: Path, stat_result: os.stat_result) -> bytes:
