@@ -27,8 +27,9 @@ GLOSSARY_BYTES = 2 * 1024 * 1024
 
 LANGUAGE_POLICY = obj({"translate": boolean(), "languages": array(string()),
                        "default": string(), "pivot": boolean(), "ceiling": string(),
-                       "engine": nullable(string())},
-                      "translate", "languages", "default", "pivot", "ceiling", "engine")
+                       "engine": nullable(string()), "available": boolean()},
+                      "translate", "languages", "default", "pivot", "ceiling", "engine",
+                      "available")
 GLOSSARY = obj({"version": integer(), "terms": array(obj()), "updated_by": string(),
                 "updated_at": number()}, "version", "terms")
 

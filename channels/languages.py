@@ -31,6 +31,7 @@ from hub.engine.port import Records
 from hub.errors import BadRequest
 from hub.labels import LEVEL_SCHEMA_MARK, Label
 from hub.language.glossary import Glossary, Term
+from hub.language.translator import Translator
 from hub.models import OperationId
 from hub.principal import Principal
 
@@ -82,6 +83,7 @@ class LanguagePolicyView(TypedDict):
     pivot: bool
     ceiling: str
     engine: str | None  # the hub's engine's kind, null: none configured
+    available: bool     # the engine answered its last call (else readers get originals)
 
 
 class TermBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
@@ -123,12 +125,13 @@ GLOSSARY: StateName[GlossaryDoc] = StateName("language:glossary")
 
 class Languages:
     def __init__(self, *, store: Records, access: Access, auditor: Auditor, clock: Clock,
-                 settings: Settings) -> None:
+                 settings: Settings, translator: Translator | None) -> None:
         self._store = store
         self._access = access
         self._audit = auditor
         self._clock = clock
         self._engine = settings.translation_engine.partition("+")[0] or None
+        self._translator = translator
 
     # --- the policy ------------------------------------------------------------------
 
@@ -140,13 +143,14 @@ class Languages:
     async def in_force(self, op_id: OperationId) -> LanguagePolicyView:
         doc = await self._store.get_state(op_id, POLICY)
         lowest = self._access.policy.lowest.level
+        available = self._translator is not None and self._translator.available
         if doc is None:
             return {"translate": False, "languages": ["en"], "default": "en", "pivot": False,
-                    "ceiling": lowest, "engine": self._engine}
+                    "ceiling": lowest, "engine": self._engine, "available": available}
         return {"translate": doc["translate"] and self._engine is not None,
                 "languages": doc["languages"], "default": doc["default"],
                 "pivot": doc["pivot"], "ceiling": doc["ceiling"] or lowest,
-                "engine": self._engine}
+                "engine": self._engine, "available": available}
 
     async def set(self, principal: Principal, op_id: str, body: LanguagePolicyBody,
                   client: str) -> LanguagePolicyView:

@@ -252,7 +252,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     channels.redactions.on_redacted = sweep.release
     cases.attachable = uploads.for_case
     languages = Languages(store=engine.store, access=access, auditor=auditor, clock=clock,
-                          settings=settings)
+                          settings=settings, translator=translator)
     translations = MessageTranslations(store=engine.store, broker=engine.broker,
                                        access=access, languages=languages,
                                        translator=translator, clock=clock)

@@ -63,6 +63,7 @@ function fillPrefs() {
 }
 
 function retranslate() {
+  if (state.client && state.client.lang !== language()) { state.client.relang(language()); state.chat?.reopen(); }
   translatePage();
   fillPrefs();
   setConn(state.client ? state.client.state : "offline");
@@ -234,7 +235,7 @@ async function start(user) {
   $("sound-row").hidden = false;
   $("notify").hidden = !("Notification" in window) || Notification.permission !== "default";
   $("whoami").textContent = `${user.display_name} (${user.agency})`;
-  const client = new HubClient({ outboxKey: `liaison.outbox.${user.username}` });
+  const client = new HubClient({ outboxKey: `liaison.outbox.${user.username}`, lang: language() });
   state.client = client;
   const queue = new WriteQueue(user.username);   // case and alert writes made offline
   state.queue = queue;

@@ -4,7 +4,7 @@
 import { api, newId } from "/protocol.js";
 import { keepPost, keptPosts } from "/offline-store.js";
 import { $, el, richText, mentions, fmtTime, filesOf } from "/dom.js";
-import { t, word, summaryOf } from "/i18n.js";
+import { t, word, summaryOf, language } from "/i18n.js";
 import { noticeWording } from "/notice.js";
 import { markingOf } from "/board-model.js";
 
@@ -45,6 +45,7 @@ export class Chat {
     client.addEventListener("presence", (e) => this.onPresence(e.detail));
     client.addEventListener("typing", (e) => this.onTyping(e.detail));
     client.addEventListener("redacted", (e) => this.onRedacted(e.detail));
+    client.addEventListener("translated", (e) => this.onTranslated(e.detail));
     client.addEventListener("reset", (e) => { if (this.current && e.detail.channel === this.current.id) this.open(this.current); });
     client.addEventListener("state", () => this.renderPending());
 
@@ -74,6 +75,7 @@ export class Chat {
     this.cache.clear();
     this.current = null;
     const { channels } = await api(`/api/operations/${encodeURIComponent(op.id)}/channels`);
+    this.languages(op.id);
     for (const ch of channels) {
       this.channels.set(ch.id, ch);
       this.cache.set(ch.id, new Map());
@@ -107,7 +109,42 @@ export class Chat {
   }
 
   // The latest page of a channel (the service worker keeps its last answer for offline).
-  historyPath(id) { return `/api/channels/${encodeURIComponent(id)}/messages?limit=${PAGE}`; }
+  historyPath(id) { return `/api/channels/${encodeURIComponent(id)}/messages?limit=${PAGE}&lang=${language()}`; }
+
+  // Whether this operation translates into the reader's language, and if it can now.
+  languages(op) {
+    this.policy = null;
+    return api(`/api/operations/${encodeURIComponent(op)}/language-policy`).then((p) => { this.policy = p; }, () => {});
+  }
+
+  // The reader changed language: this channel again, with its translations into it.
+  reopen() { if (this.current) { this.cache.get(this.current.id)?.clear(); this.open(this.current); } }
+
+  onTranslated({ channel, seq, lang, translation }) {
+    const m = this.cache.get(channel)?.get(seq);
+    if (!m || lang !== language()) return;
+    m.translation = translation;
+    if (this.policy) this.policy.available = true;
+    this.rerender(m);
+  }
+
+  rerender(m) { $("messages").querySelector(`li[data-seq="${m.seq}"]`)?.replaceWith(this.renderMessage(m)); }
+
+  // Under its text: "machine translated from X" and the original a tap away; or, for a
+  // text on its way to the reader's language, that it is (or that it cannot be now).
+  translationLine(m) {
+    const tr = m.translation;
+    if (tr) {
+      const from = new Intl.DisplayNames([language()], { type: "language" }).of(tr.source);
+      return el("span", { class: "mt" }, t("chat.mt", { lang: from }), " · ",
+        el("button", { type: "button", class: "linkish", onclick: () => { m.original = !m.original; this.rerender(m); },
+          text: t(m.original ? "chat.mt_translation" : "chat.mt_original") }));
+    }
+    const p = this.policy;
+    if (!p?.translate || !m.lang || m.lang === language() || !p.languages.includes(language()) || m.redacted || Date.now() / 1000 - m.ts > 120) return null;
+    if (p.available) setTimeout(() => !m.translation && this.languages(this.current?.operation_id).then(() => this.rerender(m)), 15000);
+    return el("span", { class: "mt", text: t(p.available ? "chat.mt_wait" : "chat.mt_down") });
+  }
 
   async open(ch) {
     this.current = ch;
@@ -248,7 +285,8 @@ export class Chat {
       m.label ? el("span", { class: "marking", text: markingOf(m.label) }) : null,
       m.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       m.reply_to ? this.replyLine(m) : null,
-      el("span", { class: "text" }, richText(this.wording(m), { mentions: this.names })),
+      el("span", { class: "text" }, richText(m.translation && !m.original && !m.redacted ? m.translation.text : this.wording(m), { mentions: this.names })),
+      m.redacted ? null : this.translationLine(m),
       m.files?.length ? this.filesLine(m) : null,
       this.me.canPost && !m.ack_of && m.sender !== "hub" && !m.redacted
         ? el("button", { type: "button", class: "reply", onclick: () => this.replyTo(m), text: t("chat.reply") })
@@ -400,7 +438,7 @@ export class Chat {
     const text = input.value.trim();
     const files = [...$("file").files];
     if ((!text && !files.length) || !this.current) return;
-    const extra = $("real-world").checked ? { real_world: true } : {};
+    const extra = $("real-world").checked ? { real_world: true, lang: language() } : { lang: language() };
     if (this.replying) extra.reply_to = this.replying;
     if (files.length) {   // kept on the device first, files and all; sent by attach.js
       const post = { id: newId(), channel: this.current.id, text: text || files.map((f) => f.name).join(", "),

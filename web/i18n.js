@@ -1,7 +1,7 @@
-// Every string the client shows, in English here and French in i18n-fr.js (fetched only
-// when chosen). t("key", {values}) looks a key up in the chosen language; the choice is
-// kept in localStorage.
-// Add a key to BOTH catalogues: tests/web checks that the French one covers the English one.
+// Every string the client shows, in English here and in each other language in
+// i18n-<code>.js (fr, es; fetched only when chosen). t("key", {values}) looks a key up in
+// the chosen language; the choice is kept in localStorage.
+// Add a key to EVERY catalogue: tests/web checks that each covers the English one.
 
 export const CATALOGUES = {
   en: {
@@ -53,6 +53,8 @@ export const CATALOGUES = {
     "chat.restricted": "restricted", "chat.unread": "unread messages", "chat.mentions": "mentions of you",
     "chat.typing": "{name} is typing…", "chat.queued": "queued: will be sent when back online",
     "chat.sending": "sending…", "chat.attach": "Attach files", "chat.original": "send original",
+    "chat.mt": "machine translated from {lang}", "chat.mt_original": "show original", "chat.mt_translation": "show translation",
+    "chat.mt_wait": "translating…", "chat.mt_down": "translation unavailable: the original is shown",
     "chat.redact": "Remove", "chat.redact_why": "Reason (audited)", "chat.redacted": "Removed by {name}", "chat.rejected": "Not sent (\u201c{text}\u201d): {reason}",
     "chat.acknowledge": "Acknowledge", "chat.acked_by": "acknowledged by {names}",
     "chat.reply": "Reply", "chat.reply_to": "↪ reply to #{seq} {text}",
@@ -133,12 +135,12 @@ export const CATALOGUES = {
   },
 };
 
-export const LANGUAGES = { en: "English", fr: "Français" };
-const LOADERS = { fr: () => import("/i18n-fr.js") };
+// A language is a line here and its catalogue, web/i18n-<code>.js (fetched when chosen).
+export const LANGUAGES = { en: "English", es: "Español", fr: "Français" };
 
 // The catalogue of ``code``, fetched the first time; false if there is none.
 async function load(code) {
-  if (!CATALOGUES[code] && LOADERS[code]) CATALOGUES[code] = (await LOADERS[code]()).default;
+  if (!CATALOGUES[code] && LANGUAGES[code]) CATALOGUES[code] = (await import(`/i18n-${code}.js`)).default;
   return !!CATALOGUES[code];
 }
 

@@ -20,12 +20,13 @@ export function newId() {
 }
 
 export class HubClient extends EventTarget {
-  constructor({ url, token = null, outboxKey = null, format = "msgpack" } = {}) {
+  constructor({ url, token = null, outboxKey = null, format = "msgpack", lang = null } = {}) {
     super();
     this.format = format;          // "msgpack" (default) or "json"
     this.outboxKey = outboxKey;    // where unsent publishes survive a reload (localStorage)
     this.url = url || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
     this.token = token;            // bots pass a token; browsers use the session cookie
+    this.lang = lang;              // the reader's language: translations into it come live
     this.state = "offline";        // offline | connecting | live | reconnecting | ended
     this.lastSeq = new Map();      // channel -> last seq delivered to the app
     this.wanted = new Set();       // channels to (re)subscribe
@@ -45,6 +46,16 @@ export class HubClient extends EventTarget {
 
   saveOutbox() {
     if (this.outboxKey) localStorage.setItem(this.outboxKey, JSON.stringify([...this.outbox.values()]));
+  }
+
+  // Read in another language: a new connection says so (what was missed is replayed).
+  relang(lang) {
+    this.lang = lang;
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    ws.close();
+    this.connect();
   }
 
   // Reconnect now if we are waiting to (network back, user asked).
@@ -67,8 +78,8 @@ export class HubClient extends EventTarget {
     const ws = new WebSocket(this.url, SUBPROTOCOLS[this.format] || SUBPROTOCOLS.json);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
-    ws.onopen = () => this.write(ws, this.token ? { type: "hello", token: this.token }
-                                                : { type: "hello" });
+    ws.onopen = () => this.write(ws, { type: "hello", ...(this.token && { token: this.token }),
+                                       ...(this.lang && { lang: this.lang }) });
     ws.onmessage = (ev) => {
       let frame;
       try {

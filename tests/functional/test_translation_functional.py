@@ -275,7 +275,8 @@ async def test_the_policy_is_the_coordinators_and_only_with_an_engine(
     path = f"/api/operations/{op}/language-policy"
     off = await hub.api("GET", path, "bruno")
     assert off.json() == {"translate": False, "languages": ["en"], "default": "en",
-                          "pivot": False, "ceiling": "UNCLASSIFIED", "engine": None}
+                          "pivot": False, "ceiling": "UNCLASSIFIED", "engine": None,
+                          "available": False}
     assert (await hub.api("PUT", path, "bruno", json={"translate": False})).status_code == 403
     none = await hub.api("PUT", path, "alice", json={"translate": True})
     assert none.status_code == 400 and "translation engine" in none.json()["error"]["message"]

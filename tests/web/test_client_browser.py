@@ -197,6 +197,8 @@ async def test_the_french_catalogue_switches_every_visible_string(
         "import('/i18n.js').then(m => m.CATALOGUES)")
     en, fr = catalogues["en"], catalogues["fr"]
     assert set(en) == set(fr)  # every key in both languages
+    spanish = await page.evaluate("import('/i18n-es.js').then(m => m.default)")
+    assert set(spanish) == set(en) and all(spanish[k] for k in en)
     english_only = {v for k, v in en.items() if " " in v and v != fr[k] and "{" not in v}
     for tab in ("mine", "chat", "cases", "alerts", "board"):
         await page.click(f"#tab-{tab}")
@@ -208,6 +210,8 @@ async def test_the_french_catalogue_switches_every_visible_string(
         keyed = await page.eval_on_selector_all(
             "[data-i18n]", "els => els.map(e => [e.dataset.i18n, e.textContent])")
         assert all(text == fr[key] for key, text in keyed), keyed
+    # A new language reconnects once (its translations come to that connection): live again.
+    await page.wait_for_selector("#conn.live")
     assert await page.text_content("#conn") == fr["conn.live"]
 
 

@@ -1,0 +1,71 @@
+"""Two people, two languages, in real Chromium with a real Apertium APy behind the hub:
+each reads the other in their own language, marked as machine translated, with the
+original one tap away; the Spanish reader's whole screen is in Spanish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.apertium import Apy, apy
+from tests.conftest import RunningHub, embedded_settings
+from tests.web.pages import login
+
+
+@pytest.fixture
+def engine() -> Iterator[Apy]:
+    yield from apy()
+
+
+@pytest.fixture
+async def hub(start_hub: Any, tmp_path: Path, engine: Apy) -> RunningHub:
+    running: RunningHub = await start_hub(embedded_settings(tmp_path).replace(
+        translation_engine=f"apertium+{engine.url}"))
+    r = await running.api("PUT", f"/api/operations/{running.ops['A'].id}/language-policy",
+                          "alice", json={"translate": True, "languages": ["en", "es"]})
+    assert r.status_code == 200, r.text
+    return running
+
+
+async def _say(page: Any, text: str) -> None:
+    await page.click("#tab-chat")
+    await page.fill("#text", text)
+    await page.press("#text", "Enter")
+
+
+async def test_english_and_spanish_readers_each_read_the_other_in_their_own_language(
+        browser: Any, hub: RunningHub) -> None:
+    alice = await login(browser, hub, "alice", locale="en-GB")
+    bruno = await login(browser, hub, "bruno", locale="es-ES")
+    await bruno.select_option("#lang", "es")
+    await bruno.wait_for_selector("html[lang=es]")
+    await bruno.wait_for_selector("#conn.live")
+    assert await bruno.text_content("#conn") == "en directo"
+
+    await _say(alice, "The bridge is closed")
+    row = "#messages li:has-text('puente')"
+    await bruno.wait_for_selector(row, timeout=30_000)
+    assert "traducción automática del inglés" in (await bruno.text_content(row) or "")
+    await bruno.click(f"{row} .mt button")  # the original, one tap away
+    await bruno.wait_for_selector("#messages li:has-text('The bridge is closed')")
+    assert await bruno.text_content("#messages li .mt button") == "ver la traducción"
+    await bruno.click("#messages li .mt button")
+    await bruno.wait_for_selector(row)
+
+    await _say(bruno, "El puente está cerrado")
+    answer = "#messages li:has-text('bridge'):has-text('machine translated from Spanish')"
+    await alice.wait_for_selector(answer, timeout=30_000)
+    assert await alice.query_selector("#messages li:has-text('El puente está cerrado')") is None
+    await alice.click(f"{answer} .mt button")
+    await alice.wait_for_selector("#messages li:has-text('El puente está cerrado')")
+
+    # Read again later (history, not the live frame): the same, from what the hub kept.
+    await bruno.reload()
+    await bruno.wait_for_selector("#conn.live")
+    await bruno.wait_for_selector(row, timeout=15_000)
+    msgs = (await hub.api("GET", f"/api/channels/{hub.ch('A/general')}/messages?lang=es",
+                          "bruno")).json()["messages"]
+    assert [m.get("lang") for m in msgs] == ["en", "es"]
