@@ -21,8 +21,8 @@ from hub.models import ACK_PREFIX, Message
 
 __all__ = ["CHAT", "MAX_FILES", "REDACTED_TEXT", "AckReply", "ChatBody", "ChatFields", "FileRef",
            "LabelObject", "PostMessage", "Priority", "PublishFrame", "RedactMessage",
-           "Redaction", "TranslationNote", "TypingFrame", "body_of", "chat_body",
-           "message_schema"]
+           "Redaction", "ReviewTranslation", "TranslationNote", "TypingFrame", "body_of",
+           "chat_body", "message_schema"]
 
 #: The chat body's type name, as stored with every message.
 CHAT = "chat"
@@ -218,8 +218,21 @@ class TranslationNote(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=T
         description="Agreed terms with no form in this language: kept as written."
     )] = msgspec.field(default_factory=list)
     at: float = 0.0
-    reviewed_by: str | None = None
+    reviewed_by: Annotated[str | None, msgspec.Meta(
+        description="The translator who corrected it: then it is what readers of this "
+                    "language are shown.")] = None
     reviewed_at: float | None = None
+    machine_text: Annotated[str | None, msgspec.Meta(
+        description="What the engine had made, kept when a translator corrected it."
+    )] = None
+
+
+class ReviewTranslation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True,
+                        frozen=True):
+    """``PUT /api/channels/{id}/messages/{seq}/translations/{lang}``: a translator's
+    corrected text."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=8000, pattern=NOT_BLANK)]
 
 
 def message_schema() -> dict[str, Any]:

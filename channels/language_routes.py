@@ -9,13 +9,19 @@ with ``Content-Type: text/csv``); ``GET .../glossary.csv``: the same as a CSV fi
 
 from __future__ import annotations
 
+import re
+
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channels.bodies import ReviewTranslation, TranslationNote
 from channels.glossary_files import glossary_csv, parse_glossary_csv
 from channels.languages import GlossaryBody, LanguagePolicyBody, Languages
+from channels.translations import MessageTranslations
 from hub.bodies import convert, schema
+from hub.boundary import int_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, read_body, read_json
 from hub.openapi import api, array, boolean, integer, nullable, number, obj, string
@@ -27,9 +33,10 @@ GLOSSARY_BYTES = 2 * 1024 * 1024
 
 LANGUAGE_POLICY = obj({"translate": boolean(), "languages": array(string()),
                        "default": string(), "pivot": boolean(), "ceiling": string(),
+                       "translators": array(string()),
                        "engine": nullable(string()), "available": boolean()},
-                      "translate", "languages", "default", "pivot", "ceiling", "engine",
-                      "available")
+                      "translate", "languages", "default", "pivot", "ceiling", "translators",
+                      "engine", "available")
 GLOSSARY = obj({"version": integer(), "terms": array(obj()), "updated_by": string(),
                 "updated_at": number()}, "version", "terms")
 
@@ -93,10 +100,31 @@ async def set_glossary(request: Request) -> Response:
         principal, request.path_params["op_id"], body, client))
 
 
+@api("Correct a message's translation into a language (the operation's translators and "
+     "coordinators): every reader of that language is shown it, marked reviewed; audited",
+     "channels", {200: schema(TranslationNote)}, body=schema(ReviewTranslation),
+     path={"seq": string(pattern=r"^[1-9][0-9]{0,14}$"),
+           "lang": string(pattern="^[a-z]{2,3}$")})
+async def review_translation(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    seq = int_param(request.path_params["seq"], "seq", low=1)
+    lang = request.path_params["lang"]
+    if not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
+    body = convert(await json_body(request), ReviewTranslation)
+    translations: MessageTranslations = request.app.state.services.translations
+    assert seq is not None
+    note = await translations.review(principal, request.path_params["ch_id"], seq, lang,
+                                     body.text, client)
+    return JSONResponse(msgspec.to_builtins(note))
+
+
 routes = [
     Route("/api/operations/{op_id}/language-policy", language_policy, methods=["GET"]),
     Route("/api/operations/{op_id}/language-policy", set_language_policy, methods=["PUT"]),
     Route("/api/operations/{op_id}/glossary", glossary, methods=["GET"]),
     Route("/api/operations/{op_id}/glossary", set_glossary, methods=["PUT"]),
     Route("/api/operations/{op_id}/glossary.csv", glossary_file, methods=["GET"]),
+    Route("/api/channels/{ch_id}/messages/{seq}/translations/{lang}", review_translation,
+          methods=["PUT"]),
 ]

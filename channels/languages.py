@@ -16,7 +16,7 @@ reads it. Setting either is audited.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 import msgspec
 
@@ -59,6 +59,9 @@ class LanguagePolicyBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tru
     default: Lang = "en"
     #: A pair the engine lacks may go through a third language (marked as pivoted).
     pivot: bool = False
+    #: Members who may correct a machine translation (besides its coordinators).
+    translators: Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]],
+                           msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
     #: The highest label level a text may have to go to the engine; null: the lowest.
     ceiling: Annotated[str, msgspec.Meta(
         max_length=64, extra_json_schema={LEVEL_SCHEMA_MARK: True})] | None = None
@@ -70,6 +73,7 @@ class LanguagePolicyDoc(TypedDict):
     default: str
     pivot: bool
     ceiling: str | None
+    translators: NotRequired[list[str]]
     updated_by: str
     updated_at: float
 
@@ -82,6 +86,7 @@ class LanguagePolicyView(TypedDict):
     default: str
     pivot: bool
     ceiling: str
+    translators: list[str]
     engine: str | None  # the hub's engine's kind, null: none configured
     available: bool     # the engine answered its last call (else readers get originals)
 
@@ -146,11 +151,13 @@ class Languages:
         available = self._translator is not None and self._translator.available
         if doc is None:
             return {"translate": False, "languages": ["en"], "default": "en", "pivot": False,
-                    "ceiling": lowest, "engine": self._engine, "available": available}
+                    "ceiling": lowest, "translators": [], "engine": self._engine,
+                    "available": available}
         return {"translate": doc["translate"] and self._engine is not None,
                 "languages": doc["languages"], "default": doc["default"],
                 "pivot": doc["pivot"], "ceiling": doc["ceiling"] or lowest,
-                "engine": self._engine, "available": available}
+                "translators": doc.get("translators", []), "engine": self._engine,
+                "available": available}
 
     async def set(self, principal: Principal, op_id: str, body: LanguagePolicyBody,
                   client: str) -> LanguagePolicyView:
@@ -166,6 +173,7 @@ class Languages:
         doc: LanguagePolicyDoc = {
             "translate": body.translate, "languages": list(body.languages),
             "default": body.default, "pivot": body.pivot, "ceiling": body.ceiling,
+            "translators": sorted(set(body.translators)),
             "updated_by": principal.username, "updated_at": self._clock.now()}
         await self._store.put_state(op.id, POLICY, doc)
         await self._audit.record(actor=principal.username, action="operation.language_policy",

@@ -21,21 +21,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
 from channels.access import Access
 from channels.bodies import CHAT, TranslationNote, chat_body
 from channels.languages import LanguagePolicyView, Languages
+from channels.permissions import Action
+from hub.auditor import Auditor
 from hub.clock import Clock
 from hub.engine.port import Broker, Store
-from hub.errors import HubError, TranslationFailed
+from hub.errors import BadRequest, Forbidden, HubError, NotFound, TranslationFailed
 from hub.language.translator import Translator
-from hub.models import ACK_PREFIX, HUB_SENDER, Channel, ChannelId, Message, TranslatedEvent
+from hub.models import (
+    ACK_PREFIX,
+    HUB_SENDER,
+    Channel,
+    ChannelId,
+    Message,
+    Role,
+    TranslatedEvent,
+)
 from hub.principal import Principal
 
-__all__ = ["NOTE_PREFIX", "MessageTranslations", "note_key"]
+__all__ = ["NOTE_PREFIX", "MessageTranslations", "note_key", "translations_of"]
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +76,9 @@ class _Job:
 
 class MessageTranslations:
     def __init__(self, *, store: Store, broker: Broker, access: Access, languages: Languages,
-                 translator: Translator | None, clock: Clock) -> None:
+                 translator: Translator | None, clock: Clock, auditor: Auditor) -> None:
         self._store = store
+        self._audit = auditor
         self._broker = broker
         self._access = access
         self._languages = languages
@@ -187,6 +200,54 @@ class MessageTranslations:
             await asyncio.gather(*self._running.values(), *self._planning,
                                  return_exceptions=True)
 
+    # --- correcting them ---------------------------------------------------------------
+
+    async def review(self, principal: Principal, ch_id: str, seq: int, lang: str, text: str,
+                     client: str) -> TranslationNote:
+        """A translator's correction: from now on what every reader of ``lang`` is shown,
+        marked as reviewed, with the engine's text kept beside it; audited."""
+        ch, _, role = await self._access.channel(principal, ch_id, Action.READ_CHANNEL,
+                                                 client=client)
+        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1) \
+            if seq >= 1 else []
+        if not found or found[0].seq != seq or found[0].body_type != CHAT or not (
+                found[0].label_json == "" or self._access.sees(principal,
+                                                               {"label": found[0].label})):
+            raise NotFound()
+        message = found[0]
+        policy = await self._languages.in_force(ch.operation_id)
+        if principal.username not in policy["translators"] and role is not Role.COORDINATOR \
+                and not principal.is_admin:
+            raise Forbidden("only the operation's translators and coordinators correct a "
+                            "translation")
+        body = chat_body(message)
+        source = body.lang if isinstance(body.lang, str) else policy["default"]
+        if not isinstance(body.redacted, msgspec.UnsetType) or message.sender_id == HUB_SENDER:
+            raise BadRequest("a redacted message or a hub notice has no translation")
+        if lang == source or lang not in policy["languages"]:
+            raise BadRequest(f"'lang': one of the operation's languages other than the "
+                             f"message's own ({source})")
+        kept = (await self._store.read_notes(ch.id, [seq])).get(seq, {}).get(note_key(lang))
+        before = msgspec.msgpack.decode(kept, type=TranslationNote) if kept else None
+        now = self._clock.now()
+        note = TranslationNote(
+            text=text, source=source, engine=before.engine if before else "none",
+            route=before.route if before else [source, lang],
+            pivoted=before.pivoted if before else False,
+            glossary_version=before.glossary_version if before else 0,
+            missing_terms=before.missing_terms if before else [],
+            at=before.at if before else now, reviewed_by=principal.username, reviewed_at=now,
+            machine_text=(before.machine_text or before.text) if before and
+            before.reviewed_by is None else before.machine_text if before else None)
+        if not await self._keep(ch, seq, lang, message.label_json, note):
+            raise NotFound()
+        await self._audit.record(actor=principal.username, action="message.translation_review",
+                                 target=f"{ch.id}:{seq}", outcome="ok", client=client,
+                                 operation_id=ch.operation_id,
+                                 details={"lang": lang, "machine_text": note.machine_text,
+                                          "previous": before.text if before else None})
+        return note
+
     # --- reading them ------------------------------------------------------------------
 
     async def for_reader(self, ch_id: ChannelId, messages: list[Message],
@@ -209,3 +270,19 @@ class MessageTranslations:
                 for job in self._jobs(policy, ch, m, lang):
                     self._start(job)
         return found
+
+
+async def translations_of(store: Store, ch_id: ChannelId, messages: Sequence[Message]
+                          ) -> dict[int, dict[str, dict[str, Any]]]:
+    """Every kept translation of ``messages``, with its provenance (engine, route,
+    glossary version, reviewer and the engine's text it replaced): what each reader
+    actually read, for the record."""
+    notes = await store.read_notes(ch_id, [m.seq for m in messages])
+    out: dict[int, dict[str, dict[str, Any]]] = {}
+    for seq, kept in notes.items():
+        for key, data in sorted(kept.items()):
+            if key.startswith(NOTE_PREFIX) and data:
+                note = msgspec.msgpack.decode(data, type=TranslationNote)
+                out.setdefault(seq, {})[key.removeprefix(NOTE_PREFIX)] = \
+                    msgspec.structs.asdict(note)  # every field, defaults too
+    return out

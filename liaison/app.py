@@ -255,7 +255,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                           settings=settings, translator=translator)
     translations = MessageTranslations(store=engine.store, broker=engine.broker,
                                        access=access, languages=languages,
-                                       translator=translator, clock=clock)
+                                       translator=translator, clock=clock, auditor=auditor)
     channels.messages.on_stored = translations.stored
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,

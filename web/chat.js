@@ -136,7 +136,7 @@ export class Chat {
     const tr = m.translation;
     if (tr) {
       const from = new Intl.DisplayNames([language()], { type: "language" }).of(tr.source);
-      return el("span", { class: "mt" }, t("chat.mt", { lang: from }), " · ",
+      return el("span", { class: "mt" }, t(tr.reviewed_by ? "chat.mt_reviewed" : "chat.mt", { lang: from, name: tr.reviewed_by }), " · ",
         el("button", { type: "button", class: "linkish", onclick: () => { m.original = !m.original; this.rerender(m); },
           text: t(m.original ? "chat.mt_translation" : "chat.mt_original") }));
     }

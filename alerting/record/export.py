@@ -42,6 +42,7 @@ from alerting.visibility import ReaderView
 from channels.access import Access
 from channels.custodians import Custodians
 from channels.permissions import Action
+from channels.translations import translations_of
 from hub.blobs import BlobStore
 from hub.clock import Clock
 from hub.commitments import commitment, salt
@@ -146,12 +147,14 @@ class Exporter:
             after = 0
             while True:
                 messages = await self._store.read_messages(ch.id, after_seq=after, limit=PAGE)
+                read = await translations_of(self._store, ch.id, messages)
                 for m in messages:
                     after = m.seq
                     shown = complete or (ch_shown and (not m.label_json or self._access.sees(
                         principal, {"label": m.label})))
                     found.add({**m.frame(), "key": f"message:{ch.id}:{m.seq}",
-                               "type": "message", "channel_name": ch.name},
+                               "type": "message", "channel_name": ch.name,
+                               **({"translations": read[m.seq]} if m.seq in read else {})},
                               None if shown else marking_of(m.label) if m.label_json
                               else self._access.channel_label(ch).marking())
                 if len(messages) < PAGE:

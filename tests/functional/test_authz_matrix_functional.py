@@ -70,7 +70,8 @@ async def _world(hub: RunningHub) -> World:
             "action": "ack", "hook_id": hook["id"], "secret": "not-its-secret",
             "sub_id": outgoing["id"], "z": "3", "x": "4", "y": "2",  # a map tile
             "upload_id": upload.headers["location"].rsplit("/", 1)[1], "index": "0",
-            "ref": f"c.{case['id']}.0"}  # a webhook link's file (unsigned here)
+            "ref": f"c.{case['id']}.0",  # a webhook link's file (unsigned here)
+            "lang": "es"}
     missing = {**real, "op_id": "op_missing", "ch_id": "ch_missing", "case_id": "case_missing",
                "alert_id": "al-missing-1", "silence_id": "sil_missing",
                "hook_id": "hook_missing", "sub_id": "wh_missing", "upload_id": "up_missing"}

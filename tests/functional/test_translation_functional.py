@@ -6,6 +6,9 @@ for what the labels keep from it, and delivery untouched when the engine goes aw
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +16,7 @@ import pytest
 
 from hub.config import Settings
 from hub.language.engines import TranslationEngine
+from hub.sealed import RECORDS
 from tests.apertium import Apy, apy
 from tests.conftest import RunningHub, WsClient
 
@@ -275,8 +279,8 @@ async def test_the_policy_is_the_coordinators_and_only_with_an_engine(
     path = f"/api/operations/{op}/language-policy"
     off = await hub.api("GET", path, "bruno")
     assert off.json() == {"translate": False, "languages": ["en"], "default": "en",
-                          "pivot": False, "ceiling": "UNCLASSIFIED", "engine": None,
-                          "available": False}
+                          "pivot": False, "ceiling": "UNCLASSIFIED", "translators": [],
+                          "engine": None, "available": False}
     assert (await hub.api("PUT", path, "bruno", json={"translate": False})).status_code == 403
     none = await hub.api("PUT", path, "alice", json={"translate": True})
     assert none.status_code == 400 and "translation engine" in none.json()["error"]["message"]
@@ -323,3 +327,51 @@ async def test_the_glossary_is_edited_by_coordinators_as_json_or_csv_and_read_by
     audited = [a async for a in hub.hub.engine.store.iter_audit()
                if a.action == "operation.glossary"]
     assert [a.details["version"] for a in audited] == [1]
+
+
+async def test_a_translator_s_correction_is_what_every_reader_sees_and_the_record_keeps(
+        start_hub: Callable[..., Any], hub_settings: Settings, engine: Apy) -> None:
+    hub = await _hub(start_hub, hub_settings, engine.url, translators=["olga"])
+    ch, op = hub.ch("A/general"), hub.ops["A"].id
+    bruno = await hub.client("bruno", lang="es")
+    await bruno.subscribe(ch)
+    alice = await hub.client("alice", lang="en")
+    sent = await alice.publish(ch, "Evacuate the north bank now", lang="en")
+    machine = (await _translated(bruno, sent["seq"]))["translation"]["text"]
+    assert "banco" in machine
+    path = f"/api/channels/{ch}/messages/{sent['seq']}/translations/es"
+    corrected = "Evacuen ya la orilla norte"
+    refused = await hub.api("PUT", path, "bruno", json={"text": corrected})
+    assert refused.status_code == 403  # a member, not a translator
+    hidden = await hub.api("PUT", path, "xavier", json={"text": corrected})
+    missing = await hub.api("PUT", f"/api/channels/{ch}/messages/999/translations/es",
+                            "xavier", json={"text": corrected})
+    assert (hidden.status_code, hidden.json()) == (missing.status_code, missing.json())
+    wrong = await hub.api("PUT", path.replace("/es", "/en"), "olga", json={"text": "x"})
+    assert wrong.status_code == 400 and "'lang'" in wrong.json()["error"]["message"]
+    r = await hub.api("PUT", path, "olga", json={"text": corrected})
+    assert r.status_code == 200, r.text
+    assert (r.json()["text"], r.json()["reviewed_by"], r.json()["machine_text"]) == \
+        (corrected, "olga", machine)
+
+    live = (await _translated(bruno, sent["seq"]))["translation"]
+    assert (live["text"], live["reviewed_by"]) == (corrected, "olga")
+    for reader in ("bruno", "alice", "olga"):
+        [m] = await _history(hub, reader, "es")
+        assert (m["text"], m["translation"]["text"]) == ("Evacuate the north bank now",
+                                                         corrected)
+    audited = [a async for a in hub.hub.engine.store.iter_audit()
+               if a.action == "message.translation_review"]
+    assert [(a.actor, a.details["lang"], a.details["machine_text"]) for a in audited] == \
+        [("olga", "es", machine)]
+
+    export = await hub.api("GET", f"/api/operations/{op}/export", "alice")
+    body = zipfile.ZipFile(io.BytesIO(export.content)).read(RECORDS).decode()
+    [record] = [json.loads(line) for line in body.splitlines()
+                if f'"key":"message:{ch}:{sent["seq"]}"' in line]
+    kept = record["translations"]["es"]
+    assert record["text"] == "Evacuate the north bank now"  # the original
+    assert (kept["text"], kept["reviewed_by"], kept["machine_text"], kept["engine"],
+            kept["route"], kept["glossary_version"]) == \
+        (corrected, "olga", machine, "apertium", ["en", "es"], 0)
+
