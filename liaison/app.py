@@ -30,6 +30,7 @@ from alerting import frames as case_frames
 from alerting import routes as case_routes
 from alerting.api_schemas import ALERTING_SCHEMAS
 from alerting.cases.service import CaseService
+from alerting.cases.translations import CaseTranslations
 from alerting.documents import PolicyDoc, RuleDoc
 from alerting.interop import cap_routes, outgoing_routes
 from alerting.interop.cap_service import CapService
@@ -146,6 +147,7 @@ class Services:
     sweep: BlobSweep
     languages: Languages
     translations: MessageTranslations
+    case_translations: CaseTranslations
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -215,6 +217,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                         timeout=settings.translation_timeout_seconds),
         clock, concurrency=settings.translation_concurrency) \
         if settings.translation_engine else None
+    languages = Languages(store=engine.store, access=access, auditor=auditor, clock=clock,
+                          settings=settings, translator=translator)
+    case_translations = CaseTranslations(store=engine.store, access=access,
+                                         languages=languages, translator=translator,
+                                         clock=clock)
+    cases.on_written = case_translations.written
     chat_frames.register(handlers, channels)
     case_frames.register(handlers, cases, channels)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
@@ -224,7 +232,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 refusals=auth.refusals)
     blobs = FileBlobs(settings.blob_path)
     cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
-                     cases=cases, pushes=pushes, blobs=blobs)
+                     cases=cases, pushes=pushes, blobs=blobs, translations=case_translations)
     sender = Sender(allow=parse_networks(settings.webhook_allow_networks),
                     timeout=settings.webhook_timeout_seconds)
     outgoing = OutgoingWebhooks(store=engine.store, clock=clock, auditor=auditor,
@@ -251,8 +259,6 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                       grace=settings.upload_expiry_seconds)
     channels.redactions.on_redacted = sweep.release
     cases.attachable = uploads.for_case
-    languages = Languages(store=engine.store, access=access, auditor=auditor, clock=clock,
-                          settings=settings, translator=translator)
     translations = MessageTranslations(store=engine.store, broker=engine.broker,
                                        access=access, languages=languages,
                                        translator=translator, clock=clock, auditor=auditor)
@@ -261,7 +267,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
                     blobs=blobs, uploads=uploads, file_policies=policies, sweep=sweep,
-                    languages=languages, translations=translations)
+                    languages=languages, translations=translations,
+                    case_translations=case_translations)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

@@ -57,6 +57,8 @@ class CaseService:
         self.attachable: Callable[[Principal, OperationId, Sequence[str]],
                                   Awaitable[tuple[list[FileRef],
                                                   tuple[float, float] | None]]] | None = None
+        #: Set by the composition root: a case version was written (its translations).
+        self.on_written: Callable[[OperationId, CaseDoc, int], Awaitable[None]] | None = None
 
     # --- the operation feed (hub.feeds.FeedSource for "ops:") ------------------------
 
@@ -179,6 +181,12 @@ class CaseService:
     # --- writing -------------------------------------------------------------------
 
     async def _write(self, w: RecordWrite[CaseDoc]) -> tuple[OpEvent, bool]:
+        written = await self._written(w)
+        if written[1] and self.on_written is not None:
+            await self.on_written(w.operation_id, w.doc, written[0].version)
+        return written
+
+    async def _written(self, w: RecordWrite[CaseDoc]) -> tuple[OpEvent, bool]:
         try:
             event, created = await self._store.write_record(w)
         except Conflict:

@@ -24,13 +24,33 @@ from alerting.interop.cap_in import NS
 from alerting.vocabulary import SEVERITY_RANK
 from hub.labels import marking_of
 
-__all__ = ["ATOM", "CATEGORY_OUT", "SEVERITY_OUT", "FeedEntry", "Resource", "alert_document",
-           "atom_feed", "cap_time", "case_document", "shown_as_cap"]
+__all__ = ["ATOM", "CATEGORY_OUT", "EVENT_WORDS", "SEVERITY_OUT", "FeedEntry", "InLanguage",
+           "Resource", "alert_document", "atom_feed", "cap_time", "case_document",
+           "shown_as_cap"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 SEVERITY_OUT = {"critical": "Extreme", "major": "Severe", "minor": "Moderate", "info": "Minor"}
 CATEGORY_OUT = {"incident": "Safety", "casualty": "Rescue", "detention": "Security",
                 "request": "Other", "complaint": "Other", "other": "Other"}
+#: A case's category as CAP's <event> says it, per language (the hub's own words, never
+#: machine translated); a language not here says it in English.
+EVENT_WORDS: dict[str, dict[str, str]] = {
+    "en": {"incident": "Incident", "casualty": "Casualty", "detention": "Detention",
+           "request": "Request", "complaint": "Complaint", "other": "Other"},
+    "es": {"incident": "Incidente", "casualty": "Víctima", "detention": "Detención",
+           "request": "Solicitud", "complaint": "Queja", "other": "Otro"},
+    "fr": {"incident": "Incident", "casualty": "Victime", "detention": "Détention",
+           "request": "Demande", "complaint": "Plainte", "other": "Autre"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InLanguage:
+    """A case's texts in one more language, for one more <info> block."""
+
+    language: str
+    headline: str
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +120,9 @@ def _info(root: Element, *, category: str, event: str, urgency: str, severity: s
           certainty: str, sender_name: str, headline: str, description: str, web: str,
           response: str = "", parameters: Sequence[tuple[str, str]] = (),
           resources: Sequence[Resource] = (),
-          location: Mapping[str, Any] | None = None) -> None:
+          location: Mapping[str, Any] | None = None, language: str = "en") -> None:
     info = SubElement(root, "info")
-    _el(info, "language", "en")
+    _el(info, "language", language)
     _el(info, "category", category)
     _el(info, "event", event)
     if response:
@@ -148,7 +168,11 @@ def _real(record: Mapping[str, Any]) -> str:
 
 
 def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: str,
-                  op_name: str, web: str, resources: Sequence[Resource] = ()) -> bytes:
+                  op_name: str, web: str, resources: Sequence[Resource] = (),
+                  language: str = "en", translations: Sequence[InLanguage] = ()) -> bytes:
+    """A case as a CAP 1.2 alert: one <info> in its own ``language``, and one more per
+    translation, as CAP means several <info> blocks to be: the same message in several
+    languages (the structured fields the same, the words in each language)."""
     status = case.get("status", "open")
     done = status in ("resolved", "closed")
     msg_type = "Alert" if version == 1 else "Cancel" if status == "closed" else "Update"
@@ -160,17 +184,21 @@ def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: 
                     marking=marking_of(case.get("label")),
                     real_world=bool(case.get("real_world")))
     location = case.get("location") or {}
-    _info(root, category=CATEGORY_OUT.get(str(case.get("category")), "Other"),
-          event=str(case.get("category") or "incident").capitalize(),
-          urgency="Past" if done else "Immediate",
-          severity=SEVERITY_OUT.get(str(case.get("severity")), "Unknown"),
-          certainty="Observed", sender_name=f"Liaison Hub, {op_name}",
-          headline=_real(case) + str(case.get("title") or ""),
-          description=str(case.get("description") or ""),
-          web=web, response="AllClear" if done else "",
-          parameters=[("status", str(status)),
-                      ("reporting_agency", str(case.get("reporting_agency") or ""))],
-          resources=resources, location=location)
+    category = str(case.get("category") or "incident")
+    texts = [InLanguage(language, str(case.get("title") or ""),
+                        str(case.get("description") or "")), *translations]
+    for said in texts:
+        words = EVENT_WORDS.get(said.language, EVENT_WORDS["en"])
+        _info(root, category=CATEGORY_OUT.get(category, "Other"),
+              event=words.get(category, category.capitalize()),
+              urgency="Past" if done else "Immediate",
+              severity=SEVERITY_OUT.get(str(case.get("severity")), "Unknown"),
+              certainty="Observed", sender_name=f"Liaison Hub, {op_name}",
+              headline=_real(case) + said.headline, description=said.description,
+              web=web, response="AllClear" if done else "",
+              parameters=[("status", str(status)),
+                          ("reporting_agency", str(case.get("reporting_agency") or ""))],
+              resources=resources, location=location, language=said.language)
     return _bytes(root)
 
 

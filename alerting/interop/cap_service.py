@@ -26,10 +26,12 @@ from typing import Any, TypedDict
 
 from alerting.bodies import CaseChanges, NewCase, PushedAlert
 from alerting.cases.service import CaseConflict, CaseService
+from alerting.cases.translations import CaseTranslations
 from alerting.documents import CapDoc
 from alerting.interop.cap_in import CapMessage, case_data, message_key, read_cap
 from alerting.interop.cap_out import (
     FeedEntry,
+    InLanguage,
     Resource,
     alert_document,
     atom_feed,
@@ -84,8 +86,10 @@ class CapService:
                                 "to check") from None
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, access: Access,
-                 cases: CaseService, pushes: PushedAlerts, blobs: BlobStore) -> None:
+                 cases: CaseService, pushes: PushedAlerts, blobs: BlobStore,
+                 translations: CaseTranslations) -> None:
         self._blobs = blobs
+        self._translations = translations
         #: A kept file's SHA-1 by its SHA-256 (files never change: computed once).
         self._sha1: dict[str, str] = {}
         self._settings = settings
@@ -195,10 +199,14 @@ class CapService:
     async def case_document(self, principal: Principal, op_id: str, case_id: str, *,
                             base: str, client: str) -> bytes:
         op, case, version = await self._shown(principal, op_id, CASE, case_id, client)
+        language, translated = await self._translations.of(op.id, case["id"], version)
         return case_document(case, version, sender=self._settings.cap_sender, op_id=op.id,
                              op_name=f"{op.code} {op.name}",
                              web=f"{base}/#op={op.id}&case={case['id']}",
-                             resources=await self._resources(op.id, case, base))
+                             resources=await self._resources(op.id, case, base),
+                             language=language,
+                             translations=[InLanguage(lang, t["title"], t["description"])
+                                           for lang, t in sorted(translated.items())])
 
     async def _resources(self, op_id: str, case: Mapping[str, Any],
                          base: str) -> list[Resource]:

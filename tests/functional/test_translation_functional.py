@@ -11,9 +11,11 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
+from alerting.interop.cap_in import schema
 from hub.config import Settings
 from hub.language.engines import TranslationEngine
 from hub.sealed import RECORDS
@@ -375,3 +377,38 @@ async def test_a_translator_s_correction_is_what_every_reader_sees_and_the_recor
             kept["route"], kept["glossary_version"]) == \
         (corrected, "olga", machine, "apertium", ["en", "es"], 0)
 
+
+
+async def test_a_case_s_cap_document_says_it_in_each_language_valid_cap_1_2(
+        start_hub: Callable[..., Any], hub_settings: Settings, engine: Apy) -> None:
+    hub = await _hub(start_hub, hub_settings, engine.url)
+    op = hub.ops["A"].id
+    counted = Counted(hub)
+    made = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "The bridge is closed", "description": "Send the boats to the north bank",
+        "severity": "critical", "category": "incident"})
+    assert made.status_code == 201, made.text
+    await hub.services.case_translations.settled()
+    out = await hub.api("GET", f"/api/operations/{op}/cap/cases/{made.json()['id']}", "bruno")
+    assert out.status_code == 200, out.text
+    schema().validate(out.text)  # the OASIS schema, several <info> and all
+    root = ElementTree.fromstring(out.content)
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    infos = [(i.findtext("cap:language", namespaces=ns), i.findtext("cap:event", namespaces=ns),
+              i.findtext("cap:headline", namespaces=ns),
+              i.findtext("cap:description", namespaces=ns),
+              i.findtext("cap:severity", namespaces=ns)) for i in root.findall("cap:info", ns)]
+    assert [(lang, event, severity) for lang, event, _, _, severity in infos] == \
+        [("en", "Incident", "Extreme"), ("es", "Incidente", "Extreme")]
+    assert infos[0][2:4] == ("The bridge is closed", "Send the boats to the north bank")
+    assert "puente" in infos[1][2].lower() and "botes" in infos[1][3].lower()
+    assert len(counted.asked) == 2  # title and description, once
+
+    # A change that leaves the texts as they were costs no engine call; the CAP carries
+    # the new version in both languages.
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{made.json()['id']}", "alice",
+                      json={"version": 1, "status": "in_progress"})
+    assert r.status_code == 200, r.text
+    await hub.services.case_translations.settled()
+    again = await hub.api("GET", f"/api/operations/{op}/cap/cases/{made.json()['id']}", "bruno")
+    assert again.text.count("<info>") == 2 and len(counted.asked) == 2

@@ -47,3 +47,19 @@ test("what it cannot word again is shown as written", () => {
   assert.equal(noticeWording({ sender: "bruno", client_msg_id: "x", text: "hi" }, { alertOf, ...i18n(FR) }), null);
   assert.equal(noticeWording({ sender: "hub", client_msg_id: "notice-abc", text: "[SECRET] An alert needs attention." }, { alertOf, ...i18n(FR) }), null);
 });
+
+test("one structured notice, worded by the shipped catalogues in English, French and Spanish", async () => {
+  const { CATALOGUES } = await import("../../web/i18n.js");
+  const fr = (await import("../../web/i18n-fr.js")).default;
+  const es = (await import("../../web/i18n-es.js")).default;
+  const said = Object.fromEntries([["en", CATALOGUES.en], ["fr", fr], ["es", es]].map(
+    ([lang, cat]) => [lang, noticeWording(one, { alertOf, ...i18n(cat) })]));
+  assert.equal(said.en, one.text.replace("ARMY, POLICE", "ARMY"));
+  assert.match(said.fr, /^\[EXERCISE\] Alerte CRITIQUE : Dam breach is critical/);
+  assert.equal(said.es, "[EXERCISE] Alerta (CRÍTICO): Dam breach is critical (escalado, paso 2, sin confirmar) @alice @bruno"
+    + " Cada agencia debe confirmarla; faltan: ARMY. Confírmela con su botón, aquí o en la pestaña Alertas.");
+  // The same structure each time: the alert's own words, the mentions, the agencies still to act.
+  for (const text of Object.values(said)) {
+    assert.ok(text.includes("Dam breach is critical") && text.includes("@alice @bruno") && text.includes("ARMY"));
+  }
+});
