@@ -213,6 +213,9 @@ class TranslationNote(msgspec.Struct, kw_only=True, frozen=True, omit_defaults=T
     route: Annotated[list[str], msgspec.Meta(
         description="The languages it went through: two, or three when pivoted.")]
     pivoted: bool = False
+    detected: Annotated[bool, msgspec.Meta(
+        description="The original's language was detected, its sender did not say it."
+    )] = False
     glossary_version: int = 0
     missing_terms: Annotated[list[str], msgspec.Meta(
         description="Agreed terms with no form in this language: kept as written."

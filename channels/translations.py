@@ -28,13 +28,14 @@ from typing import Any
 import msgspec
 
 from channels.access import Access
-from channels.bodies import CHAT, TranslationNote, chat_body
+from channels.bodies import CHAT, ChatBody, TranslationNote, chat_body
 from channels.languages import LanguagePolicyView, Languages
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.clock import Clock
 from hub.engine.port import Broker, Store
 from hub.errors import BadRequest, Forbidden, HubError, NotFound, TranslationFailed
+from hub.language.detect import Detector
 from hub.language.translator import Translator
 from hub.models import (
     ACK_PREFIX,
@@ -68,6 +69,7 @@ class _Job:
     source: str
     target: str
     pivot: bool
+    detected: bool
 
     @property
     def key(self) -> tuple[ChannelId, int, str]:
@@ -76,8 +78,10 @@ class _Job:
 
 class MessageTranslations:
     def __init__(self, *, store: Store, broker: Broker, access: Access, languages: Languages,
-                 translator: Translator | None, clock: Clock, auditor: Auditor) -> None:
+                 translator: Translator | None, clock: Clock, auditor: Auditor,
+                 detector: Detector) -> None:
         self._store = store
+        self._detector = detector
         self._audit = auditor
         self._broker = broker
         self._access = access
@@ -105,11 +109,19 @@ class MessageTranslations:
         except HubError as exc:  # the store away: made when first read instead
             log.info("translations not started", extra={"reason": exc.message})
             return
-        for job in self._jobs(policy, ch, message, None):
+        for job in await self._jobs(policy, ch, message, None):
             self._start(job)
 
-    def _jobs(self, policy: LanguagePolicyView, ch: Channel, message: Message,
-              only: str | None) -> list[_Job]:
+    async def _source(self, policy: LanguagePolicyView, body: ChatBody) -> tuple[str, bool]:
+        """The language a message is in: as its sender said, else detected among the
+        operation's languages (True), else the operation's default."""
+        if isinstance(body.lang, str):
+            return body.lang, False
+        found = await self._detector.detect(body.text, policy["languages"])
+        return (found, True) if found else (policy["default"], False)
+
+    async def _jobs(self, policy: LanguagePolicyView, ch: Channel, message: Message,
+                    only: str | None) -> list[_Job]:
         if not policy["translate"] or message.body_type != CHAT \
                 or message.sender_id == HUB_SENDER \
                 or message.client_msg_id.startswith(ACK_PREFIX):
@@ -121,9 +133,9 @@ class MessageTranslations:
         body = chat_body(message)
         if not isinstance(body.redacted, msgspec.UnsetType) or not body.text.strip():
             return []
-        source = body.lang if isinstance(body.lang, str) else policy["default"]
+        source, detected = await self._source(policy, body)
         return [_Job(ch, message.seq, message.label_json, body.text, source, lang,
-                     policy["pivot"])
+                     policy["pivot"], detected)
                 for lang in policy["languages"] if lang != source and only in (None, lang)]
 
     def _start(self, job: _Job) -> None:
@@ -158,7 +170,8 @@ class MessageTranslations:
         note = TranslationNote(text=made.text, source=made.source, engine=made.engine,
                                route=list(made.route), pivoted=made.pivoted,
                                glossary_version=made.glossary_version,
-                               missing_terms=list(made.missing_terms), at=self._clock.now())
+                               missing_terms=list(made.missing_terms), at=self._clock.now(),
+                               detected=job.detected)
         try:
             await self._keep(job.channel, job.seq, job.target, job.label_json, note)
         except HubError as exc:
@@ -221,7 +234,7 @@ class MessageTranslations:
             raise Forbidden("only the operation's translators and coordinators correct a "
                             "translation")
         body = chat_body(message)
-        source = body.lang if isinstance(body.lang, str) else policy["default"]
+        source, detected = await self._source(policy, body)
         if not isinstance(body.redacted, msgspec.UnsetType) or message.sender_id == HUB_SENDER:
             raise BadRequest("a redacted message or a hub notice has no translation")
         if lang == source or lang not in policy["languages"]:
@@ -237,6 +250,7 @@ class MessageTranslations:
             glossary_version=before.glossary_version if before else 0,
             missing_terms=before.missing_terms if before else [],
             at=before.at if before else now, reviewed_by=principal.username, reviewed_at=now,
+            detected=detected,
             machine_text=(before.machine_text or before.text) if before and
             before.reviewed_by is None else before.machine_text if before else None)
         if not await self._keep(ch, seq, lang, message.label_json, note):
@@ -267,7 +281,7 @@ class MessageTranslations:
             if data:
                 found[m.seq] = msgspec.msgpack.decode(data, type=TranslationNote)
             elif data is None and policy is not None:  # b"": emptied by a redaction
-                for job in self._jobs(policy, ch, m, lang):
+                for job in await self._jobs(policy, ch, m, lang):
                     self._start(job)
         return found
 

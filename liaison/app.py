@@ -77,6 +77,7 @@ from hub.gcpolicy import GcPolicy
 from hub.handlers import Handlers
 from hub.headers import CSP, SecurityHeaders, content_security_policy
 from hub.http import error_response
+from hub.language.detect import Detector
 from hub.language.engines import engine_from_url
 from hub.language.translator import Translator
 from hub.logs import redact_path, silence_frame_traces
@@ -219,9 +220,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
         if settings.translation_engine else None
     languages = Languages(store=engine.store, access=access, auditor=auditor, clock=clock,
                           settings=settings, translator=translator)
+    detector = Detector()
     case_translations = CaseTranslations(store=engine.store, access=access,
                                          languages=languages, translator=translator,
-                                         clock=clock)
+                                         clock=clock, detector=detector)
     cases.on_written = case_translations.written
     chat_frames.register(handlers, channels)
     case_frames.register(handlers, cases, channels)
@@ -261,7 +263,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     cases.attachable = uploads.for_case
     translations = MessageTranslations(store=engine.store, broker=engine.broker,
                                        access=access, languages=languages,
-                                       translator=translator, clock=clock, auditor=auditor)
+                                       translator=translator, clock=clock, auditor=auditor,
+                                       detector=detector)
     channels.messages.on_stored = translations.stored
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,

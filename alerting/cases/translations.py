@@ -23,6 +23,7 @@ from hub.clock import Clock
 from hub.documents import StateName
 from hub.engine.port import Records
 from hub.errors import HubError
+from hub.language.detect import Detector
 from hub.language.translator import Translator
 from hub.models import OperationId
 
@@ -50,8 +51,9 @@ def _state(case_id: str, lang: str) -> StateName[CaseTranslationDoc]:
 
 class CaseTranslations:
     def __init__(self, *, store: Records, access: Access, languages: Languages,
-                 translator: Translator | None, clock: Clock) -> None:
+                 translator: Translator | None, clock: Clock, detector: Detector) -> None:
         self._store = store
+        self._detector = detector
         self._access = access
         self._languages = languages
         self._translator = translator
@@ -75,7 +77,9 @@ class CaseTranslations:
             if not policy["translate"] or not self._languages.may_send(policy, label):
                 return
             glossary = await self._languages.glossary(op_id)
-            source = policy["default"]
+            said = f"{case['title']}. {case['description']}"
+            source = await self._detector.detect(said, policy["languages"]) \
+                or policy["default"]
             for lang in policy["languages"]:
                 if lang == source:
                     continue
@@ -107,15 +111,16 @@ class CaseTranslations:
 
     async def of(self, op_id: OperationId, case_id: str, version: int
                  ) -> tuple[str, dict[str, CaseTranslationDoc]]:
-        """The case's own language, and its translations of ``version`` by language."""
+        """The case's own language (as detected when it was translated, else the
+        operation's default), and its translations of ``version`` by language."""
         policy = await self._languages.in_force(op_id)
         found: dict[str, CaseTranslationDoc] = {}
         for lang in policy["languages"]:
-            if lang != policy["default"]:
-                kept = await self._store.get_state(op_id, _state(case_id, lang))
-                if kept is not None and kept["version"] == version:
-                    found[lang] = kept
-        return policy["default"], found
+            kept = await self._store.get_state(op_id, _state(case_id, lang))
+            if kept is not None and kept["version"] == version and kept["source"] != lang:
+                found[lang] = kept
+        sources = {t["source"] for t in found.values()}
+        return (sources.pop() if len(sources) == 1 else policy["default"]), found
 
     async def settled(self) -> None:
         while self._tasks:

@@ -412,3 +412,22 @@ async def test_a_case_s_cap_document_says_it_in_each_language_valid_cap_1_2(
     await hub.services.case_translations.settled()
     again = await hub.api("GET", f"/api/operations/{op}/cap/cases/{made.json()['id']}", "bruno")
     assert again.text.count("<info>") == 2 and len(counted.asked) == 2
+
+
+async def test_a_text_that_does_not_say_its_language_is_detected_and_marked_so(
+        start_hub: Callable[..., Any], hub_settings: Settings, engine: Apy) -> None:
+    hub = await _hub(start_hub, hub_settings, engine.url, default="en")
+    ch = hub.ch("A/general")
+    alice = await hub.client("alice", lang="en")
+    await alice.subscribe(ch)
+    r = await hub.api("POST", f"/api/channels/{ch}/messages", "bruno", json={
+        "text": "El puente del norte está cerrado desde esta mañana", "client_msg_id": "d1"})
+    assert r.status_code == 201, r.text
+    english = (await _translated(alice, r.json()["seq"]))["translation"]
+    assert (english["source"], english["detected"]) == ("es", True)
+    assert "bridge" in english["text"].lower()
+    declared = await hub.api("POST", f"/api/channels/{ch}/messages", "bruno", json={
+        "text": "The bridge is closed", "client_msg_id": "d2", "lang": "en"})
+    await hub.services.translations.settled()
+    [_, kept] = await _history(hub, "alice", "en")
+    assert kept["seq"] == declared.json()["seq"] and "translation" not in kept
