@@ -224,7 +224,6 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     case_translations = CaseTranslations(store=engine.store, access=access,
                                          languages=languages, translator=translator,
                                          clock=clock, detector=detector)
-    cases.on_written = case_translations.written
     chat_frames.register(handlers, channels)
     case_frames.register(handlers, cases, channels)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
@@ -265,7 +264,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                        access=access, languages=languages,
                                        translator=translator, clock=clock, auditor=auditor,
                                        detector=detector)
-    channels.messages.on_stored = translations.stored
+    if translator is not None:  # else a publish does nothing more than before
+        channels.messages.on_stored = translations.stored
+        cases.on_written = case_translations.written
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
