@@ -142,7 +142,7 @@ export class Chat {
     }
     const p = this.policy;
     if (!p?.translate || !m.lang || m.lang === language() || !p.languages.includes(language()) || m.redacted || Date.now() / 1000 - m.ts > 120) return null;
-    if (p.available) setTimeout(() => !m.translation && this.languages(this.current?.operation_id).then(() => this.rerender(m)), 15000);
+    if (p.available) setTimeout(() => !m.translation && this.languages(m.operation || this.current?.operation_id).then(() => this.rerender(m)), 5000);
     return el("span", { class: "mt", text: t(p.available ? "chat.mt_wait" : "chat.mt_down") });
   }
 

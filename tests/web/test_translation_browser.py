@@ -23,7 +23,7 @@ def engine() -> Iterator[Apy]:
 @pytest.fixture
 async def hub(start_hub: Any, tmp_path: Path, engine: Apy) -> RunningHub:
     running: RunningHub = await start_hub(embedded_settings(tmp_path).replace(
-        translation_engine=f"apertium+{engine.url}"))
+        translation_engine=f"apertium+{engine.url}", translation_retry_seconds=0.5))
     r = await running.api("PUT", f"/api/operations/{running.ops['A'].id}/language-policy",
                           "alice", json={"translate": True, "languages": ["en", "es"]})
     assert r.status_code == 200, r.text
@@ -37,7 +37,7 @@ async def _say(page: Any, text: str) -> None:
 
 
 async def test_english_and_spanish_readers_each_read_the_other_in_their_own_language(
-        browser: Any, hub: RunningHub) -> None:
+        browser: Any, hub: RunningHub, engine: Apy) -> None:
     alice = await login(browser, hub, "alice", locale="en-GB")
     bruno = await login(browser, hub, "bruno", locale="es-ES")
     await bruno.select_option("#lang", "es")
@@ -69,3 +69,16 @@ async def test_english_and_spanish_readers_each_read_the_other_in_their_own_lang
     msgs = (await hub.api("GET", f"/api/channels/{hub.ch('A/general')}/messages?lang=es",
                           "bruno")).json()["messages"]
     assert [m.get("lang") for m in msgs] == ["en", "es"]
+
+    # The engine goes away: the message arrives at once in its original, the screen says
+    # translation is unavailable, and the translation follows once the engine is back.
+    engine.stop()
+    try:
+        await _say(alice, "The school is closed")
+        waiting = "#messages li:has-text('The school is closed')"
+        await bruno.wait_for_selector(waiting, timeout=15_000)
+        await bruno.wait_for_selector(
+            f"{waiting} .mt:has-text('traducción no disponible')", timeout=30_000)
+    finally:
+        engine.start()
+    await bruno.wait_for_selector("#messages li:has-text('escuela')", timeout=30_000)
