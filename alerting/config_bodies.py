@@ -179,6 +179,10 @@ class NewSubscription(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, 
     channels: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]],
                         msgspec.Meta(max_length=20)] | msgspec.UnsetType = UNSET
     format: Literal["hub", "slack"] | msgspec.UnsetType = UNSET
+    lang: Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description=(
+        "The language a Slack-compatible delivery speaks: the hub's words in it, and "
+        "texts in their kept translation into it (default en)."))] | msgspec.UnsetType = \
+        UNSET
 
     def __post_init__(self) -> None:
         messages = self.events is not UNSET and "message.created" in self.events

@@ -251,6 +251,7 @@ class SubscriptionSettings(TypedDict):
     events: list[str]
     channels: list[str]
     format: str
+    lang: NotRequired[str]  # a Slack-compatible delivery's language (older ones: en)
 
 
 class SubscriptionView(SubscriptionSettings):

@@ -27,7 +27,7 @@ from hub.language.detect import Detector
 from hub.language.translator import Translator
 from hub.models import OperationId
 
-__all__ = ["CaseTranslationDoc", "CaseTranslations"]
+__all__ = ["CaseTranslationDoc", "CaseTranslations", "case_translation"]
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,12 @@ class CaseTranslationDoc(TypedDict):
     at: float
 
 
-def _state(case_id: str, lang: str) -> StateName[CaseTranslationDoc]:
+def case_translation(case_id: str, lang: str) -> StateName[CaseTranslationDoc]:
+    """Where a case's translation into ``lang`` is kept."""
     return StateName(f"case-tr:{case_id}:{lang}")
+
+
+_state = case_translation
 
 
 class CaseTranslations:

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from alerting.cases.case import play_marking
 from alerting.documents import SubscriptionSettings
+from alerting.interop.outgoing_words import words_for
 from hub.errors import BadRequest
 
 __all__ = ["ALERT_EVENTS", "CASE_EVENTS", "EVENT_TYPES", "FORMATS", "LINK_REF",
@@ -180,8 +181,11 @@ def check_subscription(data: Mapping[str, Any]) -> SubscriptionSettings:
     fmt = data.get("format", "hub")
     if fmt not in FORMATS:
         raise BadRequest("'format' must be \"hub\" or \"slack\"")
+    lang = data.get("lang", "en")
+    if not isinstance(lang, str) or not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
     return {"name": name.strip(), "url": url, "events": sorted(set(events)),
-            "channels": sorted(set(channels)), "format": fmt}
+            "channels": sorted(set(channels)), "format": fmt, "lang": lang}
 
 
 def event_type(kind: str, action: str) -> str | None:
@@ -201,43 +205,53 @@ def _iso(ts: float) -> str:
 
 
 def body_for(fmt: str, *, event: str, ts: float, operation: Mapping[str, Any],
-             data: Mapping[str, Any]) -> bytes:
-    """The request body of one delivery, in the subscription's format."""
+             data: Mapping[str, Any], lang: str = "en", said: str | None = None) -> bytes:
+    """The request body of one delivery, in the subscription's format. A Slack-compatible
+    one is in the subscription's ``lang``: the hub's words in it, and ``said`` (the kept
+    translation of the message's text or the case's title) in place of the original."""
     if fmt == "slack":
-        return json.dumps(_slack(event, operation, data), ensure_ascii=False).encode()
+        return json.dumps(_slack(event, operation, data, words_for(lang), said),
+                          ensure_ascii=False).encode()
     return json.dumps({"type": event, "timestamp": _iso(ts), "operation": dict(operation),
                        "data": dict(data)}, ensure_ascii=False, sort_keys=True).encode()
 
 
-def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any],
+           w: Mapping[str, str], said: str | None) -> dict[str, Any]:
     op = f"{operation.get('code', '')}"
     record = data.get("record") or {}
     marking = play_marking(record) or play_marking(data)
     exercise = f"[{marking}] " if marking else ""
     if event == MESSAGE_EVENT:
         who = f"{data.get('sender_name', '')} ({data.get('agency', '')})"
-        urgent = "URGENT " if data.get("priority") == "urgent" else ""
-        return {"text": f"{exercise}{urgent}{who} in {op} #{data.get('channel_name', '')}: "
-                        f"{data.get('text', '')}{_file_lines(data.get('files'))}"}
+        urgent = f"{w['urgent']} " if data.get("priority") == "urgent" else ""
+        text = said if said is not None else data.get("text", "")
+        return {"text": f"{exercise}{urgent}{who} {w['in']} {op} "
+                        f"#{data.get('channel_name', '')}: "
+                        f"{text}{_file_lines(data.get('files'))}"}
     severity = str(record.get("severity", ""))
+    level = w.get(f"sev.{severity}", severity.upper())
     if event.startswith("alert."):
-        title = f"{exercise}{severity.upper()} alert {event.removeprefix('alert.')}: " \
+        title = f"{exercise}{level} {w['alert']} {w.get(event, event)}: " \
                 f"{record.get('summary', '')}"
-        fields = [("State", record.get("state")), ("Acknowledged by", record.get("acked_by")),
+        state = record.get("state")
+        fields = [("State", w.get(str(state), state)),
+                  ("Acknowledged by", record.get("acked_by")),
                   ("Occurrences", record.get("occurrences"))]
     else:
-        title = f"{exercise}{severity.upper()} case {event.removeprefix('case.')}: " \
-                f"{record.get('title', '')}"
+        title = f"{exercise}{level} {w['case']} {w.get(event, event)}: " \
+                f"{said if said is not None else record.get('title', '')}"
         location = record.get("location")
         place = location.get("place") if isinstance(location, dict) else None
-        fields = [("Status", record.get("status")), ("Place", place),
+        status = record.get("status")
+        fields = [("Status", w.get(str(status), status)), ("Place", place),
                   ("Assignees", ", ".join(record.get("assignees") or []) or None),
                   ("Files", _file_lines(record.get("files")).strip() or None)]
     # The marking comes first of all: a chat preview must never hide it.
     text = f"{exercise}{op}: {title.removeprefix(exercise)}"
     return {"text": text, "attachments": [{
         "color": _COLOURS.get(severity, "#808080"), "title": title,
-        "fields": [{"title": k, "value": str(v), "short": True} for k, v in fields
+        "fields": [{"title": w[k], "value": str(v), "short": True} for k, v in fields
                    if v not in (None, "")],
         "footer": f"Liaison Hub · {op}"}]}
 

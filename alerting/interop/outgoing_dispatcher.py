@@ -31,8 +31,12 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import msgspec
+
+from alerting.cases.translations import case_translation
 from alerting.documents import (
     DeliveryAttempt,
     DeliveryDoc,
@@ -41,6 +45,7 @@ from alerting.documents import (
     SubscriptionDoc,
 )
 from alerting.interop.outgoing import (
+    CASE_EVENTS,
     MESSAGE_EVENT,
     body_for,
     event_type,
@@ -52,6 +57,8 @@ from alerting.interop.outgoing import (
 from alerting.interop.outgoing_sender import Sender
 from alerting.kinds import OUTGOING_STATE, SUBSCRIPTION, delivery_key, log_key
 from channels.access import Access
+from channels.bodies import TranslationNote
+from channels.translations import note_key
 from hub.clock import Clock
 from hub.engine.port import RecordWrite, Store
 from hub.errors import Conflict
@@ -228,6 +235,24 @@ class Dispatcher:
         await self._store.put_state(op.id, log_key(sub["id"]), kept)
         queue[delivery_id] = now
 
+    async def _said(self, op_id: OperationId, event: str, data: Mapping[str, Any],
+                    lang: str) -> str | None:
+        """The kept translation into ``lang`` of what a message says or a case is called,
+        if there is one (never made for a delivery: the engine is asked once per text)."""
+        if event == MESSAGE_EVENT and isinstance(data.get("seq"), int) \
+                and data.get("lang") != lang:
+            ch = ChannelId(str(data.get("channel", "")))
+            kept = (await self._store.read_notes(ch, [data["seq"]])).get(data["seq"], {})
+            note = kept.get(note_key(lang))
+            return msgspec.msgpack.decode(note, type=TranslationNote).text if note else None
+        record = data.get("record")
+        if event in CASE_EVENTS and isinstance(record, Mapping):
+            found = await self._store.get_state(op_id, case_translation(str(record["id"]),
+                                                                        lang))
+            if found is not None and found["original"][0] == record.get("title"):
+                return found["title"]
+        return None
+
     async def _send(self, op: Operation, delivery_id: str, queue: dict[str, float]) -> None:
         doc = await self._store.get_state(op.id, delivery_key(delivery_id))
         if doc is None or doc["state"] != "pending":
@@ -246,9 +271,12 @@ class Dispatcher:
         def link(ref: str) -> str:
             return self._public_url + file_link(sub["secret"], op.id, sub["id"], ref, expires)
 
+        lang = sub.get("lang", "en")
         body = body_for(sub["format"], event=doc["event"], ts=doc["ts"],
                         operation={"id": op.id, "code": op.code, "name": op.name},
-                        data=with_links(doc["event"], doc["payload"], link))
+                        data=with_links(doc["event"], doc["payload"], link), lang=lang,
+                        said=await self._said(op.id, doc["event"], doc["payload"], lang)
+                        if sub["format"] == "slack" else None)
         attempt = await self._sender.post(sub["url"],
                                           signed_headers(sub["secret"], delivery_id,
                                                          int(now), body), body)

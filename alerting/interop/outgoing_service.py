@@ -47,7 +47,8 @@ LOG_PAGE = 100
 def public(doc: SubscriptionDoc) -> SubscriptionView:
     """A subscription as its managers see it: never its secret."""
     return {"id": doc["id"], "url": doc["url"], "name": doc["name"], "events": doc["events"],
-            "channels": doc["channels"], "format": doc["format"], "state": doc["state"],
+            "channels": doc["channels"], "format": doc["format"],
+            "lang": doc.get("lang", "en"), "state": doc["state"],
             "disabled_reason": doc["disabled_reason"], "created_by": doc["created_by"],
             "created_at": doc["created_at"], "since_seq": doc["since_seq"],
             "since_channels": doc["since_channels"]}

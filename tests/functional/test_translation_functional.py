@@ -21,6 +21,9 @@ from hub.language.engines import TranslationEngine
 from hub.sealed import RECORDS
 from tests.apertium import Apy, apy
 from tests.conftest import RunningHub, WsClient
+from tests.functional.test_outgoing_functional import LOOPBACK, Receiver, receiver
+
+__all__ = ["receiver"]  # the webhook receiver fixture, shared
 
 
 @pytest.fixture(scope="module")
@@ -431,3 +434,26 @@ async def test_a_text_that_does_not_say_its_language_is_detected_and_marked_so(
     await hub.services.translations.settled()
     [_, kept] = await _history(hub, "alice", "en")
     assert kept["seq"] == declared.json()["seq"] and "translation" not in kept
+
+
+async def test_a_slack_webhook_in_spanish_gets_the_hub_s_words_and_the_case_in_spanish(
+        start_hub: Callable[..., Any], hub_settings: Settings, engine: Apy,
+        receiver: Receiver) -> None:
+    hub = await _hub(start_hub, hub_settings.replace(webhook_allow_networks=LOOPBACK),
+                     engine.url)
+    op = hub.ops["A"].id
+    r = await hub.api("POST", f"/api/operations/{op}/outgoing-webhooks", "alice", json={
+        "url": receiver.url, "name": "equipo", "format": "slack", "lang": "es",
+        "events": ["case.updated"]})
+    assert r.status_code == 201 and r.json()["lang"] == "es", r.text
+    made = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "The bridge is closed", "severity": "major"})
+    await hub.services.case_translations.settled()
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{made.json()['id']}", "alice",
+                      json={"version": 1, "status": "in_progress"})
+    assert r.status_code == 200, r.text
+    await receiver.wait_for(1)
+    said = json.loads(receiver.got[0][1])
+    assert said["text"] == "OP-A: GRAVE caso actualizado: El puente está cerrado", said
+    fields = {f["title"]: f["value"] for f in said["attachments"][0]["fields"]}
+    assert fields["Estado"] == "en curso"

@@ -72,7 +72,8 @@ def test_retries_wait_longer_each_time_with_jitter_then_stop() -> None:
 def test_a_subscription_is_checked_and_defaults_to_alerts() -> None:
     got = check_subscription({"url": "https://pager.example.org/hook"})
     assert got == {"name": "", "url": "https://pager.example.org/hook",
-                   "events": sorted(ALERT_EVENTS), "channels": [], "format": "hub"}
+                   "events": sorted(ALERT_EVENTS), "channels": [], "format": "hub",
+                   "lang": "en"}
     got = check_subscription({"url": "http://sms.example/in", "format": "slack",
                               "events": ["message.created", "case.created"],
                               "channels": ["ch_1", "ch_1"], "name": " SMS "})
@@ -90,6 +91,7 @@ def test_a_subscription_is_checked_and_defaults_to_alerts() -> None:
     ({"url": "https://x.example/", "channels": ["ch_1"]}, "'channels'"),
     ({"url": "https://x.example/", "format": "xml"}, "'format'"),
     ({"url": "https://x.example/", "name": 5}, "'name'"),
+    ({"url": "https://x.example/", "lang": "spanish"}, "'lang'"),
 ])
 def test_a_bad_subscription_is_refused_naming_the_field(data: dict[str, Any],
                                                         field: str) -> None:
@@ -127,6 +129,28 @@ def test_the_hub_body_and_the_slack_body() -> None:
         "sender_name": "Alice", "agency": "POLICE", "channel_name": "alerts", "text": "Go",
         "priority": "urgent"}))
     assert message == {"text": "URGENT Alice (POLICE) in OP-A #alerts: Go"}
+
+
+def test_a_slack_body_speaks_the_subscription_s_language() -> None:
+    """The hub's words in Spanish, the message's kept translation in place of its text,
+    the alert's summary as it was written (the hub never machine translates its own)."""
+    slack = json.loads(body_for("slack", event="alert.fired", ts=0, operation=OP, data=ALERT,
+                                lang="es"))
+    assert slack["text"] == "[EXERCISE] OP-A: CRÍTICO alerta emitida: Levee breach is critical"
+    assert [f["title"] for f in slack["attachments"][0]["fields"]] == \
+        ["Estado", "Repeticiones"]
+    assert slack["attachments"][0]["fields"][0]["value"] == "activa"
+    message = json.loads(body_for("slack", event="message.created", ts=0, operation=OP, data={
+        "sender_name": "Alice", "agency": "POLICE", "channel_name": "alertas", "text": "Go",
+        "priority": "urgent"}, lang="es", said="Vamos"))
+    assert message == {"text": "URGENTE Alice (POLICE) en OP-A #alertas: Vamos"}
+    case = json.loads(body_for("slack", event="case.created", ts=0, operation=OP, data={
+        "record": {"title": "The bridge", "severity": "major", "status": "open"}},
+        lang="fr", said="Le pont"))
+    assert case["text"] == "OP-A: MAJEUR cas créé: Le pont"
+    unknown = json.loads(body_for("slack", event="alert.fired", ts=0, operation=OP,
+                                  data=ALERT, lang="de"))
+    assert unknown["text"] == "[EXERCISE] OP-A: CRITICAL alert fired: Levee breach is critical"
 
 
 @given(st.dictionaries(st.text(max_size=10), st.text(max_size=20) | st.integers(), max_size=6))
