@@ -16,7 +16,8 @@ ROLES = ("coordinator", "member", "observer")
 CORE_SCHEMAS = {
     "User": obj({"id": string(), "username": string(), "display_name": string(),
                  "agency": string(), "is_admin": boolean(), "is_bot": boolean(),
-                 "disabled": boolean(), "totp_enabled": boolean()},
+                 "disabled": boolean(), "totp_enabled": boolean(),
+                 "lang": nullable(string())},
                 "id", "username", "display_name", "agency"),
     "Label": obj({"level": string(64),
                   "categories": obj(additionalProperties=array(string(64)))}, "level"),

@@ -138,7 +138,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
     conn = Connection(transport=StarletteTransport(websocket), fmt=fmt, principal=principal,
                       node=hub.node, handlers=hub.handlers, feeds=hub.feeds,
-                      settings=settings, client=client, lang=hello.lang)
+                      settings=settings, client=client,
+                      lang=hello.lang or principal.user.lang or None)
     try:
         admitted = await hub.node.admit(conn, settings.max_connections_per_user)
     except HubError as exc:

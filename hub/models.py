@@ -79,11 +79,14 @@ class User:
     #: The user's clearance as stored: a label's JSON ({"level", "categories"}); empty
     #: is the policy's lowest level (hub.labels reads it).
     clearance: str = ""
+    #: The language the person reads in (ISO 639: "es"); empty: their device's.
+    lang: str = ""
 
     def public(self) -> dict[str, object]:
         return {"id": self.id, "username": self.username, "display_name": self.display_name,
                 "agency": self.agency, "is_admin": self.is_admin, "is_bot": self.is_bot,
-                "disabled": self.disabled, "totp_enabled": self.totp_secret is not None}
+                "disabled": self.disabled, "totp_enabled": self.totp_secret is not None,
+                "lang": self.lang or None}
 
 
 @dataclass(frozen=True, slots=True)

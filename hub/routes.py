@@ -86,6 +86,23 @@ async def me(request: Request) -> Response:
                          "scope": list(principal.scope) if principal.scope else None})
 
 
+class LanguageChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """``PUT /api/me/language``."""
+
+    lang: Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description=(
+        "An ISO 639 code ('es'); null: the device's language."))] | None
+
+
+@api("Set the language you read in (your profile, on every device)", "auth",
+     {200: obj({"lang": nullable(string())}, "lang")}, body=schema(LanguageChoice))
+async def set_my_language(request: Request) -> Response:
+    principal = await principal_of(request)
+    hub = request.app.state.hub
+    body = convert(await read_json(request, hub.settings.max_body_bytes), LanguageChoice)
+    await hub.engine.store.update_user(principal.user_id, lang=body.lang or "")
+    return JSONResponse({"lang": body.lang})
+
+
 @api("The deployment's label policy and your clearance", "auth",
      {200: obj({"policy": obj({"name": string(), "levels": array(string()),
                                "categories": array(string()),
@@ -199,6 +216,7 @@ routes = [
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
+    Route("/api/me/language", set_my_language, methods=["PUT"]),
     Route("/api/map", map_settings, methods=["GET"]),
     Route("/tiles/archive.pmtiles", map_tile_archive, methods=["GET"]),
     Route("/tiles/{z:int}/{x:int}/{y:int}", map_tile, methods=["GET"]),

@@ -80,7 +80,8 @@ async function boot() {
   translatePage();
   fillPrefs();
   setConn("offline");
-  $("lang").addEventListener("change", () => setLanguage($("lang").value));
+  // The choice is the person's (their profile, on every device they use), and this one's.
+  $("lang").addEventListener("change", () => { setLanguage($("lang").value); if (state.me) api("/api/me/language", { method: "PUT", body: { lang: $("lang").value } }).catch(() => {}); });
   $("theme").addEventListener("change", () => applyTheme($("theme").value));
   document.addEventListener("languagechange", retranslate);
   $("login").addEventListener("submit", onLogin);
@@ -226,6 +227,8 @@ async function withdraw(alertId) {
 // --- the session ---------------------------------------------------------------------
 
 async function start(user) {
+  // A device that never chose a language reads in its person's.
+  if (user.lang && LANGUAGES[user.lang] && !localStorage.getItem("liaison.lang")) await setLanguage(user.lang);
   state.me = { ...user, canPost: false,
     canPostIn: (op) => op.role === "coordinator" || op.role === "member" || (user.is_admin && !op.role) };
   $("login").hidden = true;

@@ -31,7 +31,7 @@ Row = Mapping[str, Any]
 
 #: The fields ``update_user`` / ``update_operation`` / ``update_channel`` may change.
 USER_FIELDS = frozenset({"display_name", "agency", "is_admin", "disabled", "password_hash",
-                         "totp_secret", "clearance"})
+                         "totp_secret", "clearance", "lang"})
 OPERATION_FIELDS = frozenset({"name", "status", "classification", "agencies", "exercise"})
 CHANNEL_FIELDS = frozenset({"topic", "agencies", "label", "exercise"})
 
@@ -50,7 +50,7 @@ def user(d: Row) -> User:
     return User(UserId(d["id"]), d["username"], d["display_name"], d["agency"],
                 bool(d["is_admin"]), bool(d["is_bot"]), bool(d["disabled"]),
                 d["password_hash"], d["totp_secret"], d["created_at"],
-                _optional(d, "clearance"))
+                _optional(d, "clearance"), _optional(d, "lang"))
 
 
 def session(d: Row) -> Session:

@@ -52,6 +52,7 @@ ADDED_COLUMNS = (
     ("channels", "exercise", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "label", "TEXT NOT NULL DEFAULT ''"),
     ("messages", "real_world", "INTEGER NOT NULL DEFAULT 0"),
+    ("users", "lang", "TEXT NOT NULL DEFAULT ''"),
 )
 
 #: The messages table: an envelope's columns and the opaque body (schema 3).

@@ -457,3 +457,27 @@ async def test_a_slack_webhook_in_spanish_gets_the_hub_s_words_and_the_case_in_s
     assert said["text"] == "OP-A: GRAVE caso actualizado: El puente está cerrado", said
     fields = {f["title"]: f["value"] for f in said["attachments"][0]["fields"]}
     assert fields["Estado"] == "en curso"
+
+
+async def test_a_person_s_language_is_their_profile_s_on_every_connection(
+        start_hub: Callable[..., Any], hub_settings: Settings, engine: Apy) -> None:
+    hub = await _hub(start_hub, hub_settings, engine.url, languages=["en", "es", "fr"])
+    ch = hub.ch("A/general")
+    assert (await hub.api("GET", "/api/me", "bruno")).json()["user"]["lang"] is None
+    r = await hub.api("PUT", "/api/me/language", "bruno", json={"lang": "es"})
+    assert r.status_code == 200 and r.json() == {"lang": "es"}, r.text
+    for bad in ({"lang": "spanish"}, {"lang": 5}, {}, {"lang": "es", "x": 1}):
+        refused = await hub.api("PUT", "/api/me/language", "bruno", json=bad)
+        assert refused.status_code == 400, bad
+    assert (await hub.api("GET", "/api/me", "bruno")).json()["user"]["lang"] == "es"
+    bruno = await hub.client("bruno")  # its hello names no language: the profile's
+    await bruno.subscribe(ch)
+    alice = await hub.client("alice", lang="en")
+    sent = await alice.publish(ch, "The bridge is closed", lang="en")
+    frame = await _translated(bruno, sent["seq"])
+    assert frame["lang"] == "es"
+    await hub.services.translations.settled()
+    assert not [f for f in bruno.pending if f["type"] == "translated"]  # no French
+    r = await hub.api("PUT", "/api/me/language", "bruno", json={"lang": None})
+    assert r.status_code == 200 and \
+        (await hub.api("GET", "/api/me", "bruno")).json()["user"]["lang"] is None

@@ -48,7 +48,7 @@ def test_a_users_public_view_never_shows_secrets() -> None:
     public = USER.public()
     assert public == {"id": "usr_1", "username": "alice", "display_name": "Alice",
                       "agency": "POLICE", "is_admin": False, "is_bot": False,
-                      "disabled": False, "totp_enabled": True}
+                      "disabled": False, "totp_enabled": True, "lang": None}
     assert "secret-hash" not in repr(USER) and "SECRET" not in repr(USER)
 
 

@@ -211,8 +211,8 @@ async def test_the_french_catalogue_switches_every_visible_string(
             "[data-i18n]", "els => els.map(e => [e.dataset.i18n, e.textContent])")
         assert all(text == fr[key] for key, text in keyed), keyed
     # A new language reconnects once (its translations come to that connection): live again.
-    await page.wait_for_selector("#conn.live")
-    assert await page.text_content("#conn") == fr["conn.live"]
+    await page.wait_for_function("t => document.getElementById('conn').textContent === t",
+                                 arg=fr["conn.live"])
 
 
 async def test_air_gapped_keyboard_usable_and_readable_at_200_percent(

@@ -4,6 +4,7 @@ original one tap away; the Spanish reader's whole screen is in Spanish."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.apertium import Apy, apy
-from tests.conftest import RunningHub, embedded_settings
+from tests.conftest import PASSWORD, RunningHub, embedded_settings
 from tests.web.pages import login
 
 
@@ -42,8 +43,8 @@ async def test_english_and_spanish_readers_each_read_the_other_in_their_own_lang
     bruno = await login(browser, hub, "bruno", locale="es-ES")
     await bruno.select_option("#lang", "es")
     await bruno.wait_for_selector("html[lang=es]")
-    await bruno.wait_for_selector("#conn.live")
-    assert await bruno.text_content("#conn") == "en directo"
+    await bruno.wait_for_function("() => document.getElementById('conn').textContent === "
+                                  "'en directo'")
 
     await _say(alice, "The bridge is closed")
     row = "#messages li:has-text('puente')"
@@ -82,3 +83,21 @@ async def test_english_and_spanish_readers_each_read_the_other_in_their_own_lang
     finally:
         engine.start()
     await bruno.wait_for_selector("#messages li:has-text('escuela')", timeout=30_000)
+
+
+async def test_a_new_device_reads_in_the_person_s_chosen_language(
+        browser: Any, hub: RunningHub) -> None:
+    first = await login(browser, hub, "bruno", locale="en-GB")
+    await first.select_option("#lang", "es")  # chosen once, on one device
+    await first.wait_for_selector("html[lang=es]")
+    async with asyncio.timeout(15):  # the page tells the hub in the background
+        while (await hub.api("GET", "/api/me", "bruno")).json()["user"]["lang"] != "es":
+            await asyncio.sleep(0.1)
+    other = await (await browser.new_context(locale="en-GB")).new_page()
+    await other.goto(hub.url.replace("127.0.0.1", "localhost") + "/")
+    await other.fill("#login input[name=username]", "bruno")
+    await other.fill("#login input[name=password]", PASSWORD)
+    await other.click("#login button[type=submit]")
+    await other.wait_for_selector("html[lang=es]", timeout=15_000)
+    await other.wait_for_function("() => document.getElementById('conn').textContent === "
+                                  "'en directo'")

@@ -104,14 +104,14 @@ async def test_every_listed_user_field_can_change_and_reads_back(engine: Engine)
     await store.create_user(rowmap.user(USER_ROW))
     await store.update_user(UserId("usr_1"), display_name="Alice B", agency="ARMY",
                             is_admin=False, disabled=True, password_hash="h2",
-                            totp_secret="S3CRET", clearance='{"level":"SECRET"}')
+                            totp_secret="S3CRET", clearance='{"level":"SECRET"}', lang="es")
     u = await store.get_user(UserId("usr_1"))
     assert u is not None
     assert (u.display_name, u.agency, u.is_admin, u.disabled, u.password_hash,
-            u.totp_secret, u.clearance) == ("Alice B", "ARMY", False, True, "h2", "S3CRET",
-                                            '{"level":"SECRET"}')
+            u.totp_secret, u.clearance, u.lang) == ("Alice B", "ARMY", False, True, "h2",
+                                                    "S3CRET", '{"level":"SECRET"}', "es")
     assert set(rowmap.USER_FIELDS) == {"display_name", "agency", "is_admin", "disabled",
-                                       "password_hash", "totp_secret", "clearance"}
+                                       "password_hash", "totp_secret", "clearance", "lang"}
 
 
 @pytest.mark.parametrize("field", ["username", "id", "is_bot", "created_at"])
