@@ -17,7 +17,7 @@ from channels.permissions import Action
 from hub.bodies import encode
 from hub.clock import Clock
 from hub.config import Settings
-from hub.engine.port import Limits, NewMessage, Store
+from hub.engine.port import Limits, Messages, NewMessage, Store
 from hub.errors import BadRequest, ErrorCode, LimitExceeded, NotFound
 from hub.labels import Label
 from hub.models import (
@@ -30,7 +30,18 @@ from hub.models import (
 )
 from hub.principal import Principal
 
-__all__ = ["ChannelMessages"]
+__all__ = ["ChannelMessages", "readable"]
+
+
+async def readable(store: Messages, access: Access, principal: Principal, ch: Channel,
+                   seq: int) -> Message:
+    """Chat message ``seq`` of ``ch`` for ``principal``, who may read the channel: NotFound
+    where there is none, or where its label is above what they may see (the same)."""
+    found = await store.read_messages(ch.id, after_seq=seq - 1, limit=1) if seq >= 1 else []
+    if not found or found[0].seq != seq or found[0].body_type != CHAT or not (
+            found[0].label_json == "" or access.sees(principal, {"label": found[0].label})):
+        raise NotFound()
+    return found[0]
 
 
 class ChannelMessages:
@@ -134,13 +145,7 @@ class ChannelMessages:
         file that is not."""
         ch, _, _ = await self.access.channel(principal, ch_id, Action.READ_CHANNEL,
                                              client=client)
-        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1) \
-            if seq >= 1 else []
-        if not found or found[0].seq != seq or found[0].body_type != CHAT or not (
-                found[0].label_json == "" or self.access.sees(principal,
-                                                              {"label": found[0].label})):
-            raise NotFound()
-        files = chat_body(found[0]).files
+        files = chat_body(await readable(self._store, self.access, principal, ch, seq)).files
         if isinstance(files, msgspec.UnsetType) or not 0 <= index < len(files):
             raise NotFound()
         return files[index]

@@ -25,7 +25,8 @@ import msgspec
 
 from channels.access import Access
 from channels.blob_sweep import named_files
-from channels.bodies import CHAT, REDACTED_TEXT, ChatBody, Redaction, chat_body
+from channels.bodies import REDACTED_TEXT, ChatBody, Redaction, chat_body
+from channels.messages import readable
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.bodies import encode
@@ -62,12 +63,7 @@ class Redactions:
                      client: str) -> Redacted:
         ch, _, role = await self._access.channel(principal, ch_id, Action.READ_CHANNEL,
                                                  client=client)
-        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1)
-        if not found or found[0].seq != seq or found[0].body_type != CHAT or not (
-                found[0].label_json == "" or self._access.sees(principal,
-                                                               {"label": found[0].label})):
-            raise NotFound()
-        message = found[0]
+        message = await readable(self._store, self._access, principal, ch, seq)
         if message.sender_id == HUB_SENDER or message.client_msg_id.startswith(ACK_PREFIX):
             raise BadRequest("the hub's notices and acknowledgements are not redacted")
         if message.sender_id != principal.user_id and role is not Role.COORDINATOR \

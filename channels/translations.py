@@ -30,6 +30,7 @@ import msgspec
 from channels.access import Access
 from channels.bodies import CHAT, ChatBody, TranslationNote, chat_body
 from channels.languages import LanguagePolicyView, Languages
+from channels.messages import readable
 from channels.permissions import Action
 from hub.auditor import Auditor
 from hub.clock import Clock
@@ -221,13 +222,7 @@ class MessageTranslations:
         marked as reviewed, with the engine's text kept beside it; audited."""
         ch, _, role = await self._access.channel(principal, ch_id, Action.READ_CHANNEL,
                                                  client=client)
-        found = await self._store.read_messages(ch.id, after_seq=seq - 1, limit=1) \
-            if seq >= 1 else []
-        if not found or found[0].seq != seq or found[0].body_type != CHAT or not (
-                found[0].label_json == "" or self._access.sees(principal,
-                                                               {"label": found[0].label})):
-            raise NotFound()
-        message = found[0]
+        message = await readable(self._store, self._access, principal, ch, seq)
         policy = await self._languages.in_force(ch.operation_id)
         if principal.username not in policy["translators"] and role is not Role.COORDINATOR \
                 and not principal.is_admin:
