@@ -18,16 +18,19 @@ from starlette.routing import Route
 
 from channels.bodies import ReviewTranslation, TranslationNote
 from channels.glossary_files import glossary_csv, parse_glossary_csv
+from channels.glossary_tbx import glossary_tbx, parse_glossary_tbx
 from channels.languages import GlossaryBody, LanguagePolicyBody, Languages
 from channels.translations import MessageTranslations
 from hub.bodies import convert, schema
 from hub.boundary import int_param
 from hub.errors import BadRequest
-from hub.http import caller, json_body, read_body, read_json
+from hub.http import caller, json_body, off_the_loop, read_body, read_json
 from hub.openapi import api, array, boolean, integer, nullable, number, obj, string
 
 __all__ = ["routes"]
 
+#: TBX has no registered media type; this is the one tools send (application/xml too).
+TBX_TYPE = "application/tbx+xml"
 #: The largest glossary a request may carry (5,000 terms fit).
 GLOSSARY_BYTES = 2 * 1024 * 1024
 
@@ -82,9 +85,20 @@ async def glossary_file(request: Request) -> Response:
         "Content-Disposition": f'attachment; filename="glossary-v{doc["version"]}.csv"'})
 
 
-@api("Replace the operation's glossary (coordinators), from JSON or CSV; a new version, "
-     "audited", "channels", {200: GLOSSARY}, body=schema(GlossaryBody),
-     body_types={"text/csv": string()})
+@api("The operation's glossary as TBX (ISO 30042, TBX-Basic)", "channels",
+     {200: TBX_TYPE})
+async def glossary_tbx_file(request: Request) -> Response:
+    _, principal, client = await caller(request)
+    op_id = request.path_params["op_id"]
+    doc = await _languages(request).glossary_doc(principal, op_id, client)
+    return Response(glossary_tbx(doc, f"Liaison Hub operation {op_id}"), media_type=TBX_TYPE,
+                    headers={"Content-Disposition":
+                             f'attachment; filename="glossary-v{doc["version"]}.tbx"'})
+
+
+@api("Replace the operation's glossary (coordinators), from JSON, CSV or TBX; a new "
+     "version, audited", "channels", {200: GLOSSARY}, body=schema(GlossaryBody),
+     body_types={"text/csv": string(), TBX_TYPE: string(), "application/xml": string()})
 async def set_glossary(request: Request) -> Response:
     _, principal, client = await caller(request)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -94,6 +108,9 @@ async def set_glossary(request: Request) -> Response:
             body = parse_glossary_csv(raw.decode("utf-8-sig"))
         except UnicodeDecodeError:
             raise BadRequest("glossary CSV: not UTF-8 text") from None
+    elif ctype in (TBX_TYPE, "application/x-tbx+xml", "application/xml", "text/xml"):
+        body = await off_the_loop(parse_glossary_tbx, await read_body(request, GLOSSARY_BYTES),
+                                  large=True)
     else:
         body = convert(await read_json(request, GLOSSARY_BYTES), GlossaryBody)
     return JSONResponse(await _languages(request).set_glossary(
@@ -125,6 +142,7 @@ routes = [
     Route("/api/operations/{op_id}/glossary", glossary, methods=["GET"]),
     Route("/api/operations/{op_id}/glossary", set_glossary, methods=["PUT"]),
     Route("/api/operations/{op_id}/glossary.csv", glossary_file, methods=["GET"]),
+    Route("/api/operations/{op_id}/glossary.tbx", glossary_tbx_file, methods=["GET"]),
     Route("/api/channels/{ch_id}/messages/{seq}/translations/{lang}", review_translation,
           methods=["PUT"]),
 ]

@@ -47,7 +47,7 @@ BEYOND_A_SCHEMA = {
     r"rule '[^']*': (when|summary): (?!is limited)": "a condition or template in the rule "
     "language, parsed when saved",
     r"this hub has no translation engine": "whether the hub's operator configured one",
-    r"glossary CSV": "CSV, read by its own reader",
+    r"glossary CSV|glossary TBX": "CSV and TBX, each read by its own reader",
     r"no form in|a do-not-translate entry has one text": "a comparison between fields",
     r"a redacted message or a hub notice has no translation|one of the operation's "
     r"languages other than": "the stored message and the operation's languages",

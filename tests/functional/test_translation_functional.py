@@ -481,3 +481,28 @@ async def test_a_person_s_language_is_their_profile_s_on_every_connection(
     r = await hub.api("PUT", "/api/me/language", "bruno", json={"lang": None})
     assert r.status_code == 200 and \
         (await hub.api("GET", "/api/me", "bruno")).json()["user"]["lang"] is None
+
+
+async def test_the_glossary_goes_in_and_out_as_tbx(running_hub: RunningHub) -> None:
+    hub = running_hub
+    path = f"/api/operations/{hub.ops['A'].id}/glossary"
+    tbx = (b'<?xml version="1.0" encoding="UTF-8"?><tbx style="dca" type="TBX-Basic" '
+           b'xmlns="urn:iso:std:iso:30042:ed-2"><text><body><conceptEntry id="c1">'
+           b'<langSec xml:lang="en"><termSec><term>bank</term></termSec></langSec>'
+           b'<langSec xml:lang="es"><termSec><term>orilla</term><termNote '
+           b'type="grammaticalGender">feminine</termNote></termSec></langSec>'
+           b"</conceptEntry></body></text></tbx>")
+    put = await hub.api("PUT", path, "alice", content=tbx,
+                        headers={"Content-Type": "application/tbx+xml"})
+    assert put.status_code == 200, put.text
+    assert put.json()["terms"] == [{"forms": {"en": "bank", "es": "orilla"}, "keep": False,
+                                    "genders": {"es": "f"}, "note": ""}]
+    got = await hub.api("GET", f"{path}.tbx", "bruno")
+    assert got.status_code == 200 and got.headers["content-type"] == "application/tbx+xml"
+    again = await hub.api("PUT", path, "alice", content=got.content,
+                          headers={"Content-Type": "application/xml"})
+    assert again.status_code == 200 and again.json()["terms"] == put.json()["terms"]
+    bomb = b'<!DOCTYPE tbx [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]><tbx>&b;</tbx>'
+    refused = await hub.api("PUT", path, "alice", content=bomb,
+                            headers={"Content-Type": "application/tbx+xml"})
+    assert refused.status_code == 400 and "TBX" in refused.json()["error"]["message"]
