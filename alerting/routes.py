@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -9,6 +12,7 @@ from starlette.routing import Route
 from alerting.board import view
 from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseService
+from alerting.cases.translations import CaseTranslations
 from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
 from alerting.interop.alertmanager import Notification, read_notification
 from alerting.pipeline.alerts import answered
@@ -21,7 +25,7 @@ from hub.bodies import convert, schema
 from hub.boundary import SECONDS_PATTERN, int_param, time_param
 from hub.errors import BadRequest
 from hub.http import caller, json_body, off_the_loop, read_json
-from hub.models import OpEvent
+from hub.models import OperationId, OpEvent
 from hub.openapi import api, array, boolean, enum, integer, number, obj, ref, string
 
 __all__ = ["routes"]
@@ -71,12 +75,23 @@ async def create_case(request: Request) -> Response:
                                                  body, client))
 
 
-@api("A case (its ETag is its version)", "cases", {200: ref("Case")})
+@api("A case (its ETag is its version); with lang, its kept translation into it",
+     "cases", {200: ref("Case")}, query={"lang": string(pattern="^[a-z]{2,3}$")})
 async def get_case(request: Request) -> Response:
     _, principal, client = await caller(request)
+    lang = request.query_params.get("lang")
+    if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
     case = await _cases(request).get_case(principal, request.path_params["op_id"],
                                     request.path_params["case_id"], client)
-    return JSONResponse(case, headers={"ETag": f'"{case["version"]}"'})
+    answer: dict[str, Any] = dict(case)
+    if lang is not None:
+        translations: CaseTranslations = request.app.state.services.case_translations
+        found = await translations.for_reader(OperationId(case["operation_id"]), case,
+                                              case["version"], lang)
+        if found is not None:
+            answer["translation"] = {k: v for k, v in found.items() if k != "original"}
+    return JSONResponse(answer, headers={"ETag": f'"{case["version"]}"'})
 
 
 @api("A file of a case, to its readers (an image's preview or thumbnail by variant)",

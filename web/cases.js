@@ -2,7 +2,7 @@
 // timeline, and create/update/comment/assign/close with conflict handling.
 import { api } from "/protocol.js";
 import { $, el, richText, fmtTime, fmtNumber, filesOf } from "/dom.js";
-import { t, word } from "/i18n.js";
+import { t, word, language } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
 import { fillList } from "/long-list.js";
 import { CASE_CATEGORIES as CATEGORIES, SEVERITIES, CASE_STATUSES as STATUSES } from "/vocabulary.js";
@@ -126,7 +126,7 @@ export class Cases {
     let c;
     let timeline;
     try {
-      c = await api(`${this.base()}/${encodeURIComponent(id)}`);
+      c = await api(`${this.base()}/${encodeURIComponent(id)}?lang=${language()}`);
       ({ timeline } = await api(`${this.base()}/${encodeURIComponent(id)}/timeline`));
     } catch (err) {
       if (this.openId !== id) return;
@@ -141,7 +141,8 @@ export class Cases {
     $("case-list-part").hidden = true;
     $("case-detail").hidden = false;
     if (!keepForm) this.hideForm();
-    $("case-title").textContent = c.title;
+    const tr = c.translation, mt = tr && !this.original;   // machine translated, the original a tap away
+    $("case-title").textContent = mt ? tr.title : c.title;
     const loc = c.location || {};
     // Figures by their names in the user's language, values as the locale writes them.
     const fields = Object.entries(c.fields || {}).map(([k, v]) => `${label(k)}: ${shown(k, v)}`).join(" · ");
@@ -158,7 +159,10 @@ export class Cases {
       ...(c.real_world ? [el("dt", { text: t("board.real_world") }), el("dd", {}, el("span", { class: "real-world", text: t("case.real_world") }))] : []),
       ...(c.label ? [el("dt", { text: t("case.marking") }), el("dd", {}, el("span", { class: "marking", text: markingOf(c.label) }))] : []),
     );
-    $("case-description").replaceChildren(richText(c.description || ""),
+    $("case-description").replaceChildren(richText((mt ? tr.description : c.description) || ""),
+      tr ? el("p", { class: "mt" }, t("chat.mt", { lang: new Intl.DisplayNames([language()], { type: "language" }).of(tr.source) }), " · ",
+        el("button", { type: "button", class: "linkish", onclick: () => { this.original = !this.original; this.openDetail(id); },
+          text: t(mt ? "chat.mt_original" : "chat.mt_translation") })) : "",
       ...(c.files?.length ? [filesOf(`${this.base()}/${c.id}/files/`, c.files)] : []));
     $("case-actions").replaceChildren(...(this.me.canPost ? [
       el("button", { type: "button", onclick: () => this.showForm(this.current), text: t("case.edit") }),

@@ -126,6 +126,14 @@ class CaseTranslations:
         sources = {t["source"] for t in found.values()}
         return (sources.pop() if len(sources) == 1 else policy["default"]), found
 
+    async def for_reader(self, op_id: OperationId, case: CaseDoc, version: int,
+                         lang: str) -> CaseTranslationDoc | None:
+        """The case's kept translation into ``lang`` of this version, if there is one."""
+        kept = await self._store.get_state(op_id, _state(case["id"], lang))
+        if kept is None or kept["version"] != version or kept["source"] == lang:
+            return None
+        return kept
+
     async def settled(self) -> None:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

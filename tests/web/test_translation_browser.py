@@ -101,3 +101,25 @@ async def test_a_new_device_reads_in_the_person_s_chosen_language(
     await other.wait_for_selector("html[lang=es]", timeout=15_000)
     await other.wait_for_function("() => document.getElementById('conn').textContent === "
                                   "'en directo'")
+
+
+async def test_a_case_opens_in_the_reader_s_language_with_its_original_a_tap_away(
+        browser: Any, hub: RunningHub) -> None:
+    op = hub.ops["A"].id
+    made = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "The bridge is closed", "description": "The school is open",
+        "severity": "major"})
+    assert made.status_code == 201, made.text
+    await hub.services.case_translations.settled()
+    r = await hub.api("GET", f"/api/operations/{op}/cases/{made.json()['id']}?lang=es", "bruno")
+    assert r.json()["translation"]["title"] == "El puente está cerrado"
+    bruno = await login(browser, hub, "bruno", locale="es-ES")
+    await bruno.select_option("#lang", "es")
+    await bruno.wait_for_selector("html[lang=es]")
+    await bruno.click("#tab-cases")
+    await bruno.click(f"#case-list li[data-case='{made.json()['id']}'] button.linkish")
+    await bruno.wait_for_selector("#case-title:has-text('El puente está cerrado')")
+    assert "La escuela es abierta" in (await bruno.text_content("#case-description") or "")
+    await bruno.click("#case-description .mt button")
+    await bruno.wait_for_selector("#case-title:has-text('The bridge is closed')")
+    assert await bruno.text_content("#case-description .mt button") == "ver la traducción"
