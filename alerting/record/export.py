@@ -35,12 +35,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from alerting.cases.translations import CaseTranslationDoc, case_translation
 from alerting.documents import SaltState
-from alerting.kinds import SALT_STATE
+from alerting.kinds import CASE, SALT_STATE
 from alerting.record.report import render
 from alerting.visibility import ReaderView
 from channels.access import Access
 from channels.custodians import Custodians
+from channels.languages import POLICY as LANGUAGE_POLICY
 from channels.permissions import Action
 from channels.translations import translations_of
 from hub.blobs import BlobStore
@@ -132,17 +134,27 @@ class Exporter:
                        **({"custodian": True} if user.id in custodians else {})})
         view = ReaderView(self._access, self._store, principal, op.id)
         seq = 0
+        cases: dict[str, str | None] = {}  # each case as last written: shown, or its marking
         while True:
             page = await self._store.read_op_events(op.id, after_seq=seq, limit=PAGE)
             for event in page:
                 record = event.data.get("record")
                 shown = complete or await view.sees_event(event)
+                withheld = None if shown else marking_of(record.get("label")) \
+                    if isinstance(record, dict) else "?"
                 found.add({**event.frame(), "key": f"event:{event.seq}", "type": "event"},
-                          None if shown else marking_of(record.get("label"))
-                          if isinstance(record, dict) else "?")
+                          withheld)
+                if event.kind == CASE:
+                    cases[event.record_id] = withheld
                 seq = event.seq
             if len(page) < PAGE:
                 break
+        # What readers of each language read of each case (its latest translated version).
+        for case_id, withheld in cases.items():
+            for lang, doc in await self._case_translations(op.id, case_id):
+                found.add({"key": f"case-translation:{case_id}:{lang}",
+                           "type": "case_translation", "case_id": case_id, "lang": lang,
+                           **doc}, withheld)
         for ch, ch_shown in channels:
             after = 0
             while True:
@@ -174,6 +186,16 @@ class Exporter:
                        self.signer)
         stamp = await self._stamper.stamp(parts.manifest) if self._stamper else None
         return parts.archive(stamp)
+
+    async def _case_translations(self, op_id: OperationId, case_id: str
+                                 ) -> list[tuple[str, CaseTranslationDoc]]:
+        policy = await self._store.get_state(op_id, LANGUAGE_POLICY)
+        out = []
+        for lang in policy["languages"] if policy else []:
+            doc = await self._store.get_state(op_id, case_translation(case_id, lang))
+            if doc is not None:
+                out.append((lang, doc))
+        return out
 
     async def _attachments(self, found: _Record, meta: dict[str, Any]) -> dict[str, bytes]:
         """The files the shown records carry, by name in the archive; the SHA-256 of those

@@ -415,6 +415,14 @@ async def test_a_case_s_cap_document_says_it_in_each_language_valid_cap_1_2(
     await hub.services.case_translations.settled()
     again = await hub.api("GET", f"/api/operations/{op}/cap/cases/{made.json()['id']}", "bruno")
     assert again.text.count("<info>") == 2 and len(counted.asked) == 2
+    # The operation's signed record keeps what Spanish readers read of the case.
+    export = await hub.api("GET", f"/api/operations/{op}/export", "alice")
+    body = zipfile.ZipFile(io.BytesIO(export.content)).read(RECORDS).decode()
+    [kept] = [json.loads(line) for line in body.splitlines()
+              if '"type":"case_translation"' in line]
+    assert (kept["case_id"], kept["lang"], kept["version"], kept["engine"]) == \
+        (made.json()["id"], "es", 2, "apertium")
+    assert kept["original"][0] == "The bridge is closed" and "puente" in kept["title"].lower()
 
 
 async def test_a_text_that_does_not_say_its_language_is_detected_and_marked_so(
