@@ -107,6 +107,21 @@ async def test_scripts_and_stylesheets_the_page_loads_carry_only_nosniff(
         assert "x-frame-options" not in r.headers and "referrer-policy" not in r.headers
 
 
+async def test_a_not_modified_answer_leaves_the_stored_security_headers_as_they_are(
+        client: httpx.AsyncClient) -> None:
+    """A 304 updates the headers the browser stored with the 200 (RFC 9111, 4.3.4):
+    headers it leaves out stay as they were, so it carries none of the security ones."""
+    for path in ("/", "/app.js", "/sw.js"):
+        first = await client.get(path)
+        assert first.headers["x-content-type-options"] == "nosniff", path
+        again = await client.get(path, headers={"if-none-match": first.headers["etag"]})
+        assert again.status_code == 304, path
+        assert again.headers["etag"] == first.headers["etag"]
+        assert again.headers["cache-control"] == "no-cache", path
+        assert not {"x-content-type-options", "content-security-policy", "x-frame-options",
+                    "referrer-policy"} & set(again.headers), path
+
+
 async def test_a_tile_server_opens_images_to_its_origin_and_nothing_else(
         tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data",
