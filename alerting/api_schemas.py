@@ -32,7 +32,7 @@ _CASE_FIELDS: dict[str, Schema] = {
     "title": string(200), "description": string(10_000), "category": enum(*CASE_CATEGORIES),
     "severity": SEVERITY, "status": enum(*CASE_STATUSES), "location": nullable(LOCATION),
     "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean(),
-    "real_world": boolean(),
+    "real_world": boolean(), "lang": string(pattern="^[a-z]{2,3}$"),
     "label": {"anyOf": [string(64), ref("Label")]}}
 ALERTING_SCHEMAS: dict[str, Schema] = {
     "Case": obj({**_CASE_FIELDS, "id": string(), "operation_id": string(),
@@ -41,7 +41,8 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
                  "comments": integer(), "event_seq": integer(), "duplicate": boolean(),
                  "files": array(schema(FileRef)),
                  "translation": obj({"title": string(), "description": string(),
-                                     "source": string(), "engine": string(),
+                                     "source": string(), "detected": boolean(),
+                                     "engine": string(),
                                      "route": array(string()), "glossary_version": integer(),
                                      "version": integer(), "at": number()})},
                 "id", "title", "severity", "status"),

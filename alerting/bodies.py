@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 from channels.bodies import LabelInput
+from channels.languages import Lang
 from hub.bodies import NOT_BLANK, pattern
 
 __all__ = ["CASE_CATEGORY_NAMES", "CASE_STATUS_NAMES", "SEVERITY_NAMES", "CaseChanges",
@@ -115,6 +116,9 @@ class _CaseFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froz
     exercise: bool | msgspec.UnsetType = msgspec.UNSET
     real_world: bool | msgspec.UnsetType = msgspec.UNSET
     label: LabelInput | msgspec.UnsetType | None = msgspec.UNSET
+    lang: Annotated[Lang, msgspec.Meta(description=(
+        "The language the title and description are written in; else detected among the "
+        "operation's languages, else its default."))] | msgspec.UnsetType = msgspec.UNSET
     idempotency_key: IdempotencyKey | None = None
     #: Finished uploads of the caller's for this operation (``Upload-Metadata``
     #: ``operation``), added to the case's files; a photo's position (uploaded with

@@ -76,6 +76,9 @@ class CaseDoc(TypedDict):
     label: NotRequired[LabelDoc | None]
     #: Files attached to the case (channels.bodies.FileRef as plain values).
     files: NotRequired[list[dict[str, object]]]
+    #: The language the title and description are written in, as their writer said;
+    #: absent: detected when they are translated, else the operation's default.
+    lang: NotRequired[str]
 
 
 class CaseView(CaseDoc):

@@ -17,11 +17,13 @@ import msgspec
 from alerting.board import AlertRow, CaseRow, EventItem, view
 from alerting.bodies import CaseChanges, CaseComment, NewCase
 from alerting.cases.service import CaseService
+from alerting.cases.translations import CaseTranslations, shown
 from channels.service import ChannelService
 from hub.bodies import Frame, Ref, Reply, convert
 from hub.errors import BadRequest
 from hub.feeds import Feed
 from hub.handlers import FeedSnapshot, FrameSession, Handlers
+from hub.models import OperationId
 
 __all__ = ["BoardReply", "CaseAckReply", "CaseFrame", "CaseFrames", "OnlinePerson", "register"]
 
@@ -64,7 +66,9 @@ class OnlinePerson(msgspec.Struct, kw_only=True, frozen=True):
 
 class BoardReply(Reply, tag="board", kw_only=True, frozen=True):
     """The board of an operation at ``version`` (a seq of its log), sent on subscribing
-    to ``ops:<operation>``; the events after it follow as ``op_event`` frames."""
+    to ``ops:<operation>``; the events after it follow as ``op_event`` frames.
+    ``translations``: the cases' kept translations into the reader's language, by case
+    (each names the case version it translates); later ones come as ``translated``."""
 
     ref: str | None = None
     channel: str
@@ -75,12 +79,15 @@ class BoardReply(Reply, tag="board", kw_only=True, frozen=True):
     events: list[EventItem]
     counts: dict[str, dict[str, int]]
     online: list[OnlinePerson]
+    translations: dict[str, dict[str, Any]] = {}
 
 
 class CaseFrames:
-    def __init__(self, cases: CaseService, channels: ChannelService) -> None:
+    def __init__(self, cases: CaseService, channels: ChannelService,
+                 translations: CaseTranslations) -> None:
         self.cases = cases
         self.channels = channels
+        self.translations = translations
 
     async def case(self, session: FrameSession, frame: CaseFrame) -> None:
         principal, client, cases = session.principal, session.client, self.cases
@@ -108,15 +115,21 @@ class CaseFrames:
         online = await self.channels.operation_presence(session.principal, feed.operation_id,
                                                         session.client)
         version = int(board["version"])
+        read = {} if session.lang is None else await self.translations.for_readers_of(
+            OperationId(feed.operation_id),
+            ((c["id"], c["version"]) for c in board["cases"].values()),
+            session.lang)
         return FeedSnapshot(version, BoardReply(
             channel=feed.key, operation=feed.operation_id, version=version,
             cases=list(board["cases"].values()), alerts=list(board["alerts"].values()),
             events=board["events"], counts=view(board)["counts"],
             online=[OnlinePerson(username=e.username, display_name=e.display_name,
-                                 agency=e.agency) for e in online]))
+                                 agency=e.agency) for e in online],
+            translations={case_id: shown(t) for case_id, t in read.items()}))
 
 
-def register(handlers: Handlers, cases: CaseService, channels: ChannelService) -> None:
-    frames = CaseFrames(cases, channels)
+def register(handlers: Handlers, cases: CaseService, channels: ChannelService,
+             translations: CaseTranslations) -> None:
+    frames = CaseFrames(cases, channels, translations)
     handlers.on_frame(CaseFrame, frames.case)
     handlers.on_snapshot("board", frames.board)

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from alerting.board import view
 from alerting.bodies import CaseChanges, CaseComment, NewCase, PushedAlert
 from alerting.cases.service import CaseService
-from alerting.cases.translations import CaseTranslations
+from alerting.cases.translations import CaseTranslations, shown
 from alerting.config_bodies import PolicyBody, RuleBody, SilenceBody
 from alerting.interop.alertmanager import Notification, read_notification
 from alerting.pipeline.alerts import answered
@@ -59,11 +59,32 @@ def _written(event: OpEvent, created: bool) -> Response:
                         status_code=201 if created and event.action == "created" else 200)
 
 
-@api("The operation's cases", "cases", {200: obj({"cases": array(ref("Case"))}, "cases")})
+@api("The operation's cases; with lang, each with its kept translation into it", "cases",
+     {200: obj({"cases": array(ref("Case"))}, "cases")},
+     query={"lang": string(pattern="^[a-z]{2,3}$")})
 async def list_cases(request: Request) -> Response:
     _, principal, client = await caller(request)
-    cases = await _cases(request).list_cases(principal, request.path_params["op_id"], client)
+    lang = _lang(request)
+    cases: list[Any] = await _cases(request).list_cases(principal,
+                                                        request.path_params["op_id"], client)
+    if lang is not None and cases:
+        found = await _translations(request).for_readers_of(
+            OperationId(cases[0]["operation_id"]),
+            ((c["id"], c["version"]) for c in cases), lang)
+        cases = [{**c, "translation": shown(found[c["id"]])} if c["id"] in found else c
+                 for c in cases]
     return JSONResponse({"cases": cases})
+
+
+def _lang(request: Request) -> str | None:
+    lang = request.query_params.get("lang")
+    if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
+    return lang
+
+
+def _translations(request: Request) -> CaseTranslations:
+    return request.app.state.services.case_translations  # type: ignore[no-any-return]
 
 
 @api("Report a case (idempotent with idempotency_key)", "cases",
@@ -79,18 +100,15 @@ async def create_case(request: Request) -> Response:
      "cases", {200: ref("Case")}, query={"lang": string(pattern="^[a-z]{2,3}$")})
 async def get_case(request: Request) -> Response:
     _, principal, client = await caller(request)
-    lang = request.query_params.get("lang")
-    if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
-        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
+    lang = _lang(request)
     case = await _cases(request).get_case(principal, request.path_params["op_id"],
                                     request.path_params["case_id"], client)
     answer: dict[str, Any] = dict(case)
     if lang is not None:
-        translations: CaseTranslations = request.app.state.services.case_translations
-        found = await translations.for_reader(OperationId(case["operation_id"]), case,
-                                              case["version"], lang)
+        found = await _translations(request).for_reader(OperationId(case["operation_id"]),
+                                                        case, case["version"], lang)
         if found is not None:
-            answer["translation"] = {k: v for k, v in found.items() if k != "original"}
+            answer["translation"] = shown(found)
     return JSONResponse(answer, headers={"ETag": f'"{case["version"]}"'})
 
 

@@ -81,6 +81,9 @@ class FrameSession(Protocol):
     def client(self) -> str: ...
     @property
     def metrics(self) -> Metrics: ...
+    @property
+    def lang(self) -> str | None:
+        """The reader's language (``hello``'s, else their profile's), if known."""
 
     def send(self, frame: Reply) -> None:
         """Queue a reply frame (overflowing the queue closes the connection)."""

@@ -331,13 +331,17 @@ class RedactedEvent:
 @dataclass(frozen=True, slots=True)
 class TranslatedEvent:
     """Message ``seq`` of a channel now reads in ``lang`` too: its readers in that
-    language get the translation (``note``: the stored translation's opaque body)."""
+    language get the translation (``note``: the stored translation's opaque body).
+
+    With ``case``: that case of an operation reads in ``lang`` at version ``seq``, told
+    to the readers of the operation's feed (``channel_id``: its key, ``ops:<id>``)."""
 
     channel_id: ChannelId
     seq: int
     lang: str
-    label_json: str  # the message's own label ("" if none), for who may hear of it
+    label_json: str  # the item's own label ("" if none), for who may hear of it
     note: bytes
+    case: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -259,8 +259,10 @@ class Node:
                 if conn.may_see(label):  # who never had the message hears nothing of it
                     conn.offer_ephemeral(encoded, "redacted")
         elif isinstance(event, TranslatedEvent):
-            encoded = Encoded({"type": "translated", "channel": event.channel_id,
-                               "seq": event.seq, "lang": event.lang,
+            where = {"case": event.case, "version": event.seq} if event.case \
+                else {"seq": event.seq}
+            encoded = Encoded({"type": "translated", "channel": event.channel_id, **where,
+                               "lang": event.lang,
                                "translation": msgpack.unpackb(event.note)})
             label = self.labels.of_record(json.loads(event.label_json)) \
                 if event.label_json else None

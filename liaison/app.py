@@ -221,11 +221,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     languages = Languages(store=engine.store, access=access, auditor=auditor, clock=clock,
                           settings=settings, translator=translator)
     detector = Detector()
-    case_translations = CaseTranslations(store=engine.store, access=access,
+    case_translations = CaseTranslations(store=engine.store, broker=engine.broker,
+                                         access=access,
                                          languages=languages, translator=translator,
                                          clock=clock, detector=detector)
     chat_frames.register(handlers, channels)
-    case_frames.register(handlers, cases, channels)
+    case_frames.register(handlers, cases, channels, case_translations)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, feeds=feeds, handlers=handlers, node=node, translator=translator)
     webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,

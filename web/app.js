@@ -297,6 +297,13 @@ async function start(user) {
     state.alerts.onEvent(f);
     drawSoon();
   });
+  // A case of a board now reads in this reader's language (its title on every screen).
+  client.addEventListener("translated", (e) => {
+    const f = e.detail, b = f.case && state.boards.get(f.channel.slice(4));
+    if (!b) return;
+    b.translations.set(f.case, f.translation);
+    if (b === state.board) { boardChanged(); drawSoon(); }
+  });
   client.addEventListener("presence", () => refreshOnline());
   state.chat = new Chat({ client, me: state.me, notify, show: (tab) => selectTab(tab),
     inExercise: () => !!state.op?.exercise, alerts: {

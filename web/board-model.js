@@ -14,13 +14,22 @@ export function fromFrame(f) {
     cases: new Map(f.cases.map((r) => [r.id, r])),
     alerts: new Map(f.alerts.map((r) => [r.id, r])),
     events: [...f.events], online: f.online || [],
+    translations: new Map(Object.entries(f.translations || {})),
   };
 }
 
 /** The board as a frame again (what fromFrame reads), to keep it on the device. */
 export function toFrame(b) {
   return { operation: b.operation, version: b.version, cases: [...b.cases.values()],
-           alerts: [...b.alerts.values()], events: [...b.events], online: b.online || [] };
+           alerts: [...b.alerts.values()], events: [...b.events], online: b.online || [],
+           translations: Object.fromEntries(b.translations || []) };
+}
+
+/** A case's title as its reader reads it: the kept translation of this version of the
+ * case into their language (then also the language it came from), else as written. */
+export function titleOf(board, c) {
+  const tr = board.translations?.get(c.id);
+  return tr?.version === c.version ? { text: tr.title, from: tr.source } : { text: c.title };
 }
 
 function caseRow(r, version) {

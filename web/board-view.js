@@ -1,10 +1,11 @@
 // Renders a board model (board-model.js) into a container. Used by the full-screen
 // board page and the board tab of the main client. Only textContent, never markup.
-import { view, BOARD_SEVERITIES } from "/board-model.js";
+import { view, BOARD_SEVERITIES, titleOf } from "/board-model.js";
 import { CASE_STATUSES } from "/vocabulary.js";
 import { t, word, ago, summaryOf } from "/i18n.js";
 import { clock } from "/dom.js";
 import { fillList } from "/long-list.js";
+import { caseTitle } from "/cases.js";
 
 const STALE_SECONDS = 15 * 60;
 
@@ -13,15 +14,18 @@ const STALE_SECONDS = 15 * 60;
  * first time a board is drawn, so it never weighs on a first load. Returns
  * update(board), to call whenever the board changes.
  */
+// The open cases, each titled in the reader's language where a translation is kept.
+const shown = (board) => view(board).openCases.map((c) => ({ ...c, title: titleOf(board, c).text }));
+
 export function mapOf(host, onOpen) {
   let map = null;
   let latest = null;
   let loading = null;
   return function update(board) {
     latest = board;
-    if (map) { map.update(view(board).openCases); return; }
+    if (map) { map.update(shown(board)); return; }
     loading ||= import("/map.js").then((m) => m.createMap(host, { onOpen }))
-      .then((made) => { map = made; map.update(view(latest).openCases); })
+      .then((made) => { map = made; map.update(shown(latest)); })
       .catch(() => { loading = null; });   // offline before the map was ever kept: try again later
   };
 }
@@ -72,7 +76,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
       c.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       c.marking ? el("span", { class: "marking", text: c.marking }) : null,
-      el("strong", { class: "title", text: c.title }),
+      caseTitle(board, c),
       el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ` }),
       el("span", { class: "age", text: stale ? t("board.stale", { ago: ago(idle) }) : t("board.updated", { ago: ago(idle) }) }));
   }, t("board.none"), "board-cases");

@@ -1,7 +1,7 @@
 // The full-screen situation board for a wall display: /board.html?op=<operation id>.
 // A snapshot on (re)connect, then live deltas; staleness ticks every 15 s.
 import { HubClient, api } from "/protocol.js";
-import { fromFrame, apply } from "/board-model.js";
+import { fromFrame, apply, titleOf } from "/board-model.js";
 import { renderBoard, mapOf } from "/board-view.js";
 import { t, word, ago, translatePage } from "/i18n.js";
 import { applyTheme } from "/theme.js";
@@ -33,7 +33,7 @@ function showCase(id) {
   if (!c) { shown = null; card.hidden = true; return; }
   const opened = shown !== id;
   shown = id;
-  $("map-case-title").textContent = c.title;
+  $("map-case-title").textContent = titleOf(board, c).text;
   $("map-case-meta").textContent = t("map.case_meta", {
     severity: word("sev", c.severity), status: word("status", c.status),
     place: c.place ? `${c.place} · ` : "", ago: ago(Date.now() / 1000 - c.updated_at) });
@@ -94,6 +94,10 @@ async function boot() {
   });
   client.addEventListener("op_event", (e) => {
     if (board && e.detail.feed === `ops:${op.id}` && apply(board, e.detail)) schedule();
+  });
+  client.addEventListener("translated", (e) => {
+    const f = e.detail;
+    if (board && f.case && f.channel === `ops:${op.id}`) { board.translations.set(f.case, f.translation); schedule(); }
   });
   document.addEventListener("languagechange", () => { translatePage(); schedule(); });
   client.subscribeBoard(op.id);

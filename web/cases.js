@@ -2,8 +2,8 @@
 // timeline, and create/update/comment/assign/close with conflict handling.
 import { api } from "/protocol.js";
 import { $, el, richText, fmtTime, fmtNumber, filesOf } from "/dom.js";
-import { t, word, language } from "/i18n.js";
-import { view, markingOf } from "/board-model.js";
+import { t, word, language, mtFrom } from "/i18n.js";
+import { view, markingOf, titleOf } from "/board-model.js";
 import { fillList } from "/long-list.js";
 import { CASE_CATEGORIES as CATEGORIES, SEVERITIES, CASE_STATUSES as STATUSES } from "/vocabulary.js";
 
@@ -98,7 +98,7 @@ export class Cases {
         c.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
         c.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
         c.marking ? el("span", { class: "marking", text: c.marking }) : null,
-        el("strong", { text: c.title })),
+        caseTitle(board, c)),
       el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""} · ${fmtTime(c.updated_at)}` })),
       t("board.none"));
   }
@@ -160,7 +160,7 @@ export class Cases {
       ...(c.label ? [el("dt", { text: t("case.marking") }), el("dd", {}, el("span", { class: "marking", text: markingOf(c.label) }))] : []),
     );
     $("case-description").replaceChildren(richText((mt ? tr.description : c.description) || ""),
-      tr ? el("p", { class: "mt" }, t("chat.mt", { lang: new Intl.DisplayNames([language()], { type: "language" }).of(tr.source) }), " · ",
+      tr ? el("p", { class: "mt" }, mtFrom(tr.source), " · ",
         el("button", { type: "button", class: "linkish", onclick: () => { this.original = !this.original; this.openDetail(id); },
           text: t(mt ? "chat.mt_original" : "chat.mt_translation") })) : "",
       ...(c.files?.length ? [filesOf(`${this.base()}/${c.id}/files/`, c.files)] : []));
@@ -181,7 +181,8 @@ export class Cases {
     if (this.editing?.id !== id) this.hideForm();
     $("case-list-part").hidden = true;
     $("case-detail").hidden = false;
-    $("case-title").textContent = this.getBoard()?.cases.get(id)?.title || "";
+    const board = this.getBoard(), row = board?.cases.get(id);
+    $("case-title").textContent = row ? titleOf(board, row).text : "";
     for (const part of ["case-facts", "case-description", "case-actions", "timeline"]) $(part).replaceChildren();
     $("comment-form").hidden = true;
     $("case-detail-msg").textContent = t("case.loading");
@@ -367,4 +368,11 @@ export class Cases {
     } catch (err) { $("case-msg").textContent = err.message; }
     await this.openDetail(this.openId);
   }
+}
+
+// A case's title in the reader's language where a translation of it is kept, marked so,
+// the original in its tooltip (and a tap away in the case itself).
+export function caseTitle(board, c) {
+  const { text, from } = titleOf(board, c);
+  return el("strong", { class: from ? "title mt-t" : "title", text, title: from && `${mtFrom(from)}: ${c.title}` });
 }

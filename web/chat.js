@@ -4,7 +4,7 @@
 import { api, newId } from "/protocol.js";
 import { keepPost, keptPosts } from "/offline-store.js";
 import { $, el, richText, mentions, fmtTime, filesOf } from "/dom.js";
-import { t, word, summaryOf, language } from "/i18n.js";
+import { t, word, summaryOf, language, mtFrom } from "/i18n.js";
 import { noticeWording } from "/notice.js";
 import { markingOf } from "/board-model.js";
 
@@ -135,8 +135,7 @@ export class Chat {
   translationLine(m) {
     const tr = m.translation;
     if (tr) {
-      const from = new Intl.DisplayNames([language()], { type: "language" }).of(tr.source);
-      return el("span", { class: "mt" }, t(tr.reviewed_by ? "chat.mt_reviewed" : "chat.mt", { lang: from, name: tr.reviewed_by }), " · ",
+      return el("span", { class: "mt" }, mtFrom(tr.source, tr.reviewed_by), " · ",
         el("button", { type: "button", class: "linkish", onclick: () => { m.original = !m.original; this.rerender(m); },
           text: t(m.original ? "chat.mt_translation" : "chat.mt_original") }));
     }

@@ -169,6 +169,12 @@ export function t(key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in values ? String(values[name] ?? "") : m));
 }
 
+// "machine translated from X" (or "…, reviewed by N"), X named in the reader's language.
+export function mtFrom(source, reviewer) {
+  const from = new Intl.DisplayNames([lang], { type: "language" }).of(source);
+  return t(reviewer ? "chat.mt_reviewed" : "chat.mt", { lang: from, name: reviewer });
+}
+
 // An alert's summary: one the hub composed (summary_words: a message key and its
 // values) in the current language, else as its author wrote it.
 export function summaryOf(a) {

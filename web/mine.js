@@ -5,7 +5,7 @@
 // outbox when the network is down).
 import { $, el, fmtTime } from "/dom.js";
 import { t, word, summaryOf } from "/i18n.js";
-import { view } from "/board-model.js";
+import { view, titleOf } from "/board-model.js";
 import { fillList } from "/long-list.js";
 
 export class Mine {
@@ -46,7 +46,7 @@ export class Mine {
     const cases = this.myCases(board).sort((a, b) => b.updated_at - a.updated_at);
     fillList($("my-cases"), cases, (c) => el("li", { class: `sev-${c.severity}`, "data-case": c.id },
       el("span", { class: `sev sev-${c.severity}`, text: word("sev", c.severity) }),
-      el("button", { type: "button", class: "linkish", onclick: () => { this.show("cases"); this.cases.openDetail(c.id); }, text: c.title }),
+      el("button", { type: "button", class: "linkish", onclick: () => { this.show("cases"); this.cases.openDetail(c.id); }, text: titleOf(board, c).text }),
       el("span", { class: "meta", text: ` ${word("status", c.status)}${c.place ? ` · ${c.place}` : ""}` })), t("mine.no_cases"));
   }
 }

@@ -8,6 +8,7 @@ to authorize, store and broadcast.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -28,7 +29,8 @@ def parse_severity(value: object) -> Severity:
 
 
 _EDITABLE = {"title", "description", "category", "severity", "status", "location",
-             "assignees", "fields", "exercise", "real_world"}
+             "assignees", "fields", "exercise", "real_world", "lang"}
+_LANG = re.compile(r"[a-z]{2,3}")
 
 
 def play_marking(record: Mapping[str, object]) -> str:
@@ -136,6 +138,11 @@ def _validated(data: Mapping[str, object], key: str) -> Any:
         if not isinstance(value, bool):
             raise BadRequest(f"'{key}' must be true or false")
         return value
+    if key == "lang":
+        value = data.get("lang")
+        if not isinstance(value, str) or not _LANG.fullmatch(value):
+            raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
+        return value
     raise BadRequest(f"unknown field '{key}'")
 
 
@@ -153,6 +160,8 @@ def new_case(data: Mapping[str, object], *, case_id: str, operation_id: str, act
         "exercise": _validated(data, "exercise"), "real_world": _validated(data, "real_world"),
         "reporting_agency": agency, "created_by": actor, "created_at": now,
         "updated_by": actor, "updated_at": now, "comments": 0}
+    if data.get("lang") is not None:
+        case["lang"] = _validated(data, "lang")
     _one_of_play(case)
     return case
 

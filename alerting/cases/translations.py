@@ -7,27 +7,32 @@ of the operation per case and language (``case-tr:<case>:<lang>``) naming the ve
 they translate and their provenance. A version already translated (same texts) is not
 asked for again; what the operation's CAP documents carry in each language is read from
 here (:mod:`alerting.interop.cap_service`). The case's own language is the operation's
-default until cases say theirs. Nothing here blocks a case write.
+language its writer declared (``lang``), else the one detected among the operation's
+languages, else the operation's default. Nothing here blocks a case write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from typing import TypedDict
+from collections.abc import Iterable
+from typing import Any, TypedDict
+
+import msgpack
 
 from alerting.documents import CaseDoc
 from channels.access import Access
 from channels.languages import Languages
 from hub.clock import Clock
 from hub.documents import StateName
-from hub.engine.port import Records
+from hub.engine.port import Broker, Records
 from hub.errors import HubError
 from hub.language.detect import Detector
 from hub.language.translator import Translator
-from hub.models import OperationId
+from hub.models import ChannelId, OperationId, TranslatedEvent, ops_topic
 
-__all__ = ["CaseTranslationDoc", "CaseTranslations", "case_translation"]
+__all__ = ["CaseTranslationDoc", "CaseTranslations", "case_translation", "shown"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,7 @@ class CaseTranslationDoc(TypedDict):
     original: list[str]   # the title and description translated (a later version with
                           # the same texts and glossary is not sent to the engine again)
     source: str
+    detected: bool        # the source language was detected, the case did not say it
     engine: str
     route: list[str]
     glossary_version: int
@@ -53,10 +59,17 @@ def case_translation(case_id: str, lang: str) -> StateName[CaseTranslationDoc]:
 _state = case_translation
 
 
+def shown(kept: CaseTranslationDoc) -> dict[str, Any]:
+    """A kept translation as readers get it (without the texts it was made from)."""
+    return {k: v for k, v in kept.items() if k != "original"}
+
+
 class CaseTranslations:
-    def __init__(self, *, store: Records, access: Access, languages: Languages,
-                 translator: Translator | None, clock: Clock, detector: Detector) -> None:
+    def __init__(self, *, store: Records, broker: Broker, access: Access,
+                 languages: Languages, translator: Translator | None, clock: Clock,
+                 detector: Detector) -> None:
         self._store = store
+        self._broker = broker
         self._detector = detector
         self._access = access
         self._languages = languages
@@ -81,9 +94,8 @@ class CaseTranslations:
             if not policy["translate"] or not self._languages.may_send(policy, label):
                 return
             glossary = await self._languages.glossary(op_id)
-            said = f"{case['title']}. {case['description']}"
-            source = await self._detector.detect(said, policy["languages"]) \
-                or policy["default"]
+            source, detected = await self._source(case, policy["languages"],
+                                                  policy["default"])
             for lang in policy["languages"]:
                 if lang == source:
                     continue
@@ -92,9 +104,9 @@ class CaseTranslations:
                     continue
                 original = [case["title"], case["description"]]
                 if kept is not None and kept["original"] == original \
+                        and kept["source"] == source \
                         and kept["glossary_version"] == glossary.version:
-                    bumped: CaseTranslationDoc = {**kept, "version": version}
-                    await self._store.put_state(op_id, _state(case["id"], lang), bumped)
+                    await self._keep(op_id, case, lang, {**kept, "version": version})
                     continue
                 title = await self._translator.translate(
                     case["title"], source, lang, glossary, pivot=policy["pivot"])
@@ -107,24 +119,47 @@ class CaseTranslations:
                     "version": version, "title": title.text,
                     "description": description.text if description else "",
                     "original": original,
-                    "source": source, "engine": title.engine, "route": list(title.route),
+                    "source": source, "detected": detected, "engine": title.engine,
+                    "route": list(title.route),
                     "glossary_version": title.glossary_version, "at": self._clock.now()}
-                await self._store.put_state(op_id, _state(case["id"], lang), made)
+                await self._keep(op_id, case, lang, made)
         except HubError as exc:  # the engine or the store away: the original is shown
             log.info("case not translated", extra={"reason": exc.message})
 
-    async def of(self, op_id: OperationId, case_id: str, version: int
+    async def _keep(self, op_id: OperationId, case: CaseDoc, lang: str,
+                    made: CaseTranslationDoc) -> None:
+        """Keep a translation, then tell the operation's live readers in ``lang`` (the
+        board shows the case's title in it)."""
+        await self._store.put_state(op_id, _state(case["id"], lang), made)
+        label = case.get("label")
+        await self._broker.publish(ops_topic(op_id), TranslatedEvent(
+            ChannelId(ops_topic(op_id)), made["version"], lang,
+            json.dumps(label) if label else "", msgpack.packb(shown(made)), case["id"]))
+
+    async def _source(self, case: CaseDoc, languages: list[str], default: str
+                      ) -> tuple[str, bool]:
+        """The language the case is written in, and whether it was detected."""
+        declared = case.get("lang")
+        if declared:
+            return declared, False
+        said = f"{case['title']}. {case['description']}"
+        found = await self._detector.detect(said, languages)
+        return (found, True) if found else (default, False)
+
+    async def of(self, op_id: OperationId, case: CaseDoc, version: int
                  ) -> tuple[str, dict[str, CaseTranslationDoc]]:
-        """The case's own language (as detected when it was translated, else the
-        operation's default), and its translations of ``version`` by language."""
+        """The case's own language (as declared, else as detected when it was
+        translated, else the operation's default), and its translations of ``version``
+        by language."""
         policy = await self._languages.in_force(op_id)
         found: dict[str, CaseTranslationDoc] = {}
         for lang in policy["languages"]:
-            kept = await self._store.get_state(op_id, _state(case_id, lang))
+            kept = await self._store.get_state(op_id, _state(case["id"], lang))
             if kept is not None and kept["version"] == version and kept["source"] != lang:
                 found[lang] = kept
         sources = {t["source"] for t in found.values()}
-        return (sources.pop() if len(sources) == 1 else policy["default"]), found
+        own = case.get("lang") or (sources.pop() if len(sources) == 1 else policy["default"])
+        return own, found
 
     async def for_reader(self, op_id: OperationId, case: CaseDoc, version: int,
                          lang: str) -> CaseTranslationDoc | None:
@@ -133,6 +168,16 @@ class CaseTranslations:
         if kept is None or kept["version"] != version or kept["source"] == lang:
             return None
         return kept
+
+    async def for_readers_of(self, op_id: OperationId, cases: Iterable[tuple[str, int]],
+                             lang: str) -> dict[str, CaseTranslationDoc]:
+        """The kept translations into ``lang`` of these (case id, version) pairs, by case
+        id (a list, a board: read together, not one after the other)."""
+        pairs = list(cases)
+        kept = await asyncio.gather(*(self._store.get_state(op_id, _state(case_id, lang))
+                                      for case_id, _ in pairs))
+        return {case_id: doc for (case_id, version), doc in zip(pairs, kept, strict=True)
+                if doc is not None and doc["version"] == version and doc["source"] != lang}
 
     async def settled(self) -> None:
         while self._tasks:

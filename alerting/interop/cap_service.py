@@ -199,7 +199,7 @@ class CapService:
     async def case_document(self, principal: Principal, op_id: str, case_id: str, *,
                             base: str, client: str) -> bytes:
         op, case, version = await self._shown(principal, op_id, CASE, case_id, client)
-        language, translated = await self._translations.of(op.id, case["id"], version)
+        language, translated = await self._translations.of(op.id, case, version)
         return case_document(case, version, sender=self._settings.cap_sender, op_id=op.id,
                              op_name=f"{op.code} {op.name}",
                              web=f"{base}/#op={op.id}&case={case['id']}",

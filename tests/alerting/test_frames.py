@@ -27,6 +27,7 @@ class FakeSession:
         self.principal = principal
         self.client = "10.0.0.6"
         self.metrics = Metrics()
+        self.lang: str | None = None
         self.sent: list[dict[str, Any]] = []
 
     def send(self, frame: Reply) -> None:
@@ -43,7 +44,8 @@ def command(env: Embedded, action: str, data: dict[str, Any],
 
 
 def frames(env: Embedded) -> CaseFrames:
-    return CaseFrames(env.services.cases, env.services.channels)
+    return CaseFrames(env.services.cases, env.services.channels,
+                      env.services.case_translations)
 
 
 async def test_create_update_and_comment_are_each_acked_with_the_stored_version(

@@ -123,3 +123,19 @@ async def test_a_case_opens_in_the_reader_s_language_with_its_original_a_tap_awa
     await bruno.click("#case-description .mt button")
     await bruno.wait_for_selector("#case-title:has-text('The bridge is closed')")
     assert await bruno.text_content("#case-description .mt button") == "ver la traducción"
+
+    # The list and the board show the title in Spanish too, marked, the original in its
+    # tooltip; a case reported while the page is open turns Spanish live.
+    row = f"#case-list li[data-case='{made.json()['id']}'] strong.mt-t"
+    await bruno.click("#case-back")
+    later = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "The school is closed", "severity": "critical", "lang": "en"})
+    assert later.status_code == 201, later.text
+    await bruno.click("#tab-board")
+    live = f".case-row[data-case='{later.json()['id']}'] strong.mt-t"
+    await bruno.wait_for_selector(f"{live}:has-text('La escuela está cerrada')",
+                                  timeout=30_000)
+    tip = await bruno.get_attribute(live, "title")
+    assert tip == "traducción automática del inglés: The school is closed", tip
+    await bruno.click("#tab-cases")
+    await bruno.wait_for_selector(f"{row}:has-text('El puente está cerrado')")
