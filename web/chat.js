@@ -135,7 +135,9 @@ export class Chat {
   translationLine(m) {
     const tr = m.translation;
     if (tr) {
-      return el("span", { class: "mt" }, mtFrom(tr.source, tr.reviewed_by), " · ",
+      // Agreed terms with no form in this language are flagged, never guessed.
+      const missing = tr.missing_terms?.length ? ` · ${t("chat.mt_missing", { terms: tr.missing_terms.join(", ") })}` : "";
+      return el("span", { class: "mt" }, mtFrom(tr.source, tr.reviewed_by), missing, " · ",
         el("button", { type: "button", class: "linkish", onclick: () => { m.original = !m.original; this.rerender(m); },
           text: t(m.original ? "chat.mt_translation" : "chat.mt_original") }));
     }

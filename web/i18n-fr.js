@@ -52,7 +52,7 @@ export default {
     "chat.typing": "{name} écrit…", "chat.queued": "en attente : sera envoyé au retour du réseau",
     "chat.sending": "envoi…", "chat.attach": "Joindre des fichiers", "chat.original": "envoyer l’original",
     "chat.mt": "traduction automatique (original : {lang})", "chat.mt_reviewed": "traduit (original : {lang}), revu par {name}", "chat.mt_original": "voir l’original", "chat.mt_translation": "voir la traduction",
-    "chat.mt_wait": "traduction en cours…", "chat.mt_down": "traduction indisponible : l’original est affiché",
+    "chat.mt_wait": "traduction en cours…", "chat.mt_down": "traduction indisponible : l’original est affiché", "chat.mt_missing": "pas de traduction convenue de {terms}, laissé tel quel",
     "chat.redact": "Retirer", "chat.redact_why": "Pourquoi le retirer ? (gardé dans le journal d’audit)", "chat.redacted": "Retiré par {name}", "chat.rejected": "Non envoyé (« {text} ») : {reason}",
     "chat.acknowledge": "Accuser réception", "chat.acked_by": "reçu par {names}",
     "chat.reply": "Répondre", "chat.reply_to": "↪ réponse au n° {seq} {text}",

@@ -54,7 +54,7 @@ export const CATALOGUES = {
     "chat.typing": "{name} is typing…", "chat.queued": "queued: will be sent when back online",
     "chat.sending": "sending…", "chat.attach": "Attach files", "chat.original": "send original",
     "chat.mt": "machine translated from {lang}", "chat.mt_reviewed": "translated from {lang}, reviewed by {name}", "chat.mt_original": "show original", "chat.mt_translation": "show translation",
-    "chat.mt_wait": "translating…", "chat.mt_down": "translation unavailable: the original is shown",
+    "chat.mt_wait": "translating…", "chat.mt_down": "translation unavailable: the original is shown", "chat.mt_missing": "no agreed translation of {terms}, kept as written",
     "chat.redact": "Remove", "chat.redact_why": "Reason (audited)", "chat.redacted": "Removed by {name}", "chat.rejected": "Not sent (\u201c{text}\u201d): {reason}",
     "chat.acknowledge": "Acknowledge", "chat.acked_by": "acknowledged by {names}",
     "chat.reply": "Reply", "chat.reply_to": "↪ reply to #{seq} {text}",

@@ -85,6 +85,27 @@ async def test_english_and_spanish_readers_each_read_the_other_in_their_own_lang
     await bruno.wait_for_selector("#messages li:has-text('escuela')", timeout=30_000)
 
 
+async def test_an_agreed_term_with_no_form_in_the_reader_s_language_is_flagged(
+        browser: Any, hub: RunningHub) -> None:
+    r = await hub.api("PUT", f"/api/operations/{hub.ops['A'].id}/glossary", "alice", json={
+        "terms": [{"forms": {"en": "ford", "fr": "gué"}}]})
+    assert r.status_code == 200, r.text
+    bruno = await login(browser, hub, "bruno", locale="es-ES")
+    await bruno.select_option("#lang", "es")
+    await bruno.wait_for_selector("html[lang=es]")
+    await bruno.wait_for_function("() => document.getElementById('conn').textContent === "
+                                  "'en directo'")
+    await bruno.click("#tab-chat")
+    r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
+                      json={"text": "Cross the river at the ford", "client_msg_id": "f1",
+                            "lang": "en"})
+    assert r.status_code == 201, r.text
+    row = "#messages li:has-text('río')"
+    await bruno.wait_for_selector(row, timeout=30_000)
+    line = await bruno.text_content(f"{row} .mt") or ""
+    assert "sin traducción acordada de ford, se deja como está" in line, line
+
+
 async def test_a_new_device_reads_in_the_person_s_chosen_language(
         browser: Any, hub: RunningHub) -> None:
     first = await login(browser, hub, "bruno", locale="en-GB")
