@@ -6,7 +6,6 @@ those who may read the case."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from hub.config import Settings
 from tests.apertium import Apy, apy
 from tests.conftest import WsClient
-from tests.functional.test_translation_functional import Counted, _hub
+from tests.functional.test_translation_functional import Counted, _hub, frame_where
 
 
 @pytest.fixture(scope="module")
@@ -31,20 +30,9 @@ async def _board(client: WsClient, op: str) -> dict[str, Any]:
 
 async def _case_translated(client: WsClient, case_id: str, version: int,
                            timeout: float = 60.0) -> dict[str, Any]:
-    """The ``translated`` frame of version ``version`` of a case; other frames are kept."""
-    for frame in client.pending:
-        if frame["type"] == "translated" and frame.get("case") == case_id \
-                and frame["version"] == version:
-            client.pending.remove(frame)
-            return frame
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        frame = await client._recv_wire(max(0.1, deadline - loop.time()))
-        if frame["type"] == "translated" and frame.get("case") == case_id \
-                and frame["version"] == version:
-            return frame
-        client.pending.append(frame)
+    """The ``translated`` frame of version ``version`` of a case."""
+    return await frame_where(client, lambda f: f["type"] == "translated" and f.get("case")
+                             == case_id and f["version"] == version, timeout)
 
 
 async def _nothing_translated_before_a_pong(client: WsClient) -> list[dict[str, Any]]:

@@ -64,19 +64,26 @@ async def _hub(start_hub: Callable[..., Any], settings: Settings, apy_url: str,
     return hub
 
 
-async def _translated(client: WsClient, seq: int, timeout: float = 30.0) -> dict[str, Any]:
-    """The ``translated`` frame of message ``seq``; other frames stay for later reads."""
+async def frame_where(client: WsClient, wanted: Callable[[dict[str, Any]], bool],
+                      timeout: float = 30.0) -> dict[str, Any]:
+    """The first frame ``wanted``, read or to come; other frames stay for later reads."""
     for frame in client.pending:
-        if frame["type"] == "translated" and frame["seq"] == seq:
+        if wanted(frame):
             client.pending.remove(frame)
             return frame
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         frame = await client._recv_wire(max(0.1, deadline - loop.time()))
-        if frame["type"] == "translated" and frame["seq"] == seq:
+        if wanted(frame):
             return frame
         client.pending.append(frame)
+
+
+async def _translated(client: WsClient, seq: int, timeout: float = 30.0) -> dict[str, Any]:
+    """The ``translated`` frame of message ``seq``."""
+    return await frame_where(
+        client, lambda f: f["type"] == "translated" and f.get("seq") == seq, timeout)
 
 
 async def _history(hub: RunningHub, user: str, lang: str) -> list[dict[str, Any]]:
