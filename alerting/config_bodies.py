@@ -20,6 +20,7 @@ from alerting.bodies import SEVERITY_NAMES, ConfigId, Target
 from alerting.rules.template import MAX_TEMPLATE
 from channels.bodies import LabelInput
 from hub.bodies import NOT_BLANK, pattern
+from hub.language.codes import LANG_PATTERN
 
 __all__ = ["ACK_NAMES", "EVENT_NAMES", "GROUPABLE_NAMES", "Duration", "Matcher",
            "NewSubscription", "PolicyBody", "PolicyStep", "RuleBody", "SilenceBody"]
@@ -179,7 +180,7 @@ class NewSubscription(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, 
     channels: Annotated[list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]],
                         msgspec.Meta(max_length=20)] | msgspec.UnsetType = UNSET
     format: Literal["hub", "slack"] | msgspec.UnsetType = UNSET
-    lang: Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description=(
+    lang: Annotated[str, msgspec.Meta(pattern=LANG_PATTERN, description=(
         "The language a Slack-compatible delivery speaks: the hub's words in it, and "
         "texts in their kept translation into it (default en)."))] | msgspec.UnsetType = \
         UNSET

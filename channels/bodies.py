@@ -17,6 +17,7 @@ import msgspec
 from hub.bodies import NOT_BLANK, Body, Frame, Ref, Reply, decode, schema
 from hub.boundary import MAX_INT
 from hub.labels import LABEL_SCHEMA_MARK
+from hub.language.codes import LANG_PATTERN
 from hub.models import ACK_PREFIX, Message
 
 __all__ = ["CHAT", "MAX_FILES", "REDACTED_TEXT", "AckReply", "ChatBody", "ChatFields", "FileRef",
@@ -64,7 +65,7 @@ class ChatFields(msgspec.Struct, kw_only=True, frozen=True):
     reply_to: Annotated[Seq, msgspec.Meta(
         description="A threaded reply: the seq of the message of this channel it answers."
     )] | msgspec.UnsetType = msgspec.UNSET
-    lang: Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description=(
+    lang: Annotated[str, msgspec.Meta(pattern=LANG_PATTERN, description=(
         "The language the text is in (ISO 639: 'en', 'es'); else the operation's default."
     ))] | msgspec.UnsetType = msgspec.UNSET
 

@@ -30,6 +30,7 @@ from hub.documents import StateName
 from hub.engine.port import Records
 from hub.errors import BadRequest
 from hub.labels import LEVEL_SCHEMA_MARK, Label
+from hub.language.codes import LANG_PATTERN
 from hub.language.glossary import Glossary, Term
 from hub.language.translator import Translator
 from hub.models import OperationId
@@ -39,7 +40,7 @@ __all__ = ["GLOSSARY", "POLICY", "GlossaryBody", "GlossaryDoc", "LanguagePolicyB
            "LanguagePolicyView", "Languages", "TermBody", "TermDoc"]
 
 #: A language: an ISO 639 code in lower case ("en", "es", "fr").
-Lang = Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description="An ISO 639 code.")]
+Lang = Annotated[str, msgspec.Meta(pattern=LANG_PATTERN, description="An ISO 639 code.")]
 TermText = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
 #: Terms a glossary may hold.
 MAX_TERMS = 5000

@@ -14,6 +14,7 @@ from hub.bodies import convert, schema
 from hub.errors import BadRequest, HubError, NotFound
 from hub.http import COOKIE_NAME, client_address, principal_of, read_json, request_scheme
 from hub.labels import Label
+from hub.language.codes import LANG_PATTERN
 from hub.metrics import CONTENT_TYPE_LATEST
 from hub.openapi import api, array, boolean, nullable, obj, ref, string
 
@@ -89,7 +90,7 @@ async def me(request: Request) -> Response:
 class LanguageChoice(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
     """``PUT /api/me/language``."""
 
-    lang: Annotated[str, msgspec.Meta(pattern="^[a-z]{2,3}$", description=(
+    lang: Annotated[str, msgspec.Meta(pattern=LANG_PATTERN, description=(
         "An ISO 639 code ('es'); null: the device's language."))] | None
 
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LANGUAGE_NAMES", "from_iso639_3", "language_tag", "to_iso639_3"]
+__all__ = ["LANGUAGE_NAMES", "LANG_PATTERN", "from_iso639_3", "language_tag", "to_iso639_3"]
+
+#: An ISO 639 code as a body states it ("es"), for msgspec and JSON Schema alike. The
+#: look-ahead refuses "es\n": Python's ``$`` (which msgspec's patterns use) also matches
+#: before a final line break, ECMA's does not.
+LANG_PATTERN = r"^[a-z]{2,3}(?!\n)$"
 
 #: Languages the hub knows by name (what a UI lists); a tag outside it is still a tag.
 LANGUAGE_NAMES: dict[str, str] = {

@@ -39,9 +39,13 @@ targets = st.one_of(texts, st.sampled_from(
 values = st.one_of(scalars, st.lists(targets, max_size=3),
                    st.dictionaries(texts, scalars, max_size=3))
 FIELDS = ["summary", "severity", "details", "fingerprint", "labels", "case", "exercise",
-          "real_world", "route", "escalation", "label", "extra"]
+          "real_world", "route", "escalation", "label", "lang", "extra"]
+#: Languages a sender might name, good and bad (ISO 639: two or three lower-case letters).
+langs = st.one_of(st.sampled_from(["es", "eng", "EN", "e", "espa", "é", "es\n", "es-ES", ""]),
+                  st.text(max_size=4))
 bodies = st.dictionaries(st.sampled_from(FIELDS), st.one_of(
-    values, st.sampled_from(SEVERITIES), st.sampled_from(["pager", "a.b-c_d", "no spaces"])),
+    values, langs, st.sampled_from(SEVERITIES),
+    st.sampled_from(["pager", "a.b-c_d", "no spaces"])),
     max_size=6).map(lambda d: {"summary": "Pump 3 down", **d} if "summary" not in d else d)
 
 
@@ -67,14 +71,14 @@ def test_the_words_are_the_vocabularys() -> None:
 
 CASE_FIELDS = ["title", "description", "category", "severity", "status", "location",
                "assignees", "fields", "exercise", "real_world", "label", "idempotency_key",
-               "version", "extra"]
+               "version", "lang", "extra"]
 locations = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
     "lat": st.one_of(st.floats(-100, 100), st.integers(-200, 200), texts),
     "lon": st.one_of(st.floats(-200, 200), texts), "place": texts, "x": scalars}))
 custom_fields = st.dictionaries(st.one_of(texts, st.sampled_from(
     ["a", "_b", "9x", "k" * 41, "casualties"])), scalars, max_size=3)
 case_bodies = st.dictionaries(st.sampled_from(CASE_FIELDS), st.one_of(
-    values, locations, custom_fields, st.sampled_from(
+    values, locations, custom_fields, langs, st.sampled_from(
         [*SEVERITIES, *CASE_CATEGORIES, *CASE_STATUSES, "MAJOR", 0, 1, 2])), max_size=6)
 
 
@@ -96,6 +100,21 @@ def test_case_fields_are_those_a_request_set_as_plain_values() -> None:
                        "idempotency_key": "k1", "label": None}, CaseChanges)
     assert case_fields(changes) == {"severity": "major", "location": {"place": "Bridge"},
                               "label": None}
+
+
+@settings(max_examples=300, deadline=None)
+@given(lang=st.one_of(langs, scalars))
+def test_a_language_is_an_iso_639_code_or_a_400_naming_lang(lang: object) -> None:
+    """Cases and alerts alike: the code stored is the one sent, anything else is refused
+    at the edge with the field named (never stored, never a 500)."""
+    code = isinstance(lang, str) and re.fullmatch(r"[a-z]{2,3}", lang) is not None
+    for kind, body in ((PushedAlert, {"summary": "Pump 3 down"}), (NewCase, {"title": "Dam"}),
+                       (CaseChanges, {"version": 1})):
+        if code:
+            assert convert({**body, "lang": lang}, kind).lang == lang  # type: ignore[attr-defined]
+        else:
+            with pytest.raises(BadRequest, match=re.escape("field 'lang'")):
+                convert({**body, "lang": lang}, kind)
 
 
 @pytest.mark.parametrize(("body", "field"), [
