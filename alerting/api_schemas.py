@@ -34,6 +34,10 @@ _CASE_FIELDS: dict[str, Schema] = {
     "assignees": array(string(64), maxItems=20), "fields": FIELDS, "exercise": boolean(),
     "real_world": boolean(), "lang": string(pattern="^[a-z]{2,3}$"),
     "label": {"anyOf": [string(64), ref("Label")]}}
+#: Where a translation came from (cases and alerts alike).
+_PROVENANCE: dict[str, Schema] = {
+    "source": string(), "detected": boolean(), "engine": string(), "route": array(string()),
+    "glossary_version": integer(), "at": number()}
 ALERTING_SCHEMAS: dict[str, Schema] = {
     "Case": obj({**_CASE_FIELDS, "id": string(), "operation_id": string(),
                  "version": integer(), "reporting_agency": string(), "created_by": string(),
@@ -41,10 +45,7 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
                  "comments": integer(), "event_seq": integer(), "duplicate": boolean(),
                  "files": array(schema(FileRef)),
                  "translation": obj({"title": string(), "description": string(),
-                                     "source": string(), "detected": boolean(),
-                                     "engine": string(),
-                                     "route": array(string()), "glossary_version": integer(),
-                                     "version": integer(), "at": number()})},
+                                     **_PROVENANCE, "version": integer()})},
                 "id", "title", "severity", "status"),
     "Alert": obj({"id": string(), "operation_id": string(), "source": string(),
                   "fingerprint": string(), "severity": SEVERITY, "summary": string(),
@@ -57,7 +58,9 @@ ALERTING_SCHEMAS: dict[str, Schema] = {
                                        "acked_at": nullable(number()),
                                        "acked_by": nullable(string()),
                                        "seconds": nullable(number())}, "agency")),
-                  "label": nullable(ref("Label"))},
+                  "label": nullable(ref("Label")), "lang": string(pattern="^[a-z]{2,3}$"),
+                  "translation": obj({"summary": string(), "details": string(),
+                                      "original": array(string()), **_PROVENANCE})},
                  "id", "severity", "summary", "state", "version", "pending_agencies",
                  "ledger"),
     "Rule": obj({"id": string(), "severity": SEVERITY, "version": integer()}, "id"),

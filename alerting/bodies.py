@@ -64,6 +64,9 @@ class PushedAlert(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, froz
         default_factory=list)
     escalation: ConfigId | None = msgspec.field(default=None)
     label: LabelInput | None = None
+    lang: Annotated[Lang, msgspec.Meta(description=(
+        "The language the summary and details are written in; else detected among the "
+        "operation's languages, else its default."))] | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if self.exercise is True and self.real_world is True:

@@ -144,6 +144,7 @@ class AlertDoc(TypedDict):
     acks: NotRequired[dict[str, AckDoc]]
     told: NotRequired[dict[str, float]]
     summary_words: NotRequired[dict[str, Any] | None]
+    lang: NotRequired[str]  # the language its summary and details are written in, as said
     last_occurrence: NotRequired[str]
     # an alert received from Alertmanager or Grafana (alerting.interop.alertmanager)
     annotations: NotRequired[dict[str, str]]

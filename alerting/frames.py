@@ -10,6 +10,7 @@ subscription then replays (see :mod:`alerting.board`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -18,6 +19,7 @@ from alerting.board import AlertRow, CaseRow, EventItem, view
 from alerting.bodies import CaseChanges, CaseComment, NewCase
 from alerting.cases.service import CaseService
 from alerting.cases.translations import CaseTranslations, shown
+from alerting.pipeline.alert_translations import AlertTranslationDoc, AlertTranslations
 from channels.service import ChannelService
 from hub.bodies import Frame, Ref, Reply, convert
 from hub.errors import BadRequest
@@ -68,7 +70,9 @@ class BoardReply(Reply, tag="board", kw_only=True, frozen=True):
     """The board of an operation at ``version`` (a seq of its log), sent on subscribing
     to ``ops:<operation>``; the events after it follow as ``op_event`` frames.
     ``translations``: the cases' kept translations into the reader's language, by case
-    (each names the case version it translates); later ones come as ``translated``."""
+    (each names the case version it translates); ``alert_translations``: the alerts'
+    (each names the texts it translates), by alert; later ones of both come as
+    ``translated``."""
 
     ref: str | None = None
     channel: str
@@ -80,14 +84,16 @@ class BoardReply(Reply, tag="board", kw_only=True, frozen=True):
     counts: dict[str, dict[str, int]]
     online: list[OnlinePerson]
     translations: dict[str, dict[str, Any]] = {}
+    alert_translations: dict[str, AlertTranslationDoc] = {}
 
 
 class CaseFrames:
     def __init__(self, cases: CaseService, channels: ChannelService,
-                 translations: CaseTranslations) -> None:
+                 translations: CaseTranslations, alert_translations: AlertTranslations) -> None:
         self.cases = cases
         self.channels = channels
         self.translations = translations
+        self.alert_translations = alert_translations
 
     async def case(self, session: FrameSession, frame: CaseFrame) -> None:
         principal, client, cases = session.principal, session.client, self.cases
@@ -115,21 +121,25 @@ class CaseFrames:
         online = await self.channels.operation_presence(session.principal, feed.operation_id,
                                                         session.client)
         version = int(board["version"])
-        read = {} if session.lang is None else await self.translations.for_readers_of(
-            OperationId(feed.operation_id),
-            ((c["id"], c["version"]) for c in board["cases"].values()),
-            session.lang)
+        op_id, lang = OperationId(feed.operation_id), session.lang
+        read, alerts_read = ({}, {}) if lang is None else await asyncio.gather(
+            self.translations.for_readers_of(
+                op_id, ((c["id"], c["version"]) for c in board["cases"].values()), lang),
+            self.alert_translations.for_readers_of(
+                op_id, ((a["id"], a["summary"]) for a in board["alerts"].values()
+                        if not a["summary_words"]), lang))
         return FeedSnapshot(version, BoardReply(
             channel=feed.key, operation=feed.operation_id, version=version,
             cases=list(board["cases"].values()), alerts=list(board["alerts"].values()),
             events=board["events"], counts=view(board)["counts"],
             online=[OnlinePerson(username=e.username, display_name=e.display_name,
                                  agency=e.agency) for e in online],
-            translations={case_id: shown(t) for case_id, t in read.items()}))
+            translations={case_id: shown(t) for case_id, t in read.items()},
+            alert_translations=alerts_read))
 
 
 def register(handlers: Handlers, cases: CaseService, channels: ChannelService,
-             translations: CaseTranslations) -> None:
-    frames = CaseFrames(cases, channels, translations)
+             translations: CaseTranslations, alert_translations: AlertTranslations) -> None:
+    frames = CaseFrames(cases, channels, translations, alert_translations)
     handlers.on_frame(CaseFrame, frames.case)
     handlers.on_snapshot("board", frames.board)

@@ -59,9 +59,19 @@ def _written(event: OpEvent, created: bool) -> Response:
                         status_code=201 if created and event.action == "created" else 200)
 
 
+_LANG = string(pattern="^[a-z]{2,3}$")  # a reader's language: ISO 639
+
+
+def _lang(request: Request) -> str | None:
+    lang = request.query_params.get("lang")
+    if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
+        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
+    return lang
+
+
 @api("The operation's cases; with lang, each with its kept translation into it", "cases",
      {200: obj({"cases": array(ref("Case"))}, "cases")},
-     query={"lang": string(pattern="^[a-z]{2,3}$")})
+     query={"lang": _LANG})
 async def list_cases(request: Request) -> Response:
     _, principal, client = await caller(request)
     lang = _lang(request)
@@ -74,13 +84,6 @@ async def list_cases(request: Request) -> Response:
         cases = [{**c, "translation": shown(found[c["id"]])} if c["id"] in found else c
                  for c in cases]
     return JSONResponse({"cases": cases})
-
-
-def _lang(request: Request) -> str | None:
-    lang = request.query_params.get("lang")
-    if lang is not None and not re.fullmatch(r"[a-z]{2,3}", lang):
-        raise BadRequest("'lang' must be an ISO 639 code such as 'es'")
-    return lang
 
 
 def _translations(request: Request) -> CaseTranslations:
@@ -97,7 +100,7 @@ async def create_case(request: Request) -> Response:
 
 
 @api("A case (its ETag is its version); with lang, its kept translation into it",
-     "cases", {200: ref("Case")}, query={"lang": string(pattern="^[a-z]{2,3}$")})
+     "cases", {200: ref("Case")}, query={"lang": _LANG})
 async def get_case(request: Request) -> Response:
     _, principal, client = await caller(request)
     lang = _lang(request)
@@ -284,13 +287,20 @@ async def expire_silence(request: Request) -> Response:
     return _record(event)
 
 
-@api("Alerts", "alerts", {200: obj({"alerts": array(ref("Alert"))}, "alerts")},
-     query={"state": enum("firing", "acknowledged", "resolved")})
+@api("Alerts; with lang, each with its kept translation into it", "alerts",
+     {200: obj({"alerts": array(ref("Alert"))}, "alerts")},
+     query={"state": enum("firing", "acknowledged", "resolved"), "lang": _LANG})
 async def list_alerts(request: Request) -> Response:
     _, principal, client = await caller(request)
-    state = request.query_params.get("state")
-    alerts = await _alerts(request).list_alerts(principal, request.path_params["op_id"], client,
-                                          state)
+    state, lang = request.query_params.get("state"), _lang(request)
+    alerts: list[Any] = await _alerts(request).list_alerts(
+        principal, request.path_params["op_id"], client, state)
+    if lang is not None and alerts:
+        found = await request.app.state.services.alert_translations.for_readers_of(
+            OperationId(alerts[0]["operation_id"]),
+            ((a["id"], a["summary"]) for a in alerts if not a.get("summary_words")), lang)
+        alerts = [{**a, "translation": found[a["id"]]} if a["id"] in found else a
+                  for a in alerts]
     return JSONResponse({"alerts": alerts})
 
 

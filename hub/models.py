@@ -334,7 +334,9 @@ class TranslatedEvent:
     language get the translation (``note``: the stored translation's opaque body).
 
     With ``case``: that case of an operation reads in ``lang`` at version ``seq``, told
-    to the readers of the operation's feed (``channel_id``: its key, ``ops:<id>``)."""
+    to the readers of the operation's feed (``channel_id``: its key, ``ops:<id>``). With
+    ``alert``: that alert's texts read in ``lang`` (the note names the texts it
+    translates; ``seq`` is 0), told there too."""
 
     channel_id: ChannelId
     seq: int
@@ -342,6 +344,7 @@ class TranslatedEvent:
     label_json: str  # the item's own label ("" if none), for who may hear of it
     note: bytes
     case: str = ""
+    alert: str = ""
 
 
 @dataclass(frozen=True, slots=True)

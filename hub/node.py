@@ -260,7 +260,7 @@ class Node:
                     conn.offer_ephemeral(encoded, "redacted")
         elif isinstance(event, TranslatedEvent):
             where = {"case": event.case, "version": event.seq} if event.case \
-                else {"seq": event.seq}
+                else {"alert": event.alert} if event.alert else {"seq": event.seq}
             encoded = Encoded({"type": "translated", "channel": event.channel_id, **where,
                                "lang": event.lang,
                                "translation": msgpack.unpackb(event.note)})

@@ -38,6 +38,7 @@ from alerting.interop.outgoing_dispatcher import Dispatcher
 from alerting.interop.outgoing_sender import Sender, parse_networks
 from alerting.interop.outgoing_service import OutgoingWebhooks
 from alerting.pipeline.ack_sets import AckSets
+from alerting.pipeline.alert_translations import AlertTranslations
 from alerting.pipeline.consumer import Evaluator
 from alerting.pipeline.delivery_checks import DeliveryChecks
 from alerting.pipeline.operation import Pipeline
@@ -149,6 +150,7 @@ class Services:
     languages: Languages
     translations: MessageTranslations
     case_translations: CaseTranslations
+    alert_translations: AlertTranslations
 
     def check_rule_file(self, path: str) -> tuple[int, int]:
         """(rules, policies) in a valid rule file; raises ``ValueError`` naming the mistake."""
@@ -225,8 +227,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                          access=access,
                                          languages=languages, translator=translator,
                                          clock=clock, detector=detector)
+    alert_translations = AlertTranslations(store=engine.store, broker=engine.broker,
+                                           access=access, languages=languages,
+                                           translator=translator, clock=clock,
+                                           detector=detector)
     chat_frames.register(handlers, channels)
-    case_frames.register(handlers, cases, channels, case_translations)
+    case_frames.register(handlers, cases, channels, case_translations, alert_translations)
     hub = Hub(settings=settings, clock=clock, engine=engine, metrics=metrics, auditor=auditor,
               auth=auth, feeds=feeds, handlers=handlers, node=node, translator=translator)
     webhooks = IncomingWebhooks(settings=settings, store=engine.store, clock=clock,
@@ -234,7 +240,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
                                 refusals=auth.refusals)
     blobs = FileBlobs(settings.blob_path)
     cap = CapService(settings=settings, store=engine.store, clock=clock, access=access,
-                     cases=cases, pushes=pushes, blobs=blobs, translations=case_translations)
+                     cases=cases, pushes=pushes, blobs=blobs, translations=case_translations,
+                     alert_translations=alert_translations)
     sender = Sender(allow=parse_networks(settings.webhook_allow_networks),
                     timeout=settings.webhook_timeout_seconds)
     outgoing = OutgoingWebhooks(store=engine.store, clock=clock, auditor=auditor,
@@ -268,12 +275,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     if translator is not None:  # else a publish does nothing more than before
         channels.messages.on_stored = translations.stored
         cases.on_written = case_translations.written
+        pushes.on_raised = alert_translations.raised
     return Services(hub=hub, channels=channels, cases=cases, alerts=alerts, pushes=pushes,
                     pipeline=pipeline, evaluator=evaluator, webhooks=webhooks, cap=cap,
                     outgoing=outgoing, dispatcher=dispatcher, exporter=exporter,
                     blobs=blobs, uploads=uploads, file_policies=policies, sweep=sweep,
                     languages=languages, translations=translations,
-                    case_translations=case_translations)
+                    case_translations=case_translations,
+                    alert_translations=alert_translations)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None,

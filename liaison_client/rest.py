@@ -111,9 +111,11 @@ class Rest:
                 "fingerprint": fingerprint or uuid.uuid4().hex, **fields}
         return await self.call("POST", f"/api/operations/{operation}/alerts", body)  # type: ignore[no-any-return]
 
-    async def list_alerts(self, operation: str, state: str | None = None
-                          ) -> list[dict[str, Any]]:
-        got = await self.call("GET", f"/api/operations/{operation}/alerts", state=state)
+    async def list_alerts(self, operation: str, state: str | None = None,
+                          lang: str | None = None) -> list[dict[str, Any]]:
+        """The operation's alerts; with ``lang``, each with its kept translation into it."""
+        got = await self.call("GET", f"/api/operations/{operation}/alerts", state=state,
+                              lang=lang)
         return got["alerts"]  # type: ignore[no-any-return]
 
     async def ack_alert(self, operation: str, alert_id: str) -> dict[str, Any]:

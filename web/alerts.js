@@ -2,7 +2,7 @@
 // notifications. The stack that keeps them in sight across operations is stack.js.
 import { api } from "/protocol.js";
 import { $, el, fmtTime } from "/dom.js";
-import { t, word, summaryOf } from "/i18n.js";
+import { t, word, summaryOf, summaryAttrs } from "/i18n.js";
 import { view, markingOf } from "/board-model.js";
 import { forMe } from "/stack-model.js";
 import { fillList } from "/long-list.js";
@@ -124,7 +124,7 @@ export class Alerts {
       a.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       a.marking ? el("span", { class: "marking", text: a.marking }) : null,
-      el("strong", { text: summaryOf(a) }),
+      el("strong", summaryAttrs(a, this.getBoard())),
       el("span", { class: "meta", text: ` ${parts.join(" · ")} · ${fmtTime(a.first_at)}` }));
     if (this.me.canPost && a.state !== "resolved") {
       const actions = el("div", { class: "row" });

@@ -297,11 +297,12 @@ async function start(user) {
     state.alerts.onEvent(f);
     drawSoon();
   });
-  // A case of a board now reads in this reader's language (its title on every screen).
+  // A case or an alert of a board now reads in this reader's language (on every screen).
   client.addEventListener("translated", (e) => {
-    const f = e.detail, b = f.case && state.boards.get(f.channel.slice(4));
+    const f = e.detail, b = (f.case || f.alert) && state.boards.get(f.channel.slice(4));
     if (!b) return;
-    b.translations.set(f.case, f.translation);
+    if (f.case) b.translations.set(f.case, f.translation);
+    else b.alertTranslations.set(f.alert, f.translation);
     if (b === state.board) { boardChanged(); drawSoon(); }
   });
   client.addEventListener("presence", () => refreshOnline());

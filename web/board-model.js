@@ -15,6 +15,7 @@ export function fromFrame(f) {
     alerts: new Map(f.alerts.map((r) => [r.id, r])),
     events: [...f.events], online: f.online || [],
     translations: new Map(Object.entries(f.translations || {})),
+    alertTranslations: new Map(Object.entries(f.alert_translations || {})),
   };
 }
 
@@ -22,7 +23,8 @@ export function fromFrame(f) {
 export function toFrame(b) {
   return { operation: b.operation, version: b.version, cases: [...b.cases.values()],
            alerts: [...b.alerts.values()], events: [...b.events], online: b.online || [],
-           translations: Object.fromEntries(b.translations || []) };
+           translations: Object.fromEntries(b.translations || []),
+           alert_translations: Object.fromEntries(b.alertTranslations || []) };
 }
 
 /** A case's title as its reader reads it: the kept translation of this version of the

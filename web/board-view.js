@@ -2,7 +2,7 @@
 // board page and the board tab of the main client. Only textContent, never markup.
 import { view, BOARD_SEVERITIES, titleOf } from "/board-model.js";
 import { CASE_STATUSES } from "/vocabulary.js";
-import { t, word, ago, summaryOf } from "/i18n.js";
+import { t, word, ago, summaryAttrs } from "/i18n.js";
 import { clock } from "/dom.js";
 import { fillList } from "/long-list.js";
 import { caseTitle } from "/cases.js";
@@ -105,7 +105,7 @@ export function renderBoard(container, board, { now = Date.now() / 1000, onAlert
       a.real_world ? el("span", { class: "real-world", text: t("board.real_world") }) : null,
       a.exercise ? el("span", { class: "exercise", text: t("board.exercise") }) : null,
       a.marking ? el("span", { class: "marking", text: a.marking }) : null,
-      el("strong", { class: "summary", text: summaryOf(a) }),
+      el("strong", summaryAttrs(a, board, "summary")),
       el("span", { class: "meta", text: ` ${parts.join(" · ")}` }));
     if (onAlert) onAlert(li, a);
     return li;

@@ -97,7 +97,11 @@ async function boot() {
   });
   client.addEventListener("translated", (e) => {
     const f = e.detail;
-    if (board && f.case && f.channel === `ops:${op.id}`) { board.translations.set(f.case, f.translation); schedule(); }
+    if (!board || f.channel !== `ops:${op.id}`) return;
+    if (f.case) board.translations.set(f.case, f.translation);
+    else if (f.alert) board.alertTranslations.set(f.alert, f.translation);
+    else return;
+    schedule();
   });
   document.addEventListener("languagechange", () => { translatePage(); schedule(); });
   client.subscribeBoard(op.id);

@@ -182,6 +182,16 @@ export function summaryOf(a) {
   return w && typeof w.key === "string" && w.key in CATALOGUES.en ? t(w.key, w.values || {}) : a?.summary ?? "";
 }
 
+// An alert's summary as its reader reads it, as an element's attributes: the hub's words
+// in their language, else the board's kept translation of the summary as it is now
+// (marked, the original in its tooltip), else as written.
+export function summaryAttrs(a, board, cls) {
+  const tr = !a.summary_words && board?.alertTranslations?.get(a.id);
+  return tr && tr.original?.[0] === a.summary
+    ? { class: cls ? `${cls} mt-t` : "mt-t", text: tr.summary, title: `${mtFrom(tr.source)}: ${a.summary}` }
+    : { class: cls, text: summaryOf(a) };
+}
+
 // Words the hub sends as values (severity, status) shown in the current language.
 export function word(kind, value) {
   const key = `${kind}.${value}`;

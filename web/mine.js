@@ -4,7 +4,7 @@
 // every other panel; acknowledging goes through the alerts panel's path (and its
 // outbox when the network is down).
 import { $, el, fmtTime } from "/dom.js";
-import { t, word, summaryOf } from "/i18n.js";
+import { t, word, summaryAttrs } from "/i18n.js";
 import { view, titleOf } from "/board-model.js";
 import { fillList } from "/long-list.js";
 
@@ -40,7 +40,7 @@ export class Mine {
     if ($("panel-mine").hidden) return;   // drawn when its tab shows
     fillList($("my-alerts"), alerts, (a) => el("li", { class: `sev-${a.severity}`, "data-alert": a.id, "data-state": a.state },
       el("span", { class: `sev sev-${a.severity}`, text: word("sev", a.severity) }),
-      el("strong", { text: summaryOf(a) }),
+      el("strong", summaryAttrs(a, board)),
       el("span", { class: "meta", text: ` ${word("alert", a.state)}${a.acked_by ? ` · ${t("board.acked_by", { user: a.acked_by })}` : ""} · ${fmtTime(a.first_at)}` }),
       this.alerts.ackButton(a, "primary ack", () => this.alerts.act(a, "ack"))), t("mine.no_alerts"));
     const cases = this.myCases(board).sort((a, b) => b.updated_at - a.updated_at);

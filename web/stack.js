@@ -4,7 +4,7 @@
 // newest alert with its operation and its Acknowledge button, and "+N more"; expanded it
 // lists them all. The operation picker shows each operation's count.
 import { $, el } from "/dom.js";
-import { t, word, summaryOf } from "/i18n.js";
+import { t, word, summaryAttrs } from "/i18n.js";
 import { stackOf } from "/stack-model.js";
 
 export class AlertStack {
@@ -18,6 +18,7 @@ export class AlertStack {
   }
 
   render(boards, operations, currentOp) {
+    this.boards = boards;   // each alert's summary in the reader's language (line())
     const { items, counts, byOp } = stackOf(boards, operations, this.me);
     const root = $("critical");
     root.hidden = items.length === 0;
@@ -50,7 +51,7 @@ export class AlertStack {
     return el("span", { class: `${cls} sev-${alert.severity}`, "data-alert": alert.id, "data-op": op.id },
       el("span", { class: `sev sev-${alert.severity}`, text: word("sev", alert.severity) }),
       el("button", { type: "button", class: "linkish stack-op", onclick: () => this.open(op.id), text: op.code }),
-      el("span", { class: "stack-summary", text: summaryOf(alert) }),
+      el("span", summaryAttrs(alert, this.boards.get(op.id), "stack-summary")),
       !this.me.canPostIn(op) ? null : this.waiting().has(alert.id)
         ? el("span", { class: "waiting", text: t("alert.ack_waiting") })
         : el("button", { type: "button", class: "ack", onclick: () => this.act(op.id, alert), text: t("alert.ack") }));

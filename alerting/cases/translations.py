@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 import msgpack
 
 from alerting.documents import CaseDoc
+from alerting.texts_translated import sendable, source_of, translate_pair
 from channels.access import Access
 from channels.languages import Languages
 from hub.clock import Clock
@@ -88,40 +89,34 @@ class CaseTranslations:
     async def _make(self, op_id: OperationId, case: CaseDoc, version: int) -> None:
         assert self._translator is not None
         try:
-            policy = await self._languages.in_force(op_id)
-            label = self._access.policy.of_record(case.get("label")) or \
-                self._access.policy.lowest
-            if not policy["translate"] or not self._languages.may_send(policy, label):
+            policy = await sendable(self._languages, self._access, op_id, case.get("label"))
+            if policy is None:
                 return
             glossary = await self._languages.glossary(op_id)
-            source, detected = await self._source(case, policy["languages"],
-                                                  policy["default"])
+            original = [case["title"], case["description"]]
+            source, detected = await source_of(self._detector, case.get("lang"), original,
+                                               policy)
             for lang in policy["languages"]:
                 if lang == source:
                     continue
                 kept = await self._store.get_state(op_id, _state(case["id"], lang))
                 if kept is not None and kept["version"] == version:
                     continue
-                original = [case["title"], case["description"]]
                 if kept is not None and kept["original"] == original \
                         and kept["source"] == source \
                         and kept["glossary_version"] == glossary.version:
                     await self._keep(op_id, case, lang, {**kept, "version": version})
                     continue
-                title = await self._translator.translate(
-                    case["title"], source, lang, glossary, pivot=policy["pivot"])
-                if title is None:
+                pair = await translate_pair(self._translator, case["title"],
+                                            case["description"], source, lang, glossary,
+                                            pivot=policy["pivot"])
+                if pair is None:
                     continue
-                description = await self._translator.translate(
-                    case["description"], source, lang, glossary, pivot=policy["pivot"]) \
-                    if case["description"].strip() else None
                 made: CaseTranslationDoc = {
-                    "version": version, "title": title.text,
-                    "description": description.text if description else "",
-                    "original": original,
-                    "source": source, "detected": detected, "engine": title.engine,
-                    "route": list(title.route),
-                    "glossary_version": title.glossary_version, "at": self._clock.now()}
+                    "version": version, "title": pair.first, "description": pair.second,
+                    "original": original, "source": source, "detected": detected,
+                    "engine": pair.engine, "route": pair.route,
+                    "glossary_version": pair.glossary_version, "at": self._clock.now()}
                 await self._keep(op_id, case, lang, made)
         except HubError as exc:  # the engine or the store away: the original is shown
             log.info("case not translated", extra={"reason": exc.message})
@@ -135,16 +130,6 @@ class CaseTranslations:
         await self._broker.publish(ops_topic(op_id), TranslatedEvent(
             ChannelId(ops_topic(op_id)), made["version"], lang,
             json.dumps(label) if label else "", msgpack.packb(shown(made)), case["id"]))
-
-    async def _source(self, case: CaseDoc, languages: list[str], default: str
-                      ) -> tuple[str, bool]:
-        """The language the case is written in, and whether it was detected."""
-        declared = case.get("lang")
-        if declared:
-            return declared, False
-        said = f"{case['title']}. {case['description']}"
-        found = await self._detector.detect(said, languages)
-        return (found, True) if found else (default, False)
 
     async def of(self, op_id: OperationId, case: CaseDoc, version: int
                  ) -> tuple[str, dict[str, CaseTranslationDoc]]:

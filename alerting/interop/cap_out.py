@@ -32,21 +32,24 @@ ATOM = "http://www.w3.org/2005/Atom"
 SEVERITY_OUT = {"critical": "Extreme", "major": "Severe", "minor": "Moderate", "info": "Minor"}
 CATEGORY_OUT = {"incident": "Safety", "casualty": "Rescue", "detention": "Security",
                 "request": "Other", "complaint": "Other", "other": "Other"}
-#: A case's category as CAP's <event> says it, per language (the hub's own words, never
-#: machine translated); a language not here says it in English.
+#: A case's category (or "alert": an alert) as CAP's <event> says it, per language (the
+#: hub's own words, never machine translated); a language not here says it in English.
 EVENT_WORDS: dict[str, dict[str, str]] = {
     "en": {"incident": "Incident", "casualty": "Casualty", "detention": "Detention",
-           "request": "Request", "complaint": "Complaint", "other": "Other"},
+           "request": "Request", "complaint": "Complaint", "other": "Other",
+           "alert": "Alert"},
     "es": {"incident": "Incidente", "casualty": "Víctima", "detention": "Detención",
-           "request": "Solicitud", "complaint": "Queja", "other": "Otro"},
+           "request": "Solicitud", "complaint": "Queja", "other": "Otro",
+           "alert": "Alerta"},
     "fr": {"incident": "Incident", "casualty": "Victime", "detention": "Détention",
-           "request": "Demande", "complaint": "Plainte", "other": "Autre"},
+           "request": "Demande", "complaint": "Plainte", "other": "Autre",
+           "alert": "Alerte"},
 }
 
 
 @dataclass(frozen=True, slots=True)
 class InLanguage:
-    """A case's texts in one more language, for one more <info> block."""
+    """A case's or an alert's texts in one more language, for one more <info> block."""
 
     language: str
     headline: str
@@ -204,7 +207,10 @@ def case_document(case: Mapping[str, Any], version: int, *, sender: str, op_id: 
 
 def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id: str,
                    op_name: str, web: str, case: Mapping[str, Any] | None = None,
-                   resources: Sequence[Resource] = ()) -> bytes:
+                   resources: Sequence[Resource] = (), language: str = "en",
+                   translations: Sequence[InLanguage] = ()) -> bytes:
+    """An alert as a CAP 1.2 alert: one <info> in its own ``language`` and one more per
+    translation of its summary and details (as :func:`case_document`)."""
     state = alert.get("state", "firing")
     root = _message(sender=sender, op_id=op_id, kind="alert", record_id=str(alert["id"]),
                     version=version, first_at=float(alert.get("first_at") or 0),
@@ -215,16 +221,21 @@ def alert_document(alert: Mapping[str, Any], version: int, *, sender: str, op_id
                     marking=marking_of(alert.get("label")),
                     real_world=bool(alert.get("real_world")))
     urgency = {"firing": "Immediate", "acknowledged": "Expected"}.get(str(state), "Past")
-    _info(root, category=CATEGORY_OUT.get(str((case or {}).get("category")), "Other"),
-          event="Alert", urgency=urgency,
-          severity=SEVERITY_OUT.get(str(alert.get("severity")), "Unknown"),
-          certainty="Observed" if alert.get("case_id") else "Likely",
-          sender_name=f"Liaison Hub, {op_name}",
-          headline=_real(alert) + str(alert.get("summary") or ""),
-          description=str(alert.get("details") or ""), web=web,
-          response="AllClear" if state == "resolved" else "",
-          parameters=[("state", str(state)), ("occurrences", str(alert.get("occurrences", 1)))],
-          resources=resources, location=(case or {}).get("location"))
+    texts = [InLanguage(language, str(alert.get("summary") or ""),
+                        str(alert.get("details") or "")), *translations]
+    for said in texts:
+        _info(root, category=CATEGORY_OUT.get(str((case or {}).get("category")), "Other"),
+              event=EVENT_WORDS.get(said.language, EVENT_WORDS["en"])["alert"],
+              urgency=urgency,
+              severity=SEVERITY_OUT.get(str(alert.get("severity")), "Unknown"),
+              certainty="Observed" if alert.get("case_id") else "Likely",
+              sender_name=f"Liaison Hub, {op_name}",
+              headline=_real(alert) + said.headline, description=said.description, web=web,
+              response="AllClear" if state == "resolved" else "",
+              parameters=[("state", str(state)),
+                          ("occurrences", str(alert.get("occurrences", 1)))],
+              resources=resources, location=(case or {}).get("location"),
+              language=said.language)
     return _bytes(root)
 
 

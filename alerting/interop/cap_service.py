@@ -39,6 +39,7 @@ from alerting.interop.cap_out import (
     shown_as_cap,
 )
 from alerting.kinds import ALERT, CAP, CASE
+from alerting.pipeline.alert_translations import AlertTranslations
 from alerting.pipeline.push import PushedAlerts
 from channels.access import Access
 from channels.permissions import Action
@@ -87,9 +88,11 @@ class CapService:
 
     def __init__(self, *, settings: Settings, store: Store, clock: Clock, access: Access,
                  cases: CaseService, pushes: PushedAlerts, blobs: BlobStore,
-                 translations: CaseTranslations) -> None:
+                 translations: CaseTranslations,
+                 alert_translations: AlertTranslations) -> None:
         self._blobs = blobs
         self._translations = translations
+        self._alert_translations = alert_translations
         #: A kept file's SHA-1 by its SHA-256 (files never change: computed once).
         self._sha1: dict[str, str] = {}
         self._settings = settings
@@ -235,10 +238,13 @@ class CapService:
             # as it is now (it may have been relabelled since the alert was raised).
             case = found[0] if found and self._access.sees(principal, found[0]) else None
         web = f"{base}/#op={op.id}" + (f"&case={alert['case_id']}" if case else "")
+        language, translated = await self._alert_translations.of(op.id, alert)
         return alert_document(alert, version, sender=self._settings.cap_sender, op_id=op.id,
                               op_name=f"{op.code} {op.name}", web=web, case=case,
                               resources=await self._resources(op.id, case, base)
-                              if case else [])
+                              if case else [], language=language,
+                              translations=[InLanguage(lang, t["summary"], t["details"])
+                                            for lang, t in sorted(translated.items())])
 
     async def feed(self, principal: Principal, op_id: str, *, base: str,
                    client: str) -> bytes:

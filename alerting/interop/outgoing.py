@@ -208,7 +208,8 @@ def body_for(fmt: str, *, event: str, ts: float, operation: Mapping[str, Any],
              data: Mapping[str, Any], lang: str = "en", said: str | None = None) -> bytes:
     """The request body of one delivery, in the subscription's format. A Slack-compatible
     one is in the subscription's ``lang``: the hub's words in it, and ``said`` (the kept
-    translation of the message's text or the case's title) in place of the original."""
+    translation of the message's text, the case's title or the alert's summary) in place
+    of the original."""
     if fmt == "slack":
         return json.dumps(_slack(event, operation, data, words_for(lang), said),
                           ensure_ascii=False).encode()
@@ -233,7 +234,7 @@ def _slack(event: str, operation: Mapping[str, Any], data: Mapping[str, Any],
     level = w.get(f"sev.{severity}", severity.upper())
     if event.startswith("alert."):
         title = f"{exercise}{level} {w['alert']} {w.get(event, event)}: " \
-                f"{record.get('summary', '')}"
+                f"{said if said is not None else record.get('summary', '')}"
         state = record.get("state")
         fields = [("State", w.get(str(state), state)),
                   ("Acknowledged by", record.get("acked_by")),

@@ -45,6 +45,7 @@ from alerting.documents import (
     SubscriptionDoc,
 )
 from alerting.interop.outgoing import (
+    ALERT_EVENTS,
     CASE_EVENTS,
     MESSAGE_EVENT,
     body_for,
@@ -56,6 +57,7 @@ from alerting.interop.outgoing import (
 )
 from alerting.interop.outgoing_sender import Sender
 from alerting.kinds import OUTGOING_STATE, SUBSCRIPTION, delivery_key, log_key
+from alerting.pipeline.alert_translations import alert_translation
 from channels.access import Access
 from channels.bodies import TranslationNote
 from channels.translations import note_key
@@ -237,8 +239,9 @@ class Dispatcher:
 
     async def _said(self, op_id: OperationId, event: str, data: Mapping[str, Any],
                     lang: str) -> str | None:
-        """The kept translation into ``lang`` of what a message says or a case is called,
-        if there is one (never made for a delivery: the engine is asked once per text)."""
+        """The kept translation into ``lang`` of what a message says, a case is called or
+        an alert's summary says, if there is one (never made for a delivery: the engine
+        is asked once per text)."""
         if event == MESSAGE_EVENT and isinstance(data.get("seq"), int) \
                 and data.get("lang") != lang:
             ch = ChannelId(str(data.get("channel", "")))
@@ -251,6 +254,12 @@ class Dispatcher:
                                                                         lang))
             if found is not None and found["original"][0] == record.get("title"):
                 return found["title"]
+        if event in ALERT_EVENTS and isinstance(record, Mapping):
+            told = await self._store.get_state(op_id, alert_translation(str(record["id"]),
+                                                                        lang))
+            if told is not None and told["original"][0] == record.get("summary") \
+                    and told["source"] != lang:
+                return told["summary"]
         return None
 
     async def _send(self, op: Operation, delivery_id: str, queue: dict[str, float]) -> None:

@@ -8,7 +8,7 @@ the checks rules and escalation policies share.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypedDict
 
 import msgspec
@@ -26,7 +26,7 @@ from channels.permissions import Action
 from hub.clock import Clock
 from hub.engine.port import Store
 from hub.errors import BadRequest
-from hub.models import Operation, OpEvent
+from hub.models import Operation, OperationId, OpEvent
 from hub.principal import Principal
 
 __all__ = ["PushedAlerts"]
@@ -49,6 +49,13 @@ class PushedAlerts:
         self._records = records
         self._checks = checks
         self._resend_window = resend_window
+        #: Set by the composition root: an alert was raised or repeated (its translations).
+        self.on_raised: Callable[[OperationId, AlertDoc], Awaitable[None]] | None = None
+
+    async def _raised(self, op_id: OperationId, event: OpEvent) -> OpEvent:
+        if self.on_raised is not None:
+            await self.on_raised(op_id, event.data["record"])  # type: ignore[arg-type]
+        return event
 
     async def receive(self, principal: Principal, op_id: str, incoming: Sequence[Incoming],
                       *, route: object, policy: object, client: str) -> list[Received]:
@@ -104,7 +111,7 @@ class PushedAlerts:
             op.id, key, build, actor=principal.username, count_repeat=True,
             occurrence=alert.occurrence, window=self._resend_window,
             may_touch=lambda doc: self.access.sees(principal, doc))
-        return ("fired" if created else event.action), event
+        return ("fired" if created else event.action), await self._raised(op.id, event)
 
     async def resolve_fingerprint(self, principal: Principal, op_id: str, fp: str,
                                   resolution: str, client: str) -> OpEvent | None:
@@ -159,16 +166,19 @@ class PushedAlerts:
         now = self._clock.now()
 
         def build(alert_id: str) -> AlertDoc:
-            return new_alert(alert_id=alert_id, operation_id=op.id, source="bot", fp=fp,
-                             severity=data.severity, summary=data.summary,
-                             details=data.details, now=now, case_id=data.case,
-                             exercise=exercise, labels=labels, route=route, policy=policy,
-                             label=label.to_dict(), real_world=real_world)
+            doc = new_alert(alert_id=alert_id, operation_id=op.id, source="bot", fp=fp,
+                            severity=data.severity, summary=data.summary,
+                            details=data.details, now=now, case_id=data.case,
+                            exercise=exercise, labels=labels, route=route, policy=policy,
+                            label=label.to_dict(), real_world=real_world)
+            if isinstance(data.lang, str):
+                doc["lang"] = data.lang
+            return doc
 
         event, created = await self._records.raise_alert(
             op.id, pushed_key(principal.username, fp), build, actor=principal.username,
             count_repeat=True, may_touch=lambda doc: self.access.sees(principal, doc))
-        return event, created
+        return await self._raised(op.id, event), created
 
 
 def _plain(label: object) -> object:

@@ -32,12 +32,14 @@ import asyncio
 import dataclasses
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerting.cases.translations import CaseTranslationDoc, case_translation
+from alerting.cases.translations import case_translation
 from alerting.documents import SaltState
-from alerting.kinds import CASE, SALT_STATE
+from alerting.kinds import ALERT, CASE, SALT_STATE
+from alerting.pipeline.alert_translations import alert_translation
 from alerting.record.report import render
 from alerting.visibility import ReaderView
 from channels.access import Access
@@ -48,6 +50,7 @@ from channels.translations import translations_of
 from hub.blobs import BlobStore
 from hub.clock import Clock
 from hub.commitments import commitment, salt
+from hub.documents import D, StateName
 from hub.engine.port import Store
 from hub.errors import Forbidden
 from hub.labels import marking_of
@@ -135,6 +138,7 @@ class Exporter:
         view = ReaderView(self._access, self._store, principal, op.id)
         seq = 0
         cases: dict[str, str | None] = {}  # each case as last written: shown, or its marking
+        alerts: dict[str, str | None] = {}  # the same of each alert
         while True:
             page = await self._store.read_op_events(op.id, after_seq=seq, limit=PAGE)
             for event in page:
@@ -144,17 +148,23 @@ class Exporter:
                     if isinstance(record, dict) else "?"
                 found.add({**event.frame(), "key": f"event:{event.seq}", "type": "event"},
                           withheld)
-                if event.kind == CASE:
-                    cases[event.record_id] = withheld
+                if event.kind in (CASE, ALERT):
+                    (cases if event.kind == CASE else alerts)[event.record_id] = withheld
                 seq = event.seq
             if len(page) < PAGE:
                 break
         # What readers of each language read of each case (its latest translated version).
         for case_id, withheld in cases.items():
-            for lang, doc in await self._case_translations(op.id, case_id):
+            for lang, doc in await self._translations(op.id, case_translation, case_id):
                 found.add({"key": f"case-translation:{case_id}:{lang}",
                            "type": "case_translation", "case_id": case_id, "lang": lang,
                            **doc}, withheld)
+        # ...and of each alert's texts (the last ones translated).
+        for alert_id, withheld in alerts.items():
+            for lang, told in await self._translations(op.id, alert_translation, alert_id):
+                found.add({"key": f"alert-translation:{alert_id}:{lang}",
+                           "type": "alert_translation", "alert_id": alert_id, "lang": lang,
+                           **told}, withheld)
         for ch, ch_shown in channels:
             after = 0
             while True:
@@ -187,12 +197,15 @@ class Exporter:
         stamp = await self._stamper.stamp(parts.manifest) if self._stamper else None
         return parts.archive(stamp)
 
-    async def _case_translations(self, op_id: OperationId, case_id: str
-                                 ) -> list[tuple[str, CaseTranslationDoc]]:
+    async def _translations(self, op_id: OperationId,
+                            where: Callable[[str, str], StateName[D]], item_id: str
+                            ) -> list[tuple[str, D]]:
+        """An item's kept translations (``where``: the state they are kept in, by item
+        and language) into each of the operation's languages."""
         policy = await self._store.get_state(op_id, LANGUAGE_POLICY)
         out = []
         for lang in policy["languages"] if policy else []:
-            doc = await self._store.get_state(op_id, case_translation(case_id, lang))
+            doc = await self._store.get_state(op_id, where(item_id, lang))
             if doc is not None:
                 out.append((lang, doc))
         return out

@@ -293,7 +293,7 @@ def _encode(event: Event) -> bytes:
         item = ["r", event.channel_id, event.seq, event.label_json, event.by, event.at]
     elif isinstance(event, TranslatedEvent):
         item = ["l", event.channel_id, event.seq, event.lang, event.label_json, event.note,
-                event.case]
+                event.case, event.alert]
     else:
         raise TypeError(f"cannot publish {type(event).__name__}")
     return bytes(msgpack.packb(item))
@@ -319,5 +319,6 @@ def _decode(data: bytes) -> Event:
         return RedactedEvent(ChannelId(item[1]), int(item[2]), item[3], item[4], float(item[5]))
     if kind == "l":
         return TranslatedEvent(ChannelId(item[1]), int(item[2]), item[3], item[4],
-                               bytes(item[5]), item[6] if len(item) > 6 else "")
+                               bytes(item[5]), item[6] if len(item) > 6 else "",
+                               item[7] if len(item) > 7 else "")
     raise ValueError(f"unknown event kind {kind!r}")

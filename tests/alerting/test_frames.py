@@ -45,7 +45,7 @@ def command(env: Embedded, action: str, data: dict[str, Any],
 
 def frames(env: Embedded) -> CaseFrames:
     return CaseFrames(env.services.cases, env.services.channels,
-                      env.services.case_translations)
+                      env.services.case_translations, env.services.alert_translations)
 
 
 async def test_create_update_and_comment_are_each_acked_with_the_stored_version(

@@ -160,3 +160,34 @@ async def test_a_case_opens_in_the_reader_s_language_with_its_original_a_tap_awa
     assert tip == "traducción automática del inglés: The school is closed", tip
     await bruno.click("#tab-cases")
     await bruno.wait_for_selector(f"{row}:has-text('El puente está cerrado')")
+
+
+async def test_a_bot_s_alert_reads_in_the_reader_s_language_on_the_board_and_the_stack(
+        browser: Any, hub: RunningHub) -> None:
+    op = hub.ops["A"].id
+    bruno = await login(browser, hub, "bruno", locale="es-ES")
+    await bruno.select_option("#lang", "es")
+    await bruno.wait_for_selector("html[lang=es]")
+    await bruno.wait_for_function("() => document.getElementById('conn').textContent === "
+                                  "'en directo'")
+    # Pushed while the page is open: it shows at once as written, then in Spanish, live.
+    r = await hub.api("POST", f"/api/operations/{op}/alerts", "alice", json={
+        "summary": "The school is closed", "severity": "critical", "lang": "en"})
+    assert r.status_code == 201, r.text
+    alert_id = r.json()["id"]
+    stack = f"#critical [data-alert='{alert_id}'] .stack-summary.mt-t"
+    await bruno.wait_for_selector(f"{stack}:has-text('La escuela está cerrada')",
+                                  timeout=30_000)
+    tip = await bruno.get_attribute(stack, "title")
+    assert tip == "traducción automática del inglés: The school is closed", tip
+    await bruno.click("#tab-board")
+    row = f".alert-row[data-alert='{alert_id}'] strong.summary.mt-t"
+    await bruno.wait_for_selector(f"{row}:has-text('La escuela está cerrada')")
+    await bruno.click("#tab-alerts")
+    listed = f"#alert-list li[data-alert='{alert_id}'] strong.mt-t"
+    await bruno.wait_for_selector(f"{listed}:has-text('La escuela está cerrada')")
+    # Its English reader reads it as written, unmarked.
+    alice = await login(browser, hub, "alice", locale="en-GB")
+    plain = f"#critical [data-alert='{alert_id}'] .stack-summary"
+    await alice.wait_for_selector(f"{plain}:has-text('The school is closed')", timeout=30_000)
+    assert "mt-t" not in (await alice.get_attribute(plain, "class") or "")

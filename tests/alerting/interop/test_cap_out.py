@@ -14,6 +14,7 @@ from alerting.interop.cap_in import NS, read_cap, schema
 from alerting.interop.cap_out import (
     ATOM,
     FeedEntry,
+    InLanguage,
     alert_document,
     atom_feed,
     cap_time,
@@ -93,6 +94,24 @@ def test_an_alert_takes_its_cases_area_and_its_state() -> None:
     assert info is not None and info.findtext(f"{Q}urgency") == "Past"
     assert info.findtext(f"{Q}area/{Q}areaDesc") == "Kerns levee"
     assert text(root, "sent") == cap_time(1795000900.0)
+
+
+def test_an_alert_carries_one_info_per_language_with_the_hub_s_own_event_word() -> None:
+    root = valid(alert_document(
+        {**ALERT, "summary": "Dique roto en Kerns", "details": "Agua en la carretera"}, 1,
+        sender="s", op_id="o", op_name="n", web="https://h/", case=CASE, language="es",
+        translations=[InLanguage("en", "Dike broken in Kerns", "Water on the road"),
+                      InLanguage("fr", "Digue rompue à Kerns", "")]))
+    infos = root.findall(f"{Q}info")
+    assert [(i.findtext(f"{Q}language"), i.findtext(f"{Q}event"), i.findtext(f"{Q}headline"))
+            for i in infos] == [("es", "Alerta", "Dique roto en Kerns"),
+                                ("en", "Alert", "Dike broken in Kerns"),
+                                ("fr", "Alerte", "Digue rompue à Kerns")]
+    # The structured fields are the same in every block.
+    assert {i.findtext(f"{Q}severity") for i in infos} == {"Extreme"}
+    assert {i.findtext(f"{Q}area/{Q}areaDesc") for i in infos} == {"Kerns levee"}
+    assert [i.findtext(f"{Q}description") for i in infos][:2] == \
+        ["Agua en la carretera", "Water on the road"]
 
 
 def test_what_the_hub_writes_it_can_read_back() -> None:

@@ -125,13 +125,17 @@ async def test_published_events_reach_the_handler_of_a_subscribed_topic(
         await subscribe(broker, heard, TOPIC)
         redacted = RedactedEvent(ChannelId("ch_1"), 7, '{"level":"SECRET"}', "ana", 17.5)
         translated = TranslatedEvent(ChannelId("ch_1"), 7, "es", "", bytes(range(256)))
+        of_case = TranslatedEvent(ChannelId("ops:op_1"), 3, "fr", "", b"\x80", case="cs_1")
+        of_alert = TranslatedEvent(ChannelId("ops:op_1"), 0, "en", "", b"\x80", alert="al_1")
         await broker.publish(TOPIC, typing("ana"))
         await broker.publish(TOPIC, PresenceEvent(ChannelId("ch_1")))
         await broker.publish(TOPIC, redacted)
-        await broker.publish(TOPIC, translated)
-        await heard.wait_for(lambda ev: len(ev) == 4)
+        for event in (translated, of_case, of_alert):
+            await broker.publish(TOPIC, event)
+        await heard.wait_for(lambda ev: len(ev) == 6)
         assert heard.events == [(TOPIC, typing("ana")), (TOPIC, PresenceEvent(ChannelId("ch_1"))),
-                                (TOPIC, redacted), (TOPIC, translated)]
+                                (TOPIC, redacted), (TOPIC, translated), (TOPIC, of_case),
+                                (TOPIC, of_alert)]
     finally:
         await broker.close()
 
