@@ -149,6 +149,15 @@ class CaseChanges(_CaseFields, kw_only=True, forbid_unknown_fields=True, frozen=
     version: Annotated[int, msgspec.Meta(ge=1, description="The version you last saw.")]
 
 
+class ReviewCaseTranslation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True,
+                            frozen=True):
+    """``PUT /api/operations/{op}/cases/{case}/translations/{lang}``: a translator's
+    corrected title and description."""
+
+    title: Title
+    description: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+
+
 class CaseComment(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
     """``POST /api/operations/{op}/cases/{case}/comments``."""
 

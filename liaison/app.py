@@ -28,6 +28,7 @@ from starlette.types import ASGIApp
 import hub
 from alerting import frames as case_frames
 from alerting import routes as case_routes
+from alerting import translation_routes
 from alerting.api_schemas import ALERTING_SCHEMAS
 from alerting.cases.service import CaseService
 from alerting.cases.translations import CaseTranslations
@@ -226,7 +227,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None,
     case_translations = CaseTranslations(store=engine.store, broker=engine.broker,
                                          access=access,
                                          languages=languages, translator=translator,
-                                         clock=clock, detector=detector)
+                                         clock=clock, detector=detector, auditor=auditor)
     alert_translations = AlertTranslations(store=engine.store, broker=engine.broker,
                                            access=access, languages=languages,
                                            translator=translator, clock=clock,
@@ -328,6 +329,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None,
             *cap_routes.routes,
             *outgoing_routes.routes,
             *case_routes.routes,
+            *translation_routes.routes,
             WebSocketRoute("/ws", websocket_endpoint),
             Mount("/", Assets(directory=WEB_DIR), name="web"),
         ],

@@ -28,10 +28,11 @@ export function toFrame(b) {
 }
 
 /** A case's title as its reader reads it: the kept translation of this version of the
- * case into their language (then also the language it came from), else as written. */
+ * case into their language (then also the language it came from, and who corrected it),
+ * else as written. */
 export function titleOf(board, c) {
   const tr = board.translations?.get(c.id);
-  return tr?.version === c.version ? { text: tr.title, from: tr.source } : { text: c.title };
+  return tr?.version === c.version ? { text: tr.title, from: tr.source, by: tr.reviewed_by } : { text: c.title };
 }
 
 function caseRow(r, version) {

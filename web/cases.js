@@ -160,7 +160,7 @@ export class Cases {
       ...(c.label ? [el("dt", { text: t("case.marking") }), el("dd", {}, el("span", { class: "marking", text: markingOf(c.label) }))] : []),
     );
     $("case-description").replaceChildren(richText((mt ? tr.description : c.description) || ""),
-      tr ? el("p", { class: "mt" }, mtFrom(tr.source), " · ",
+      tr ? el("p", { class: "mt" }, mtFrom(tr.source, tr.reviewed_by), " · ",
         el("button", { type: "button", class: "linkish", onclick: () => { this.original = !this.original; this.openDetail(id); },
           text: t(mt ? "chat.mt_original" : "chat.mt_translation") })) : "",
       ...(c.files?.length ? [filesOf(`${this.base()}/${c.id}/files/`, c.files)] : []));
@@ -373,6 +373,6 @@ export class Cases {
 // A case's title in the reader's language where a translation of it is kept, marked so,
 // the original in its tooltip (and a tap away in the case itself).
 export function caseTitle(board, c) {
-  const { text, from } = titleOf(board, c);
-  return el("strong", { class: from ? "title mt-t" : "title", text, title: from && `${mtFrom(from)}: ${c.title}` });
+  const { text, from, by } = titleOf(board, c);
+  return el("strong", { class: from ? "title mt-t" : "title", text, title: from && `${mtFrom(from, by)}: ${c.title}` });
 }

@@ -17,21 +17,25 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import msgpack
 
 from alerting.documents import CaseDoc
+from alerting.kinds import CASE
 from alerting.texts_translated import sendable, source_of, translate_pair
 from channels.access import Access
 from channels.languages import Languages
+from channels.permissions import Action
+from hub.auditor import Auditor
 from hub.clock import Clock
 from hub.documents import StateName
 from hub.engine.port import Broker, Records
-from hub.errors import HubError
+from hub.errors import BadRequest, Forbidden, HubError, NotFound
 from hub.language.detect import Detector
 from hub.language.translator import Translator
-from hub.models import ChannelId, OperationId, TranslatedEvent, ops_topic
+from hub.models import ChannelId, OperationId, Role, TranslatedEvent, ops_topic
+from hub.principal import Principal
 
 __all__ = ["CaseTranslationDoc", "CaseTranslations", "case_translation", "shown"]
 
@@ -50,6 +54,9 @@ class CaseTranslationDoc(TypedDict):
     route: list[str]
     glossary_version: int
     at: float
+    reviewed_by: NotRequired[str]       # a translator's correction: what readers read
+    reviewed_at: NotRequired[float]
+    machine: NotRequired[list[str] | None]  # the engine's title and description it replaced
 
 
 def case_translation(case_id: str, lang: str) -> StateName[CaseTranslationDoc]:
@@ -68,8 +75,9 @@ def shown(kept: CaseTranslationDoc) -> dict[str, Any]:
 class CaseTranslations:
     def __init__(self, *, store: Records, broker: Broker, access: Access,
                  languages: Languages, translator: Translator | None, clock: Clock,
-                 detector: Detector) -> None:
+                 detector: Detector, auditor: Auditor) -> None:
         self._store = store
+        self._auditor = auditor
         self._broker = broker
         self._detector = detector
         self._access = access
@@ -104,7 +112,8 @@ class CaseTranslations:
                     continue
                 if kept is not None and kept["original"] == original \
                         and kept["source"] == source \
-                        and kept["glossary_version"] == glossary.version:
+                        and (kept["glossary_version"] == glossary.version
+                             or "reviewed_by" in kept):  # a person's words stay
                     await self._keep(op_id, case, lang, {**kept, "version": version})
                     continue
                 pair = await translate_pair(self._translator, case["title"],
@@ -130,6 +139,50 @@ class CaseTranslations:
         await self._broker.publish(ops_topic(op_id), TranslatedEvent(
             ChannelId(ops_topic(op_id)), made["version"], lang,
             json.dumps(label) if label else "", msgpack.packb(shown(made)), case["id"]))
+
+    async def review(self, principal: Principal, op_id: str, case_id: str, lang: str,
+                     title: str, description: str, client: str) -> CaseTranslationDoc:
+        """A translator's correction of the case's title and description in ``lang``: from
+        now on what its readers in ``lang`` read (marked reviewed, the engine's texts kept
+        beside it), until the case's texts change; audited."""
+        op, role = await self._access.operation(principal, op_id, Action.READ_RECORDS,
+                                                client=client)
+        found = await self._store.get_record(op.id, CASE, case_id[:64])
+        if found is None or not self._access.sees(principal, found[0]):
+            raise NotFound()
+        case, version = found
+        policy = await self._languages.in_force(op.id)
+        if principal.username not in policy["translators"] and role is not Role.COORDINATOR \
+                and not principal.is_admin:
+            raise Forbidden("only the operation's translators and coordinators correct a "
+                            "translation")
+        own, _ = await self.of(op.id, case, version)
+        if lang == own or lang not in policy["languages"]:
+            raise BadRequest(f"'lang': one of the operation's languages other than the "
+                             f"case's own ({own})")
+        before = await self._store.get_state(op.id, _state(case["id"], lang))
+        fits = before is not None and before["original"] == [case["title"],
+                                                               case["description"]]
+        now = self._clock.now()
+        made: CaseTranslationDoc = {
+            "version": version, "title": title, "description": description,
+            "original": [case["title"], case["description"]], "source": own,
+            "detected": before["detected"] if before and fits else False,
+            "engine": before["engine"] if before and fits else "none",
+            "route": before["route"] if before and fits else [own, lang],
+            "glossary_version": before["glossary_version"] if before and fits else 0,
+            "at": before["at"] if before and fits else now,
+            "reviewed_by": principal.username, "reviewed_at": now,
+            "machine": (before.get("machine") if "reviewed_by" in before
+                        else [before["title"], before["description"]])
+            if before and fits else None}
+        await self._keep(op.id, case, lang, made)
+        await self._auditor.record(
+            actor=principal.username, action="case.translation_review", target=case["id"],
+            outcome="ok", client=client, operation_id=op.id,
+            details={"lang": lang, "version": version, "machine": made["machine"],
+                     "previous": [before["title"], before["description"]] if before else None})
+        return made
 
     async def of(self, op_id: OperationId, case: CaseDoc, version: int
                  ) -> tuple[str, dict[str, CaseTranslationDoc]]:

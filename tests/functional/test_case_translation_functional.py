@@ -6,12 +6,16 @@ those who may read the case."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from hub.config import Settings
+from hub.sealed import RECORDS
 from tests.apertium import Apy, apy
 from tests.conftest import WsClient
 from tests.functional.test_translation_functional import Counted, _hub, frame_where
@@ -144,3 +148,62 @@ async def test_a_case_that_does_not_say_its_language_is_detected_and_a_hidden_on
                         "olga")
     assert cap.status_code == 200, cap.text
     assert cap.text.index("<language>es</language>") < cap.text.index("<language>en</language>")
+
+
+async def test_a_translator_corrects_a_case_s_title_for_every_reader_of_that_language(
+        start_hub: Callable[..., Any], hub_settings: Settings, engine: Apy) -> None:
+    hub = await _hub(start_hub, hub_settings, engine.url, translators=["olga"])
+    op = hub.ops["A"].id
+    counted = Counted(hub)
+    bruno = await hub.client("bruno", lang="es")
+    await _board(bruno, op)
+    made = await hub.api("POST", f"/api/operations/{op}/cases", "alice", json={
+        "title": "Evacuate the north bank now", "severity": "major", "lang": "en"})
+    assert made.status_code == 201, made.text
+    case_id = made.json()["id"]
+    machine = (await _case_translated(bruno, case_id, 1))["translation"]["title"]
+    assert "banco" in machine
+    path = f"/api/operations/{op}/cases/{case_id}/translations/es"
+    corrected = {"title": "Evacuen ya la orilla norte"}
+    refused = await hub.api("PUT", path, "bruno", json=corrected)
+    assert refused.status_code == 403  # a member, not a translator
+    hidden = await hub.api("PUT", path, "xavier", json=corrected)
+    missing = await hub.api("PUT", path.replace(case_id, "case_missing"), "xavier",
+                            json=corrected)
+    assert (hidden.status_code, hidden.json()) == (missing.status_code, missing.json())
+    for lang in ("en", "fr"):  # the case's own; one the operation does not read in
+        wrong = await hub.api("PUT", path.replace("/es", f"/{lang}"), "olga", json=corrected)
+        assert wrong.status_code == 400 and "'lang'" in wrong.json()["error"]["message"]
+    blank = await hub.api("PUT", path, "olga", json={"title": " "})
+    assert blank.status_code == 400 and "title" in blank.text
+    r = await hub.api("PUT", path, "olga", json=corrected)
+    assert r.status_code == 200, r.text
+    assert (r.json()["title"], r.json()["reviewed_by"], r.json()["machine"]) == \
+        (corrected["title"], "olga", [machine, ""])
+
+    # Every Spanish reader reads the correction: live, in the case, in the list.
+    live = (await _case_translated(bruno, case_id, 1))["translation"]
+    assert (live["title"], live["reviewed_by"]) == (corrected["title"], "olga")
+    for reader in ("bruno", "alice"):
+        got = await hub.api("GET", f"/api/operations/{op}/cases/{case_id}?lang=es", reader)
+        assert got.json()["translation"]["title"] == corrected["title"]
+        assert got.json()["title"] == "Evacuate the north bank now"  # the original kept
+    # A change that leaves the texts as they were keeps the correction, with no engine call.
+    asked = len(counted.asked)
+    r = await hub.api("PATCH", f"/api/operations/{op}/cases/{case_id}", "alice",
+                      json={"version": 1, "status": "in_progress"})
+    assert r.status_code == 200, r.text
+    again = (await _case_translated(bruno, case_id, 2))["translation"]
+    assert (again["title"], again["reviewed_by"]) == (corrected["title"], "olga")
+    assert len(counted.asked) == asked
+
+    audited = [a async for a in hub.hub.engine.store.iter_audit()
+               if a.action == "case.translation_review"]
+    assert [(a.actor, a.target, a.details["lang"], a.details["machine"]) for a in audited] \
+        == [("olga", case_id, "es", [machine, ""])]
+    export = await hub.api("GET", f"/api/operations/{op}/export", "alice")
+    body = zipfile.ZipFile(io.BytesIO(export.content)).read(RECORDS).decode()
+    [kept] = [json.loads(line) for line in body.splitlines()
+              if '"type":"case_translation"' in line]
+    assert (kept["title"], kept["reviewed_by"], kept["machine"], kept["engine"],
+            kept["version"]) == (corrected["title"], "olga", [machine, ""], "apertium", 2)

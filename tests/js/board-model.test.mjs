@@ -2,7 +2,7 @@
 // tests/functional/test_board_parity_functional.py).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fromFrame, toFrame, apply, view, markingOf, ledger, EVENTS_KEPT } from "../../web/board-model.js";
+import { fromFrame, toFrame, apply, view, markingOf, ledger, titleOf, EVENTS_KEPT } from "../../web/board-model.js";
 
 const empty = () => fromFrame({ operation: "op", version: 0, cases: [], alerts: [], events: [] });
 const caseEvent = (seq, id, version, record) => ({ seq, kind: "case", action: version === 1 ? "created" : "updated",
@@ -44,4 +44,18 @@ test("the ledger is the hub's: agencies sorted, seconds rounded as Python's roun
   assert.equal(rows[1].seconds, 2.346);
   assert.deepEqual(rows[2], { agency: "RED", told_at: 11, acked_at: null, acked_by: null, seconds: null });
   assert.equal(ledger({ ack_agencies: ["X"], acks: { X: { by: "x", at: 1.1875 } }, told: { X: 1 } })[0].seconds, 0.188);
+});
+
+test("a case's title reads translated only for the version its translation names", () => {
+  const b = empty();
+  apply(b, caseEvent(1, "c1", 1, { title: "The bridge is closed" }));
+  b.translations.set("c1", { title: "El puente está cortado", source: "en", version: 1, reviewed_by: "olga" });
+  assert.deepEqual(titleOf(b, b.cases.get("c1")), { text: "El puente está cortado", from: "en", by: "olga" });
+  apply(b, caseEvent(2, "c1", 2, { title: "The bridge is open" }));   // newer than its translation
+  assert.deepEqual(titleOf(b, b.cases.get("c1")), { text: "The bridge is open" });
+  // Case and alert translations are kept on the device with the board, and come back.
+  b.alertTranslations.set("al-1", { summary: "Bomba 3 caída", original: ["Pump 3 down", ""], source: "en" });
+  const back = fromFrame(JSON.parse(JSON.stringify(toFrame(b))));
+  assert.deepEqual(back.translations, b.translations);
+  assert.deepEqual(back.alertTranslations, b.alertTranslations);
 });
