@@ -33,6 +33,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from hub.errors import BadRequest
+from hub.language.codes import language_tag
 
 __all__ = ["NS", "SCHEMA_PATH", "SEVERITY_IN", "CapArea", "CapInfo", "CapMessage", "case_data",
            "location_of", "message_key", "parse_within_budget", "read_cap", "schema"]
@@ -300,4 +301,9 @@ def case_data(message: CapMessage) -> dict[str, Any]:
     }
     if location:
         data["location"] = location
+    # Written in one language (every block's, "es-ES" read as "es"): the case says it;
+    # blocks in several languages leave it to be detected.
+    said = {language_tag(info.language) for info in infos}
+    if len(said) == 1 and None not in said:
+        data["lang"] = said.pop()
     return data

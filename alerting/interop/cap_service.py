@@ -153,7 +153,8 @@ class CapService:
                 "details": data["description"], "fingerprint": fp, "case": case_id,
                 "exercise": data["exercise"], "route": route, "escalation": policy,
                 "labels": {"cap_event": message.infos[0].event[:200],
-                           "cap_sender": message.sender[:200]}}, PushedAlert), client)
+                           "cap_sender": message.sender[:200]},
+                **({"lang": data["lang"]} if "lang" in data else {})}, PushedAlert), client)
         doc: CapDoc = {"id": key, "sender": message.sender, "identifier": message.identifier,
                "sent": message.sent, "msg_type": message.msg_type, "status": message.status,
                "references": [",".join(r) for r in message.references], "root": root,

@@ -109,6 +109,7 @@ def test_a_warning_becomes_a_case_with_its_area_and_cap_values() -> None:
     assert fields["cap_event"] == "SEVERE THUNDERSTORM" and fields["cap_urgency"] == "Immediate"
     assert fields["cap_certainty"] == "Observed" and fields["cap_category"] == "Met"
     assert fields["cap_sender_name"] == "NATIONAL WEATHER SERVICE SACRAMENTO CA"
+    assert data["lang"] == "en"  # one language ("en-US"): the case says it
 
 
 def test_every_language_is_kept_and_the_worst_severity_wins() -> None:
@@ -121,6 +122,7 @@ def test_every_language_is_kept_and_the_worst_severity_wins() -> None:
     assert "[fr-CA] ALERTE D'ORAGE VIOLENT PROLONGÉE" in data["description"]
     assert "Instruction: Restez à l'abri." in data["description"]
     assert data["fields"]["cap_languages"] == "en-US fr-CA"
+    assert "lang" not in data  # two languages in one description: left to detection
     assert data["fields"]["cap_web"] == "https://alerts.example.org/KSTO1055887299"
     assert data["location"] == {"place": "Twain Harte", "lat": 38.04, "lon": -120.23}
 
