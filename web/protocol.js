@@ -59,8 +59,17 @@ export class HubClient extends EventTarget {
   }
 
   // Reconnect now if we are waiting to (network back, user asked).
+  // The network is back: connect now. An attempt still in flight began while it was away
+  // and may never finish (or fail only to wait out a long backoff): it is dropped.
   kick() {
-    if (this.state === "reconnecting" && !this.ws) { clearTimeout(this.timer); this.connect(); }
+    if (this.state !== "reconnecting" && this.state !== "connecting") return;
+    const stale = this.ws;
+    if (stale) {
+      this.ws = null;
+      stale.onopen = stale.onmessage = stale.onclose = null;
+      stale.close();
+    }
+    this.connect();
   }
 
   pending(channel) { return [...this.outbox.values()].filter((f) => f.channel === channel); }
