@@ -137,9 +137,13 @@ export class Chat {
     if (tr) {
       // Agreed terms with no form in this language are flagged, never guessed.
       const missing = tr.missing_terms?.length ? ` · ${t("chat.mt_missing", { terms: tr.missing_terms.join(", ") })}` : "";
+      const p = this.policy;   // the operation's translators and coordinators correct it
+      const fix = p && (this.me.canManage || p.translators?.includes(this.me.username))
+        ? [" · ", el("button", { type: "button", class: "linkish mt-fix", text: t("chat.mt_correct"),
+          onclick: () => import("/correct.js").then((c) => c.correct(this, m)) })] : [];
       return el("span", { class: "mt" }, mtFrom(tr.source, tr.reviewed_by), missing, " · ",
         el("button", { type: "button", class: "linkish", onclick: () => { m.original = !m.original; this.rerender(m); },
-          text: t(m.original ? "chat.mt_translation" : "chat.mt_original") }));
+          text: t(m.original ? "chat.mt_translation" : "chat.mt_original") }), ...fix);
     }
     const p = this.policy;
     if (!p?.translate || !m.lang || m.lang === language() || !p.languages.includes(language()) || m.redacted || Date.now() / 1000 - m.ts > 120) return null;

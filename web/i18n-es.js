@@ -50,7 +50,7 @@ export default {
     "chat.restricted": "restringido", "chat.unread": "mensajes sin leer", "chat.mentions": "menciones a usted",
     "chat.typing": "{name} está escribiendo…", "chat.queued": "en cola: se enviará al recuperar la conexión",
     "chat.sending": "enviando…", "chat.attach": "Adjuntar archivos", "chat.original": "enviar el original",
-    "chat.mt": "traducción automática del {lang}", "chat.mt_reviewed": "traducido del {lang}, revisado por {name}", "chat.mt_original": "ver el original", "chat.mt_translation": "ver la traducción",
+    "chat.mt": "traducción automática del {lang}", "chat.mt_reviewed": "traducido del {lang}, revisado por {name}", "chat.mt_original": "ver el original", "chat.mt_correct": "corregir", "chat.mt_translation": "ver la traducción",
     "chat.mt_wait": "traduciendo…", "chat.mt_down": "traducción no disponible: se muestra el original", "chat.mt_missing": "sin traducción acordada de {terms}, se deja como está",
     "chat.redact": "Retirar", "chat.redact_why": "Motivo (queda en la auditoría)", "chat.redacted": "Retirado por {name}", "chat.rejected": "No enviado (\u201c{text}\u201d): {reason}",
     "chat.acknowledge": "Confirmar", "chat.acked_by": "confirmado por {names}",

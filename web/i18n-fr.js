@@ -51,7 +51,7 @@ export default {
     "chat.restricted": "restreint", "chat.unread": "messages non lus", "chat.mentions": "mentions de vous",
     "chat.typing": "{name} écrit…", "chat.queued": "en attente : sera envoyé au retour du réseau",
     "chat.sending": "envoi…", "chat.attach": "Joindre des fichiers", "chat.original": "envoyer l’original",
-    "chat.mt": "traduction automatique (original : {lang})", "chat.mt_reviewed": "traduit (original : {lang}), revu par {name}", "chat.mt_original": "voir l’original", "chat.mt_translation": "voir la traduction",
+    "chat.mt": "traduction automatique (original : {lang})", "chat.mt_reviewed": "traduit (original : {lang}), revu par {name}", "chat.mt_original": "voir l’original", "chat.mt_correct": "corriger", "chat.mt_translation": "voir la traduction",
     "chat.mt_wait": "traduction en cours…", "chat.mt_down": "traduction indisponible : l’original est affiché", "chat.mt_missing": "pas de traduction convenue de {terms}, laissé tel quel",
     "chat.redact": "Retirer", "chat.redact_why": "Pourquoi le retirer ? (gardé dans le journal d’audit)", "chat.redacted": "Retiré par {name}", "chat.rejected": "Non envoyé (« {text} ») : {reason}",
     "chat.acknowledge": "Accuser réception", "chat.acked_by": "reçu par {names}",

@@ -53,7 +53,7 @@ export const CATALOGUES = {
     "chat.restricted": "restricted", "chat.unread": "unread messages", "chat.mentions": "mentions of you",
     "chat.typing": "{name} is typing…", "chat.queued": "queued: will be sent when back online",
     "chat.sending": "sending…", "chat.attach": "Attach files", "chat.original": "send original",
-    "chat.mt": "machine translated from {lang}", "chat.mt_reviewed": "translated from {lang}, reviewed by {name}", "chat.mt_original": "show original", "chat.mt_translation": "show translation",
+    "chat.mt": "machine translated from {lang}", "chat.mt_reviewed": "translated from {lang}, reviewed by {name}", "chat.mt_original": "show original", "chat.mt_correct": "correct", "chat.mt_translation": "show translation",
     "chat.mt_wait": "translating…", "chat.mt_down": "translation unavailable: the original is shown", "chat.mt_missing": "no agreed translation of {terms}, kept as written",
     "chat.redact": "Remove", "chat.redact_why": "Reason (audited)", "chat.redacted": "Removed by {name}", "chat.rejected": "Not sent (\u201c{text}\u201d): {reason}",
     "chat.acknowledge": "Acknowledge", "chat.acked_by": "acknowledged by {names}",
