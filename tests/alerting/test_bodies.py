@@ -23,6 +23,7 @@ from alerting.bodies import (
     CaseChanges,
     NewCase,
     PushedAlert,
+    ReviewCaseTranslation,
     case_fields,
 )
 from alerting.vocabulary import CASE_CATEGORIES, CASE_STATUSES, SEVERITIES
@@ -93,6 +94,22 @@ def test_the_case_schemas_accept_exactly_what_the_hub_accepts(body: dict[str, An
         except BadRequest:
             hub_says = False
         assert hub_says == validator.is_valid(body), (kind, body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["title", "description", "extra"]), st.one_of(
+    values, st.sampled_from(["Evacuen ya", " \t", "x" * 201, "\u2028", "y" * 10_001])),
+    max_size=3))
+def test_a_translation_correction_is_taken_exactly_as_its_schema_says(
+        body: dict[str, Any]) -> None:
+    validator = jsonschema.Draft202012Validator(schema(ReviewCaseTranslation))
+    try:
+        convert(body, ReviewCaseTranslation)
+        hub_says = True
+    except BadRequest as exc:
+        hub_says = False
+        assert "field" in str(exc) or "object" in str(exc), exc  # it names what is wrong
+    assert hub_says == validator.is_valid(body), body
 
 
 def test_case_fields_are_those_a_request_set_as_plain_values() -> None:

@@ -31,6 +31,16 @@ async def hub(start_hub: Any, tmp_path: Path, engine: Apy) -> RunningHub:
     return running
 
 
+async def spanish_reader(browser: Any, hub: RunningHub, user: str) -> Any:
+    """``user``'s page, switched to Spanish and live."""
+    page = await login(browser, hub, user, locale="es-ES")
+    await page.select_option("#lang", "es")
+    await page.wait_for_selector("html[lang=es]")
+    await page.wait_for_function("() => document.getElementById('conn').textContent === "
+                                 "'en directo'")
+    return page
+
+
 async def _say(page: Any, text: str) -> None:
     await page.click("#tab-chat")
     await page.fill("#text", text)
@@ -40,11 +50,7 @@ async def _say(page: Any, text: str) -> None:
 async def test_english_and_spanish_readers_each_read_the_other_in_their_own_language(
         browser: Any, hub: RunningHub, engine: Apy) -> None:
     alice = await login(browser, hub, "alice", locale="en-GB")
-    bruno = await login(browser, hub, "bruno", locale="es-ES")
-    await bruno.select_option("#lang", "es")
-    await bruno.wait_for_selector("html[lang=es]")
-    await bruno.wait_for_function("() => document.getElementById('conn').textContent === "
-                                  "'en directo'")
+    bruno = await spanish_reader(browser, hub, "bruno")
 
     await _say(alice, "The bridge is closed")
     row = "#messages li:has-text('puente')"
@@ -90,11 +96,7 @@ async def test_an_agreed_term_with_no_form_in_the_reader_s_language_is_flagged(
     r = await hub.api("PUT", f"/api/operations/{hub.ops['A'].id}/glossary", "alice", json={
         "terms": [{"forms": {"en": "ford", "fr": "gué"}}]})
     assert r.status_code == 200, r.text
-    bruno = await login(browser, hub, "bruno", locale="es-ES")
-    await bruno.select_option("#lang", "es")
-    await bruno.wait_for_selector("html[lang=es]")
-    await bruno.wait_for_function("() => document.getElementById('conn').textContent === "
-                                  "'en directo'")
+    bruno = await spanish_reader(browser, hub, "bruno")
     await bruno.click("#tab-chat")
     r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
                       json={"text": "Cross the river at the ford", "client_msg_id": "f1",
@@ -166,11 +168,7 @@ async def test_a_case_opens_in_the_reader_s_language_with_its_original_a_tap_awa
 async def test_a_bot_s_alert_reads_in_the_reader_s_language_on_the_board_and_the_stack(
         browser: Any, hub: RunningHub) -> None:
     op = hub.ops["A"].id
-    bruno = await login(browser, hub, "bruno", locale="es-ES")
-    await bruno.select_option("#lang", "es")
-    await bruno.wait_for_selector("html[lang=es]")
-    await bruno.wait_for_function("() => document.getElementById('conn').textContent === "
-                                  "'en directo'")
+    bruno = await spanish_reader(browser, hub, "bruno")
     # Pushed while the page is open: it shows at once as written, then in Spanish, live.
     r = await hub.api("POST", f"/api/operations/{op}/alerts", "alice", json={
         "summary": "The school is closed", "severity": "critical", "lang": "en"})
@@ -202,13 +200,8 @@ async def test_a_translator_corrects_a_message_in_place_and_every_reader_reads_i
     assert r.status_code == 200, r.text
     pages = {}
     for user in ("bruno", "olga"):  # a translator and a reader who is not one
-        page = await login(browser, hub, user, locale="es-ES")
-        await page.select_option("#lang", "es")
-        await page.wait_for_selector("html[lang=es]")
-        await page.wait_for_function("() => document.getElementById('conn').textContent === "
-                                     "'en directo'")
-        await page.click("#tab-chat")
-        pages[user] = page
+        pages[user] = await spanish_reader(browser, hub, user)
+        await pages[user].click("#tab-chat")
     r = await hub.api("POST", f"/api/channels/{hub.ch('A/general')}/messages", "alice",
                       json={"text": "Evacuate the north bank now", "client_msg_id": "b1",
                             "lang": "en"})
